@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages l2lb's build and test suite need (idempotent; root).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+packages=(
+  # native addon build
+  python3 make g++
+  # network namespace integration tests (ARP/NDP clients, packet loss, frame decoding)
+  iproute2 nftables arping ndisc6 iputils-ping tcpdump tshark procps
+  # memberlist interop: the Go peer in ../shared/tools/mlpeer is built from these
+  golang-go golang-github-hashicorp-memberlist-dev
+  # real kube-apiserver test tier (../shared/tools/kube-apiserver runs it with Debian's etcd)
+  etcd-server xz-utils openssl
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing: ${missing[*]}" >&2
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if ! command -v node >/dev/null || ! node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)'; then
+  echo "Node.js 20 or newer is required (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
