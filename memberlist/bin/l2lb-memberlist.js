@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// Launcher for the compiled CLI (run `npm run build` first).
+import { main } from '../dist/src/cli.js';
+
+main(process.argv.slice(2)).catch((err) => {
+  process.stderr.write(`l2lb-memberlist: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,400 @@
+// Packet and stream framing: label header, AES-GCM, CRC, LZW compression, compound messages, and the
+// TCP stream messages (push/pull, ping, user, err). Decoding never throws: it returns the messages it
+// could read plus a list of drop reasons.
+import { crc32 } from 'node:zlib';
+import { CryptoError, Keyring, decryptPayload, encryptPayload, encryptedLength } from './crypto.js';
+import { LzwError, lzwCompress, lzwDecompress } from './lzw.js';
+import {
+  AckResp, ErrResp, MsgType, PacketMsg, Ping, PushNodeState, PushPullHeader, decodeSimple, readAck, readCompress,
+  readErr, readPing, readPushNodeState, readPushPullHeader, readUserMsgHeader, writeCompress,
+  writePushNodeState, writePushPullHeader, writePing, writeAck, writeErr, writeUserMsgHeader,
+} from './messages.js';
+import { DecodeError, Reader, TruncatedError, Writer } from './msgpack.js';
+
+export const LABEL_MAX = 255;
+export const MAX_PUSH_STATE_BYTES = 20 * 1024 * 1024;
+export const DEFAULT_MAX_DECOMPRESSED = 8 * 1024 * 1024;
+export const MAX_COMPOUND_PARTS = 255;
+const MAX_NESTING = 4;
+
+export interface WireOptions {
+  /** Keys to encrypt (first) and decrypt (all). null/empty = plaintext. */
+  keyring: Keyring | null;
+  /** Cluster label ('' = none; needs memberlist >= 0.3.0 peers). */
+  label: string;
+  /** Encryption version to send (0 = PKCS7 padded, 1 = none; Go sends 1 with ProtocolVersion >= 2). */
+  encryptionVersion: 0 | 1;
+  /** Compress outgoing packets when that makes them shorter, and always compress streams (Go default: true). */
+  compression: boolean;
+  /** Cap on decompressed size, in bytes. */
+  maxDecompressed: number;
+  /** Cap on nodes in one push/pull. */
+  maxPushNodes: number;
+}
+
+export function defaultWireOptions(over: Partial<WireOptions> = {}): WireOptions {
+  return {
+    keyring: null, label: '', encryptionVersion: 1, compression: true,
+    maxDecompressed: DEFAULT_MAX_DECOMPRESSED, maxPushNodes: 4096, ...over,
+  };
+}
+
+export interface Drop {
+  reason: string;
+  message: string;
+}
+
+function toDrop(e: unknown): Drop {
+  if (e instanceof DecodeError || e instanceof CryptoError || e instanceof LzwError) return { reason: e.reason, message: e.message };
+  if (e instanceof RangeError) return { reason: 'range', message: e.message };
+  return { reason: 'internal', message: e instanceof Error ? e.message : String(e) };
+}
+
+const utf8enc = new TextEncoder();
+function labelBytes(label: string): Uint8Array {
+  return utf8enc.encode(label);
+}
+
+function encrypted(opts: WireOptions): boolean {
+  return opts.keyring !== null && opts.keyring.enabled;
+}
+
+// ---------------------------------------------------------------- packets
+
+export function makeCompound(msgs: Uint8Array[]): Uint8Array {
+  if (msgs.length > MAX_COMPOUND_PARTS) throw new RangeError('too many compound parts');
+  let total = 2 + 2 * msgs.length;
+  for (const m of msgs) total += m.length;
+  const out = new Uint8Array(total);
+  out[0] = MsgType.compound;
+  out[1] = msgs.length;
+  let p = 2;
+  for (const m of msgs) {
+    out[p++] = (m.length >>> 8) & 0xff;
+    out[p++] = m.length & 0xff;
+  }
+  for (const m of msgs) {
+    out.set(m, p);
+    p += m.length;
+  }
+  return out;
+}
+
+export function compressMsg(msg: Uint8Array): Uint8Array {
+  const w = new Writer(msg.length + 16);
+  w.u8(MsgType.compress);
+  writeCompress(w, { algo: 0, buf: lzwCompress(msg) });
+  return w.finish();
+}
+
+export function addCrc(msg: Uint8Array): Uint8Array {
+  const out = new Uint8Array(msg.length + 5);
+  out[0] = MsgType.hasCrc;
+  const c = crc32(msg);
+  out[1] = (c >>> 24) & 0xff;
+  out[2] = (c >>> 16) & 0xff;
+  out[3] = (c >>> 8) & 0xff;
+  out[4] = c & 0xff;
+  out.set(msg, 5);
+  return out;
+}
+
+export function addLabel(label: string, data: Uint8Array): Uint8Array {
+  if (label === '') return data;
+  const lb = labelBytes(label);
+  const out = new Uint8Array(2 + lb.length + data.length);
+  out[0] = MsgType.hasLabel;
+  out[1] = lb.length;
+  out.set(lb, 2);
+  out.set(data, 2 + lb.length);
+  return out;
+}
+
+/** Bytes added around a packet body by label and encryption (the piggyback budget subtracts this). */
+export function packetOverhead(opts: WireOptions): number {
+  let n = opts.label === '' ? 0 : 2 + labelBytes(opts.label).length;
+  if (encrypted(opts)) n += opts.encryptionVersion === 0 ? 45 : 29;
+  return n;
+}
+
+export interface PacketSendOptions {
+  crc?: boolean;
+  nonce?: Uint8Array;
+}
+
+/** Frame one or more [type][body] messages into a UDP datagram. */
+export function encodePacket(msgs: Uint8Array[], opts: WireOptions, send: PacketSendOptions = {}): Uint8Array {
+  let buf = msgs.length === 1 ? (msgs[0] as Uint8Array) : makeCompound(msgs);
+  if (opts.compression) {
+    const c = compressMsg(buf);
+    if (c.length < buf.length) buf = c;
+  }
+  if (send.crc === true) buf = addCrc(buf);
+  if (encrypted(opts)) {
+    const key = (opts.keyring as Keyring).primary as Uint8Array;
+    buf = encryptPayload(opts.encryptionVersion, key, buf, labelBytes(opts.label), send.nonce);
+  }
+  return addLabel(opts.label, buf);
+}
+
+export interface DecodedPacket {
+  msgs: PacketMsg[];
+  drops: Drop[];
+}
+
+/** Strip a label header; returns [label, rest] or a Drop. */
+function stripLabel(buf: Uint8Array): [string, Uint8Array] | Drop {
+  if (buf.length === 0 || buf[0] !== MsgType.hasLabel) return ['', buf];
+  if (buf.length < 2) return { reason: 'label_truncated', message: 'label header truncated' };
+  const n = buf[1] as number;
+  if (n < 1) return { reason: 'label_bad', message: 'label header has length 0' };
+  if (buf.length < 2 + n) return { reason: 'label_truncated', message: 'label header truncated' };
+  return [Buffer.from(buf.subarray(2, 2 + n)).toString('utf8'), buf.subarray(2 + n)];
+}
+
+export function decodePacket(input: Uint8Array, opts: WireOptions): DecodedPacket {
+  const out: DecodedPacket = { msgs: [], drops: [] };
+  try {
+    const sl = stripLabel(input);
+    if (!Array.isArray(sl)) {
+      out.drops.push(sl);
+      return out;
+    }
+    const [label, rest] = sl;
+    if (label !== opts.label) {
+      out.drops.push({ reason: 'label_mismatch', message: `packet label "${label}" does not match ours "${opts.label}"` });
+      return out;
+    }
+    let buf = rest;
+    if (encrypted(opts)) {
+      buf = decryptPayload((opts.keyring as Keyring).all, buf, labelBytes(label));
+    }
+    if (buf.length >= 5 && buf[0] === MsgType.hasCrc) {
+      const want = ((buf[1] as number) * 0x1000000) + (((buf[2] as number) << 16) | ((buf[3] as number) << 8) | (buf[4] as number));
+      buf = buf.subarray(5);
+      if (crc32(buf) !== want) {
+        out.drops.push({ reason: 'bad_crc', message: 'packet CRC mismatch' });
+        return out;
+      }
+    }
+    handleCommand(buf, opts, out, 0);
+  } catch (e) {
+    out.drops.push(toDrop(e));
+  }
+  return out;
+}
+
+function handleCommand(buf: Uint8Array, opts: WireOptions, out: DecodedPacket, depth: number): void {
+  if (buf.length < 1) {
+    out.drops.push({ reason: 'empty', message: 'empty message' });
+    return;
+  }
+  if (depth > MAX_NESTING) {
+    out.drops.push({ reason: 'too_deep', message: 'compound/compress nesting too deep' });
+    return;
+  }
+  const type = buf[0] as number;
+  const body = buf.subarray(1);
+  try {
+    if (type === MsgType.compound) {
+      if (body.length < 1) throw new DecodeError('compound_truncated', 'compound message missing part count');
+      const n = body[0] as number;
+      if (body.length < 1 + 2 * n) throw new DecodeError('compound_truncated', 'compound message truncated in length table');
+      let p = 1 + 2 * n;
+      for (let i = 0; i < n; i++) {
+        const len = ((body[1 + 2 * i] as number) << 8) | (body[2 + 2 * i] as number);
+        if (p + len > body.length) {
+          out.drops.push({ reason: 'compound_truncated', message: `compound message: ${n - i} truncated part(s)` });
+          return;
+        }
+        handleCommand(body.subarray(p, p + len), opts, out, depth + 1);
+        p += len;
+      }
+      return;
+    }
+    if (type === MsgType.compress) {
+      handleCommand(decompressBody(body, opts), opts, out, depth + 1);
+      return;
+    }
+    out.msgs.push(decodeSimple(type, body));
+  } catch (e) {
+    out.drops.push(toDrop(e));
+  }
+}
+
+function decompressBody(body: Uint8Array, opts: WireOptions): Uint8Array {
+  const c = readCompress(new Reader(body));
+  if (c.algo !== 0) throw new DecodeError('compress_algo', `unknown compression algorithm ${c.algo}`);
+  const d = lzwDecompress(c.buf ?? new Uint8Array(0), opts.maxDecompressed);
+  if (d.length === 0) throw new DecodeError('compress_empty', 'decompressed message is empty');
+  return d;
+}
+
+// ---------------------------------------------------------------- streams
+
+export type StreamMsg =
+  | { type: 'pushPull'; header: PushPullHeader; nodes: PushNodeState[]; userState: Uint8Array }
+  | { type: 'ping'; msg: Ping }
+  | { type: 'ackResp'; msg: AckResp }
+  | { type: 'user'; data: Uint8Array }
+  | { type: 'err'; msg: ErrResp };
+
+export type StreamParse =
+  | { kind: 'incomplete' }
+  | { kind: 'error'; drop: Drop }
+  | { kind: 'ok'; msg: StreamMsg; consumed: number; label: string };
+
+export interface StreamSendOptions {
+  /** The dialer writes the label header; the acceptor does not. */
+  dialer: boolean;
+  nonce?: Uint8Array;
+}
+
+/** Frame one stream message ([type][msgpack...][raw...]): compress, encrypt, label. */
+export function encodeStream(plain: Uint8Array, opts: WireOptions, send: StreamSendOptions): Uint8Array {
+  let buf = plain;
+  if (opts.compression) buf = compressMsg(buf);
+  if (encrypted(opts)) {
+    const key = (opts.keyring as Keyring).primary as Uint8Array;
+    const encLen = encryptedLength(opts.encryptionVersion, buf.length);
+    const hdr = new Uint8Array(5);
+    hdr[0] = MsgType.encrypt;
+    new DataView(hdr.buffer).setUint32(1, encLen);
+    const lb = labelBytes(opts.label);
+    const aad = new Uint8Array(5 + lb.length);
+    aad.set(hdr);
+    aad.set(lb, 5);
+    const blob = encryptPayload(opts.encryptionVersion, key, buf, aad, send.nonce);
+    const framed = new Uint8Array(5 + blob.length);
+    framed.set(hdr);
+    framed.set(blob, 5);
+    buf = framed;
+  }
+  return send.dialer ? addLabel(opts.label, buf) : buf;
+}
+
+export function encodePushPull(header: PushPullHeader, nodes: PushNodeState[], userState: Uint8Array): Uint8Array {
+  const w = new Writer(64 + nodes.length * 96 + userState.length);
+  w.u8(MsgType.pushPull);
+  writePushPullHeader(w, { ...header, nodes: nodes.length, userStateLen: userState.length });
+  for (const n of nodes) writePushNodeState(w, n);
+  w.raw(userState);
+  return w.finish();
+}
+
+
+/**
+ * Parse one stream message from the start of buf. `acceptor` streams may begin with a label header.
+ * Returns 'incomplete' when more bytes are needed (callers cap the buffer and apply a deadline).
+ */
+export function parseStream(buf: Uint8Array, opts: WireOptions, acceptor: boolean): StreamParse {
+  try {
+    let off = 0;
+    let label = '';
+    if (acceptor && buf.length > 0 && buf[0] === MsgType.hasLabel) {
+      if (buf.length < 2) return { kind: 'incomplete' };
+      const n = buf[1] as number;
+      if (n < 1) return { kind: 'error', drop: { reason: 'label_bad', message: 'label header has length 0' } };
+      if (buf.length < 2 + n) return { kind: 'incomplete' };
+      label = Buffer.from(buf.subarray(2, 2 + n)).toString('utf8');
+      off = 2 + n;
+    } else if (!acceptor) {
+      label = opts.label;
+    }
+    if (acceptor && label !== opts.label) {
+      return { kind: 'error', drop: { reason: 'label_mismatch', message: `stream label "${label}" does not match ours "${opts.label}"` } };
+    }
+    if (buf.length <= off) return { kind: 'incomplete' };
+    const type = buf[off] as number;
+    if (encrypted(opts)) {
+      if (type !== MsgType.encrypt) {
+        return { kind: 'error', drop: { reason: 'not_encrypted', message: 'encryption is configured but remote state is not encrypted' } };
+      }
+      if (buf.length < off + 5) return { kind: 'incomplete' };
+      const encLen = new DataView(buf.buffer, buf.byteOffset + off + 1, 4).getUint32(0);
+      if (encLen > MAX_PUSH_STATE_BYTES) {
+        return { kind: 'error', drop: { reason: 'too_large', message: `encrypted stream length ${encLen} exceeds ${MAX_PUSH_STATE_BYTES}` } };
+      }
+      if (buf.length < off + 5 + encLen) return { kind: 'incomplete' };
+      const lb = labelBytes(label);
+      const aad = new Uint8Array(5 + lb.length);
+      aad.set(buf.subarray(off, off + 5));
+      aad.set(lb, 5);
+      const plain = decryptPayload((opts.keyring as Keyring).all, buf.subarray(off + 5, off + 5 + encLen), aad);
+      const inner = parsePlainStream(plain, opts, 0);
+      if (inner.kind === 'incomplete') {
+        return { kind: 'error', drop: { reason: 'truncated', message: 'encrypted stream message is truncated' } };
+      }
+      if (inner.kind === 'error') return inner;
+      return { kind: 'ok', msg: inner.msg, consumed: off + 5 + encLen, label };
+    }
+    if (type === MsgType.encrypt) {
+      return { kind: 'error', drop: { reason: 'unexpected_encryption', message: 'remote state is encrypted and encryption is not configured' } };
+    }
+    const r = parsePlainStream(buf.subarray(off), opts, 0);
+    if (r.kind === 'ok') return { kind: 'ok', msg: r.msg, consumed: off + r.consumed, label };
+    return r;
+  } catch (e) {
+    return { kind: 'error', drop: toDrop(e) };
+  }
+}
+
+function parsePlainStream(buf: Uint8Array, opts: WireOptions, depth: number): StreamParse {
+  if (buf.length < 1) return { kind: 'incomplete' };
+  const type = buf[0] as number;
+  const r = new Reader(buf, 1);
+  try {
+    switch (type) {
+      case MsgType.compress: {
+        if (depth > 0) throw new DecodeError('too_deep', 'nested compression in stream');
+        const c = readCompress(r);
+        if (c.algo !== 0) throw new DecodeError('compress_algo', `unknown compression algorithm ${c.algo}`);
+        const d = lzwDecompress(c.buf ?? new Uint8Array(0), opts.maxDecompressed);
+        if (d.length === 0) throw new DecodeError('compress_empty', 'decompressed message is empty');
+        const inner = parsePlainStream(d, opts, depth + 1);
+        if (inner.kind === 'incomplete') throw new DecodeError('truncated', 'compressed stream message is truncated');
+        if (inner.kind === 'error') return inner;
+        return { kind: 'ok', msg: inner.msg, consumed: r.pos, label: '' };
+      }
+      case MsgType.pushPull: {
+        const header = readPushPullHeader(r);
+        if (header.nodes > opts.maxPushNodes) throw new DecodeError('too_many_nodes', `push/pull has ${header.nodes} nodes, cap ${opts.maxPushNodes}`);
+        if (header.userStateLen > MAX_PUSH_STATE_BYTES) throw new DecodeError('too_large', `push/pull user state of ${header.userStateLen} bytes`);
+        const nodes: PushNodeState[] = [];
+        for (let i = 0; i < header.nodes; i++) nodes.push(readPushNodeState(r));
+        const userState = r.bytes(header.userStateLen, 'push/pull user state').slice();
+        return { kind: 'ok', msg: { type: 'pushPull', header, nodes, userState }, consumed: r.pos, label: '' };
+      }
+      case MsgType.ping:
+        return { kind: 'ok', msg: { type: 'ping', msg: readPing(r) }, consumed: r.pos, label: '' };
+      case MsgType.ackResp:
+        return { kind: 'ok', msg: { type: 'ackResp', msg: readAck(r) }, consumed: r.pos, label: '' };
+      case MsgType.err:
+        return { kind: 'ok', msg: { type: 'err', msg: readErr(r) }, consumed: r.pos, label: '' };
+      case MsgType.user: {
+        const h = readUserMsgHeader(r);
+        if (h.userMsgLen > MAX_PUSH_STATE_BYTES) throw new DecodeError('too_large', `user message of ${h.userMsgLen} bytes`);
+        const data = r.bytes(h.userMsgLen, 'user message').slice();
+        return { kind: 'ok', msg: { type: 'user', data }, consumed: r.pos, label: '' };
+      }
+      default:
+        throw new DecodeError('unknown_type', `unexpected stream message type ${type}`);
+    }
+  } catch (e) {
+    if (e instanceof TruncatedError) return { kind: 'incomplete' };
+    return { kind: 'error', drop: toDrop(e) };
+  }
+}
+
+/** The unframed bytes of a stream message ([type][msgpack...][raw...]). */
+export function encodeStreamPlain(m: StreamMsg): Uint8Array {
+  if (m.type === 'pushPull') return encodePushPull(m.header, m.nodes, m.userState);
+  const w = new Writer(64);
+  switch (m.type) {
+    case 'ping': w.u8(MsgType.ping); writePing(w, m.msg); break;
+    case 'ackResp': w.u8(MsgType.ackResp); writeAck(w, m.msg); break;
+    case 'err': w.u8(MsgType.err); writeErr(w, m.msg); break;
+    case 'user': w.u8(MsgType.user); writeUserMsgHeader(w, { userMsgLen: m.data.length }); w.raw(m.data); break;
+  }
+  return w.finish();
+}
