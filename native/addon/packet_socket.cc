@@ -1,0 +1,492 @@
+// l2lb native addon: a thin, protocol-agnostic Linux AF_PACKET socket for Node.js (N-API 8).
+//
+// All protocol knowledge (ARP, IPv6, NDP) lives in TypeScript; this file only moves bytes:
+// open + bind on a named interface, classic BPF filter attached before bind, non-blocking
+// receive through uv_poll with recvmmsg() into a JS-owned buffer (one JS call per batch),
+// synchronous send, multicast membership (link level and IPv6 group level), PACKET_STATISTICS,
+// ref/unref/close. It also lists interfaces (getifaddrs) with index, MAC, flags and addresses.
+#include <napi.h>
+#include <uv.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#ifndef PACKET_IGNORE_OUTGOING
+#define PACKET_IGNORE_OUTGOING 23
+#endif
+
+namespace {
+
+constexpr int kMetaInts = 3;  // per slot: length, sll_pkttype, flags (1 = truncated)
+
+Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall, const std::string& detail) {
+  std::string code = uv_err_name(-err);
+  std::string msg = std::string(syscall) + " " + code + ": " + strerror(err);
+  if (!detail.empty()) msg += " (" + detail + ")";
+  if (err == EPERM || err == EACCES) {
+    msg += "; raw AF_PACKET sockets need CAP_NET_RAW (run as root or add the NET_RAW capability)";
+  }
+  Napi::Error e = Napi::Error::New(env, msg);
+  e.Set("code", Napi::String::New(env, code));
+  e.Set("errno", Napi::Number::New(env, -err));
+  e.Set("syscall", Napi::String::New(env, syscall));
+  return e;
+}
+
+class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "PacketSocket",
+                       {
+                           InstanceMethod<&PacketSocket::Start>("start"),
+                           InstanceMethod<&PacketSocket::Send>("send"),
+                           InstanceMethod<&PacketSocket::AddMembership>("addMembership"),
+                           InstanceMethod<&PacketSocket::DropMembership>("dropMembership"),
+                           InstanceMethod<&PacketSocket::JoinGroup6>("joinGroup6"),
+                           InstanceMethod<&PacketSocket::LeaveGroup6>("leaveGroup6"),
+                           InstanceMethod<&PacketSocket::SetFilter>("setFilter"),
+                           InstanceMethod<&PacketSocket::Stats>("stats"),
+                           InstanceMethod<&PacketSocket::RefLoop>("ref"),
+                           InstanceMethod<&PacketSocket::UnrefLoop>("unref"),
+                           InstanceMethod<&PacketSocket::Close>("close"),
+                           InstanceAccessor<&PacketSocket::IfIndex>("ifindex"),
+                           InstanceAccessor<&PacketSocket::Closed>("closed"),
+                       });
+  }
+
+  // new PacketSocket(ifname: string, ethertype: number, filter: Buffer | null, rcvBuf: number)
+  explicit PacketSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PacketSocket>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber()) {
+      throw Napi::TypeError::New(env, "PacketSocket(ifname: string, ethertype: number, filter?, rcvBuf?)");
+    }
+    std::string ifname = info[0].As<Napi::String>().Utf8Value();
+    int ethertype = info[1].As<Napi::Number>().Int32Value();
+    if (ifname.empty() || ifname.size() >= IF_NAMESIZE) {
+      throw ErrnoError(env, ENODEV, "if_nametoindex", "invalid interface name '" + ifname + "'");
+    }
+    unsigned idx = if_nametoindex(ifname.c_str());
+    // Never bind with ifindex 0: that would capture (and answer) on every interface of the host.
+    if (idx == 0) throw ErrnoError(env, ENODEV, "if_nametoindex", "no interface named '" + ifname + "'");
+    ifindex_ = static_cast<int>(idx);
+
+    // Protocol 0: nothing is queued until bind(), so the filter is in place before any frame.
+    fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) throw ErrnoError(env, errno, "socket", "AF_PACKET on '" + ifname + "'");
+
+    if (info.Length() > 2 && info[2].IsBuffer()) {
+      auto f = info[2].As<Napi::Buffer<uint8_t>>();
+      int err = AttachFilter(f.Data(), f.Length());
+      if (err != 0) {
+        Fail();
+        throw ErrnoError(env, err, "setsockopt", "SO_ATTACH_FILTER");
+      }
+    }
+    if (info.Length() > 3 && info[3].IsNumber()) {
+      int size = info[3].As<Napi::Number>().Int32Value();
+      if (size > 0 && setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0) {
+        setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);  // capped by rmem_max
+      }
+    }
+    if (ethertype == ETH_P_ALL) {
+      int one = 1;
+      setsockopt(fd_, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one);  // Linux >= 4.20
+    }
+    sockaddr_ll sll{};
+    sll.sll_family = AF_PACKET;
+    sll.sll_protocol = htons(static_cast<uint16_t>(ethertype));
+    sll.sll_ifindex = ifindex_;
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&sll), sizeof sll) != 0) {
+      int err = errno;
+      Fail();
+      throw ErrnoError(env, err, "bind", "AF_PACKET on '" + ifname + "'");
+    }
+  }
+
+  ~PacketSocket() override {
+    if (poll_ != nullptr) {
+      // Only reachable at environment teardown (a polling socket holds a strong reference).
+      uv_poll_stop(poll_);
+      poll_ = nullptr;
+    }
+    Fail();
+  }
+
+ private:
+  int fd_ = -1;
+  int fd6_ = -1;
+  int ifindex_ = 0;
+  uv_poll_t* poll_ = nullptr;
+  bool closed_ = false;
+  bool loopRef_ = true;
+  int errStreak_ = 0;
+  Napi::FunctionReference cb_;
+  Napi::Reference<Napi::Buffer<uint8_t>> bufRef_;
+  Napi::Reference<Napi::Int32Array> metaRef_;
+  std::unique_ptr<Napi::AsyncContext> ctx_;
+  uint8_t* buf_ = nullptr;
+  int32_t* meta_ = nullptr;
+  size_t slots_ = 0;
+  size_t slotSize_ = 0;
+  std::vector<mmsghdr> msgs_;
+  std::vector<iovec> iovs_;
+  std::vector<sockaddr_ll> addrs_;
+
+  void Fail() {
+    if (fd_ >= 0) close(fd_);
+    if (fd6_ >= 0) close(fd6_);
+    fd_ = fd6_ = -1;
+    closed_ = true;
+  }
+
+  int AttachFilter(const uint8_t* data, size_t len) {
+    if (len == 0 || len % sizeof(sock_filter) != 0 || len / sizeof(sock_filter) > BPF_MAXINSNS) return EINVAL;
+    std::vector<sock_filter> insns(len / sizeof(sock_filter));
+    memcpy(insns.data(), data, len);
+    sock_fprog prog{};
+    prog.len = static_cast<unsigned short>(insns.size());
+    prog.filter = insns.data();
+    if (setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0) return errno;
+    return 0;
+  }
+
+  void CheckOpen(Napi::Env env, const char* what) {
+    if (closed_ || fd_ < 0) throw ErrnoError(env, EBADF, what, "socket is closed");
+  }
+
+  Napi::Value IfIndex(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), ifindex_); }
+  Napi::Value Closed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), closed_); }
+
+  // start(buffer: Buffer (slots * slotSize), meta: Int32Array (slots * 3), slotSize: number,
+  //       cb: (count: number) => void)   count < 0 is -errno (e.g. ENETDOWN after link down)
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckOpen(env, "start");
+    if (poll_ != nullptr) throw Napi::Error::New(env, "start: already started");
+    if (info.Length() < 4 || !info[0].IsBuffer() || !info[1].IsTypedArray() || !info[2].IsNumber() ||
+        !info[3].IsFunction()) {
+      throw Napi::TypeError::New(env, "start(buffer, meta: Int32Array, slotSize, cb)");
+    }
+    auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+    auto meta = info[1].As<Napi::Int32Array>();
+    size_t slotSize = info[2].As<Napi::Number>().Uint32Value();
+    if (slotSize < 64 || buf.Length() < slotSize) throw Napi::RangeError::New(env, "start: slotSize too small");
+    size_t slots = buf.Length() / slotSize;
+    if (meta.ElementLength() < slots * kMetaInts) throw Napi::RangeError::New(env, "start: meta too small");
+    buf_ = buf.Data();
+    meta_ = meta.Data();
+    slots_ = slots;
+    slotSize_ = slotSize;
+    bufRef_ = Napi::Persistent(buf);
+    metaRef_ = Napi::Persistent(meta);
+    cb_ = Napi::Persistent(info[3].As<Napi::Function>());
+    ctx_ = std::make_unique<Napi::AsyncContext>(env, "l2lb:PacketSocket");
+    msgs_.assign(slots_, mmsghdr{});
+    iovs_.assign(slots_, iovec{});
+    addrs_.assign(slots_, sockaddr_ll{});
+
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    poll_ = new uv_poll_t;
+    poll_->data = this;
+    int rc = uv_poll_init_socket(loop, poll_, fd_);
+    if (rc == 0) rc = uv_poll_start(poll_, UV_READABLE, OnPoll);
+    if (rc != 0) {
+      delete poll_;
+      poll_ = nullptr;
+      throw ErrnoError(env, -rc, "uv_poll_start", "");
+    }
+    if (!loopRef_) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    Ref();  // keep the JS object alive while the poll handle points at it
+    return env.Undefined();
+  }
+
+  static void OnPoll(uv_poll_t* handle, int status, int events) {
+    static_cast<PacketSocket*>(handle->data)->HandlePoll(status, events);
+  }
+
+  void Deliver(Napi::Env env, int count) {
+    try {
+      cb_.MakeCallback(Value(), {Napi::Number::New(env, count)}, *ctx_);
+    } catch (const Napi::Error& e) {
+      napi_fatal_exception(env, e.Value());  // surfaces as 'uncaughtException' in JS
+    }
+  }
+
+  void HandlePoll(int status, int events) {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    if (closed_) return;
+    if (status < 0) {
+      // POLLERR (e.g. ENETDOWN after link down): libuv stops the handle. Read and clear the
+      // socket error, report it, and re-arm so the socket keeps working after link up.
+      int err = 0;
+      socklen_t len = sizeof err;
+      getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+      if (err == 0) {
+        err = -status;
+        errStreak_++;
+      } else {
+        errStreak_ = 0;
+      }
+      if (errStreak_ < 3) uv_poll_start(poll_, UV_READABLE, OnPoll);
+      // else: persistent error without a socket error; stay stopped, the layer above reopens.
+      Deliver(env, -err);
+      return;
+    }
+    errStreak_ = 0;
+    for (int round = 0; round < 8 && !closed_; round++) {
+      for (size_t i = 0; i < slots_; i++) {
+        iovs_[i].iov_base = buf_ + i * slotSize_;
+        iovs_[i].iov_len = slotSize_;
+        msghdr& h = msgs_[i].msg_hdr;
+        memset(&h, 0, sizeof h);
+        h.msg_name = &addrs_[i];
+        h.msg_namelen = sizeof(sockaddr_ll);
+        h.msg_iov = &iovs_[i];
+        h.msg_iovlen = 1;
+        msgs_[i].msg_len = 0;
+      }
+      int n = recvmmsg(fd_, msgs_.data(), static_cast<unsigned>(slots_), MSG_DONTWAIT, nullptr);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) Deliver(env, -errno);
+        return;
+      }
+      if (n == 0) return;
+      for (int i = 0; i < n; i++) {
+        meta_[i * kMetaInts] = static_cast<int32_t>(msgs_[i].msg_len);
+        meta_[i * kMetaInts + 1] = addrs_[i].sll_pkttype;
+        meta_[i * kMetaInts + 2] = (msgs_[i].msg_hdr.msg_flags & MSG_TRUNC) ? 1 : 0;
+      }
+      Deliver(env, n);
+      if (static_cast<size_t>(n) < slots_) return;
+    }
+  }
+
+  // send(frame: Buffer): synchronous, MSG_DONTWAIT; throws EAGAIN / ENETDOWN / ENXIO ...
+  Napi::Value Send(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckOpen(env, "send");
+    if (info.Length() < 1 || !info[0].IsBuffer()) throw Napi::TypeError::New(env, "send(frame: Buffer)");
+    auto f = info[0].As<Napi::Buffer<uint8_t>>();
+    ssize_t n = send(fd_, f.Data(), f.Length(), MSG_DONTWAIT);
+    if (n < 0) throw ErrnoError(env, errno, "send", "");
+    return Napi::Number::New(env, static_cast<double>(n));
+  }
+
+  Napi::Value Membership(const Napi::CallbackInfo& info, int op, const char* name) {
+    Napi::Env env = info.Env();
+    CheckOpen(env, name);
+    if (info.Length() < 1 || !info[0].IsBuffer() || info[0].As<Napi::Buffer<uint8_t>>().Length() != 6) {
+      throw Napi::TypeError::New(env, std::string(name) + "(mac: Buffer of 6 bytes)");
+    }
+    packet_mreq mr{};
+    mr.mr_ifindex = ifindex_;
+    mr.mr_type = PACKET_MR_MULTICAST;  // 0; 1 would be PACKET_MR_PROMISC
+    mr.mr_alen = 6;
+    memcpy(mr.mr_address, info[0].As<Napi::Buffer<uint8_t>>().Data(), 6);
+    if (setsockopt(fd_, SOL_PACKET, op, &mr, sizeof mr) != 0) throw ErrnoError(env, errno, "setsockopt", name);
+    return env.Undefined();
+  }
+  Napi::Value AddMembership(const Napi::CallbackInfo& info) {
+    return Membership(info, PACKET_ADD_MEMBERSHIP, "PACKET_ADD_MEMBERSHIP");
+  }
+  Napi::Value DropMembership(const Napi::CallbackInfo& info) {
+    return Membership(info, PACKET_DROP_MEMBERSHIP, "PACKET_DROP_MEMBERSHIP");
+  }
+
+  // IPv6 group membership at IP level (the kernel sends MLD reports, so snooping switches
+  // deliver the group to us). Held on a private AF_INET6 datagram socket closed with this one.
+  Napi::Value Group6(const Napi::CallbackInfo& info, int op, const char* name) {
+    Napi::Env env = info.Env();
+    CheckOpen(env, name);
+    if (info.Length() < 1 || !info[0].IsBuffer() || info[0].As<Napi::Buffer<uint8_t>>().Length() != 16) {
+      throw Napi::TypeError::New(env, std::string(name) + "(group: Buffer of 16 bytes)");
+    }
+    if (fd6_ < 0) {
+      fd6_ = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      if (fd6_ < 0) throw ErrnoError(env, errno, "socket", "AF_INET6 for group membership");
+    }
+    ipv6_mreq m{};
+    memcpy(&m.ipv6mr_multiaddr, info[0].As<Napi::Buffer<uint8_t>>().Data(), 16);
+    m.ipv6mr_interface = static_cast<unsigned>(ifindex_);
+    if (setsockopt(fd6_, IPPROTO_IPV6, op, &m, sizeof m) != 0) throw ErrnoError(env, errno, "setsockopt", name);
+    return env.Undefined();
+  }
+  Napi::Value JoinGroup6(const Napi::CallbackInfo& info) { return Group6(info, IPV6_JOIN_GROUP, "IPV6_JOIN_GROUP"); }
+  Napi::Value LeaveGroup6(const Napi::CallbackInfo& info) {
+    return Group6(info, IPV6_LEAVE_GROUP, "IPV6_LEAVE_GROUP");
+  }
+
+  // setFilter(filter: Buffer | null): atomic swap, or detach with null.
+  Napi::Value SetFilter(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckOpen(env, "setFilter");
+    if (info.Length() > 0 && info[0].IsBuffer()) {
+      auto f = info[0].As<Napi::Buffer<uint8_t>>();
+      int err = AttachFilter(f.Data(), f.Length());
+      if (err != 0) throw ErrnoError(env, err, "setsockopt", "SO_ATTACH_FILTER");
+    } else {
+      int zero = 0;
+      if (setsockopt(fd_, SOL_SOCKET, SO_DETACH_FILTER, &zero, sizeof zero) != 0 && errno != ENOENT) {
+        throw ErrnoError(env, errno, "setsockopt", "SO_DETACH_FILTER");
+      }
+    }
+    return env.Undefined();
+  }
+
+  // stats(): PACKET_STATISTICS, reset by the kernel on every read.
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckOpen(env, "stats");
+    tpacket_stats st{};
+    socklen_t len = sizeof st;
+    if (getsockopt(fd_, SOL_PACKET, PACKET_STATISTICS, &st, &len) != 0) {
+      throw ErrnoError(env, errno, "getsockopt", "PACKET_STATISTICS");
+    }
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("packets", Napi::Number::New(env, st.tp_packets));
+    o.Set("drops", Napi::Number::New(env, st.tp_drops));
+    return o;
+  }
+
+  Napi::Value RefLoop(const Napi::CallbackInfo& info) {
+    loopRef_ = true;
+    if (poll_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+    return info.Env().Undefined();
+  }
+  Napi::Value UnrefLoop(const Napi::CallbackInfo& info) {
+    loopRef_ = false;
+    if (poll_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    return info.Env().Undefined();
+  }
+
+  static void OnClosed(uv_handle_t* handle) {
+    auto* self = static_cast<PacketSocket*>(handle->data);
+    delete reinterpret_cast<uv_poll_t*>(handle);
+    if (self != nullptr) self->Unref();
+  }
+
+  // close(): idempotent; stops polling, closes the fds (memberships go with them).
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (closed_) return info.Env().Undefined();
+    if (poll_ != nullptr) {
+      uv_poll_stop(poll_);
+      uv_close(reinterpret_cast<uv_handle_t*>(poll_), OnClosed);
+      poll_ = nullptr;
+    }
+    Fail();
+    cb_.Reset();
+    bufRef_.Reset();
+    metaRef_.Reset();
+    buf_ = nullptr;
+    meta_ = nullptr;
+    return info.Env().Undefined();
+  }
+};
+
+int PrefixLen(const sockaddr* mask) {
+  if (mask == nullptr) return 0;
+  const uint8_t* p = nullptr;
+  size_t n = 0;
+  if (mask->sa_family == AF_INET) {
+    p = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(mask)->sin_addr);
+    n = 4;
+  } else if (mask->sa_family == AF_INET6) {
+    p = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in6*>(mask)->sin6_addr);
+    n = 16;
+  } else {
+    return 0;
+  }
+  int bits = 0;
+  for (size_t i = 0; i < n; i++) bits += __builtin_popcount(p[i]);
+  return bits;
+}
+
+// listInterfaces(): [{ name, index, flags, mac: Buffer | null, addresses: [{ family, address, prefixLen, scopeId }] }]
+Napi::Value ListInterfaces(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) throw ErrnoError(env, errno, "getifaddrs", "");
+  std::map<std::string, Napi::Object> byName;
+  std::vector<std::string> order;
+  for (ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
+    std::string name = a->ifa_name;
+    auto it = byName.find(name);
+    if (it == byName.end()) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("name", name);
+      o.Set("index", Napi::Number::New(env, if_nametoindex(a->ifa_name)));
+      o.Set("flags", Napi::Number::New(env, a->ifa_flags));
+      o.Set("mac", env.Null());
+      o.Set("addresses", Napi::Array::New(env));
+      it = byName.emplace(name, o).first;
+      order.push_back(name);
+    }
+    Napi::Object o = it->second;
+    if (a->ifa_addr == nullptr) continue;
+    int fam = a->ifa_addr->sa_family;
+    if (fam == AF_PACKET) {
+      auto* ll = reinterpret_cast<const sockaddr_ll*>(a->ifa_addr);
+      o.Set("index", Napi::Number::New(env, ll->sll_ifindex));
+      o.Set("flags", Napi::Number::New(env, a->ifa_flags));
+      if (ll->sll_halen == 6) o.Set("mac", Napi::Buffer<uint8_t>::Copy(env, ll->sll_addr, 6));
+    } else if (fam == AF_INET || fam == AF_INET6) {
+      char text[INET6_ADDRSTRLEN] = {0};
+      uint32_t scope = 0;
+      if (fam == AF_INET) {
+        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(a->ifa_addr)->sin_addr, text, sizeof text);
+      } else {
+        auto* s6 = reinterpret_cast<const sockaddr_in6*>(a->ifa_addr);
+        inet_ntop(AF_INET6, &s6->sin6_addr, text, sizeof text);
+        scope = s6->sin6_scope_id;
+      }
+      Napi::Object addr = Napi::Object::New(env);
+      addr.Set("family", Napi::Number::New(env, fam == AF_INET ? 4 : 6));
+      addr.Set("address", Napi::String::New(env, text));
+      addr.Set("prefixLen", Napi::Number::New(env, PrefixLen(a->ifa_netmask)));
+      addr.Set("scopeId", Napi::Number::New(env, scope));
+      Napi::Array arr = o.Get("addresses").As<Napi::Array>();
+      arr.Set(arr.Length(), addr);
+    }
+  }
+  freeifaddrs(list);
+  Napi::Array out = Napi::Array::New(env, order.size());
+  for (size_t i = 0; i < order.size(); i++) out.Set(static_cast<uint32_t>(i), byName.at(order[i]));
+  return out;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("PacketSocket", PacketSocket::Init(env));
+  exports.Set("listInterfaces", Napi::Function::New<ListInterfaces>(env, "listInterfaces"));
+  Napi::Object c = Napi::Object::New(env);
+  c.Set("ETH_P_ALL", Napi::Number::New(env, ETH_P_ALL));
+  c.Set("ETH_P_ARP", Napi::Number::New(env, ETH_P_ARP));
+  c.Set("ETH_P_IPV6", Napi::Number::New(env, ETH_P_IPV6));
+  c.Set("PACKET_HOST", Napi::Number::New(env, PACKET_HOST));
+  c.Set("PACKET_BROADCAST", Napi::Number::New(env, PACKET_BROADCAST));
+  c.Set("PACKET_MULTICAST", Napi::Number::New(env, PACKET_MULTICAST));
+  c.Set("PACKET_OTHERHOST", Napi::Number::New(env, PACKET_OTHERHOST));
+  c.Set("PACKET_OUTGOING", Napi::Number::New(env, PACKET_OUTGOING));
+  exports.Set("constants", c);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(l2lb_native, Init)

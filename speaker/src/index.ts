@@ -1,0 +1,1 @@
+export * as l2 from './l2/index.js';
