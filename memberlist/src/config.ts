@@ -1,0 +1,86 @@
+// Timer profiles and node configuration.
+import { WireOptions, defaultWireOptions } from './wire.js';
+
+export interface Timings {
+  /** Period between probes of one node each (Go ProbeInterval). */
+  probeIntervalMs: number;
+  /** Wait for a direct ack before indirect probes (Go ProbeTimeout). */
+  probeTimeoutMs: number;
+  /** Relays asked for an indirect probe (Go IndirectChecks). */
+  indirectChecks: number;
+  /** Suspicion timeout = suspicionMult * max(1, log10(n)) * probeInterval (Go SuspicionMult). */
+  suspicionMult: number;
+  /** Upper suspicion timeout as a multiple of the lower one (Go SuspicionMaxTimeoutMult). */
+  suspicionMaxTimeoutMult: number;
+  /** Broadcast retransmits = retransmitMult * ceil(log10(n + 1)) (Go RetransmitMult). */
+  retransmitMult: number;
+  gossipIntervalMs: number;
+  gossipNodes: number;
+  gossipToTheDeadMs: number;
+  /** Periodic TCP state sync; 0 disables it. */
+  pushPullIntervalMs: number;
+  tcpTimeoutMs: number;
+  awarenessMaxMultiplier: number;
+  udpBufferSize: number;
+  /** A dead node may come back with a new address after this long (0 = never, Go's default). */
+  deadNodeReclaimMs: number;
+}
+
+/** memberlist DefaultLANConfig values. */
+export const LAN: Timings = Object.freeze({
+  probeIntervalMs: 1000,
+  probeTimeoutMs: 500,
+  indirectChecks: 3,
+  suspicionMult: 4,
+  suspicionMaxTimeoutMult: 6,
+  retransmitMult: 4,
+  gossipIntervalMs: 200,
+  gossipNodes: 3,
+  gossipToTheDeadMs: 30_000,
+  pushPullIntervalMs: 30_000,
+  tcpTimeoutMs: 10_000,
+  awarenessMaxMultiplier: 8,
+  udpBufferSize: 1400,
+  deadNodeReclaimMs: 0,
+});
+
+/**
+ * Our speaker default: detects a dead node in well under half a second on a small LAN while staying
+ * quiet at 5 % packet loss (indirect probes through 3 relays and Lifeguard awareness absorb the loss).
+ */
+export const FAST: Timings = Object.freeze({
+  probeIntervalMs: 100,
+  probeTimeoutMs: 40,
+  indirectChecks: 3,
+  suspicionMult: 2,
+  suspicionMaxTimeoutMult: 3,
+  retransmitMult: 4,
+  gossipIntervalMs: 30,
+  gossipNodes: 3,
+  gossipToTheDeadMs: 15_000,
+  pushPullIntervalMs: 15_000,
+  tcpTimeoutMs: 2_000,
+  awarenessMaxMultiplier: 8,
+  udpBufferSize: 1400,
+  deadNodeReclaimMs: 0,
+});
+
+export type ProfileName = 'lan' | 'fast';
+
+export function profile(name: ProfileName): Timings {
+  return name === 'lan' ? { ...LAN } : { ...FAST };
+}
+
+export interface MemberlistConfig extends Timings {
+  /** Unique node name (k8s node name for a speaker). */
+  name: string;
+  /** Advertised IP (sent as 4 bytes for IPv4, 16 for IPv6). */
+  advertiseIp: string;
+  advertisePort: number;
+  meta: Uint8Array | null;
+  wire: WireOptions;
+}
+
+export function makeConfig(name: string, advertiseIp: string, advertisePort: number, over: Partial<MemberlistConfig> = {}, prof: ProfileName = 'fast'): MemberlistConfig {
+  return { ...profile(prof), name, advertiseIp, advertisePort, meta: null, wire: defaultWireOptions(), ...over };
+}
