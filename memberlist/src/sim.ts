@@ -129,37 +129,36 @@ export class SimNetwork {
   addNode(cfg: MemberlistConfig, extra: MemberlistEvents = {}): Memberlist {
     const name = cfg.name;
     const key = `${cfg.advertiseIp}:${cfg.advertisePort}`;
-    const net = this;
     const env: Env = {
-      now: () => net.now,
-      setTimer: (ms, fn) => net.schedule(ms, fn),
-      random: () => net.rand(),
-      sendPacket(ip: string, port: number, data: Uint8Array): void {
-        net.packets++;
-        const dst = net.byAddr.get(`${ip}:${port}`);
-        if (dst === undefined || net.blocked(name, dst.cfg.name) || net.rand() < net.loss) return;
+      now: () => this.now,
+      setTimer: (ms, fn) => this.schedule(ms, fn),
+      random: () => this.rand(),
+      sendPacket: (ip: string, port: number, data: Uint8Array): void => {
+        this.packets++;
+        const dst = this.byAddr.get(`${ip}:${port}`);
+        if (dst === undefined || this.blocked(name, dst.cfg.name) || this.rand() < this.loss) return;
         const copy = data.slice();
-        net.schedule(net.delay(), () => {
-          if (!net.blocked(name, dst.cfg.name)) dst.handlePacket(copy, cfg.advertiseIp, cfg.advertisePort);
+        this.schedule(this.delay(), () => {
+          if (!this.blocked(name, dst.cfg.name)) dst.handlePacket(copy, cfg.advertiseIp, cfg.advertisePort);
         });
       },
-      sendStream(ip: string, port: number, data: Uint8Array, timeoutMs: number,
-        parseReply: ((buf: Uint8Array) => StreamParse) | null, done: (r: StreamResult) => void): void {
-        const dst = net.byAddr.get(`${ip}:${port}`);
+      sendStream: (ip: string, port: number, data: Uint8Array, timeoutMs: number,
+        parseReply: ((buf: Uint8Array) => StreamParse) | null, done: (r: StreamResult) => void): void => {
+        const dst = this.byAddr.get(`${ip}:${port}`);
         let finished = false;
         const finish = (r: StreamResult): void => {
           if (finished) return;
           finished = true;
           done(r);
         };
-        const t = net.schedule(timeoutMs, () => finish({ error: 'i/o timeout' }));
-        if (dst === undefined || net.blocked(name, dst.cfg.name) || net.rand() < net.loss) {
-          net.schedule(net.delay(), () => { t.cancel(); finish({ error: 'connection refused' }); });
+        const t = this.schedule(timeoutMs, () => finish({ error: 'i/o timeout' }));
+        if (dst === undefined || this.blocked(name, dst.cfg.name) || this.rand() < this.loss) {
+          this.schedule(this.delay(), () => { t.cancel(); finish({ error: 'connection refused' }); });
           return;
         }
         const copy = data.slice();
-        net.schedule(net.delay(), () => {
-          if (net.blocked(name, dst.cfg.name)) return;
+        this.schedule(this.delay(), () => {
+          if (this.blocked(name, dst.cfg.name)) return;
           const res = dst.handleStream(copy);
           if (res.kind !== 'done') {
             t.cancel();
@@ -172,7 +171,7 @@ export class SimNetwork {
             return;
           }
           const reply = res.reply;
-          net.schedule(net.delay(), () => {
+          this.schedule(this.delay(), () => {
             t.cancel();
             if (reply === null) {
               finish({ error: 'EOF' });
