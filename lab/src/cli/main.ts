@@ -1,4 +1,6 @@
 // The `l2lb` operator tool: one binary, subcommands dispatched by name.
+import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { runConfigCommand } from './config-check.js';
 
 const USAGE = `usage: l2lb <command> [arguments]
@@ -7,6 +9,7 @@ commands:
   config check [--json] FILE...   validate pool configuration (ConfigMap, raw config, or
                                   IPAddressPool / L2Advertisement manifests) and summarise it
   apiserver --listen ADDR:PORT    run the embedded Kubernetes API server used by the lab
+  lab demo                        the lab demo (for now: the configuration checker on examples)
   help                            show this text
 `;
 
@@ -30,6 +33,25 @@ async function loadSubcommand(relativePath: string): Promise<SubcommandModule | 
   }
 }
 
+/**
+ * What the demo can show today. The lab proper (nodes as network namespaces running the real
+ * controller and speakers) is not built yet; until then the demo checks the example configuration.
+ */
+async function labDemo(io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream }): Promise<number> {
+  const examples = new URL('../../../../manifests/examples/', import.meta.url);
+  io.out.write('l2lb lab demo\n'
+    + 'The lab (nodes as network namespaces, the real controller and speakers, failover you can watch)\n'
+    + 'is not built yet. What works today is the configuration checker, shown here on the examples:\n\n');
+  for (const name of ['configmap.yaml', 'crds.yaml']) {
+    const path = fileURLToPath(new URL(name, examples));
+    io.out.write(`$ l2lb config check ${relative(process.cwd(), path)}\n`);
+    const code = await runConfigCommand(['check', path], io);
+    if (code !== 0) return code;
+    io.out.write('\n');
+  }
+  return 0;
+}
+
 export async function main(argv: string[], io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream } = { out: process.stdout, err: process.stderr }): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -44,8 +66,8 @@ export async function main(argv: string[], io: { out: NodeJS.WritableStream; err
       return sub.run(rest);
     }
     case 'lab':
-      io.err.write('l2lb lab: the lab (nodes as network namespaces, real controller and speakers) is not built yet.\n'
-        + 'What works today: l2lb config check FILE... (see README.md).\n');
+      if (rest[0] === 'demo') return labDemo(io);
+      io.err.write('usage: l2lb lab demo\n');
       return 2;
     case undefined:
     case 'help':
