@@ -1,0 +1,2 @@
+export * from './allocator/allocator.js';
+export { IntervalSet } from './allocator/intervals.js';
