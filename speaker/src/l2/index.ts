@@ -5,3 +5,5 @@ export * from './arp.js';
 export * from './ipv6.js';
 export * from './ndp.js';
 export * from './frame.js';
+export * from './interfaces.js';
+export * from './announcer.js';

@@ -1,0 +1,588 @@
+// The layer-2 announcer: answers ARP requests and IPv6 neighbor solicitations for announced IPs,
+// sends gratuitous ARP / unsolicited NA when an IP is gained, and detects conflicting owners.
+//
+// I/O is injected (socket factory, interface lister, timers), so the whole state machine runs
+// in unit tests without root. Frames are parsed by the pure codecs; bad input is dropped and
+// counted per reason, never thrown out of the receive path.
+import { EventEmitter } from 'node:events';
+import { bytesEqual, canonicalIp, macToString, parseIp, parseMac, solicitedNodeAddress, ipv6MulticastMac } from './addr.js';
+import { ARP_REQUEST, ARP_REPLY, buildArpReply, buildGratuitousArp } from './arp.js';
+import { BROADCAST_MAC } from './addr.js';
+import { decodeFrame } from './frame.js';
+import { buildSolicitedAdvert, buildUnsolicitedAdvert, ICMPV6_NA } from './ndp.js';
+import { selectInterfaces, type InterfaceInfo } from './interfaces.js';
+import type { DropReason } from './result.js';
+
+/** A received batch (views valid only during the callback). Matches @l2lb/native's FrameBatch. */
+export interface L2FrameBatch {
+  readonly count: number;
+  frame(i: number): Buffer;
+  pktType(i: number): number;
+}
+
+/** What the announcer needs from a packet socket (implemented by @l2lb/native's PacketSocket). */
+export interface L2Socket {
+  onFrames(cb: (b: L2FrameBatch) => void): void;
+  onError(cb: (e: Error & { code?: string }) => void): void;
+  send(frame: Buffer): void;
+  addMulticast(mac: Buffer): void;
+  dropMulticast(mac: Buffer): void;
+  joinGroup6(group: Buffer): void;
+  leaveGroup6(group: Buffer): void;
+  stats(): { packets: number; drops: number };
+  close(): void;
+}
+
+export type SocketKind = 'arp' | 'ndp';
+export type SocketFactory = (ifname: string, kind: SocketKind) => L2Socket;
+
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface Logger {
+  debug(msg: string, meta?: Record<string, unknown>): void;
+  info(msg: string, meta?: Record<string, unknown>): void;
+  warn(msg: string, meta?: Record<string, unknown>): void;
+  error(msg: string, meta?: Record<string, unknown>): void;
+}
+
+const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export interface AnnouncerOptions {
+  socketFactory: SocketFactory;
+  listInterfaces: () => InterfaceInfo[];
+  /** Explicit interface names; default: all eligible interfaces (see selectInterfaces). */
+  interfaces?: readonly string[] | undefined;
+  exclude?: readonly RegExp[] | undefined;
+  /** Gratuitous bursts sent when an IP is gained (first one immediately). Default 5. */
+  garpCount?: number;
+  /** Interval between bursts. Default 1100 ms (steps over Linux's 1 s ARP locktime). */
+  garpIntervalMs?: number;
+  /** Periodic refresh burst after the initial ones; 0 = off (default). */
+  refreshIntervalMs?: number;
+  /** Interface rescan period (link changes). Default 2000 ms; socket errors trigger one at once. */
+  rescanIntervalMs?: number;
+  timers?: Timers;
+  now?: () => number;
+  logger?: Logger;
+}
+
+export interface IpCounters {
+  requestsReceived: number;
+  repliesSent: number;
+  gratuitousSent: number;
+  conflicts: number;
+}
+
+export interface ConflictEvent {
+  ip: string;
+  mac: string;
+  interface: string;
+  kind: 'arp-announcement' | 'arp-reply' | 'arp-request-from-vip' | 'na';
+}
+
+export type AnnouncerDrop =
+  | DropReason
+  | 'outgoing'
+  | 'own-frame'
+  | 'arp.not-request'
+  | 'arp.not-for-us'
+  | 'ndp.not-for-us'
+  | 'ndp.advert'
+  | 'not-announced'
+  | 'own-address'
+  | 'send-failed'
+  | 'socket-error';
+
+export interface AnnouncerStats {
+  ips: Record<string, IpCounters>;
+  drops: Record<string, number>;
+  interfaces: Record<string, { arp: { packets: number; drops: number }; ndp: { packets: number; drops: number } }>;
+}
+
+export interface AnnouncerEvents {
+  announced: [{ ip: string; interfaces: string[] }];
+  withdrawn: [{ ip: string }];
+  conflict: [ConflictEvent];
+  link: [{ interface: string; state: 'up' | 'down'; reason?: string }];
+}
+
+interface IpState {
+  text: string;
+  bytes: Buffer;
+  v6: boolean;
+  counters: IpCounters;
+  refreshTimer: unknown;
+}
+
+interface Burst {
+  ip: IpState;
+  port: Port | undefined; // undefined: every port
+  remaining: number;
+  timer: unknown;
+}
+
+interface Port {
+  name: string;
+  index: number;
+  mac: Buffer;
+  macText: string;
+  arp: L2Socket | undefined;
+  ndp: L2Socket | undefined;
+  groups: Map<string, number>; // solicited-node group (hex) -> refcount
+  closed: boolean;
+}
+
+const realTimers: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
+
+const PACKET_OUTGOING = 4;
+
+export class Announcer extends EventEmitter<AnnouncerEvents> {
+  private readonly o: Required<Omit<AnnouncerOptions, 'interfaces' | 'exclude'>> &
+    Pick<AnnouncerOptions, 'interfaces' | 'exclude'>;
+  private readonly ports = new Map<string, Port>();
+  private readonly ips = new Map<string, IpState>();
+  private readonly bursts = new Set<Burst>();
+  private readonly drops = new Map<string, number>();
+  private readonly lastConflictLog = new Map<string, number>();
+  private readonly ownMacs = new Set<string>();
+  private rescanTimer: unknown;
+  private nodeOwn = new Set<string>();
+  private running = false;
+
+  constructor(opts: AnnouncerOptions) {
+    super();
+    this.o = {
+      garpCount: 5,
+      garpIntervalMs: 1100,
+      refreshIntervalMs: 0,
+      rescanIntervalMs: 2000,
+      timers: realTimers,
+      now: Date.now,
+      logger: silentLogger,
+      ...opts,
+    };
+  }
+
+  /** Opens sockets on the selected interfaces and starts the periodic rescan. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.rescan();
+  }
+
+  /** Stops answering, closes every socket and cancels every timer. */
+  stop(): void {
+    this.running = false;
+    if (this.rescanTimer !== undefined) this.o.timers.clearTimeout(this.rescanTimer);
+    this.rescanTimer = undefined;
+    for (const b of this.bursts) this.o.timers.clearTimeout(b.timer);
+    this.bursts.clear();
+    for (const ip of this.ips.values()) this.stopRefresh(ip);
+    for (const p of [...this.ports.values()]) this.closePort(p, 'stopped');
+  }
+
+  /** Names of the interfaces currently answering. */
+  interfaces(): string[] {
+    return [...this.ports.keys()];
+  }
+
+  announced(): string[] {
+    return [...this.ips.values()].map((i) => i.text);
+  }
+
+  /**
+   * Starts answering for `ip` and sends the gratuitous burst. Returns false (and sends nothing)
+   * when the IP is already announced: bursts happen on gain only, not on every reconcile.
+   */
+  announce(ipText: string): boolean {
+    const bytes = parseIp(ipText);
+    const key = bytes.toString('hex');
+    if (this.ips.has(key)) return false;
+    const ip: IpState = {
+      text: canonicalIp(ipText),
+      bytes,
+      v6: bytes.length === 16,
+      counters: { requestsReceived: 0, repliesSent: 0, gratuitousSent: 0, conflicts: 0 },
+      refreshTimer: undefined,
+    };
+    this.ips.set(key, ip);
+    if (ip.v6) for (const p of this.ports.values()) this.joinGroup(p, ip);
+    this.startBurst(ip, undefined);
+    this.o.logger.info('announcing IP', { ip: ip.text, interfaces: this.interfaces() });
+    this.emit('announced', { ip: ip.text, interfaces: this.interfaces() });
+    return true;
+  }
+
+  /** Stops answering for `ip` at once. Nothing is sent; the new owner's GARP moves clients. */
+  withdraw(ipText: string): boolean {
+    const key = parseIp(ipText).toString('hex');
+    const ip = this.ips.get(key);
+    if (!ip) return false;
+    this.ips.delete(key);
+    for (const b of [...this.bursts]) {
+      if (b.ip === ip) {
+        this.o.timers.clearTimeout(b.timer);
+        this.bursts.delete(b);
+      }
+    }
+    this.stopRefresh(ip);
+    if (ip.v6) for (const p of this.ports.values()) this.leaveGroup(p, ip);
+    this.o.logger.info('withdrew IP', { ip: ip.text });
+    this.emit('withdrawn', { ip: ip.text });
+    return true;
+  }
+
+  counters(ipText: string): IpCounters | undefined {
+    const s = this.ips.get(parseIp(ipText).toString('hex'));
+    return s ? { ...s.counters } : undefined;
+  }
+
+  stats(): AnnouncerStats {
+    const ips: Record<string, IpCounters> = {};
+    for (const s of this.ips.values()) ips[s.text] = { ...s.counters };
+    const interfaces: AnnouncerStats['interfaces'] = {};
+    const read = (s: L2Socket | undefined): { packets: number; drops: number } => {
+      try {
+        return s ? s.stats() : { packets: 0, drops: 0 };
+      } catch {
+        return { packets: 0, drops: 0 };
+      }
+    };
+    for (const p of this.ports.values()) interfaces[p.name] = { arp: read(p.arp), ndp: read(p.ndp) };
+    return { ips, drops: Object.fromEntries(this.drops), interfaces };
+  }
+
+  /** Re-reads the interface list now (also runs periodically and after socket errors). */
+  rescan(): void {
+    if (!this.running) return;
+    if (this.rescanTimer !== undefined) this.o.timers.clearTimeout(this.rescanTimer);
+    this.rescanTimer = undefined;
+    try {
+      this.applyInterfaces(this.o.listInterfaces());
+    } catch (e) {
+      this.o.logger.error('interface scan failed', { error: (e as Error).message });
+    }
+    this.rescanTimer = this.o.timers.setTimeout(() => this.rescan(), this.o.rescanIntervalMs);
+  }
+
+  private applyInterfaces(all: InterfaceInfo[]): void {
+    const own = new Set<string>();
+    for (const i of all) for (const k of ownSet(i)) own.add(k);
+    this.nodeOwn = own;
+    const sel = selectInterfaces(all, { explicit: this.o.interfaces, exclude: this.o.exclude });
+    const wanted = new Map(sel.eligible.map((i) => [i.name, i]));
+    for (const p of [...this.ports.values()]) {
+      const now = wanted.get(p.name);
+      if (!now) {
+        const why = sel.skipped.find((s) => s.name === p.name)?.reason ?? 'gone';
+        this.closePort(p, why);
+      } else if (now.index !== p.index || now.mac !== p.macText) {
+        this.closePort(p, 'interface was re-created');
+      }
+    }
+    for (const i of sel.eligible) {
+      if (!this.ports.has(i.name)) this.openPort(i);
+    }
+  }
+
+  private openPort(i: InterfaceInfo): void {
+    if (!i.mac) return;
+    const mac = parseMac(i.mac);
+    const port: Port = {
+      name: i.name,
+      index: i.index,
+      mac,
+      macText: macToString(mac),
+      arp: undefined,
+      ndp: undefined,
+      groups: new Map(),
+      closed: false,
+    };
+    try {
+      port.arp = this.o.socketFactory(i.name, 'arp');
+      port.arp.onFrames((b) => this.onArpBatch(port, b));
+      port.arp.onError((e) => this.onSocketError(port, 'arp', e));
+    } catch (e) {
+      this.o.logger.error('cannot open ARP socket', { interface: i.name, error: (e as Error).message });
+      this.closeSockets(port);
+      return;
+    }
+    try {
+      port.ndp = this.o.socketFactory(i.name, 'ndp');
+      port.ndp.onFrames((b) => this.onNdpBatch(port, b));
+      port.ndp.onError((e) => this.onSocketError(port, 'ndp', e));
+    } catch (e) {
+      this.o.logger.warn('cannot open NDP socket; IPv6 not answered on this interface', {
+        interface: i.name,
+        error: (e as Error).message,
+      });
+      port.ndp = undefined;
+    }
+    this.ports.set(i.name, port);
+    this.ownMacs.add(port.macText);
+    this.o.logger.info('answering on interface', { interface: i.name, mac: port.macText, ifindex: i.index });
+    this.emit('link', { interface: i.name, state: 'up' });
+    for (const ip of this.ips.values()) {
+      if (ip.v6) this.joinGroup(port, ip);
+      this.startBurst(ip, port); // GARP again after a link comes (back) up
+    }
+  }
+
+  private closeSockets(p: Port): void {
+    for (const s of [p.arp, p.ndp]) {
+      try {
+        s?.close();
+      } catch {
+        // closing is best effort
+      }
+    }
+    p.arp = undefined;
+    p.ndp = undefined;
+  }
+
+  private closePort(p: Port, reason: string): void {
+    p.closed = true;
+    for (const b of [...this.bursts]) {
+      if (b.port === p) {
+        this.o.timers.clearTimeout(b.timer);
+        this.bursts.delete(b);
+      }
+    }
+    this.closeSockets(p); // memberships go with the sockets
+    this.ports.delete(p.name);
+    this.ownMacs.delete(p.macText);
+    this.o.logger.info('stopped answering on interface', { interface: p.name, reason });
+    this.emit('link', { interface: p.name, state: 'down', reason });
+  }
+
+  private onSocketError(p: Port, kind: SocketKind, e: Error & { code?: string }): void {
+    this.count('socket-error');
+    this.o.logger.warn('socket error', { interface: p.name, socket: kind, code: e.code, error: e.message });
+    // ENETDOWN etc.: look at the links again soon (the watcher itself is re-armed by the addon).
+    if (this.running) {
+      if (this.rescanTimer !== undefined) this.o.timers.clearTimeout(this.rescanTimer);
+      this.rescanTimer = this.o.timers.setTimeout(() => this.rescan(), 50);
+    }
+  }
+
+  private joinGroup(p: Port, ip: IpState): void {
+    if (!p.ndp) return;
+    const group = solicitedNodeAddress(ip.bytes);
+    const key = group.toString('hex');
+    const n = p.groups.get(key) ?? 0;
+    p.groups.set(key, n + 1);
+    if (n > 0) return;
+    try {
+      p.ndp.addMulticast(ipv6MulticastMac(group));
+    } catch (e) {
+      this.o.logger.warn('cannot add multicast MAC', { interface: p.name, ip: ip.text, error: (e as Error).message });
+    }
+    try {
+      p.ndp.joinGroup6(group); // MLD report, so snooping switches forward the NS to us
+    } catch (e) {
+      this.o.logger.warn('cannot join solicited-node group', {
+        interface: p.name,
+        ip: ip.text,
+        error: (e as Error).message,
+      });
+    }
+  }
+
+  private leaveGroup(p: Port, ip: IpState): void {
+    if (!p.ndp) return;
+    const group = solicitedNodeAddress(ip.bytes);
+    const key = group.toString('hex');
+    const n = p.groups.get(key) ?? 0;
+    if (n <= 0) return;
+    if (n > 1) {
+      p.groups.set(key, n - 1);
+      return;
+    }
+    p.groups.delete(key);
+    try {
+      p.ndp.dropMulticast(ipv6MulticastMac(group));
+      p.ndp.leaveGroup6(group);
+    } catch (e) {
+      this.o.logger.debug('leaving group failed', { interface: p.name, ip: ip.text, error: (e as Error).message });
+    }
+  }
+
+  // ---- gratuitous bursts --------------------------------------------------------------------
+
+  private startBurst(ip: IpState, port: Port | undefined): void {
+    const b: Burst = { ip, port, remaining: this.o.garpCount, timer: undefined };
+    this.bursts.add(b);
+    this.burstTick(b);
+  }
+
+  private burstTick(b: Burst): void {
+    if (!this.ips.has(b.ip.bytes.toString('hex')) || (b.port && b.port.closed)) {
+      this.bursts.delete(b);
+      return;
+    }
+    if (b.remaining > 0) {
+      b.remaining--;
+      const targets = b.port ? [b.port] : [...this.ports.values()];
+      for (const p of targets) this.sendGratuitous(p, b.ip);
+    }
+    if (b.remaining > 0) {
+      b.timer = this.o.timers.setTimeout(() => this.burstTick(b), this.o.garpIntervalMs);
+    } else {
+      this.bursts.delete(b);
+      if (!b.port && this.o.refreshIntervalMs > 0) this.scheduleRefresh(b.ip);
+    }
+  }
+
+  private scheduleRefresh(ip: IpState): void {
+    this.stopRefresh(ip);
+    ip.refreshTimer = this.o.timers.setTimeout(() => {
+      ip.refreshTimer = undefined;
+      if (!this.ips.has(ip.bytes.toString('hex'))) return;
+      for (const p of this.ports.values()) this.sendGratuitous(p, ip);
+      this.scheduleRefresh(ip);
+    }, this.o.refreshIntervalMs);
+  }
+
+  private stopRefresh(ip: IpState): void {
+    if (ip.refreshTimer !== undefined) this.o.timers.clearTimeout(ip.refreshTimer);
+    ip.refreshTimer = undefined;
+  }
+
+  private sendGratuitous(p: Port, ip: IpState): void {
+    if (this.nodeOwn.has(ip.bytes.toString('hex'))) {
+      this.count('own-address');
+      return; // the kernel owns it here; never claim it from userspace too
+    }
+    if (ip.v6) {
+      if (p.ndp && this.send(p, p.ndp, buildUnsolicitedAdvert(p.mac, ip.bytes))) ip.counters.gratuitousSent++;
+    } else if (p.arp) {
+      for (const f of buildGratuitousArp(p.mac, ip.bytes)) {
+        if (this.send(p, p.arp, f)) ip.counters.gratuitousSent++;
+      }
+    }
+  }
+
+  // ---- receive path -----------------------------------------------------------------------
+
+  private count(reason: AnnouncerDrop): void {
+    this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
+  }
+
+  private send(p: Port, s: L2Socket, frame: Buffer): boolean {
+    try {
+      s.send(frame);
+      return true;
+    } catch (e) {
+      this.count('send-failed');
+      this.o.logger.warn('send failed', { interface: p.name, error: (e as Error).message });
+      return false;
+    }
+  }
+
+  private onArpBatch(p: Port, b: L2FrameBatch): void {
+    for (let i = 0; i < b.count; i++) {
+      if (b.pktType(i) === PACKET_OUTGOING) {
+        this.count('outgoing');
+        continue;
+      }
+      try {
+        this.onArpFrame(p, b.frame(i));
+      } catch (e) {
+        // Defensive: the codecs are total, but a bug here must not kill the receive path.
+        this.o.logger.error('ARP frame handling failed', { interface: p.name, error: (e as Error).message });
+      }
+    }
+  }
+
+  private onArpFrame(p: Port, frame: Buffer): void {
+    const d = decodeFrame(frame);
+    if (!d.ok) return this.count(d.reason);
+    if (d.value.kind !== 'arp') return this.count('eth.unsupported-ethertype');
+    const { eth, arp } = d.value;
+    const shaText = macToString(arp.sha);
+    if (this.ownMacs.has(shaText)) return this.count('own-frame');
+    const claimed = this.ips.get(arp.spa.toString('hex'));
+    if (claimed) {
+      const kind: ConflictEvent['kind'] =
+        arp.op === ARP_REPLY ? 'arp-reply' : bytesEqual(arp.spa, arp.tpa) ? 'arp-announcement' : 'arp-request-from-vip';
+      return this.conflict(p, claimed, shaText, kind);
+    }
+    if (arp.op !== ARP_REQUEST) return this.count('arp.not-request');
+    if (!bytesEqual(eth.dst, BROADCAST_MAC) && !bytesEqual(eth.dst, p.mac)) return this.count('arp.not-for-us');
+    const key = arp.tpa.toString('hex');
+    const ip = this.ips.get(key);
+    if (!ip) return this.count('not-announced');
+    if (this.nodeOwn.has(key)) return this.count('own-address');
+    ip.counters.requestsReceived++;
+    if (p.arp && this.send(p, p.arp, buildArpReply(arp, p.mac, ip.bytes))) ip.counters.repliesSent++;
+  }
+
+  private onNdpBatch(p: Port, b: L2FrameBatch): void {
+    for (let i = 0; i < b.count; i++) {
+      if (b.pktType(i) === PACKET_OUTGOING) {
+        this.count('outgoing');
+        continue;
+      }
+      try {
+        this.onNdpFrame(p, b.frame(i));
+      } catch (e) {
+        this.o.logger.error('NDP frame handling failed', { interface: p.name, error: (e as Error).message });
+      }
+    }
+  }
+
+  private onNdpFrame(p: Port, frame: Buffer): void {
+    const d = decodeFrame(frame);
+    if (!d.ok) return this.count(d.reason);
+    if (d.value.kind !== 'ndp') return this.count('eth.unsupported-ethertype');
+    const { eth, ip6, ndp } = d.value;
+    if (this.ownMacs.has(macToString(eth.src))) return this.count('own-frame');
+    const key = ndp.target.toString('hex');
+    const ip = this.ips.get(key);
+    if (ndp.type === ICMPV6_NA) {
+      if (!ip) return this.count('ndp.advert');
+      const mac = ndp.targetLla ?? eth.src;
+      if (this.ownMacs.has(macToString(mac))) return this.count('own-frame');
+      return this.conflict(p, ip, macToString(mac), 'na');
+    }
+    const solicited = solicitedNodeAddress(ndp.target);
+    const toGroup = bytesEqual(ip6.dst, solicited) && bytesEqual(eth.dst, ipv6MulticastMac(solicited));
+    const toUs = bytesEqual(ip6.dst, ndp.target) && bytesEqual(eth.dst, p.mac);
+    if (!toGroup && !toUs) return this.count('ndp.not-for-us');
+    if (!ip) return this.count('not-announced');
+    if (this.nodeOwn.has(key)) return this.count('own-address');
+    ip.counters.requestsReceived++;
+    const na = buildSolicitedAdvert(p.mac, ip.bytes, ip6.src, eth.src, ndp.sourceLla);
+    if (p.ndp && this.send(p, p.ndp, na)) ip.counters.repliesSent++;
+  }
+
+  private conflict(p: Port, ip: IpState, mac: string, kind: ConflictEvent['kind']): void {
+    ip.counters.conflicts++;
+    const ev: ConflictEvent = { ip: ip.text, mac, interface: p.name, kind };
+    const logKey = `${ip.text}/${mac}`;
+    const now = this.o.now();
+    if ((this.lastConflictLog.get(logKey) ?? 0) + 10_000 <= now) {
+      this.lastConflictLog.set(logKey, now);
+      this.o.logger.warn('conflict: another host claims an announced IP', { ...ev });
+    }
+    this.emit('conflict', ev);
+  }
+}
+
+function ownSet(i: InterfaceInfo): Set<string> {
+  const s = new Set<string>();
+  for (const a of i.addresses) {
+    try {
+      s.add(parseIp(a.address).toString('hex'));
+    } catch {
+      // scoped or odd literal: not comparable with a VIP anyway
+    }
+  }
+  return s;
+}

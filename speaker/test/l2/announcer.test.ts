@@ -1,0 +1,244 @@
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { Announcer, type ConflictEvent } from '../../src/l2/announcer.js';
+import { selectInterfaces } from '../../src/l2/interfaces.js';
+import {
+  ARP_REPLY,
+  ARP_REQUEST,
+  buildArpFrame,
+  buildGratuitousArp,
+  buildNeighborSolicit,
+  buildUnsolicitedAdvert,
+  BROADCAST_MAC,
+  decodeFrame,
+  ipToString,
+  macToString,
+  parseIp,
+  parseMac,
+  ZERO_MAC,
+  type Decoded,
+} from '../../src/l2/index.js';
+import { FakeNet, FakeTimers, iface } from './fakes.js';
+
+const NODE_MAC = '02:00:00:00:00:a1';
+const CLIENT = parseMac('02:00:00:00:00:c1');
+const OTHER_NODE = parseMac('02:00:00:00:00:a2');
+
+function setup(opts: { garpCount?: number; refreshIntervalMs?: number; interfaces?: string[] } = {}) {
+  const net = new FakeNet();
+  net.ifaces = [iface('n0', 2, NODE_MAC, { addresses: [{ family: 4, address: '10.77.0.2' }] })];
+  const timers = new FakeTimers();
+  const conflicts: ConflictEvent[] = [];
+  const a = new Announcer({
+    socketFactory: net.factory,
+    listInterfaces: net.list,
+    timers,
+    now: () => timers.now,
+    garpCount: opts.garpCount ?? 5,
+    refreshIntervalMs: opts.refreshIntervalMs ?? 0,
+    interfaces: opts.interfaces,
+  });
+  a.on('conflict', (c) => conflicts.push(c));
+  a.start();
+  return { net, timers, a, conflicts };
+}
+
+function arpRequest(tpa: string, spa = '10.77.0.1', sha = CLIENT): Buffer {
+  return buildArpFrame(BROADCAST_MAC, sha, { op: ARP_REQUEST, sha, spa: parseIp(spa), tha: ZERO_MAC, tpa: parseIp(tpa) });
+}
+
+function dec(f: Buffer | undefined): Decoded {
+  assert.ok(f, 'a frame was sent');
+  const r = decodeFrame(f);
+  if (!r.ok) assert.fail(`sent frame does not decode: ${r.message}`);
+  return r.value;
+}
+
+describe('l2 announcer (fake sockets and clock)', () => {
+  it('answers an ARP request for an announced IP, unicast, from the interface MAC', () => {
+    const { net, a } = setup();
+    a.announce('10.77.0.100');
+    const arp = net.open('n0', 'arp');
+    arp.takeSent();
+    arp.deliver([arpRequest('10.77.0.100')]);
+    const [reply, ...rest] = arp.takeSent();
+    assert.equal(rest.length, 0);
+    const d = dec(reply);
+    assert.ok(d.kind === 'arp');
+    assert.equal(d.arp.op, ARP_REPLY);
+    assert.equal(macToString(d.eth.dst), '02:00:00:00:00:c1');
+    assert.equal(macToString(d.eth.src), NODE_MAC);
+    assert.equal(macToString(d.arp.sha), NODE_MAC);
+    assert.equal(ipToString(d.arp.spa), '10.77.0.100');
+    assert.equal(ipToString(d.arp.tpa), '10.77.0.1');
+    assert.deepEqual(a.counters('10.77.0.100'), { requestsReceived: 1, repliesSent: 1, gratuitousSent: 2, conflicts: 0 });
+  });
+
+  it('does not answer for IPs it was not told to announce, nor for addresses the node owns', () => {
+    const { net, a } = setup();
+    a.announce('10.77.0.2'); // the node's own address: refuse to claim it
+    const arp = net.open('n0', 'arp');
+    assert.equal(arp.takeSent().length, 0, 'no GARP for an own address');
+    arp.deliver([arpRequest('10.77.0.101'), arpRequest('10.77.0.2')]);
+    assert.equal(arp.takeSent().length, 0);
+    assert.equal(a.stats().drops['not-announced'], 1);
+    assert.ok((a.stats().drops['own-address'] ?? 0) >= 1);
+  });
+
+  it('sends the gratuitous burst on gain only: now, then every 1.1 s, 5 bursts in all', () => {
+    const { net, timers, a } = setup();
+    assert.equal(a.announce('10.77.0.100'), true);
+    const arp = net.open('n0', 'arp');
+    const first = arp.takeSent().map(dec);
+    assert.equal(first.length, 2);
+    const [req, rep] = first;
+    assert.ok(req?.kind === 'arp' && rep?.kind === 'arp');
+    assert.equal(req.arp.op, ARP_REQUEST);
+    assert.deepEqual(req.arp.spa, req.arp.tpa);
+    assert.equal(rep.arp.op, ARP_REPLY);
+    assert.deepEqual(rep.arp.tha, rep.arp.sha);
+    timers.advance(1099);
+    assert.equal(arp.takeSent().length, 0);
+    timers.advance(1);
+    assert.equal(arp.takeSent().length, 2);
+    assert.equal(a.announce('10.77.0.100'), false, 'reconcile of an owned IP');
+    timers.advance(10_000);
+    assert.equal(arp.takeSent().length, 6, 'bursts 3..5 only, nothing extra for the reconcile');
+  });
+
+  it('refreshes periodically when configured', () => {
+    const { net, timers, a } = setup({ garpCount: 1, refreshIntervalMs: 30_000 });
+    a.announce('10.77.0.100');
+    const arp = net.open('n0', 'arp');
+    assert.equal(arp.takeSent().length, 2);
+    timers.advance(90_000);
+    assert.equal(arp.takeSent().length, 6);
+  });
+
+  it('withdraw stops answering at once and cancels the burst', () => {
+    const { net, timers, a } = setup();
+    a.announce('10.77.0.100');
+    const arp = net.open('n0', 'arp');
+    arp.takeSent();
+    a.withdraw('10.77.0.100');
+    arp.deliver([arpRequest('10.77.0.100')]);
+    timers.advance(10_000);
+    assert.equal(arp.takeSent().length, 0);
+  });
+
+  it('detects a conflicting announcer (GARP or reply from another MAC) and does not answer it', () => {
+    const { net, a, conflicts } = setup();
+    a.announce('10.77.0.100');
+    const arp = net.open('n0', 'arp');
+    arp.takeSent();
+    arp.deliver(buildGratuitousArp(OTHER_NODE, parseIp('10.77.0.100')));
+    assert.equal(arp.takeSent().length, 0);
+    assert.deepEqual(
+      conflicts.map((c) => [c.ip, c.mac, c.kind]),
+      [
+        ['10.77.0.100', '02:00:00:00:00:a2', 'arp-announcement'],
+        ['10.77.0.100', '02:00:00:00:00:a2', 'arp-reply'],
+      ],
+    );
+    assert.equal(a.counters('10.77.0.100')?.conflicts, 2);
+  });
+
+  it('answers NS (multicast and unicast) with NA S=1 O=1 from the VIP, and reports foreign NAs', () => {
+    const { net, a, conflicts } = setup();
+    a.announce('fd77::100');
+    const ndp = net.open('n0', 'ndp');
+    assert.equal(dec(ndp.takeSent()[0]).kind, 'ndp', 'unsolicited NA on gain');
+    ndp.deliver([
+      buildNeighborSolicit(CLIENT, parseIp('fd77::1'), parseIp('fd77::100')),
+      buildNeighborSolicit(CLIENT, parseIp('fd77::1'), parseIp('fd77::100'), parseMac(NODE_MAC)),
+      buildNeighborSolicit(CLIENT, parseIp('fd77::1'), parseIp('fd77::101')),
+    ]);
+    const sent = ndp.takeSent().map(dec);
+    assert.equal(sent.length, 2);
+    for (const d of sent) {
+      assert.ok(d.kind === 'ndp' && d.ndp.type === 136);
+      assert.ok(d.ndp.solicited && d.ndp.override);
+      assert.equal(ipToString(d.ip6.src), 'fd77::100');
+      assert.equal(ipToString(d.ip6.dst), 'fd77::1');
+      assert.equal(d.ip6.hopLimit, 255);
+      assert.equal(macToString(d.eth.dst), '02:00:00:00:00:c1');
+      assert.equal(d.ndp.targetLla && macToString(d.ndp.targetLla), NODE_MAC);
+    }
+    ndp.deliver([buildUnsolicitedAdvert(OTHER_NODE, parseIp('fd77::100'))]);
+    assert.deepEqual(conflicts.map((c) => c.kind), ['na']);
+  });
+
+  it('joins solicited-node groups reference-counted (link and IP level)', () => {
+    const { net, a } = setup();
+    a.announce('fd77::1:100');
+    a.announce('fd77::2:100'); // same low 24 bits? no: 01:00:00 vs 02:01:00 — different groups
+    a.announce('fd78::1:100'); // same low 24 bits as fd77::1:100
+    const ndp = net.open('n0', 'ndp');
+    assert.deepEqual([...ndp.multicast].sort(), ['3333ff010100', '3333ff020100']);
+    assert.equal(ndp.groups.size, 2);
+    a.withdraw('fd77::1:100');
+    assert.equal(ndp.groups.size, 2, 'fd78::1:100 still needs the group');
+    a.withdraw('fd78::1:100');
+    assert.deepEqual([...ndp.multicast], ['3333ff020100']);
+    assert.equal(ndp.groups.size, 1);
+  });
+
+  it('drops bad frames by reason without throwing (fuzz through the receive path)', () => {
+    const { net, a } = setup();
+    a.announce('10.77.0.100');
+    a.announce('fd77::100');
+    const arp = net.open('n0', 'arp');
+    const ndp = net.open('n0', 'ndp');
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 100, size: 'max' }), fc.boolean(), (b, which) => {
+        (which ? arp : ndp).deliver([Buffer.from(b)]);
+      }),
+      { numRuns: 5000 },
+    );
+    const drops = a.stats().drops;
+    assert.ok((drops['eth.truncated'] ?? 0) > 0, JSON.stringify(drops));
+    assert.ok(Object.keys(drops).length >= 2, JSON.stringify(drops));
+  });
+
+  it('closes sockets when a link goes down and re-sends GARP when it comes back', () => {
+    const { net, timers, a } = setup({ garpCount: 1 });
+    a.announce('10.77.0.100');
+    const first = net.open('n0', 'arp');
+    first.takeSent();
+    const n0 = net.ifaces[0];
+    assert.ok(n0);
+    n0.up = false;
+    first.fail('ENETDOWN'); // the addon reports the error; a rescan follows quickly
+    timers.advance(100);
+    assert.equal(first.closed, true);
+    assert.deepEqual(a.interfaces(), []);
+    n0.up = true;
+    timers.advance(2000);
+    const second = net.open('n0', 'arp');
+    assert.notEqual(second, first);
+    assert.equal(second.takeSent().length, 2, 'GARP after link up');
+    second.deliver([arpRequest('10.77.0.100')]);
+    assert.equal(second.takeSent().length, 1);
+  });
+});
+
+describe('l2 interface selection', () => {
+  it('default: up, broadcast, not NOARP, not enslaved, not excluded by name', () => {
+    const all = [
+      iface('eth0', 2, '02:00:00:00:00:01'),
+      iface('lo', 1, '00:00:00:00:00:00', { loopback: true, broadcast: false }),
+      iface('veth12', 3, '02:00:00:00:00:02'),
+      iface('eth1', 4, '02:00:00:00:00:03', { up: false }),
+      iface('eth2', 5, '02:00:00:00:00:04', { hasMaster: true }),
+      iface('wg0', 6, null, { broadcast: false, noarp: true }),
+      iface('bond0', 7, '02:00:00:00:00:05'),
+      iface('kube-ipvs0', 8, '02:00:00:00:00:06'),
+    ];
+    const s = selectInterfaces(all, {});
+    assert.deepEqual(s.eligible.map((i) => i.name), ['eth0', 'bond0']);
+    assert.equal(s.skipped.find((x) => x.name === 'eth2')?.reason, 'enslaved (has a master); announce on the master');
+    const e = selectInterfaces(all, { explicit: ['veth12', 'nope'] });
+    assert.deepEqual(e.eligible.map((i) => i.name), ['veth12']);
+    assert.ok(e.skipped.some((x) => x.name === 'nope' && x.reason === 'no such interface'));
+  });
+});
