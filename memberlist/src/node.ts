@@ -1,0 +1,220 @@
+// The Node.js edge: one UDP socket and one TCP listener on the same IP:port, real timers, and the
+// Memberlist state machine in between.
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { randomInt } from 'node:crypto';
+import { MemberlistConfig } from './config.js';
+import { Env, Memberlist, MemberlistEvents, StreamResult, Timer } from './memberlist.js';
+import { StreamParse } from './wire.js';
+
+export interface Logger {
+  info(msg: string, meta?: Record<string, unknown>): void;
+  warn(msg: string, meta?: Record<string, unknown>): void;
+  debug(msg: string, meta?: Record<string, unknown>): void;
+}
+
+const quiet: Logger = { info: () => undefined, warn: () => undefined, debug: () => undefined };
+
+const MAX_INBOUND_STREAMS = 128;
+const MAX_STREAM_BYTES = 21 * 1024 * 1024;
+
+export interface NodeOptions {
+  /** IP to bind UDP and TCP to (loopback or a node address). */
+  bindIp: string;
+  bindPort: number;
+  logger?: Logger;
+}
+
+/** A memberlist node on real sockets. */
+export class MemberlistNode {
+  readonly ml: Memberlist;
+  private udp: dgram.Socket | null = null;
+  private tcp: net.Server | null = null;
+  private readonly conns = new Set<net.Socket>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly log: Logger;
+  private closed = false;
+
+  constructor(cfg: MemberlistConfig, private readonly opts: NodeOptions, events: MemberlistEvents = {}) {
+    this.log = opts.logger ?? quiet;
+    const env: Env = {
+      now: () => performance.now(),
+      setTimer: (ms, fn) => this.setTimer(ms, fn),
+      random: () => randomInt(0, 0x7fffffff) / 0x80000000,
+      sendPacket: (ip, port, data) => this.sendPacket(ip, port, data),
+      sendStream: (ip, port, data, timeoutMs, parseReply, done) => this.sendStream(ip, port, data, timeoutMs, parseReply, done),
+    };
+    const log = this.log;
+    this.ml = new Memberlist(cfg, env, {
+      ...events,
+      drop: (reason, message) => {
+        log.warn('dropped input', { reason, message });
+        events.drop?.(reason, message);
+      },
+    });
+  }
+
+  private setTimer(ms: number, fn: () => void): Timer {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (this.closed) return;
+      try {
+        fn();
+      } catch (e) {
+        this.log.warn('timer callback failed', { err: e instanceof Error ? e.stack : String(e) });
+      }
+    }, Math.max(0, ms));
+    this.timers.add(t);
+    return { cancel: () => { clearTimeout(t); this.timers.delete(t); } };
+  }
+
+  /** Bind the sockets and start the state machine. */
+  async start(): Promise<void> {
+    const family = net.isIPv6(this.opts.bindIp) ? 'udp6' : 'udp4';
+    const udp = dgram.createSocket({ type: family, reuseAddr: false });
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind(this.opts.bindPort, this.opts.bindIp, () => {
+        udp.off('error', reject);
+        resolve();
+      });
+    });
+    try {
+      udp.setRecvBufferSize(2 * 1024 * 1024);
+    } catch {
+      // best effort
+    }
+    udp.on('message', (msg, rinfo) => {
+      this.ml.handlePacket(new Uint8Array(msg.buffer, msg.byteOffset, msg.length), rinfo.address, rinfo.port);
+    });
+    udp.on('error', (err) => this.log.warn('udp socket error', { err: err.message }));
+    this.udp = udp;
+    const tcp = net.createServer((sock) => this.accept(sock));
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen({ host: this.opts.bindIp, port: this.opts.bindPort, exclusive: true }, () => {
+        tcp.off('error', reject);
+        resolve();
+      });
+    });
+    tcp.on('error', (err) => this.log.warn('tcp listener error', { err: err.message }));
+    this.tcp = tcp;
+    this.ml.start();
+  }
+
+  private sendPacket(ip: string, port: number, data: Uint8Array): void {
+    const udp = this.udp;
+    if (udp === null || this.closed) return;
+    udp.send(data, port, ip, (err) => {
+      if (err) this.log.debug('udp send failed', { to: `${ip}:${port}`, err: err.message });
+    });
+  }
+
+  private sendStream(ip: string, port: number, data: Uint8Array, timeoutMs: number,
+    parseReply: ((buf: Uint8Array) => StreamParse) | null, done: (r: StreamResult) => void): void {
+    let finished = false;
+    let buf = Buffer.alloc(0);
+    const sock = net.connect({ host: ip, port });
+    this.conns.add(sock);
+    const finish = (r: StreamResult): void => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      sock.destroy();
+      this.conns.delete(sock);
+      done(r);
+    };
+    const timer = setTimeout(() => finish({ error: 'i/o timeout' }), timeoutMs);
+    sock.on('connect', () => {
+      sock.write(data);
+      if (parseReply === null) sock.end(() => finish({}));
+    });
+    sock.on('data', (chunk) => {
+      if (parseReply === null) return;
+      buf = Buffer.concat([buf, chunk]);
+      if (buf.length > MAX_STREAM_BYTES) {
+        finish({ error: 'reply too large' });
+        return;
+      }
+      const p = parseReply(new Uint8Array(buf.buffer, buf.byteOffset, buf.length));
+      if (p.kind === 'ok') finish({ msg: p.msg });
+      else if (p.kind === 'error') finish({ error: p.drop.message });
+    });
+    sock.on('error', (err) => finish({ error: err.message }));
+    sock.on('close', () => finish({ error: 'connection closed before a complete reply' }));
+  }
+
+  private accept(sock: net.Socket): void {
+    if (this.closed || this.conns.size >= MAX_INBOUND_STREAMS) {
+      sock.destroy();
+      return;
+    }
+    this.conns.add(sock);
+    let buf = Buffer.alloc(0);
+    let done = false;
+    const close = (): void => {
+      done = true;
+      clearTimeout(timer);
+      this.conns.delete(sock);
+    };
+    const timer = setTimeout(() => {
+      if (!done) this.log.debug('inbound stream timed out', { from: sock.remoteAddress });
+      close();
+      sock.destroy();
+    }, this.ml.cfg.tcpTimeoutMs);
+    sock.on('data', (chunk) => {
+      if (done) return;
+      buf = Buffer.concat([buf, chunk]);
+      const r = this.ml.handleStream(new Uint8Array(buf.buffer, buf.byteOffset, buf.length));
+      if (r.kind === 'incomplete') return;
+      close();
+      if (r.reply !== null) sock.end(r.reply);
+      else sock.end();
+    });
+    sock.on('error', () => close());
+    sock.on('close', () => close());
+  }
+
+  /** Graceful leave (broadcast and wait), then close. */
+  async leave(timeoutMs: number): Promise<void> {
+    await new Promise<void>((resolve) => this.ml.leave(timeoutMs, resolve));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.ml.shutdown();
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    for (const c of this.conns) c.destroy();
+    this.conns.clear();
+    const udp = this.udp;
+    const tcp = this.tcp;
+    this.udp = null;
+    this.tcp = null;
+    if (udp !== null) await new Promise<void>((r) => udp.close(() => r()));
+    if (tcp !== null) await new Promise<void>((r) => tcp.close(() => r()));
+  }
+}
+
+/** Parse "host", "host:port", "[v6]:port" or "name/host:port" into parts (host may be a DNS name). */
+export function parseHostPort(s: string, defaultPort: number): { host: string; port: number } {
+  let t = s.trim();
+  const slash = t.indexOf('/');
+  if (slash >= 0) t = t.slice(slash + 1);
+  if (t.startsWith('[')) {
+    const end = t.indexOf(']');
+    if (end < 0) throw new Error(`bad address "${s}"`);
+    const host = t.slice(1, end);
+    const rest = t.slice(end + 1);
+    const port = rest.startsWith(':') ? Number(rest.slice(1)) : defaultPort;
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bad port in "${s}"`);
+    return { host, port };
+  }
+  if (net.isIPv6(t)) return { host: t, port: defaultPort };
+  const colon = t.lastIndexOf(':');
+  if (colon < 0) return { host: t, port: defaultPort };
+  const port = Number(t.slice(colon + 1));
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bad port in "${s}"`);
+  return { host: t.slice(0, colon), port };
+}
