@@ -139,7 +139,9 @@ function classify(value: unknown, where: string, collected: Collected): void {
     collected.configMaps.push({ where, text, object: `${object} (${where})` });
     return;
   }
-  if (kind === undefined && Object.keys(value).some((k) => LEGACY_KEYS.includes(k))) {
+  // A mapping that is not a Kubernetes object is taken as the raw config, so a misspelt
+  // key gets the validator's "unknown field" message rather than a vague one.
+  if (kind === undefined && (value['apiVersion'] === undefined || Object.keys(value).some((k) => LEGACY_KEYS.includes(k)))) {
     collected.configMaps.push({ where, text: JSON.stringify(value), object: where });
     return;
   }

@@ -191,6 +191,22 @@ describe('l2lb config check (the real CLI)', function () {
     assert.doesNotThrow(() => JSON.parse(result.stdout));
   });
 
+  it('reads standard input for the file name -', async () => {
+    const child = execFile(process.execPath, [bin, 'config', 'check', '--json', '-'], { cwd: repoRoot });
+    child.stdin?.end(RAW);
+    let stdout = '';
+    child.stdout?.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 0);
+    assert.equal(JSON.parse(stdout).pools[0].name, 'raw');
+  });
+
+  it('treats a mapping that is not a Kubernetes object as raw config, so a typo gets a precise message', async () => {
+    const result = await l2lb('config', 'check', await file('typo.yaml', RAW.replace('address-pools', 'adress-pools')));
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /unknown field "adress-pools" \(known: address-pools\)/);
+  });
+
   it('is reachable as npx l2lb from the repository root', async () => {
     const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
     const { stdout } = await run(npx, ['--no-install', 'l2lb', 'config', 'check', '--json', await file('npx.yaml', RAW)], { cwd: repoRoot });
