@@ -131,7 +131,7 @@ export async function main(argv: string[]): Promise<void> {
   if (membersInterval > 0) {
     membersTimer = setInterval(() => {
       const ms = node.ml.members().map(nodeJson);
-      emit({ ev: 'members', n: ms.length, members: ms, health: node.ml.healthScore() });
+      emit({ ev: 'members', n: ms.length, members: ms, health: node.ml.healthScore(), stats: node.ml.stats });
     }, membersInterval);
   }
 
