@@ -1,0 +1,111 @@
+// `l2lb apiserver --listen 127.0.0.1:PORT [--data DIR] [--kubeconfig-out FILE] [--token T] [--tls-cert F --tls-key F]`
+// Runs the embedded Kubernetes API server until SIGINT/SIGTERM; prints where the kubeconfig is.
+
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { renderKubeconfig } from './kubeconfig.js';
+import { EmbeddedApiServer } from './server.js';
+
+const USAGE = `usage: l2lb apiserver [--listen HOST:PORT] [--data DIR] [--kubeconfig-out FILE]
+                      [--token TOKEN] [--tls-cert FILE --tls-key FILE] [--bookmark-interval-ms N]
+  Runs the embedded Kubernetes API server (the lab's default API) until SIGINT/SIGTERM.
+  --listen          address to bind (default 127.0.0.1:6443 is NOT used: default 127.0.0.1:18080)
+  --data            directory for state.json (the lab survives restarts); in-memory when omitted
+  --kubeconfig-out  write a kubeconfig for kubectl / controller / speakers (default DATA/kubeconfig)
+  --token           require this bearer token (written into the kubeconfig)
+  --tls-cert/--tls-key  serve HTTPS with this PEM certificate/key`;
+
+interface Parsed {
+  host: string;
+  port: number;
+  data?: string;
+  kubeconfigOut?: string;
+  token?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  bookmarkIntervalMs?: number;
+}
+
+export function parseArgs(args: string[]): Parsed | string {
+  const out: Parsed = { host: '127.0.0.1', port: 18080 };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] ?? '';
+    const eq = a.indexOf('=');
+    const flag = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
+    const inline = a.startsWith('--') && eq > 0 ? a.slice(eq + 1) : undefined;
+    const value = (): string => {
+      if (inline !== undefined) return inline;
+      const v = args[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    try {
+      switch (flag) {
+        case '--listen': {
+          const v = value();
+          const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(v);
+          if (!m) return `--listen wants HOST:PORT, got "${v}"`;
+          out.host = (m[1] ?? '').replace(/^\[|\]$/g, '');
+          out.port = Number(m[2]);
+          if (out.port > 65535) return `--listen: bad port in "${v}"`;
+          break;
+        }
+        case '--data': out.data = value(); break;
+        case '--kubeconfig-out': out.kubeconfigOut = value(); break;
+        case '--token': out.token = value(); break;
+        case '--tls-cert': out.tlsCert = value(); break;
+        case '--tls-key': out.tlsKey = value(); break;
+        case '--bookmark-interval-ms': out.bookmarkIntervalMs = Number(value()); break;
+        case '-h': case '--help': return USAGE;
+        default: return `unknown argument "${a}"\n${USAGE}`;
+      }
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e);
+    }
+  }
+  if ((out.tlsCert === undefined) !== (out.tlsKey === undefined)) return '--tls-cert and --tls-key go together';
+  return out;
+}
+
+export async function run(args: string[]): Promise<number> {
+  const p = parseArgs(args);
+  if (typeof p === 'string') {
+    const help = args.includes('--help') || args.includes('-h');
+    (help ? process.stdout : process.stderr).write(`${p}\n`);
+    return help ? 0 : 2;
+  }
+  const tls = p.tlsCert && p.tlsKey ? { cert: readFileSync(p.tlsCert, 'utf8'), key: readFileSync(p.tlsKey, 'utf8') } : undefined;
+  const server = new EmbeddedApiServer({
+    host: p.host, port: p.port,
+    ...(p.data ? { dataDir: resolve(p.data) } : {}),
+    ...(p.token ? { tokens: [p.token] } : {}),
+    ...(tls ? { tls } : {}),
+    ...(p.bookmarkIntervalMs ? { bookmarkIntervalMs: p.bookmarkIntervalMs } : {}),
+  });
+  let url: string;
+  try {
+    url = await server.start();
+  } catch (e) {
+    process.stderr.write(`l2lb apiserver: cannot listen on ${p.host}:${p.port}: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+  const kcPath = p.kubeconfigOut ? resolve(p.kubeconfigOut) : p.data ? resolve(p.data, 'kubeconfig') : undefined;
+  if (kcPath) {
+    mkdirSync(dirname(kcPath), { recursive: true });
+    writeFileSync(kcPath, renderKubeconfig({ server: url, ...(p.token ? { token: p.token } : {}), ...(tls ? { caPem: tls.cert } : {}) }), { mode: 0o600 });
+  }
+  process.stdout.write(`l2lb apiserver: serving ${url}${p.data ? ` (data in ${resolve(p.data)})` : ' (in memory)'}\n`);
+  if (kcPath) process.stdout.write(`l2lb apiserver: kubeconfig written to ${kcPath} (export KUBECONFIG=${kcPath})\n`);
+  await new Promise<void>((resolveStop) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolveStop();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await server.close();
+  process.stdout.write('l2lb apiserver: stopped\n');
+  return 0;
+}

@@ -1,0 +1,4 @@
+export { EmbeddedApiServer, type ApiServerOptions, type RequestRecord } from './server.js';
+export { Api } from './api.js';
+export { Store } from './store.js';
+export { renderKubeconfig } from './kubeconfig.js';

@@ -1,0 +1,119 @@
+// Shared helpers of the kube tests: waiting for conditions, free ports, and the two API server targets
+// (the embedded one in-process, and a real kube-apiserver v1.20 started through scripts/kube-apiserver.sh).
+
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { EmbeddedApiServer, type ApiServerOptions } from '@l2lb/lab/apiserver/index';
+import { KubeClient } from '@l2lb/shared/kube/client';
+import { loadKubeConfig } from '@l2lb/shared/kube/config';
+
+const run = promisify(execFile);
+
+export async function waitFor(cond: () => boolean | Promise<boolean>, opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<void> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 5000);
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${opts.timeoutMs ?? 5000} ms waiting for ${opts.what ?? 'a condition'}`);
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 10));
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const p = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolvePort(p));
+    });
+  });
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${process.pid.toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
+}
+
+/** The repository root (test/dist/test/kube → ../../../..). */
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
+
+export interface Target {
+  kind: 'embedded' | 'real';
+  client: KubeClient;
+  /** A resourceVersion the server no longer has history for (a watch from it gets 410). */
+  expiredResourceVersion(): Promise<string>;
+  /** The embedded server (undefined for the real one). */
+  embedded?: EmbeddedApiServer;
+  close(): Promise<void>;
+}
+
+export async function embeddedTarget(opts: ApiServerOptions = {}): Promise<Target> {
+  const server = new EmbeddedApiServer({ bookmarkIntervalMs: 200, ...opts });
+  const url = await server.start();
+  const client = new KubeClient(loadKubeConfig({ server: url, ...(opts.tokens?.[0] ? { token: opts.tokens[0] } : {}) }), { timeoutMs: 5000 });
+  return {
+    kind: 'embedded', client, embedded: server,
+    expiredResourceVersion: async () => {
+      server.compact();
+      return String(server.api.store.resourceVersion - 1);
+    },
+    close: () => server.close(),
+  };
+}
+
+/**
+ * Starts etcd + kube-apiserver v1.20 on free loopback ports through scripts/kube-apiserver.sh. Fails with a
+ * clear message when the binary or etcd is missing (CI installs them; see the script's help).
+ */
+export async function realTarget(): Promise<Target> {
+  const script = join(repoRoot, 'scripts', 'kube-apiserver.sh');
+  const dir = mkdtempSync(join(tmpdir(), 'l2lb-kubeapi-'));
+  let port = 0;
+  let etcdPort = 0;
+  for (let i = 0; i < 20; i++) {
+    port = await freePort();
+    etcdPort = await freePort();
+    const peer = etcdPort + 1;
+    if (port !== etcdPort && port !== peer && (await portFree(peer))) break;
+  }
+  let info: { kubeconfig: string; server: string };
+  try {
+    const { stdout } = await run('bash', [script, 'start', dir, '--port', String(port), '--etcd-port', String(etcdPort)], { timeout: 120_000, maxBuffer: 1 << 20 });
+    info = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { kubeconfig: string; server: string };
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    await run('bash', [script, 'stop', dir]).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`cannot start the real kube-apiserver (${script} start): ${err.stderr?.trim() || err.message}\n` +
+      'Install etcd-server and run scripts/kube-apiserver.sh install (CI does both).');
+  }
+  const client = new KubeClient(loadKubeConfig({ kubeconfig: info.kubeconfig }), { timeoutMs: 10_000 });
+  return {
+    kind: 'real', client,
+    // The watch cache starts at the revision the server started with, so revision 1 is always too old.
+    expiredResourceVersion: () => Promise.resolve('1'),
+    close: async () => {
+      await run('bash', [script, 'stop', dir], { timeout: 60_000 }).catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const s = createServer();
+    s.once('error', () => res(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
+  });
+}
+
+export function readJson<T>(path: string): T {
+  return JSON.parse(readFileSync(path, 'utf8')) as T;
+}
+
+export { existsSync };
