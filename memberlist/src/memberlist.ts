@@ -119,9 +119,21 @@ export function bytesToIp(b: Uint8Array): string | null {
   if (b.length === 4) return Array.from(b).join('.');
   if (b.length === 16) {
     if (b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) return Array.from(b.subarray(12)).join('.');
-    const g: string[] = [];
-    for (let i = 0; i < 16; i += 2) g.push((((b[i] as number) << 8) | (b[i + 1] as number)).toString(16));
-    return g.join(':');
+    const g: number[] = [];
+    for (let i = 0; i < 16; i += 2) g.push(((b[i] as number) << 8) | (b[i + 1] as number));
+    // RFC 5952: compress the longest run (>= 2) of zero groups.
+    let best = -1;
+    let bestLen = 0;
+    for (let i = 0; i < 8;) {
+      if (g[i] !== 0) { i++; continue; }
+      let j = i;
+      while (j < 8 && g[j] === 0) j++;
+      if (j - i > bestLen && j - i >= 2) { best = i; bestLen = j - i; }
+      i = j;
+    }
+    const hexs = g.map((x) => x.toString(16));
+    if (best < 0) return hexs.join(':');
+    return `${hexs.slice(0, best).join(':')}::${hexs.slice(best + bestLen).join(':')}`;
   }
   return null;
 }

@@ -125,3 +125,16 @@ describe('memberlist simulation (virtual time)', function () {
     assert.equal(net.events.filter((e) => e.kind === 'update' && e.node === 'node-1').length, 5);
   });
 });
+
+describe('memberlist address helpers', () => {
+  it('formats and parses IPs as Go sends them', async () => {
+    const { bytesToIp, ipToBytes } = await import('../src/memberlist.js');
+    assert.equal(bytesToIp(ipToBytes('::1')), '::1');
+    assert.equal(bytesToIp(ipToBytes('fd00::1')), 'fd00::1');
+    assert.equal(bytesToIp(ipToBytes('2001:db8:0:1:0:0:0:5')), '2001:db8:0:1::5');
+    assert.equal(bytesToIp(ipToBytes('10.1.2.3')), '10.1.2.3');
+    assert.equal(ipToBytes('10.1.2.3').length, 4);
+    assert.equal(bytesToIp(Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 3])), '10.0.0.3');
+    assert.equal(bytesToIp(Uint8Array.from([1, 2, 3])), null);
+  });
+});
