@@ -24,6 +24,8 @@ export interface Timings {
   udpBufferSize: number;
   /** A dead node may come back with a new address after this long (0 = never, Go's default). */
   deadNodeReclaimMs: number;
+  /** Skip the TCP fallback ping when UDP probes fail (Go DisableTcpPings). */
+  disableTcpPings: boolean;
 }
 
 /** memberlist DefaultLANConfig values. */
@@ -42,6 +44,7 @@ export const LAN: Timings = Object.freeze({
   awarenessMaxMultiplier: 8,
   udpBufferSize: 1400,
   deadNodeReclaimMs: 0,
+  disableTcpPings: false,
 });
 
 /**
@@ -63,6 +66,7 @@ export const FAST: Timings = Object.freeze({
   awarenessMaxMultiplier: 8,
   udpBufferSize: 1400,
   deadNodeReclaimMs: 0,
+  disableTcpPings: false,
 });
 
 export type ProfileName = 'lan' | 'fast';

@@ -588,7 +588,19 @@ export class Memberlist {
       if (cur !== undefined) this.suspectNode({ incarnation: cur.incarnation, node: cur.name, from: this.cfg.name });
     };
     const ping: Ping = { seqNo: seq, node: node.name, sourceAddr: this.selfAddr, sourcePort: this.cfg.advertisePort, sourceNode: this.cfg.name };
-    const deadline = this.env.setTimer(interval, () => finish(acked));
+    let tcpOk = false;
+    const deadline = this.env.setTimer(interval, () => {
+      if (!acked && tcpOk) {
+        // UDP failed but TCP worked (Go: "network may be misconfigured"): alive, no awareness change.
+        this.drop('udp_probe_failed_tcp_ok', `"${node.name}" answered a TCP ping but not UDP probes`);
+        finished = true;
+        this.probing = false;
+        this.acks.delete(seq);
+        timeoutTimer.cancel();
+        return;
+      }
+      finish(acked);
+    });
     const timeoutTimer = this.env.setTimer(this.cfg.probeTimeoutMs, () => {
       if (acked || finished) return;
       // Indirect probes through up to k other alive nodes.
@@ -600,6 +612,14 @@ export class Memberlist {
           sourceAddr: this.selfAddr, sourcePort: this.cfg.advertisePort, sourceNode: this.cfg.name,
         };
         this.sendMsg(r.ip, r.port, encodeMsg({ type: 'indirectPing', msg: ind }), r.name);
+      }
+      // TCP fallback ping (peers with protocol >= 3), bounded by the probe deadline.
+      const remaining = interval - this.cfg.probeTimeoutMs;
+      if (!this.cfg.disableTcpPings && (node.vsn[1] ?? 0) >= 3 && remaining > 0) {
+        const req = encodeStream(encodeStreamPlain({ type: 'ping', msg: ping }), this.cfg.wire, { dialer: true, nonce: this.nonce() });
+        this.env.sendStream(node.ip, node.port, req, remaining, (buf) => parseStream(buf, this.cfg.wire, false), (r) => {
+          if (r.msg?.type === 'ackResp' && r.msg.msg.seqNo === seq) tcpOk = true;
+        });
       }
     });
     this.acks.set(seq, {
