@@ -117,6 +117,9 @@ export class KubeClient {
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const options: https.RequestOptions = { method, headers: { 'User-Agent': this.userAgent, ...headers } };
     await this.kubeConfig.applyToHTTPSOptions(options);
+    // Token files often end with a newline, which is not allowed in a header.
+    const h = options.headers as Record<string, unknown> | undefined;
+    if (h && typeof h['Authorization'] === 'string') h['Authorization'] = h['Authorization'].trim();
     return { url, options, mod: url.protocol === 'https:' ? https : http };
   }
 

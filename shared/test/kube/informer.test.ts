@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import fc from 'fast-check';
+import { Registry } from 'prom-client';
+import { KubeClient } from '../../src/kube/client.js';
+import { loadKubeConfig } from '../../src/kube/config.js';
+import { backoffDelay, Informer } from '../../src/kube/informer.js';
+import type { Logger } from '../../src/kube/log.js';
+import { Resources } from '../../src/kube/types.js';
+
+async function waitFor(cond: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for a condition');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('kube informer (unit)', () => {
+  it('backoffDelay doubles from the initial delay, caps at max, and stays within the jitter band (property)', () => {
+    const o = { initialMs: 100, maxMs: 5000, jitter: 0.2 };
+    assert.equal(backoffDelay(1, o, () => 0.5), 100);
+    assert.equal(backoffDelay(2, o, () => 0.5), 200);
+    assert.equal(backoffDelay(20, o, () => 0.5), 5000);
+    fc.assert(fc.property(fc.integer({ min: 1, max: 60 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (attempt, r) => {
+      const base = Math.min(5000, 100 * 2 ** (attempt - 1));
+      const d = backoffDelay(attempt, o, () => r);
+      assert.ok(d >= Math.floor(base * 0.8) && d <= Math.min(5000, Math.ceil(base * 1.2)), `${attempt} ${r} ${d}`);
+    }));
+  });
+
+  describe('against a misbehaving stub server', () => {
+    let server: Server;
+    let url: string;
+    const watchLines: string[] = [];
+
+    before(async () => {
+      server = createServer((req, res) => {
+        const u = new URL(req.url ?? '/', 'http://x');
+        if (u.searchParams.get('watch')) {
+          res.writeHead(200, { 'Content-Type': 'application/json' });
+          res.flushHeaders();
+          for (const l of watchLines) res.write(`${l}\n`);
+          return; // keep open
+        }
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ kind: 'ServiceList', metadata: { resourceVersion: '5' }, items: [{ metadata: { name: 'a', namespace: 'd', resourceVersion: '3' } }, { nonsense: true }] }));
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+
+    after(async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    });
+
+    it('drops malformed watch lines and objects, counts them per reason, and keeps going', async () => {
+      watchLines.push('not json', '[1,2]', '{"type":"ADDED"}', '{"type":"ADDED","object":{"metadata":{}}}', '{"type":"WHAT","object":{"metadata":{"name":"x"}}}',
+        '{"type":"ADDED","object":{"metadata":{"name":"b","namespace":"d","resourceVersion":"6"}}}');
+      const reg = new Registry();
+      const warnings: string[] = [];
+      const logger: Logger = { error: () => undefined, info: () => undefined, debug: () => undefined, warn: (m: string) => warnings.push(m) };
+      const inf = new Informer(new KubeClient(loadKubeConfig({ server: url })), { resource: Resources.services, registry: reg, logger });
+      inf.start();
+      try {
+        await waitFor(() => inf.get('b', 'd') !== undefined);
+        assert.ok(inf.get('a', 'd'));
+        assert.equal(inf.size, 2);
+        const dropped = await reg.getSingleMetric('l2lb_kube_informer_dropped_events_total')!.get();
+        const by = Object.fromEntries(dropped.values.map((v) => [String(v.labels['reason']), v.value]));
+        assert.deepEqual(by, { no_name: 2, bad_json: 2, no_object: 1, bad_type: 1 });
+        assert.ok(warnings.some((w) => w.includes('dropped')));
+        const synced = await reg.getSingleMetric('l2lb_kube_informer_synced')!.get();
+        assert.equal(synced.values[0]?.value, 1);
+        assert.equal(inf.resourceVersion, '6');
+      } finally {
+        await inf.stop();
+      }
+    });
+  });
+});
