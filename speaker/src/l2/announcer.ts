@@ -133,6 +133,9 @@ interface Port {
   ndp: L2Socket | undefined;
   groups: Map<string, number>; // solicited-node group (hex) -> refcount
   closed: boolean;
+  macNum: number;
+  /** Reused ARP reply frame (send is synchronous), pre-filled with the constant fields. */
+  reply: Buffer;
 }
 
 const realTimers: Timers = {
@@ -147,6 +150,10 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
     Pick<AnnouncerOptions, 'interfaces' | 'exclude'>;
   private readonly ports = new Map<string, Port>();
   private readonly ips = new Map<string, IpState>();
+  /** IPv4 VIPs by their 32-bit value (fast path). */
+  private readonly v4 = new Map<number, IpState>();
+  private readonly ownMacNums = new Set<number>();
+  private nodeOwnV4 = new Set<number>();
   private readonly bursts = new Set<Burst>();
   private readonly drops = new Map<string, number>();
   private readonly lastConflictLog = new Map<string, number>();
@@ -212,6 +219,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
       refreshTimer: undefined,
     };
     this.ips.set(key, ip);
+    if (!ip.v6) this.v4.set(bytes.readUInt32BE(0), ip);
     if (ip.v6) for (const p of this.ports.values()) this.joinGroup(p, ip);
     this.startBurst(ip, undefined);
     this.o.logger.info('announcing IP', { ip: ip.text, interfaces: this.interfaces() });
@@ -225,6 +233,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
     const ip = this.ips.get(key);
     if (!ip) return false;
     this.ips.delete(key);
+    if (!ip.v6) this.v4.delete(ip.bytes.readUInt32BE(0));
     for (const b of [...this.bursts]) {
       if (b.ip === ip) {
         this.o.timers.clearTimeout(b.timer);
@@ -275,6 +284,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
     const own = new Set<string>();
     for (const i of all) for (const k of ownSet(i)) own.add(k);
     this.nodeOwn = own;
+    this.nodeOwnV4 = new Set([...own].filter((k) => k.length === 8).map((k) => parseInt(k, 16)));
     const sel = selectInterfaces(all, { explicit: this.o.interfaces, exclude: this.o.exclude });
     const wanted = new Map(sel.eligible.map((i) => [i.name, i]));
     for (const p of [...this.ports.values()]) {
@@ -303,6 +313,8 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
       ndp: undefined,
       groups: new Map(),
       closed: false,
+      macNum: mac.readUIntBE(0, 6),
+      reply: arpReplyTemplate(mac),
     };
     try {
       port.arp = this.o.socketFactory(i.name, 'arp');
@@ -326,6 +338,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
     }
     this.ports.set(i.name, port);
     this.ownMacs.add(port.macText);
+    this.ownMacNums.add(port.macNum);
     this.o.logger.info('answering on interface', { interface: i.name, mac: port.macText, ifindex: i.index });
     this.emit('link', { interface: i.name, state: 'up' });
     for (const ip of this.ips.values()) {
@@ -357,6 +370,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
     this.closeSockets(p); // memberships go with the sockets
     this.ports.delete(p.name);
     this.ownMacs.delete(p.macText);
+    this.ownMacNums.delete(p.macNum);
     this.o.logger.info('stopped answering on interface', { interface: p.name, reason });
     this.emit('link', { interface: p.name, state: 'down', reason });
   }
@@ -501,6 +515,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
   }
 
   private onArpFrame(p: Port, frame: Buffer): void {
+    if (this.fastArpReply(p, frame)) return;
     const d = decodeFrame(frame);
     if (!d.ok) return this.count(d.reason);
     if (d.value.kind !== 'arp') return this.count('eth.unsupported-ethertype');
@@ -521,6 +536,28 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
     if (this.nodeOwn.has(key)) return this.count('own-address');
     ip.counters.requestsReceived++;
     if (p.arp && this.send(p, p.arp, buildArpReply(arp, p.mac, ip.bytes))) ip.counters.repliesSent++;
+  }
+
+  /**
+   * The common case without allocations: a well-formed Ethernet/IPv4 ARP request, to broadcast
+   * or to us, for an announced IP, from a foreign MAC whose sender IP is not one of ours.
+   * Anything else returns false and takes the general (decoding, counting) path.
+   */
+  private fastArpReply(p: Port, f: Buffer): boolean {
+    if (f.length < 42 || f.readUInt16BE(12) !== 0x0806) return false;
+    if (f.readUInt32BE(14) !== 0x00010800 || f.readUInt32BE(18) !== 0x06040001) return false;
+    const ip = this.v4.get(f.readUInt32BE(38));
+    if (!ip || this.v4.has(f.readUInt32BE(28))) return false;
+    const dst = f.readUIntBE(0, 6);
+    if (dst !== 0xffffffffffff && dst !== p.macNum) return false;
+    if (this.ownMacNums.has(f.readUIntBE(22, 6)) || this.nodeOwnV4.has(f.readUInt32BE(38)) || !p.arp) return false;
+    ip.counters.requestsReceived++;
+    const r = p.reply;
+    f.copy(r, 0, 22, 28); // eth dst = requester's sha
+    r.writeUInt32BE(f.readUInt32BE(38), 28); // spa = VIP
+    f.copy(r, 32, 22, 32); // tha, tpa = requester's sha, spa
+    if (this.send(p, p.arp, r)) ip.counters.repliesSent++;
+    return true;
   }
 
   private onNdpBatch(p: Port, b: L2FrameBatch): void {
@@ -573,6 +610,16 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
     }
     this.emit('conflict', ev);
   }
+}
+
+function arpReplyTemplate(mac: Buffer): Buffer {
+  const r = Buffer.alloc(42);
+  mac.copy(r, 6);
+  r.writeUInt16BE(0x0806, 12);
+  r.writeUInt32BE(0x00010800, 14);
+  r.writeUInt32BE(0x06040002, 18);
+  mac.copy(r, 22);
+  return r;
 }
 
 function ownSet(i: InterfaceInfo): Set<string> {
