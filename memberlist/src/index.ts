@@ -9,3 +9,4 @@ export type { Logger, NodeOptions } from './node.js';
 export { SimNetwork, seededRandom } from './sim.js';
 export { decodePacket, defaultWireOptions, encodePacket, encodeStream, parseStream } from './wire.js';
 export type { WireOptions } from './wire.js';
+export { registerMemberlistMetrics } from './metrics.js';

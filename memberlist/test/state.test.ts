@@ -122,3 +122,19 @@ describe('memberlist state rules', () => {
     assert.ok(broadcastsAbout(h.sent, 'peer', 'dead').length > 0);
   });
 });
+
+describe('memberlist metrics', () => {
+  it('exposes members, health and drops to prom-client', async () => {
+    const { Registry } = await import('prom-client');
+    const { registerMemberlistMetrics } = await import('../src/metrics.js');
+    const h = harness();
+    const reg = new Registry();
+    registerMemberlistMetrics(reg, h.ml);
+    h.inject(peerAlive(1, Uint8Array.from([1, 5, 2])));
+    h.inject(peerAlive(2));
+    const text = await reg.metrics();
+    assert.match(text, /l2lb_memberlist_members\{state="alive"\} 2/);
+    assert.match(text, /l2lb_memberlist_dropped_total\{reason="bad_vsn"\} 1/);
+    assert.match(text, /l2lb_memberlist_health_score 0/);
+  });
+});
