@@ -52,8 +52,8 @@ export const LAN: Timings = Object.freeze({
  * quiet at 5 % packet loss (indirect probes through 3 relays and Lifeguard awareness absorb the loss).
  */
 export const FAST: Timings = Object.freeze({
-  probeIntervalMs: 100,
-  probeTimeoutMs: 40,
+  probeIntervalMs: 80,
+  probeTimeoutMs: 30,
   indirectChecks: 3,
   suspicionMult: 2,
   suspicionMaxTimeoutMult: 3,
