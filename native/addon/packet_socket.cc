@@ -14,6 +14,8 @@
 #include <linux/filter.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -400,6 +402,113 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
   }
 };
 
+// Link/address change notifications (rtnetlink multicast groups). Carries no details: the JS side
+// re-reads the interface list when called, so a lost (ENOBUFS) message costs nothing either.
+class LinkWatcher : public Napi::ObjectWrap<LinkWatcher> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "LinkWatcher",
+                       {
+                           InstanceMethod<&LinkWatcher::RefLoop>("ref"),
+                           InstanceMethod<&LinkWatcher::UnrefLoop>("unref"),
+                           InstanceMethod<&LinkWatcher::Close>("close"),
+                       });
+  }
+
+  // new LinkWatcher(cb: () => void)
+  explicit LinkWatcher(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LinkWatcher>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsFunction()) throw Napi::TypeError::New(env, "LinkWatcher(cb)");
+    fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd_ < 0) throw ErrnoError(env, errno, "socket", "AF_NETLINK");
+    sockaddr_nl sa{};
+    sa.nl_family = AF_NETLINK;
+    sa.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR;
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+      int err = errno;
+      close(fd_);
+      fd_ = -1;
+      throw ErrnoError(env, err, "bind", "NETLINK_ROUTE link/address groups");
+    }
+    cb_ = Napi::Persistent(info[0].As<Napi::Function>());
+    ctx_ = std::make_unique<Napi::AsyncContext>(env, "l2lb:LinkWatcher");
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    poll_ = new uv_poll_t;
+    poll_->data = this;
+    int rc = uv_poll_init_socket(loop, poll_, fd_);
+    if (rc == 0) rc = uv_poll_start(poll_, UV_READABLE, OnPoll);
+    if (rc != 0) {
+      delete poll_;
+      poll_ = nullptr;
+      close(fd_);
+      fd_ = -1;
+      throw ErrnoError(env, -rc, "uv_poll_start", "");
+    }
+    Ref();
+  }
+
+  ~LinkWatcher() override {
+    if (fd_ >= 0) close(fd_);
+  }
+
+ private:
+  int fd_ = -1;
+  uv_poll_t* poll_ = nullptr;
+  Napi::FunctionReference cb_;
+  std::unique_ptr<Napi::AsyncContext> ctx_;
+
+  static void OnPoll(uv_poll_t* handle, int status, int events) {
+    auto* self = static_cast<LinkWatcher*>(handle->data);
+    if (self->fd_ < 0) return;
+    char buf[16384];
+    int drained = 0;
+    for (int i = 0; i < 64; i++) {
+      ssize_t n = recv(self->fd_, buf, sizeof buf, MSG_DONTWAIT);
+      if (n > 0 || (n < 0 && errno == ENOBUFS)) {
+        drained++;
+        continue;
+      }
+      break;
+    }
+    if (status < 0) uv_poll_start(handle, UV_READABLE, OnPoll);
+    Napi::Env env = self->Env();
+    Napi::HandleScope scope(env);
+    try {
+      self->cb_.MakeCallback(self->Value(), {}, *self->ctx_);
+    } catch (const Napi::Error& e) {
+      napi_fatal_exception(env, e.Value());
+    }
+    (void)drained;
+  }
+
+  static void OnClosed(uv_handle_t* handle) {
+    auto* self = static_cast<LinkWatcher*>(handle->data);
+    delete reinterpret_cast<uv_poll_t*>(handle);
+    if (self != nullptr) self->Unref();
+  }
+
+  Napi::Value RefLoop(const Napi::CallbackInfo& info) {
+    if (poll_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+    return info.Env().Undefined();
+  }
+  Napi::Value UnrefLoop(const Napi::CallbackInfo& info) {
+    if (poll_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    return info.Env().Undefined();
+  }
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (poll_ != nullptr) {
+      uv_poll_stop(poll_);
+      uv_close(reinterpret_cast<uv_handle_t*>(poll_), OnClosed);
+      poll_ = nullptr;
+    }
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+    cb_.Reset();
+    return info.Env().Undefined();
+  }
+};
+
 int PrefixLen(const sockaddr* mask) {
   if (mask == nullptr) return 0;
   const uint8_t* p = nullptr;
@@ -473,6 +582,7 @@ Napi::Value ListInterfaces(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("PacketSocket", PacketSocket::Init(env));
+  exports.Set("LinkWatcher", LinkWatcher::Init(env));
   exports.Set("listInterfaces", Napi::Function::New<ListInterfaces>(env, "listInterfaces"));
   Napi::Object c = Napi::Object::New(env);
   c.Set("ETH_P_ALL", Napi::Number::New(env, ETH_P_ALL));

@@ -51,7 +51,14 @@ export interface RawConstants {
   PACKET_OUTGOING: number;
 }
 
+export interface RawLinkWatcher {
+  ref(): void;
+  unref(): void;
+  close(): void;
+}
+
 export interface RawAddon {
+  LinkWatcher: new (cb: () => void) => RawLinkWatcher;
   PacketSocket: new (ifname: string, ethertype: number, filter: Buffer | null, rcvBuf: number) => RawPacketSocket;
   listInterfaces(): RawInterface[];
   constants: RawConstants;

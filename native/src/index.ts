@@ -236,3 +236,17 @@ export function listInterfaces(): NetInterface[] {
       addresses: r.addresses.map((a) => ({ ...a })),
     }));
 }
+
+export interface LinkWatch {
+  close(): void;
+  unref(): void;
+}
+
+/**
+ * Calls `onChange` after link or address changes in this network namespace (rtnetlink
+ * RTMGRP_LINK / IPV4_IFADDR / IPV6_IFADDR). No details: re-read listInterfaces().
+ */
+export function watchLinks(onChange: () => void): LinkWatch {
+  const w = new (loadAddon().LinkWatcher)(onChange);
+  return { close: () => w.close(), unref: () => w.unref() };
+}

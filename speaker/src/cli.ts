@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import winston from 'winston';
 import { Announcer, type Logger } from './l2/announcer.js';
-import { nativeListInterfaces, nativeSocketFactory } from './l2/native.js';
+import { nativeListInterfaces, nativeSocketFactory, nativeWatchLinks } from './l2/native.js';
 import { canonicalIp } from './l2/addr.js';
 
 const USAGE = `usage: l2lb-speaker announce --interface IF [--interface IF...] --ip IP [--ip IP...]
@@ -66,6 +66,7 @@ export function announceCommand(argv: string[]): number {
   const announcer = new Announcer({
     socketFactory: nativeSocketFactory(),
     listInterfaces: nativeListInterfaces,
+    watchLinks: nativeWatchLinks,
     interfaces: values.interface,
     garpCount: intOption(values['garp-count'], 'garp-count', 5),
     garpIntervalMs: intOption(values['garp-interval'], 'garp-interval', 1100),

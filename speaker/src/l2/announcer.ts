@@ -64,6 +64,8 @@ export interface AnnouncerOptions {
   refreshIntervalMs?: number;
   /** Interface rescan period (link changes). Default 2000 ms; socket errors trigger one at once. */
   rescanIntervalMs?: number;
+  /** Link/address change notifications (netlink); each triggers a rescan within ~20 ms. */
+  watchLinks?: ((onChange: () => void) => { close(): void }) | undefined;
   timers?: Timers;
   now?: () => number;
   logger?: Logger;
@@ -134,6 +136,8 @@ interface Port {
   groups: Map<string, number>; // solicited-node group (hex) -> refcount
   closed: boolean;
   macNum: number;
+  arpStats: { packets: number; drops: number };
+  ndpStats: { packets: number; drops: number };
   /** Reused ARP reply frame (send is synchronous), pre-filled with the constant fields. */
   reply: Buffer;
 }
@@ -146,8 +150,9 @@ const realTimers: Timers = {
 const PACKET_OUTGOING = 4;
 
 export class Announcer extends EventEmitter<AnnouncerEvents> {
-  private readonly o: Required<Omit<AnnouncerOptions, 'interfaces' | 'exclude'>> &
-    Pick<AnnouncerOptions, 'interfaces' | 'exclude'>;
+  private readonly o: Required<Omit<AnnouncerOptions, 'interfaces' | 'exclude' | 'watchLinks'>> &
+    Pick<AnnouncerOptions, 'interfaces' | 'exclude' | 'watchLinks'>;
+  private linkWatch: { close(): void } | undefined;
   private readonly ports = new Map<string, Port>();
   private readonly ips = new Map<string, IpState>();
   /** IPv4 VIPs by their 32-bit value (fast path). */
@@ -161,6 +166,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
   private rescanTimer: unknown;
   private nodeOwn = new Set<string>();
   private running = false;
+  private quickRescan = false;
 
   constructor(opts: AnnouncerOptions) {
     super();
@@ -181,11 +187,20 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
     if (this.running) return;
     this.running = true;
     this.rescan();
+    try {
+      this.linkWatch = this.o.watchLinks?.(() => this.rescanSoon(20));
+    } catch (e) {
+      this.o.logger.warn('link notifications unavailable; relying on the periodic rescan', {
+        error: (e as Error).message,
+      });
+    }
   }
 
   /** Stops answering, closes every socket and cancels every timer. */
   stop(): void {
     this.running = false;
+    this.linkWatch?.close();
+    this.linkWatch = undefined;
     if (this.rescanTimer !== undefined) this.o.timers.clearTimeout(this.rescanTimer);
     this.rescanTimer = undefined;
     for (const b of this.bursts) this.o.timers.clearTimeout(b.timer);
@@ -256,20 +271,27 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
     const ips: Record<string, IpCounters> = {};
     for (const s of this.ips.values()) ips[s.text] = { ...s.counters };
     const interfaces: AnnouncerStats['interfaces'] = {};
-    const read = (s: L2Socket | undefined): { packets: number; drops: number } => {
+    // PACKET_STATISTICS reset on every read: accumulate per port.
+    const read = (acc: { packets: number; drops: number }, s: L2Socket | undefined): { packets: number; drops: number } => {
       try {
-        return s ? s.stats() : { packets: 0, drops: 0 };
+        const d = s ? s.stats() : { packets: 0, drops: 0 };
+        acc.packets += d.packets;
+        acc.drops += d.drops;
       } catch {
-        return { packets: 0, drops: 0 };
+        // a closed socket has no statistics left
       }
+      return { ...acc };
     };
-    for (const p of this.ports.values()) interfaces[p.name] = { arp: read(p.arp), ndp: read(p.ndp) };
+    for (const p of this.ports.values()) {
+      interfaces[p.name] = { arp: read(p.arpStats, p.arp), ndp: read(p.ndpStats, p.ndp) };
+    }
     return { ips, drops: Object.fromEntries(this.drops), interfaces };
   }
 
   /** Re-reads the interface list now (also runs periodically and after socket errors). */
   rescan(): void {
     if (!this.running) return;
+    this.quickRescan = false;
     if (this.rescanTimer !== undefined) this.o.timers.clearTimeout(this.rescanTimer);
     this.rescanTimer = undefined;
     try {
@@ -314,6 +336,8 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
       groups: new Map(),
       closed: false,
       macNum: mac.readUIntBE(0, 6),
+      arpStats: { packets: 0, drops: 0 },
+      ndpStats: { packets: 0, drops: 0 },
       reply: arpReplyTemplate(mac),
     };
     try {
@@ -379,10 +403,14 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
     this.count('socket-error');
     this.o.logger.warn('socket error', { interface: p.name, socket: kind, code: e.code, error: e.message });
     // ENETDOWN etc.: look at the links again soon (the watcher itself is re-armed by the addon).
-    if (this.running) {
-      if (this.rescanTimer !== undefined) this.o.timers.clearTimeout(this.rescanTimer);
-      this.rescanTimer = this.o.timers.setTimeout(() => this.rescan(), 50);
-    }
+    this.rescanSoon(50);
+  }
+
+  private rescanSoon(ms: number): void {
+    if (!this.running || this.quickRescan) return;
+    this.quickRescan = true;
+    if (this.rescanTimer !== undefined) this.o.timers.clearTimeout(this.rescanTimer);
+    this.rescanTimer = this.o.timers.setTimeout(() => this.rescan(), ms);
   }
 
   private joinGroup(p: Port, ip: IpState): void {

@@ -7,3 +7,4 @@ export * from './ndp.js';
 export * from './frame.js';
 export * from './interfaces.js';
 export * from './announcer.js';
+export * from './metrics.js';

@@ -1,5 +1,5 @@
 // Binds the announcer's injected I/O to @l2lb/native (real AF_PACKET sockets).
-import { FILTER_NDP, PacketSocket, listInterfaces } from '@l2lb/native';
+import { FILTER_NDP, PacketSocket, listInterfaces, watchLinks } from '@l2lb/native';
 import type { L2Socket, SocketFactory } from './announcer.js';
 import type { InterfaceInfo } from './interfaces.js';
 
@@ -13,4 +13,8 @@ export function nativeSocketFactory(opts: { rcvBuf?: number } = {}): SocketFacto
 
 export function nativeListInterfaces(): InterfaceInfo[] {
   return listInterfaces();
+}
+
+export function nativeWatchLinks(onChange: () => void): { close(): void } {
+  return watchLinks(onChange);
 }

@@ -39,7 +39,7 @@ describe('l2 announcer in network namespaces @integration', function () {
       '--ip',
       VIP6,
       '--rescan-interval',
-      '200',
+      '30000', // link changes must be picked up from netlink, not the periodic scan
       '--log-level',
       'warn',
       ...extra,

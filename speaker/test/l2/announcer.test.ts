@@ -19,6 +19,8 @@ import {
   type Decoded,
 } from '../../src/l2/index.js';
 import { FakeNet, FakeTimers, iface } from './fakes.js';
+import { Registry } from 'prom-client';
+import { registerAnnouncerMetrics } from '../../src/l2/metrics.js';
 
 const NODE_MAC = '02:00:00:00:00:a1';
 const CLIENT = parseMac('02:00:00:00:00:c1');
@@ -219,6 +221,67 @@ describe('l2 announcer (fake sockets and clock)', () => {
     assert.equal(second.takeSent().length, 2, 'GARP after link up');
     second.deliver([arpRequest('10.77.0.100')]);
     assert.equal(second.takeSent().length, 1);
+  });
+});
+
+describe('l2 announcer: re-created interfaces and metrics', () => {
+  it('an interface deleted and re-created (new ifindex) gets a new socket and a new GARP burst', () => {
+    const { net, timers, a } = setup({ garpCount: 1 });
+    a.announce('10.77.0.100');
+    const first = net.open('n0', 'arp');
+    const n0 = net.ifaces[0];
+    assert.ok(n0);
+    n0.index = 9;
+    timers.advance(2000);
+    assert.equal(first.closed, true);
+    const second = net.open('n0', 'arp');
+    assert.notEqual(second, first);
+    assert.equal(second.takeSent().length, 2);
+  });
+
+  it('rescans within ~20 ms of a link notification and stops watching on stop()', () => {
+    const net = new FakeNet();
+    net.ifaces = [iface('n0', 2, NODE_MAC)];
+    const timers = new FakeTimers();
+    let notify: (() => void) | undefined;
+    let closed = false;
+    const a = new Announcer({
+      socketFactory: net.factory,
+      listInterfaces: net.list,
+      timers,
+      rescanIntervalMs: 60_000,
+      watchLinks: (cb) => {
+        notify = cb;
+        return { close: () => (closed = true) };
+      },
+    });
+    a.start();
+    assert.deepEqual(a.interfaces(), ['n0']);
+    net.ifaces.push(iface('eth1', 3, '02:00:00:00:00:b1'));
+    notify?.();
+    notify?.();
+    timers.advance(19);
+    assert.deepEqual(a.interfaces(), ['n0']);
+    timers.advance(1);
+    assert.deepEqual(a.interfaces(), ['n0', 'eth1']);
+    a.stop();
+    assert.equal(closed, true);
+  });
+
+  it('exposes per-IP counters and drop reasons as Prometheus metrics', async () => {
+    const { net, a } = setup();
+    a.announce('10.77.0.100');
+    net.open('n0', 'arp').deliver([arpRequest('10.77.0.100'), arpRequest('10.77.0.200')]);
+    const registry = new Registry();
+    registerAnnouncerMetrics(a, registry);
+    const text = await registry.metrics();
+    assert.match(text, /l2lb_layer2_requests_received_total\{ip="10\.77\.0\.100"\} 1/);
+    assert.match(text, /l2lb_layer2_responses_sent_total\{ip="10\.77\.0\.100"\} 1/);
+    assert.match(text, /l2lb_layer2_gratuitous_sent_total\{ip="10\.77\.0\.100"\} 2/);
+    assert.match(text, /l2lb_layer2_dropped_frames_total\{reason="not-announced"\} 1/);
+    assert.match(text, /l2lb_layer2_announced_ips 1/);
+    a.withdraw('10.77.0.100');
+    assert.doesNotMatch(await registry.metrics(), /requests_received_total\{ip=/, 'series go with the IP');
   });
 });
 
