@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { EmbeddedApiServer, type ApiServerOptions } from '@l2lb/lab/apiserver/index';
 import { KubeClient } from '@l2lb/shared/kube/client';
 import { loadKubeConfig } from '@l2lb/shared/kube/config';
+import { resourcePath, Resources } from '@l2lb/shared/kube/types';
 
 const run = promisify(execFile);
 
@@ -83,7 +84,10 @@ export async function realTarget(): Promise<Target> {
   }
   let info: { kubeconfig: string; server: string };
   try {
-    const { stdout } = await run('bash', [script, 'start', dir, '--port', String(port), '--etcd-port', String(etcdPort)], { timeout: 120_000, maxBuffer: 1 << 20 });
+    // ConfigMaps bypass the watch cache and etcd is compacted every 2 s, so an old resourceVersion really
+    // expires (the 1.20 watch cache alone keeps thousands of events).
+    const { stdout } = await run('bash', [script, 'start', dir, '--port', String(port), '--etcd-port', String(etcdPort),
+      '--', '--watch-cache-sizes=configmaps#0', '--etcd-compaction-interval=2s'], { timeout: 120_000, maxBuffer: 1 << 20, env: { ...process.env, L2LB_KUBE_NO_BUILD: '1' } });
     info = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { kubeconfig: string; server: string };
   } catch (e) {
     const err = e as { stderr?: string; message: string };
@@ -95,8 +99,19 @@ export async function realTarget(): Promise<Target> {
   const client = new KubeClient(loadKubeConfig({ kubeconfig: info.kubeconfig }), { timeoutMs: 10_000 });
   return {
     kind: 'real', client,
-    // The watch cache starts at the revision the server started with, so revision 1 is always too old.
-    expiredResourceVersion: () => Promise.resolve('1'),
+    expiredResourceVersion: async () => {
+      const cm = Resources.configMaps;
+      const { resourceVersion } = await client.list(cm, { namespace: 'default', limit: 1 });
+      await client.create(cm, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { generateName: 'expire-' } });
+      let expired = false;
+      await waitFor(async () => {
+        await client.stream(resourcePath(cm, 'default'), { watch: 1, resourceVersion, timeoutSeconds: 1 }, (ev) => {
+          if (ev['type'] === 'ERROR') expired = true;
+        });
+        return expired;
+      }, { timeoutMs: 20_000, intervalMs: 500, what: `etcd to compact resourceVersion ${resourceVersion}` });
+      return resourceVersion;
+    },
     close: async () => {
       await run('bash', [script, 'stop', dir], { timeout: 60_000 }).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
