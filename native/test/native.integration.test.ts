@@ -10,7 +10,7 @@ function sh(args: string[], allowFail = false): void {
 
 describe('native: AF_PACKET socket in a network namespace @integration', function () {
   this.timeout(20_000);
-  const ns = `l2nnat${process.pid}${randomBytes(2).toString('hex')}`;
+  const ns = `l2nnat${process.pid}-${randomBytes(2).toString('hex')}`;
 
   before(function () {
     if (process.getuid?.() !== 0) this.skip();

@@ -37,7 +37,7 @@ export function cleanupStale(): void {
   const list = run('ip', ['netns', 'list'], { allowFail: true });
   for (const line of list.split('\n')) {
     const name = line.split(' ')[0] ?? '';
-    const m = /^l2n[a-z]*(\d+)/.exec(name);
+    const m = /^l2n[a-z]*(\d+)-/.exec(name);
     if (!m) continue;
     const pid = Number(m[1]);
     if (pid !== process.pid && !alive(pid)) run('ip', ['netns', 'del', name], { allowFail: true });
@@ -60,7 +60,7 @@ export function createLan(
   hosts: Record<string, { ifname: string; mac: string; v4?: string; v6?: string }>,
   opts: { mldQuerier?: boolean } = {},
 ): Lan {
-  const tag = `${PREFIX}${kind}${process.pid}${randomBytes(2).toString('hex')}`;
+  const tag = `${PREFIX}${kind}${process.pid}-${randomBytes(2).toString('hex')}`;
   const sw = `${tag}s`;
   const ns: Record<string, string> = {};
   const created: string[] = [];
