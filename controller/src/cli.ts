@@ -1,0 +1,162 @@
+// `l2lb-controller`: flags (each also an environment variable), logging, signals.
+import { hostname } from 'node:os';
+import winston from 'winston';
+import { KubeClient } from '@l2lb/shared/kube/client';
+import { loadKubeConfig } from '@l2lb/shared/kube/config';
+import { Controller } from './controller.js';
+import { startProbeServer, type ProbeServer } from './http.js';
+import { controllerMetrics } from './metrics.js';
+
+export const USAGE = `usage: l2lb-controller [flags]
+Allocates virtual IPs to Services of type LoadBalancer (MetalLB layer-2 compatible).
+
+  --kubeconfig FILE     kubeconfig to use (env L2LB_KUBECONFIG or KUBECONFIG); default: in-cluster service account
+  --namespace NS        namespace of the ConfigMap "config", the metallb.io CRs and the Secret "memberlist"
+                        (env L2LB_NAMESPACE; default l2lb-system)
+  --lb-class CLASS      only handle Services with this spec.loadBalancerClass; empty: only Services without one
+                        (env L2LB_LB_CLASS; default empty)
+  --metrics-port PORT   /metrics, /healthz and /readyz port, 0 disables (env L2LB_METRICS_PORT; default 7472)
+  --metrics-host HOST   address to bind the metrics port (env L2LB_METRICS_HOST; default 0.0.0.0)
+  --log-level LEVEL     error, warn, info or debug (env L2LB_LOG_LEVEL; default info)
+  --log-format FORMAT   json or text (env L2LB_LOG_FORMAT; default json)
+  -h, --help            this help`;
+
+export interface CliOptions {
+  kubeconfig: string | undefined;
+  namespace: string;
+  lbClass: string;
+  metricsPort: number;
+  metricsHost: string;
+  logLevel: 'error' | 'warn' | 'info' | 'debug';
+  logFormat: 'json' | 'text';
+}
+
+const FLAGS: Record<string, { env: string[]; key: keyof CliOptions }> = {
+  '--kubeconfig': { env: ['L2LB_KUBECONFIG', 'KUBECONFIG'], key: 'kubeconfig' },
+  '--namespace': { env: ['L2LB_NAMESPACE'], key: 'namespace' },
+  '--lb-class': { env: ['L2LB_LB_CLASS'], key: 'lbClass' },
+  '--metrics-port': { env: ['L2LB_METRICS_PORT'], key: 'metricsPort' },
+  '--metrics-host': { env: ['L2LB_METRICS_HOST'], key: 'metricsHost' },
+  '--log-level': { env: ['L2LB_LOG_LEVEL'], key: 'logLevel' },
+  '--log-format': { env: ['L2LB_LOG_FORMAT'], key: 'logFormat' },
+};
+
+/** Flags win over environment variables; returns an error message for bad input. Pure. */
+export function parseArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliOptions | { help: true } | { error: string } {
+  const raw = new Map<keyof CliOptions, string>();
+  for (const spec of Object.values(FLAGS)) {
+    const value = spec.env.map((e) => env[e]).find((v) => v !== undefined && v !== '');
+    if (value !== undefined) raw.set(spec.key, value);
+  }
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] ?? '';
+    if (arg === '-h' || arg === '--help') return { help: true };
+    const eq = arg.indexOf('=');
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const spec = FLAGS[flag];
+    if (spec === undefined) return { error: `unknown flag ${JSON.stringify(arg)}` };
+    let value: string | undefined = eq > 0 ? arg.slice(eq + 1) : argv[i + 1];
+    if (eq <= 0) i += 1;
+    if (value === undefined) return { error: `${flag} needs a value` };
+    value = value.trim();
+    raw.set(spec.key, value);
+  }
+  const portText = raw.get('metricsPort') ?? '7472';
+  const metricsPort = Number(portText);
+  if (!/^\d+$/.test(portText) || metricsPort > 65535) return { error: `--metrics-port must be a port number 0-65535, got ${JSON.stringify(portText)}` };
+  const logLevel = raw.get('logLevel') ?? 'info';
+  if (!['error', 'warn', 'info', 'debug'].includes(logLevel)) return { error: `--log-level must be error, warn, info or debug, got ${JSON.stringify(logLevel)}` };
+  const logFormat = raw.get('logFormat') ?? 'json';
+  if (logFormat !== 'json' && logFormat !== 'text') return { error: `--log-format must be json or text, got ${JSON.stringify(logFormat)}` };
+  const namespace = raw.get('namespace') ?? 'l2lb-system';
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace) || namespace.length > 63) return { error: `--namespace ${JSON.stringify(namespace)} is not a valid namespace name` };
+  return {
+    kubeconfig: raw.get('kubeconfig'),
+    namespace,
+    lbClass: raw.get('lbClass') ?? '',
+    metricsPort,
+    metricsHost: raw.get('metricsHost') ?? '0.0.0.0',
+    logLevel: logLevel as CliOptions['logLevel'],
+    logFormat,
+  };
+}
+
+export function createLogger(level: string, format: 'json' | 'text'): winston.Logger {
+  return winston.createLogger({
+    level,
+    defaultMeta: { component: 'controller' },
+    format: format === 'json'
+      ? winston.format.combine(winston.format.timestamp(), winston.format.json())
+      : winston.format.combine(winston.format.timestamp(), winston.format.printf((i) => `${String(i['timestamp'])} ${i.level} ${String(i.message)}`)),
+    transports: [new winston.transports.Console()],
+  });
+}
+
+export async function main(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): Promise<number> {
+  const parsed = parseArgs(argv, env);
+  if ('help' in parsed) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if ('error' in parsed) {
+    process.stderr.write(`l2lb-controller: ${parsed.error}\n${USAGE}\n`);
+    return 2;
+  }
+  const log = createLogger(parsed.logLevel, parsed.logFormat);
+  let client: KubeClient;
+  try {
+    const kc = parsed.kubeconfig !== undefined ? loadKubeConfig({ kubeconfig: parsed.kubeconfig }) : loadKubeConfig({ inCluster: true });
+    client = new KubeClient(kc, { userAgent: 'l2lb-controller' });
+  } catch (e) {
+    log.error(`cannot load the Kubernetes client configuration: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+  const metrics = controllerMetrics();
+  const controller = new Controller({
+    client, namespace: parsed.namespace, lbClass: parsed.lbClass, logger: log, metrics,
+    instance: env['POD_NAME'] ?? env['L2LB_POD_NAME'] ?? hostname(),
+  });
+  let probes: ProbeServer | undefined;
+  if (parsed.metricsPort !== 0) {
+    try {
+      probes = await startProbeServer({ host: parsed.metricsHost, port: parsed.metricsPort, registry: metrics.registry, ready: () => controller.ready });
+    } catch (e) {
+      log.error(`cannot listen on ${parsed.metricsHost}:${parsed.metricsPort} for metrics: ${e instanceof Error ? e.message : String(e)}`);
+      return 1;
+    }
+  }
+  log.info('starting', { namespace: parsed.namespace, lbClass: parsed.lbClass, metricsPort: probes?.port ?? 0, server: client.server });
+
+  let resolveDone: (code: number) => void = () => undefined;
+  const done = new Promise<number>((resolve) => { resolveDone = resolve; });
+  let shuttingDown = false;
+  const shutdown = (signal: string): void => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log.info(`${signal} received, shutting down`);
+    const timer = setTimeout(() => {
+      log.error('shutdown took longer than 10 s, exiting');
+      resolveDone(1);
+    }, 10_000);
+    timer.unref();
+    void controller.stop()
+      .then(() => probes?.close())
+      .then(() => {
+        clearTimeout(timer);
+        log.info('stopped');
+        resolveDone(0);
+      });
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  controller.start().then(
+    () => log.info('ready: initial synchronisation done'),
+    (e: unknown) => {
+      log.error(`controller failed: ${e instanceof Error ? e.message : String(e)}`);
+      resolveDone(1);
+    },
+  );
+  const code = await done;
+  await new Promise<void>((resolve) => log.on('finish', resolve).end());
+  return code;
+}

@@ -1,0 +1,363 @@
+// The controller process core: informers in, reconciler decisions, writes out.
+// Services are reconciled one decision at a time (the allocator is synchronous); the resulting
+// writes run concurrently, at most one per Service.
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'winston';
+import { isApiError, type KubeClient } from '@l2lb/shared/kube/client';
+import { EventRecorder, type EventTarget } from '@l2lb/shared/kube/events';
+import { Informer } from '@l2lb/shared/kube/informer';
+import { Resources, type KubeObject } from '@l2lb/shared/kube/types';
+import { ConfigState, type ConfigEventTarget } from './config-state.js';
+import { controllerMetrics, type ControllerMetrics } from './metrics.js';
+import { Reconciler, type ServiceWrite } from './reconciler.js';
+import { ANN_ALLOCATED_FROM_POOL, serviceKey, statusIPs, type ServiceObject } from './service.js';
+
+export const CONTROLLER_NAME = 'l2lb.io/controller';
+export const CONFIGMAP_NAME = 'config';
+export const MEMBERLIST_SECRET = 'memberlist';
+
+export interface ControllerOptions {
+  readonly client: KubeClient;
+  /** Where the ConfigMap `config`, the metallb.io CRs and the Secret `memberlist` live. */
+  readonly namespace: string;
+  readonly lbClass?: string;
+  readonly logger: Logger;
+  readonly metrics?: ControllerMetrics;
+  /** reportingInstance of events (pod name). */
+  readonly instance?: string;
+  /** Concurrent Service writes (default 8). */
+  readonly writeConcurrency?: number;
+  /** Create the memberlist Secret when absent (default true). */
+  readonly createMemberlistSecret?: boolean;
+}
+
+type ServiceInformer = Informer<KubeObject>;
+
+export class Controller {
+  readonly metrics: ControllerMetrics;
+  private readonly reconciler: Reconciler;
+  private readonly configState = new ConfigState();
+  private readonly log: Logger;
+  private readonly events: EventRecorder;
+  private readonly services: ServiceInformer;
+  private readonly namespaces: ServiceInformer;
+  private readonly configMaps: ServiceInformer;
+  private pools: ServiceInformer | undefined;
+  private ads: ServiceInformer | undefined;
+  private readonly queue = new Set<string>();
+  private readonly inFlight = new Set<string>();
+  private readonly pending = new Set<string>();
+  private readonly retryTimers = new Map<string, NodeJS.Timeout>();
+  private readonly retryAttempts = new Map<string, number>();
+  private readonly background = new Set<Promise<unknown>>();
+  private configDirty = false;
+  private loaded = false;
+  private stopping = false;
+  private pumping = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly opts: ControllerOptions) {
+    this.log = opts.logger;
+    this.metrics = opts.metrics ?? controllerMetrics();
+    this.reconciler = new Reconciler({ lbClass: opts.lbClass ?? '' });
+    const kubeLog = opts.logger.child({ component: 'kube' });
+    const common = { logger: kubeLog, registry: this.metrics.registry };
+    this.events = new EventRecorder(opts.client, { controller: CONTROLLER_NAME, instance: opts.instance ?? 'l2lb-controller', logger: kubeLog });
+    this.services = new Informer(opts.client, { resource: Resources.services, name: 'services', ...common });
+    this.namespaces = new Informer(opts.client, { resource: Resources.namespaces, name: 'namespaces', ...common });
+    this.configMaps = new Informer(opts.client, {
+      resource: Resources.configMaps, namespace: opts.namespace, fieldSelector: `metadata.name=${CONFIGMAP_NAME}`, name: 'configmap', ...common,
+    });
+  }
+
+  /** Ready once every informer has synced and the first full pass has been scheduled. */
+  get ready(): boolean {
+    return this.loaded;
+  }
+
+  async start(): Promise<void> {
+    const { client, namespace } = this.opts;
+    const crdsServed = await this.servesCrds();
+    if (crdsServed) {
+      const common = { logger: this.log.child({ component: 'kube' }), registry: this.metrics.registry, namespace };
+      this.pools = new Informer(client, { resource: Resources.ipAddressPools, name: 'ipaddresspools', ...common });
+      this.ads = new Informer(client, { resource: Resources.l2Advertisements, name: 'l2advertisements', ...common });
+    } else {
+      this.log.info('the metallb.io CRDs are not served by this API server: configuration comes from the ConfigMap only', { namespace });
+    }
+    this.services.on('add', (o) => this.enqueue(serviceKey(o as ServiceObject)));
+    this.services.on('update', (o) => this.enqueue(serviceKey(o as ServiceObject)));
+    this.services.on('delete', (o) => this.enqueue(serviceKey(o as ServiceObject)));
+    this.namespaces.on('update', (o, old) => {
+      if (JSON.stringify(o.metadata?.labels ?? {}) === JSON.stringify(old.metadata?.labels ?? {})) return;
+      for (const s of this.services.list(o.metadata?.name ?? '')) this.enqueue(serviceKey(s as ServiceObject));
+    });
+    for (const inf of [this.configMaps, this.pools, this.ads]) {
+      if (inf === undefined) continue;
+      inf.on('add', () => this.configChanged()).on('update', () => this.configChanged()).on('delete', () => this.configChanged());
+    }
+    const informers = [this.services, this.namespaces, this.configMaps, this.pools, this.ads].filter((i): i is ServiceInformer => i !== undefined);
+    for (const inf of informers) inf.start();
+    if (this.opts.createMemberlistSecret ?? true) this.track(this.ensureMemberlistSecret());
+    await Promise.all(informers.map((i) => i.waitForSync()));
+    if (this.stopping) return;
+    this.log.info('informers synced', { services: this.services.size, namespace });
+    // Initial pass: configuration first, then every Service, those that already have IPs first.
+    this.queue.clear();
+    this.applyConfig();
+    this.loaded = true;
+    this.pump();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const t of this.retryTimers.values()) clearTimeout(t);
+    this.retryTimers.clear();
+    await Promise.all([this.services, this.namespaces, this.configMaps, this.pools, this.ads].map((i) => i?.stop()));
+    await Promise.allSettled([...this.background]);
+  }
+
+  /** Resolves when no work is queued or in flight (tests, benchmarks). */
+  idle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private isIdle(): boolean {
+    return this.queue.size === 0 && this.inFlight.size === 0 && !this.configDirty;
+  }
+
+  private async servesCrds(): Promise<boolean> {
+    for (;;) {
+      try {
+        return await this.opts.client.serves(Resources.ipAddressPools);
+      } catch (e) {
+        if (this.stopping) return false;
+        this.log.warn(`cannot reach the API server for discovery, retrying: ${e instanceof Error ? e.message : String(e)}`);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.background.add(p);
+    void p.finally(() => this.background.delete(p));
+  }
+
+  private configChanged(): void {
+    this.configDirty = true;
+    if (this.loaded) this.pump();
+  }
+
+  private enqueue(key: string): void {
+    if (this.stopping) return;
+    this.queue.add(key);
+    if (this.loaded) this.pump();
+  }
+
+  /** Every Service, those with IPs in status first (so restarts never move anyone). */
+  private enqueueAll(): void {
+    const all = this.services.list() as ServiceObject[];
+    all.sort((a, b) => statusIPs(b).length - statusIPs(a).length);
+    for (const s of all) this.queue.add(serviceKey(s));
+  }
+
+  private retryPending(except: string): void {
+    for (const key of this.pending) if (key !== except) this.queue.add(key);
+  }
+
+  private applyConfig(): void {
+    this.configDirty = false;
+    const cm = this.configMaps.get(CONFIGMAP_NAME, this.opts.namespace);
+    const data = cm?.['data'];
+    const text = typeof data === 'object' && data !== null ? (data as Record<string, unknown>)['config'] : undefined;
+    const resources = [...(this.pools?.list() ?? []), ...(this.ads?.list() ?? [])]
+      .sort((a, b) => `${a.kind}/${a.metadata?.name}`.localeCompare(`${b.kind}/${b.metadata?.name}`));
+    const update = this.configState.update({
+      configMapText: typeof text === 'string' ? text : undefined,
+      configMapObject: `ConfigMap ${this.opts.namespace}/${CONFIGMAP_NAME}`,
+      resources,
+    });
+    if (update.kind === 'unchanged') return;
+    if (update.kind === 'invalid') {
+      this.metrics.setConfigState(this.reconciler.configLoaded, true);
+      if (update.repeated) return;
+      this.log.error(`invalid configuration, keeping the last valid one: ${update.message}`, { stale: true });
+      for (const target of update.targets) this.configEvent(target, 'Warning', 'InvalidConfiguration', target.message);
+      return;
+    }
+    const change = this.reconciler.setConfig(update.config);
+    this.metrics.setConfigState(true, false);
+    this.metrics.setPools(this.reconciler.allocator.stats());
+    this.log.info(update.recovered ? 'configuration valid again, applied' : 'configuration loaded', {
+      pools: update.config.pools.map((p) => `${p.name}(${p.cidrs.map((c) => c.toString()).join(',')})`),
+      released: change.released.length,
+      warnings: update.config.warnings,
+    });
+    for (const w of update.config.warnings) this.log.warn(`configuration: ${w}`);
+    if (update.recovered) {
+      this.configEvent({ kind: 'ConfigMap', name: undefined, message: '' }, 'Normal', 'ConfigurationLoaded', 'the configuration is valid again and in force');
+    }
+    this.enqueueAll();
+  }
+
+  private configEvent(target: ConfigEventTarget, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    const ns = this.opts.namespace;
+    let obj: KubeObject | undefined;
+    let ref: EventTarget;
+    if (target.kind === 'ConfigMap') {
+      obj = this.configMaps.get(CONFIGMAP_NAME, ns);
+      ref = { kind: 'ConfigMap', apiVersion: 'v1', namespace: ns, name: CONFIGMAP_NAME };
+    } else {
+      const inf = target.kind === 'IPAddressPool' ? this.pools : this.ads;
+      obj = target.name === undefined ? undefined : inf?.get(target.name, ns);
+      ref = { kind: target.kind, apiVersion: 'metallb.io/v1beta1', namespace: ns, name: target.name ?? '' };
+    }
+    if (obj?.metadata?.uid !== undefined) ref = { ...ref, uid: obj.metadata.uid };
+    this.track(this.events.record(ref, type, reason, message));
+  }
+
+  private pump(): void {
+    if (this.pumping || this.stopping || !this.loaded) return;
+    this.pumping = true;
+    try {
+      const limit = this.opts.writeConcurrency ?? 8;
+      for (;;) {
+        if (this.configDirty) this.applyConfig();
+        if (this.inFlight.size >= limit) break;
+        let next: string | undefined;
+        for (const key of this.queue) {
+          if (!this.inFlight.has(key)) { next = key; break; }
+        }
+        if (next === undefined) break;
+        this.queue.delete(next);
+        this.process(next);
+      }
+    } finally {
+      this.pumping = false;
+    }
+    if (this.isIdle()) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  /** Decides synchronously; writes asynchronously (the key stays in flight until written). */
+  private process(key: string): void {
+    const started = process.hrtime.bigint();
+    const slash = key.indexOf('/');
+    const namespace = key.slice(0, slash);
+    const name = key.slice(slash + 1);
+    const svc = this.services.get(name, namespace) as ServiceObject | undefined;
+    if (svc === undefined) {
+      this.pending.delete(key);
+      if (this.reconciler.deleted(key).freed) {
+        this.log.info('service deleted, addresses released', { service: key });
+        this.retryPending(key);
+        this.metrics.setPools(this.reconciler.allocator.stats());
+      }
+      this.metrics.pending.set(this.pending.size);
+      return;
+    }
+    const nsLabels = this.namespaces.get(namespace)?.metadata?.labels ?? {};
+    const outcome = this.reconciler.reconcile(svc, nsLabels);
+    if (outcome.pending) this.pending.add(key); else this.pending.delete(key);
+    this.metrics.pending.set(this.pending.size);
+    if (outcome.freed) this.retryPending(key);
+    if (outcome.failure !== undefined && outcome.events.some((e) => e.reason === 'AllocationFailed')) {
+      this.metrics.failures.inc({ reason: outcome.failure.reason });
+      this.log.warn(`cannot allocate an IP for ${key}: ${outcome.failure.message}`, { service: key, reason: outcome.failure.reason });
+    }
+    if (outcome.events.some((e) => e.reason === 'IPAllocated') && outcome.allocation !== undefined) {
+      this.metrics.allocations.inc({ pool: outcome.allocation.pool });
+      this.log.info(`assigned ${outcome.allocation.ips.join(', ')} to ${key}`, { service: key, pool: outcome.allocation.pool });
+    }
+    if (outcome.write !== undefined || outcome.freed || outcome.allocation !== undefined) this.metrics.setPools(this.reconciler.allocator.stats());
+    const target: EventTarget = { kind: 'Service', apiVersion: 'v1', namespace, name, ...(svc.metadata?.uid ? { uid: svc.metadata.uid } : {}) };
+    for (const e of outcome.events) this.track(this.events.record(target, e.type, e.reason, e.message));
+    if (outcome.write === undefined) {
+      this.metrics.reconcileDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      return;
+    }
+    this.inFlight.add(key);
+    const write = this.write(namespace, name, outcome.write)
+      .then(() => {
+        this.metrics.writes.inc({ result: 'ok' });
+        this.retryAttempts.delete(key);
+      })
+      .catch((e: unknown) => {
+        this.metrics.writes.inc({ result: 'error' });
+        this.reconciler.writeFailed(key);
+        if (isApiError(e, 404)) return; // deleted meanwhile: the delete event follows
+        this.scheduleRetry(key, e);
+      })
+      .finally(() => {
+        this.inFlight.delete(key);
+        this.metrics.reconcileDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+        this.pump();
+      });
+    this.track(write);
+  }
+
+  private scheduleRetry(key: string, error: unknown): void {
+    if (this.stopping) return;
+    const attempt = (this.retryAttempts.get(key) ?? 0) + 1;
+    this.retryAttempts.set(key, attempt);
+    const delay = Math.min(30_000, 250 * 2 ** Math.min(attempt - 1, 7));
+    this.log.warn(`writing the status of ${key} failed, retrying in ${delay} ms: ${error instanceof Error ? error.message : String(error)}`, { service: key });
+    clearTimeout(this.retryTimers.get(key));
+    this.retryTimers.set(key, setTimeout(() => {
+      this.retryTimers.delete(key);
+      this.enqueue(key);
+    }, delay));
+  }
+
+  /** One merge patch on /status carrying the ingress, the conditions and the pool annotation. */
+  private async write(namespace: string, name: string, w: ServiceWrite): Promise<void> {
+    const body = {
+      metadata: { annotations: { [ANN_ALLOCATED_FROM_POOL]: w.pool } },
+      status: {
+        loadBalancer: w.ingress.length > 0 ? { ingress: w.ingress.map((ip) => ({ ip })) } : { ingress: null },
+        conditions: w.conditions.length > 0 ? w.conditions : null,
+      },
+    };
+    const stored = await this.opts.client.patch<KubeObject>(Resources.services, namespace, name, body, 'merge', 'status');
+    const annotation = stored.metadata?.annotations?.[ANN_ALLOCATED_FROM_POOL] ?? null;
+    if (annotation !== w.pool) {
+      // A server whose status strategy drops metadata changes: set the annotation on the main resource.
+      await this.opts.client.patch(Resources.services, namespace, name, { metadata: { annotations: { [ANN_ALLOCATED_FROM_POOL]: w.pool } } }, 'merge');
+    }
+  }
+
+  /** MetalLB-compatible gossip key: Secret `memberlist`, key `secretkey`, 16 random bytes as unpadded base64. */
+  private async ensureMemberlistSecret(): Promise<void> {
+    const { client, namespace } = this.opts;
+    for (let attempt = 1; !this.stopping; attempt += 1) {
+      try {
+        await client.get(Resources.secrets, namespace, MEMBERLIST_SECRET);
+        return;
+      } catch (e) {
+        if (!isApiError(e, 404)) {
+          this.log.warn(`cannot read Secret ${namespace}/${MEMBERLIST_SECRET}, retrying: ${e instanceof Error ? e.message : String(e)}`);
+          await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * attempt)));
+          continue;
+        }
+      }
+      const key = randomBytes(16).toString('base64').replace(/=+$/, '');
+      try {
+        await client.create(Resources.secrets, namespace, {
+          apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
+          metadata: { name: MEMBERLIST_SECRET, namespace, labels: { 'app.kubernetes.io/managed-by': 'l2lb-controller' } },
+          data: { secretkey: Buffer.from(key, 'utf8').toString('base64') },
+        });
+        this.log.info(`created Secret ${namespace}/${MEMBERLIST_SECRET} (memberlist gossip key)`);
+        return;
+      } catch (e) {
+        if (isApiError(e, 409)) return;
+        this.log.warn(`cannot create Secret ${namespace}/${MEMBERLIST_SECRET}, retrying: ${e instanceof Error ? e.message : String(e)}`);
+        await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * attempt)));
+      }
+    }
+  }
+}
