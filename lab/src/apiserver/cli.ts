@@ -9,7 +9,7 @@ import { EmbeddedApiServer } from './server.js';
 const USAGE = `usage: l2lb apiserver [--listen HOST:PORT] [--data DIR] [--kubeconfig-out FILE]
                       [--token TOKEN] [--tls-cert FILE --tls-key FILE] [--bookmark-interval-ms N]
   Runs the embedded Kubernetes API server (the lab's default API) until SIGINT/SIGTERM.
-  --listen          address to bind (default 127.0.0.1:6443 is NOT used: default 127.0.0.1:18080)
+  --listen          address to bind (default 127.0.0.1:18080)
   --data            directory for state.json (the lab survives restarts); in-memory when omitted
   --kubeconfig-out  write a kubeconfig for kubectl / controller / speakers (default DATA/kubeconfig)
   --token           require this bearer token (written into the kubeconfig)
