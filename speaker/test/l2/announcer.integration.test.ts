@@ -194,6 +194,28 @@ describe('l2 announcer in network namespaces @integration', function () {
     await waitFor(() => neighMac(ns('c'), VIP4)?.mac === MAC.b, { timeoutMs: 2000, what: 'client back on B' });
   });
 
+  it('an interface that is deleted and re-created gets a new socket and answers again', async () => {
+    const b = procs[1];
+    assert.ok(b);
+    const lanNow = lan;
+    assert.ok(lanNow);
+    const ups = (): number => b.lines.filter((l) => l.event === 'link' && l.state === 'up').length;
+    const upsBefore = ups();
+    run('ip', ['-n', ns('b'), 'link', 'del', 'n0']); // removes the bridge port p2 with it
+    await waitFor(() => b.lines.filter((l) => l.event === 'link' && l.state === 'down').length >= 2, {
+      timeoutMs: 3000,
+      what: 'link down after delete',
+    });
+    run('ip', ['-n', lanNow.sw, 'link', 'add', 'p2', 'type', 'veth', 'peer', 'name', 'n0', 'netns', ns('b')]);
+    run('ip', ['-n', lanNow.sw, 'link', 'set', 'p2', 'master', 'br0', 'up']);
+    run('ip', ['-n', ns('b'), 'link', 'set', 'n0', 'address', MAC.b, 'up']);
+    await waitFor(() => ups() > upsBefore, { timeoutMs: 3000, what: 'interface back' });
+    await waitFor(
+      () => nsExec(ns('c'), 'arping', ['-c', '1', '-w', '1', '-I', 'c0', VIP4], { allowFail: true }).includes(`from ${MAC.b}`),
+      { timeoutMs: 5000, what: 'arping answered on the re-created interface' },
+    );
+  });
+
   it('reports per-IP counters and drop reasons', async () => {
     const b = procs[1];
     assert.ok(b);
