@@ -259,6 +259,7 @@ export class EmbeddedApiServer {
       return send(res, 200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: this.url.replace(/^https?:\/\//, '') }] });
     }
     if (method === 'GET' && path === '/apis') return send(res, 200, this.groupList());
+    if (method === 'GET' && path.startsWith('/openapi/v3')) return this.openapiV3(path, res);
     const parts = path.split('/').filter((p) => p !== '').map(decodeURIComponent);
     let group: string;
     let version: string;
@@ -474,6 +475,41 @@ export class EmbeddedApiServer {
   }
 
   // ---- discovery ----
+
+  /**
+   * A minimal OpenAPI v3: per group/version, one PATCH operation per kind that advertises the
+   * fieldValidation query parameter. That is what kubectl checks to leave validation to the server, so
+   * `kubectl apply` and `kubectl edit` work without --validate=false (there are no schemas: kubectl then
+   * computes strategic merge patches from its built-in types).
+   */
+  private openapiV3(path: string, res: ServerResponse): void {
+    const gvs = new Map<string, ResourceType[]>();
+    for (const t of this.api.resources) {
+      const key = t.group === '' ? `api/${t.version}` : `apis/${t.group}/${t.version}`;
+      gvs.set(key, [...(gvs.get(key) ?? []), t]);
+    }
+    const rest = path.replace(/^\/openapi\/v3\/?/, '');
+    if (rest === '') {
+      const paths: JsonObject = {};
+      for (const k of gvs.keys()) paths[k] = { serverRelativeURL: `/openapi/v3/${k}?hash=l2lb` };
+      return send(res, 200, { paths });
+    }
+    const types = gvs.get(rest);
+    if (!types) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    const paths: JsonObject = {};
+    for (const t of types) {
+      const base = `/${rest}${t.namespaced ? '/namespaces/{namespace}' : ''}/${t.resource}/{name}`;
+      paths[base] = {
+        patch: {
+          operationId: `patch${t.kind}`,
+          parameters: [{ name: 'fieldValidation', in: 'query', schema: { type: 'string', uniqueItems: true } }],
+          'x-kubernetes-action': 'patch',
+          'x-kubernetes-group-version-kind': { group: t.group, version: t.version, kind: t.kind },
+        },
+      };
+    }
+    send(res, 200, { openapi: '3.0.0', info: { title: 'l2lb embedded API', version: SERVER_VERSION.gitVersion }, paths });
+  }
 
   private groupList(): { kind: string; apiVersion: string; groups: { name: string; versions: { groupVersion: string; version: string }[]; preferredVersion: { groupVersion: string; version: string } }[] } {
     const groups = new Map<string, string[]>();

@@ -119,10 +119,10 @@ data:
     address-pools: [{name: a, protocol: layer2, addresses: [192.0.2.0/28]}]
 `;
     writeFileSync(join(dir, 'm.yaml'), manifest(8080));
-    const first = await kubectl('apply', '--validate=false', '-f', join(dir, 'm.yaml'));
+    const first = await kubectl('apply', '-f', join(dir, 'm.yaml'));
     assert.match(first, /service\/web created/);
     writeFileSync(join(dir, 'm.yaml'), manifest(9090).replace('192.0.2.0/28', '192.0.2.0/27'));
-    const second = await kubectl('apply', '--validate=false', '-f', join(dir, 'm.yaml'));
+    const second = await kubectl('apply', '-f', join(dir, 'm.yaml'));
     assert.match(second, /service\/web configured/);
     assert.match(second, /configmap\/config configured/);
     const ports = await kubectl('get', 'svc', 'web', '-o', 'jsonpath={.spec.ports[*].port}');
