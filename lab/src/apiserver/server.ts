@@ -59,6 +59,9 @@ interface Route {
 
 const MAX_BODY = 3 * 1024 * 1024;
 
+/** Serialized form of stored objects (objects are never mutated once stored), per apiVersion. */
+const serialized = new WeakMap<JsonObject, Map<string, string>>();
+
 function send(res: ServerResponse, code: number, body: Json): void {
   const text = JSON.stringify(body);
   res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private' });
@@ -416,13 +419,27 @@ export class EmbeddedApiServer {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
     res.flushHeaders();
     let first = true;
+    const apiVersion = apiVersionOf(t);
     const write = (type: string, obj: JsonObject): void => {
       let object: JsonObject = this.api.present(t, obj);
       if (table && type !== 'BOOKMARK') {
         object = toTable(t.storageKey, [object], str(meta(object)['resourceVersion']) ?? '', Date.now(), first);
         first = false;
+        res.write(`${JSON.stringify({ type, object })}\n`);
+        return;
       }
-      res.write(`${JSON.stringify({ type, object })}\n`);
+      // Many watchers see the same stored object: serialize it once per API version.
+      let cache = serialized.get(obj);
+      if (!cache) {
+        cache = new Map();
+        serialized.set(obj, cache);
+      }
+      let text = cache.get(apiVersion);
+      if (text === undefined) {
+        text = JSON.stringify(object);
+        cache.set(apiVersion, text);
+      }
+      res.write(`{"type":"${type}","object":${text}}\n`);
     };
     const deliver = (ev: StoreEvent): void => {
       if (ev.storageKey !== t.storageKey) return;
