@@ -58,7 +58,8 @@ export async function main(argv: string[]): Promise<void> {
   if (prof !== 'lan' && prof !== 'fast') throw new Error(`--profile must be lan or fast`);
   let keyring: Keyring | null = null;
   if (args.has('secret') && args.get('secret') !== '') keyring = new Keyring([metallbKey(args.get('secret') as string)]);
-  if (args.has('key-hex')) keyring = new Keyring([keyFromHex(args.get('key-hex') as string)]);
+  // --key-hex k1,k2,...: the first key encrypts, all of them decrypt (key rotation).
+  if (args.has('key-hex')) keyring = new Keyring((args.get('key-hex') as string).split(',').map((k) => keyFromHex(k.trim())));
   const label = args.get('label') ?? '';
   if (Buffer.byteLength(label) > 255) throw new Error('--label is longer than 255 bytes');
   const meta = args.get('meta');
