@@ -7,6 +7,7 @@ import { isApiError, KubeApiError, type KubeClient } from '@l2lb/shared/kube/cli
 import { chooseEndpointsSource } from '@l2lb/shared/kube/discovery';
 import { EventRecorder } from '@l2lb/shared/kube/events';
 import { Informer } from '@l2lb/shared/kube/informer';
+import { configMapInformer, endpointsInformer, podInformer } from '@l2lb/shared/kube/informers';
 import { silentLogger } from '@l2lb/shared/kube/log';
 import { resourcePath, Resources, type KubeObject, type Service } from '@l2lb/shared/kube/types';
 import { applySecret, patchAnnotations, patchServiceStatus, readSecret, updateWithRetry } from '@l2lb/shared/kube/writers';
@@ -448,6 +449,40 @@ export function conformance(getTarget: () => Target): void {
         assert.equal(inf.stalenessSeconds(), 0);
       } finally {
         await inf.stop();
+      }
+    });
+
+    it('ConfigMap by name, pods on one node, and endpoints from the EndpointSlice version the server has', async () => {
+      const quiet = { logger: silentLogger, registry: new Registry() };
+      await c.create(Resources.configMaps, ns, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config' }, data: { v: '1' } });
+      await c.create(Resources.configMaps, ns, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'other' }, data: { v: '1' } });
+      const pod = (name: string, node: string): KubeObject => ({
+        apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: { app: 'speaker' } },
+        spec: { nodeName: node, containers: [{ name: 'c', image: 'example.invalid/speaker:1' }] },
+      });
+      await c.create(Resources.pods, ns, pod('speaker-1', 'node-1'));
+      await c.create(Resources.pods, ns, pod('speaker-2', 'node-2'));
+      const cm = configMapInformer(c, ns, 'config', quiet).start();
+      const pods = podInformer(c, { ...quiet, namespace: ns, labelSelector: 'app=speaker', nodeName: 'node-1' }).start();
+      const eps = await endpointsInformer(c, { ...quiet, namespace: ns });
+      eps.informer.start();
+      try {
+        await Promise.all([cm.waitForSync(10_000), pods.waitForSync(10_000), eps.informer.waitForSync(10_000)]);
+        assert.deepEqual(cm.list().map((o) => o.metadata?.name), ['config']);
+        assert.deepEqual(pods.list().map((o) => o.metadata?.name), ['speaker-1']);
+        assert.equal(eps.kind, 'EndpointSlice');
+        const r = t.kind === 'real' ? Resources.endpointSlicesV1beta1 : Resources.endpointSlicesV1;
+        await c.create(r, ns, {
+          apiVersion: `${r.group}/${r.version}`, kind: 'EndpointSlice', metadata: { name: 'web-abc', labels: { 'kubernetes.io/service-name': 'web' } },
+          addressType: 'IPv4', endpoints: [{ addresses: ['10.1.0.5'], conditions: { ready: true } }], ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+        });
+        await c.patch(Resources.configMaps, ns, 'config', { data: { v: '2' } }, 'merge');
+        await waitFor(() => eps.informer.get('web-abc', ns) !== undefined && (cm.get('config', ns)?.['data'] as { v?: string } | undefined)?.v === '2',
+          { timeoutMs: 10_000, what: 'EndpointSlice and ConfigMap update' });
+      } finally {
+        await Promise.all([cm.stop(), pods.stop(), eps.informer.stop()]);
+        await c.delete(Resources.pods, ns, 'speaker-1', { gracePeriodSeconds: 0 });
+        await c.delete(Resources.pods, ns, 'speaker-2', { gracePeriodSeconds: 0 });
       }
     });
   });
