@@ -152,6 +152,41 @@ async function measure(kind: Kind, clusterBase: number): Promise<Result> {
   return { kind, times, falseDeaths, cpuPct, bytesPerNode, appBytesPerNode };
 }
 
+function nft(args: string[]): boolean {
+  return netns !== null && sh('ip', ['netns', 'exec', netns, 'nft', ...args]);
+}
+
+/** Real processes under 5 % loss (nftables in the bench netns): false deaths over a period, then a kill. */
+async function lossRun(kind: Kind, cluster: number, periodMs: number): Promise<void> {
+  if (netns === null) {
+    console.log(`  ${kind} under 5 % loss: skipped (needs root for a netns with nftables)`);
+    return;
+  }
+  const peers = await startCluster(kind, cluster);
+  try {
+    if (!nft(['add table inet l2m_loss']) || !nft(['add chain inet l2m_loss out { type filter hook output priority 0 ; }']) ||
+      !nft(['add rule inet l2m_loss out numgen random mod 100 < 5 counter drop'])) {
+      console.log(`  ${kind} under 5 % loss: skipped (nft failed)`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, periodMs));
+    const falseDeaths = peers.reduce((a, p) => a + p.events.filter((e) => e.ev === 'leave').length, 0);
+    const suspicions = peers.reduce((a, p) => a + p.events.filter((e) => e.ev === 'suspect').length, 0);
+    const listing = netns === null ? '' : spawnSync('ip', ['netns', 'exec', netns, 'nft', 'list', 'table', 'inet', 'l2m_loss'], { encoding: 'utf8' }).stdout ?? '';
+    const dropped = /counter packets (\d+)/.exec(listing)?.[1] ?? '?';
+    const killedAt = performance.now();
+    peers[2]!.signal('SIGKILL');
+    const survivors = peers.filter((_, i) => i !== 2);
+    const evs = await Promise.all(survivors.map((p) => p.waitEvent((e) => e.ev === 'leave' && e.node?.name === 'n2', 60_000, 'n2 dead')));
+    const took = Math.max(...evs.map((e) => e.at - killedAt));
+    console.log(`  ${kind} under 5 % packet loss (all packets, nft numgen) for ${(periodMs / 1000).toFixed(0)} s (${dropped} packets dropped): ${falseDeaths} false deaths, ${suspicions} suspicions (refuted); then a SIGKILL was declared dead by all after ${(took / 1000).toFixed(3)} s`);
+    if (falseDeaths > 0) console.log(`TARGET MISSED: ${kind} declared a live node dead at 5 % loss`);
+  } finally {
+    nft(['delete table inet l2m_loss']);
+    await stopCluster(peers);
+  }
+}
+
 function lastStats(p: Peer): number {
   for (let i = p.events.length - 1; i >= 0; i--) {
     const e = p.events[i]!;
@@ -173,6 +208,8 @@ async function main(): Promise<void> {
     results.push(await measure(kind, base));
     base += TRIALS + 1;
   }
+  const lossMs = Number(process.env.ML_BENCH_LOSS_MS ?? 60_000);
+  if (lossMs > 0 && kinds.includes('fast')) await lossRun('fast', base, lossMs);
   console.log('');
   console.log('kind   p50 (s)   max (s)   false deaths   idle CPU %/node   bytes/s/node (wire)   bytes/s/node (app, UDP+TCP payload sent)');
   for (const r of results) {

@@ -66,6 +66,18 @@ describe('memberlist interop with Go mlpeer @integration', function () {
     });
   }
 
+  it('IPv6: TS joins Go on ::1, encrypted (16-byte addresses)', async () => {
+    const g = go({ name: 'go-v6', bind: '::1', port: PORT + 1, secret: SECRET });
+    const gs = await g.waitEvent((e) => e.ev === 'start', 5000, 'start');
+    assert.equal(gs.addr_len, 16);
+    const t = ts({ name: 'ts-v6', bind: '::1', port: PORT + 2, secret: SECRET, join: `[::1]:${PORT + 1}` });
+    await t.waitEvent((e) => e.ev === 'joined' && e.contacted === 1, 8000, 'joined');
+    await g.waitMembers(['go-v6', 'ts-v6'], 8000);
+    await t.waitMembers(['go-v6', 'ts-v6'], 8000);
+    const j = await g.waitEvent((e) => e.ev === 'join' && e.node?.name === 'ts-v6', 1000, 'join of ts-v6');
+    assert.equal(j.node?.addr, '::1');
+  });
+
   it('SIGKILL of the Go node is detected by the TS node (fast profile)', async () => {
     const a = addr();
     const b = addr();
