@@ -287,6 +287,18 @@ export class Memberlist {
     return true;
   }
 
+  /** Send a user message over TCP to a member (Go SendReliable); done(error or null). */
+  sendReliable(name: string, data: Uint8Array, done: (err: string | null) => void = () => undefined): void {
+    const n = this.nodes.get(name);
+    if (n === undefined) {
+      done(`unknown node "${name}"`);
+      return;
+    }
+    this.stats.streamsOut++;
+    const req = encodeStream(encodeStreamPlain({ type: 'user', data }), this.cfg.wire, { dialer: true, nonce: this.nonce() });
+    this.env.sendStream(n.ip, n.port, req, this.cfg.tcpTimeoutMs, null, (r) => done(r.error ?? null));
+  }
+
   // ------------------------------------------------------------------ inbound
 
   /** One UDP datagram from ip:port. Never throws. */

@@ -57,7 +57,7 @@ describe('memberlist node on real sockets', function () {
     await waitFor(() => a.ml.members().length === 2, { timeoutMs: 5000 });
   });
 
-  it('delivers user messages over UDP and metadata in the join', async () => {
+  it('delivers user messages over UDP and TCP, and metadata in the join', async () => {
     const got: string[] = [];
     const a = await mk('u-a', '127.0.0.1', {}, 'zone=a');
     const b = await mk('u-b', '127.0.0.1', {}, undefined, { message: (d) => got.push(Buffer.from(d).toString()) });
@@ -66,6 +66,9 @@ describe('memberlist node on real sockets', function () {
     await waitFor(() => a.ml.node('u-b') !== undefined, { timeoutMs: 5000 });
     a.ml.sendBestEffort('u-b', new TextEncoder().encode('hello'));
     await waitFor(() => got.includes('hello'), { timeoutMs: 5000, what: 'user message' });
+    const err = await new Promise<string | null>((r) => a.ml.sendReliable('u-b', new TextEncoder().encode('over tcp'), r));
+    assert.equal(err, null);
+    await waitFor(() => got.includes('over tcp'), { timeoutMs: 5000, what: 'TCP user message' });
   });
 
   it('garbage on the live UDP and TCP ports is dropped and counted, and the node keeps working', async () => {
