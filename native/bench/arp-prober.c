@@ -1,7 +1,7 @@
 /* ARP prober for `npm run bench -- arp`.
  *   arp-prober latency IFNAME SRC_IP TARGET_IP COUNT INTERVAL_US
  *     one request at a time; t0 = CLOCK_REALTIME before send(), t1 = SO_TIMESTAMPNS of the reply.
- *     prints {"sent":..,"received":..,"p50_us":..,"p99_us":..,"max_us":..}
+ *     prints {"sent":..,"received":..,"samples_us":[..],"p50_us":..,"p99_us":..,"max_us":..}
  *   arp-prober flood IFNAME SRC_IP TARGET_IP RATE SECONDS
  *     paced requests at RATE/s, replies drained between sends (one thread).
  *     prints {"sent":..,"received":..,"seconds":..}
@@ -126,9 +126,11 @@ static int latency(const char *ifname, struct in_addr src, struct in_addr dst, i
     }
     usleep((useconds_t)interval_us);
   }
+  printf("{\"sent\":%d,\"received\":%d,\"samples_us\":[", count, got);
+  for (int i = 0; i < got; i++) printf("%s%.1f", i ? "," : "", rtt[i]);
   qsort(rtt, (size_t)got, sizeof(double), cmp_double);
   double p50 = got ? rtt[(got - 1) / 2] : -1, p99 = got ? rtt[(int)((got - 1) * 0.99)] : -1, mx = got ? rtt[got - 1] : -1;
-  printf("{\"sent\":%d,\"received\":%d,\"p50_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f}\n", count, got, p50, p99, mx);
+  printf("],\"p50_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f}\n", p50, p99, mx);
   return 0;
 }
 
