@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Keyring } from '../src/crypto.js';
 import { lzwCompress, lzwDecompress } from '../src/lzw.js';
+import { makeConfig } from '../src/config.js';
 import { decodeValue, Reader } from '../src/msgpack.js';
+import { SimNetwork } from '../src/sim.js';
 import { WireOptions, decodePacket, defaultWireOptions, encodePacket, encodeStream, parseStream } from '../src/wire.js';
 import { hexFile, loadVectors } from './helpers.js';
 
@@ -105,6 +107,31 @@ describe('memberlist decoder fuzz', function () {
     assert.ok(reasons.size >= 8, `few distinct drop reasons: ${[...reasons.keys()].join(',')}`);
     assert.ok(accepted > 0);
     assert.equal(reasons.get('internal') ?? 0, 0, 'internal errors leaked out of a decoder');
+  });
+
+  it('a live node swallows 30 000 mutated packets and streams and still answers pings', () => {
+    const net = new SimNetwork(5);
+    const wire = defaultWireOptions();
+    const a = net.addNode(makeConfig('fz-a', '10.9.0.1', 7946, { wire }));
+    const b = net.addNode(makeConfig('fz-b', '10.9.0.2', 7946, { wire }));
+    a.start();
+    b.start();
+    b.join([{ ip: '10.9.0.1', port: 7946 }], () => undefined);
+    net.runUntil(1000);
+    const plain = seeds().filter((s) => s.opts.keyring === null && s.opts.label === '');
+    const r = rng(77);
+    for (let i = 0; i < 30_000; i++) {
+      const s = plain[i % plain.length]!;
+      const m = mutate(s.bytes, r);
+      if (s.stream) a.handleStream(m);
+      else a.handlePacket(m, '10.9.0.66', 7946);
+      if (i % 1000 === 0) net.runUntil(net.now + 50);
+    }
+    assert.equal(a.drops.get('handler') ?? 0, 0, 'a message handler threw');
+    net.runUntil(net.now + 5000);
+    // Still healthy: b is alive in a's view and vice versa (garbage may have added bogus members).
+    assert.equal(a.node('fz-b')?.state, 'alive');
+    assert.equal(b.node('fz-a')?.state, 'alive');
   });
 
   it('refuses decompression bombs at the cap', () => {
