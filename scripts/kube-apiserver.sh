@@ -135,8 +135,14 @@ cmd_start() {
   command -v etcd >/dev/null || fail "etcd not found: apt-get install etcd-server"
   for tool in openssl curl xz; do command -v $tool >/dev/null || fail "$tool not found"; done
   local bin; bin=$(cmd_install)
-  for p in "$port" "$etcd_port" $((etcd_port + 1)); do port_in_use "$p" && fail "127.0.0.1:$p is in use"; done
-  cmd_stop "$d" 2>/dev/null
+  # A running etcd of this DIR is kept (restarting only the apiserver keeps the data and the watch history
+  # in etcd); a running apiserver of this DIR is restarted.
+  stop_one "$d" apiserver 2>/dev/null
+  local etcd_running; etcd_running=$(live_pid "$d" etcd)
+  port_in_use "$port" && fail "127.0.0.1:$port is in use"
+  if [ -z "$etcd_running" ]; then
+    for p in "$etcd_port" $((etcd_port + 1)); do port_in_use "$p" && fail "127.0.0.1:$p is in use"; done
+  fi
   START_DIR=$d
   trap 'tail -n 15 "$START_DIR"/etcd.log "$START_DIR"/apiserver.log >&2 2>/dev/null; cmd_stop "$START_DIR"' EXIT
   [ -s "$d/token" ] || (umask 077; openssl rand -hex 24 >"$d/token")
@@ -144,11 +150,13 @@ cmd_start() {
   (umask 077; echo "$token,l2lb-admin,l2lb-admin,\"system:masters\"" >"$d/tokens.csv")
   [ -s "$d/sa.key" ] || { (umask 077; openssl genrsa -out "$d/sa.key" 2048 2>/dev/null); openssl rsa -in "$d/sa.key" -pubout -out "$d/sa.pub" 2>/dev/null; }
   mkdir -p "$d/etcd" "$d/certs"; chmod 700 "$d/etcd"
-  etcd --name l2lb --data-dir "$d/etcd" \
-    --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
-    --listen-peer-urls "http://127.0.0.1:$((etcd_port + 1))" --initial-advertise-peer-urls "http://127.0.0.1:$((etcd_port + 1))" \
-    --initial-cluster "l2lb=http://127.0.0.1:$((etcd_port + 1))" </dev/null >>"$d/etcd.log" 2>&1 &
-  echo $! >"$d/etcd.pid"
+  if [ -z "$etcd_running" ]; then
+    etcd --name l2lb --data-dir "$d/etcd" \
+      --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
+      --listen-peer-urls "http://127.0.0.1:$((etcd_port + 1))" --initial-advertise-peer-urls "http://127.0.0.1:$((etcd_port + 1))" \
+      --initial-cluster "l2lb=http://127.0.0.1:$((etcd_port + 1))" </dev/null >>"$d/etcd.log" 2>&1 &
+    echo $! >"$d/etcd.pid"
+  fi
   local deadline=$(( $(date +%s) + ${READY_TIMEOUT:-60} ))
   until curl -fs "http://127.0.0.1:$etcd_port/health" | grep -q '"health":"true"'; do
     [ -n "$(live_pid "$d" etcd)" ] || fail "etcd exited (see $d/etcd.log)"

@@ -7,7 +7,7 @@ import { isApiError, KubeApiError, type KubeClient } from '@l2lb/shared/kube/cli
 import { chooseEndpointsSource } from '@l2lb/shared/kube/discovery';
 import { EventRecorder } from '@l2lb/shared/kube/events';
 import { Informer } from '@l2lb/shared/kube/informer';
-import { configMapInformer, endpointsInformer, podInformer } from '@l2lb/shared/kube/informers';
+import { configMapInformer, endpointsInformer, podInformer, serviceInformer } from '@l2lb/shared/kube/informers';
 import { silentLogger } from '@l2lb/shared/kube/log';
 import { resourcePath, Resources, type KubeObject, type Service } from '@l2lb/shared/kube/types';
 import { applySecret, patchAnnotations, patchServiceStatus, readSecret, updateWithRetry } from '@l2lb/shared/kube/writers';
@@ -483,6 +483,32 @@ export function conformance(getTarget: () => Target): void {
         await Promise.all([cm.stop(), pods.stop(), eps.informer.stop()]);
         await c.delete(Resources.pods, ns, 'speaker-1', { gracePeriodSeconds: 0 });
         await c.delete(Resources.pods, ns, 'speaker-2', { gracePeriodSeconds: 0 });
+      }
+    });
+  });
+
+  describe('API server restart (runs last)', () => {
+    it('every informer reconnects after the server restarts with the same data and delivers the changes', async function () {
+      this.timeout(90_000);
+      const reg = new Registry();
+      const o = { logger: silentLogger, registry: reg, backoff: { initialMs: 100, maxMs: 1000, jitter: 0.2 } };
+      await c.create(Resources.configMaps, ns, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'restart-cm' }, data: { v: '1' } });
+      const svcs = serviceInformer(c, { ...o, namespace: ns }).start();
+      const cms = configMapInformer(c, ns, 'restart-cm', o).start();
+      try {
+        await Promise.all([svcs.waitForSync(10_000), cms.waitForSync(10_000)]);
+        await waitFor(() => svcs.watching && cms.watching, { what: 'watches established' });
+        await t.restart();
+        // Written as soon as the server is back: the informers are still reconnecting (backoff).
+        await c.create(S, ns, svc('after-restart'));
+        await c.patch(Resources.configMaps, ns, 'restart-cm', { data: { v: '2' } }, 'merge');
+        await waitFor(() => svcs.get('after-restart', ns) !== undefined && (cms.get('restart-cm', ns)?.['data'] as { v?: string } | undefined)?.v === '2'
+          && svcs.watching && cms.watching, { timeoutMs: 30_000, what: 'changes after the restart' });
+        const restarts = await reg.getSingleMetric('l2lb_kube_informer_restarts_total')?.get();
+        assert.ok((restarts?.values ?? []).reduce((a, v) => a + v.value, 0) >= 2, 'both informers saw the outage');
+        assert.equal(svcs.stalenessSeconds(), 0);
+      } finally {
+        await Promise.all([svcs.stop(), cms.stop()]);
       }
     });
   });

@@ -50,21 +50,31 @@ export interface Target {
   expiredResourceVersion(): Promise<string>;
   /** The embedded server (undefined for the real one). */
   embedded?: EmbeddedApiServer;
+  /** Stops the API server (connections drop), then starts it again on the same port with the same data. */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function embeddedTarget(opts: ApiServerOptions = {}): Promise<Target> {
-  const server = new EmbeddedApiServer({ bookmarkIntervalMs: 200, ...opts });
+  let server = new EmbeddedApiServer({ bookmarkIntervalMs: 200, ...opts });
   const url = await server.start();
   const client = new KubeClient(loadKubeConfig({ server: url, ...(opts.tokens?.[0] ? { token: opts.tokens[0] } : {}) }), { timeoutMs: 5000 });
-  return {
+  const target: Target = {
     kind: 'embedded', client, embedded: server,
+    restart: async () => {
+      const port = server.port;
+      await server.close();
+      server = new EmbeddedApiServer({ bookmarkIntervalMs: 200, ...opts, api: server.api, port });
+      await server.start();
+      target.embedded = server;
+    },
     expiredResourceVersion: async () => {
       server.compact();
       return String(server.api.store.resourceVersion - 1);
     },
     close: () => server.close(),
   };
+  return target;
 }
 
 /**
@@ -83,11 +93,13 @@ export async function realTarget(): Promise<Target> {
     if (port !== etcdPort && port !== peer && (await portFree(peer))) break;
   }
   let info: { kubeconfig: string; server: string };
+  const startArgs = [script, 'start', dir, '--port', String(port), '--etcd-port', String(etcdPort),
+    '--', '--watch-cache-sizes=configmaps#0', '--etcd-compaction-interval=2s'];
+  const runOpts = { timeout: 120_000, maxBuffer: 1 << 20, env: { ...process.env, L2LB_KUBE_NO_BUILD: '1' } };
   try {
     // ConfigMaps bypass the watch cache and etcd is compacted every 2 s, so an old resourceVersion really
     // expires (the 1.20 watch cache alone keeps thousands of events).
-    const { stdout } = await run('bash', [script, 'start', dir, '--port', String(port), '--etcd-port', String(etcdPort),
-      '--', '--watch-cache-sizes=configmaps#0', '--etcd-compaction-interval=2s'], { timeout: 120_000, maxBuffer: 1 << 20, env: { ...process.env, L2LB_KUBE_NO_BUILD: '1' } });
+    const { stdout } = await run('bash', startArgs, runOpts);
     info = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { kubeconfig: string; server: string };
   } catch (e) {
     const err = e as { stderr?: string; message: string };
@@ -99,6 +111,19 @@ export async function realTarget(): Promise<Target> {
   const client = new KubeClient(loadKubeConfig({ kubeconfig: info.kubeconfig }), { timeoutMs: 10_000 });
   return {
     kind: 'real', client,
+    restart: async () => {
+      // Crash only the apiserver (etcd keeps the data); start brings it back with the same token and certs.
+      const pid = Number(readFileSync(join(dir, 'apiserver.pid'), 'utf8').trim());
+      process.kill(pid, 'SIGKILL');
+      await waitFor(() => {
+        try {
+          return readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] === 'Z';
+        } catch {
+          return true;
+        }
+      }, { timeoutMs: 10_000, what: `kube-apiserver pid ${pid} to exit` });
+      await run('bash', startArgs, runOpts);
+    },
     expiredResourceVersion: async () => {
       const cm = Resources.configMaps;
       const { resourceVersion } = await client.list(cm, { namespace: 'default', limit: 1 });
