@@ -6,6 +6,7 @@ import {
   ARP_REPLY,
   ARP_REQUEST,
   buildArpFrame,
+  buildArpReply,
   buildGratuitousArp,
   buildNeighborSolicit,
   buildUnsolicitedAdvert,
@@ -115,6 +116,40 @@ describe('l2 announcer (fake sockets and clock)', () => {
     assert.equal(arp.takeSent().length, 2);
     timers.advance(90_000);
     assert.equal(arp.takeSent().length, 6);
+  });
+
+  it('the allocation-free ARP path answers exactly like the codecs would (property)', () => {
+    const { net, a } = setup({ garpCount: 1 });
+    a.announce('10.77.0.100');
+    a.announce('10.77.0.101');
+    const arp = net.open('n0', 'arp');
+    arp.takeSent();
+    const announced = new Set(['10.77.0.100', '10.77.0.101']);
+    const ipArb = fc.constantFrom('10.77.0.100', '10.77.0.101', '10.77.0.102', '10.77.0.2', '10.77.0.1');
+    const macArb = fc.constantFrom('02:00:00:00:00:c1', '02:00:00:00:00:c2', NODE_MAC, '02:00:00:00:00:a2');
+    const dstArb = fc.constantFrom('ff:ff:ff:ff:ff:ff', NODE_MAC, '02:00:00:00:00:99');
+    fc.assert(
+      fc.property(ipArb, ipArb, macArb, dstArb, fc.constantFrom(1, 2), fc.nat(18), (tpa, spa, sha, dst, op, pad) => {
+        const req = buildArpFrame(parseMac(dst), parseMac(sha), {
+          op,
+          sha: parseMac(sha),
+          spa: parseIp(spa),
+          tha: ZERO_MAC,
+          tpa: parseIp(tpa),
+        });
+        arp.deliver([Buffer.concat([req, Buffer.alloc(pad)])]);
+        const sent = arp.takeSent();
+        const shouldAnswer =
+          op === ARP_REQUEST && announced.has(tpa) && !announced.has(spa) && sha !== NODE_MAC &&
+          (dst === 'ff:ff:ff:ff:ff:ff' || dst === NODE_MAC);
+        if (!shouldAnswer) return assert.equal(sent.length, 0);
+        assert.equal(sent.length, 1);
+        const d = decodeFrame(req);
+        if (!d.ok || d.value.kind !== 'arp') return assert.fail('request does not decode');
+        assert.equal(sent[0]?.toString('hex'), buildArpReply(d.value.arp, parseMac(NODE_MAC), parseIp(tpa)).toString('hex'));
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('withdraw stops answering at once and cancels the burst', () => {
