@@ -38,25 +38,38 @@ const requests = Array.from({ length: COUNT }, (_, i) => request(i));
 }
 (globalThis as { gc?: () => void }).gc?.();
 
-const fast = new Allocator(pools);
-const fastMs = timeIt(() => {
-  for (const r of requests) {
-    const result = fast.allocate(r);
-    if (!result.ok) throw new Error(`allocation failed: ${result.message}`);
-  }
-});
-const reference = new FirstFreeScanAllocator(pools);
-const refMs = timeIt(() => {
-  for (const r of requests) {
-    if (reference.allocate(r.key, 4) === undefined) throw new Error('reference allocation failed');
-  }
-});
+// Best of RUNS fresh runs each, so a neighbour's CPU burst does not decide the ratio.
+const RUNS = 3;
+let fast = new Allocator(pools);
+let fastMs = Number.POSITIVE_INFINITY;
+let refMs = Number.POSITIVE_INFINITY;
+const firstRun: number[] = [];
+for (let run = 0; run < RUNS; run += 1) {
+  const candidate = new Allocator(pools);
+  fastMs = Math.min(fastMs, timeIt(() => {
+    for (const r of requests) {
+      const result = candidate.allocate(r);
+      if (!result.ok) throw new Error(`allocation failed: ${result.message}`);
+    }
+  }));
+  fast = candidate;
+  if (run === 0) firstRun.push(fastMs);
+  const reference = new FirstFreeScanAllocator(pools);
+  refMs = Math.min(refMs, timeIt(() => {
+    for (const r of requests) {
+      if (reference.allocate(r.key, 4) === undefined) throw new Error('reference allocation failed');
+    }
+  }));
+  if (run === 0) firstRun.push(refMs);
+  (globalThis as { gc?: () => void }).gc?.();
+}
 // Same answers?
 const last = fast.get(`bench/svc-${COUNT - 1}`)?.ips[0]?.toString();
 const ratio = refMs / fastMs;
 console.log(`allocations:             ${COUNT} from 10.20.0.0/16 (last address ${last})`);
-console.log(`l2lb allocator:          ${fastMs.toFixed(1)} ms (${((fastMs * 1000) / COUNT).toFixed(2)} µs/allocation)`);
-console.log(`first-free-scan (ref.):  ${refMs.toFixed(1)} ms (${((refMs * 1000) / COUNT).toFixed(2)} µs/allocation)`);
+console.log(`l2lb allocator (best of ${RUNS}):          ${fastMs.toFixed(1)} ms (${((fastMs * 1000) / COUNT).toFixed(2)} µs/allocation)`);
+console.log(`first-free-scan reference (best of ${RUNS}): ${refMs.toFixed(1)} ms (${((refMs * 1000) / COUNT).toFixed(2)} µs/allocation)`);
+console.log(`first run only:          l2lb ${firstRun[0]?.toFixed(1)} ms, reference ${firstRun[1]?.toFixed(1)} ms (${((firstRun[1] ?? 0) / (firstRun[0] ?? 1)).toFixed(1)}x)`);
 console.log(`ratio:                   ${ratio.toFixed(1)}x faster`);
 if (fastMs > 1000) console.log(`TARGET MISSED: l2lb allocator took ${fastMs.toFixed(0)} ms (target ≤ 1000 ms)`);
 if (ratio < 20) console.log(`TARGET MISSED: ratio ${ratio.toFixed(1)}x (target ≥ 20x)`);

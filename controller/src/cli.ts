@@ -2,9 +2,9 @@
 import { hostname } from 'node:os';
 import winston from 'winston';
 import { KubeClient } from '@l2lb/shared/kube/client';
-import { loadKubeConfig } from '@l2lb/shared/kube/config';
 import { Controller } from './controller.js';
 import { startProbeServer, type ProbeServer } from './http.js';
+import { loadClientConfig } from './kubeconfig.js';
 import { controllerMetrics } from './metrics.js';
 
 export const USAGE = `usage: l2lb-controller [flags]
@@ -105,8 +105,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   const log = createLogger(parsed.logLevel, parsed.logFormat);
   let client: KubeClient;
   try {
-    const kc = parsed.kubeconfig !== undefined ? loadKubeConfig({ kubeconfig: parsed.kubeconfig }) : loadKubeConfig({ inCluster: true });
-    client = new KubeClient(kc, { userAgent: 'l2lb-controller' });
+    client = new KubeClient(await loadClientConfig(parsed.kubeconfig), { userAgent: 'l2lb-controller' });
   } catch (e) {
     log.error(`cannot load the Kubernetes client configuration: ${e instanceof Error ? e.message : String(e)}`);
     return 1;

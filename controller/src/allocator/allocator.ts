@@ -336,14 +336,14 @@ export class Allocator {
         }
         return fail('PoolExhausted', `no available IPs in pool "${state.pool.name}"`);
       }
-      return this.assign(request, picked);
+      return this.commit(picked.pool, request, picked.ips);
     }
 
     const pinned = this.restricted.length === 0 ? this.restricted : this.restricted.filter((p) => poolAcceptsService(p.pool, request));
     const unrestricted = this.unrestricted;
     for (const round of [pinned, unrestricted]) {
       const picked = this.pick(round, request, families);
-      if (picked !== undefined) return this.assign(request, picked);
+      if (picked !== undefined) return this.commit(picked.pool, request, picked.ips);
     }
     const considered = [...pinned, ...unrestricted];
     if (considered.length === 0) {
@@ -452,28 +452,39 @@ export class Allocator {
   }
 
   /** MetalLB's findBestPoolForService + selectIPsForFamilyAndPolicy over pools in order. */
-  private pick(pools: readonly PoolState[], request: ServiceRequest, families: readonly IPFamily[]): IP[] | undefined {
+  private pick(pools: readonly PoolState[], request: ServiceRequest, families: readonly IPFamily[]): { pool: PoolState; ips: IP[] } | undefined {
     if (families.length === 1) {
       const family = families[0] as IPFamily;
       for (const pool of pools) {
         const ip = this.candidate(pool, request, family);
-        if (ip !== undefined) return [ip];
+        if (ip !== undefined) return { pool, ips: [ip] };
       }
       return undefined;
     }
     for (const pool of pools) {
       const v4 = this.candidate(pool, request, 4);
       const v6 = v4 === undefined ? undefined : this.candidate(pool, request, 6);
-      if (v4 !== undefined && v6 !== undefined) return [v4, v6];
+      if (v4 !== undefined && v6 !== undefined) return { pool, ips: [v4, v6] };
     }
     if (request.policy !== 'PreferDualStack') return undefined;
     for (const family of families) {
       for (const pool of pools) {
         const ip = this.candidate(pool, request, family);
-        if (ip !== undefined) return [ip];
+        if (ip !== undefined) return { pool, ips: [ip] };
       }
     }
     return undefined;
+  }
+
+  /**
+   * Records addresses chosen by pick(): they are free or shareable with this Service, and the pool
+   * accepts it, so assign()'s checks are already done.
+   */
+  private commit(pool: PoolState, request: ServiceRequest, ips: IP[]): AllocateResult {
+    this.release(request.key);
+    for (const ip of ips) this.addUser(pool, request, ip);
+    this.holdings.set(request.key, { request, ips, pool: pool.pool.name });
+    return { ok: true, ips, pool: pool.pool.name };
   }
 }
 
