@@ -141,7 +141,12 @@ describe('l2 announcer in network namespaces @integration', function () {
     assert.equal(neighMac(ns('c'), VIP6)?.mac, MAC.b);
   });
 
-  it('ndisc6 gets an answer from B (solicited NA from the VIP, through an MLD-snooping bridge)', () => {
+  it('ndisc6 gets an answer from B (solicited NA from the VIP, through an MLD-snooping bridge)', async () => {
+    // B joined the solicited-node group at IP level: the bridge learnt it from B's MLD report.
+    await waitFor(
+      () => /p2 .*ff02::1:ff00:100/.test(run('bridge', ['-n', lan?.sw ?? '', 'mdb', 'show'], { allowFail: true })),
+      { timeoutMs: 3000, what: 'bridge mdb entry ff02::1:ff00:100 on port p2 (node B)' },
+    );
     const out = nsExec(ns('c'), 'ndisc6', ['-n', '-r', '3', '-w', '1000', VIP6, 'c0'], { allowFail: true });
     assert.match(out, /Target link-layer address: 02:00:00:00:00:A2/i, out);
     assert.match(out, /from fd77::100/, out);
