@@ -40,6 +40,19 @@ function randomSuffix(): string {
   return s;
 }
 
+// events.k8s.io/v1 and core/v1 Events are two views of one object (as on the real server).
+const CORE_TO_EVENTS: Record<string, string> = {
+  involvedObject: 'regarding', message: 'note', reportingComponent: 'reportingController', source: 'deprecatedSource',
+  firstTimestamp: 'deprecatedFirstTimestamp', lastTimestamp: 'deprecatedLastTimestamp', count: 'deprecatedCount',
+};
+const EVENTS_TO_CORE: Record<string, string> = Object.fromEntries(Object.entries(CORE_TO_EVENTS).map(([a, b]) => [b, a]));
+
+function renameFields(o: JsonObject, map: Record<string, string>): JsonObject {
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(o)) out[map[k] ?? k] = v;
+  return out;
+}
+
 function withoutMetaAndStatus(o: JsonObject): JsonObject {
   const { metadata: _m, status: _s, ...rest } = o;
   return rest;
@@ -98,7 +111,10 @@ export class Api {
     try {
       const label = parseLabelSelector(labelSelector ?? '');
       const allowed = ['metadata.name', ...(t.namespaced ? ['metadata.namespace'] : []), ...t.fieldSelectors];
-      const fields = parseFieldSelector(fieldSelector ?? '', allowed);
+      let fields = parseFieldSelector(fieldSelector ?? '', allowed);
+      if (t.group === 'events.k8s.io') {
+        fields = fields.map((f) => ({ ...f, field: f.field.replace(/^regarding\./, 'involvedObject.').replace(/^reportingController$/, 'reportingComponent') }));
+      }
       return { ...(namespace !== undefined ? { namespace } : {}), label, fields };
     } catch (e) {
       if (e instanceof SelectorError) throw badRequest(`unable to parse requirement: ${e.message}`);
@@ -133,7 +149,14 @@ export class Api {
   present(t: ResourceType, obj: JsonObject): JsonObject {
     const apiVersion = apiVersionOf(t);
     if (obj['apiVersion'] === apiVersion && obj['kind'] === t.kind) return obj;
+    if (t.group === 'events.k8s.io') return renameFields({ ...obj, apiVersion, kind: t.kind }, CORE_TO_EVENTS);
     return { ...obj, apiVersion, kind: t.kind };
+  }
+
+  /** The stored form of an object written through `t` (events.k8s.io/v1 Events are stored as core/v1). */
+  private toStorage(t: ResourceType, obj: JsonObject): JsonObject {
+    if (t.group !== 'events.k8s.io') return obj;
+    return renameFields({ ...obj, apiVersion: 'v1', kind: 'Event' }, EVENTS_TO_CORE);
   }
 
   // ---- writes ----
@@ -206,9 +229,9 @@ export class Api {
         storedVersions: [],
       };
     }
-    if (dryRun) return { ...obj, metadata: { ...meta(obj), resourceVersion: '' } };
+    if (dryRun) return this.toStorage(t, { ...obj, metadata: { ...meta(obj), resourceVersion: '' } });
     this.allocate(t, obj, undefined);
-    const stored = this.store.put(t.storageKey, obj);
+    const stored = this.store.put(t.storageKey, this.toStorage(t, obj));
     if (t.storageKey === 'apiextensions.k8s.io/customresourcedefinitions') this.registerCrd(stored);
     return stored;
   }
@@ -216,7 +239,7 @@ export class Api {
   /** PUT: whole-object replace of the main resource or of /status. */
   update(t: ResourceType, namespace: string | undefined, name: string, body: Json, subresource: 'status' | undefined, dryRun = false): JsonObject {
     if (!isObject(body)) throw badRequest('the body of the request is not a JSON object');
-    const cur = this.get(t, namespace, name);
+    const cur = this.present(t, this.get(t, namespace, name));
     const next = clone(body);
     this.checkKind(t, next);
     const m = meta(next);
@@ -243,7 +266,7 @@ export class Api {
     if (!(accepted as string[]).includes(ct) || ct === PATCH_TYPES.apply) {
       throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`);
     }
-    const cur = this.get(t, namespace, name);
+    const cur = this.present(t, this.get(t, namespace, name));
     let patched: Json;
     try {
       if (ct === PATCH_TYPES.json) patched = jsonPatch(cur, body);
@@ -291,7 +314,7 @@ export class Api {
     }
     delete m['managedFields'];
     delete m['selfLink'];
-    next['apiVersion'] = cur['apiVersion'] ?? apiVersionOf(t);
+    next['apiVersion'] = apiVersionOf(t);
     next['kind'] = t.kind;
     this.defaults(t, next, cur);
     const causes: StatusCause[] = [];
@@ -301,7 +324,9 @@ export class Api {
       m['generation'] = (typeof curMeta['generation'] === 'number' ? curMeta['generation'] : 1) + 1;
     }
     m['resourceVersion'] = curMeta['resourceVersion'] ?? '';
-    if (deepEqual(next, cur)) return cur; // a no-op write changes nothing, not even the resourceVersion
+    const stored = this.store.get(t.storageKey, str(curMeta['namespace']), str(curMeta['name']) ?? '') ?? cur;
+    next = this.toStorage(t, next);
+    if (deepEqual(next, stored)) return stored; // a no-op write changes nothing, not even the resourceVersion
     if (dryRun) return next;
     // Removing the last finalizer of an object being deleted completes the deletion.
     const finalizers = m['finalizers'];
@@ -349,7 +374,7 @@ export class Api {
   }
 
   private validateName(t: ResourceType, name: string, field: string, causes: StatusCause[]): void {
-    if (t.storageKey === '/events') return;
+    if (t.group === '' && t.resource === 'events') return;
     const label = t.storageKey === '/services' || t.storageKey === '/namespaces';
     const re = t.storageKey === '/services' ? DNS1035_LABEL : label ? DNS1123_LABEL : DNS1123_SUBDOMAIN;
     const max = label ? 63 : 253;
@@ -375,7 +400,7 @@ export class Api {
       }
     }
     if (t.storageKey === '/services') this.validateService(obj, causes);
-    if (t.storageKey === 'events.k8s.io/events') {
+    if (t.group === 'events.k8s.io' && t.resource === 'events') {
       const need = (field: string, v: Json | undefined): void => {
         if (v === undefined || v === null || v === '') causes.push({ reason: 'FieldValueRequired', message: 'Required value', field });
       };

@@ -213,6 +213,11 @@ export class EmbeddedApiServer {
   // ---- HTTP ----
 
   private async readBody(req: IncomingMessage): Promise<Json> {
+    const ct = (req.headers['content-type'] ?? '').toLowerCase();
+    if (ct.startsWith('application/vnd.kubernetes.protobuf') || ct.startsWith('application/cbor')) {
+      throw new ApiError(415, 'UnsupportedMediaType',
+        `the l2lb embedded API server accepts JSON bodies only, not ${ct.split(';')[0] ?? ct} (kubectl create <generator> sends protobuf: use kubectl create/apply -f, or --dry-run=client -o yaml | kubectl apply -f -)`);
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const c of req) {

@@ -386,6 +386,14 @@ export function conformance(getTarget: () => Target): void {
       await expectApiError(c.create(Resources.events, ns, { ...base, metadata: { name: 'web-no-time' } }), 422, 'Invalid');
       const ok = await c.create(Resources.events, ns, { ...base, metadata: { name: 'web-ok' }, eventTime: '2026-01-01T00:00:00.000000Z' });
       assert.equal(ok.metadata?.name, 'web-ok');
+      // Both APIs are views of one store (kubectl describe reads core/v1, kubectl events reads events.k8s.io/v1).
+      const asCore = await c.get(Resources.coreEvents, ns, 'web-ok');
+      assert.deepEqual([asCore['message'], (asCore['involvedObject'] as { name?: string }).name, asCore['reason'], asCore['type'], asCore['reportingComponent'], asCore['reportingInstance'], asCore['action']],
+        ['n', 'web', 'Test', 'Normal', 'l2lb.io/test', 'i1', 'Test']);
+      const asNew = await c.get(Resources.events, ns, core.metadata?.name ?? '');
+      assert.deepEqual([asNew['note'], (asNew['regarding'] as { name?: string }).name, asNew['reason'], asNew['apiVersion']], ['hello', 'web', 'Test', 'events.k8s.io/v1']);
+      const listed = await c.list(Resources.events, { namespace: ns });
+      assert.ok(listed.items.some((e) => e.metadata?.name === core.metadata?.name), 'core events are listed by events.k8s.io/v1');
     });
 
     it('EventRecorder records through events.k8s.io/v1, and falls back to core/v1 when forced', async () => {
