@@ -162,6 +162,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
   private readonly bursts = new Set<Burst>();
   private readonly drops = new Map<string, number>();
   private readonly lastConflictLog = new Map<string, number>();
+  private readonly lastConflictEvent = new Map<string, number>();
   private readonly ownMacs = new Set<string>();
   private rescanTimer: unknown;
   private nodeOwn = new Set<string>();
@@ -630,14 +631,28 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
   private conflict(p: Port, ip: IpState, mac: string, kind: ConflictEvent['kind']): void {
     ip.counters.conflicts++;
     const ev: ConflictEvent = { ip: ip.text, mac, interface: p.name, kind };
-    const logKey = `${ip.text}/${mac}`;
+    // Every frame is counted; a flood of them is reported at most once per second per
+    // (ip, mac, kind) and logged at most once per 10 s per (ip, mac).
     const now = this.o.now();
-    if ((this.lastConflictLog.get(logKey) ?? 0) + 10_000 <= now) {
+    if (this.lastConflictEvent.size > 4096) pruneOlderThan(this.lastConflictEvent, now - 1000);
+    if (this.lastConflictLog.size > 4096) pruneOlderThan(this.lastConflictLog, now - 10_000);
+    const evKey = `${ip.text}/${mac}/${kind}`;
+    if ((this.lastConflictEvent.get(evKey) ?? -Infinity) + 1000 <= now) {
+      this.lastConflictEvent.set(evKey, now);
+      this.emit('conflict', ev);
+    }
+    const logKey = `${ip.text}/${mac}`;
+    if ((this.lastConflictLog.get(logKey) ?? -Infinity) + 10_000 <= now) {
       this.lastConflictLog.set(logKey, now);
       this.o.logger.warn('conflict: another host claims an announced IP', { ...ev });
     }
-    this.emit('conflict', ev);
   }
+}
+
+/** Bounds the rate-limit maps when many spoofed MACs show up. */
+function pruneOlderThan(m: Map<string, number>, cutoff: number): void {
+  for (const [k, t] of m) if (t < cutoff) m.delete(k);
+  if (m.size > 4096) m.clear();
 }
 
 function arpReplyTemplate(mac: Buffer): Buffer {

@@ -164,7 +164,7 @@ describe('l2 announcer (fake sockets and clock)', () => {
   });
 
   it('detects a conflicting announcer (GARP or reply from another MAC) and does not answer it', () => {
-    const { net, a, conflicts } = setup();
+    const { net, a, conflicts, timers } = setup();
     a.announce('10.77.0.100');
     const arp = net.open('n0', 'arp');
     arp.takeSent();
@@ -178,6 +178,12 @@ describe('l2 announcer (fake sockets and clock)', () => {
       ],
     );
     assert.equal(a.counters('10.77.0.100')?.conflicts, 2);
+    arp.deliver(buildGratuitousArp(OTHER_NODE, parseIp('10.77.0.100')));
+    assert.equal(conflicts.length, 2, 'a repeat within 1 s is counted, not re-reported');
+    assert.equal(a.counters('10.77.0.100')?.conflicts, 4);
+    timers.advance(1000);
+    arp.deliver(buildGratuitousArp(OTHER_NODE, parseIp('10.77.0.100')));
+    assert.equal(conflicts.length, 4);
   });
 
   it('answers NS (multicast and unicast) with NA S=1 O=1 from the VIP, and reports foreign NAs', () => {
