@@ -32,6 +32,7 @@ describe('native: AF_PACKET socket in a network namespace @integration', functio
     assert.equal(out.errorOnDown, 'ENETDOWN');
     assert.equal(out.receivedAfterFlap, true);
     assert.equal(out.maddr, true);
+    assert.equal(out.tapOnlyArp, true, 'protocol all + FILTER_ARP passes ARP only and ignores own outgoing frames');
     assert.equal(out.sendAfterClose, 'EBADF');
     assert.ok((out.stats as { packets: number }).packets >= 2);
   });
