@@ -96,6 +96,7 @@ export async function run(args: string[]): Promise<number> {
   }
   process.stdout.write(`l2lb apiserver: serving ${url}${p.data ? ` (data in ${resolve(p.data)})` : ' (in memory)'}\n`);
   if (kcPath) process.stdout.write(`l2lb apiserver: kubeconfig written to ${kcPath} (export KUBECONFIG=${kcPath})\n`);
+  else if (!p.token && !tls) process.stdout.write(`l2lb apiserver: try: kubectl --server ${url} get svc -A\n`);
   await new Promise<void>((resolveStop) => {
     const stop = (): void => {
       process.off('SIGINT', stop);
