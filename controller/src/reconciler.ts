@@ -187,12 +187,20 @@ export class Reconciler {
       allocation = result;
     }
 
+    if (allocation.ips.length === 1 && request.policy === 'PreferDualStack' && new Set(request.families).size === 2) {
+      const more = this.allocator.allocateAdditionalFamily(request);
+      if (more?.ok === true) {
+        allocation = more;
+        events.push({ type: 'Normal', reason: 'IPAllocated', message: `Assigned additional IP ${quoted(more.ips.filter((ip) => !statusIPs(svc).some((s) => s.equals(ip))))}` });
+      }
+    }
+
     const message = `Assigned ${allocation.ips.map((ip) => ip.toString()).join(', ')} from pool "${allocation.pool}"`;
     const condition = this.condition(svc, 'True', 'IPAllocated', message);
     const ips = allocation.ips.map((ip) => ip.toString());
     const write = this.desiredWrite(svc, ips, allocation.pool, condition);
     const before = statusIPs(svc);
-    if (write !== undefined && !sameIPs(before, allocation.ips)) {
+    if (write !== undefined && !sameIPs(before, allocation.ips) && !events.some((e) => e.reason === 'IPAllocated')) {
       events.push({ type: 'Normal', reason: 'IPAllocated', message: `Assigned IP ${quoted(allocation.ips)}` });
     }
     this.lastCondition.set(key, condition);

@@ -209,6 +209,19 @@ describe('Reconciler', () => {
     assert.equal(clash.failure?.reason, 'SharingConflict');
   });
 
+  it('adds the missing family to a PreferDualStack Service once its pool has one', () => {
+    const r = new Reconciler();
+    r.setConfig(config({ name: 'p', addresses: ['10.0.0.0/30'] }));
+    const dual = { type: 'LoadBalancer', clusterIPs: ['10.96.7.7', 'fd96::7'], ipFamilyPolicy: 'PreferDualStack', ports: [{ port: 80 }] };
+    const s = applied(svc('dual', { spec: dual }), r.reconcile(svc('dual', { spec: dual })).write);
+    assert.deepEqual(s.status?.loadBalancer?.ingress, [{ ip: '10.0.0.0' }]);
+    r.setConfig(config({ name: 'p', addresses: ['10.0.0.0/30', 'fd00::/126'] }));
+    const out = r.reconcile(s);
+    assert.deepEqual(out.write?.ingress, ['10.0.0.0', 'fd00::']);
+    assert.deepEqual(out.events, [{ type: 'Normal', reason: 'IPAllocated', message: 'Assigned additional IP ["fd00::"]' }]);
+    assert.equal(r.reconcile(applied(s, out.write)).write, undefined);
+  });
+
   it('warns about deprecated annotations when it writes, and keeps other conditions', () => {
     const r = new Reconciler();
     r.setConfig(config({ name: 'p', addresses: ['10.0.0.0/30'] }));

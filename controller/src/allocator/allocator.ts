@@ -358,6 +358,23 @@ export class Allocator {
     return fail('PoolExhausted', 'no available IPs');
   }
 
+  /**
+   * PreferDualStack with one address: add the other family from the same pool when it has one free
+   * (MetalLB's AllocateFromPoolForAdditionalFamily). Undefined when there is nothing to add.
+   */
+  allocateAdditionalFamily(request: ServiceRequest): AllocateResult | undefined {
+    const holding = this.holdings.get(request.key);
+    if (holding === undefined || holding.ips.length !== 1 || request.policy !== 'PreferDualStack') return undefined;
+    const have = (holding.ips[0] as IP).family;
+    const missing = uniqueFamilies(request.families).find((f) => f !== have);
+    const pool = this.poolsByName.get(holding.pool);
+    if (missing === undefined || pool === undefined) return undefined;
+    const extra = this.candidate(pool, request, missing);
+    if (extra === undefined) return fail('PoolExhausted', `no available ${familyName(missing)} address in pool "${pool.pool.name}"`);
+    const ips = [...holding.ips, extra].sort(IP.compare);
+    return this.commit(pool, request, ips);
+  }
+
   /** Frees the Service's addresses; returns whether it held any. */
   release(key: string): boolean {
     const holding = this.holdings.get(key);
