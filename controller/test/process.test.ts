@@ -68,6 +68,19 @@ function suite(title: string, makeTarget: () => Promise<ApiTarget>, restartCount
       await waitFor(async () => (await eventsFor(target.client, ns, 'Service', 'fast')).some((e) => e.startsWith('Normal IPAllocated')), { what: 'IPAllocated event' });
     });
 
+    it('clears status, annotation and condition when a Service stops being a LoadBalancer', async () => {
+      await target.client.create(Resources.services, ns, lbService('demoted', ns));
+      await waitFor(async () => (await serviceState(target.client, ns, 'demoted')).ips.length === 1, { what: 'IP assigned' });
+      await target.client.patch(Resources.services, ns, 'demoted', { spec: { type: 'ClusterIP', ports: [{ port: 80, protocol: 'TCP' }], externalTrafficPolicy: null } }, 'merge');
+      const cleared = await waitFor(async () => {
+        const s = await serviceState(target.client, ns, 'demoted');
+        return s.ips.length === 0 && s.pool === undefined && s.condition === undefined ? s : undefined;
+      }, { what: 'status, annotation and condition cleared' });
+      assert.deepEqual(cleared.ips, []);
+      await waitFor(async () => (await eventsFor(target.client, ns, 'Service', 'demoted')).some((e) => /^Normal ClearAssignment: .*no longer of type LoadBalancer/.test(e)), { what: 'ClearAssignment event' });
+      await target.client.delete(Resources.services, ns, 'demoted');
+    });
+
     it('explains an exhausted pool by condition and event, then assigns once another Service is deleted', async () => {
       await putConfigMap(target.client, `${pool('first', ['192.0.2.0/28'])}- name: tiny\n  protocol: layer2\n  auto-assign: false\n  addresses: [198.51.100.7/32]\n`);
       const pinned = (name: string) => lbService(name, ns, {});
