@@ -1,18 +1,21 @@
 // `l2lb apiserver --listen 127.0.0.1:PORT [--data DIR] [--kubeconfig-out FILE] [--token T] [--tls-cert F --tls-key F]`
 // Runs the embedded Kubernetes API server until SIGINT/SIGTERM; prints where the kubeconfig is.
 
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { renderKubeconfig } from './kubeconfig.js';
 import { EmbeddedApiServer } from './server.js';
+import { selfSignedCert } from './tls.js';
 
 const USAGE = `usage: l2lb apiserver [--listen HOST:PORT] [--data DIR] [--kubeconfig-out FILE]
-                      [--token TOKEN] [--tls-cert FILE --tls-key FILE] [--bookmark-interval-ms N]
+                      [--token TOKEN] [--tls | --tls-cert FILE --tls-key FILE] [--bookmark-interval-ms N]
   Runs the embedded Kubernetes API server (the lab's default API) until SIGINT/SIGTERM.
   --listen          address to bind (default 127.0.0.1:18080)
   --data            directory for state.json (the lab survives restarts); in-memory when omitted
   --kubeconfig-out  write a kubeconfig for kubectl / controller / speakers (default DATA/kubeconfig)
   --token           require this bearer token (written into the kubeconfig)
+  --tls             serve HTTPS with a self-signed certificate (kept in DATA, needs openssl)
   --tls-cert/--tls-key  serve HTTPS with this PEM certificate/key`;
 
 interface Parsed {
@@ -23,6 +26,7 @@ interface Parsed {
   token?: string;
   tlsCert?: string;
   tlsKey?: string;
+  tlsSelfSigned?: boolean;
   bookmarkIntervalMs?: number;
 }
 
@@ -55,6 +59,7 @@ export function parseArgs(args: string[]): Parsed | string {
         case '--token': out.token = value(); break;
         case '--tls-cert': out.tlsCert = value(); break;
         case '--tls-key': out.tlsKey = value(); break;
+        case '--tls': out.tlsSelfSigned = true; break;
         case '--bookmark-interval-ms': out.bookmarkIntervalMs = Number(value()); break;
         case '-h': case '--help': return USAGE;
         default: return `unknown argument "${a}"\n${USAGE}`;
@@ -64,6 +69,7 @@ export function parseArgs(args: string[]): Parsed | string {
     }
   }
   if ((out.tlsCert === undefined) !== (out.tlsKey === undefined)) return '--tls-cert and --tls-key go together';
+  if (out.tlsSelfSigned && out.tlsCert) return '--tls (self-signed) and --tls-cert/--tls-key exclude each other';
   return out;
 }
 
@@ -74,7 +80,14 @@ export async function run(args: string[]): Promise<number> {
     (help ? process.stdout : process.stderr).write(`${p}\n`);
     return help ? 0 : 2;
   }
-  const tls = p.tlsCert && p.tlsKey ? { cert: readFileSync(p.tlsCert, 'utf8'), key: readFileSync(p.tlsKey, 'utf8') } : undefined;
+  let tls: { cert: string; key: string } | undefined;
+  try {
+    if (p.tlsCert && p.tlsKey) tls = { cert: readFileSync(p.tlsCert, 'utf8'), key: readFileSync(p.tlsKey, 'utf8') };
+    else if (p.tlsSelfSigned) tls = selfSignedCert(p.data ? resolve(p.data, 'tls') : mkdtempSync(join(tmpdir(), 'l2lb-apiserver-tls-')), p.host);
+  } catch (e) {
+    process.stderr.write(`l2lb apiserver: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
   const server = new EmbeddedApiServer({
     host: p.host, port: p.port,
     ...(p.data ? { dataDir: resolve(p.data) } : {}),

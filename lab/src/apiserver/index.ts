@@ -2,3 +2,4 @@ export { EmbeddedApiServer, type ApiServerOptions, type RequestRecord } from './
 export { Api } from './api.js';
 export { Store } from './store.js';
 export { renderKubeconfig } from './kubeconfig.js';
+export { selfSignedCert } from './tls.js';

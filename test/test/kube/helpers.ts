@@ -58,7 +58,9 @@ export interface Target {
 export async function embeddedTarget(opts: ApiServerOptions = {}): Promise<Target> {
   let server = new EmbeddedApiServer({ bookmarkIntervalMs: 200, ...opts });
   const url = await server.start();
-  const client = new KubeClient(loadKubeConfig({ server: url, ...(opts.tokens?.[0] ? { token: opts.tokens[0] } : {}) }), { timeoutMs: 5000 });
+  const client = new KubeClient(loadKubeConfig({
+    server: url, ...(opts.tokens?.[0] ? { token: opts.tokens[0] } : {}), ...(opts.tls ? { caData: opts.tls.cert } : {}),
+  }), { timeoutMs: 5000 });
   const target: Target = {
     kind: 'embedded', client, embedded: server,
     restart: async () => {
