@@ -158,7 +158,8 @@ function suite(title: string, makeTarget: () => Promise<ApiTarget>, restartCount
       controller = await ControllerProcess.start(target);
       await controller.waitReady(30_000);
       // Every Service reconciled once by the new process (the histogram counts decisions with and without writes).
-      await waitFor(async () => ((await live().metric('l2lb_controller_reconcile_duration_seconds_count')) ?? 0) >= restartCount, { timeoutMs: 60_000, intervalMs: 100, what: 'restart pass over all Services' });
+      const everyService = (await target.client.list(Resources.services)).items.length;
+      await waitFor(async () => ((await live().metric('l2lb_controller_reconcile_duration_seconds_count')) ?? 0) >= everyService, { timeoutMs: 60_000, intervalMs: 100, what: 'restart pass over all Services' });
       const after = await assigned();
       let changed = 0;
       for (const [name, ip] of before) if (after.get(name) !== ip) changed += 1;
