@@ -160,6 +160,7 @@ export class Memberlist {
   private queue: Broadcast[] = [];
   private broadcastId = 0;
   private probing = false;
+  private probePending = false;
   private leaving = false;
   private running = false;
   private timers: Timer[] = [];
@@ -543,7 +544,11 @@ export class Memberlist {
   }
 
   private probe(): void {
-    if (this.probing) return;
+    if (this.probing) {
+      // Like Go's ticker (one buffered tick): probe again as soon as the current probe ends.
+      this.probePending = true;
+      return;
+    }
     let checked = 0;
     for (;;) {
       if (checked >= this.probeList.length) return;
@@ -558,6 +563,14 @@ export class Memberlist {
       if (n.name === this.cfg.name || n.state >= NodeStateType.dead) continue;
       this.probeNode(n);
       return;
+    }
+  }
+
+  private probeDone(): void {
+    this.probing = false;
+    if (this.probePending) {
+      this.probePending = false;
+      this.env.setTimer(0, () => { if (this.running) this.probe(); });
     }
   }
 
@@ -587,7 +600,7 @@ export class Memberlist {
     const finish = (ok: boolean): void => {
       if (finished) return;
       finished = true;
-      this.probing = false;
+      this.probeDone();
       this.acks.delete(seq);
       timeoutTimer.cancel();
       deadline.cancel();
@@ -606,7 +619,7 @@ export class Memberlist {
         // UDP failed but TCP worked (Go: "network may be misconfigured"): alive, no awareness change.
         this.drop('udp_probe_failed_tcp_ok', `"${node.name}" answered a TCP ping but not UDP probes`);
         finished = true;
-        this.probing = false;
+        this.probeDone();
         this.acks.delete(seq);
         timeoutTimer.cancel();
         return;
