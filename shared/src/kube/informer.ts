@@ -209,10 +209,13 @@ export class Informer<T extends KubeObject = KubeObject> {
       this.abort = new AbortController();
       try {
         if (this.rv === undefined) await this.relist(this.abort.signal);
+        const started = this.now();
         const delivered = await this.watchOnce(this.abort.signal);
         this.markStale();
-        if (delivered) this.failures = 0;
-        if (!delivered && !this.stopped) {
+        if (delivered || this.now() - started >= 1000) {
+          // A normal end (timeoutSeconds), even of a quiet watch: renew at once.
+          this.failures = 0;
+        } else if (!this.stopped) {
           // The server ended a watch at once without sending anything: do not spin.
           this.failures += 1;
           await this.sleep(backoffDelay(this.failures, this.backoff, this.random));

@@ -80,4 +80,37 @@ describe('kube informer (unit)', () => {
       }
     });
   });
+
+  it('renews a quiet watch that the server ends normally at once, but backs off from watches that end immediately', async () => {
+    let watches = 0;
+    let quickEnd = false;
+    const srv = createServer((req, res) => {
+      const u = new URL(req.url ?? '/', 'http://x');
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      if (!u.searchParams.get('watch')) {
+        res.end(JSON.stringify({ kind: 'ServiceList', metadata: { resourceVersion: '5' }, items: [] }));
+        return;
+      }
+      watches += 1;
+      res.flushHeaders();
+      if (quickEnd) res.end();
+      else setTimeout(() => res.end(), 1100); // a quiet watch that times out server-side
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const client = new KubeClient(loadKubeConfig({ server: `http://127.0.0.1:${(srv.address() as AddressInfo).port}` }));
+    const quiet: Logger = { error: () => undefined, info: () => undefined, debug: () => undefined, warn: () => undefined };
+    const inf = new Informer(client, { resource: Resources.services, registry: new Registry(), logger: quiet, backoff: { initialMs: 2000, maxMs: 4000, jitter: 0 } });
+    inf.start();
+    try {
+      await waitFor(() => watches >= 3, 3000); // 0 s, 1.1 s, 2.2 s: no 2 s backoff in between
+      quickEnd = true;
+      const before = watches;
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.ok(watches - before <= 2, `immediately ending watches are backed off (${watches - before} in 1.5 s)`);
+    } finally {
+      await inf.stop();
+      srv.closeAllConnections();
+      await new Promise((r) => srv.close(r));
+    }
+  });
 });
