@@ -51,6 +51,7 @@ export class Controller {
   private readonly retryAttempts = new Map<string, number>();
   private readonly background = new Set<Promise<unknown>>();
   private configDirty = false;
+  private invalidTargets: readonly ConfigEventTarget[] = [];
   private loaded = false;
   private stopping = false;
   private pumping = false;
@@ -183,6 +184,7 @@ export class Controller {
       this.metrics.setConfigState(this.reconciler.configLoaded, true);
       if (update.repeated) return;
       this.log.error(`invalid configuration, keeping the last valid one: ${update.message}`, { stale: true });
+      this.invalidTargets = update.targets;
       for (const target of update.targets) this.configEvent(target, 'Warning', 'InvalidConfiguration', target.message);
       return;
     }
@@ -196,7 +198,9 @@ export class Controller {
     });
     for (const w of update.config.warnings) this.log.warn(`configuration: ${w}`);
     if (update.recovered) {
-      this.configEvent({ kind: 'ConfigMap', name: undefined, message: '' }, 'Normal', 'ConfigurationLoaded', 'the configuration is valid again and in force');
+      // Tell the objects that were blamed (a CR deleted meanwhile gets an Event nobody sees: harmless).
+      for (const target of this.invalidTargets) this.configEvent(target, 'Normal', 'ConfigurationLoaded', 'the configuration is valid again and in force');
+      this.invalidTargets = [];
     }
     this.enqueueAll();
   }

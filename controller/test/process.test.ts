@@ -113,6 +113,8 @@ function suite(title: string, makeTarget: () => Promise<ApiTarget>, restartCount
       await waitFor(async () => /^192\.0\.2\./.test((await serviceState(target.client, ns, 'during-stale')).ips[0] ?? ''), { what: 'allocation from the last good config' });
       await putConfigMap(target.client, pool('first', ['192.0.2.0/28']));
       await waitFor(async () => (await live().metric('l2lb_controller_config_stale')) === 0, { what: 'config_stale = 0' });
+      await waitFor(async () => (await eventsFor(target.client, 'l2lb-system', 'ConfigMap', 'config')).some((e) => e.startsWith('Normal ConfigurationLoaded')), { what: 'Normal event after the fix' });
+      assert.ok(live().logs.some((l) => /configuration valid again/.test(String(l['message']))), 'recovery log line');
       await target.client.delete(Resources.services, ns, 'during-stale');
     });
 
