@@ -4,7 +4,7 @@
 // Supports server, CA (file or data), insecure-skip-tls-verify, tls-server-name, bearer token (inline
 // or tokenFile, re-read every minute) and client certificates. Kubeconfigs with exec or
 // auth-provider users are delegated to @kubernetes/client-node (loaded only then).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type https from 'node:https';
 import { dirname, isAbsolute, join } from 'node:path';
 import { parse } from 'yaml';
@@ -142,8 +142,11 @@ export function inClusterConfig(env: Readonly<Record<string, string | undefined>
 /** Loads the client configuration: a kubeconfig file, else the in-cluster service account. */
 export async function loadClientConfig(kubeconfig: string | undefined): Promise<KubeConfig> {
   if (kubeconfig === undefined) return inClusterConfig().asKubeConfig();
-  const parsed = parseKubeconfig(readFileSync(kubeconfig, 'utf8'), kubeconfig);
+  // KUBECONFIG may list several files (path-list syntax): the first one that exists is used.
+  const candidates = kubeconfig.split(':').filter((p) => p !== '');
+  const path = candidates.find((p) => existsSync(p)) ?? kubeconfig;
+  const parsed = parseKubeconfig(readFileSync(path, 'utf8'), path);
   if (parsed !== 'delegate') return parsed.asKubeConfig();
   const { loadKubeConfig } = await import('@l2lb/shared/kube/config');
-  return loadKubeConfig({ kubeconfig });
+  return loadKubeConfig({ kubeconfig: path });
 }
