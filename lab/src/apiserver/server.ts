@@ -400,7 +400,9 @@ export class EmbeddedApiServer {
       if (isObject(tbl['metadata'])) Object.assign(tbl['metadata'], listMeta);
       return send(res, 200, tbl);
     }
-    send(res, 200, { kind: `${t.kind}List`, apiVersion: apiVersionOf(t), metadata: listMeta, items: presented });
+    // Like the real server: items of built-in lists carry no kind/apiVersion, custom resources do.
+    const bare = t.custom ? presented : presented.map(({ kind: _k, apiVersion: _a, ...rest }) => rest);
+    send(res, 200, { kind: `${t.kind}List`, apiVersion: apiVersionOf(t), metadata: listMeta, items: bare });
   }
 
   private watch(t: ResourceType, filter: Filter, query: Record<string, string>, table: boolean, res: ServerResponse): void {

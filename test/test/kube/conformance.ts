@@ -139,6 +139,7 @@ export function conformance(getTarget: () => Target): void {
     it('returns items and a list resourceVersion', async () => {
       const page = await c.request<{ metadata?: { resourceVersion?: string }; items: unknown[]; kind?: string }>('GET', resourcePath(S, ns));
       assert.equal(page.kind, 'ServiceList');
+      assert.equal((page.items[0] as KubeObject).kind, undefined, 'items of built-in lists carry no kind (clients must not rely on it)');
       assert.match(page.metadata?.resourceVersion ?? '', /^\d+$/);
       assert.ok(page.items.length >= 3);
     });
@@ -356,6 +357,8 @@ export function conformance(getTarget: () => Target): void {
       const r = Resources.ipAddressPools;
       const created = await c.create(r, ns, { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'pool-a' }, spec: { addresses: ['192.0.2.0/28'] }, status: { assignedIPv4: 3 } });
       assert.equal(created['status'], undefined);
+      const listed = await c.request<{ items: KubeObject[] }>('GET', resourcePath(r, ns));
+      assert.equal(listed.items[0]?.kind, 'IPAddressPool', 'custom resource list items carry their kind');
       assert.equal(created.metadata?.generation, 1);
       const s1 = await c.patch(r, ns, 'pool-a', { status: { assignedIPv4: 1 } }, 'merge', 'status');
       assert.deepEqual(s1['status'], { assignedIPv4: 1 });
