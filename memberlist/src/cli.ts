@@ -12,6 +12,7 @@ import { defaultWireOptions } from './wire.js';
 const USAGE = `usage: l2lb-memberlist agent --name N --bind IP --port P [--join host:port,...]
     [--secret S | --key-hex H] [--profile lan|fast] [--label L] [--meta M]
     [--members-interval MS] [--leave-timeout MS] [--compression true|false]
+    [--verify-incoming true|false] [--verify-outgoing true|false]
     [--timing probeIntervalMs=100,suspicionMult=3,...] [--log-level warn]`;
 
 function emit(v: Record<string, unknown>): void {
@@ -65,7 +66,11 @@ export async function main(argv: string[]): Promise<void> {
   const meta = args.get('meta');
   const cfg = makeConfig(name, bind, port, {
     meta: meta === undefined || meta === '' ? null : new TextEncoder().encode(meta),
-    wire: defaultWireOptions({ keyring, label, compression: (args.get('compression') ?? 'true') !== 'false' }),
+    wire: defaultWireOptions({
+      keyring, label, compression: (args.get('compression') ?? 'true') !== 'false',
+      verifyIncoming: (args.get('verify-incoming') ?? 'true') !== 'false',
+      verifyOutgoing: (args.get('verify-outgoing') ?? 'true') !== 'false',
+    }),
   }, prof);
   const timing = args.get('timing');
   if (timing !== undefined) {

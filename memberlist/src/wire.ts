@@ -30,12 +30,16 @@ export interface WireOptions {
   maxDecompressed: number;
   /** Cap on nodes in one push/pull. */
   maxPushNodes: number;
+  /** Reject unencrypted input when keys are set (Go GossipVerifyIncoming; false only during a rollout). */
+  verifyIncoming: boolean;
+  /** Encrypt output when keys are set (Go GossipVerifyOutgoing; false only during a rollout). */
+  verifyOutgoing: boolean;
 }
 
 export function defaultWireOptions(over: Partial<WireOptions> = {}): WireOptions {
   return {
     keyring: null, label: '', encryptionVersion: 1, compression: true,
-    maxDecompressed: DEFAULT_MAX_DECOMPRESSED, maxPushNodes: 4096, ...over,
+    maxDecompressed: DEFAULT_MAX_DECOMPRESSED, maxPushNodes: 4096, verifyIncoming: true, verifyOutgoing: true, ...over,
   };
 }
 
@@ -57,6 +61,9 @@ function labelBytes(label: string): Uint8Array {
 
 function encrypted(opts: WireOptions): boolean {
   return opts.keyring !== null && opts.keyring.enabled;
+}
+function encryptOut(opts: WireOptions): boolean {
+  return encrypted(opts) && opts.verifyOutgoing;
 }
 
 // ---------------------------------------------------------------- packets
@@ -113,7 +120,7 @@ export function addLabel(label: string, data: Uint8Array): Uint8Array {
 /** Bytes added around a packet body by label and encryption (the piggyback budget subtracts this). */
 export function packetOverhead(opts: WireOptions): number {
   let n = opts.label === '' ? 0 : 2 + labelBytes(opts.label).length;
-  if (encrypted(opts)) n += opts.encryptionVersion === 0 ? 45 : 29;
+  if (encryptOut(opts)) n += opts.encryptionVersion === 0 ? 45 : 29;
   return n;
 }
 
@@ -130,7 +137,7 @@ export function encodePacket(msgs: Uint8Array[], opts: WireOptions, send: Packet
     if (c.length < buf.length) buf = c;
   }
   if (send.crc === true) buf = addCrc(buf);
-  if (encrypted(opts)) {
+  if (encryptOut(opts)) {
     const key = (opts.keyring as Keyring).primary as Uint8Array;
     buf = encryptPayload(opts.encryptionVersion, key, buf, labelBytes(opts.label), send.nonce);
   }
@@ -167,7 +174,12 @@ export function decodePacket(input: Uint8Array, opts: WireOptions): DecodedPacke
     }
     let buf = rest;
     if (encrypted(opts)) {
-      buf = decryptPayload((opts.keyring as Keyring).all, buf, labelBytes(label));
+      try {
+        buf = decryptPayload((opts.keyring as Keyring).all, buf, labelBytes(label));
+      } catch (e) {
+        // During a rollout (verifyIncoming off) undecryptable packets are taken as plaintext.
+        if (opts.verifyIncoming) throw e;
+      }
     }
     if (buf.length >= 5 && buf[0] === MsgType.hasCrc) {
       const want = ((buf[1] as number) * 0x1000000) + (((buf[2] as number) << 16) | ((buf[3] as number) << 8) | (buf[4] as number));
@@ -254,7 +266,7 @@ export interface StreamSendOptions {
 export function encodeStream(plain: Uint8Array, opts: WireOptions, send: StreamSendOptions): Uint8Array {
   let buf = plain;
   if (opts.compression) buf = compressMsg(buf);
-  if (encrypted(opts)) {
+  if (encryptOut(opts)) {
     const key = (opts.keyring as Keyring).primary as Uint8Array;
     const encLen = encryptedLength(opts.encryptionVersion, buf.length);
     const hdr = new Uint8Array(5);
@@ -306,7 +318,7 @@ export function parseStream(buf: Uint8Array, opts: WireOptions, acceptor: boolea
     }
     if (buf.length <= off) return { kind: 'incomplete' };
     const type = buf[off] as number;
-    if (encrypted(opts)) {
+    if (encrypted(opts) && (type === MsgType.encrypt || opts.verifyIncoming)) {
       if (type !== MsgType.encrypt) {
         return { kind: 'error', drop: { reason: 'not_encrypted', message: 'encryption is configured but remote state is not encrypted' } };
       }

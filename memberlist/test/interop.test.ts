@@ -66,6 +66,19 @@ describe('memberlist interop with Go mlpeer @integration', function () {
     });
   }
 
+  it('Go with ProtocolVersion 1 (encryption v0, PKCS7) joins TS and leaves', async () => {
+    const a = addr();
+    const b = addr();
+    const t = ts({ name: 'ts-p1', bind: a, port: PORT, secret: SECRET });
+    await t.waitEvent((e) => e.ev === 'start', 5000, 'start');
+    const g = go({ name: 'go-p1', bind: b, port: PORT, secret: SECRET, join: `${a}:${PORT}`, extra: ['--protocol-version', '1'] });
+    await g.waitMembers(['ts-p1', 'go-p1'], 8000);
+    await t.waitMembers(['ts-p1', 'go-p1'], 8000);
+    g.signal('SIGTERM');
+    const ev = await t.waitEvent((e) => e.ev === 'leave' && e.node?.name === 'go-p1', 5000, 'leave of go-p1');
+    assert.equal(ev.reason, 'left');
+  });
+
   it('IPv6: TS joins Go on ::1, encrypted (16-byte addresses)', async () => {
     const g = go({ name: 'go-v6', bind: '::1', port: PORT + 1, secret: SECRET });
     const gs = await g.waitEvent((e) => e.ev === 'start', 5000, 'start');

@@ -1,0 +1,48 @@
+// Wire-layer options beyond the vectors: rolling encryption upgrade (GossipVerifyIncoming/Outgoing),
+// labels, keyring rotation.
+import assert from 'node:assert/strict';
+import { Keyring } from '../src/crypto.js';
+import { encodeMsg } from '../src/messages.js';
+import { decodePacket, defaultWireOptions, encodePacket, encodeStream, encodeStreamPlain, parseStream } from '../src/wire.js';
+
+const k1 = new Uint8Array(32).fill(1);
+const k2 = new Uint8Array(16).fill(2);
+const ping = encodeMsg({ type: 'ping', msg: { seqNo: 5, node: 'n', sourceAddr: null, sourcePort: 0, sourceNode: '' } });
+const err = encodeStreamPlain({ type: 'err', msg: { error: 'x' } });
+
+describe('memberlist wire options', () => {
+  it('with verifyIncoming on, plaintext is rejected when keys are set; off, it is accepted', () => {
+    const plain = defaultWireOptions();
+    const strict = defaultWireOptions({ keyring: new Keyring([k1]) });
+    const lax = { ...strict, verifyIncoming: false };
+    assert.equal(decodePacket(encodePacket([ping], plain), strict).msgs.length, 0);
+    assert.equal(decodePacket(encodePacket([ping], plain), lax).msgs.length, 1);
+    assert.equal(decodePacket(encodePacket([ping], strict), lax).msgs.length, 1);
+    assert.equal(parseStream(encodeStream(err, plain, { dialer: true }), strict, true).kind, 'error');
+    assert.equal(parseStream(encodeStream(err, plain, { dialer: true }), lax, true).kind, 'ok');
+    assert.equal(parseStream(encodeStream(err, strict, { dialer: true }), lax, true).kind, 'ok');
+  });
+
+  it('with verifyOutgoing off, a keyed node sends plaintext', () => {
+    const quietOut = defaultWireOptions({ keyring: new Keyring([k1]), verifyOutgoing: false });
+    assert.equal(decodePacket(encodePacket([ping], quietOut), defaultWireOptions()).msgs.length, 1);
+    assert.equal(parseStream(encodeStream(err, quietOut, { dialer: true }), defaultWireOptions(), true).kind, 'ok');
+  });
+
+  it('rotation: the primary key encrypts, every key decrypts', () => {
+    const oldOnly = defaultWireOptions({ keyring: new Keyring([k2]) });
+    const rotating = defaultWireOptions({ keyring: new Keyring([k1, k2]) });
+    assert.equal(decodePacket(encodePacket([ping], oldOnly), rotating).msgs.length, 1);
+    const d = decodePacket(encodePacket([ping], rotating), oldOnly);
+    assert.equal(d.msgs.length, 0);
+    assert.equal(d.drops[0]?.reason, 'decrypt_failed');
+  });
+
+  it('a labeled packet is refused by an unlabeled node and vice versa', () => {
+    const a = defaultWireOptions({ label: 'a' });
+    const none = defaultWireOptions();
+    assert.equal(decodePacket(encodePacket([ping], a), none).drops[0]?.reason, 'label_mismatch');
+    assert.equal(decodePacket(encodePacket([ping], none), a).drops[0]?.reason, 'label_mismatch');
+    assert.equal(decodePacket(encodePacket([ping], a), a).msgs.length, 1);
+  });
+});
