@@ -9,7 +9,7 @@ import { MemberInfo } from './memberlist.js';
 import { MemberlistNode, parseHostPort } from './node.js';
 import { defaultWireOptions } from './wire.js';
 
-const USAGE = `usage: l2lb-memberlist agent --name N --bind IP --port P [--join host:port,...]
+const USAGE = `usage: l2lb-memberlist agent --name N --bind IP --port P [--advertise IP] [--join host:port,...]
     [--secret S | --key-hex H] [--profile lan|fast] [--label L] [--meta M]
     [--members-interval MS] [--leave-timeout MS] [--compression true|false]
     [--verify-incoming true|false] [--verify-outgoing true|false]
@@ -64,7 +64,11 @@ export async function main(argv: string[]): Promise<void> {
   const label = args.get('label') ?? '';
   if (Buffer.byteLength(label) > 255) throw new Error('--label is longer than 255 bytes');
   const meta = args.get('meta');
-  const cfg = makeConfig(name, bind, port, {
+  const advertise = args.get('advertise') ?? bind;
+  if (net.isIP(advertise) === 0 || advertise === '0.0.0.0' || advertise === '::') {
+    throw new Error(`--advertise must be a concrete IP address (needed when --bind is a wildcard), got "${advertise}"`);
+  }
+  const cfg = makeConfig(name, advertise, port, {
     meta: meta === undefined || meta === '' ? null : new TextEncoder().encode(meta),
     wire: defaultWireOptions({
       keyring, label, compression: (args.get('compression') ?? 'true') !== 'false',
@@ -101,7 +105,7 @@ export async function main(argv: string[]): Promise<void> {
   await node.start();
   const self = node.ml.node(name);
   emit({
-    ev: 'start', name, addr: self?.addr ?? bind, addr_len: net.isIPv6(bind) ? 16 : 4, port, encrypted: keyring !== null,
+    ev: 'start', name, addr: self?.addr ?? advertise, addr_len: net.isIPv6(advertise) ? 16 : 4, port, encrypted: keyring !== null,
     key_bits: keyring === null ? 0 : (keyring.primary?.length ?? 0) * 8, vsn: [1, 5, 2, 0, 0, 0], lib: 'l2lb-memberlist',
     label, profile: prof,
   });

@@ -46,3 +46,17 @@ describe('memberlist wire options', () => {
     assert.equal(decodePacket(encodePacket([ping], a), a).msgs.length, 1);
   });
 });
+
+describe('memberlist join address parsing', () => {
+  it('accepts host, host:port, [v6]:port, v6 and name/host:port', async () => {
+    const { parseHostPort } = await import('../src/node.js');
+    assert.deepEqual(parseHostPort('10.0.0.1', 7946), { host: '10.0.0.1', port: 7946 });
+    assert.deepEqual(parseHostPort('10.0.0.1:17946', 7946), { host: '10.0.0.1', port: 17946 });
+    assert.deepEqual(parseHostPort('[fd00::1]:8000', 7946), { host: 'fd00::1', port: 8000 });
+    assert.deepEqual(parseHostPort('fd00::1', 7946), { host: 'fd00::1', port: 7946 });
+    assert.deepEqual(parseHostPort('node-a/10.0.0.2:7000', 7946), { host: '10.0.0.2', port: 7000 });
+    assert.deepEqual(parseHostPort('speaker.example:7946', 1), { host: 'speaker.example', port: 7946 });
+    assert.throws(() => parseHostPort('10.0.0.1:99999', 7946), /bad port/);
+    assert.throws(() => parseHostPort('[fd00::1', 7946), /bad address/);
+  });
+});
