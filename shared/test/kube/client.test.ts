@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { errorLine, KubeApiError, KubeClient } from '../../src/kube/client.js';
 import { currentNamespace, loadKubeConfig } from '../../src/kube/config.js';
+import { chooseEndpointsSource } from '../../src/kube/discovery.js';
 import { Resources, resourcePath } from '../../src/kube/types.js';
 
 describe('kube client (unit)', () => {
@@ -21,7 +22,7 @@ describe('kube client (unit)', () => {
       req.on('data', (c: Buffer) => { body += c.toString(); });
       req.on('end', () => {
         last = { method: req.method, url: req.url, auth: req.headers.authorization, ct: req.headers['content-type'], body };
-        if (req.url?.includes('/missing')) {
+        if (req.url?.includes('/missing') || req.url?.startsWith('/apis/discovery.k8s.io')) {
           res.writeHead(404, { 'Content-Type': 'application/json' });
           res.end(JSON.stringify({ kind: 'Status', status: 'Failure', reason: 'NotFound', message: 'services "missing" not found', code: 404 }));
           return;
@@ -66,6 +67,11 @@ describe('kube client (unit)', () => {
   it('reports a refused connection as a transport error (code 0)', async () => {
     const c = new KubeClient(loadKubeConfig({ server: 'http://127.0.0.1:1' }), { timeoutMs: 2000 });
     await assert.rejects(c.get(Resources.services, 'a', 'b'), (e: unknown) => e instanceof KubeApiError && e.code === 0 && e.reason === 'ConnectionError');
+  });
+
+  it('falls back to core/v1 Endpoints when the server has no EndpointSlice API', async () => {
+    const src = await chooseEndpointsSource(new KubeClient(loadKubeConfig({ server: url })));
+    assert.deepEqual(src, { kind: 'Endpoints', resource: Resources.endpoints });
   });
 
   it('builds paths for core, grouped, namespaced and cluster-scoped resources', () => {

@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { isApiError, KubeApiError, type KubeClient } from '@l2lb/shared/kube/client';
-import { chooseEndpointsSource } from '@l2lb/shared/kube/discovery';
+import { chooseEndpointsSource, serverVersion, supportsLoadBalancerClass } from '@l2lb/shared/kube/discovery';
 import { EventRecorder } from '@l2lb/shared/kube/events';
 import { Informer } from '@l2lb/shared/kube/informer';
 import { configMapInformer, endpointsInformer, podInformer, serviceInformer } from '@l2lb/shared/kube/informers';
@@ -103,6 +103,15 @@ export function conformance(getTarget: () => Target): void {
       assert.equal(nf.status?.details?.name, 'does-not-exist');
       assert.match(nf.status?.message ?? '', /services "does-not-exist" not found/);
       await expectApiError(c.create(S, 'no-such-namespace-l2lb', svc('x')), 404, 'NotFound');
+    });
+
+    it('keeps spec.loadBalancerClass exactly when the server version supports it (1.21+; 1.20 drops it)', async () => {
+      const body = svc('lbclass');
+      body.spec = { ...body.spec, loadBalancerClass: 'l2lb.io/layer2' };
+      const out = await c.create<Service>(S, ns, body);
+      const supported = supportsLoadBalancerClass(await serverVersion(c));
+      assert.equal(supported, t.kind === 'embedded');
+      assert.equal(out.spec?.loadBalancerClass, supported ? 'l2lb.io/layer2' : undefined);
     });
 
     it('generates names from generateName', async () => {
