@@ -58,6 +58,7 @@ interface Route {
 }
 
 const MAX_BODY = 3 * 1024 * 1024;
+const MAX_WATCH_BUFFER = 64 * 1024 * 1024;
 
 /** Serialized form of stored objects (objects are never mutated once stored), per apiVersion. */
 const serialized = new WeakMap<JsonObject, Map<string, string>>();
@@ -447,6 +448,9 @@ export class EmbeddedApiServer {
         cache.set(apiVersion, text);
       }
       res.write(`{"type":"${type}","object":${text}}\n`);
+      // A watcher that does not read is dropped (as the real server does) instead of buffering without bound;
+      // it reconnects and resumes from its last resourceVersion.
+      if (res.writableLength > MAX_WATCH_BUFFER) setImmediate(() => watch.close(false));
     };
     const deliver = (ev: StoreEvent): void => {
       if (ev.storageKey !== t.storageKey) return;
