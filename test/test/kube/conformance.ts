@@ -513,22 +513,38 @@ export function conformance(getTarget: () => Target): void {
       const reg = new Registry();
       const o = { logger: silentLogger, registry: reg, backoff: { initialMs: 100, maxMs: 1000, jitter: 0.2 } };
       await c.create(Resources.configMaps, ns, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'restart-cm' }, data: { v: '1' } });
+      await c.create(Resources.configMaps, ns, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'doomed-cm' }, data: { v: '1' } });
       const svcs = serviceInformer(c, { ...o, namespace: ns }).start();
       const cms = configMapInformer(c, ns, 'restart-cm', o).start();
+      // A third informer is paused over the outage, and its resourceVersion expires meanwhile: 410 → relist.
+      const all = new Informer(c, { resource: Resources.configMaps, namespace: ns, name: 'all-cms', ...o });
+      const seen: string[] = [];
+      all.on('update', (x) => seen.push(`update ${x.metadata?.name}`)).on('delete', (x) => seen.push(`delete ${x.metadata?.name}`)).on('add', (x) => seen.push(`add ${x.metadata?.name}`));
+      all.start();
       try {
-        await Promise.all([svcs.waitForSync(10_000), cms.waitForSync(10_000)]);
-        await waitFor(() => svcs.watching && cms.watching, { what: 'watches established' });
+        await Promise.all([svcs.waitForSync(10_000), cms.waitForSync(10_000), all.waitForSync(10_000)]);
+        await waitFor(() => svcs.watching && cms.watching && all.watching, { what: 'watches established' });
+        await all.stop();
+        seen.length = 0;
         await t.restart();
         // Written as soon as the server is back: the informers are still reconnecting (backoff).
         await c.create(S, ns, svc('after-restart'));
         await c.patch(Resources.configMaps, ns, 'restart-cm', { data: { v: '2' } }, 'merge');
+        await c.delete(Resources.configMaps, ns, 'doomed-cm');
         await waitFor(() => svcs.get('after-restart', ns) !== undefined && (cms.get('restart-cm', ns)?.['data'] as { v?: string } | undefined)?.v === '2'
           && svcs.watching && cms.watching, { timeoutMs: 30_000, what: 'changes after the restart' });
         const restarts = await reg.getSingleMetric('l2lb_kube_informer_restarts_total')?.get();
         assert.ok((restarts?.values ?? []).reduce((a, v) => a + v.value, 0) >= 2, 'both informers saw the outage');
         assert.equal(svcs.stalenessSeconds(), 0);
+
+        await t.expiredResourceVersion(); // everything the paused informer knew is now too old
+        const relistsBefore = (await reg.getSingleMetric('l2lb_kube_informer_relists_total')?.get())?.values.find((v) => v.labels['informer'] === 'all-cms')?.value ?? 0;
+        all.start();
+        await waitFor(() => seen.includes('update restart-cm') && seen.includes('delete doomed-cm') && all.watching, { timeoutMs: 20_000, what: `relist after 410 (${seen.join('; ')})` });
+        const relistsAfter = (await reg.getSingleMetric('l2lb_kube_informer_relists_total')?.get())?.values.find((v) => v.labels['informer'] === 'all-cms')?.value ?? 0;
+        assert.equal(relistsAfter, relistsBefore + 1, 'exactly one relist (after 410 Expired)');
       } finally {
-        await Promise.all([svcs.stop(), cms.stop()]);
+        await Promise.all([svcs.stop(), cms.stop(), all.stop()]);
       }
     });
   });
