@@ -175,6 +175,33 @@ data:
     assert.match(await kubectl('get', 'cm', 'config', '-o', 'jsonpath={.data.config}'), /198\.51\.100\.0\/28/);
   });
 
+  it('applies and lists metallb.io custom resources, and deletes with NotFound afterwards', async () => {
+    writeFileSync(join(dir, 'pool.yaml'), `apiVersion: v1
+kind: Namespace
+metadata: {name: metallb-system}
+---
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: {name: first-pool, namespace: metallb-system}
+spec:
+  addresses: [192.0.2.240/28]
+---
+apiVersion: metallb.io/v1beta1
+kind: L2Advertisement
+metadata: {name: l2, namespace: metallb-system}
+spec:
+  ipAddressPools: [first-pool]
+`);
+    const out = await kubectl('apply', '-f', join(dir, 'pool.yaml'));
+    assert.match(out, /ipaddresspool\.metallb\.io\/first-pool created/);
+    assert.match(await kubectl('get', 'ipaddresspools', '-n', 'metallb-system'), /^NAME\s+AGE\nfirst-pool\s+\d+s/);
+    assert.equal(await kubectl('get', 'l2advertisements', '-n', 'metallb-system', 'l2', '-o', 'jsonpath={.spec.ipAddressPools[0]}'), 'first-pool');
+    await kubectl('create', 'ns', 'tmp-ns', '--dry-run=client', '-o', 'yaml').then((y) => writeFileSync(join(dir, 'ns.yaml'), y));
+    await kubectl('apply', '-f', join(dir, 'ns.yaml'));
+    assert.match(await kubectl('delete', 'ns', 'tmp-ns'), /namespace "tmp-ns" deleted/);
+    await assert.rejects(kubectl('get', 'ns', 'tmp-ns'), /NotFound.*namespaces "tmp-ns" not found/s);
+  });
+
   it('keeps its objects across a restart with --data', async () => {
     assert.equal(await stopServer(), 0);
     await startServer();
