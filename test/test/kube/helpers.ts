@@ -2,7 +2,7 @@
 // (the embedded one in-process, and a real kube-apiserver v1.20 started through scripts/kube-apiserver.sh).
 
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -153,9 +153,3 @@ async function portFree(port: number): Promise<boolean> {
     s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
   });
 }
-
-export function readJson<T>(path: string): T {
-  return JSON.parse(readFileSync(path, 'utf8')) as T;
-}
-
-export { existsSync };

@@ -183,7 +183,7 @@ describe('kube informer resilience (embedded API server)', () => {
     await waitFor(async () => await counter(reg, 'l2lb_kube_informer_restarts_total', { reason: '401' }) >= 3, { what: 'three 401 retries' });
     assert.ok(!w.log.includes('add during-401'));
     assert.ok(w.inf.stalenessSeconds() > 0);
-    const denied = server.requests.filter((r) => r.status === 401).map((r) => r);
+    const denied = server.requests.filter((r) => r.status === 401);
     assert.ok(denied.length >= 3);
     assert.ok(logger.lines.some((l) => /401 Unauthorized/.test(l)), logger.lines.join('\n'));
     server.setTokens(['rotated', 'good']);
