@@ -153,6 +153,22 @@ export function conformance(getTarget: () => Target): void {
       assert.ok(page.items.length >= 3);
     });
 
+    it('serves the Table kubectl prints for services (columns and cells)', async () => {
+      const table = await c.request<{ kind?: string; columnDefinitions: { name: string }[]; rows: { cells: unknown[]; object?: { kind?: string; metadata?: { name?: string } } }[] }>(
+        'GET', resourcePath(S, ns), { query: { labelSelector: 'tier=front,team=x' }, accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json' });
+      assert.equal(table.kind, 'Table');
+      assert.deepEqual(table.columnDefinitions.map((d) => d.name), ['Name', 'Type', 'Cluster-IP', 'External-IP', 'Port(s)', 'Age', 'Selector']);
+      const row = table.rows[0];
+      assert.equal(table.rows.length, 1);
+      assert.equal(row?.object?.kind, 'PartialObjectMetadata');
+      assert.equal(row?.object?.metadata?.name, 'sel-a');
+      const [name, type, clusterIp, external, ports, age, selector] = row?.cells ?? [];
+      assert.deepEqual([name, type, external, selector], ['sel-a', 'LoadBalancer', '<pending>', 'app=sel-a']);
+      assert.match(String(clusterIp), /^\d+\.\d+\.\d+\.\d+$/);
+      assert.match(String(ports), /^80:\d+\/TCP,443:\d+\/TCP$/);
+      assert.match(String(age), /^\d+s$/);
+    });
+
     it('pages with limit/continue', async () => {
       const first = await c.request<{ metadata?: { continue?: string }; items: KubeObject[] }>('GET', resourcePath(S, ns), { query: { limit: 1 } });
       assert.equal(first.items.length, 1);
