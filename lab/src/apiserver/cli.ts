@@ -9,12 +9,15 @@ import { EmbeddedApiServer } from './server.js';
 import { selfSignedCert } from './tls.js';
 
 const USAGE = `usage: l2lb apiserver [--listen HOST:PORT] [--data DIR] [--kubeconfig-out FILE]
-                      [--token TOKEN] [--tls | --tls-cert FILE --tls-key FILE] [--bookmark-interval-ms N]
+                      [--token TOKEN] [--tls | --tls-cert FILE --tls-key FILE] [--advertise-address IP]
+                      [--bookmark-interval-ms N]
   Runs the embedded Kubernetes API server (the lab's default API) until SIGINT/SIGTERM.
   --listen          address to bind (default 127.0.0.1:18080)
   --data            directory for state.json (the lab survives restarts); in-memory when omitted
   --kubeconfig-out  write a kubeconfig for kubectl / controller / speakers (default DATA/kubeconfig)
   --token           require this bearer token (written into the kubeconfig)
+  --advertise-address  address written into the kubeconfig (e.g. a bridge IP that speakers in network
+                    namespaces can reach when listening on 0.0.0.0); default: the --listen host
   --tls             serve HTTPS with a self-signed certificate (kept in DATA, needs openssl)
   --tls-cert/--tls-key  serve HTTPS with this PEM certificate/key`;
 
@@ -27,6 +30,7 @@ interface Parsed {
   tlsCert?: string;
   tlsKey?: string;
   tlsSelfSigned?: boolean;
+  advertiseAddress?: string;
   bookmarkIntervalMs?: number;
 }
 
@@ -60,6 +64,7 @@ export function parseArgs(args: string[]): Parsed | string {
         case '--tls-cert': out.tlsCert = value(); break;
         case '--tls-key': out.tlsKey = value(); break;
         case '--tls': out.tlsSelfSigned = true; break;
+        case '--advertise-address': out.advertiseAddress = value(); break;
         case '--bookmark-interval-ms': out.bookmarkIntervalMs = Number(value()); break;
         case '-h': case '--help': return USAGE;
         default: return `unknown argument "${a}"\n${USAGE}`;
@@ -83,7 +88,7 @@ export async function run(args: string[]): Promise<number> {
   let tls: { cert: string; key: string } | undefined;
   try {
     if (p.tlsCert && p.tlsKey) tls = { cert: readFileSync(p.tlsCert, 'utf8'), key: readFileSync(p.tlsKey, 'utf8') };
-    else if (p.tlsSelfSigned) tls = selfSignedCert(p.data ? resolve(p.data, 'tls') : mkdtempSync(join(tmpdir(), 'l2lb-apiserver-tls-')), p.host);
+    else if (p.tlsSelfSigned) tls = selfSignedCert(p.data ? resolve(p.data, 'tls') : mkdtempSync(join(tmpdir(), 'l2lb-apiserver-tls-')), p.advertiseAddress ?? p.host);
   } catch (e) {
     process.stderr.write(`l2lb apiserver: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
@@ -105,7 +110,8 @@ export async function run(args: string[]): Promise<number> {
   const kcPath = p.kubeconfigOut ? resolve(p.kubeconfigOut) : p.data ? resolve(p.data, 'kubeconfig') : undefined;
   if (kcPath) {
     mkdirSync(dirname(kcPath), { recursive: true });
-    writeFileSync(kcPath, renderKubeconfig({ server: url, ...(p.token ? { token: p.token } : {}), ...(tls ? { caPem: tls.cert } : {}) }), { mode: 0o600 });
+    const advertised = p.advertiseAddress ? `${url.split('://')[0]}://${p.advertiseAddress.includes(':') ? `[${p.advertiseAddress}]` : p.advertiseAddress}:${server.port}` : url;
+    writeFileSync(kcPath, renderKubeconfig({ server: advertised, ...(p.token ? { token: p.token } : {}), ...(tls ? { caPem: tls.cert } : {}) }), { mode: 0o600 });
   }
   process.stdout.write(`l2lb apiserver: serving ${url}${p.data ? ` (data in ${resolve(p.data)})` : ' (in memory)'}\n`);
   if (kcPath) process.stdout.write(`l2lb apiserver: kubeconfig written to ${kcPath} (export KUBECONFIG=${kcPath})\n`);

@@ -7,6 +7,7 @@ describe('l2lb apiserver CLI arguments', () => {
     assert.deepEqual(parseArgs(['--listen', '127.0.0.1:18080', '--data=/tmp/d', '--kubeconfig-out', 'kc', '--token', 't']),
       { host: '127.0.0.1', port: 18080, data: '/tmp/d', kubeconfigOut: 'kc', token: 't' });
     assert.deepEqual(parseArgs(['--listen', '[::1]:0']), { host: '::1', port: 0 });
+    assert.deepEqual(parseArgs(['--listen', '0.0.0.0:1', '--advertise-address', '10.0.0.1', '--tls']), { host: '0.0.0.0', port: 1, advertiseAddress: '10.0.0.1', tlsSelfSigned: true });
   });
 
   it('reports bad arguments as a message', () => {
