@@ -1,7 +1,8 @@
 // `l2lb apiserver --listen 127.0.0.1:PORT [--data DIR] [--kubeconfig-out FILE] [--token T] [--tls-cert F --tls-key F]`
 // Runs the embedded Kubernetes API server until SIGINT/SIGTERM; prints where the kubeconfig is.
 
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { renderKubeconfig } from './kubeconfig.js';
@@ -93,10 +94,21 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`l2lb apiserver: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   }
+  // kubectl prompts for a password on an https server without credentials: HTTPS always gets a token
+  // (random, kept in DATA/token so a restarted server accepts the same kubeconfig).
+  let token = p.token;
+  if (!token && tls) {
+    const file = p.data ? resolve(p.data, 'token') : undefined;
+    token = file && existsSync(file) ? readFileSync(file, 'utf8').trim() : randomBytes(24).toString('hex');
+    if (file) {
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, `${token}\n`, { mode: 0o600 });
+    }
+  }
   const server = new EmbeddedApiServer({
     host: p.host, port: p.port,
     ...(p.data ? { dataDir: resolve(p.data) } : {}),
-    ...(p.token ? { tokens: [p.token] } : {}),
+    ...(token ? { tokens: [token] } : {}),
     ...(tls ? { tls } : {}),
     ...(p.bookmarkIntervalMs ? { bookmarkIntervalMs: p.bookmarkIntervalMs } : {}),
   });
@@ -111,11 +123,11 @@ export async function run(args: string[]): Promise<number> {
   if (kcPath) {
     mkdirSync(dirname(kcPath), { recursive: true });
     const advertised = p.advertiseAddress ? `${url.split('://')[0]}://${p.advertiseAddress.includes(':') ? `[${p.advertiseAddress}]` : p.advertiseAddress}:${server.port}` : url;
-    writeFileSync(kcPath, renderKubeconfig({ server: advertised, ...(p.token ? { token: p.token } : {}), ...(tls ? { caPem: tls.cert } : {}) }), { mode: 0o600 });
+    writeFileSync(kcPath, renderKubeconfig({ server: advertised, ...(token ? { token } : {}), ...(tls ? { caPem: tls.cert } : {}) }), { mode: 0o600 });
   }
   process.stdout.write(`l2lb apiserver: serving ${url}${p.data ? ` (data in ${resolve(p.data)})` : ' (in memory)'}\n`);
   if (kcPath) process.stdout.write(`l2lb apiserver: kubeconfig written to ${kcPath} (export KUBECONFIG=${kcPath})\n`);
-  else if (!p.token && !tls) process.stdout.write(`l2lb apiserver: try: kubectl --server ${url} get svc -A\n`);
+  else if (!token) process.stdout.write(`l2lb apiserver: try: kubectl --server ${url} get svc -A\n`);
   await new Promise<void>((resolveStop) => {
     const stop = (): void => {
       process.off('SIGINT', stop);
