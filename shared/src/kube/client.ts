@@ -52,6 +52,43 @@ export function errorLine(verb: string, object: string, e: unknown): string {
   return `${verb} ${object} failed: ${e instanceof Error ? e.message : String(e)}`;
 }
 
+/**
+ * Splits a newline-delimited JSON stream (arbitrary chunk boundaries) into objects. Lines that are not JSON
+ * objects go to `onBad` with a reason; nothing throws. Pure: no I/O.
+ */
+export class NdjsonSplitter {
+  private buf = '';
+
+  constructor(private readonly onObject: (obj: Record<string, unknown>) => void, private readonly onBad: (line: string, reason: string) => void) {}
+
+  push(chunk: string): void {
+    this.buf += chunk;
+    let nl: number;
+    while ((nl = this.buf.indexOf('\n')) >= 0) {
+      const line = this.buf.slice(0, nl).trim();
+      this.buf = this.buf.slice(nl + 1);
+      if (line === '') continue;
+      let v: unknown;
+      try {
+        v = JSON.parse(line);
+      } catch (e) {
+        this.onBad(line, `invalid JSON: ${(e as Error).message}`);
+        continue;
+      }
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+        this.onBad(line, 'not a JSON object');
+        continue;
+      }
+      this.onObject(v as Record<string, unknown>);
+    }
+  }
+
+  /** Bytes of an unfinished last line. */
+  get pending(): number {
+    return this.buf.length;
+  }
+}
+
 export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
@@ -221,29 +258,12 @@ export class KubeClient {
         opts.onConnected?.();
         arm();
         res.setEncoding('utf8');
-        let buf = '';
+        const splitter = new NdjsonSplitter((obj) => {
+          if (!settled) onObject(obj);
+        }, (line, reason) => opts.onBadLine?.(line, reason));
         res.on('data', (chunk: string) => {
           arm();
-          buf += chunk;
-          let nl: number;
-          while ((nl = buf.indexOf('\n')) >= 0) {
-            const line = buf.slice(0, nl).trim();
-            buf = buf.slice(nl + 1);
-            if (line === '') continue;
-            let v: unknown;
-            try {
-              v = JSON.parse(line);
-            } catch (e) {
-              opts.onBadLine?.(line, `invalid JSON: ${(e as Error).message}`);
-              continue;
-            }
-            if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-              opts.onBadLine?.(line, 'not a JSON object');
-              continue;
-            }
-            if (settled) return;
-            onObject(v as Record<string, unknown>);
-          }
+          splitter.push(chunk);
         });
         res.on('end', () => finish());
         res.on('aborted', () => finish(new KubeApiError(0, 'ConnectionError', 'connection reset during the watch', 'GET', shown)));
