@@ -10,7 +10,7 @@ packages=(
   # memberlist interop: the Go peer in ../shared/tools/mlpeer is built from these
   golang-go golang-github-hashicorp-memberlist-dev
   # real kube-apiserver test tier (../shared/tools/kube-apiserver runs it with Debian's etcd)
-  etcd-server xz-utils openssl
+  etcd-server xz-utils openssl curl
 )
 missing=()
 for p in "${packages[@]}"; do
