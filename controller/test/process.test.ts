@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { Resources } from '@l2lb/shared/kube/types';
 import { waitFor } from './helpers.js';
 import {
-  ControllerProcess, embeddedTarget, ensureNamespace, eventsFor, existsSync, lbService, pool, putConfigMap, realServerScript, realTarget,
+  ControllerProcess, embeddedTarget, ensureNamespace, eventsFor, lbService, pool, putConfigMap, realTarget,
   serviceState, type ApiTarget,
 } from './env.js';
 
@@ -188,9 +188,5 @@ function suite(title: string, makeTarget: () => Promise<ApiTarget>, restartCount
 suite('controller process against the embedded API server', embeddedTarget, 1000);
 
 describe('controller process against the real kube-apiserver @integration', function () {
-  if (!existsSync(realServerScript)) {
-    it('needs scripts/kube-apiserver.sh (not present in this checkout)', function () { this.skip(); });
-    return;
-  }
   suite('(real kube-apiserver v1.20)', realTarget, 1000);
 });

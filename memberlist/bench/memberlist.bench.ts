@@ -68,8 +68,10 @@ function start(kind: Kind, o: PeerOpts): Peer {
   return new Peer(`${kind}:${o.name}`, c, a);
 }
 
+// Every cluster gets addresses of its own (in the namespace too), so nothing a killed cluster
+// left behind (sockets closing, gossip in flight, Go's dead-node memory) can reach the next one.
 function host(cluster: number, i: number): string {
-  return netns === null ? `127.0.${78 + (cluster % 40)}.${10 + i}` : `127.0.0.${10 + i}`;
+  return `127.0.${78 + (cluster % 40)}.${10 + i}`;
 }
 
 async function startCluster(kind: Kind, cluster: number): Promise<Peer[]> {

@@ -13,7 +13,10 @@ describe('native: AF_PACKET socket in a network namespace @integration', functio
   const ns = `l2nnat${process.pid}-${randomBytes(2).toString('hex')}`;
 
   before(function () {
-    if (process.getuid?.() !== 0) this.skip();
+    if (process.getuid?.() !== 0) {
+      if (process.env['CI'] === 'true') throw new Error('CI must run the AF_PACKET tests as root');
+      this.skip();
+    }
     sh(['netns', 'add', ns]);
     sh(['-n', ns, 'link', 'add', 'd0', 'type', 'veth', 'peer', 'name', 'd1']);
     sh(['-n', ns, 'link', 'set', 'd1', 'address', '02:00:00:00:00:d1']);
