@@ -2,9 +2,9 @@
 import { hostname } from 'node:os';
 import winston from 'winston';
 import { KubeClient } from '@l2lb/shared/kube/client';
+import { loadClientConfig } from '@l2lb/shared/kube/light-config';
 import { Controller } from './controller.js';
 import { startProbeServer, type ProbeServer } from './http.js';
-import { loadClientConfig } from './kubeconfig.js';
 import { controllerMetrics } from './metrics.js';
 
 export const USAGE = `usage: l2lb-controller [flags]

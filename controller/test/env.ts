@@ -2,13 +2,13 @@
 // kube-apiserver through scripts/kube-apiserver.sh), a client, and the real l2lb-controller process.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { KubeClient, isApiError } from '@l2lb/shared/kube/client';
 import { loadKubeConfig } from '@l2lb/shared/kube/config';
+import { freePort } from '@l2lb/shared/kube/free-port';
 import { Resources, type KubeObject } from '@l2lb/shared/kube/types';
 import { waitFor } from './helpers.js';
 
@@ -36,18 +36,6 @@ interface EmbeddedServer {
 interface EmbeddedModule {
   EmbeddedApiServer: new (opts: { port?: number; logRequests?: boolean; bookmarkIntervalMs?: number; historyLimit?: number }) => EmbeddedServer;
   renderKubeconfig(p: { server: string }): string;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const p = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => resolvePort(p));
-    });
-  });
 }
 
 export async function embeddedTarget(): Promise<ApiTarget> {

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { EmbeddedApiServer, type ApiServerOptions } from '@l2lb/lab/apiserver/index';
 import { KubeClient } from '@l2lb/shared/kube/client';
 import { loadKubeConfig } from '@l2lb/shared/kube/config';
+import { freePort } from '@l2lb/shared/kube/free-port';
 import { resourcePath, Resources } from '@l2lb/shared/kube/types';
 
 const run = promisify(execFile);
@@ -22,18 +23,6 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, opts: { ti
     if (Date.now() > deadline) throw new Error(`timed out after ${opts.timeoutMs ?? 5000} ms waiting for ${opts.what ?? 'a condition'}`);
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 10));
   }
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const p = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolvePort(p));
-    });
-  });
 }
 
 export function uniqueName(prefix: string): string {

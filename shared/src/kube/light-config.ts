@@ -1,4 +1,4 @@
-// A light kubeconfig / in-cluster loader for the KubeClient of @l2lb/shared. KubeClient needs only
+// A light kubeconfig / in-cluster loader for KubeClient (used by the controller and the speaker). KubeClient needs only
 // getCurrentCluster() and applyToHTTPSOptions(); loading @kubernetes/client-node for them costs
 // ~70 MB of RSS (its generated API models), more than the controller's whole working set.
 // Supports server, CA (file or data), insecure-skip-tls-verify, tls-server-name, bearer token (inline
@@ -147,6 +147,6 @@ export async function loadClientConfig(kubeconfig: string | undefined): Promise<
   const path = candidates.find((p) => existsSync(p)) ?? kubeconfig;
   const parsed = parseKubeconfig(readFileSync(path, 'utf8'), path);
   if (parsed !== 'delegate') return parsed.asKubeConfig();
-  const { loadKubeConfig } = await import('@l2lb/shared/kube/config');
+  const { loadKubeConfig } = await import('./config.js');
   return loadKubeConfig({ kubeconfig: path });
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inClusterConfig, parseKubeconfig, LightKubeConfig } from '../src/kubeconfig.js';
+import { inClusterConfig, parseKubeconfig, LightKubeConfig } from '../../src/kube/light-config.js';
 
 describe('light kubeconfig loader', () => {
   let dir: string;
