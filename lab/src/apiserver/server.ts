@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Api, type Filter } from './api.js';
 import { ApiError, badRequest, expired } from './errors.js';
 import { isObject, meta, str, type Json, type JsonObject } from './json.js';
+import { PROTOBUF_MEDIA_TYPE, protobufBody } from './protobuf.js';
 import { apiVersionOf, type ResourceType } from './resources.js';
 import { Store, type Snapshot, type StoreEvent } from './store.js';
 import { toTable, wantsTable } from './table.js';
@@ -215,9 +216,9 @@ export class EmbeddedApiServer {
 
   private async readBody(req: IncomingMessage): Promise<Json> {
     const ct = (req.headers['content-type'] ?? '').toLowerCase();
-    if (ct.startsWith('application/vnd.kubernetes.protobuf') || ct.startsWith('application/cbor')) {
+    if (ct.startsWith('application/cbor')) {
       throw new ApiError(415, 'UnsupportedMediaType',
-        `the l2lb embedded API server accepts JSON bodies only, not ${ct.split(';')[0] ?? ct} (kubectl create <generator> sends protobuf: use kubectl create/apply -f, or --dry-run=client -o yaml | kubectl apply -f -)`);
+        `the l2lb embedded API server accepts JSON bodies (and protobuf for core/v1 kinds) only, not ${ct.split(';')[0] ?? ct} (use kubectl create/apply -f, or --dry-run=client -o yaml | kubectl apply -f -)`);
     }
     const chunks: Buffer[] = [];
     let size = 0;
@@ -227,6 +228,7 @@ export class EmbeddedApiServer {
       if (size > MAX_BODY) throw new ApiError(413, 'RequestEntityTooLarge', 'the request body is too large');
       chunks.push(b);
     }
+    if (ct.startsWith(PROTOBUF_MEDIA_TYPE)) return protobufBody(Buffer.concat(chunks));
     const text = Buffer.concat(chunks).toString('utf8');
     if (text.trim() === '') throw badRequest('the request body is empty');
     try {
