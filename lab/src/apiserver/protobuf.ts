@@ -26,91 +26,164 @@ function fail<T>(error: string): Result<T> {
   return { ok: false, error };
 }
 
-/** Reads a base-128 varint (at most 10 bytes, value < 2^64) at `pos`. */
-export function readVarint(buf: Uint8Array, pos: number): Result<{ value: bigint; next: number }> {
-  let value = 0n;
-  for (let i = 0; i < 10; i++) {
-    const at = pos + i;
-    if (at >= buf.length) return fail(`truncated varint at byte ${pos}`);
-    const b = buf[at] ?? 0;
-    if (i === 9 && b > 1) return fail(`varint overflows 64 bits at byte ${pos}`);
-    value |= BigInt(b & 0x7f) << BigInt(7 * i);
-    if ((b & 0x80) === 0) return { ok: true, value: { value, next: at + 1 } };
-  }
-  return fail(`varint longer than 10 bytes at byte ${pos}`);
+/** A varint as read: exact in `num` below 2^49; `big` is set (and `num` approximate) from 2^49 up. */
+interface Varint {
+  num: number;
+  big: bigint | undefined;
 }
 
-/** Splits one message into its field occurrences (in wire order). Groups (wire types 3/4) are rejected. */
-export function readFields(buf: Uint8Array): Result<WireField[]> {
-  const out: WireField[] = [];
+/** Reads a varint at `pos` into `out`; returns the next position, or an error message. */
+function varintAt(buf: Uint8Array, pos: number, out: Varint): number | string {
+  let num = 0;
+  let mul = 1;
+  for (let i = 0; i < 10; i++) {
+    const at = pos + i;
+    if (at >= buf.length) return `truncated varint at byte ${pos}`;
+    const b = buf[at] ?? 0;
+    if (i === 9 && b > 1) return `varint overflows 64 bits at byte ${pos}`;
+    if (i < 7) {
+      num += (b & 0x7f) * mul;
+      mul *= 128;
+    }
+    if ((b & 0x80) === 0) {
+      if (i < 7) {
+        out.num = num;
+        out.big = undefined;
+      } else {
+        let big = 0n;
+        for (let j = i; j >= 0; j--) big = (big << 7n) | BigInt((buf[pos + j] ?? 0) & 0x7f);
+        out.big = big;
+        out.num = Number(big);
+      }
+      return at + 1;
+    }
+  }
+  return `varint longer than 10 bytes at byte ${pos}`;
+}
+
+/** Reads a base-128 varint (at most 10 bytes, value < 2^64) at `pos`. */
+export function readVarint(buf: Uint8Array, pos: number): Result<{ value: bigint; next: number }> {
+  const v: Varint = { num: 0, big: undefined };
+  const next = varintAt(buf, pos, v);
+  if (typeof next === 'string') return fail(next);
+  return { ok: true, value: { value: v.big ?? BigInt(v.num), next } };
+}
+
+/** One field occurrence during a scan: the varint value, or the payload's [start, end) in `buf`. */
+interface RawField extends Varint {
+  no: number;
+  wt: number;
+  start: number;
+  end: number;
+  at: number;
+  buf: Uint8Array;
+}
+
+/**
+ * Walks the fields of one message, calling `visit` with a cursor that is reused between calls (copy what you
+ * keep). Returns an error message for a malformed message. Groups (wire types 3/4) are rejected.
+ */
+function scan(buf: Uint8Array, visit: (f: RawField) => void): string | undefined {
+  const c: RawField = { no: 0, wt: 0, num: 0, big: undefined, start: 0, end: 0, at: 0, buf };
   let pos = 0;
   while (pos < buf.length) {
-    const tag = readVarint(buf, pos);
-    if (!tag.ok) return tag;
     const at = pos;
-    pos = tag.value.next;
-    const key = tag.value.value;
-    const wt = Number(key & 7n);
-    const noBig = key >> 3n;
-    if (noBig === 0n || noBig > 0x1fffffffn) return fail(`invalid field number ${noBig} at byte ${at}`);
-    const no = Number(noBig);
+    const afterTag = varintAt(buf, pos, c);
+    if (typeof afterTag === 'string') return afterTag;
+    const no = Math.floor(c.num / 8);
+    const wt = c.num % 8;
+    if (c.big !== undefined || no === 0 || no > 0x1fffffff) return `invalid field number ${c.big !== undefined ? c.big >> 3n : no} at byte ${at}`;
+    pos = afterTag;
+    c.no = no;
+    c.wt = wt;
+    c.at = at;
     switch (wt) {
       case WT.varint: {
-        const v = readVarint(buf, pos);
-        if (!v.ok) return v;
-        out.push({ no, wt: 0, value: v.value.value, at });
-        pos = v.value.next;
+        const next = varintAt(buf, pos, c);
+        if (typeof next === 'string') return next;
+        c.start = pos;
+        c.end = next;
         break;
       }
       case WT.fixed64:
       case WT.fixed32: {
         const n = wt === WT.fixed64 ? 8 : 4;
-        if (pos + n > buf.length) return fail(`truncated fixed${n * 8} field ${no} at byte ${at}`);
-        let value = 0n;
-        for (let i = n - 1; i >= 0; i--) value = (value << 8n) | BigInt(buf[pos + i] ?? 0);
-        out.push({ no, wt, value, at });
-        pos += n;
+        if (pos + n > buf.length) return `truncated fixed${n * 8} field ${no} at byte ${at}`;
+        c.start = pos;
+        c.end = pos + n;
         break;
       }
       case WT.bytes: {
-        const len = readVarint(buf, pos);
-        if (!len.ok) return len;
-        pos = len.value.next;
-        if (len.value.value > BigInt(buf.length - pos)) return fail(`field ${no} at byte ${at} claims ${len.value.value} bytes, only ${buf.length - pos} left`);
-        const n = Number(len.value.value);
-        out.push({ no, wt: 2, bytes: buf.subarray(pos, pos + n), at });
-        pos += n;
+        const next = varintAt(buf, pos, c);
+        if (typeof next === 'string') return next;
+        const left = buf.length - next;
+        if (c.big !== undefined || c.num > left) return `field ${no} at byte ${at} claims ${c.big ?? c.num} bytes, only ${left} left`;
+        c.start = next;
+        c.end = next + c.num;
         break;
       }
       default:
-        return fail(`unsupported wire type ${wt} (field ${no}) at byte ${at}`);
+        return `unsupported wire type ${wt} (field ${no}) at byte ${at}`;
     }
+    pos = c.end;
+    visit(c);
   }
-  return { ok: true, value: out };
+  return undefined;
+}
+
+/** Splits one message into its field occurrences (in wire order). Groups (wire types 3/4) are rejected. */
+export function readFields(buf: Uint8Array): Result<WireField[]> {
+  const out: WireField[] = [];
+  const err = scan(buf, (f) => {
+    if (f.wt === WT.bytes) out.push({ no: f.no, wt: 2, bytes: buf.subarray(f.start, f.end), at: f.at });
+    else if (f.wt === WT.varint) out.push({ no: f.no, wt: 0, value: f.big ?? BigInt(f.num), at: f.at });
+    else {
+      let value = 0n;
+      for (let i = f.end - 1; i >= f.start; i--) value = (value << 8n) | BigInt(buf[i] ?? 0);
+      out.push({ no: f.no, wt: f.wt === WT.fixed64 ? 1 : 5, value, at: f.at });
+    }
+  });
+  return err === undefined ? { ok: true, value: out } : fail(err);
 }
 
 class DecodeError extends Error {}
 
 const utf8 = new TextDecoder('utf-8');
 
-function expectWire(f: WireField, want: 0 | 2, path: string): void {
+function expectWire(f: RawField, want: 0 | 2, path: string): void {
   if (f.wt !== want) throw new DecodeError(`${path}: wire type ${f.wt}, expected ${want === 0 ? 'a varint' : 'length-delimited'} (byte ${f.at})`);
 }
 
-function varintOf(f: WireField, path: string): bigint {
+function int32Of(f: RawField, path: string): number {
   expectWire(f, 0, path);
-  return f.wt === 0 ? f.value : 0n;
+  return f.big === undefined ? f.num | 0 : Number(BigInt.asIntN(32, f.big));
 }
 
-function bytesOf(f: WireField, path: string): Uint8Array {
+function int64Of(f: RawField, path: string): number {
+  expectWire(f, 0, path);
+  return f.big === undefined ? f.num : Number(BigInt.asIntN(64, f.big));
+}
+
+function boolOf(f: RawField, path: string): boolean {
+  expectWire(f, 0, path);
+  return f.num !== 0 || f.big !== undefined;
+}
+
+function bytesOf(f: RawField, path: string): Uint8Array {
   expectWire(f, 2, path);
-  return f.wt === 2 ? f.bytes : new Uint8Array();
+  return f.buf.subarray(f.start, f.end);
 }
 
-function fieldsOf(buf: Uint8Array, path: string): WireField[] {
-  const r = readFields(buf);
-  if (!r.ok) throw new DecodeError(`${path}: ${r.error}`);
-  return r.value;
+function stringOf(f: RawField, path: string): string {
+  return utf8.decode(bytesOf(f, path));
+}
+
+/** All fields of a small message (copies of the scan cursor). */
+function fieldsOf(buf: Uint8Array, path: string): RawField[] {
+  const out: RawField[] = [];
+  const err = scan(buf, (f) => out.push({ ...f }));
+  if (err !== undefined) throw new DecodeError(`${path}: ${err}`);
+  return out;
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
@@ -127,9 +200,9 @@ function concat(parts: Uint8Array[]): Uint8Array {
 /** metav1.Time: {1 seconds, 2 nanos}; an empty message is the zero time (JSON null), nanos are dropped as the real server does. */
 function decodeTime(buf: Uint8Array, path: string): Json {
   if (buf.length === 0) return null;
-  let seconds = 0n;
-  for (const f of fieldsOf(buf, path)) if (f.no === 1) seconds = BigInt.asIntN(64, varintOf(f, `${path}.seconds`));
-  const ms = Number(seconds) * 1000;
+  let seconds = 0;
+  for (const f of fieldsOf(buf, path)) if (f.no === 1) seconds = int64Of(f, `${path}.seconds`);
+  const ms = seconds * 1000;
   const d = new Date(ms);
   if (Number.isNaN(d.getTime())) throw new DecodeError(`${path}: time ${seconds}s is out of range`);
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -137,15 +210,15 @@ function decodeTime(buf: Uint8Array, path: string): Json {
 
 /** intstr.IntOrString: {1 type (0 int, 1 string), 2 intVal, 3 strVal}. */
 function decodeIntOrString(buf: Uint8Array, path: string): Json {
-  let type = 0n;
+  let type = 0;
   let intVal = 0;
   let strVal = '';
   for (const f of fieldsOf(buf, path)) {
-    if (f.no === 1) type = varintOf(f, `${path}.type`);
-    else if (f.no === 2) intVal = Number(BigInt.asIntN(32, varintOf(f, `${path}.intVal`)));
-    else if (f.no === 3) strVal = utf8.decode(bytesOf(f, `${path}.strVal`));
+    if (f.no === 1) type = int64Of(f, `${path}.type`);
+    else if (f.no === 2) intVal = int32Of(f, `${path}.intVal`);
+    else if (f.no === 3) strVal = stringOf(f, `${path}.strVal`);
   }
-  return type === 1n ? strVal : intVal;
+  return type === 1 ? strVal : intVal;
 }
 
 function decodeMapEntry(buf: Uint8Array, valueKind: 'string' | 'bytes', path: string): [string, string] {
@@ -162,7 +235,7 @@ function decodeMapEntry(buf: Uint8Array, valueKind: 'string' | 'bytes', path: st
 }
 
 /** One occurrence of a scalar or message field → its JSON value (undefined = "zero value, omitted"). */
-function decodeValue(spec: FieldSpec, f: WireField, path: string): Json | undefined {
+function decodeValue(spec: FieldSpec, f: RawField, path: string): Json | undefined {
   const t = spec.type;
   switch (t.k) {
     case 'string': {
@@ -175,12 +248,11 @@ function decodeValue(spec: FieldSpec, f: WireField, path: string): Json | undefi
     }
     case 'int32':
     case 'int64': {
-      const raw = varintOf(f, path);
-      const n = Number(t.k === 'int32' ? BigInt.asIntN(32, raw) : BigInt.asIntN(64, raw));
+      const n = t.k === 'int32' ? int32Of(f, path) : int64Of(f, path);
       return n === 0 && !spec.keep && !spec.ptr ? undefined : n;
     }
     case 'bool': {
-      const b = varintOf(f, path) !== 0n;
+      const b = boolOf(f, path);
       return !b && !spec.keep && !spec.ptr ? undefined : b;
     }
     case 'time':
@@ -208,13 +280,14 @@ function decodeValue(spec: FieldSpec, f: WireField, path: string): Json | undefi
 
 /** Decodes one message with its schema; unknown fields are skipped; JSON keys follow the schema's order. */
 function decodeObject(buf: Uint8Array, schema: MessageSchema, path: string): JsonObject {
-  const byNo = new Map<number, WireField[]>();
-  for (const f of fieldsOf(buf, path)) {
-    if (!schema.fields.has(f.no)) continue;
+  const byNo = new Map<number, RawField[]>();
+  const err = scan(buf, (f) => {
+    if (!schema.fields.has(f.no)) return;
     const list = byNo.get(f.no);
-    if (list) list.push(f);
-    else byNo.set(f.no, [f]);
-  }
+    if (list) list.push({ ...f });
+    else byNo.set(f.no, [{ ...f }]);
+  });
+  if (err !== undefined) throw new DecodeError(`${path}: ${err}`);
   const out: JsonObject = {};
   for (const [no, spec] of schema.fields) {
     const occ = byNo.get(no);
@@ -229,7 +302,8 @@ function decodeObject(buf: Uint8Array, schema: MessageSchema, path: string): Jso
       }
       out[spec.json] = m;
     } else if (spec.repeated) {
-      const items: Json[] = occ.map((f, i) => decodeValue({ ...spec, keep: true }, f, `${fpath}[${i}]`) ?? null);
+      const item: FieldSpec = { ...spec, keep: true };
+      const items: Json[] = occ.map((f, i) => decodeValue(item, f, `${fpath}[${i}]`) ?? null);
       out[spec.json] = items;
     } else if (spec.type.k === 'message') {
       // A message field sent more than once is merged, as protobuf specifies: decode the concatenation.
@@ -266,19 +340,17 @@ export interface Envelope {
 /** Reads the "k8s\0" + runtime.Unknown envelope. */
 export function readEnvelope(body: Uint8Array): Result<Envelope> {
   if (body.length < 4 || PROTOBUF_MAGIC.some((b, i) => body[i] !== b)) return fail('the body does not start with the Kubernetes protobuf magic "k8s\\0"');
-  const fields = readFields(body.subarray(4));
-  if (!fields.ok) return fail(`runtime.Unknown: ${fields.error}`);
   const env: Envelope = { apiVersion: '', kind: '', raw: new Uint8Array(), contentEncoding: '', contentType: '' };
   try {
-    for (const f of fields.value) {
+    for (const f of fieldsOf(body.subarray(4), 'runtime.Unknown')) {
       if (f.no === 1) {
         for (const g of fieldsOf(bytesOf(f, 'runtime.Unknown.typeMeta'), 'runtime.Unknown.typeMeta')) {
-          if (g.no === 1) env.apiVersion = utf8.decode(bytesOf(g, 'runtime.Unknown.typeMeta.apiVersion'));
-          else if (g.no === 2) env.kind = utf8.decode(bytesOf(g, 'runtime.Unknown.typeMeta.kind'));
+          if (g.no === 1) env.apiVersion = stringOf(g, 'runtime.Unknown.typeMeta.apiVersion');
+          else if (g.no === 2) env.kind = stringOf(g, 'runtime.Unknown.typeMeta.kind');
         }
       } else if (f.no === 2) env.raw = bytesOf(f, 'runtime.Unknown.raw');
-      else if (f.no === 3) env.contentEncoding = utf8.decode(bytesOf(f, 'runtime.Unknown.contentEncoding'));
-      else if (f.no === 4) env.contentType = utf8.decode(bytesOf(f, 'runtime.Unknown.contentType'));
+      else if (f.no === 3) env.contentEncoding = stringOf(f, 'runtime.Unknown.contentEncoding');
+      else if (f.no === 4) env.contentType = stringOf(f, 'runtime.Unknown.contentType');
     }
   } catch (e) {
     if (e instanceof DecodeError) return fail(e.message);

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { EmbeddedApiServer } from '../../src/apiserver/index.js';
 import type { JsonObject } from '../../src/apiserver/json.js';
 import { decodeKubeProtobuf, decodeWithSchema, readFields, readVarint } from '../../src/apiserver/protobuf.js';
-import { ConfigMap, ObjectMeta } from '../../src/apiserver/protobuf-schemas.js';
+import { ConfigMap, ObjectMeta, Service } from '../../src/apiserver/protobuf-schemas.js';
 import { bytes, cat, entry, envelope, fixed32, fixed64, hex, m, s, varint, vi } from './pb-writer.js';
 
 /** Bodies kubectl v1.32 sent for `create namespace ns1`, `create configmap config --from-file=config=f.txt -n ns1`,
@@ -130,6 +130,19 @@ describe('apiserver protobuf: schemas', () => {
       finalizers: ['a/b', ''],
       managedFields: [{ manager: 'kubectl', operation: 'Update', apiVersion: 'v1', time: '2026-01-01T00:00:00Z', fieldsType: 'FieldsV1', fieldsV1: { 'f:data': {} } }],
     });
+  });
+
+  it('reads int32 (sign-extended), int64 and bool varints of every length exactly', () => {
+    fc.assert(fc.property(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.maxSafeInteger(), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), (i32, i64, b) => {
+      const port = decodeWithSchema(m(2, m(1, vi(3, i32))), Service);
+      const meta = decodeWithSchema(cat(vi(7, i64), vi(10, b)), ObjectMeta);
+      if (!port.ok || !meta.ok) assert.fail('decode failed');
+      assert.equal(((port.value['spec'] as JsonObject)['ports'] as JsonObject[])[0]?.['port'], i32);
+      assert.equal(meta.value['generation'], i64 === 0 ? undefined : i64);
+      assert.equal(meta.value['deletionGracePeriodSeconds'], Number(BigInt.asIntN(64, b)));
+      const bool = decodeWithSchema(vi(4, b), ConfigMap);
+      assert.equal(bool.ok && bool.value['immutable'], b !== 0n);
+    }), { numRuns: 500 });
   });
 
   it('merges a message field sent twice and lets the last scalar win', () => {
