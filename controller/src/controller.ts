@@ -29,7 +29,14 @@ export interface ControllerOptions {
   readonly writeConcurrency?: number;
   /** Create the memberlist Secret when absent (default true). */
   readonly createMemberlistSecret?: boolean;
+  /**
+   * While the metallb.io CRDs are not served, how often discovery is asked again (default 30 s): CRDs installed
+   * after the controller started are picked up without a restart.
+   */
+  readonly crdRecheckIntervalMs?: number;
 }
+
+export const DEFAULT_CRD_RECHECK_MS = 30_000;
 
 type ServiceInformer = Informer<KubeObject>;
 
@@ -44,6 +51,9 @@ export class Controller {
   private readonly configMaps: ServiceInformer;
   private pools: ServiceInformer | undefined;
   private ads: ServiceInformer | undefined;
+  /** Both CR informers have synced: their objects are part of the configuration (never a half-listed set). */
+  private crdsSynced = false;
+  private crdTimer: NodeJS.Timeout | undefined;
   private readonly queue = new Set<string>();
   private readonly inFlight = new Set<string>();
   private readonly pending = new Set<string>();
@@ -77,14 +87,14 @@ export class Controller {
   }
 
   async start(): Promise<void> {
-    const { client, namespace } = this.opts;
-    const crdsServed = await this.servesCrds();
+    const { namespace } = this.opts;
+    const crdsServed = await this.servesCrdsRetrying();
+    if (this.stopping) return;
     if (crdsServed) {
-      const common = { logger: this.log.child({ component: 'kube' }), registry: this.metrics.registry, namespace };
-      this.pools = new Informer(client, { resource: Resources.ipAddressPools, name: 'ipaddresspools', ...common });
-      this.ads = new Informer(client, { resource: Resources.l2Advertisements, name: 'l2advertisements', ...common });
+      this.watchCrds();
     } else {
-      this.log.info('the metallb.io CRDs are not served by this API server: configuration comes from the ConfigMap only', { namespace });
+      this.log.info(`the metallb.io CRDs are not served by this API server: configuration comes from the ConfigMap only; checking again every ${this.crdRecheckMs / 1000} s`, { namespace });
+      this.scheduleCrdCheck();
     }
     this.services.on('add', (o) => this.enqueue(serviceKey(o as ServiceObject)));
     this.services.on('update', (o) => this.enqueue(serviceKey(o as ServiceObject)));
@@ -93,15 +103,13 @@ export class Controller {
       if (JSON.stringify(o.metadata?.labels ?? {}) === JSON.stringify(old.metadata?.labels ?? {})) return;
       for (const s of this.services.list(o.metadata?.name ?? '')) this.enqueue(serviceKey(s as ServiceObject));
     });
-    for (const inf of [this.configMaps, this.pools, this.ads]) {
-      if (inf === undefined) continue;
-      inf.on('add', () => this.configChanged()).on('update', () => this.configChanged()).on('delete', () => this.configChanged());
-    }
+    this.configMaps.on('add', () => this.configChanged()).on('update', () => this.configChanged()).on('delete', () => this.configChanged());
     const informers = [this.services, this.namespaces, this.configMaps, this.pools, this.ads].filter((i): i is ServiceInformer => i !== undefined);
     for (const inf of informers) inf.start();
     if (this.opts.createMemberlistSecret ?? true) this.track(this.ensureMemberlistSecret());
     await Promise.all(informers.map((i) => i.waitForSync()));
     if (this.stopping) return;
+    if (crdsServed) this.crdsSynced = true;
     this.log.info('informers synced', { services: this.services.size, namespace });
     // Initial pass: configuration first, then every Service, those that already have IPs first.
     this.queue.clear();
@@ -112,6 +120,7 @@ export class Controller {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    clearTimeout(this.crdTimer);
     for (const t of this.retryTimers.values()) clearTimeout(t);
     this.retryTimers.clear();
     await Promise.all([this.services, this.namespaces, this.configMaps, this.pools, this.ads].map((i) => i?.stop()));
@@ -128,16 +137,84 @@ export class Controller {
     return this.queue.size === 0 && this.inFlight.size === 0 && !this.configDirty;
   }
 
+  /** True once the CR informers exist (they are created when discovery shows the metallb.io kinds). */
+  get watchingCrds(): boolean {
+    return this.pools !== undefined;
+  }
+
+  private get crdRecheckMs(): number {
+    return this.opts.crdRecheckIntervalMs ?? DEFAULT_CRD_RECHECK_MS;
+  }
+
+  /** Both kinds are served (they come in one group/version, so a half-installed set is not watched). */
   private async servesCrds(): Promise<boolean> {
+    const { client } = this.opts;
+    const [pools, ads] = await Promise.all([client.serves(Resources.ipAddressPools), client.serves(Resources.l2Advertisements)]);
+    return pools && ads;
+  }
+
+  private async servesCrdsRetrying(): Promise<boolean> {
     for (;;) {
       try {
-        return await this.opts.client.serves(Resources.ipAddressPools);
+        return await this.servesCrds();
       } catch (e) {
         if (this.stopping) return false;
         this.log.warn(`cannot reach the API server for discovery, retrying: ${e instanceof Error ? e.message : String(e)}`);
         await new Promise((r) => setTimeout(r, 1000));
       }
     }
+  }
+
+  private scheduleCrdCheck(): void {
+    if (this.stopping) return;
+    this.crdTimer = setTimeout(() => {
+      this.crdTimer = undefined;
+      this.track(this.checkCrds());
+    }, this.crdRecheckMs);
+    this.crdTimer.unref();
+  }
+
+  private async checkCrds(): Promise<void> {
+    let served = false;
+    try {
+      served = await this.servesCrds();
+    } catch (e) {
+      this.log.debug(`discovery of metallb.io failed, asking again in ${this.crdRecheckMs / 1000} s: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (this.stopping) return;
+    if (!served) {
+      this.scheduleCrdCheck();
+      return;
+    }
+    this.log.info('the metallb.io CRDs are now served: watching IPAddressPool and L2Advertisement', { namespace: this.opts.namespace });
+    const { pools, ads } = this.watchCrds();
+    pools.start();
+    ads.start();
+    // Not tracked: a sync that never comes (stop() first) must not hold stop() up.
+    void Promise.all([pools.waitForSync(), ads.waitForSync()]).then(() => {
+      if (this.stopping) return;
+      this.crdsSynced = true;
+      this.log.info('metallb.io informers synced', { ipaddresspools: pools.size, l2advertisements: ads.size });
+      this.configChanged();
+    });
+  }
+
+  /** Creates the CR informers; start() starts them at startup, checkCrds() when they appear later. */
+  private watchCrds(): { pools: ServiceInformer; ads: ServiceInformer } {
+    const { client, namespace } = this.opts;
+    const common = { logger: this.log.child({ component: 'kube' }), registry: this.metrics.registry, namespace };
+    const pools = new Informer(client, { resource: Resources.ipAddressPools, name: 'ipaddresspools', ...common });
+    const ads = new Informer(client, { resource: Resources.l2Advertisements, name: 'l2advertisements', ...common });
+    for (const inf of [pools, ads]) {
+      inf.on('add', () => this.crdChanged()).on('update', () => this.crdChanged()).on('delete', () => this.crdChanged());
+    }
+    this.pools = pools;
+    this.ads = ads;
+    return { pools, ads };
+  }
+
+  private crdChanged(): void {
+    if (this.crdsSynced) this.configChanged();
   }
 
   private track(p: Promise<unknown>): void {
@@ -172,7 +249,7 @@ export class Controller {
     const cm = this.configMaps.get(CONFIGMAP_NAME, this.opts.namespace);
     const data = cm?.['data'];
     const text = typeof data === 'object' && data !== null ? (data as Record<string, unknown>)['config'] : undefined;
-    const resources = [...(this.pools?.list() ?? []), ...(this.ads?.list() ?? [])]
+    const resources = (this.crdsSynced ? [...(this.pools?.list() ?? []), ...(this.ads?.list() ?? [])] : [])
       .sort((a, b) => `${a.kind}/${a.metadata?.name}`.localeCompare(`${b.kind}/${b.metadata?.name}`));
     const update = this.configState.update({
       configMapText: typeof text === 'string' ? text : undefined,

@@ -24,6 +24,8 @@ export interface ApiTarget {
   readonly kubeconfig: string;
   /** Counts write requests (PATCH/PUT) to Service status so far (embedded only; undefined for real). */
   serviceWrites(): number | undefined;
+  /** Counts requests whose path matches (embedded only; undefined for real). */
+  requestsTo?(path: RegExp): number;
   close(): Promise<void>;
 }
 
@@ -34,16 +36,31 @@ interface EmbeddedServer {
 }
 
 interface EmbeddedModule {
-  EmbeddedApiServer: new (opts: { port?: number; logRequests?: boolean; bookmarkIntervalMs?: number; historyLimit?: number }) => EmbeddedServer;
+  EmbeddedApiServer: new (opts: { port?: number; logRequests?: boolean; bookmarkIntervalMs?: number; historyLimit?: number; api?: unknown }) => EmbeddedServer;
+  Api: new (store: unknown, opts: { metallbBuiltin?: boolean }) => unknown;
+  Store: new (historyLimit?: number) => unknown;
   renderKubeconfig(p: { server: string }): string;
+  metallbCrds(): KubeObject[];
 }
 
-export async function embeddedTarget(): Promise<ApiTarget> {
+async function embeddedModule(): Promise<EmbeddedModule> {
   // Imported at run time: the lab package is built before the tests run, and a compile-time
   // import would make the controller package depend on the lab package.
   const specifier = '@l2lb/lab/apiserver/index';
-  const mod = (await import(specifier)) as EmbeddedModule;
-  const server = new mod.EmbeddedApiServer({ port: 0, logRequests: true, historyLimit: 50_000 });
+  return (await import(specifier)) as EmbeddedModule;
+}
+
+/** CustomResourceDefinition bodies of the metallb.io kinds (for a server started with `metallbBuiltin: false`). */
+export async function metallbCrds(): Promise<KubeObject[]> {
+  return (await embeddedModule()).metallbCrds();
+}
+
+/** `metallbBuiltin: false`: the metallb.io kinds are served only once their CRDs are created (as on a real server). */
+export async function embeddedTarget(opts: { metallbBuiltin?: boolean } = {}): Promise<ApiTarget> {
+  const mod = await embeddedModule();
+  const historyLimit = 50_000;
+  const api = opts.metallbBuiltin === false ? { api: new mod.Api(new mod.Store(historyLimit), { metallbBuiltin: false }) } : {};
+  const server = new mod.EmbeddedApiServer({ port: 0, logRequests: true, historyLimit, ...api });
   const url = await server.start();
   const dir = mkdtempSync(join(tmpdir(), 'l2lb-ctl-'));
   const kubeconfig = join(dir, 'kubeconfig');
@@ -53,6 +70,7 @@ export async function embeddedTarget(): Promise<ApiTarget> {
     client: new KubeClient(loadKubeConfig({ server: url }), { timeoutMs: 10_000 }),
     kubeconfig,
     serviceWrites: () => server.requests.filter((r) => (r.method === 'PATCH' || r.method === 'PUT') && /\/services\/[^/]+(\/status)?$/.test(r.path)).length,
+    requestsTo: (path) => server.requests.filter((r) => path.test(r.path)).length,
     close: async () => {
       await server.close();
       rmSync(dir, { recursive: true, force: true });

@@ -58,6 +58,14 @@ function withoutMetaAndStatus(o: JsonObject): JsonObject {
   return rest;
 }
 
+export interface ApiOptions {
+  /**
+   * Serve the metallb.io kinds from the start (default true). false: as on a real server, they are served only
+   * once a CustomResourceDefinition for them is created (bodies: `metallbCrds()`).
+   */
+  metallbBuiltin?: boolean;
+}
+
 export class Api {
   readonly store: Store;
   private readonly types: ResourceType[] = [];
@@ -65,9 +73,9 @@ export class Api {
   private readonly usedNodePorts = new Set<number>();
   private nextClusterIp = 10;
 
-  constructor(store?: Store) {
+  constructor(store?: Store, opts: ApiOptions = {}) {
     this.store = store ?? new Store();
-    for (const t of builtinResources()) this.types.push(t);
+    for (const t of builtinResources({ metallb: opts.metallbBuiltin ?? true })) this.types.push(t);
     this.reindex();
   }
 

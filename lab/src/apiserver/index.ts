@@ -1,5 +1,6 @@
 export { EmbeddedApiServer, type ApiServerOptions, type RequestRecord } from './server.js';
-export { Api } from './api.js';
+export { Api, type ApiOptions } from './api.js';
+export { metallbCrds } from './resources.js';
 export { Store } from './store.js';
 export { renderKubeconfig } from './kubeconfig.js';
 export { selfSignedCert } from './tls.js';

@@ -1,6 +1,8 @@
 // The resource types the embedded API server serves, with the per-type rules the real server applies
 // (field selector whitelist, status subresource, strategic-merge-patch support, discovery data).
 
+import type { JsonObject } from './json.js';
+
 export interface ResourceType {
   /** API group; '' for the core group. */
   group: string;
@@ -62,7 +64,12 @@ function def(d: Def): ResourceType {
 
 const METALLB = 'metallb.io';
 
-export function builtinResources(): ResourceType[] {
+/** The kinds served from the start; without `metallb`, the metallb.io kinds come only from their CRDs (see `metallbCrds`). */
+export function builtinResources(opts: { metallb?: boolean } = {}): ResourceType[] {
+  return [...coreResources(), ...(opts.metallb ?? true ? metallbResources() : [])];
+}
+
+function coreResources(): ResourceType[] {
   return [
     def({ group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false, shortNames: ['ns'], status: true, fieldSelectors: ['status.phase'], statusOnCreate: { phase: 'Active' } }),
     def({ group: '', version: 'v1', resource: 'services', kind: 'Service', namespaced: true, shortNames: ['svc'], status: true }),
@@ -83,6 +90,11 @@ export function builtinResources(): ResourceType[] {
     def({ group: 'discovery.k8s.io', version: 'v1beta1', resource: 'endpointslices', kind: 'EndpointSlice', namespaced: true }),
     def({ group: 'coordination.k8s.io', version: 'v1', resource: 'leases', kind: 'Lease', namespaced: true }),
     def({ group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions', kind: 'CustomResourceDefinition', namespaced: false, shortNames: ['crd', 'crds'], status: true }),
+  ];
+}
+
+function metallbResources(): ResourceType[] {
+  return [
     def({ group: METALLB, version: 'v1beta1', resource: 'ipaddresspools', kind: 'IPAddressPool', namespaced: true, status: true, custom: true }),
     def({ group: METALLB, version: 'v1beta1', resource: 'l2advertisements', kind: 'L2Advertisement', namespaced: true, status: true, custom: true }),
     def({ group: METALLB, version: 'v1beta1', resource: 'servicel2statuses', kind: 'ServiceL2Status', namespaced: true, status: true, custom: true }),
@@ -92,6 +104,25 @@ export function builtinResources(): ResourceType[] {
     def({ group: METALLB, version: 'v1beta1', resource: 'communities', kind: 'Community', namespaced: true, status: true, custom: true }),
     def({ group: METALLB, version: 'v1beta2', resource: 'bgppeers', kind: 'BGPPeer', namespaced: true, status: true, custom: true }),
   ];
+}
+
+/** CustomResourceDefinition (apiextensions.k8s.io/v1) bodies for the metallb.io kinds, as MetalLB's manifests install them. */
+export function metallbCrds(): JsonObject[] {
+  return metallbResources().map((t) => ({
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${t.resource}.${t.group}` },
+    spec: {
+      group: t.group,
+      names: { kind: t.kind, listKind: `${t.kind}List`, plural: t.resource, singular: t.singular },
+      scope: t.namespaced ? 'Namespaced' : 'Cluster',
+      versions: [{
+        name: t.version, served: true, storage: true,
+        ...(t.status ? { subresources: { status: {} } } : {}),
+        schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+      }],
+    },
+  }));
 }
 
 /** Builds resource types from a CustomResourceDefinition (apiextensions.k8s.io/v1) body. */
