@@ -139,7 +139,13 @@ export const Endpoints = schema('Endpoints', [
   ])), REP],
 ]);
 
+export const ServiceAccount = schema('ServiceAccount', [
+  [1, 'metadata', msg(ObjectMeta)], [2, 'secrets', msg(ObjectReference), REP],
+  [3, 'imagePullSecrets', msg(schema('LocalObjectReference', [[1, 'name', S]])), REP], [4, 'automountServiceAccountToken', B, PTR],
+]);
+
 /** "apiVersion/kind" → schema of the object's `raw` bytes. */
 export const CORE_V1_SCHEMAS: ReadonlyMap<string, MessageSchema> = new Map([
   ['v1/Namespace', Namespace], ['v1/ConfigMap', ConfigMap], ['v1/Secret', Secret], ['v1/Service', Service], ['v1/Endpoints', Endpoints],
+  ['v1/ServiceAccount', ServiceAccount],
 ]);

@@ -94,6 +94,11 @@ describe('kubectl create generators (protobuf bodies) against l2lb apiserver @in
     assert.equal(Buffer.from(data, 'base64').toString(), secretkey);
   });
 
+  it('create serviceaccount', async () => {
+    assert.match(await kubectl('create', 'serviceaccount', 'speaker', '-n', 'metallb-system'), /serviceaccount\/speaker created/);
+    assert.equal(await kubectl('get', 'sa', 'speaker', '-n', 'metallb-system', '-o', 'jsonpath={.metadata.name}'), 'speaker');
+  });
+
   it('create service loadbalancer: get svc shows TYPE LoadBalancer and the port', async () => {
     assert.match(await kubectl('create', 'service', 'loadbalancer', 'web', '--tcp=80:8080'), /service\/web created/);
     const lines = (await kubectl('get', 'svc', 'web')).trim().split('\n').map((l) => l.trim().split(/\s+/));

@@ -11,7 +11,9 @@ import { ConfigMap, ObjectMeta, Service } from '../../src/apiserver/protobuf-sch
 import { bytes, cat, entry, envelope, fixed32, fixed64, hex, m, s, varint, vi } from './pb-writer.js';
 
 /** Bodies kubectl v1.32 sent for `create namespace ns1`, `create configmap config --from-file=config=f.txt -n ns1`,
- * `create secret generic memberlist --from-literal=secretkey=abc -n ns1`, `create service loadbalancer web --tcp=80:8080`;
+ * `create secret generic memberlist --from-literal=secretkey=abc -n ns1`, `create service loadbalancer web --tcp=80:8080`,
+ * `create serviceaccount speaker -n ns1`, `create secret generic s2 --from-literal=a=b --type=kubernetes.io/basic-auth -n ns1`,
+ * `create service nodeport np --tcp=5678:8080 --node-port=30001`, `create service clusterip headless --clusterip=None`;
  * the expected objects are what `kubectl create ... --dry-run=client -o json` prints for the same commands. */
 const KUBECTL: { name: string; body: string; json: JsonObject }[] = [
   {
@@ -36,6 +38,33 @@ const KUBECTL: { name: string; body: string; json: JsonObject }[] = [
       kind: 'Service', apiVersion: 'v1', metadata: { name: 'web', creationTimestamp: null, labels: { app: 'web' } },
       spec: { ports: [{ name: '80-8080', protocol: 'TCP', port: 80, targetPort: 8080 }], selector: { app: 'web' }, type: 'LoadBalancer' },
       status: { loadBalancer: {} },
+    },
+  },
+  {
+    name: 'serviceaccount',
+    body: '6b3873000a140a027631120e536572766963654163636f756e74121c0a1a0a07737065616b657212001a036e733122002a003200380042001a002200',
+    json: { kind: 'ServiceAccount', apiVersion: 'v1', metadata: { name: 'speaker', namespace: 'ns1', creationTimestamp: null } },
+  },
+  {
+    name: 'secret generic --type',
+    body: '6b3873000a0c0a027631120653656372657412390a150a02733212001a036e733122002a0032003800420012060a01611201621a186b756265726e657465732e696f2f62617369632d617574681a002200',
+    json: { kind: 'Secret', apiVersion: 'v1', metadata: { name: 's2', namespace: 'ns1', creationTimestamp: null }, data: { a: 'Yg==' }, type: 'kubernetes.io/basic-auth' },
+  },
+  {
+    name: 'service nodeport --node-port',
+    body: '6b3873000a0d0a027631120753657276696365126a0a1d0a026e7012001a0022002a003200380042005a090a0361707012026e7012450a200a09353637382d38303830120354435018ae2c2207080010903f1a0028b1ea0112090a0361707012026e701a0022084e6f6465506f72743a00420052005a00600068001a020a001a002200',
+    json: {
+      kind: 'Service', apiVersion: 'v1', metadata: { name: 'np', creationTimestamp: null, labels: { app: 'np' } },
+      spec: { ports: [{ name: '5678-8080', protocol: 'TCP', port: 5678, targetPort: 8080, nodePort: 30001 }], selector: { app: 'np' }, type: 'NodePort' },
+      status: { loadBalancer: {} },
+    },
+  },
+  {
+    name: 'service clusterip --clusterip=None',
+    body: '6b3873000a0d0a027631120753657276696365125f0a290a08686561646c65737312001a0022002a003200380042005a0f0a036170701208686561646c657373122e120f0a036170701208686561646c6573731a044e6f6e652209436c757374657249503a00420052005a00600068001a020a001a002200',
+    json: {
+      kind: 'Service', apiVersion: 'v1', metadata: { name: 'headless', creationTimestamp: null, labels: { app: 'headless' } },
+      spec: { selector: { app: 'headless' }, clusterIP: 'None', type: 'ClusterIP' }, status: { loadBalancer: {} },
     },
   },
 ];
@@ -225,7 +254,7 @@ describe('apiserver protobuf: schemas', () => {
 
     e = decodeErr(envelope('metallb.io/v1beta1', 'IPAddressPool', new Uint8Array()));
     assert.deepEqual([e.code, e.reason], [415, 'UnsupportedMediaType']);
-    assert.match(e.message, /only for v1 Namespace, ConfigMap, Secret, Service, Endpoints, not metallb\.io\/v1beta1 IPAddressPool \(send JSON: kubectl create\/apply -f/);
+    assert.match(e.message, /only for v1 Namespace, ConfigMap, Secret, Service, Endpoints, ServiceAccount, not metallb\.io\/v1beta1 IPAddressPool \(send JSON: kubectl create\/apply -f/);
     assert.match(decodeErr(envelope('apps/v1', 'Deployment', new Uint8Array())).message, /not apps\/v1 Deployment/);
     assert.match(decodeErr(envelope('', '', new Uint8Array())).message, /without apiVersion\/kind/);
     assert.match(decodeErr(envelope('v1', 'Secret', new Uint8Array(), 'gzip')).message, /contentEncoding "gzip"/);
