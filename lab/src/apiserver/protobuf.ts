@@ -204,7 +204,8 @@ function decodeTime(buf: Uint8Array, path: string): Json {
   for (const f of fieldsOf(buf, path)) if (f.no === 1) seconds = int64Of(f, `${path}.seconds`);
   const ms = seconds * 1000;
   const d = new Date(ms);
-  if (Number.isNaN(d.getTime())) throw new DecodeError(`${path}: time ${seconds}s is out of range`);
+  // RFC 3339 (and Go's Time JSON) covers years 0000-9999 only.
+  if (Number.isNaN(d.getTime()) || d.getUTCFullYear() < 0 || d.getUTCFullYear() > 9999) throw new DecodeError(`${path}: time ${seconds}s is out of range`);
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 

@@ -251,6 +251,9 @@ describe('apiserver protobuf: schemas', () => {
     assert.match(e.message, /ConfigMap\.metadata\.managedFields\[0\]\.fieldsV1: not valid JSON/);
     e = decodeErr(envelope('v1', 'ConfigMap', m(1, m(8, vi(1, 1n << 60n)))));
     assert.match(e.message, /creationTimestamp: time \d+s is out of range/);
+    assert.match(decodeErr(envelope('v1', 'ConfigMap', m(1, m(8, vi(1, 253402300800))))).message, /time 253402300800s is out of range/);
+    assert.match(decodeErr(envelope('v1', 'ConfigMap', m(1, m(8, vi(1, -62167219201))))).message, /time -62167219201s is out of range/);
+    assert.equal((decodeOk(envelope('v1', 'ConfigMap', m(1, m(8, vi(1, 253402300799))))).metadata as JsonObject)['creationTimestamp'], '9999-12-31T23:59:59Z');
 
     e = decodeErr(envelope('metallb.io/v1beta1', 'IPAddressPool', new Uint8Array()));
     assert.deepEqual([e.code, e.reason], [415, 'UnsupportedMediaType']);
