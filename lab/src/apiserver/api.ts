@@ -449,6 +449,19 @@ export class Api {
   }
 
   private defaults(t: ResourceType, obj: JsonObject, cur: JsonObject | undefined): void {
+    if (t.storageKey === '/secrets') {
+      obj['type'] ??= 'Opaque';
+      // As the real server: stringData is write-only, merged into data (base64) over existing keys.
+      const stringData = obj['stringData'];
+      if (isObject(stringData)) {
+        const data: JsonObject = isObject(obj['data']) ? obj['data'] : {};
+        for (const [key, value] of Object.entries(stringData)) {
+          if (typeof value === 'string') data[key] = Buffer.from(value, 'utf8').toString('base64');
+        }
+        obj['data'] = data;
+      }
+      delete obj['stringData'];
+    }
     if (t.storageKey === '/services') {
       const spec: JsonObject = isObject(obj['spec']) ? obj['spec'] : {};
       obj['spec'] = spec;

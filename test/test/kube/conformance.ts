@@ -450,6 +450,13 @@ export function conformance(getTarget: () => Target): void {
       assert.equal(await readSecret(c, ns, 'nope'), undefined);
     });
 
+    it('defaults a Secret\'s type to Opaque and turns stringData into base64 data', async () => {
+      const created = await c.create(Resources.secrets, ns, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'typeless' }, stringData: { k: 'v' } });
+      assert.equal(created['type'], 'Opaque');
+      assert.deepEqual(created['data'], { k: Buffer.from('v').toString('base64') });
+      assert.equal(created['stringData'], undefined);
+    });
+
     it('serves discovery for /version, /api and /apis, and picks the EndpointSlice version the server has', async () => {
       const v = await c.request<{ major?: string; gitVersion?: string }>('GET', '/version');
       assert.equal(v.major, '1');
