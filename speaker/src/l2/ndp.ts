@@ -133,19 +133,8 @@ export function buildSolicitedAdvert(
   nsEthSrc: Buffer,
   nsSourceLla: Buffer | undefined,
 ): Buffer {
-  if (isZero(nsSrc)) {
-    // DAD probe: answer to all-nodes, S=0 (RFC 4861 7.2.4).
-    return buildNeighborAdvert({
-      ethDst: ipv6MulticastMac(ALL_NODES_V6),
-      ethSrc: ifMac,
-      src: vip,
-      dst: ALL_NODES_V6,
-      target: vip,
-      solicited: false,
-      override: true,
-      tlla: ifMac,
-    });
-  }
+  // DAD probe: answer to all-nodes with S=0 (RFC 4861 7.2.4), which is exactly the unsolicited form.
+  if (isZero(nsSrc)) return buildUnsolicitedAdvert(ifMac, vip);
   return buildNeighborAdvert({
     ethDst: nsSourceLla ?? nsEthSrc,
     ethSrc: ifMac,
