@@ -49,6 +49,43 @@ Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall, const std::s
   return e;
 }
 
+// Starts watching `fd` for readability with `owner` in handle->data; throws a Node-style error.
+uv_poll_t* StartReadablePoll(Napi::Env env, int fd, void* owner, uv_poll_cb onPoll) {
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  auto* poll = new uv_poll_t;
+  poll->data = owner;
+  int rc = uv_poll_init_socket(loop, poll, fd);
+  if (rc != 0) {
+    delete poll;  // never initialised: libuv does not know it
+    throw ErrnoError(env, -rc, "uv_poll_init_socket", "");
+  }
+  rc = uv_poll_start(poll, UV_READABLE, onPoll);
+  if (rc != 0) {
+    // An initialised handle may only be freed after uv_close.
+    poll->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(poll), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    throw ErrnoError(env, -rc, "uv_poll_start", "");
+  }
+  return poll;
+}
+
+// Stops `poll` and hands it to libuv to release; `onClosed` runs once libuv is done with it.
+void ClosePoll(uv_poll_t*& poll, uv_close_cb onClosed) {
+  if (poll == nullptr) return;
+  uv_poll_stop(poll);
+  uv_close(reinterpret_cast<uv_handle_t*>(poll), onClosed);
+  poll = nullptr;
+}
+
+// uv_close callback for a poll handle whose owner Ref()ed itself while polling.
+template <typename Wrap>
+void ReleasePollAndUnref(uv_handle_t* handle) {
+  auto* self = static_cast<Wrap*>(handle->data);
+  delete reinterpret_cast<uv_poll_t*>(handle);
+  if (self != nullptr) self->Unref();
+}
+
 class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
  public:
   static Napi::Function Init(Napi::Env env) {
@@ -201,17 +238,7 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     iovs_.assign(slots_, iovec{});
     addrs_.assign(slots_, sockaddr_ll{});
 
-    uv_loop_t* loop = nullptr;
-    napi_get_uv_event_loop(env, &loop);
-    poll_ = new uv_poll_t;
-    poll_->data = this;
-    int rc = uv_poll_init_socket(loop, poll_, fd_);
-    if (rc == 0) rc = uv_poll_start(poll_, UV_READABLE, OnPoll);
-    if (rc != 0) {
-      delete poll_;
-      poll_ = nullptr;
-      throw ErrnoError(env, -rc, "uv_poll_start", "");
-    }
+    poll_ = StartReadablePoll(env, fd_, this, OnPoll);
     if (!loopRef_) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
     Ref();  // keep the JS object alive while the poll handle points at it
     return env.Undefined();
@@ -378,20 +405,10 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     return info.Env().Undefined();
   }
 
-  static void OnClosed(uv_handle_t* handle) {
-    auto* self = static_cast<PacketSocket*>(handle->data);
-    delete reinterpret_cast<uv_poll_t*>(handle);
-    if (self != nullptr) self->Unref();
-  }
-
   // close(): idempotent; stops polling, closes the fds (memberships go with them).
   Napi::Value Close(const Napi::CallbackInfo& info) {
     if (closed_) return info.Env().Undefined();
-    if (poll_ != nullptr) {
-      uv_poll_stop(poll_);
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), OnClosed);
-      poll_ = nullptr;
-    }
+    ClosePoll(poll_, ReleasePollAndUnref<PacketSocket>);
     Fail();
     cb_.Reset();
     bufRef_.Reset();
@@ -432,18 +449,12 @@ class LinkWatcher : public Napi::ObjectWrap<LinkWatcher> {
     }
     cb_ = Napi::Persistent(info[0].As<Napi::Function>());
     ctx_ = std::make_unique<Napi::AsyncContext>(env, "l2lb:LinkWatcher");
-    uv_loop_t* loop = nullptr;
-    napi_get_uv_event_loop(env, &loop);
-    poll_ = new uv_poll_t;
-    poll_->data = this;
-    int rc = uv_poll_init_socket(loop, poll_, fd_);
-    if (rc == 0) rc = uv_poll_start(poll_, UV_READABLE, OnPoll);
-    if (rc != 0) {
-      delete poll_;
-      poll_ = nullptr;
+    try {
+      poll_ = StartReadablePoll(env, fd_, this, OnPoll);
+    } catch (...) {
       close(fd_);
       fd_ = -1;
-      throw ErrnoError(env, -rc, "uv_poll_start", "");
+      throw;
     }
     Ref();
   }
@@ -482,12 +493,6 @@ class LinkWatcher : public Napi::ObjectWrap<LinkWatcher> {
     (void)drained;
   }
 
-  static void OnClosed(uv_handle_t* handle) {
-    auto* self = static_cast<LinkWatcher*>(handle->data);
-    delete reinterpret_cast<uv_poll_t*>(handle);
-    if (self != nullptr) self->Unref();
-  }
-
   Napi::Value RefLoop(const Napi::CallbackInfo& info) {
     if (poll_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
     return info.Env().Undefined();
@@ -497,11 +502,7 @@ class LinkWatcher : public Napi::ObjectWrap<LinkWatcher> {
     return info.Env().Undefined();
   }
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    if (poll_ != nullptr) {
-      uv_poll_stop(poll_);
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), OnClosed);
-      poll_ = nullptr;
-    }
+    ClosePoll(poll_, ReleasePollAndUnref<LinkWatcher>);
     if (fd_ >= 0) close(fd_);
     fd_ = -1;
     cb_.Reset();
