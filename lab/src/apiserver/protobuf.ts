@@ -186,17 +186,6 @@ function fieldsOf(buf: Uint8Array, path: string): RawField[] {
   return out;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0] ?? new Uint8Array();
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 /** metav1.Time: {1 seconds, 2 nanos}; an empty message is the zero time (JSON null), nanos are dropped as the real server does. */
 function decodeTime(buf: Uint8Array, path: string): Json {
   if (buf.length === 0) return null;
@@ -309,7 +298,7 @@ function decodeObject(buf: Uint8Array, schema: MessageSchema, path: string): Jso
     } else if (spec.type.k === 'message') {
       // A message field sent more than once is merged, as protobuf specifies: decode the concatenation.
       const parts = occ.map((f) => bytesOf(f, fpath));
-      out[spec.json] = decodeObject(concat(parts), spec.type.m, fpath);
+      out[spec.json] = decodeObject(parts.length === 1 && parts[0] !== undefined ? parts[0] : Buffer.concat(parts), spec.type.m, fpath);
     } else {
       const last = occ[occ.length - 1];
       if (last === undefined) continue;

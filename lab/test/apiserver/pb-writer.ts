@@ -14,13 +14,7 @@ export function varint(n: bigint | number): Uint8Array {
 }
 
 export function cat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return Buffer.concat(parts);
 }
 
 export const tag = (no: number, wt: number): Uint8Array => varint((BigInt(no) << 3n) | BigInt(wt));
