@@ -529,16 +529,21 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
   }
 
   private onArpBatch(p: Port, b: L2FrameBatch): void {
+    this.eachIncoming(p, b, 'ARP', (frame) => this.onArpFrame(p, frame));
+  }
+
+  /** Hands every received (not outgoing) frame of a batch to `handle`, one failure at a time. */
+  private eachIncoming(p: Port, b: L2FrameBatch, protocol: string, handle: (frame: Buffer) => void): void {
     for (let i = 0; i < b.count; i++) {
       if (b.pktType(i) === PACKET_OUTGOING) {
         this.count('outgoing');
         continue;
       }
       try {
-        this.onArpFrame(p, b.frame(i));
+        handle(b.frame(i));
       } catch (e) {
         // Defensive: the codecs are total, but a bug here must not kill the receive path.
-        this.o.logger.error('ARP frame handling failed', { interface: p.name, error: (e as Error).message });
+        this.o.logger.error(`${protocol} frame handling failed`, { interface: p.name, error: (e as Error).message });
       }
     }
   }
@@ -590,17 +595,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
   }
 
   private onNdpBatch(p: Port, b: L2FrameBatch): void {
-    for (let i = 0; i < b.count; i++) {
-      if (b.pktType(i) === PACKET_OUTGOING) {
-        this.count('outgoing');
-        continue;
-      }
-      try {
-        this.onNdpFrame(p, b.frame(i));
-      } catch (e) {
-        this.o.logger.error('NDP frame handling failed', { interface: p.name, error: (e as Error).message });
-      }
-    }
+    this.eachIncoming(p, b, 'NDP', (frame) => this.onNdpFrame(p, frame));
   }
 
   private onNdpFrame(p: Port, frame: Buffer): void {
