@@ -19,6 +19,7 @@ export interface RawPacketSocket {
   joinGroup6(group: Buffer): void;
   leaveGroup6(group: Buffer): void;
   setFilter(filter: Buffer | null): void;
+  setArpReplies(mac: Buffer | null, ips?: Buffer, ignoreMacs?: Buffer): void;
   stats(): RawStats;
   ref(): void;
   unref(): void;

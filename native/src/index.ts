@@ -28,6 +28,18 @@ export interface FrameBatch {
   frame(i: number): Buffer;
   pktType(i: number): number;
   truncated(i: number): boolean;
+  /** ARP reflex outcome: 0 not answered by the addon, 1 reply sent, -errno the reply failed. */
+  answered(i: number): number;
+}
+
+/** The ARP reflex table (see PacketSocket.setArpReplies). */
+export interface ArpReplyTable {
+  /** Sender MAC of the replies (the interface's). */
+  mac: Buffer;
+  /** IPv4 addresses (4 bytes each) to answer for. */
+  ips: readonly Buffer[];
+  /** Requests from these MACs (ours) are never answered by the reflex. */
+  ignoreMacs: readonly Buffer[];
 }
 
 export type ErrnoError = Error & { code?: string; errno?: number; syscall?: string };
@@ -46,6 +58,8 @@ function errnoName(errno: number): string {
   return ERRNO_NAMES.get(errno) ?? `ERRNO${errno}`;
 }
 
+const META_INTS = 4; // length, pkttype, truncated, ARP reflex outcome
+
 class BatchView implements FrameBatch {
   count = 0;
   constructor(
@@ -54,14 +68,17 @@ class BatchView implements FrameBatch {
     private readonly slotSize: number,
   ) {}
   frame(i: number): Buffer {
-    const len = Math.min(this.meta[i * 3] ?? 0, this.slotSize);
+    const len = Math.min(this.meta[i * META_INTS] ?? 0, this.slotSize);
     return this.buf.subarray(i * this.slotSize, i * this.slotSize + len);
   }
   pktType(i: number): number {
-    return this.meta[i * 3 + 1] ?? 0;
+    return this.meta[i * META_INTS + 1] ?? 0;
   }
   truncated(i: number): boolean {
-    return (this.meta[i * 3 + 2] ?? 0) !== 0;
+    return (this.meta[i * META_INTS + 2] ?? 0) !== 0;
+  }
+  answered(i: number): number {
+    return this.meta[i * META_INTS + 3] ?? 0;
   }
 }
 
@@ -84,7 +101,7 @@ export class PacketSocket {
     this.slotSize = o.slotSize ?? 2048;
     const slots = o.batch ?? 64;
     this.buf = Buffer.alloc(slots * this.slotSize);
-    this.meta = new Int32Array(slots * 3);
+    this.meta = new Int32Array(slots * META_INTS);
     this.batchView = new BatchView(this.buf, this.meta, this.slotSize);
   }
 
@@ -163,6 +180,27 @@ export class PacketSocket {
 
   setFilter(f: Buffer | null): void {
     this.raw.setFilter(f);
+  }
+
+  /**
+   * The ARP reflex: plain ARP requests for `table.ips` (to broadcast or to `table.mac`, not from
+   * `ignoreMacs`, sender IP not itself in the table) are answered by the addon right after
+   * receive, before the batch reaches JS; `FrameBatch.answered(i)` reports the outcome. `null`
+   * (or no IPs) turns it off. Throws TypeError on malformed input (MAC not 6 bytes, IP not 4).
+   */
+  setArpReplies(table: ArpReplyTable | null): void {
+    if (!table || table.ips.length === 0) {
+      this.raw.setArpReplies(null);
+      return;
+    }
+    if (table.mac.length !== 6) throw new TypeError(`setArpReplies: mac must be 6 bytes, got ${table.mac.length}`);
+    for (const ip of table.ips) {
+      if (ip.length !== 4) throw new TypeError(`setArpReplies: IPv4 addresses are 4 bytes, got ${ip.length}`);
+    }
+    for (const m of table.ignoreMacs) {
+      if (m.length !== 6) throw new TypeError(`setArpReplies: ignoreMacs entries must be 6 bytes, got ${m.length}`);
+    }
+    this.raw.setArpReplies(table.mac, Buffer.concat([...table.ips]), Buffer.concat([...table.ignoreMacs]));
   }
 
   /** PACKET_STATISTICS; the kernel resets them on every read. */

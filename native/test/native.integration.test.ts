@@ -39,4 +39,25 @@ describe('native: AF_PACKET socket in a network namespace @integration', functio
     assert.equal(out.sendAfterClose, 'EBADF');
     assert.ok((out.stats as { packets: number }).packets >= 2);
   });
+
+  it('ARP reflex: answers plain requests for table IPs before JS runs, and nothing else', () => {
+    const fixture = fileURLToPath(new URL('./fixtures/arp-reflex.js', import.meta.url));
+    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, fixture], { encoding: 'utf8', timeout: 15_000 });
+    assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+    const out = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
+    const answered = { answered: 1, replies: 1 };
+    const untouched = { answered: 0, replies: 0 };
+    assert.deepEqual(out.plain, answered, 'broadcast request for a table IP');
+    assert.equal(out.replyBytes, true, 'reply: to the requester, from the table MAC, sender IP = VIP');
+    assert.deepEqual(out.unicastToUs, answered, 'unicast request to the table MAC');
+    assert.deepEqual(out.otherTableIp, answered, 'the second IP of a replaced table');
+    for (const k of ['otherIp', 'unicastElsewhere', 'announcementOfVip', 'arpReply', 'fromOwnMac', 'truncated',
+      'ignoredMac', 'removedIp', 'off']) {
+      assert.deepEqual(out[k], untouched, `${k}: left to JS`);
+    }
+    assert.equal(out.badMac, 'TypeError');
+    const m = out.mutants as { frames: number; answered: number; mismatches: string[] };
+    assert.deepEqual(m.mismatches, [], 'the addon decides like the rule for every mutated request');
+    assert.ok(m.answered > 100 && m.answered < m.frames - 100, `both outcomes exercised: ${m.answered}/${m.frames}`);
+  });
 });
