@@ -9,10 +9,12 @@ import { canonicalIp } from './l2/addr.js';
 
 const USAGE = `usage: l2lb-speaker announce --interface IF [--interface IF...] --ip IP [--ip IP...]
          [--garp-count N] [--garp-interval MS] [--refresh-interval MS]
-         [--rescan-interval MS] [--stats-interval MS] [--log-level LEVEL]
+         [--rescan-interval MS] [--stats-interval MS] [--log-level LEVEL] [--no-arp-reflex]
 
   Answers ARP/NDP for the IPs on the interfaces (default: all eligible interfaces) until SIGTERM.
-  Prints JSON lines on stdout: start, announced, conflict, link, stats (also on SIGUSR1).`;
+  Prints JSON lines on stdout: start, announced, conflict, link, stats (also on SIGUSR1).
+  --no-arp-reflex answers ARP from JavaScript only, not in the addon right after receive
+  (slower by the JS call; for diagnosis and benchmarks).`;
 
 function out(event: string, data: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify({ event, time: new Date().toISOString(), ...data })}\n`);
@@ -52,6 +54,7 @@ export function announceCommand(argv: string[]): number {
       'rescan-interval': { type: 'string' },
       'stats-interval': { type: 'string' },
       'log-level': { type: 'string' },
+      'no-arp-reflex': { type: 'boolean' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -72,6 +75,7 @@ export function announceCommand(argv: string[]): number {
     garpIntervalMs: intOption(values['garp-interval'], 'garp-interval', 1100),
     refreshIntervalMs: intOption(values['refresh-interval'], 'refresh-interval', 0),
     rescanIntervalMs: intOption(values['rescan-interval'], 'rescan-interval', 2000),
+    arpReflex: values['no-arp-reflex'] !== true,
     logger,
   });
   announcer.on('announced', (e) => out('announced', e));

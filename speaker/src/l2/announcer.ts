@@ -5,6 +5,7 @@
 // in unit tests without root. Frames are parsed by the pure codecs; bad input is dropped and
 // counted per reason, never thrown out of the receive path.
 import { EventEmitter } from 'node:events';
+import { constants as osConstants } from 'node:os';
 import { bytesEqual, canonicalIp, macToString, parseIp, parseMac, solicitedNodeAddress, ipv6MulticastMac } from './addr.js';
 import { ARP_REQUEST, ARP_REPLY, buildArpReply, buildGratuitousArp } from './arp.js';
 import { BROADCAST_MAC } from './addr.js';
@@ -18,6 +19,15 @@ export interface L2FrameBatch {
   readonly count: number;
   frame(i: number): Buffer;
   pktType(i: number): number;
+  /** ARP reflex outcome (sockets with setArpReplies): 0 not answered, 1 reply sent, -errno failed. */
+  answered?(i: number): number;
+}
+
+/** IPv4 VIPs a socket answers ARP requests for by itself, before the batch reaches JS. */
+export interface ArpReflexTable {
+  mac: Buffer;
+  ips: readonly Buffer[];
+  ignoreMacs: readonly Buffer[];
 }
 
 /** What the announcer needs from a packet socket (implemented by @l2lb/native's PacketSocket). */
@@ -31,6 +41,8 @@ export interface L2Socket {
   leaveGroup6(group: Buffer): void;
   stats(): { packets: number; drops: number };
   close(): void;
+  /** Optional ARP reflex (@l2lb/native has it): plain requests for the table's IPs are answered in the addon. */
+  setArpReplies?(table: ArpReflexTable | null): void;
 }
 
 export type SocketKind = 'arp' | 'ndp';
@@ -64,6 +76,12 @@ export interface AnnouncerOptions {
   refreshIntervalMs?: number;
   /** Interface rescan period (link changes). Default 2000 ms; socket errors trigger one at once. */
   rescanIntervalMs?: number;
+  /**
+   * Let sockets that can (the native addon) answer plain ARP requests for announced IPv4 VIPs
+   * themselves, right after receive, instead of after the JS callback. The announcer still sees
+   * and counts every frame and handles everything else (conflicts, odd requests). Default true.
+   */
+  arpReflex?: boolean;
   /** Link/address change notifications (netlink); each triggers a rescan within ~20 ms. */
   watchLinks?: ((onChange: () => void) => { close(): void }) | undefined;
   timers?: Timers;
@@ -149,6 +167,9 @@ const realTimers: Timers = {
 
 const PACKET_OUTGOING = 4;
 
+const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([k, v]) => [v, k]));
+const errnoName = (errno: number): string => ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
+
 export class Announcer extends EventEmitter<AnnouncerEvents> {
   private readonly o: Required<Omit<AnnouncerOptions, 'interfaces' | 'exclude' | 'watchLinks'>> &
     Pick<AnnouncerOptions, 'interfaces' | 'exclude' | 'watchLinks'>;
@@ -180,6 +201,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
       now: Date.now,
       logger: silentLogger,
       ...opts,
+      arpReflex: opts.arpReflex !== false, // an explicit undefined must not turn it off
     };
   }
 
@@ -235,7 +257,10 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
       refreshTimer: undefined,
     };
     this.ips.set(key, ip);
-    if (!ip.v6) this.v4.set(bytes.readUInt32BE(0), ip);
+    if (!ip.v6) {
+      this.v4.set(bytes.readUInt32BE(0), ip);
+      this.syncArpReflex();
+    }
     if (ip.v6) for (const p of this.ports.values()) this.joinGroup(p, ip);
     this.startBurst(ip, undefined);
     this.o.logger.info('announcing IP', { ip: ip.text, interfaces: this.interfaces() });
@@ -249,7 +274,10 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
     const ip = this.ips.get(key);
     if (!ip) return false;
     this.ips.delete(key);
-    if (!ip.v6) this.v4.delete(ip.bytes.readUInt32BE(0));
+    if (!ip.v6) {
+      this.v4.delete(ip.bytes.readUInt32BE(0));
+      this.syncArpReflex();
+    }
     for (const b of [...this.bursts]) {
       if (b.ip === ip) {
         this.o.timers.clearTimeout(b.timer);
@@ -321,6 +349,30 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
     }
     for (const i of sel.eligible) {
       if (!this.ports.has(i.name)) this.openPort(i);
+    }
+    this.syncArpReflex(); // node-own addresses and our MACs may have changed
+  }
+
+  /**
+   * Gives every ARP socket that supports it the reflex table: the announced IPv4 VIPs that this
+   * node does not own itself, the port's MAC, and all our MACs (never answer ourselves).
+   */
+  private syncArpReflex(): void {
+    if (!this.o.arpReflex) return;
+    const ips: Buffer[] = [];
+    for (const ip of this.v4.values()) if (!this.nodeOwnV4.has(ip.bytes.readUInt32BE(0))) ips.push(ip.bytes);
+    const ignoreMacs = [...this.ports.values()].map((p) => p.mac);
+    for (const p of this.ports.values()) {
+      if (!p.arp?.setArpReplies) continue;
+      try {
+        p.arp.setArpReplies({ mac: p.mac, ips, ignoreMacs });
+      } catch (e) {
+        // The JS path still answers; only the latency advantage is lost.
+        this.o.logger.warn('cannot set the ARP reflex table; answering from JS', {
+          interface: p.name,
+          error: (e as Error).message,
+        });
+      }
     }
   }
 
@@ -529,18 +581,34 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
   }
 
   private onArpBatch(p: Port, b: L2FrameBatch): void {
-    this.eachIncoming(p, b, 'ARP', (frame) => this.onArpFrame(p, frame));
+    this.eachIncoming(p, b, 'ARP', (frame, i) => {
+      const reflex = b.answered?.(i) ?? 0;
+      if (reflex === 0) this.onArpFrame(p, frame);
+      else this.countReflexReply(p, frame, reflex);
+    });
+  }
+
+  /** A request the addon already answered (1) or failed to answer (-errno): count it like ours. */
+  private countReflexReply(p: Port, f: Buffer, outcome: number): void {
+    const ip = this.v4.get(f.readUInt32BE(38));
+    if (ip) ip.counters.requestsReceived++;
+    if (outcome === 1) {
+      if (ip) ip.counters.repliesSent++;
+      return;
+    }
+    this.count('send-failed');
+    this.o.logger.warn('send failed', { interface: p.name, error: `ARP reply (addon): ${errnoName(-outcome)}` });
   }
 
   /** Hands every received (not outgoing) frame of a batch to `handle`, one failure at a time. */
-  private eachIncoming(p: Port, b: L2FrameBatch, protocol: string, handle: (frame: Buffer) => void): void {
+  private eachIncoming(p: Port, b: L2FrameBatch, protocol: string, handle: (frame: Buffer, i: number) => void): void {
     for (let i = 0; i < b.count; i++) {
       if (b.pktType(i) === PACKET_OUTGOING) {
         this.count('outgoing');
         continue;
       }
       try {
-        handle(b.frame(i));
+        handle(b.frame(i), i);
       } catch (e) {
         // Defensive: the codecs are total, but a bug here must not kill the receive path.
         this.o.logger.error(`${protocol} frame handling failed`, { interface: p.name, error: (e as Error).message });

@@ -27,7 +27,7 @@ const NODE_MAC = '02:00:00:00:00:a1';
 const CLIENT = parseMac('02:00:00:00:00:c1');
 const OTHER_NODE = parseMac('02:00:00:00:00:a2');
 
-function setup(opts: { garpCount?: number; refreshIntervalMs?: number; interfaces?: string[] } = {}) {
+function setup(opts: { garpCount?: number; refreshIntervalMs?: number; interfaces?: string[]; arpReflex?: boolean } = {}) {
   const net = new FakeNet();
   net.ifaces = [iface('n0', 2, NODE_MAC, { addresses: [{ family: 4, address: '10.77.0.2' }] })];
   const timers = new FakeTimers();
@@ -40,6 +40,7 @@ function setup(opts: { garpCount?: number; refreshIntervalMs?: number; interface
     garpCount: opts.garpCount ?? 5,
     refreshIntervalMs: opts.refreshIntervalMs ?? 0,
     interfaces: opts.interfaces,
+    arpReflex: opts.arpReflex,
   });
   a.on('conflict', (c) => conflicts.push(c));
   a.start();
@@ -86,6 +87,46 @@ describe('l2 announcer (fake sockets and clock)', () => {
     assert.equal(arp.takeSent().length, 0);
     assert.equal(a.stats().drops['not-announced'], 1);
     assert.ok((a.stats().drops['own-address'] ?? 0) >= 1);
+  });
+
+  it('gives the addon the ARP reflex table: IPv4 VIPs the node does not own, the port MAC, all own MACs', () => {
+    const { net, a } = setup();
+    const table = (ifname: string): { mac: string; ips: string[]; ignoreMacs: string[] } | null | undefined => {
+      const t = net.open(ifname, 'arp').arpTable;
+      return t && { mac: macToString(t.mac), ips: t.ips.map(ipToString).sort(), ignoreMacs: t.ignoreMacs.map(macToString).sort() };
+    };
+    a.announce('10.77.0.100');
+    a.announce('10.77.0.2'); // the node's own address: never answered, by JS or by the addon
+    a.announce('fd77::100');
+    assert.deepEqual(table('n0'), { mac: NODE_MAC, ips: ['10.77.0.100'], ignoreMacs: [NODE_MAC] });
+    net.ifaces.push(iface('n1', 3, '02:00:00:00:00:b1'));
+    a.rescan();
+    assert.deepEqual(table('n1'), { mac: '02:00:00:00:00:b1', ips: ['10.77.0.100'], ignoreMacs: ['02:00:00:00:00:a1', '02:00:00:00:00:b1'] });
+    assert.deepEqual(table('n0')?.ignoreMacs, ['02:00:00:00:00:a1', '02:00:00:00:00:b1']);
+    a.withdraw('10.77.0.100');
+    assert.deepEqual(table('n0')?.ips, []);
+    assert.deepEqual(table('n1')?.ips, []);
+  });
+
+  it('counts what the reflex answered (or failed to send) without answering it again', () => {
+    const { net, a } = setup();
+    a.announce('10.77.0.100');
+    const arp = net.open('n0', 'arp');
+    arp.takeSent();
+    arp.deliver([arpRequest('10.77.0.100'), arpRequest('10.77.0.100'), arpRequest('10.77.0.100')], [0, 0, 0], [1, 1, -105]);
+    assert.equal(arp.takeSent().length, 0, 'nothing sent twice');
+    assert.deepEqual(a.counters('10.77.0.100'), { requestsReceived: 3, repliesSent: 2, gratuitousSent: 2, conflicts: 0 });
+    assert.equal(a.stats().drops['send-failed'], 1);
+  });
+
+  it('with arpReflex off, no table is handed over and JS answers', () => {
+    const { net, a } = setup({ arpReflex: false });
+    a.announce('10.77.0.100');
+    const arp = net.open('n0', 'arp');
+    assert.equal(arp.arpTable, undefined);
+    arp.takeSent();
+    arp.deliver([arpRequest('10.77.0.100')]);
+    assert.equal(arp.takeSent().length, 1);
   });
 
   it('sends the gratuitous burst on gain only: now, then every 1.1 s, 5 bursts in all', () => {

@@ -1,5 +1,5 @@
 // Test doubles for the announcer's injected I/O: sockets, interface list, timers.
-import type { L2Socket, L2FrameBatch, SocketKind, Timers } from '../../src/l2/announcer.js';
+import type { ArpReflexTable, L2Socket, L2FrameBatch, SocketKind, Timers } from '../../src/l2/announcer.js';
 import type { InterfaceInfo } from '../../src/l2/interfaces.js';
 
 export class FakeSocket implements L2Socket {
@@ -8,6 +8,8 @@ export class FakeSocket implements L2Socket {
   groups = new Set<string>();
   closed = false;
   failSend: Error | undefined;
+  /** The last ARP reflex table set (undefined: never set). The fake does not answer by itself. */
+  arpTable: ArpReflexTable | null | undefined;
   private frameCb: ((b: L2FrameBatch) => void) | undefined;
   private errorCb: ((e: Error & { code?: string }) => void) | undefined;
   constructor(
@@ -43,9 +45,17 @@ export class FakeSocket implements L2Socket {
   close(): void {
     this.closed = true;
   }
-  /** Delivers frames as one batch (pktType 0 = PACKET_HOST unless given). */
-  deliver(frames: Buffer[], pktTypes?: number[]): void {
-    this.frameCb?.({ count: frames.length, frame: (i) => frames[i] ?? Buffer.alloc(0), pktType: (i) => pktTypes?.[i] ?? 0 });
+  setArpReplies(table: ArpReflexTable | null): void {
+    this.arpTable = table && { mac: Buffer.from(table.mac), ips: table.ips.map((b) => Buffer.from(b)), ignoreMacs: table.ignoreMacs.map((b) => Buffer.from(b)) };
+  }
+  /** Delivers frames as one batch (pktType 0 = PACKET_HOST unless given; reflex outcome 0 unless given). */
+  deliver(frames: Buffer[], pktTypes?: number[], answered?: number[]): void {
+    this.frameCb?.({
+      count: frames.length,
+      frame: (i) => frames[i] ?? Buffer.alloc(0),
+      pktType: (i) => pktTypes?.[i] ?? 0,
+      answered: (i) => answered?.[i] ?? 0,
+    });
   }
   fail(code: string): void {
     const e: Error & { code?: string } = new Error(code);
