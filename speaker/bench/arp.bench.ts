@@ -160,10 +160,12 @@ async function main(): Promise<void> {
     rowL.idleCpu = await cpuDuring(l2pid, () => sleep(3000));
     rowL.noiseCpu = await cpuDuring(l2pid, () => noise(50_000, 3));
     only(cpid);
+    await sleep(300);
     rowC.idleCpu = await cpuDuring(cpid, () => sleep(1000));
     rowC.noiseCpu = await cpuDuring(cpid, () => noise(50_000, 1));
 
     only(jspid);
+    await sleep(300);
     rowJ.idleCpu = await cpuDuring(jspid, () => sleep(1000));
     rowJ.noiseCpu = await cpuDuring(jspid, () => noise(50_000, 1));
 
