@@ -31,7 +31,9 @@ export class IP {
       return new IP(4, bytesToBigInt(ipaddr.IPv4.parse(text).toByteArray()));
     }
     if (!text.includes(':') || text.includes('%') || !ipaddr.IPv6.isValid(text)) return undefined;
-    return new IP(6, bytesToBigInt(ipaddr.IPv6.parse(text).toByteArray()));
+    // ipaddr.js reads "::a.b.c.d" (IPv4-compatible, all zeros) as the mapped "::ffff:a.b.c.d".
+    const spelled = /^::\d+\.\d+\.\d+\.\d+$/.test(text) ? `0:0:0:0:0:0:${text.slice(2)}` : text;
+    return new IP(6, bytesToBigInt(ipaddr.IPv6.parse(spelled).toByteArray()));
   }
 
   toBytes(): Uint8Array {

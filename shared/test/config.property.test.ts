@@ -146,4 +146,12 @@ describe('config: property tests (fast-check)', function () {
       assert.ok(again !== undefined && again.equals(ip));
     }), { numRuns: 5_000 });
   });
+
+  it('reads IPv6 like the WHATWG URL parser does (an independent parser), embedded IPv4 included', () => {
+    assert.equal(IP.parse('::1.2.3.4')?.toString(), '::102:304');
+    assert.equal(IP.parse('::ffff:1.2.3.4')?.toString(), '::ffff:102:304');
+    fc.assert(fc.property(fc.ipV6(), (text) => {
+      assert.equal(IP.parse(text)?.toString(), new URL(`http://[${text}]/`).hostname.slice(1, -1), text);
+    }), { numRuns: 5_000 });
+  });
 });
