@@ -1,0 +1,170 @@
+// Which speaker announces a Service's IPs: MetalLB's layer-2 election, as pure functions.
+//
+// Every speaker runs the same computation on the same inputs (alive memberlist members, Node
+// objects, EndpointSlices, the configuration) and so agrees on one owner without talking:
+// the candidates are sorted by SHA-256("<node>#<ip>") and the first one announces. The steps
+// and withdraw reasons follow MetalLB's speaker (research/metallb.md §3.1-3.2) so a mixed
+// l2lb/MetalLB cluster elects the same node. No I/O: the caller gathers the inputs.
+import { createHash } from 'node:crypto';
+import { IP, selectorMatches, type Config, type L2Advertisement, type AddressPool } from '@l2lb/shared';
+
+/** MetalLB's reasons for not announcing (the strings appear in its logs and ours). */
+export type WithdrawReason =
+  | 'serviceDeleted'
+  | 'notLoadBalancer'
+  | 'noIPAllocated'
+  | 'invalidIP'
+  | 'ipNotAllowed'
+  | 'notOwner'
+  | 'sharedIPWithServiceSelector'
+  | 'noMatchingAdvertisement';
+
+export interface ServiceView {
+  readonly type: string;
+  /** status.loadBalancer.ingress[].ip in order ('' for an entry without an IP). */
+  readonly ingressIPs: readonly string[];
+  /** spec.externalTrafficPolicy; anything but 'Local' behaves as 'Cluster'. */
+  readonly externalTrafficPolicy: string | undefined;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+/** One endpoint of the Service's EndpointSlices. */
+export interface EndpointView {
+  readonly nodeName: string | undefined;
+  readonly ready: boolean | undefined;
+  readonly serving: boolean | undefined;
+}
+
+export interface NodeView {
+  readonly labels: Readonly<Record<string, string>>;
+  /** The NetworkUnavailable condition is True. */
+  readonly networkUnavailable: boolean;
+}
+
+export interface ElectionInput {
+  readonly myNode: string;
+  /** undefined: the Service was deleted. */
+  readonly service: ServiceView | undefined;
+  readonly endpoints: readonly EndpointView[];
+  readonly config: Config;
+  /** Node objects by name, as this speaker has seen them. */
+  readonly nodes: ReadonlyMap<string, NodeView>;
+  /** Alive and suspect memberlist members; undefined when memberlist is off (every known Node is a candidate). */
+  readonly members: ReadonlySet<string> | undefined;
+  /** MetalLB's --ignore-exclude-lb: keep nodes labelled node.kubernetes.io/exclude-from-external-load-balancers. */
+  readonly ignoreExcludeLb?: boolean;
+}
+
+export type Decision =
+  | {
+      readonly announce: true;
+      readonly ips: readonly string[];
+      readonly pool: string;
+      /** Interface names to answer on; empty = every eligible interface. */
+      readonly interfaces: readonly string[];
+      /** The election order (winner first): for logs, events and `l2lb` diagnostics. */
+      readonly order: readonly string[];
+    }
+  | {
+      readonly announce: false;
+      readonly reason: WithdrawReason;
+      /** One sentence an operator can act on. */
+      readonly detail: string;
+      /** The election order when it got that far (the winner is order[0]). */
+      readonly order?: readonly string[];
+    };
+
+export const EXCLUDE_LB_LABEL = 'node.kubernetes.io/exclude-from-external-load-balancers';
+const SHARED_IP_ANNOTATIONS = ['metallb.universe.tf/allow-shared-ip', 'metallb.io/allow-shared-ip'];
+
+/**
+ * An IP as Go's net.IP.String() prints it (MetalLB hashes that string): dotted quad for IPv4
+ * and IPv4-mapped IPv6, RFC 5952 for IPv6. undefined when the text is not an IP.
+ */
+export function goIpString(text: string): string | undefined {
+  const ip = IP.parse(text.trim());
+  if (!ip) return undefined;
+  if (ip.family === 6 && ip.value >> 32n === 0xffffn) {
+    return IP.fromBigInt(4, ip.value & 0xffffffffn).toString();
+  }
+  return ip.toString();
+}
+
+/** The election order for `ip` (already in Go's string form): SHA-256("<node>#<ip>") ascending, bytewise. */
+export function electionOrder(nodes: Iterable<string>, ip: string): string[] {
+  const keyed = [...new Set(nodes)].map((node) => ({ node, digest: createHash('sha256').update(`${node}#${ip}`, 'utf8').digest() }));
+  keyed.sort((a, b) => Buffer.compare(a.digest, b.digest) || (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+  return keyed.map((k) => k.node);
+}
+
+function poolOf(config: Config, ip: IP): AddressPool | undefined {
+  return config.pools.find((p) => p.cidrs.some((c) => c.contains(ip)));
+}
+
+function adSelectsNode(ad: L2Advertisement, name: string, nodes: ReadonlyMap<string, NodeView>): boolean {
+  if (ad.nodeSelectors.length === 0) return true;
+  const node = nodes.get(name);
+  return node !== undefined && ad.nodeSelectors.some((s) => selectorMatches(s, node.labels));
+}
+
+const canServe = (e: EndpointView): boolean => e.ready === undefined || e.ready || e.serving === true;
+
+/** Should `input.myNode` announce the Service's IPs now? */
+export function decide(input: ElectionInput): Decision {
+  const { service: svc, config, nodes, myNode } = input;
+  const no = (reason: WithdrawReason, detail: string, order?: readonly string[]): Decision =>
+    order ? { announce: false, reason, detail, order } : { announce: false, reason, detail };
+  if (!svc) return no('serviceDeleted', 'the Service was deleted');
+  if (svc.type !== 'LoadBalancer') return no('notLoadBalancer', `spec.type is ${svc.type}, not LoadBalancer`);
+  if (svc.ingressIPs.length === 0) return no('noIPAllocated', 'status.loadBalancer.ingress is empty (no IP allocated yet)');
+  const ips: IP[] = [];
+  const texts: string[] = [];
+  for (const [i, text] of svc.ingressIPs.entries()) {
+    const go = goIpString(text);
+    const ip = go === undefined ? undefined : IP.parse(go);
+    if (!ip || go === undefined) return no('invalidIP', `status.loadBalancer.ingress[${i}].ip '${text}' is not an IP address`);
+    ips.push(ip);
+    texts.push(go);
+  }
+  const pools = ips.map((ip) => poolOf(config, ip));
+  const pool = pools[0];
+  if (!pool || pools.some((p) => p !== pool)) {
+    return no('ipNotAllowed', `${texts.join(', ')} ${texts.length > 1 ? 'are' : 'is'} not all in one configured address pool`);
+  }
+  if (!input.endpoints.some(canServe)) return no('notOwner', 'no endpoint of the Service is ready or serving');
+  const ads = config.l2Advertisements.filter(
+    (ad) => ad.ipAddressPools.includes(pool.name) &&
+      (ad.serviceSelectors.length === 0 || ad.serviceSelectors.some((s) => selectorMatches(s, svc.labels))),
+  );
+  if (SHARED_IP_ANNOTATIONS.some((a) => a in svc.annotations) && ads.some((ad) => ad.serviceSelectors.length > 0)) {
+    return no('sharedIPWithServiceSelector',
+      'the Service shares its IP (allow-shared-ip) and an L2Advertisement selects Services by label: never announced, as in MetalLB');
+  }
+  const mine = ads.filter((ad) => adSelectsNode(ad, myNode, nodes));
+  if (mine.length === 0) {
+    return no('noMatchingAdvertisement', ads.length === 0
+      ? `no L2Advertisement announces pool ${pool.name} for this Service`
+      : `no L2Advertisement for pool ${pool.name} selects node ${myNode}`);
+  }
+  const base = input.members ?? new Set(nodes.keys());
+  let candidates = [...base].filter((name) => {
+    const node = nodes.get(name);
+    if (node?.networkUnavailable) return false;
+    if (!input.ignoreExcludeLb && node && EXCLUDE_LB_LABEL in node.labels) return false;
+    return ads.some((ad) => adSelectsNode(ad, name, nodes));
+  });
+  if (svc.externalTrafficPolicy === 'Local') {
+    const withEndpoint = new Set(input.endpoints.filter((e) => canServe(e) && e.nodeName).map((e) => e.nodeName));
+    candidates = candidates.filter((n) => withEndpoint.has(n));
+  }
+  if (candidates.length === 0) {
+    return no('notOwner', svc.externalTrafficPolicy === 'Local'
+      ? 'no usable speaker runs on a node with a ready endpoint (externalTrafficPolicy Local)'
+      : 'no usable speaker is eligible for this Service');
+  }
+  const order = electionOrder(candidates, texts[0] ?? '');
+  if (order[0] !== myNode) return no('notOwner', `node ${order[0] ?? '?'} wins the election for ${texts[0] ?? '?'}`, order);
+  const interfaces = mine.some((ad) => ad.interfaces.length === 0) ? [] : [...new Set(mine.flatMap((ad) => ad.interfaces))].sort();
+  return { announce: true, ips: texts, pool: pool.name, interfaces, order };
+}
