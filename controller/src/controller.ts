@@ -7,7 +7,7 @@ import { isApiError, type KubeClient } from '@l2lb/shared/kube/client';
 import { EventRecorder, type EventTarget } from '@l2lb/shared/kube/events';
 import { Informer } from '@l2lb/shared/kube/informer';
 import { Resources, type KubeObject } from '@l2lb/shared/kube/types';
-import { ConfigState, type ConfigEventTarget } from './config-state.js';
+import { ConfigState, type ConfigEventTarget } from '@l2lb/shared';
 import { controllerMetrics, type ControllerMetrics } from './metrics.js';
 import { Reconciler, type ServiceWrite } from './reconciler.js';
 import { ANN_ALLOCATED_FROM_POOL, serviceKey, statusIPs, type ServiceObject } from './service.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { parseConfigMapConfig, type Config } from '@l2lb/shared';
 import { Reconciler, CONDITION_TYPE, type ServiceOutcome, type ServiceWrite } from '../src/reconciler.js';
-import { ConfigState } from '../src/config-state.js';
+import { ConfigState } from '@l2lb/shared';
 import { ANN_ALLOCATED_FROM_POOL, parseService, type ServiceObject } from '../src/service.js';
 
 function config(...pools: { name: string; addresses: string[]; 'auto-assign'?: boolean }[]): Config {

@@ -1,7 +1,9 @@
 // Keeps the configuration in force: a new valid config applies at once; an invalid one is refused
 // (the last good config stays, the state is "stale") and its error is reported once per change.
 // Pure: the process layer gathers the ConfigMap text and CRD objects and acts on the result.
-import { buildConfigFromSources, ConfigError, formatProblem, type Config } from '@l2lb/shared';
+import { buildConfigFromSources } from './crd.js';
+import { ConfigError, formatProblem } from './errors.js';
+import type { Config } from './types.js';
 
 export interface ConfigInputs {
   /** data.config of the pool ConfigMap; undefined when the ConfigMap (or the key) is absent. */
