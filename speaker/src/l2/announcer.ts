@@ -113,6 +113,7 @@ export type AnnouncerDrop =
   | 'ndp.advert'
   | 'not-announced'
   | 'own-address'
+  | 'other-interface'
   | 'send-failed'
   | 'socket-error';
 
@@ -135,6 +136,8 @@ interface IpState {
   v6: boolean;
   counters: IpCounters;
   refreshTimer: unknown;
+  /** Answer only on these interfaces (L2Advertisement.spec.interfaces); undefined = every port. */
+  only: ReadonlySet<string> | undefined;
 }
 
 interface Burst {
@@ -245,16 +248,22 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
    * Starts answering for `ip` and sends the gratuitous burst. Returns false (and sends nothing)
    * when the IP is already announced: bursts happen on gain only, not on every reconcile.
    */
-  announce(ipText: string): boolean {
+  announce(ipText: string, interfaces?: readonly string[]): boolean {
     const bytes = parseIp(ipText);
     const key = bytes.toString('hex');
-    if (this.ips.has(key)) return false;
+    const only = interfaces && interfaces.length > 0 ? new Set(interfaces) : undefined;
+    const existing = this.ips.get(key);
+    if (existing) {
+      this.restrict(existing, only);
+      return false;
+    }
     const ip: IpState = {
       text: canonicalIp(ipText),
       bytes,
       v6: bytes.length === 16,
       counters: { requestsReceived: 0, repliesSent: 0, gratuitousSent: 0, conflicts: 0 },
       refreshTimer: undefined,
+      only,
     };
     this.ips.set(key, ip);
     if (!ip.v6) {
@@ -263,9 +272,28 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
     }
     if (ip.v6) for (const p of this.ports.values()) this.joinGroup(p, ip);
     this.startBurst(ip, undefined);
-    this.o.logger.info('announcing IP', { ip: ip.text, interfaces: this.interfaces() });
-    this.emit('announced', { ip: ip.text, interfaces: this.interfaces() });
+    const on = this.interfaces().filter((n) => !only || only.has(n));
+    this.o.logger.info('announcing IP', { ip: ip.text, interfaces: on });
+    this.emit('announced', { ip: ip.text, interfaces: on });
     return true;
+  }
+
+  /** Changes the interfaces an announced IP is answered on; newly selected ports get the gratuitous burst. */
+  private restrict(ip: IpState, only: ReadonlySet<string> | undefined): void {
+    const same = only === undefined ? ip.only === undefined : ip.only !== undefined && ip.only.size === only.size && [...only].every((n) => ip.only?.has(n));
+    if (same) return;
+    const before = new Map([...this.ports.values()].map((p) => [p.name, this.selects(ip, p)]));
+    if (ip.v6) for (const p of this.ports.values()) this.leaveGroup(p, ip);
+    ip.only = only;
+    if (ip.v6) for (const p of this.ports.values()) this.joinGroup(p, ip);
+    if (!ip.v6) this.syncArpReflex();
+    for (const p of this.ports.values()) if (!before.get(p.name) && this.selects(ip, p)) this.startBurst(ip, p);
+    this.o.logger.info('announced IP now answered on other interfaces', { ip: ip.text, interfaces: only ? [...only] : 'all' });
+  }
+
+  /** Does `ip` get answered on port `p`? */
+  private selects(ip: IpState, p: Port): boolean {
+    return ip.only === undefined || ip.only.has(p.name);
   }
 
   /** Stops answering for `ip` at once. Nothing is sent; the new owner's GARP moves clients. */
@@ -359,11 +387,11 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
    */
   private syncArpReflex(): void {
     if (!this.o.arpReflex) return;
-    const ips: Buffer[] = [];
-    for (const ip of this.v4.values()) if (!this.nodeOwnV4.has(ip.bytes.readUInt32BE(0))) ips.push(ip.bytes);
     const ignoreMacs = [...this.ports.values()].map((p) => p.mac);
     for (const p of this.ports.values()) {
       if (!p.arp?.setArpReplies) continue;
+      const ips: Buffer[] = [];
+      for (const ip of this.v4.values()) if (!this.nodeOwnV4.has(ip.bytes.readUInt32BE(0)) && this.selects(ip, p)) ips.push(ip.bytes);
       try {
         p.arp.setArpReplies({ mac: p.mac, ips, ignoreMacs });
       } catch (e) {
@@ -467,7 +495,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
   }
 
   private joinGroup(p: Port, ip: IpState): void {
-    if (!p.ndp) return;
+    if (!p.ndp || !this.selects(ip, p)) return;
     const group = solicitedNodeAddress(ip.bytes);
     const key = group.toString('hex');
     const n = p.groups.get(key) ?? 0;
@@ -490,7 +518,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
   }
 
   private leaveGroup(p: Port, ip: IpState): void {
-    if (!p.ndp) return;
+    if (!p.ndp || !this.selects(ip, p)) return;
     const group = solicitedNodeAddress(ip.bytes);
     const key = group.toString('hex');
     const n = p.groups.get(key) ?? 0;
@@ -550,6 +578,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
   }
 
   private sendGratuitous(p: Port, ip: IpState): void {
+    if (!this.selects(ip, p)) return;
     if (this.nodeOwn.has(ip.bytes.toString('hex'))) {
       this.count('own-address');
       return; // the kernel owns it here; never claim it from userspace too
@@ -635,6 +664,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
     const key = arp.tpa.toString('hex');
     const ip = this.ips.get(key);
     if (!ip) return this.count('not-announced');
+    if (!this.selects(ip, p)) return this.count('other-interface');
     if (this.nodeOwn.has(key)) return this.count('own-address');
     ip.counters.requestsReceived++;
     if (p.arp && this.send(p, p.arp, buildArpReply(arp, p.mac, ip.bytes))) ip.counters.repliesSent++;
@@ -649,7 +679,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
     if (f.length < 42 || f.readUInt16BE(12) !== 0x0806) return false;
     if (f.readUInt32BE(14) !== 0x00010800 || f.readUInt32BE(18) !== 0x06040001) return false;
     const ip = this.v4.get(f.readUInt32BE(38));
-    if (!ip || this.v4.has(f.readUInt32BE(28))) return false;
+    if (!ip || this.v4.has(f.readUInt32BE(28)) || (ip.only !== undefined && !ip.only.has(p.name))) return false;
     const dst = f.readUIntBE(0, 6);
     if (dst !== 0xffffffffffff && dst !== p.macNum) return false;
     if (this.ownMacNums.has(f.readUIntBE(22, 6)) || this.nodeOwnV4.has(f.readUInt32BE(38)) || !p.arp) return false;
@@ -685,6 +715,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
     const toUs = bytesEqual(ip6.dst, ndp.target) && bytesEqual(eth.dst, p.mac);
     if (!toGroup && !toUs) return this.count('ndp.not-for-us');
     if (!ip) return this.count('not-announced');
+    if (!this.selects(ip, p)) return this.count('other-interface');
     if (this.nodeOwn.has(key)) return this.count('own-address');
     ip.counters.requestsReceived++;
     const na = buildSolicitedAdvert(p.mac, ip.bytes, ip6.src, eth.src, ndp.sourceLla);
