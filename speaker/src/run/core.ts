@@ -1,0 +1,352 @@
+// The speaker's decision core: state updates in (Services, EndpointSlices, Nodes, configuration,
+// memberlist members), announce / withdraw / events / metrics out. No I/O: the announcer, the event
+// sink, the logger and the timers are injected, so every rule runs in unit tests with fakes.
+//
+// Per Service it asks the pure MetalLB election (decide()) and acts on changes only: an IP announced
+// by several Services is reference-counted, a Service that moves to other IPs first withdraws the old
+// ones, `nodeAssigned` is recorded once per gain. Nothing is announced before the informers synced,
+// a configuration was loaded, and the start-up gate opened (first memberlist join attempt done or
+// the grace period over): a new speaker alone in its member list must not announce everything.
+import { Gauge, type Registry } from 'prom-client';
+import { ConfigState, type Config, type ConfigInputs } from '@l2lb/shared';
+import { decide, type Decision, type EndpointView, type NodeView } from '../election/election.js';
+import { keyOf, parseEndpointSlice, parseNode, parseService, type ObjectId, type ServiceInfo } from './views.js';
+
+export interface CoreAnnouncer {
+  /** Answer for `ip` on `interfaces` (empty: every eligible interface); repeated calls update the set. */
+  announce(ip: string, interfaces: readonly string[]): unknown;
+  withdraw(ip: string): unknown;
+  /** Interfaces the announcer can answer on now. */
+  interfaces(): string[];
+}
+
+export interface CoreLogger {
+  debug(msg: string, meta?: Record<string, unknown>): void;
+  info(msg: string, meta?: Record<string, unknown>): void;
+  warn(msg: string, meta?: Record<string, unknown>): void;
+  error(msg: string, meta?: Record<string, unknown>): void;
+}
+
+export type EventSink = (service: ObjectId, type: 'Normal' | 'Warning', reason: string, message: string) => void;
+
+export interface CoreTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface SpeakerCoreOptions {
+  readonly node: string;
+  readonly announcer: CoreAnnouncer;
+  /** --lb-class: '' handles Services without spec.loadBalancerClass only. */
+  readonly lbClass?: string;
+  readonly ignoreExcludeLb?: boolean;
+  readonly logger?: CoreLogger;
+  readonly event?: EventSink;
+  /** Registry for l2lb_speaker_* metrics (default: a private one). */
+  readonly registry?: Registry;
+  /**
+   * Hold every announcement until openGate() or this many ms after start() (default 3000).
+   * undefined gate (memberlist off): no start-up hold.
+   */
+  readonly startupGraceMs?: number;
+  readonly gated?: boolean;
+  readonly timers?: CoreTimers;
+  /** How logs name the pool ConfigMap, e.g. `ConfigMap l2lb-system/config`. */
+  readonly configMapObject?: string;
+}
+
+/** Reasons beyond MetalLB's (decide()) that this core withdraws with. */
+export type CoreWithdrawReason = 'loadBalancerIPChanged' | 'otherLoadBalancerClass' | 'interfacesMissing' | 'shutdown';
+
+interface Announced {
+  readonly ips: readonly string[];
+  readonly interfaces: readonly string[];
+}
+
+const quiet: CoreLogger = { debug() {}, info() {}, warn() {}, error() {} };
+const realTimers: CoreTimers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
+
+export class SpeakerCore {
+  private readonly log: CoreLogger;
+  private readonly timers: CoreTimers;
+  private readonly configState = new ConfigState();
+  private config: Config | undefined;
+  private readonly services = new Map<string, { id: ObjectId; info: ServiceInfo }>();
+  private readonly slices = new Map<string, { service: string; endpoints: readonly EndpointView[] }>();
+  private readonly nodes = new Map<string, NodeView>();
+  private members: ReadonlySet<string> | undefined;
+  private readonly announced = new Map<string, Announced>();
+  /** ip → (service key → interfaces that Service wants). */
+  private readonly ipUsers = new Map<string, Map<string, readonly string[]>>();
+  private readonly failed = new Set<string>();
+  private synced = false;
+  private gateOpen: boolean;
+  private gateTimer: unknown;
+  private stopped = false;
+  private readonly gauges: Gauge[];
+
+  constructor(private readonly o: SpeakerCoreOptions) {
+    this.log = o.logger ?? quiet;
+    this.timers = o.timers ?? realTimers;
+    this.gateOpen = !(o.gated ?? false);
+    const registers = o.registry ? [o.registry] : [];
+    const labelNames = ['service', 'protocol', 'node', 'ip'] as const;
+    this.gauges = [
+      new Gauge({ name: 'l2lb_speaker_announced', help: '1 while this node announces the Service IP', labelNames, registers }),
+      new Gauge({ name: 'metallb_speaker_announced', help: 'MetalLB-compatible: 1 while this node announces the Service IP', labelNames, registers }),
+    ];
+  }
+
+  /** True once informers synced, a configuration was loaded and the start-up gate opened. */
+  get active(): boolean {
+    return this.synced && this.gateOpen && this.config !== undefined && !this.stopped;
+  }
+
+  get configStale(): boolean {
+    return this.configState.stale;
+  }
+
+  /** Starts the start-up grace timer (gated cores only). */
+  start(): void {
+    if (this.gateOpen || this.gateTimer !== undefined) return;
+    this.gateTimer = this.timers.setTimeout(() => this.openGate(`no memberlist join finished within ${this.o.startupGraceMs ?? 3000} ms`), this.o.startupGraceMs ?? 3000);
+  }
+
+  /** The first memberlist join attempt finished (or the grace period passed): announcements may start. */
+  openGate(why: string): void {
+    if (this.gateOpen) return;
+    this.gateOpen = true;
+    if (this.gateTimer !== undefined) this.timers.clearTimeout(this.gateTimer);
+    this.gateTimer = undefined;
+    this.log.info('start-up hold over, evaluating Services', { why, members: this.members ? [...this.members].sort() : null });
+    this.reconcileAll();
+  }
+
+  /** Every informer has listed once: the state is complete. */
+  markSynced(): void {
+    if (this.synced) return;
+    this.synced = true;
+    this.reconcileAll();
+  }
+
+  // ---- state updates ---------------------------------------------------------------------
+
+  upsertService(obj: unknown): void {
+    const p = parseService(obj);
+    if (!p) return this.log.warn('ignoring a Service without metadata.name');
+    const key = keyOf(p.id);
+    if (p.problems.length > 0) this.log.warn('Service has unusable fields', { service: key, problems: p.problems });
+    this.services.set(key, { id: p.id, info: p.value });
+    this.reconcile(key);
+  }
+
+  deleteService(obj: unknown): void {
+    const p = parseService(obj);
+    if (!p) return;
+    const key = keyOf(p.id);
+    this.services.delete(key);
+    this.reconcile(key);
+  }
+
+  upsertSlice(obj: unknown): void {
+    const p = parseEndpointSlice(obj);
+    if (!p) return this.log.warn('ignoring an EndpointSlice without metadata.name');
+    const sliceKey = keyOf(p.id);
+    if (p.problems.length > 0) this.log.warn('EndpointSlice has unusable fields', { endpointslice: sliceKey, problems: p.problems });
+    const before = this.slices.get(sliceKey)?.service;
+    if (p.value.service === undefined) this.slices.delete(sliceKey);
+    else this.slices.set(sliceKey, { service: p.value.service, endpoints: p.value.endpoints });
+    if (before !== undefined && before !== p.value.service) this.reconcile(before);
+    if (p.value.service !== undefined) this.reconcile(p.value.service);
+  }
+
+  deleteSlice(obj: unknown): void {
+    const p = parseEndpointSlice(obj);
+    if (!p) return;
+    const sliceKey = keyOf(p.id);
+    const before = this.slices.get(sliceKey)?.service;
+    this.slices.delete(sliceKey);
+    if (before !== undefined) this.reconcile(before);
+  }
+
+  upsertNode(obj: unknown): void {
+    const p = parseNode(obj);
+    if (!p) return this.log.warn('ignoring a Node without metadata.name');
+    if (p.problems.length > 0) this.log.warn('Node has unusable fields', { node: p.id.name, problems: p.problems });
+    const old = this.nodes.get(p.id.name);
+    this.nodes.set(p.id.name, p.value);
+    if (old && JSON.stringify(old) === JSON.stringify(p.value)) return;
+    this.reconcileAll();
+  }
+
+  deleteNode(obj: unknown): void {
+    const p = parseNode(obj);
+    if (!p || !this.nodes.delete(p.id.name)) return;
+    this.reconcileAll();
+  }
+
+  /** Alive and suspect memberlist member names; undefined when memberlist is off. */
+  setMembers(names: Iterable<string> | undefined): void {
+    const next = names === undefined ? undefined : new Set(names);
+    const same = next === undefined ? this.members === undefined
+      : this.members !== undefined && next.size === this.members.size && [...next].every((n) => this.members?.has(n));
+    this.members = next;
+    if (!same) this.reconcileAll();
+  }
+
+  /** The pool ConfigMap text and the metallb.io objects; an invalid configuration keeps the last valid one. */
+  setConfig(inputs: Omit<ConfigInputs, 'configMapObject'> & { configMapObject?: string }): void {
+    const update = this.configState.update({ ...inputs, configMapObject: inputs.configMapObject ?? this.o.configMapObject ?? 'ConfigMap config' });
+    if (update.kind === 'unchanged') return;
+    if (update.kind === 'invalid') {
+      if (!update.repeated) this.log.error(`invalid configuration, keeping the last valid one: ${update.message}`, { stale: true });
+      return;
+    }
+    this.config = update.config;
+    this.log.info(update.recovered ? 'configuration valid again, applied' : 'configuration loaded', {
+      pools: update.config.pools.map((p) => `${p.name}(${p.cidrs.map((c) => c.toString()).join(',')})`),
+      l2Advertisements: update.config.l2Advertisements.map((a) => a.name),
+    });
+    this.reconcileAll();
+  }
+
+  /** Withdraws everything (stop answering) and ignores further updates. */
+  shutdown(): void {
+    if (this.gateTimer !== undefined) this.timers.clearTimeout(this.gateTimer);
+    for (const key of [...this.announced.keys()]) this.withdraw(key, 'shutdown', 'the speaker is stopping');
+    this.stopped = true;
+  }
+
+  /** Service key → announced IPs (for diagnostics and tests). */
+  announcements(): Map<string, readonly string[]> {
+    return new Map([...this.announced].map(([k, v]) => [k, v.ips]));
+  }
+
+  // ---- decisions ---------------------------------------------------------------------------
+
+  private reconcileAll(): void {
+    if (!this.active) return;
+    const keys = new Set([...this.services.keys(), ...this.announced.keys()]);
+    for (const key of keys) this.reconcile(key);
+  }
+
+  private endpointsOf(key: string): EndpointView[] {
+    const out: EndpointView[] = [];
+    for (const s of this.slices.values()) if (s.service === key) out.push(...s.endpoints);
+    return out;
+  }
+
+  private handles(info: ServiceInfo): boolean {
+    return info.lbClass === (this.o.lbClass ?? '');
+  }
+
+  private decision(key: string): Decision | { announce: false; reason: CoreWithdrawReason; detail: string } {
+    const svc = this.services.get(key);
+    const config = this.config as Config;
+    if (svc && !this.handles(svc.info)) {
+      return { announce: false, reason: 'otherLoadBalancerClass', detail: `spec.loadBalancerClass '${svc.info.lbClass}' is not handled by this speaker (--lb-class '${this.o.lbClass ?? ''}')` };
+    }
+    return decide({
+      myNode: this.o.node,
+      service: svc?.info.view,
+      endpoints: this.endpointsOf(key),
+      config,
+      nodes: this.nodes,
+      members: this.members,
+      ignoreExcludeLb: this.o.ignoreExcludeLb ?? false,
+    });
+  }
+
+  private reconcile(key: string): void {
+    if (!this.active) return;
+    const d = this.decision(key);
+    const current = this.announced.get(key);
+    if (!d.announce) {
+      this.failed.delete(key);
+      if (current) this.withdraw(key, d.reason, d.detail);
+      else this.log.debug('not announcing', { service: key, reason: d.reason, detail: d.detail });
+      return;
+    }
+    if (current && !sameList(current.ips, d.ips)) {
+      this.withdraw(key, 'loadBalancerIPChanged', `the Service's IPs changed from ${current.ips.join(', ')} to ${d.ips.join(', ')}`);
+    }
+    let interfaces = d.interfaces;
+    if (interfaces.length > 0) {
+      const present = new Set(this.o.announcer.interfaces());
+      interfaces = interfaces.filter((i) => present.has(i));
+      if (interfaces.length === 0) {
+        const message = `the interfaces ${d.interfaces.join(', ')} specified for ${d.ips.join(', ')} do not exist on node ${this.o.node} (protocol layer2)`;
+        if (this.announced.has(key)) this.withdraw(key, 'interfacesMissing', message);
+        if (!this.failed.has(key)) {
+          this.failed.add(key);
+          this.log.warn('announce failed', { service: key, ips: d.ips, detail: message });
+          this.emitEvent(key, 'Warning', 'announceFailed', message);
+        }
+        return;
+      }
+    }
+    this.failed.delete(key);
+    const before = this.announced.get(key);
+    for (const ip of d.ips) this.addUser(ip, key, interfaces);
+    this.announced.set(key, { ips: d.ips, interfaces });
+    if (before) return; // still ours: no log, no event (MetalLB records nodeAssigned on every reconcile)
+    const shown = interfaces.length > 0 ? [...interfaces] : this.o.announcer.interfaces();
+    this.log.info('announcing', { service: key, ips: d.ips, node: this.o.node, interfaces: shown, pool: d.pool, order: d.order });
+    for (const ip of d.ips) for (const g of this.gauges) g.set({ service: key, protocol: 'layer2', node: this.o.node, ip }, 1);
+    this.emitEvent(key, 'Normal', 'nodeAssigned', `announcing from node "${this.o.node}" with protocol "layer2"`);
+  }
+
+  private withdraw(key: string, reason: string, detail: string): void {
+    const cur = this.announced.get(key);
+    if (!cur) return;
+    this.announced.delete(key);
+    for (const ip of cur.ips) {
+      this.removeUser(ip, key);
+      for (const g of this.gauges) g.remove({ service: key, protocol: 'layer2', node: this.o.node, ip });
+    }
+    this.log.info('withdrawn', { service: key, ips: cur.ips, reason, detail });
+  }
+
+  private addUser(ip: string, key: string, interfaces: readonly string[]): void {
+    let users = this.ipUsers.get(ip);
+    if (!users) this.ipUsers.set(ip, (users = new Map()));
+    users.set(key, interfaces);
+    this.o.announcer.announce(ip, unionOf(users));
+  }
+
+  private removeUser(ip: string, key: string): void {
+    const users = this.ipUsers.get(ip);
+    if (!users) return;
+    users.delete(key);
+    if (users.size > 0) {
+      this.o.announcer.announce(ip, unionOf(users)); // another Service still shares it
+      return;
+    }
+    this.ipUsers.delete(ip);
+    this.o.announcer.withdraw(ip);
+  }
+
+  private emitEvent(key: string, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    const svc = this.services.get(key);
+    if (!svc || !this.o.event) return;
+    try {
+      this.o.event(svc.id, type, reason, message);
+    } catch (e) {
+      this.log.warn('recording an event failed', { service: key, reason, error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** The interfaces an IP shared by several Services is answered on: all of them if any Service wants all. */
+function unionOf(users: ReadonlyMap<string, readonly string[]>): string[] {
+  const lists = [...users.values()];
+  if (lists.some((l) => l.length === 0)) return [];
+  return [...new Set(lists.flat())].sort();
+}
