@@ -6,10 +6,12 @@ import winston from 'winston';
 import { Announcer, type Logger } from './l2/announcer.js';
 import { nativeListInterfaces, nativeSocketFactory, nativeWatchLinks } from './l2/native.js';
 import { canonicalIp } from './l2/addr.js';
+import { runCommand } from './run/process.js';
 
 const USAGE = `usage: l2lb-speaker announce --interface IF [--interface IF...] --ip IP [--ip IP...]
          [--garp-count N] [--garp-interval MS] [--refresh-interval MS]
          [--rescan-interval MS] [--stats-interval MS] [--log-level LEVEL] [--no-arp-reflex]
+       l2lb-speaker run --node-name NAME [flags]   (the per-node speaker; run --help lists the flags)
 
   Answers ARP/NDP for the IPs on the interfaces (default: all eligible interfaces) until SIGTERM.
   Prints JSON lines on stdout: start, announced, conflict, link, stats (also on SIGUSR1).
@@ -109,6 +111,16 @@ export function announceCommand(argv: string[]): number {
 
 export function main(argv: string[]): void {
   const [cmd, ...rest] = argv;
+  if (cmd === 'run') {
+    runCommand(rest).then(
+      (code) => process.exit(code),
+      (e: unknown) => {
+        console.error(`l2lb-speaker run: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+        process.exit(1);
+      },
+    );
+    return;
+  }
   try {
     if (cmd === 'announce') {
       const rc = announceCommand(rest);

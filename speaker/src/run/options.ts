@@ -1,0 +1,160 @@
+// `l2lb-speaker run` flags. Flags win over environment variables; the MetalLB names are accepted so
+// MetalLB's speaker manifests work unchanged. Pure: argv and env in, options or an error message out.
+import { isIP } from 'node:net';
+
+export const RUN_USAGE = `usage: l2lb-speaker run --node-name NAME [flags]
+Per-node speaker: watches Services, EndpointSlices, Nodes and the configuration, joins the memberlist
+cluster, elects an owner per Service IP (MetalLB layer-2 compatible) and answers ARP/NDP for the IPs
+this node owns. Needs CAP_NET_RAW (and hostNetwork in a cluster).
+
+  --node-name NAME          Kubernetes node name, also the memberlist member name (required;
+                            env L2LB_NODE_NAME, METALLB_NODE_NAME)
+  --namespace NS            namespace of ConfigMap "config", the metallb.io CRs and the speaker Pods
+                            (env L2LB_NAMESPACE, METALLB_NAMESPACE; default l2lb-system)
+  --kubeconfig FILE         kubeconfig (env L2LB_KUBECONFIG, KUBECONFIG; default: in-cluster service account)
+  --ml-bind-addr IP         memberlist UDP+TCP address; empty turns memberlist off (env METALLB_ML_BIND_ADDR)
+  --ml-bind-port PORT       memberlist port (env METALLB_ML_BIND_PORT; default 7946)
+  --ml-labels SELECTOR      speaker Pods to join (env METALLB_ML_LABELS; default app=l2lb,component=speaker)
+  --ml-join ADDR[,ADDR...]  static peers, IP or IP:PORT (env L2LB_ML_JOIN)
+  --ml-secret-key-path DIR  reads DIR/secretkey (env METALLB_ML_SECRET_KEY_PATH; default /etc/ml_secret_key)
+  --ml-profile fast|lan     memberlist timings (env L2LB_ML_PROFILE; default fast)
+  --lb-class CLASS          only Services with this spec.loadBalancerClass; empty: only those without one
+                            (env L2LB_LB_CLASS)
+  --ignore-exclude-lb       keep nodes labelled node.kubernetes.io/exclude-from-external-load-balancers
+                            (env L2LB_IGNORE_EXCLUDE_LB=true)
+  --metrics-host HOST       (env L2LB_METRICS_HOST; default 0.0.0.0)
+  --metrics-port PORT       /metrics, /healthz, /readyz; 0 disables (env L2LB_METRICS_PORT; default 7472)
+  --log-level LEVEL         error, warn, info or debug (env L2LB_LOG_LEVEL; default info)
+  --log-format FORMAT       json or text (env L2LB_LOG_FORMAT; default json)
+  -h, --help                this help`;
+
+export interface RunOptions {
+  nodeName: string;
+  namespace: string;
+  kubeconfig: string | undefined;
+  /** undefined: memberlist off. */
+  mlBindAddr: string | undefined;
+  mlBindPort: number;
+  mlLabels: string;
+  mlJoin: { host: string; port: number | undefined }[];
+  mlSecretKeyPath: string;
+  mlProfile: 'fast' | 'lan';
+  lbClass: string;
+  ignoreExcludeLb: boolean;
+  metricsHost: string;
+  metricsPort: number;
+  logLevel: 'error' | 'warn' | 'info' | 'debug';
+  logFormat: 'json' | 'text';
+}
+
+type Key = keyof RunOptions;
+const FLAGS: Record<string, { env: string[]; key: Key; boolean?: true }> = {
+  '--node-name': { env: ['L2LB_NODE_NAME', 'METALLB_NODE_NAME'], key: 'nodeName' },
+  '--namespace': { env: ['L2LB_NAMESPACE', 'METALLB_NAMESPACE'], key: 'namespace' },
+  '--kubeconfig': { env: ['L2LB_KUBECONFIG', 'KUBECONFIG'], key: 'kubeconfig' },
+  '--ml-bind-addr': { env: ['METALLB_ML_BIND_ADDR'], key: 'mlBindAddr' },
+  '--ml-bind-port': { env: ['METALLB_ML_BIND_PORT'], key: 'mlBindPort' },
+  '--ml-labels': { env: ['METALLB_ML_LABELS'], key: 'mlLabels' },
+  '--ml-join': { env: ['L2LB_ML_JOIN'], key: 'mlJoin' },
+  '--ml-secret-key-path': { env: ['METALLB_ML_SECRET_KEY_PATH'], key: 'mlSecretKeyPath' },
+  '--ml-profile': { env: ['L2LB_ML_PROFILE'], key: 'mlProfile' },
+  '--lb-class': { env: ['L2LB_LB_CLASS'], key: 'lbClass' },
+  '--ignore-exclude-lb': { env: ['L2LB_IGNORE_EXCLUDE_LB'], key: 'ignoreExcludeLb', boolean: true },
+  '--metrics-host': { env: ['L2LB_METRICS_HOST'], key: 'metricsHost' },
+  '--metrics-port': { env: ['L2LB_METRICS_PORT'], key: 'metricsPort' },
+  '--log-level': { env: ['L2LB_LOG_LEVEL'], key: 'logLevel' },
+  '--log-format': { env: ['L2LB_LOG_FORMAT'], key: 'logFormat' },
+};
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const SELECTOR_TERM = /^!?[A-Za-z0-9][-A-Za-z0-9_./]*(\s*(=|==|!=)\s*[-A-Za-z0-9_.]*)?$/;
+
+function port(text: string, flag: string, min: number): number | string {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < min || n > 65535) return `${flag} must be a port number ${min}-65535, got ${JSON.stringify(text)}`;
+  return n;
+}
+
+/** IP or IP:PORT ([v6]:PORT for IPv6 with a port). */
+export function parseJoinAddress(text: string): { host: string; port: number | undefined } | string {
+  const t = text.trim();
+  if (isIP(t)) return { host: t, port: undefined };
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(t) ?? /^([^:]+):(\d+)$/.exec(t);
+  const p = m ? port(m[2] ?? '', '--ml-join port', 1) : 'x';
+  if (!m || !isIP(m[1] ?? '') || typeof p === 'string') return `--ml-join: ${JSON.stringify(t)} is not IP or IP:PORT`;
+  return { host: m[1] ?? '', port: p };
+}
+
+/** Flags win over environment variables; returns an error message for bad input (the CLI exits 2). */
+export function parseRunArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): RunOptions | { help: true } | { error: string } {
+  const raw = new Map<Key, string>();
+  for (const spec of Object.values(FLAGS)) {
+    const value = spec.env.map((e) => env[e]).find((v) => v !== undefined && v !== '');
+    if (value !== undefined) raw.set(spec.key, value.trim());
+  }
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] ?? '';
+    if (arg === '-h' || arg === '--help') return { help: true };
+    const eq = arg.indexOf('=');
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const spec = FLAGS[flag];
+    if (spec === undefined) return { error: `unknown flag ${JSON.stringify(arg)}` };
+    let value: string | undefined;
+    if (eq > 0) value = arg.slice(eq + 1);
+    else if (spec.boolean) value = 'true';
+    else {
+      value = argv[i + 1];
+      i += 1;
+    }
+    if (value === undefined) return { error: `${flag} needs a value` };
+    raw.set(spec.key, value.trim());
+  }
+  const nodeName = raw.get('nodeName') ?? '';
+  if (nodeName === '') return { error: '--node-name is required (or set L2LB_NODE_NAME / METALLB_NODE_NAME)' };
+  if (!DNS_SUBDOMAIN.test(nodeName) || nodeName.length > 253) return { error: `--node-name ${JSON.stringify(nodeName)} is not a valid node name` };
+  const namespace = raw.get('namespace') ?? 'l2lb-system';
+  if (!DNS_LABEL.test(namespace) || namespace.length > 63) return { error: `--namespace ${JSON.stringify(namespace)} is not a valid namespace name` };
+  const bind = raw.get('mlBindAddr') ?? '';
+  if (bind !== '' && !isIP(bind)) return { error: `--ml-bind-addr must be an IP address, got ${JSON.stringify(bind)}` };
+  const mlBindPort = port(raw.get('mlBindPort') ?? '7946', '--ml-bind-port', 1);
+  if (typeof mlBindPort === 'string') return { error: mlBindPort };
+  const mlLabels = raw.get('mlLabels') ?? 'app=l2lb,component=speaker';
+  if (mlLabels !== '' && !mlLabels.split(',').every((t) => SELECTOR_TERM.test(t.trim()))) {
+    return { error: `--ml-labels must be a label selector like app=l2lb,component=speaker, got ${JSON.stringify(mlLabels)}` };
+  }
+  const mlJoin: RunOptions['mlJoin'] = [];
+  for (const part of (raw.get('mlJoin') ?? '').split(',').filter((s) => s.trim() !== '')) {
+    const j = parseJoinAddress(part);
+    if (typeof j === 'string') return { error: j };
+    mlJoin.push(j);
+  }
+  const mlProfile = raw.get('mlProfile') ?? 'fast';
+  if (mlProfile !== 'fast' && mlProfile !== 'lan') return { error: `--ml-profile must be fast or lan, got ${JSON.stringify(mlProfile)}` };
+  const ignore = (raw.get('ignoreExcludeLb') ?? 'false').toLowerCase();
+  if (!['true', 'false', '1', '0'].includes(ignore)) return { error: `--ignore-exclude-lb takes true or false, got ${JSON.stringify(ignore)}` };
+  const metricsPort = port(raw.get('metricsPort') ?? '7472', '--metrics-port', 0);
+  if (typeof metricsPort === 'string') return { error: metricsPort };
+  const logLevel = raw.get('logLevel') ?? 'info';
+  if (!['error', 'warn', 'info', 'debug'].includes(logLevel)) return { error: `--log-level must be error, warn, info or debug, got ${JSON.stringify(logLevel)}` };
+  const logFormat = raw.get('logFormat') ?? 'json';
+  if (logFormat !== 'json' && logFormat !== 'text') return { error: `--log-format must be json or text, got ${JSON.stringify(logFormat)}` };
+  const secretPath = raw.get('mlSecretKeyPath') ?? '/etc/ml_secret_key';
+  return {
+    nodeName,
+    namespace,
+    kubeconfig: raw.get('kubeconfig') || undefined,
+    mlBindAddr: bind === '' ? undefined : bind,
+    mlBindPort,
+    mlLabels,
+    mlJoin,
+    mlSecretKeyPath: secretPath === '' ? '/etc/ml_secret_key' : secretPath,
+    mlProfile,
+    lbClass: raw.get('lbClass') ?? '',
+    ignoreExcludeLb: ignore === 'true' || ignore === '1',
+    metricsHost: raw.get('metricsHost') || '0.0.0.0',
+    metricsPort,
+    logLevel: logLevel as RunOptions['logLevel'],
+    logFormat,
+  };
+}

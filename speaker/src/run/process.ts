@@ -1,0 +1,325 @@
+// `l2lb-speaker run`: the thin process edge around SpeakerCore — informers, the memberlist node,
+// the ARP/NDP announcer, Kubernetes Events, metrics and probes, signals.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import winston from 'winston';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { KubeClient } from '@l2lb/shared/kube/client';
+import { EventRecorder } from '@l2lb/shared/kube/events';
+import { Informer } from '@l2lb/shared/kube/informer';
+import { loadClientConfig } from '@l2lb/shared/kube/light-config';
+import { Resources, type KubeObject } from '@l2lb/shared/kube/types';
+import { Keyring, MemberlistNode, defaultWireOptions, makeConfig, metallbKey, registerMemberlistMetrics, type MemberInfo } from '@l2lb/memberlist';
+import { Announcer } from '../l2/announcer.js';
+import { registerAnnouncerMetrics } from '../l2/metrics.js';
+import { nativeListInterfaces, nativeSocketFactory, nativeWatchLinks } from '../l2/native.js';
+import { SpeakerCore } from './core.js';
+import { RUN_USAGE, parseRunArgs, type RunOptions } from './options.js';
+import { serveProbes, type Probes } from './probes.js';
+
+export const CONFIGMAP_NAME = 'config';
+const POD_RELIST_MS = 60_000;
+const CRD_RECHECK_MS = 30_000;
+const STARTUP_GRACE_MS = 3000;
+
+export function createLogger(o: Pick<RunOptions, 'logLevel' | 'logFormat' | 'nodeName'>): winston.Logger {
+  return winston.createLogger({
+    level: o.logLevel,
+    defaultMeta: { component: 'speaker' },
+    format: o.logFormat === 'json'
+      ? winston.format.combine(winston.format.timestamp(), winston.format.json())
+      : winston.format.combine(winston.format.timestamp(), winston.format.printf((i) => {
+        const { level, message, timestamp, component, ...rest } = i;
+        void component;
+        return `${String(timestamp)} ${level} ${String(message)} ${Object.keys(rest).length > 0 ? JSON.stringify(rest) : ''}`.trimEnd();
+      })),
+    transports: [new winston.transports.Console()],
+  });
+}
+
+/** Reads DIR/secretkey; undefined (with the reason) when missing or empty. */
+export function readSecretKey(dir: string): { key: string } | { missing: string } {
+  const path = join(dir, 'secretkey');
+  try {
+    const key = readFileSync(path, 'utf8');
+    return key === '' ? { missing: `${path} is empty` } : { key };
+  } catch (e) {
+    return { missing: `cannot read ${path}: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
+type Inf = Informer<KubeObject>;
+
+export class SpeakerProcess {
+  readonly registry = new Registry();
+  readonly core: SpeakerCore;
+  private readonly announcer: Announcer;
+  private readonly events: EventRecorder;
+  private readonly informers: Inf[] = [];
+  private readonly configMaps: Inf;
+  private pools: Inf | undefined;
+  private ads: Inf | undefined;
+  private crdsSynced = false;
+  private ml: MemberlistNode | undefined;
+  private mlStarted = false;
+  private synced = false;
+  private stopping = false;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private podIPs: string[] = [];
+
+  constructor(private readonly o: RunOptions, private readonly client: KubeClient, private readonly log: winston.Logger) {
+    collectDefaultMetrics({ register: this.registry });
+    const kubeLog = log.child({ component: 'kube' });
+    this.announcer = new Announcer({
+      socketFactory: nativeSocketFactory(),
+      listInterfaces: nativeListInterfaces,
+      watchLinks: nativeWatchLinks,
+      logger: log.child({ component: 'l2-announcer' }),
+    });
+    registerAnnouncerMetrics(this.announcer, this.registry);
+    this.events = new EventRecorder(client, { controller: 'l2lb.io/speaker', instance: o.nodeName, logger: kubeLog });
+    this.core = new SpeakerCore({
+      node: o.nodeName,
+      announcer: this.announcer,
+      lbClass: o.lbClass,
+      ignoreExcludeLb: o.ignoreExcludeLb,
+      logger: log,
+      registry: this.registry,
+      gated: o.mlBindAddr !== undefined,
+      startupGraceMs: STARTUP_GRACE_MS,
+      configMapObject: `ConfigMap ${o.namespace}/${CONFIGMAP_NAME}`,
+      event: (svc, type, reason, message) => {
+        void this.events.record({ kind: 'Service', apiVersion: 'v1', namespace: svc.namespace, name: svc.name, ...(svc.uid ? { uid: svc.uid } : {}) }, type, reason, message);
+      },
+    });
+    const common = { logger: kubeLog, registry: this.registry };
+    const services = this.informer(new Informer(client, { resource: Resources.services, name: 'services', ...common }));
+    services.on('add', (s) => this.core.upsertService(s)).on('update', (s) => this.core.upsertService(s)).on('delete', (s) => this.core.deleteService(s));
+    const slices = this.informer(new Informer(client, { resource: Resources.endpointSlicesV1, name: 'endpointslices', ...common }));
+    slices.on('add', (s) => this.core.upsertSlice(s)).on('update', (s) => this.core.upsertSlice(s)).on('delete', (s) => this.core.deleteSlice(s));
+    const nodes = this.informer(new Informer(client, { resource: Resources.nodes, name: 'nodes', ...common }));
+    nodes.on('add', (n) => this.core.upsertNode(n)).on('update', (n) => this.core.upsertNode(n)).on('delete', (n) => this.core.deleteNode(n));
+    this.configMaps = this.informer(new Informer(client, {
+      resource: Resources.configMaps, namespace: o.namespace, fieldSelector: `metadata.name=${CONFIGMAP_NAME}`, name: 'configmap', ...common,
+    }));
+    this.configMaps.on('add', () => this.applyConfig()).on('update', () => this.applyConfig()).on('delete', () => this.applyConfig());
+  }
+
+  get ready(): boolean {
+    return this.synced && (this.o.mlBindAddr === undefined || this.mlStarted);
+  }
+
+  private informer(i: Inf): Inf {
+    this.informers.push(i);
+    return i;
+  }
+
+  private later(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (!this.stopping) fn();
+    }, ms);
+    t.unref();
+    this.timers.add(t);
+  }
+
+  async start(): Promise<void> {
+    this.announcer.start();
+    this.core.start();
+    if (this.o.mlBindAddr !== undefined) await this.startMemberlist(this.o.mlBindAddr);
+    else this.core.setMembers(undefined);
+    const crds = await this.crdsServed(true);
+    if (this.stopping) return;
+    if (crds) this.watchCrds();
+    else {
+      this.log.info(`the metallb.io CRDs are not served: configuration comes from the ConfigMap only; checking again every ${CRD_RECHECK_MS / 1000} s`);
+      this.later(CRD_RECHECK_MS, () => void this.recheckCrds());
+    }
+    for (const i of this.informers) i.start();
+    await Promise.all(this.informers.map((i) => i.waitForSync()));
+    if (this.stopping) return;
+    if (crds) this.crdsSynced = true;
+    this.applyConfig();
+    this.synced = true;
+    this.log.info('informers synced', { namespace: this.o.namespace, interfaces: this.announcer.interfaces() });
+    this.core.markSynced();
+  }
+
+  private async crdsServed(retry: boolean): Promise<boolean> {
+    for (;;) {
+      try {
+        const [p, a] = await Promise.all([this.client.serves(Resources.ipAddressPools), this.client.serves(Resources.l2Advertisements)]);
+        return p && a;
+      } catch (e) {
+        if (!retry || this.stopping) return false;
+        this.log.warn(`cannot reach the API server for discovery, retrying: ${e instanceof Error ? e.message : String(e)}`);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
+  private async recheckCrds(): Promise<void> {
+    if (!(await this.crdsServed(false))) {
+      this.later(CRD_RECHECK_MS, () => void this.recheckCrds());
+      return;
+    }
+    if (this.stopping) return;
+    this.log.info('the metallb.io CRDs are now served: watching IPAddressPool and L2Advertisement');
+    const [pools, ads] = this.watchCrds();
+    pools.start();
+    ads.start();
+    await Promise.all([pools.waitForSync(), ads.waitForSync()]);
+    if (this.stopping) return;
+    this.crdsSynced = true;
+    this.applyConfig();
+  }
+
+  private watchCrds(): [Inf, Inf] {
+    const common = { logger: this.log.child({ component: 'kube' }), registry: this.registry, namespace: this.o.namespace };
+    this.pools = this.informer(new Informer(this.client, { resource: Resources.ipAddressPools, name: 'ipaddresspools', ...common }));
+    this.ads = this.informer(new Informer(this.client, { resource: Resources.l2Advertisements, name: 'l2advertisements', ...common }));
+    for (const i of [this.pools, this.ads]) {
+      i.on('add', () => this.crdChanged()).on('update', () => this.crdChanged()).on('delete', () => this.crdChanged());
+    }
+    return [this.pools, this.ads];
+  }
+
+  private crdChanged(): void {
+    if (this.crdsSynced) this.applyConfig();
+  }
+
+  private applyConfig(): void {
+    if (!this.synced && !this.informers.every((i) => i.synced)) return; // the first full pass applies it
+    const data = this.configMaps.get(CONFIGMAP_NAME, this.o.namespace)?.['data'];
+    const text = typeof data === 'object' && data !== null ? (data as Record<string, unknown>)['config'] : undefined;
+    const resources = this.crdsSynced ? [...(this.pools?.list() ?? []), ...(this.ads?.list() ?? [])] : [];
+    resources.sort((a, b) => `${a.kind}/${a.metadata?.name}`.localeCompare(`${b.kind}/${b.metadata?.name}`));
+    this.core.setConfig({ configMapText: typeof text === 'string' ? text : undefined, resources });
+  }
+
+  // ---- memberlist ------------------------------------------------------------------------
+
+  private async startMemberlist(bind: string): Promise<void> {
+    const secret = readSecretKey(this.o.mlSecretKeyPath);
+    if ('missing' in secret) this.log.warn(`memberlist secret key not available (${secret.missing}): gossip is NOT encrypted`);
+    const keyring = 'key' in secret ? new Keyring([metallbKey(secret.key)]) : null;
+    const cfg = makeConfig(this.o.nodeName, bind, this.o.mlBindPort, { wire: defaultWireOptions({ keyring }) }, this.o.mlProfile);
+    const mlLog = this.log.child({ component: 'memberlist' });
+    const changed = (event: string) => (n: MemberInfo): void => {
+      this.log.info('memberlist', { event, member: n.name, addr: `${n.addr}:${n.port}` });
+      this.core.setMembers(this.ml?.ml.members().map((m) => m.name));
+    };
+    this.ml = new MemberlistNode(cfg, { bindIp: bind, bindPort: this.o.mlBindPort, logger: { info: (m, x) => mlLog.info(m, x), warn: (m, x) => mlLog.warn(m, x), debug: (m, x) => mlLog.debug(m, x) } }, {
+      join: changed('join'), leave: changed('leave'), update: changed('update'),
+    });
+    await this.ml.start();
+    registerMemberlistMetrics(this.registry, this.ml.ml);
+    this.mlStarted = true;
+    this.core.setMembers(this.ml.ml.members().map((m) => m.name));
+    this.log.info('memberlist started', { bind: `${bind}:${this.o.mlBindPort}`, profile: this.o.mlProfile, encrypted: keyring !== null });
+    void this.joinRound(true);
+  }
+
+  /** Lists the speaker Pods, joins every peer that is not a member yet; the first round opens the start-up gate. */
+  private async joinRound(first: boolean): Promise<void> {
+    const ml = this.ml;
+    if (!ml || this.stopping) return;
+    if (this.o.mlLabels !== '') {
+      try {
+        const pods = await this.client.list(Resources.pods, { namespace: this.o.namespace, labelSelector: this.o.mlLabels });
+        this.podIPs = pods.items
+          .map((p) => (p['status'] as { podIP?: unknown } | undefined)?.podIP)
+          .filter((ip): ip is string => typeof ip === 'string' && ip !== '');
+      } catch (e) {
+        this.log.warn(`cannot list speaker Pods (${this.o.mlLabels}) in ${this.o.namespace}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    const known = new Set(ml.ml.members().map((m) => `${m.addr}:${m.port}`));
+    const own = `${this.o.mlBindAddr ?? ''}:${this.o.mlBindPort}`;
+    const targets = new Map<string, { ip: string; port: number }>();
+    for (const j of [...this.o.mlJoin, ...this.podIPs.map((host) => ({ host, port: undefined }))]) {
+      const t = { ip: j.host, port: j.port ?? this.o.mlBindPort };
+      const k = `${t.ip}:${t.port}`;
+      if (k !== own && !known.has(k)) targets.set(k, t);
+    }
+    if (targets.size > 0 && !this.stopping) {
+      const [contacted, errors] = await new Promise<[number, string[]]>((r) => ml.ml.join([...targets.values()], (n, errs) => r([n, errs])));
+      this.log[contacted > 0 ? 'info' : 'warn']('memberlist join attempt', { peers: [...targets.keys()], contacted, errors });
+    }
+    if (first) this.core.openGate(targets.size > 0 ? 'first memberlist join attempt finished' : 'no memberlist peers to join');
+    this.later(POD_RELIST_MS, () => void this.joinRound(false));
+  }
+
+  // ---- shutdown ----------------------------------------------------------------------------
+
+  /** Stop answering at once, leave memberlist (peers take over immediately), stop watching. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.core.shutdown();
+    this.announcer.stop();
+    const ml = this.ml;
+    if (ml) {
+      await ml.leave(800);
+      await ml.close();
+    }
+    await Promise.race([Promise.all(this.informers.map((i) => i.stop())), new Promise((r) => setTimeout(r, 500).unref())]);
+  }
+}
+
+export async function runCommand(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): Promise<number> {
+  const parsed = parseRunArgs(argv, env);
+  if ('help' in parsed) {
+    process.stdout.write(`${RUN_USAGE}\n`);
+    return 0;
+  }
+  if ('error' in parsed) {
+    process.stderr.write(`l2lb-speaker run: ${parsed.error}\n${RUN_USAGE}\n`);
+    return 2;
+  }
+  const log = createLogger(parsed);
+  let client: KubeClient;
+  try {
+    client = new KubeClient(await loadClientConfig(parsed.kubeconfig), { userAgent: `l2lb-speaker/${parsed.nodeName}` });
+  } catch (e) {
+    log.error(`cannot load the Kubernetes client configuration: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+  const speaker = new SpeakerProcess(parsed, client, log);
+  let probes: Probes | undefined;
+  if (parsed.metricsPort !== 0) {
+    try {
+      probes = await serveProbes(parsed.metricsHost, parsed.metricsPort, speaker.registry, () => speaker.ready);
+    } catch (e) {
+      log.error(`cannot listen on ${parsed.metricsHost}:${parsed.metricsPort} for metrics: ${e instanceof Error ? e.message : String(e)}`);
+      return 1;
+    }
+  }
+  log.info('starting', { node: parsed.nodeName, namespace: parsed.namespace, memberlist: parsed.mlBindAddr ? `${parsed.mlBindAddr}:${parsed.mlBindPort}` : 'off', metricsPort: probes?.port ?? 0, server: client.server });
+  let resolveDone: (code: number) => void = () => undefined;
+  const done = new Promise<number>((resolve) => { resolveDone = resolve; });
+  const shutdown = (signal: string): void => {
+    log.info(`${signal} received, withdrawing everything and leaving memberlist`);
+    setTimeout(() => resolveDone(0), 2500).unref(); // the contract: exit 0 within 3 s
+    void speaker.stop().then(() => probes?.close()).then(() => {
+      log.info('stopped');
+      resolveDone(0);
+    });
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  speaker.start().then(
+    () => log.info('ready'),
+    (e: unknown) => {
+      log.error(`speaker failed: ${e instanceof Error ? e.message : String(e)}`);
+      void speaker.stop().then(() => resolveDone(1));
+    },
+  );
+  const code = await done;
+  await new Promise<void>((resolve) => {
+    log.on('finish', resolve).end();
+    setTimeout(resolve, 200).unref();
+  });
+  return code;
+}
