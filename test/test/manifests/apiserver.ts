@@ -1,0 +1,118 @@
+// A real kube-apiserver v1.20 (+ etcd) for the manifest tests, through scripts/kube-apiserver.sh, on free
+// loopback ports, with kubectl pointed at it. Fails loudly when it cannot start (CI installs etcd and the
+// binary); it never skips.
+
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { parse, stringify } from 'yaml';
+import { freePort } from '@l2lb/shared/kube/free-port';
+import { isObj, list, repoRoot } from './load.js';
+
+const run = promisify(execFile);
+
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class RealApiServer {
+  private constructor(readonly dir: string, readonly kubeconfig: string) {}
+
+  static async start(): Promise<RealApiServer> {
+    const script = join(repoRoot, 'scripts', 'kube-apiserver.sh');
+    const dir = mkdtempSync(join(tmpdir(), 'l2mf-kubeapi-'));
+    let port = 0;
+    let etcdPort = 0;
+    for (let i = 0; i < 20; i++) {
+      port = await freePort();
+      etcdPort = await freePort();
+      if (port !== etcdPort && port !== etcdPort + 1 && (await portFree(etcdPort + 1))) break;
+    }
+    try {
+      const { stdout } = await run('bash', [script, 'start', dir, '--port', String(port), '--etcd-port', String(etcdPort)],
+        { timeout: 120_000, maxBuffer: 1 << 20, env: { ...process.env, L2LB_KUBE_NO_BUILD: '1' } });
+      const info = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { kubeconfig?: string };
+      if (!info.kubeconfig) throw new Error(`no kubeconfig in ${stdout}`);
+      return new RealApiServer(dir, info.kubeconfig);
+    } catch (e) {
+      const err = e as { stderr?: string; message: string };
+      await run('bash', [script, 'stop', dir]).catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`cannot start the real kube-apiserver (${script} start): ${err.stderr?.trim() || err.message}\n` +
+        'Install etcd-server and run scripts/kube-apiserver.sh install (CI does both).');
+    }
+  }
+
+  /** kubectl as the static admin (or with another kubeconfig); never throws on a non-zero exit. */
+  kubectl(args: readonly string[], opts: { input?: string; kubeconfig?: string } = {}): Promise<KubectlResult> {
+    return new Promise((resolve, reject) => {
+      const child = spawn('kubectl', ['--kubeconfig', opts.kubeconfig ?? this.kubeconfig, '--cache-dir', join(this.dir, 'kubectl-cache'), ...args],
+        { stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+      child.stdin.end(opts.input ?? '');
+    });
+  }
+
+  async kubectlOk(args: readonly string[], opts: { input?: string; kubeconfig?: string } = {}): Promise<string> {
+    const r = await this.kubectl(args, opts);
+    if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
+    return r.stdout;
+  }
+
+  async getJson(args: readonly string[]): Promise<Record<string, unknown>> {
+    const out: unknown = JSON.parse(await this.kubectlOk(['get', ...args, '-o', 'json']));
+    if (!isObj(out)) throw new Error(`kubectl get ${args.join(' ')}: not an object`);
+    return out;
+  }
+
+  /**
+   * A kubeconfig that authenticates as a ServiceAccount with a TokenRequest token (Kubernetes 1.20 has no
+   * token controller here: the test tier runs no kube-controller-manager, so no token Secret would be filled).
+   */
+  async serviceAccountKubeconfig(namespace: string, name: string): Promise<string> {
+    const token = (await this.kubectlOk(['create', 'token', name, '-n', namespace, '--duration=1h'])).trim();
+    const config: unknown = parse(readFileSync(this.kubeconfig, 'utf8'));
+    const users = isObj(config) ? list(config['users'], 'kubeconfig users') : [];
+    const user = users[0];
+    if (!isObj(user) || !isObj(user['user'])) throw new Error('admin kubeconfig has no user');
+    user['name'] = `${namespace}-${name}`;
+    user['user'] = { token };
+    const contexts = isObj(config) ? list(config['contexts'], 'contexts') : [];
+    for (const c of contexts) if (isObj(c) && isObj(c['context'])) { c['context']['user'] = `${namespace}-${name}`; c['context']['namespace'] = namespace; }
+    const path = join(this.dir, `${namespace}-${name}.kubeconfig`);
+    writeFileSync(path, stringify(config), { mode: 0o600 });
+    return path;
+  }
+
+  async stop(): Promise<void> {
+    await run('bash', [join(repoRoot, 'scripts', 'kube-apiserver.sh'), 'stop', this.dir], { timeout: 60_000 }).catch(() => undefined);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const s = createServer();
+    s.once('error', () => res(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
+  });
+}
+
+export async function waitFor(cond: () => boolean | Promise<boolean>, opts: { timeoutMs?: number; intervalMs?: number; what: string }): Promise<void> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${opts.timeoutMs ?? 10_000} ms waiting for ${opts.what}`);
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 100));
+  }
+}
