@@ -1,7 +1,6 @@
 // The `l2lb` operator tool: one binary, subcommands dispatched by name.
-import { relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { runConfigCommand } from './config-check.js';
+import { runLab } from '../lab/index.js';
 
 const USAGE = `usage: l2lb <command> [arguments]
 
@@ -9,7 +8,9 @@ commands:
   config check [--json] FILE...   validate pool configuration (ConfigMap, raw config, or
                                   IPAddressPool / L2Advertisement manifests) and summarise it
   apiserver --listen ADDR:PORT    run the embedded Kubernetes API server used by the lab
-  lab demo                        the lab demo (for now: the configuration checker on examples)
+  lab up|demo|status|kill|revive|kubectl|down
+                                  the whole system on this machine in network namespaces
+                                  (l2lb lab help for details; needs root)
   help                            show this text
 `;
 
@@ -33,25 +34,6 @@ async function loadSubcommand(relativePath: string): Promise<SubcommandModule | 
   }
 }
 
-/**
- * What the demo can show today. The lab proper (nodes as network namespaces running the real
- * controller and speakers) is not built yet; until then the demo checks the example configuration.
- */
-async function labDemo(io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream }): Promise<number> {
-  const examples = new URL('../../../../manifests/examples/', import.meta.url);
-  io.out.write('l2lb lab demo\n'
-    + 'The lab (nodes as network namespaces, the real controller and speakers, failover you can watch)\n'
-    + 'is not built yet. What works today is the configuration checker, shown here on the examples:\n\n');
-  for (const name of ['configmap.yaml', 'crds.yaml']) {
-    const path = fileURLToPath(new URL(name, examples));
-    io.out.write(`$ l2lb config check ${relative(process.cwd(), path)}\n`);
-    const code = await runConfigCommand(['check', path], io);
-    if (code !== 0) return code;
-    io.out.write('\n');
-  }
-  return 0;
-}
-
 export async function main(argv: string[], io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream } = { out: process.stdout, err: process.stderr }): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -66,9 +48,7 @@ export async function main(argv: string[], io: { out: NodeJS.WritableStream; err
       return sub.run(rest);
     }
     case 'lab':
-      if (rest[0] === 'demo') return labDemo(io);
-      io.err.write('usage: l2lb lab demo\n');
-      return 2;
+      return runLab(rest, io);
     case undefined:
     case 'help':
     case '--help':

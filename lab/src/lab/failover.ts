@@ -1,0 +1,180 @@
+// Failover as the client sees it: who answers ARP for a VIP, and how long after a node dies the
+// client's neighbour entry for the VIP points at another node's MAC.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { findNode, nodeByMac, type LabPlan, type NodePlan } from './plan.js';
+import { run, runAsync, waitFor } from './sys.js';
+
+export interface NeighEvent {
+  /** When the kernel reported it (ip -ts timestamp, epoch ms), else when we read it. */
+  atMs: number;
+  ip: string;
+  mac?: string;
+  state: string;
+  deleted: boolean;
+}
+
+/** Parses one `ip -ts monitor neigh` line, or undefined when it is not a neighbour event. */
+export function parseNeighEvent(line: string, receivedAtMs: number): NeighEvent | undefined {
+  let rest = line.trim();
+  let atMs = receivedAtMs;
+  const ts = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?\]\s*/.exec(rest);
+  if (ts) {
+    // ip prints local time without an offset; Date parses such a string as local time too.
+    const ms = Date.parse(`${ts[1]}.${(ts[2] ?? '0').padEnd(3, '0').slice(0, 3)}`);
+    if (Number.isFinite(ms)) atMs = ms;
+    rest = rest.slice(ts[0].length);
+  }
+  let deleted = false;
+  if (rest.startsWith('Deleted ')) {
+    deleted = true;
+    rest = rest.slice('Deleted '.length);
+  }
+  const words = rest.split(/\s+/).filter((w) => w !== '');
+  const ip = words[0];
+  if (!ip || !/^[0-9a-f:.]+$/i.test(ip) || !words.includes('dev')) return undefined;
+  const ll = words.indexOf('lladdr');
+  const mac = ll >= 0 ? words[ll + 1]?.toLowerCase() : undefined;
+  return { atMs, ip, state: words[words.length - 1] ?? '', deleted, ...(mac ? { mac } : {}) };
+}
+
+const SYNC_IP = '10.213.0.254';
+const SYNC_MAC = '02:13:00:00:ff:fe';
+
+/** A running `ip -ts monitor neigh` in a namespace, collecting events. */
+export class NeighWatch {
+  readonly events: NeighEvent[] = [];
+  private waiters: (() => void)[] = [];
+  private constructor(private readonly child: ChildProcess) {
+    let buf = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      buf += d;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const ev = parseNeighEvent(buf.slice(0, nl), Date.now());
+        buf = buf.slice(nl + 1);
+        if (ev) this.events.push(ev);
+      }
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+
+  /** Starts the monitor and returns once it provably receives events (a marker entry is seen). */
+  static async start(ns: string, timeoutMs = 5000): Promise<NeighWatch> {
+    const child = spawn('ip', ['-n', ns, '-ts', 'monitor', 'neigh'], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env } });
+    const w = new NeighWatch(child);
+    const seen = await waitFor(async () => {
+      await runAsync('ip', ['-n', ns, 'neigh', 'replace', SYNC_IP, 'lladdr', SYNC_MAC, 'dev', 'eth0', 'nud', 'permanent'], { allowFail: true });
+      return w.events.some((e) => e.ip === SYNC_IP);
+    }, { timeoutMs, intervalMs: 50 });
+    await runAsync('ip', ['-n', ns, 'neigh', 'del', SYNC_IP, 'dev', 'eth0'], { allowFail: true });
+    if (!seen) {
+      w.stop();
+      throw new Error(`ip monitor neigh in ${ns} reported nothing within ${timeoutMs} ms`);
+    }
+    return w;
+  }
+
+  /** The first event (already seen or future) matching pred, or undefined at the deadline. */
+  async next(pred: (e: NeighEvent) => boolean, timeoutMs: number): Promise<NeighEvent | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = this.events.find(pred);
+      if (hit) return hit;
+      const left = deadline - Date.now();
+      if (left <= 0) return undefined;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 200));
+        this.waiters.push(() => { clearTimeout(t); resolve(); });
+      });
+    }
+  }
+
+  stop(): void {
+    this.child.kill('SIGTERM');
+  }
+}
+
+export interface ArpReply {
+  mac: string;
+  node?: NodePlan;
+}
+
+/** Every distinct MAC that answers ARP for the VIP from the client (arping, up to `count` requests). */
+export async function arpingFromClient(plan: LabPlan, vip: string, opts: { count?: number; deadlineS?: number } = {}): Promise<ArpReply[]> {
+  const r = await runAsync('ip', ['netns', 'exec', plan.client.ns, 'arping', '-i', 'eth0', '-c', String(opts.count ?? 1), '-W', '0.2', '-w', String(opts.deadlineS ?? 2), vip], { allowFail: true, timeoutMs: ((opts.deadlineS ?? 2) + 3) * 1000 });
+  const macs = new Set<string>();
+  for (const m of r.stdout.matchAll(/from ([0-9a-f]{2}(?::[0-9a-f]{2}){5})/gi)) if (m[1]) macs.add(m[1].toLowerCase());
+  return [...macs].map((mac) => {
+    const node = nodeByMac(plan, mac);
+    return { mac, ...(node ? { node } : {}) };
+  });
+}
+
+/** Waits until exactly one MAC answers ARP for the VIP; returns it. */
+export async function waitSingleOwner(plan: LabPlan, vip: string, timeoutMs: number): Promise<ArpReply | undefined> {
+  const r = await waitFor(async () => {
+    const replies = await arpingFromClient(plan, vip, { count: 2, deadlineS: 1 });
+    return replies.length === 1 ? replies[0] : undefined;
+  }, { timeoutMs, intervalMs: 100 });
+  return r;
+}
+
+/** The client's neighbour entry for an IP (lladdr and state), if any. */
+export function clientNeigh(plan: LabPlan, ipAddr: string): { mac?: string; state: string } | undefined {
+  const out = run('ip', ['-n', plan.client.ns, 'neigh', 'show', ipAddr, 'dev', 'eth0'], { allowFail: true }).stdout.trim();
+  if (!out) return undefined;
+  const words = out.split(/\s+/);
+  const ll = words.indexOf('lladdr');
+  const mac = ll >= 0 ? words[ll + 1]?.toLowerCase() : undefined;
+  return { state: words[words.length - 1] ?? '', ...(mac ? { mac } : {}) };
+}
+
+/**
+ * Makes the client's kernel resolve the VIP (one ping; nothing answers it since no node holds the
+ * address, but ARP does), so its neighbour table holds the current owner's MAC. Returns that MAC.
+ */
+export async function primeClient(plan: LabPlan, vip: string, timeoutMs = 3000): Promise<string | undefined> {
+  return waitFor(async () => {
+    await runAsync('ip', ['netns', 'exec', plan.client.ns, 'ping', '-c', '1', '-W', '0.3', vip], { allowFail: true, timeoutMs: 3000 });
+    return clientNeigh(plan, vip)?.mac;
+  }, { timeoutMs, intervalMs: 50 });
+}
+
+export interface FailoverResult {
+  vip: string;
+  from: NodePlan;
+  to?: NodePlan;
+  toMac?: string;
+  killedAtMs: number;
+  /** ms from the kill until the client's entry for the VIP held another MAC; undefined if it never did. */
+  ms?: number;
+}
+
+/**
+ * Kills the VIP's current owner (via `kill`, which returns when it was killed) and measures until
+ * the client's neighbour entry for the VIP changes to another MAC.
+ */
+export async function measureFailover(plan: LabPlan, vip: string, kill: (node: NodePlan) => Promise<number>, timeoutMs: number): Promise<FailoverResult> {
+  const owner = await waitSingleOwner(plan, vip, 10_000);
+  if (!owner?.node) throw new Error(`no single lab node answers ARP for ${vip}${owner ? ` (answer from ${owner.mac})` : ''}`);
+  const from = owner.node;
+  const primed = await primeClient(plan, vip);
+  if (primed !== from.mac) throw new Error(`client's neighbour entry for ${vip} is ${primed ?? 'missing'}, expected ${from.mac} (${from.name})`);
+  const watch = await NeighWatch.start(plan.client.ns);
+  try {
+    const killedAtMs = await kill(from);
+    const ev = await watch.next((e) => e.ip === vip && !e.deleted && e.mac !== undefined && e.mac !== from.mac && e.atMs >= killedAtMs - 5, timeoutMs);
+    if (!ev?.mac) return { vip, from, killedAtMs };
+    const to = nodeByMac(plan, ev.mac) ?? findNode(plan, '');
+    return { vip, from, killedAtMs, ms: Math.max(0, ev.atMs - killedAtMs), toMac: ev.mac, ...(to ? { to } : {}) };
+  } finally {
+    watch.stop();
+  }
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const idx = Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1));
+  return s[idx] ?? NaN;
+}

@@ -1,0 +1,175 @@
+// What `l2lb lab status` reports, derived (pure) from the speakers' log lines, the Services listed
+// by the API and the client's neighbour table; and its text form.
+
+/** The lab writes this line into a speaker's log before each start; state is read from the last one on. */
+export const START_MARKER = 'l2lb-lab: speaker starting';
+
+export interface SpeakerLogState {
+  /** Services this speaker says it announces: "NS/NAME" -> IPs. */
+  announcing: Map<string, string[]>;
+  /** Memberlist members it has reported joining (and not leaving). */
+  members: Set<string>;
+  /** Lines that were not JSON objects (counted, not fatal). */
+  unparsed: number;
+}
+
+function parseJsonObject(line: string): Record<string, unknown> | undefined {
+  const t = line.trim();
+  if (!t.startsWith('{')) return undefined;
+  try {
+    const v: unknown = JSON.parse(t);
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function stringArray(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+/** Reads a speaker log (winston JSON lines); only what follows the last start marker counts. */
+export function parseSpeakerLog(text: string): SpeakerLogState {
+  let state: SpeakerLogState = { announcing: new Map(), members: new Set(), unparsed: 0 };
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const o = parseJsonObject(line);
+    if (!o) {
+      state.unparsed++;
+      continue;
+    }
+    const msg = o['message'];
+    if (msg === START_MARKER) {
+      state = { announcing: new Map(), members: new Set(), unparsed: state.unparsed };
+    } else if (msg === 'announcing' && typeof o['service'] === 'string') {
+      state.announcing.set(o['service'], stringArray(o['ips']));
+    } else if (msg === 'withdrawn' && typeof o['service'] === 'string') {
+      state.announcing.delete(o['service']);
+    } else if (msg === 'memberlist' && typeof o['member'] === 'string') {
+      if (o['event'] === 'leave') state.members.delete(o['member']);
+      else if (o['event'] === 'join' || o['event'] === 'update') state.members.add(o['member']);
+    }
+  }
+  return state;
+}
+
+export interface NeighEntry {
+  ip: string;
+  mac?: string;
+  state: string;
+}
+
+/** Parses `ip neigh show` output lines ("IP dev IF lladdr MAC [router] STATE"). */
+export function parseNeigh(text: string): NeighEntry[] {
+  const out: NeighEntry[] = [];
+  for (const line of text.split('\n')) {
+    const words = line.trim().split(/\s+/);
+    const ip = words[0];
+    if (!ip || words.length < 2) continue;
+    const lladdr = words.indexOf('lladdr');
+    const mac = lladdr >= 0 ? words[lladdr + 1] : undefined;
+    const state = words[words.length - 1] ?? '';
+    out.push({ ip, ...(mac ? { mac: mac.toLowerCase() } : {}), state });
+  }
+  return out;
+}
+
+export interface LbService {
+  service: string;
+  ips: string[];
+}
+
+/** LoadBalancer Services from a `kubectl get svc -A -o json` list; anything malformed is skipped. */
+export function parseServiceList(json: string): LbService[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch {
+    return [];
+  }
+  if (typeof v !== 'object' || v === null) return [];
+  const items = (v as { items?: unknown }).items;
+  if (!Array.isArray(items)) return [];
+  const out: LbService[] = [];
+  for (const item of items as unknown[]) {
+    const o = item as { metadata?: { namespace?: unknown; name?: unknown }; spec?: { type?: unknown }; status?: { loadBalancer?: { ingress?: unknown } } };
+    if (o?.spec?.type !== 'LoadBalancer') continue;
+    const ns = o.metadata?.namespace;
+    const name = o.metadata?.name;
+    if (typeof ns !== 'string' || typeof name !== 'string') continue;
+    const ingress = o.status?.loadBalancer?.ingress;
+    const ips = Array.isArray(ingress) ? ingress.map((i: unknown) => (i as { ip?: unknown })?.ip).filter((x): x is string => typeof x === 'string') : [];
+    out.push({ service: `${ns}/${name}`, ips });
+  }
+  return out.sort((a, b) => a.service.localeCompare(b.service));
+}
+
+export interface NodeInput {
+  name: string;
+  ip: string;
+  mac: string;
+  speakerRunning: boolean;
+  healthy: boolean;
+  linkUp: boolean;
+  log: SpeakerLogState;
+}
+
+export interface LabStatus {
+  prefix: string;
+  nodes: { name: string; ip: string; mac: string; speaker: 'up' | 'down' | 'unhealthy'; link: 'up' | 'down'; members: string[]; announcing: string[] }[];
+  services: { service: string; ips: string[]; announcedBy: string[]; clientSees: { ip: string; mac?: string; node?: string; state: string }[] }[];
+  client: NeighEntry[];
+}
+
+/** Combines the inputs: a Service is announced by the running speakers whose log says so. */
+export function buildStatus(prefix: string, nodes: NodeInput[], services: LbService[], neigh: NeighEntry[]): LabStatus {
+  const byMac = new Map(nodes.map((n) => [n.mac.toLowerCase(), n.name]));
+  return {
+    prefix,
+    nodes: nodes.map((n) => ({
+      name: n.name,
+      ip: n.ip,
+      mac: n.mac,
+      speaker: !n.speakerRunning ? 'down' : n.healthy ? 'up' : 'unhealthy',
+      link: n.linkUp ? 'up' : 'down',
+      members: n.speakerRunning ? [...n.log.members].sort() : [],
+      announcing: n.speakerRunning ? [...n.log.announcing.keys()].sort() : [],
+    })),
+    services: services.map((s) => ({
+      service: s.service,
+      ips: s.ips,
+      announcedBy: nodes.filter((n) => n.speakerRunning && n.log.announcing.has(s.service)).map((n) => n.name),
+      clientSees: s.ips.map((ip) => {
+        const e = neigh.find((x) => x.ip === ip);
+        const node = e?.mac ? byMac.get(e.mac) : undefined;
+        return { ip, state: e?.state ?? 'none', ...(e?.mac ? { mac: e.mac } : {}), ...(node ? { node } : {}) };
+      }),
+    })),
+    client: neigh,
+  };
+}
+
+function table(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => { widths[i] = Math.max(widths[i] ?? 0, c.length); });
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n');
+}
+
+export function formatStatus(s: LabStatus): string {
+  const nodeRows = [['NODE', 'IP', 'MAC', 'SPEAKER', 'LINK', 'MEMBERS SEEN', 'ANNOUNCING']];
+  for (const n of s.nodes) {
+    nodeRows.push([n.name, n.ip, n.mac, n.speaker, n.link, n.members.join(',') || '-', n.announcing.join(',') || '-']);
+  }
+  const svcRows = [['SERVICE', 'IP', 'ANNOUNCED BY', 'CLIENT SEES']];
+  for (const svc of s.services) {
+    const sees = svc.clientSees.map((c) => (c.mac ? `${c.mac}${c.node ? ` (${c.node})` : ''} ${c.state}` : c.state)).join('; ') || '-';
+    svcRows.push([svc.service, svc.ips.join(',') || '<pending>', svc.announcedBy.join(',') || '-', sees]);
+  }
+  const neighRows = [['CLIENT NEIGHBOUR', 'MAC', 'STATE']];
+  for (const e of s.client) neighRows.push([e.ip, e.mac ?? '-', e.state]);
+  const parts = [`lab ${s.prefix}`, '', table(nodeRows), '', s.services.length ? table(svcRows) : 'no LoadBalancer Services', ''];
+  parts.push(s.client.length ? table(neighRows) : 'client neighbour table is empty');
+  const multi = s.services.filter((x) => x.announcedBy.length > 1);
+  for (const m of multi) parts.push(`WARNING: ${m.service} is announced by ${m.announcedBy.length} nodes (${m.announcedBy.join(', ')})`);
+  return `${parts.join('\n')}\n`;
+}

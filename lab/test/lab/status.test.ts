@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { parseNeighEvent, percentile } from '../../src/lab/failover.js';
+import { ingressIp } from '../../src/lab/scenario.js';
+import {
+  buildStatus, formatStatus, parseNeigh, parseServiceList, parseSpeakerLog, START_MARKER, type NodeInput,
+} from '../../src/lab/status.js';
+
+const line = (o: Record<string, unknown>): string => JSON.stringify({ level: 'info', timestamp: '2026-11-25T23:00:00Z', ...o });
+
+const N1_LOG = [
+  line({ message: START_MARKER }),
+  line({ message: 'memberlist', event: 'join', member: 'n1' }),
+  line({ message: 'memberlist', event: 'join', member: 'n2' }),
+  line({ message: 'memberlist', event: 'join', member: 'n3' }),
+  line({ message: 'announcing', service: 'default/web', ips: ['10.213.0.200'], node: 'n1', interfaces: ['eth0'] }),
+  line({ message: 'announcing', service: 'default/db', ips: ['10.213.0.201'], node: 'n1', interfaces: ['eth0'] }),
+  line({ message: 'withdrawn', service: 'default/db', ips: ['10.213.0.201'], reason: 'notOwner', detail: 'n2 wins' }),
+  line({ message: 'memberlist', event: 'leave', member: 'n3' }),
+  'not json at all',
+].join('\n');
+
+describe('lab status', () => {
+  it('reads announcing/withdrawn and memberlist lines from a speaker log', () => {
+    const s = parseSpeakerLog(N1_LOG);
+    assert.deepEqual([...s.announcing], [['default/web', ['10.213.0.200']]]);
+    assert.deepEqual([...s.members].sort(), ['n1', 'n2']);
+    assert.equal(s.unparsed, 1);
+  });
+
+  it('forgets what a previous speaker run announced once the start marker is written again', () => {
+    const s = parseSpeakerLog(`${N1_LOG}\n${line({ message: START_MARKER })}\n${line({ message: 'memberlist', event: 'join', member: 'n1' })}`);
+    assert.equal(s.announcing.size, 0);
+    assert.deepEqual([...s.members], ['n1']);
+  });
+
+  it('parses the client neighbour table', () => {
+    const t = '10.213.0.200 lladdr 02:13:00:00:01:02 STALE\n10.213.0.2 lladdr 02:13:00:00:00:02 router REACHABLE\n10.213.0.201  FAILED\n';
+    assert.deepEqual(parseNeigh(t), [
+      { ip: '10.213.0.200', mac: '02:13:00:00:01:02', state: 'STALE' },
+      { ip: '10.213.0.2', mac: '02:13:00:00:00:02', state: 'REACHABLE' },
+      { ip: '10.213.0.201', state: 'FAILED' },
+    ]);
+  });
+
+  it('parses ip -ts monitor neigh lines (local-time stamps, Deleted, no lladdr)', () => {
+    const e = parseNeighEvent('[2026-11-25T23:04:57.027517] 10.213.0.200 dev eth0 lladdr 02:13:00:00:01:03 STALE ', 1);
+    assert.deepEqual(e, { atMs: new Date(2026, 10, 25, 23, 4, 57, 27).getTime(), ip: '10.213.0.200', mac: '02:13:00:00:01:03', state: 'STALE', deleted: false });
+    assert.deepEqual(parseNeighEvent('Deleted 10.9.9.9 dev d0 FAILED', 5), { atMs: 5, ip: '10.9.9.9', state: 'FAILED', deleted: true });
+    assert.equal(parseNeighEvent('[2026-11-25T23:04:57.0] some other text', 5), undefined);
+  });
+
+  it('lists LoadBalancer Services with their IPs, skipping the rest and malformed items', () => {
+    const list = JSON.stringify({ items: [
+      { metadata: { namespace: 'default', name: 'web' }, spec: { type: 'LoadBalancer' }, status: { loadBalancer: { ingress: [{ ip: '10.213.0.200' }] } } },
+      { metadata: { namespace: 'default', name: 'kubernetes' }, spec: { type: 'ClusterIP' } },
+      { metadata: { namespace: 'a', name: 'pending' }, spec: { type: 'LoadBalancer' }, status: {} },
+      null, 7, { spec: { type: 'LoadBalancer' } },
+    ] });
+    assert.deepEqual(parseServiceList(list), [{ service: 'a/pending', ips: [] }, { service: 'default/web', ips: ['10.213.0.200'] }]);
+    assert.deepEqual(parseServiceList('{'), []);
+    assert.equal(ingressIp(JSON.stringify({ status: { loadBalancer: { ingress: [{ ip: '1.2.3.4' }] } } })), '1.2.3.4');
+    assert.equal(ingressIp('{}'), undefined);
+  });
+
+  it('says which running node announces each Service and what the client sees, and warns on two announcers', () => {
+    const log = parseSpeakerLog(N1_LOG);
+    const nodes: NodeInput[] = [
+      { name: 'n1', ip: '10.213.0.11', mac: '02:13:00:00:01:01', speakerRunning: true, healthy: true, linkUp: true, log },
+      { name: 'n2', ip: '10.213.0.12', mac: '02:13:00:00:01:02', speakerRunning: false, healthy: false, linkUp: false, log },
+      { name: 'n3', ip: '10.213.0.13', mac: '02:13:00:00:01:03', speakerRunning: true, healthy: false, linkUp: true, log: parseSpeakerLog('') },
+    ];
+    const s = buildStatus('l2lab', nodes, [{ service: 'default/web', ips: ['10.213.0.200'] }], parseNeigh('10.213.0.200 lladdr 02:13:00:00:01:01 REACHABLE'));
+    assert.deepEqual(s.services, [{ service: 'default/web', ips: ['10.213.0.200'], announcedBy: ['n1'],
+      clientSees: [{ ip: '10.213.0.200', mac: '02:13:00:00:01:01', node: 'n1', state: 'REACHABLE' }] }]);
+    assert.deepEqual(s.nodes.map((n) => [n.name, n.speaker, n.link, n.announcing.join()]), [['n1', 'up', 'up', 'default/web'], ['n2', 'down', 'down', ''], ['n3', 'unhealthy', 'up', '']]);
+    const text = formatStatus(s);
+    assert.match(text, /^n1 +10\.213\.0\.11 +02:13:00:00:01:01 +up +up +n1,n2 +default\/web$/m);
+    assert.match(text, /^n2 +10\.213\.0\.12 +02:13:00:00:01:02 +down +down +- +-$/m);
+    assert.match(text, /^default\/web +10\.213\.0\.200 +n1 +02:13:00:00:01:01 \(n1\) REACHABLE$/m);
+    assert.doesNotMatch(text, /WARNING/);
+    const both = buildStatus('l2lab', nodes.map((n) => ({ ...n, speakerRunning: true, log })), [{ service: 'default/web', ips: ['10.213.0.200'] }], []);
+    assert.match(formatStatus(both), /WARNING: default\/web is announced by 3 nodes \(n1, n2, n3\)/);
+    assert.match(formatStatus(buildStatus('x', [], [], [])), /no LoadBalancer Services\n\nclient neighbour table is empty/);
+  });
+
+  it('log, neighbour and monitor parsers never throw on arbitrary input', () => {
+    fc.assert(fc.property(fc.array(fc.oneof(fc.string(), fc.json(), fc.constantFrom(line({ message: 'announcing', service: 3 }), line({ message: 'memberlist', member: [] })))), (lines) => {
+      const text = lines.join('\n');
+      parseSpeakerLog(text);
+      parseNeigh(text);
+      parseServiceList(text);
+      for (const l of lines) parseNeighEvent(l, 0);
+    }));
+  });
+
+  it('percentile uses the nearest rank', () => {
+    assert.equal(percentile([300, 100, 200], 50), 200);
+    assert.equal(percentile([1, 2, 3, 4], 50), 2);
+    assert.equal(percentile([5], 100), 5);
+    assert.ok(Number.isNaN(percentile([], 50)));
+  });
+});
