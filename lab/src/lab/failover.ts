@@ -62,8 +62,11 @@ export class NeighWatch {
   static async start(ns: string, timeoutMs = 5000): Promise<NeighWatch> {
     const child = spawn('ip', ['-n', ns, '-ts', 'monitor', 'neigh'], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env } });
     const w = new NeighWatch(child);
+    let attempt = 0;
     const seen = await waitFor(async () => {
-      await runAsync('ip', ['-n', ns, 'neigh', 'replace', SYNC_IP, 'lladdr', SYNC_MAC, 'dev', 'eth0', 'nud', 'permanent'], { allowFail: true });
+      // A replace that changes nothing reports nothing: alternate the MAC so every attempt is an event.
+      const m = `${SYNC_MAC.slice(0, -1)}${attempt++ % 2 === 0 ? 'e' : 'd'}`;
+      await runAsync('ip', ['-n', ns, 'neigh', 'replace', SYNC_IP, 'lladdr', m, 'dev', 'eth0', 'nud', 'permanent'], { allowFail: true });
       return w.events.some((e) => e.ip === SYNC_IP);
     }, { timeoutMs, intervalMs: 50 });
     await runAsync('ip', ['-n', ns, 'neigh', 'del', SYNC_IP, 'dev', 'eth0'], { allowFail: true });

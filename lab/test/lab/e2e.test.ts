@@ -1,0 +1,143 @@
+// The lab end to end, driven through the real `l2lb lab` CLI: up, pool + Service + EndpointSlice,
+// one announcer, kill the owner, the client follows within 1 s, revive, down leaves nothing behind.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { BIN, speakerHasRun } from '../../src/lab/lab.js';
+import { NeighWatch, primeClient, waitSingleOwner } from '../../src/lab/failover.js';
+import { isLabNamespace, planLab } from '../../src/lab/plan.js';
+import { endpointSlice, lbService, poolConfigMap } from '../../src/lab/scenario.js';
+import type { LabStatus } from '../../src/lab/status.js';
+import { alive, have, isRoot, listNetns, netnsPids } from '../../src/lab/sys.js';
+import { waitFor } from './wait.js';
+
+interface CliResult { code: number | null; stdout: string; stderr: string }
+
+function l2lb(args: string[], input?: string, timeoutMs = 45_000): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN.l2lb, ...args], { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => { clearTimeout(t); resolve({ code, stdout, stderr }); });
+    child.stdin?.end(input);
+  });
+}
+
+/** Removes labs left by dead test processes (prefix l2lt<pid>). */
+async function cleanupStale(): Promise<void> {
+  const prefixes = new Set<string>();
+  for (const ns of listNetns()) {
+    const m = /^(l2lt(\d+))-/.exec(ns);
+    if (m?.[1] && Number(m[2]) !== process.pid && !alive(Number(m[2]))) prefixes.add(m[1]);
+  }
+  for (const dir of existsSync('/run/l2lb-lab') ? readdirSync('/run/l2lb-lab') : []) {
+    const m = /^l2lt(\d+)$/.exec(dir);
+    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) prefixes.add(dir);
+  }
+  for (const p of prefixes) await l2lb(['lab', 'down', '--prefix', p]);
+}
+
+describe('l2lb lab end to end @integration', function () {
+  this.timeout(60_000);
+  const prefix = `l2lt${process.pid}`;
+  const plan = planLab({ prefix, nodes: 3 });
+  let started = false;
+
+  before(async function () {
+    const missing = ['ip', 'kubectl', 'arping', 'ping', 'bash'].filter((t) => !have(t));
+    const why = !isRoot() ? 'needs root' : missing.length ? `missing tools: ${missing.join(', ')}` : !speakerHasRun() ? 'l2lb-speaker has no run command (build it)' : undefined;
+    if (why) {
+      if (process.env['CI'] === 'true') throw new Error(`lab e2e ${why}`);
+      this.skip();
+    }
+    await cleanupStale();
+  });
+
+  after(async () => {
+    if (started) await l2lb(['lab', 'down', '--prefix', prefix]);
+  });
+
+  it('fails over to another node within 1 s as the client sees it, and leaves nothing behind', async () => {
+    const t0 = Date.now();
+    started = true;
+    const up = await l2lb(['lab', 'up', '--nodes', '3', '--prefix', prefix]);
+    assert.equal(up.code, 0, `lab up failed: ${up.stderr}${up.stdout}`);
+    assert.match(up.stdout, new RegExp(`lab ${prefix} is up`));
+
+    const objects = [poolConfigMap(plan), lbService('web'), endpointSlice(plan, 'web')];
+    const applied = await l2lb(['lab', 'kubectl', '--prefix', prefix, 'apply', '-f', '-'], objects.map((o) => stringify(o)).join('---\n'));
+    assert.equal(applied.code, 0, applied.stderr);
+
+    const vip = await waitFor(async () => {
+      const r = await l2lb(['lab', 'kubectl', '--prefix', prefix, 'get', 'svc', 'web', '-o', 'jsonpath={.status.loadBalancer.ingress[0].ip}']);
+      return r.code === 0 && /^10\.213\.0\.2\d\d$/.test(r.stdout.trim()) ? r.stdout.trim() : undefined;
+    }, { timeoutMs: 10_000, intervalMs: 200, what: 'the controller to assign an IP to default/web' });
+
+    const status = async (): Promise<LabStatus> => {
+      const r = await l2lb(['lab', 'status', '--json', '--prefix', prefix]);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout) as LabStatus;
+    };
+    const announcers = async (): Promise<string[]> => (await status()).services.find((s) => s.service === 'default/web')?.announcedBy ?? [];
+    const ownerName = await waitFor(async () => {
+      const a = await announcers();
+      return a.length === 1 ? a[0] : undefined;
+    }, { timeoutMs: 10_000, intervalMs: 200, what: 'exactly one node announcing default/web' });
+    const owner = plan.nodes.find((n) => n.name === ownerName);
+    assert.ok(owner);
+    const answer = await waitSingleOwner(plan, vip, 5000);
+    assert.equal(answer?.mac, owner.mac, `the announcing node ${owner.name} answers ARP for ${vip}`);
+
+    assert.equal(await primeClient(plan, vip), owner.mac);
+    const watch = await NeighWatch.start(plan.client.ns);
+    let failoverMs: number;
+    let newMac: string;
+    try {
+      const kill = await l2lb(['lab', 'kill', '--prefix', prefix, owner.name]);
+      assert.equal(kill.code, 0, kill.stderr);
+      const killedAtMs = Number(/killedAtMs=(\d+)/.exec(kill.stdout)?.[1]);
+      assert.ok(killedAtMs > t0, kill.stdout);
+      const ev = await watch.next((e) => e.ip === vip && !e.deleted && e.mac !== undefined && e.mac !== owner.mac, 5000);
+      assert.ok(ev?.mac, `the client's entry for ${vip} never left ${owner.mac}`);
+      failoverMs = ev.atMs - killedAtMs;
+      newMac = ev.mac;
+    } finally {
+      watch.stop();
+    }
+    const newOwner = plan.nodes.find((n) => n.mac === newMac);
+    console.log(`      failover ${owner.name} -> ${newOwner?.name ?? newMac}: ${failoverMs} ms as the client sees it`);
+    assert.ok(newOwner && newOwner !== owner, `new MAC ${newMac} belongs to another lab node`);
+    assert.ok(failoverMs < 1000, `failover took ${failoverMs} ms (limit 1000)`);
+    const after = await status();
+    assert.equal(after.nodes.find((n) => n.name === owner.name)?.speaker, 'down');
+    assert.deepEqual(after.services.find((s) => s.service === 'default/web')?.announcedBy, [newOwner.name]);
+
+    const revive = await l2lb(['lab', 'revive', '--prefix', prefix, owner.name]);
+    assert.equal(revive.code, 0, revive.stderr);
+    await waitFor(async () => {
+      const s = await status();
+      const n = s.nodes.find((x) => x.name === owner.name);
+      return n?.speaker === 'up' && n.link === 'up' && n.members.length === 3;
+    }, { timeoutMs: 10_000, intervalMs: 250, what: `${owner.name} back with 3 memberlist members` });
+
+    // Everything the lab started, to check after down.
+    const pids = new Set<number>();
+    for (const f of readdirSync(join(plan.stateDir, 'pids'))) pids.add(Number(readFileSync(join(plan.stateDir, 'pids', f), 'utf8')));
+    for (const ns of listNetns().filter((n) => isLabNamespace(prefix, n))) for (const p of netnsPids(ns)) pids.add(p);
+    assert.ok(pids.size >= 5, `apiserver, controller and 3 speakers run (pids: ${[...pids].join(',')})`);
+    const down = await l2lb(['lab', 'down', '--prefix', prefix]);
+    assert.equal(down.code, 0, down.stderr);
+    started = false;
+    assert.deepEqual(listNetns().filter((n) => n.startsWith(`${prefix}-`)), []);
+    assert.deepEqual([...pids].filter(alive), []);
+    assert.ok(!existsSync(plan.stateDir), `${plan.stateDir} removed`);
+    const again = await l2lb(['lab', 'down', '--prefix', prefix]);
+    assert.equal(again.code, 0, 'down is idempotent');
+    console.log(`      whole run ${Date.now() - t0} ms`);
+  });
+});
