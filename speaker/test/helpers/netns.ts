@@ -32,12 +32,12 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Deletes namespaces named l2n<letters><pid>... whose creating process is gone. */
+/** Deletes namespaces named l2n<letters><pid>... or l2sr<pid>... whose creating process is gone. */
 export function cleanupStale(): void {
   const list = run('ip', ['netns', 'list'], { allowFail: true });
   for (const line of list.split('\n')) {
     const name = line.split(' ')[0] ?? '';
-    const m = /^l2n[a-z]*(\d+)-/.exec(name);
+    const m = /^(?:l2n[a-z]*|l2sr)(\d+)-/.exec(name);
     if (!m) continue;
     const pid = Number(m[1]);
     if (pid !== process.pid && !alive(pid)) run('ip', ['netns', 'del', name], { allowFail: true });
@@ -58,9 +58,9 @@ export interface Lan {
 export function createLan(
   kind: string,
   hosts: Record<string, { ifname: string; mac: string; v4?: string; v6?: string }>,
-  opts: { mldQuerier?: boolean } = {},
+  opts: { mldQuerier?: boolean; prefix?: string } = {},
 ): Lan {
-  const tag = `${PREFIX}${kind}${process.pid}-${randomBytes(2).toString('hex')}`;
+  const tag = `${opts.prefix ?? PREFIX}${kind}${process.pid}-${randomBytes(2).toString('hex')}`;
   const sw = `${tag}s`;
   const ns: Record<string, string> = {};
   const created: string[] = [];
