@@ -1,6 +1,7 @@
 // A real kube-apiserver v1.20 (+ etcd) for the manifest tests, through scripts/kube-apiserver.sh, on free
 // loopback ports, with kubectl pointed at it. Fails loudly when it cannot start (CI installs etcd and the
-// binary); it never skips.
+// binary); it never skips. With `netns`, everything (etcd, apiserver, kubectl, and processes started through
+// exec()) runs inside that network namespace, on its own loopback.
 
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,24 +22,25 @@ export interface KubectlResult {
 }
 
 export class RealApiServer {
-  private constructor(readonly dir: string, readonly kubeconfig: string) {}
+  private constructor(readonly dir: string, readonly kubeconfig: string, readonly netns?: string) {}
 
-  static async start(): Promise<RealApiServer> {
+  /** `netns` must exist (with lo up); its ports are all free, so fixed ones are used there. */
+  static async start(opts: { netns?: string } = {}): Promise<RealApiServer> {
     const script = join(repoRoot, 'scripts', 'kube-apiserver.sh');
     const dir = mkdtempSync(join(tmpdir(), 'l2mf-kubeapi-'));
-    let port = 0;
-    let etcdPort = 0;
-    for (let i = 0; i < 20; i++) {
+    let port = 26443;
+    let etcdPort = 22379;
+    for (let i = 0; i < 20 && !opts.netns; i++) {
       port = await freePort();
       etcdPort = await freePort();
       if (port !== etcdPort && port !== etcdPort + 1 && (await portFree(etcdPort + 1))) break;
     }
+    const [cmd, args] = inNetns(opts.netns, 'bash', [script, 'start', dir, '--port', String(port), '--etcd-port', String(etcdPort)]);
     try {
-      const { stdout } = await run('bash', [script, 'start', dir, '--port', String(port), '--etcd-port', String(etcdPort)],
-        { timeout: 120_000, maxBuffer: 1 << 20, env: { ...process.env, L2LB_KUBE_NO_BUILD: '1' } });
+      const { stdout } = await run(cmd, args, { timeout: 120_000, maxBuffer: 1 << 20, env: { ...process.env, L2LB_KUBE_NO_BUILD: '1' } });
       const info = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { kubeconfig?: string };
       if (!info.kubeconfig) throw new Error(`no kubeconfig in ${stdout}`);
-      return new RealApiServer(dir, info.kubeconfig);
+      return new RealApiServer(dir, info.kubeconfig, opts.netns);
     } catch (e) {
       const err = e as { stderr?: string; message: string };
       await run('bash', [script, 'stop', dir]).catch(() => undefined);
@@ -51,8 +53,8 @@ export class RealApiServer {
   /** kubectl as the static admin (or with another kubeconfig); never throws on a non-zero exit. */
   kubectl(args: readonly string[], opts: { input?: string; kubeconfig?: string } = {}): Promise<KubectlResult> {
     return new Promise((resolve, reject) => {
-      const child = spawn('kubectl', ['--kubeconfig', opts.kubeconfig ?? this.kubeconfig, '--cache-dir', join(this.dir, 'kubectl-cache'), ...args],
-        { stdio: ['pipe', 'pipe', 'pipe'] });
+      const [cmd, argv] = inNetns(this.netns, 'kubectl', ['--kubeconfig', opts.kubeconfig ?? this.kubeconfig, '--cache-dir', join(this.dir, 'kubectl-cache'), ...args]);
+      const child = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
@@ -98,6 +100,11 @@ export class RealApiServer {
     await run('bash', [join(repoRoot, 'scripts', 'kube-apiserver.sh'), 'stop', this.dir], { timeout: 60_000 }).catch(() => undefined);
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** The command line that runs `cmd args` in `netns` (or as is). */
+export function inNetns(netns: string | undefined, cmd: string, args: readonly string[]): [string, string[]] {
+  return netns ? ['ip', ['netns', 'exec', netns, cmd, ...args]] : [cmd, [...args]];
 }
 
 async function portFree(port: number): Promise<boolean> {

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '@l2lb/shared/kube/free-port';
 import { RealApiServer, waitFor } from './apiserver.js';
-import { at, examplesDir, find, isObj, list, loadDocuments, manifestPath, repoRoot, str, type Obj } from './load.js';
+import { at, examplesDir, find, isObj, list, loadDocuments, manifestPath, podEnv, repoRoot, str } from './load.js';
 import { FORBIDDEN, NAMESPACE, NEEDED, canIArgs, describePermission, type Permission } from './permissions.js';
 
 const objects = loadDocuments(manifestPath);
@@ -25,21 +25,6 @@ async function pool<T, R>(items: readonly T[], limit: number, fn: (t: T) => Prom
     }
   }));
   return out;
-}
-
-/** The container's environment as the kubelet would set it for a Pod named podName. */
-function podEnv(container: Obj, podName: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const e of list(container['env'], 'env')) {
-    if (!isObj(e)) continue;
-    const name = str(e['name'], 'env name');
-    if (typeof e['value'] === 'string') env[name] = e['value'];
-    const ref = at(e, 'valueFrom.fieldRef.fieldPath');
-    if (ref === 'metadata.namespace') env[name] = NAMESPACE;
-    else if (ref === 'metadata.name') env[name] = podName;
-    else if (ref !== undefined) throw new Error(`env ${name}: fieldRef ${String(ref)} has no value outside a cluster`);
-  }
-  return env;
 }
 
 describe('manifests/l2lb.yaml on a real kube-apiserver v1.20 @integration', function () {
@@ -119,7 +104,7 @@ describe('manifests/l2lb.yaml on a real kube-apiserver v1.20 @integration', func
     const metricsPort = await freePort();
     const env = {
       PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-      ...podEnv(container, 'controller-l2mf'),
+      ...podEnv(container, { 'metadata.namespace': NAMESPACE, 'metadata.name': 'controller-l2mf' }),
       // What the in-cluster service account would give, as a kubeconfig; the probe port on loopback.
       L2LB_KUBECONFIG: kubeconfig, L2LB_METRICS_HOST: '127.0.0.1', L2LB_METRICS_PORT: String(metricsPort),
     };

@@ -63,3 +63,19 @@ export function find(objects: readonly Obj[], kind: string, name: string): Obj {
   if (!o) throw new Error(`manifests/l2lb.yaml has no ${kind} ${name}`);
   return o;
 }
+
+/** A container's environment as the kubelet would set it, given the values of the fieldRefs it uses. */
+export function podEnv(container: Obj, fields: Readonly<Record<string, string>>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const e of list(container['env'], 'env')) {
+    if (!isObj(e)) continue;
+    const name = str(e['name'], 'env name');
+    if (typeof e['value'] === 'string') env[name] = e['value'];
+    const ref = at(e, 'valueFrom.fieldRef.fieldPath');
+    if (ref === undefined) continue;
+    const value = fields[str(ref, `env ${name} fieldRef`)];
+    if (value === undefined) throw new Error(`env ${name}: no value given for fieldRef ${String(ref)}`);
+    env[name] = value;
+  }
+  return env;
+}
