@@ -50,6 +50,12 @@ export function readSecretKey(dir: string): { key: string } | { missing: string 
 
 type Inf = Informer<KubeObject>;
 
+/** Injected for tests: an announcer on fake sockets, a short CRD re-check. */
+export interface SpeakerDeps {
+  announcer?: Announcer;
+  crdRecheckMs?: number;
+}
+
 export class SpeakerProcess {
   readonly registry = new Registry();
   readonly core: SpeakerCore;
@@ -67,10 +73,13 @@ export class SpeakerProcess {
   private readonly timers = new Set<NodeJS.Timeout>();
   private podIPs: string[] = [];
 
-  constructor(private readonly o: RunOptions, private readonly client: KubeClient, private readonly log: winston.Logger) {
+  private readonly crdRecheckMs: number;
+
+  constructor(private readonly o: RunOptions, private readonly client: KubeClient, private readonly log: winston.Logger, deps: SpeakerDeps = {}) {
     collectDefaultMetrics({ register: this.registry });
+    this.crdRecheckMs = deps.crdRecheckMs ?? CRD_RECHECK_MS;
     const kubeLog = log.child({ component: 'kube' });
-    this.announcer = new Announcer({
+    this.announcer = deps.announcer ?? new Announcer({
       socketFactory: nativeSocketFactory(),
       listInterfaces: nativeListInterfaces,
       watchLinks: nativeWatchLinks,
@@ -132,8 +141,8 @@ export class SpeakerProcess {
     if (this.stopping) return;
     if (crds) this.watchCrds();
     else {
-      this.log.info(`the metallb.io CRDs are not served: configuration comes from the ConfigMap only; checking again every ${CRD_RECHECK_MS / 1000} s`);
-      this.later(CRD_RECHECK_MS, () => void this.recheckCrds());
+      this.log.info(`the metallb.io CRDs are not served: configuration comes from the ConfigMap only; checking again every ${this.crdRecheckMs / 1000} s`);
+      this.later(this.crdRecheckMs, () => void this.recheckCrds());
     }
     for (const i of this.informers) i.start();
     await Promise.all(this.informers.map((i) => i.waitForSync()));
@@ -160,7 +169,7 @@ export class SpeakerProcess {
 
   private async recheckCrds(): Promise<void> {
     if (!(await this.crdsServed(false))) {
-      this.later(CRD_RECHECK_MS, () => void this.recheckCrds());
+      this.later(this.crdRecheckMs, () => void this.recheckCrds());
       return;
     }
     if (this.stopping) return;
