@@ -202,6 +202,14 @@ describe('manifests/l2lb.yaml', () => {
     }
   });
 
+  it('ships Dockerfiles whose runtime stage copies what `npm run build` produces', () => {
+    for (const file of ['Dockerfile.controller', 'Dockerfile.speaker']) {
+      const copies = [...readFileSync(join(repoRoot, file), 'utf8').matchAll(/^COPY --from=build \/src\/(\S+) /gm)].map((m) => m[1] ?? '');
+      assert.ok(copies.length >= 5, `${file}: COPY lines`);
+      for (const path of copies) assert.ok(existsSync(join(repoRoot, path)), `${file} copies ${path}, which the build does not produce`);
+    }
+  });
+
   it('ships Dockerfiles whose entrypoints exist', () => {
     for (const [file, bin] of [['Dockerfile.controller', 'controller/bin/l2lb-controller.js'], ['Dockerfile.speaker', 'speaker/bin/l2lb-speaker.js']] as const) {
       const text = readFileSync(join(repoRoot, file), 'utf8');
