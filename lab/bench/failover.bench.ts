@@ -1,0 +1,98 @@
+// Failover as the client sees it, in a 3-node lab: time from killing the VIP's owner (SIGKILL of its
+// speaker + link down) until the client's neighbour entry for the VIP holds another node's MAC.
+// Measured for l2lb's default memberlist timings (--ml-profile fast) and, as the reference in the
+// same run, for MetalLB's (hashicorp/memberlist DefaultLANConfig, --ml-profile lan).
+// Needs root; prints SKIPPED otherwise. Target: l2lb p50 < 1 s.
+import { existsSync, readdirSync } from 'node:fs';
+import { apply, down, killNode, kubectl, labStatus, reviveNode, speakerHasRun, up } from '../src/lab/lab.js';
+import { measureFailover, percentile, waitSingleOwner } from '../src/lab/failover.js';
+import type { LabPlan, MlProfile } from '../src/lab/plan.js';
+import { endpointSlice, ingressIp, lbService, poolConfigMap } from '../src/lab/scenario.js';
+import { alive, have, isRoot, listNetns, waitFor } from '../src/lab/sys.js';
+
+const KILLS = Number(process.env['L2LB_BENCH_KILLS'] ?? 5);
+const TARGET_P50_MS = 1000;
+const PREFIX = `l2ltb${process.pid}`;
+
+async function cleanupStale(): Promise<void> {
+  const stale = new Set<string>();
+  for (const ns of listNetns()) {
+    const m = /^(l2ltb(\d+))-/.exec(ns);
+    if (m?.[1] && !alive(Number(m[2]))) stale.add(m[1]);
+  }
+  for (const d of existsSync('/run/l2lb-lab') ? readdirSync('/run/l2lb-lab') : []) {
+    const m = /^l2ltb(\d+)$/.exec(d);
+    if (m && !alive(Number(m[1]))) stale.add(d);
+  }
+  for (const p of stale) await down({ prefix: p });
+}
+
+/** Waits until every speaker sees all members and exactly one node announces and answers for the VIP. */
+async function settled(plan: LabPlan, vip: string): Promise<boolean> {
+  const ok = await waitFor(async () => {
+    const s = await labStatus(plan);
+    const allMembers = s.nodes.every((n) => n.speaker === 'up' && n.members.length === plan.nodes.length);
+    const one = s.services.find((x) => x.service === 'default/web')?.announcedBy.length === 1;
+    return allMembers && one && (await waitSingleOwner(plan, vip, 2000)) !== undefined;
+  }, { timeoutMs: 30_000, intervalMs: 300 });
+  return ok === true;
+}
+
+async function runProfile(profile: MlProfile): Promise<{ ms: number[]; missed: number }> {
+  const plan = await up({ prefix: PREFIX, nodes: 3, mlProfile: profile, timeoutMs: 60_000 });
+  const ms: number[] = [];
+  let missed = 0;
+  try {
+    apply(plan, [poolConfigMap(plan), lbService('web'), endpointSlice(plan, 'web')]);
+    const vip = await waitFor(() => ingressIp(kubectl(plan, ['get', 'svc', 'web', '-o', 'json'], { allowFail: true })), { timeoutMs: 15_000, intervalMs: 200 });
+    if (!vip) throw new Error('no IP assigned to default/web');
+    for (let i = 0; i < KILLS; i++) {
+      if (!(await settled(plan, vip))) throw new Error(`lab did not settle before kill ${i + 1}`);
+      const r = await measureFailover(plan, vip, async (n) => (await killNode(plan, n.name)).killedAtMs, 30_000);
+      if (r.ms === undefined) missed++;
+      else ms.push(r.ms);
+      console.log(`  ${profile} kill ${i + 1}: ${r.from.name} -> ${r.to?.name ?? 'nobody'}: ${r.ms === undefined ? 'no failover within 30 s' : `${r.ms} ms`}`);
+      await reviveNode(plan, r.from.name, profile);
+    }
+  } finally {
+    await down({ prefix: PREFIX });
+  }
+  return { ms, missed };
+}
+
+async function main(): Promise<void> {
+  const missing = ['ip', 'kubectl', 'arping', 'ping', 'bash'].filter((t) => !have(t));
+  if (!isRoot() || missing.length > 0 || !speakerHasRun()) {
+    console.log(`SKIPPED: the failover benchmark ${!isRoot() ? 'needs root' : missing.length ? `needs ${missing.join(', ')}` : 'needs an l2lb-speaker with a run command'}`);
+    return;
+  }
+  await cleanupStale();
+  console.log(`failover as the client sees it: 3-node lab, ${KILLS} kills of the VIP owner per profile (SIGKILL + link down)`);
+  const results: Record<MlProfile, { ms: number[]; missed: number }> = { fast: { ms: [], missed: 0 }, lan: { ms: [], missed: 0 } };
+  for (const profile of ['fast', 'lan'] as const) results[profile] = await runProfile(profile);
+  const row = (label: string, r: { ms: number[]; missed: number }): string =>
+    `${label.padEnd(46)} p50 ${String(percentile(r.ms, 50)).padStart(6)} ms   max ${String(Math.max(...r.ms)).padStart(6)} ms   n=${r.ms.length}${r.missed ? `  (${r.missed} never failed over)` : ''}`;
+  console.log('');
+  console.log(row('l2lb (--ml-profile fast, the default)', results.fast));
+  console.log(row('reference: MetalLB timings (--ml-profile lan)', results.lan));
+  const fastP50 = percentile(results.fast.ms, 50);
+  const lanP50 = percentile(results.lan.ms, 50);
+  console.log(`ratio (reference p50 / l2lb p50): ${(lanP50 / fastP50).toFixed(1)}x`);
+  if (!(fastP50 < TARGET_P50_MS) || results.fast.missed > 0) {
+    console.log(`TARGET MISSED: l2lb p50 ${fastP50} ms (target < ${TARGET_P50_MS} ms)${results.fast.missed ? `, ${results.fast.missed} kills without failover` : ''}`);
+  } else {
+    console.log(`target met: l2lb p50 ${fastP50} ms < ${TARGET_P50_MS} ms`);
+  }
+}
+
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    void down({ prefix: PREFIX }).finally(() => process.exit(130));
+  });
+}
+
+main().catch(async (e: unknown) => {
+  console.error(`failover bench failed: ${e instanceof Error ? e.message : String(e)}`);
+  await down({ prefix: PREFIX }).catch(() => undefined);
+  process.exitCode = 1;
+});
