@@ -98,6 +98,10 @@ export class SpeakerCore {
       new Gauge({ name: 'l2lb_speaker_announced', help: '1 while this node announces the Service IP', labelNames, registers }),
       new Gauge({ name: 'metallb_speaker_announced', help: 'MetalLB-compatible: 1 while this node announces the Service IP', labelNames, registers }),
     ];
+    const loaded = (): boolean => this.config !== undefined;
+    const stale = (): boolean => this.configState.stale;
+    new Gauge({ name: 'l2lb_speaker_config_loaded', help: '1 once a valid configuration is in force', registers, collect() { this.set(loaded() ? 1 : 0); } });
+    new Gauge({ name: 'l2lb_speaker_config_stale', help: '1 while the newest configuration is invalid and the last valid one stays in force', registers, collect() { this.set(stale() ? 1 : 0); } });
   }
 
   /** True once informers synced, a configuration was loaded and the start-up gate opened. */

@@ -95,7 +95,7 @@ function setup(me: string, opts: { gated?: boolean; lbClass?: string; interfaces
   const withdrawn = () => logs.filter((l) => l.msg === 'withdrawn').map((l) => l.meta?.['reason']);
   const announcing = () => logs.filter((l) => l.msg === 'announcing');
   const gauge = async () => (await registry.getSingleMetricAsString('l2lb_speaker_announced')).split('\n').filter((l) => l.startsWith('l2lb_speaker_announced{'));
-  return { core, announcer, timers, logs, events, withdrawn, announcing, gauge };
+  return { core, announcer, timers, logs, events, withdrawn, announcing, gauge, registry };
 }
 
 function withService(t: ReturnType<typeof setup>, name = 'web', opts: Parameters<typeof svc>[1] = {}): void {
@@ -228,7 +228,7 @@ describe('speaker core (fake announcer and clock)', () => {
     assert.equal(j.timers.pending.size, 0, 'grace timer cancelled');
   });
 
-  it('an invalid configuration keeps the last valid one', () => {
+  it('an invalid configuration keeps the last valid one', async () => {
     const t = setup(WINNER);
     withService(t);
     t.core.setConfig({ configMapText: 'address-pools: [ {', resources: [] });
@@ -237,6 +237,7 @@ describe('speaker core (fake announcer and clock)', () => {
     assert.equal(t.logs.filter((l) => l.level === 'error' && /invalid configuration, keeping the last valid one/.test(l.msg)).length, 1);
     t.core.setConfig({ configMapText: 'address-pools: [ {', resources: [] });
     assert.equal(t.logs.filter((l) => l.level === 'error').length, 1, 'the same error is logged once');
+    assert.match(await t.registry.metrics(), /l2lb_speaker_config_stale 1/);
   });
 
   it('garbage Services and slices are logged with the field and never throw', () => {
