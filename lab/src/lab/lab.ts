@@ -35,7 +35,7 @@ interface LabFile {
 }
 
 export function requireRoot(what: string): void {
-  if (!isRoot()) throw new LabError(`l2lb lab ${what} needs root (it creates network namespaces and raw sockets); run it with sudo`);
+  if (!isRoot()) throw new LabError(`needs root: the lab works in network namespaces and answers ARP from raw sockets; run \`sudo l2lb lab ${what} ...\``);
   const missing = ['ip', 'kubectl', 'bash', 'timeout'].filter((t) => !have(t));
   if (missing.length > 0) throw new LabError(`missing tools: ${missing.join(', ')} (bash scripts/setup-system.sh installs them)`);
 }
