@@ -59,6 +59,13 @@ describe('manifests/l2lb.yaml on a real kube-apiserver v1.20 @integration', func
     for (const line of again.trim().split('\n')) assert.match(line, / unchanged$/);
   });
 
+  it("kubectl apply -l 'l2lb.io/crd!=true' leaves the CRDs out (for clusters that keep MetalLB's)", async () => {
+    const out = await server().kubectlOk(['apply', '--dry-run=server', '-l', 'l2lb.io/crd!=true', '-f', manifestPath]);
+    const lines = out.trim().split('\n');
+    assert.equal(lines.length, objects.length - 2, out);
+    assert.ok(!lines.some((l) => l.includes('customresourcedefinition')), out);
+  });
+
   it('the served CRDs accept manifests/examples (server-side dry run)', async () => {
     for (const file of ['crds.yaml', 'configmap.yaml']) {
       // This kube-apiserver build (Debian source with newer json-iterator/reflect2) refuses an empty string
