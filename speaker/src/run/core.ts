@@ -75,7 +75,9 @@ export class SpeakerCore {
   private readonly configState = new ConfigState();
   private config: Config | undefined;
   private readonly services = new Map<string, { id: ObjectId; info: ServiceInfo }>();
-  private readonly slices = new Map<string, { service: string; endpoints: readonly EndpointView[] }>();
+  /** slice key → its Service's key; and per Service key, its slices' endpoints (no scan per decision). */
+  private readonly sliceOwner = new Map<string, string>();
+  private readonly endpointsBySvc = new Map<string, Map<string, readonly EndpointView[]>>();
   private readonly nodes = new Map<string, NodeView>();
   private members: ReadonlySet<string> | undefined;
   private readonly announced = new Map<string, Announced>();
@@ -160,9 +162,13 @@ export class SpeakerCore {
     if (!p) return this.log.warn('ignoring an EndpointSlice without metadata.name');
     const sliceKey = keyOf(p.id);
     if (p.problems.length > 0) this.log.warn('EndpointSlice has unusable fields', { endpointslice: sliceKey, problems: p.problems });
-    const before = this.slices.get(sliceKey)?.service;
-    if (p.value.service === undefined) this.slices.delete(sliceKey);
-    else this.slices.set(sliceKey, { service: p.value.service, endpoints: p.value.endpoints });
+    const before = this.dropSlice(sliceKey);
+    if (p.value.service !== undefined) {
+      this.sliceOwner.set(sliceKey, p.value.service);
+      let m = this.endpointsBySvc.get(p.value.service);
+      if (!m) this.endpointsBySvc.set(p.value.service, (m = new Map()));
+      m.set(sliceKey, p.value.endpoints);
+    }
     if (before !== undefined && before !== p.value.service) this.reconcile(before);
     if (p.value.service !== undefined) this.reconcile(p.value.service);
   }
@@ -170,10 +176,19 @@ export class SpeakerCore {
   deleteSlice(obj: unknown): void {
     const p = parseEndpointSlice(obj);
     if (!p) return;
-    const sliceKey = keyOf(p.id);
-    const before = this.slices.get(sliceKey)?.service;
-    this.slices.delete(sliceKey);
+    const before = this.dropSlice(keyOf(p.id));
     if (before !== undefined) this.reconcile(before);
+  }
+
+  /** Forgets a slice; returns the Service it belonged to. */
+  private dropSlice(sliceKey: string): string | undefined {
+    const svc = this.sliceOwner.get(sliceKey);
+    if (svc === undefined) return undefined;
+    this.sliceOwner.delete(sliceKey);
+    const m = this.endpointsBySvc.get(svc);
+    m?.delete(sliceKey);
+    if (m?.size === 0) this.endpointsBySvc.delete(svc);
+    return svc;
   }
 
   upsertNode(obj: unknown): void {
@@ -238,9 +253,7 @@ export class SpeakerCore {
   }
 
   private endpointsOf(key: string): EndpointView[] {
-    const out: EndpointView[] = [];
-    for (const s of this.slices.values()) if (s.service === key) out.push(...s.endpoints);
-    return out;
+    return [...(this.endpointsBySvc.get(key)?.values() ?? [])].flat();
   }
 
   private handles(info: ServiceInfo): boolean {

@@ -162,6 +162,18 @@ describe('speaker core (fake announcer and clock)', () => {
     }
   });
 
+  it('endpoints from several slices count together; a relabelled slice moves to its new Service', () => {
+    const t = setup(WINNER);
+    t.core.upsertSlice(slice('web', [{ nodeName: 'n2', ready: false }], 'web-a'));
+    t.core.upsertSlice(slice('web', [{ nodeName: 'n1', ready: true }], 'web-b'));
+    t.core.upsertService(svc('web'));
+    assert.equal(t.announcer.ips.size, 1);
+    t.core.upsertSlice(slice('other', [{ nodeName: 'n1', ready: true }], 'web-b')); // the ready slice now belongs to 'other'
+    assert.deepEqual(t.withdrawn(), ['notOwner']);
+    t.core.upsertSlice(slice('web', [{ nodeName: 'n2', ready: true }], 'web-a'));
+    assert.equal(t.announcer.ips.size, 1);
+  });
+
   it('an IP change withdraws the old IP first, then announces the new one', () => {
     // A new IP this node also wins, so both steps are visible.
     const other = Array.from({ length: 49 }, (_, i) => `10.213.0.${201 + i}`).find((ip) => electionOrder(NODES, ip)[0] === WINNER) as string;
