@@ -178,6 +178,7 @@ describe('l2lb-speaker run: three speakers, memberlist, election and failover @i
     const ms = await failover(first, second, 'SIGKILL');
     process.stdout.write(`      failover after SIGKILL: client moved to ${second} in ${ms} ms (fast profile)\n`);
     assert.ok(ms <= 1000, `took ${ms} ms`);
+    assert.equal(lines(third, 'announcing').length, 0, `${third} must not announce while ${second} lives`);
   });
 
   it(`SIGTERM of the new owner: the third takes over within 1 s, exit 0`, async () => {
@@ -186,11 +187,21 @@ describe('l2lb-speaker run: three speakers, memberlist, election and failover @i
     assert.ok(ms <= 1000, `took ${ms} ms`);
   });
 
+  it(`the restarted winner ${first} rejoins and takes the IP back; ${third} withdraws as notOwner`, async () => {
+    startSpeaker(first);
+    await waitFor(() => lines(first, 'announcing').length === 1, { timeoutMs: 10_000, what: `${first} to announce again` });
+    await waitFor(() => lines(third, 'withdrawn').find((l) => l['reason'] === 'notOwner'), { timeoutMs: 5000, what: `${third} to withdraw` });
+    const hold = lines(first, 'start-up hold over, evaluating Services')[0];
+    assert.equal(hold?.['why'], 'first memberlist join attempt finished');
+    assert.deepEqual(hold?.['members'], [first, third].sort(), 'it knew the live peer before deciding anything');
+  });
+
   it('a Service changed to ClusterIP is withdrawn everywhere', async () => {
     kubectl(['patch', 'service', 'web', '-n', 'default', '--type=merge', '-p', JSON.stringify({ spec: { type: 'ClusterIP' } })]);
-    await waitFor(() => lines(third, 'withdrawn').find((l) => l['reason'] === 'notLoadBalancer'), { timeoutMs: 10_000, what: `${third} to withdraw` });
+    await waitFor(() => lines(first, 'withdrawn').find((l) => l['reason'] === 'notLoadBalancer'), { timeoutMs: 10_000, what: `${first} to withdraw` });
     assert.equal(arpingMac(), undefined, 'nobody answers for the VIP any more');
-    const live = [...speakers.entries()].filter(([, p]) => p.exited === undefined).map(([n]) => n);
-    assert.deepEqual(live, [third]);
+    for (const n of [first, third]) {
+      assert.equal(lines(n, 'announcing').length, lines(n, 'withdrawn').length, `${n}: every announcing has its withdrawn`);
+    }
   });
 });
