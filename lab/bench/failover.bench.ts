@@ -4,9 +4,9 @@
 // same run, for MetalLB's (hashicorp/memberlist DefaultLANConfig, --ml-profile lan).
 // Needs root; prints SKIPPED otherwise. Target: l2lb p50 < 1 s.
 import { existsSync, readdirSync } from 'node:fs';
-import { apply, down, killNode, kubectl, labStatus, reviveNode, speakerHasRun, up } from '../src/lab/lab.js';
-import { measureFailover, percentile, waitSingleOwner } from '../src/lab/failover.js';
-import type { LabPlan, MlProfile } from '../src/lab/plan.js';
+import { apply, down, killNode, kubectl, reviveNode, speakerHasRun, up } from '../src/lab/lab.js';
+import { measureFailover, percentile, waitSettled } from '../src/lab/failover.js';
+import type { MlProfile } from '../src/lab/plan.js';
 import { endpointSlice, ingressIp, lbService, poolConfigMap } from '../src/lab/scenario.js';
 import { alive, have, isRoot, listNetns, waitFor } from '../src/lab/sys.js';
 
@@ -27,17 +27,6 @@ async function cleanupStale(): Promise<void> {
   for (const p of stale) await down({ prefix: p });
 }
 
-/** Waits until every speaker sees all members and exactly one node announces and answers for the VIP. */
-async function settled(plan: LabPlan, vip: string): Promise<boolean> {
-  const ok = await waitFor(async () => {
-    const s = await labStatus(plan);
-    const allMembers = s.nodes.every((n) => n.speaker === 'up' && n.members.length === plan.nodes.length);
-    const one = s.services.find((x) => x.service === 'default/web')?.announcedBy.length === 1;
-    return allMembers && one && (await waitSingleOwner(plan, vip, 2000)) !== undefined;
-  }, { timeoutMs: 30_000, intervalMs: 300 });
-  return ok === true;
-}
-
 async function runProfile(profile: MlProfile): Promise<{ ms: number[]; missed: number }> {
   const plan = await up({ prefix: PREFIX, nodes: 3, mlProfile: profile, timeoutMs: 60_000 });
   const ms: number[] = [];
@@ -47,7 +36,7 @@ async function runProfile(profile: MlProfile): Promise<{ ms: number[]; missed: n
     const vip = await waitFor(() => ingressIp(kubectl(plan, ['get', 'svc', 'web', '-o', 'json'], { allowFail: true })), { timeoutMs: 15_000, intervalMs: 200 });
     if (!vip) throw new Error('no IP assigned to default/web');
     for (let i = 0; i < KILLS; i++) {
-      if (!(await settled(plan, vip))) throw new Error(`lab did not settle before kill ${i + 1}`);
+      if (!(await waitSettled(plan, 'default/web', vip, 30_000))) throw new Error(`lab did not settle before kill ${i + 1}`);
       const r = await measureFailover(plan, vip, async (n) => (await killNode(plan, n.name)).killedAtMs, 30_000);
       if (r.ms === undefined) missed++;
       else ms.push(r.ms);

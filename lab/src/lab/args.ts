@@ -5,7 +5,8 @@ export const LAB_USAGE = `usage: l2lb lab <command> [options]
 
 commands:
   up [--nodes N] [--ml-profile fast|lan]   build the lab and start the API server, controller and speakers
-  demo [--keep] [--nodes N]                the whole story: up, pool, Service, failover, bad config, down
+  demo [--keep] [--no-compare] [--nodes N] the whole story: up, pool, Service, failover (and the same with
+                                           MetalLB's timings unless --no-compare), bad config, down
   status [--json]                          nodes, memberlist, Services and their announcing node, client ARP table
   kill NODE                                simulate a dead node: SIGKILL its speaker, set its link down
   revive NODE                              link up, start its speaker again
@@ -25,7 +26,7 @@ interface Common {
 
 export type LabCommand =
   | (Common & { cmd: 'up'; nodes: number; mlProfile: MlProfile; timeoutMs: number })
-  | (Common & { cmd: 'demo'; nodes: number; keep: boolean; mlProfile: MlProfile; timeoutMs: number })
+  | (Common & { cmd: 'demo'; nodes: number; keep: boolean; compare: boolean; mlProfile: MlProfile; timeoutMs: number })
   | (Common & { cmd: 'status'; json: boolean })
   | (Common & { cmd: 'kill'; node: string })
   | (Common & { cmd: 'revive'; node: string })
@@ -50,6 +51,7 @@ export function parseLabArgs(argv: string[], env: Record<string, string | undefi
   let mlProfile: MlProfile = 'fast';
   let json = false;
   let keep = false;
+  let compare = true;
   let timeoutMs = 60_000;
   const positional: string[] = [];
   let kubectlArgs: string[] | undefined;
@@ -108,6 +110,7 @@ export function parseLabArgs(argv: string[], env: Record<string, string | undefi
         }
         case '--json': json = true; break;
         case '--keep': keep = true; break;
+        case '--no-compare': compare = false; break;
         case '-h': case '--help': return { ok: true, command: { cmd: 'help' } };
         default: return fail(`unknown option ${JSON.stringify(a)}${sub ? ` for "lab ${sub}"` : ''}`);
       }
@@ -137,6 +140,7 @@ export function parseLabArgs(argv: string[], env: Record<string, string | undefi
     '--ml-profile': mlProfile !== 'fast',
     '--json': json,
     '--keep': keep,
+    '--no-compare': !compare,
     '--timeout': timeoutMs !== 60_000,
   };
   const noPositional = (): ParseResult | undefined => (positional.length > 0 ? fail(`unexpected argument ${JSON.stringify(positional[0])} for "lab ${sub}"`) : undefined);
@@ -144,7 +148,7 @@ export function parseLabArgs(argv: string[], env: Record<string, string | undefi
     case 'up':
       return only(['--nodes', '--ml-profile', '--timeout'], given) ?? noPositional() ?? { ok: true, command: { ...common, cmd: 'up', nodes, mlProfile, timeoutMs } };
     case 'demo':
-      return only(['--nodes', '--ml-profile', '--timeout', '--keep'], given) ?? noPositional() ?? { ok: true, command: { ...common, cmd: 'demo', nodes, keep, mlProfile, timeoutMs } };
+      return only(['--nodes', '--ml-profile', '--timeout', '--keep', '--no-compare'], given) ?? noPositional() ?? { ok: true, command: { ...common, cmd: 'demo', nodes, keep, compare, mlProfile, timeoutMs } };
     case 'status':
       return only(['--json'], given) ?? noPositional() ?? { ok: true, command: { ...common, cmd: 'status', json } };
     case 'down':

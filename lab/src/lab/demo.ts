@@ -1,8 +1,8 @@
 // `l2lb lab demo`: the whole story on one machine, printed as the steps and commands an operator
 // would type. Exit 0 when every step did what it says.
 import { stringify } from 'yaml';
-import { apply, down, killNode, kubectl, labStatus, LabError, reviveNode, speakerHasRun, up, type Say } from './lab.js';
-import { measureFailover, waitSingleOwner } from './failover.js';
+import { apply, down, killNode, kubectl, labStatus, LabError, restartSpeakers, reviveNode, speakerHasRun, up, type Say } from './lab.js';
+import { measureFailover, waitSettled, waitSingleOwner, type FailoverResult } from './failover.js';
 import { LAB_NAMESPACE, type LabPlan, type MlProfile } from './plan.js';
 import { endpointSlice, ingressIp, INVALID_CONFIG, lbService, poolConfigMap } from './scenario.js';
 import { formatStatus } from './status.js';
@@ -13,6 +13,8 @@ export interface DemoOptions {
   stateDir?: string;
   nodes: number;
   keep: boolean;
+  /** Also measure the same failure with MetalLB's memberlist timings (default true). */
+  compare?: boolean;
   mlProfile: MlProfile;
   timeoutMs: number;
 }
@@ -74,13 +76,33 @@ export async function demo(opts: DemoOptions, out: Say): Promise<number> {
     const fo = await measureFailover(p, vip, async (n) => (await killNode(p, n.name)).killedAtMs, 15_000);
     if (fo.ms === undefined) throw new LabError(`the client still points at ${fo.from.name} 15 s after the kill: no failover`);
     out(`  the client's entry for ${vip} moved from ${fo.from.name} (${fo.from.mac}) to ${fo.to?.name ?? '?'} (${fo.toMac}) ${fo.ms} ms after the kill`);
-    out(`  failover as the client sees it: ${fo.ms} ms. MetalLB's memberlist defaults (probe 1 s, suspicion >= 4 s) take`);
-    out('  several seconds here; `npm run bench -- failover` measures both in one run.');
 
     heading(`Bring ${owner.node.name} back`);
     cmd(`l2lb lab revive${pfx} ${owner.node.name}`);
     await reviveNode(p, owner.node.name, opts.mlProfile);
     out(`  ${owner.node.name}'s speaker is healthy again and rejoins the memberlist cluster`);
+
+    let reference: FailoverResult | undefined;
+    if (opts.compare !== false && opts.mlProfile === 'fast') {
+      heading('The same failure with MetalLB\'s failure detection (hashicorp/memberlist LAN timings: probe 1 s, suspicion >= 4 s)');
+      out('  restarting the speakers with --ml-profile lan ...');
+      await restartSpeakers(p, 'lan');
+      if (!(await waitSettled(p, 'default/web', vip, 30_000))) throw new LabError('the speakers did not settle on one owner after restarting with --ml-profile lan');
+      reference = await measureFailover(p, vip, async (n) => {
+        cmd(`l2lb lab kill${pfx} ${n.name}`);
+        return (await killNode(p, n.name)).killedAtMs;
+      }, 30_000);
+      if (reference.ms === undefined) {
+        out(`  no failover within 30 s with MetalLB's timings`);
+      } else {
+        out(`  the client's entry moved from ${reference.from.name} to ${reference.to?.name ?? '?'} ${reference.ms} ms after the kill;`);
+        out(`  with l2lb's default timings it took ${fo.ms} ms: ${(reference.ms / Math.max(1, fo.ms)).toFixed(0)}x faster`);
+      }
+      await reviveNode(p, reference.from.name, 'lan');
+      out('  back to l2lb\'s default timings ...');
+      await restartSpeakers(p, 'fast');
+      if (!(await waitSettled(p, 'default/web', vip, 30_000))) throw new LabError('the speakers did not settle on one owner after restarting with --ml-profile fast');
+    }
 
     heading('A broken pool configuration is refused; the address keeps working');
     const bad = poolConfigMap(p, INVALID_CONFIG);

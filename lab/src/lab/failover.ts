@@ -1,6 +1,7 @@
 // Failover as the client sees it: who answers ARP for a VIP, and how long after a node dies the
 // client's neighbour entry for the VIP points at another node's MAC.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { labStatus } from './lab.js';
 import { findNode, nodeByMac, type LabPlan, type NodePlan } from './plan.js';
 import { run, runAsync, waitFor } from './sys.js';
 
@@ -120,6 +121,20 @@ export async function waitSingleOwner(plan: LabPlan, vip: string, timeoutMs: num
     return replies.length === 1 ? replies[0] : undefined;
   }, { timeoutMs, intervalMs: 100 });
   return r;
+}
+
+/**
+ * Waits until every speaker is up and sees all members, exactly one node announces `service`, and
+ * exactly one MAC answers ARP for the VIP (the state to measure a failover from).
+ */
+export async function waitSettled(plan: LabPlan, service: string, vip: string, timeoutMs: number): Promise<boolean> {
+  const ok = await waitFor(async () => {
+    const s = await labStatus(plan);
+    const allMembers = s.nodes.every((n) => n.speaker === 'up' && n.members.length === plan.nodes.length);
+    const one = s.services.find((x) => x.service === service)?.announcedBy.length === 1;
+    return allMembers && one && (await waitSingleOwner(plan, vip, 2000)) !== undefined;
+  }, { timeoutMs, intervalMs: 300 });
+  return ok === true;
 }
 
 /** The client's neighbour entry for an IP (lladdr and state), if any. */

@@ -235,6 +235,21 @@ export async function down(opts: { prefix: string; stateDir?: string; keepLogsOn
   return { namespaces, processes: pids.size, stateRemoved };
 }
 
+/** Restarts every speaker with another memberlist profile (SIGTERM: they leave the cluster cleanly). */
+export async function restartSpeakers(plan: LabPlan, mlProfile: MlProfile, timeoutMs = 30_000): Promise<void> {
+  const pids = plan.nodes.map((n) => readPid(plan, n.name)).filter((p): p is number => p !== undefined);
+  await stopPids(pids, 3000);
+  const path = join(plan.stateDir, 'lab.json');
+  const file = JSON.parse(readFileSync(path, 'utf8')) as LabFile;
+  writeFileSync(path, `${JSON.stringify({ ...file, mlProfile }, null, 2)}\n`);
+  const deadline = Date.now() + timeoutMs;
+  for (const n of plan.nodes) {
+    ip(['-n', plan.sw, 'link', 'set', n.swPort, 'up']);
+    startSpeaker(plan, n, mlProfile);
+  }
+  await Promise.all(plan.nodes.map((n) => waitHealthy(plan, n.name, n.ns, n.ip, METRICS_PORT, '/healthz', deadline)));
+}
+
 export function linkUp(plan: LabPlan, node: NodePlan): boolean {
   const r = ip(['-n', plan.sw, '-o', 'link', 'show', node.swPort], { allowFail: true });
   return /[<,]UP[,>]/.test(r.stdout);

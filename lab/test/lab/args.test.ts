@@ -23,7 +23,8 @@ describe('lab arguments', () => {
   });
 
   it('parses demo, status, down, kill, revive', () => {
-    assert.deepEqual(ok(['demo', '--keep']), { cmd: 'demo', prefix: 'l2lab', nodes: 3, keep: true, mlProfile: 'fast', timeoutMs: 60000 });
+    assert.deepEqual(ok(['demo', '--keep']), { cmd: 'demo', prefix: 'l2lab', nodes: 3, keep: true, compare: true, mlProfile: 'fast', timeoutMs: 60000 });
+    assert.deepEqual(ok(['demo', '--no-compare']), { cmd: 'demo', prefix: 'l2lab', nodes: 3, keep: false, compare: false, mlProfile: 'fast', timeoutMs: 60000 });
     assert.deepEqual(ok(['status', '--json']), { cmd: 'status', prefix: 'l2lab', json: true });
     assert.deepEqual(ok(['down', '--prefix', 'abc']), { cmd: 'down', prefix: 'abc' });
     assert.deepEqual(ok(['kill', 'n2']), { cmd: 'kill', prefix: 'l2lab', node: 'n2' });
@@ -45,6 +46,7 @@ describe('lab arguments', () => {
     assert.equal(err(['up', '--ml-profile', 'wan']), '--ml-profile wants fast or lan, got "wan"');
     assert.equal(err(['up', '--frob']), 'unknown option "--frob" for "lab up"');
     assert.equal(err(['status', '--keep']), '--keep does not apply to "lab status"');
+    assert.equal(err(['up', '--no-compare']), '--no-compare does not apply to "lab up"');
     assert.equal(err(['down', '--nodes', '2']), '--nodes does not apply to "lab down"');
     assert.equal(err(['kill']), '"lab kill" wants exactly one node name (n1, n2, ...)');
     assert.equal(err(['kill', 'node1']), 'node name must look like n1, n2, ..., got "node1"');
