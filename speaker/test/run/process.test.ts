@@ -2,51 +2,30 @@
 // with the announcer on fake sockets and memberlist off. Informers feed the core, Events are written,
 // an invalid ConfigMap keeps the last config, CRDs installed later are picked up.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import winston from 'winston';
-import { KubeClient } from '@l2lb/shared/kube/client';
-import { loadClientConfig } from '@l2lb/shared/kube/light-config';
-import { Resources, type KubeObject } from '@l2lb/shared/kube/types';
+import type { KubeClient } from '@l2lb/shared/kube/client';
+import { Resources } from '@l2lb/shared/kube/types';
 import { Announcer } from '../../src/l2/announcer.js';
 import { parseRunArgs, type RunOptions } from '../../src/run/options.js';
 import { SpeakerProcess } from '../../src/run/process.js';
 import { FakeNet, iface } from '../l2/fakes.js';
 import { waitFor } from '../helpers/wait.js';
-
-interface LabApi {
-  EmbeddedApiServer: new (opts: { host?: string; port?: number; api?: unknown }) => { start(): Promise<string>; close(): Promise<void> };
-  Api: new (store: unknown, opts: { metallbBuiltin?: boolean }) => unknown;
-  Store: new () => unknown;
-  renderKubeconfig(p: { server: string }): string;
-  metallbCrds(): KubeObject[];
-}
+import { createService, memoryLogger, startEmbedded, type Embedded } from '../helpers/embedded.js';
 
 const NS = 'l2lb-system';
 const pool = (cidr: string): string => `address-pools:\n- name: cm\n  protocol: layer2\n  addresses:\n  - ${cidr}\n`;
 
 describe('speaker process edge (embedded API server, fake sockets, no root)', function () {
   this.timeout(30_000);
-  let lab: LabApi;
-  let server: { close(): Promise<void> } | undefined;
+  let server: Embedded | undefined;
   let client: KubeClient;
-  let dir = '';
   let speaker: SpeakerProcess | undefined;
   const logs: Record<string, unknown>[] = [];
   const net = new FakeNet();
   let announcer: Announcer;
 
   before(async () => {
-    const specifier = '@l2lb/lab/apiserver/index';
-    lab = (await import(specifier)) as LabApi;
-    const s = new lab.EmbeddedApiServer({ host: '127.0.0.1', port: 0, api: new lab.Api(new lab.Store(), { metallbBuiltin: false }) });
-    const url = await s.start();
-    server = s;
-    dir = mkdtempSync(join(tmpdir(), 'l2sr-proc-'));
-    writeFileSync(join(dir, 'kubeconfig'), lab.renderKubeconfig({ server: url }));
-    client = new KubeClient(await loadClientConfig(join(dir, 'kubeconfig')));
+    server = await startEmbedded({ metallbBuiltin: false });
+    client = server.client;
     await client.create(Resources.namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
     await client.create(Resources.nodes, undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'me' } });
     await client.create(Resources.configMaps, NS, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config', namespace: NS }, data: { config: pool('10.250.0.0/24') } });
@@ -55,22 +34,11 @@ describe('speaker process edge (embedded API server, fake sockets, no root)', fu
   after(async () => {
     await speaker?.stop();
     await server?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   const logged = (message: string): Record<string, unknown> | undefined => logs.find((l) => l['message'] === message);
 
-  async function service(name: string, ip: string): Promise<void> {
-    await client.create(Resources.services, 'default', {
-      apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' },
-      spec: { type: 'LoadBalancer', ports: [{ port: 80, protocol: 'TCP' }] },
-    });
-    await client.create(Resources.endpointSlicesV1, 'default', {
-      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: `${name}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } },
-      addressType: 'IPv4', endpoints: [{ addresses: ['10.0.0.1'], nodeName: 'me', conditions: { ready: true } }],
-    });
-    await client.patch(Resources.services, 'default', name, { status: { loadBalancer: { ingress: [{ ip }] } } }, 'merge', 'status');
-  }
+  const service = (name: string, ip: string): Promise<void> => createService(client, name, ip, 'me');
 
   type Ev = { reason?: string; note?: string; type?: string; regarding?: { name?: string } };
   async function events(reason: string): Promise<Ev[]> {
@@ -81,8 +49,7 @@ describe('speaker process edge (embedded API server, fake sockets, no root)', fu
   it('announces a Service it wins (memberlist off: every Node is a candidate) and records nodeAssigned once', async () => {
     net.ifaces = [iface('eth0', 2, '02:00:00:00:0a:01')];
     announcer = new Announcer({ socketFactory: net.factory, listInterfaces: net.list, garpCount: 1 });
-    const sink = new Writable({ write(chunk: Buffer, _enc, cb) { logs.push(JSON.parse(chunk.toString()) as Record<string, unknown>); cb(); } });
-    const log = winston.createLogger({ level: 'debug', format: winston.format.json(), transports: [new winston.transports.Stream({ stream: sink })] });
+    const log = memoryLogger(logs);
     const opts = parseRunArgs(['--node-name', 'me', '--ml-bind-addr', '', '--metrics-port', '0'], {}) as RunOptions;
     speaker = new SpeakerProcess(opts, client, log, { announcer, crdRecheckMs: 100 });
     await speaker.start();
@@ -108,7 +75,7 @@ describe('speaker process edge (embedded API server, fake sockets, no root)', fu
   });
 
   it('CRDs installed later are picked up; missing L2Advertisement interfaces give announceFailed', async () => {
-    for (const crd of lab.metallbCrds()) await client.create(Resources.customResourceDefinitions, undefined, crd);
+    for (const crd of server?.metallbCrds() ?? []) await client.create(Resources.customResourceDefinitions, undefined, crd);
     await client.create(Resources.ipAddressPools, NS, { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'cr', namespace: NS }, spec: { addresses: ['10.251.0.0/24'] } });
     await client.create(Resources.l2Advertisements, NS, { apiVersion: 'metallb.io/v1beta1', kind: 'L2Advertisement', metadata: { name: 'ad', namespace: NS }, spec: { ipAddressPools: ['cr'], interfaces: ['bond7'] } });
     await waitFor(() => logs.some((l) => l['message'] === 'configuration loaded' && JSON.stringify(l['pools']).includes('10.251.0.0/24')), { timeoutMs: 5000, what: 'the CR pool in the config' });

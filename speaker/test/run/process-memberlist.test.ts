@@ -1,0 +1,86 @@
+// The process edge with memberlist on, without root: the speaker on 127.0.0.1 finds its peer through the
+// speaker Pods (--ml-labels → status.podIP 127.0.0.2, same port), gossips encrypted, leaves the peer's
+// Service alone while the peer lives and takes it over when the peer leaves.
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort } from '@l2lb/shared/kube/free-port';
+import { Resources } from '@l2lb/shared/kube/types';
+import { Keyring, MemberlistNode, defaultWireOptions, makeConfig, metallbKey } from '@l2lb/memberlist';
+import { electionOrder } from '../../src/election/election.js';
+import { Announcer } from '../../src/l2/announcer.js';
+import { parseRunArgs, type RunOptions } from '../../src/run/options.js';
+import { SpeakerProcess } from '../../src/run/process.js';
+import { FakeNet, iface } from '../l2/fakes.js';
+import { waitFor } from '../helpers/wait.js';
+import { createService, memoryLogger, startEmbedded, type Embedded } from '../helpers/embedded.js';
+
+const NS = 'l2lb-system';
+const SECRET = 'abcdefghijklmnopqrstuv';
+const POOL = Array.from({ length: 50 }, (_, i) => `10.252.0.${10 + i}`);
+/** An IP each of the two nodes wins. */
+const mine = POOL.find((ip) => electionOrder(['me', 'peer'], ip)[0] === 'me') as string;
+const theirs = POOL.find((ip) => electionOrder(['me', 'peer'], ip)[0] === 'peer') as string;
+
+describe('speaker process edge with memberlist (loopback, speaker Pods, no root)', function () {
+  this.timeout(30_000);
+  let api: Embedded | undefined;
+  let peer: MemberlistNode | undefined;
+  let speaker: SpeakerProcess | undefined;
+  const logs: Record<string, unknown>[] = [];
+  const net = new FakeNet();
+  net.ifaces = [iface('eth0', 2, '02:00:00:00:0b:01')];
+  const announcer = new Announcer({ socketFactory: net.factory, listInterfaces: net.list, garpCount: 1 });
+
+  after(async () => {
+    await speaker?.stop();
+    await peer?.close();
+    await api?.close();
+  });
+
+  it('joins the peer found through the speaker Pods and leaves the peer\'s Service alone', async () => {
+    api = await startEmbedded();
+    const { client, dir } = api;
+    const port = await freePort();
+    mkdirSync(join(dir, 'ml'));
+    writeFileSync(join(dir, 'ml', 'secretkey'), SECRET);
+    peer = new MemberlistNode(makeConfig('peer', '127.0.0.2', port, { wire: defaultWireOptions({ keyring: new Keyring([metallbKey(SECRET)]) }) }, 'fast'),
+      { bindIp: '127.0.0.2', bindPort: port });
+    await peer.start();
+    await client.create(Resources.namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+    for (const n of ['me', 'peer']) await client.create(Resources.nodes, undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name: n } });
+    await client.create(Resources.configMaps, NS, {
+      apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config', namespace: NS },
+      data: { config: 'address-pools:\n- name: p\n  protocol: layer2\n  addresses:\n  - 10.252.0.0/24\n' },
+    });
+    await client.create(Resources.pods, NS, {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'speaker-peer', namespace: NS, labels: { app: 'l2lb', component: 'speaker' } },
+      spec: { nodeName: 'peer', containers: [{ name: 'speaker', image: 'l2lb' }] },
+    });
+    await client.patch(Resources.pods, NS, 'speaker-peer', { status: { podIP: '127.0.0.2' } }, 'merge', 'status');
+
+    const opts = parseRunArgs(['--node-name', 'me', '--namespace', NS, '--ml-bind-addr', '127.0.0.1', '--ml-bind-port', String(port),
+      '--ml-secret-key-path', join(dir, 'ml'), '--metrics-port', '0'], {}) as RunOptions;
+    speaker = new SpeakerProcess(opts, client, memoryLogger(logs), { announcer });
+    await speaker.start();
+    assert.ok(speaker.ready);
+    const hold = await waitFor(() => logs.find((l) => l['message'] === 'start-up hold over, evaluating Services'), { timeoutMs: 5000, what: 'the start-up hold to end' });
+    assert.equal(hold['why'], 'first memberlist join attempt finished');
+    assert.ok(logs.some((l) => l['message'] === 'memberlist' && l['event'] === 'join' && l['member'] === 'peer'));
+    assert.equal(logs.find((l) => l['message'] === 'memberlist started')?.['encrypted'], true);
+
+    await createService(client, 'theirs', theirs, 'peer');
+    await createService(client, 'mine', mine, 'me');
+    await waitFor(() => announcer.announced().includes(mine), { timeoutMs: 5000, what: 'our own Service' });
+    assert.deepEqual(announcer.announced(), [mine], `${theirs} belongs to the peer`);
+  });
+
+  it('takes the peer\'s Service over when the peer leaves', async () => {
+    await peer?.leave(500);
+    await peer?.close();
+    await waitFor(() => announcer.announced().includes(theirs), { timeoutMs: 5000, what: 'the takeover' });
+    assert.ok(logs.some((l) => l['message'] === 'memberlist' && l['event'] === 'leave' && l['member'] === 'peer'));
+    const metrics = await speaker?.registry.metrics();
+    assert.match(metrics ?? '', /l2lb_memberlist_members\{state="alive"\} 1/);
+  });
+});
