@@ -48,8 +48,9 @@ describe('manifests/l2lb.yaml on a real kube-apiserver v1.20 @integration', func
     await api?.stop();
   });
 
-  it('kubectl apply -f manifests/l2lb.yaml creates every object, and applying again changes nothing', async () => {
-    const first = await server().kubectlOk(['apply', '-f', manifestPath]);
+  it('kubectl apply --validate=strict -f manifests/l2lb.yaml creates every object; again changes nothing; server-side apply takes it too', async () => {
+    // strict: an unknown field (a typo such as readOnlyRootFilesytem) fails instead of being dropped.
+    const first = await server().kubectlOk(['apply', '--validate=strict', '-f', manifestPath]);
     const lines = first.trim().split('\n');
     assert.equal(lines.length, objects.length, first);
     for (const line of lines) assert.match(line, / created$/);
@@ -57,6 +58,8 @@ describe('manifests/l2lb.yaml on a real kube-apiserver v1.20 @integration', func
       'crd/ipaddresspools.metallb.io', 'crd/l2advertisements.metallb.io']);
     const again = await server().kubectlOk(['apply', '-f', manifestPath]);
     for (const line of again.trim().split('\n')) assert.match(line, / unchanged$/);
+    const ssa = await server().kubectlOk(['apply', '--server-side', '--dry-run=server', '-f', manifestPath]);
+    assert.equal(ssa.trim().split('\n').filter((l) => l.endsWith('serverside-applied (server dry run)')).length, objects.length, ssa);
   });
 
   it("kubectl apply -l 'l2lb.io/crd!=true' leaves the CRDs out (for clusters that keep MetalLB's)", async () => {
