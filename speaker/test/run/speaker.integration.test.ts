@@ -4,7 +4,7 @@
 // Everything is named l2sr<pid>-<random>... and removed even when a test fails.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -150,6 +150,9 @@ describe('l2lb-speaker run: three speakers, memberlist, election and failover @i
     const metrics = scrape('/metrics');
     assert.match(metrics, new RegExp(`l2lb_speaker_announced\\{service="default/web",protocol="layer2",node="${first}",ip="${VIP.replace(/\./g, '\\.')}"\\} 1`));
     for (const m of ['l2lb_layer2_responses_sent_total', 'l2lb_memberlist_members', 'l2lb_kube_informer_synced']) assert.ok(metrics.includes(m), m);
+    const pid = speakers.get(first)?.child.pid;
+    const rss = pid ? /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] : undefined;
+    process.stdout.write(`      speaker RSS with memberlist, 6 informers and one announced Service: ${Math.round(Number(rss) / 1024)} MiB\n`);
     // The client resolves the VIP once, so its neighbour entry can be watched during the failovers.
     nsExec(ns('cl'), 'ping', ['-c', '1', '-W', '1', VIP], { allowFail: true });
     assert.equal(clientMac(), mac);
