@@ -3,11 +3,13 @@
 // and CRD schemas that take every CR the l2lb configuration parser accepts (manifests/examples too).
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { buildConfigFromSources } from '@l2lb/shared';
 import { Resources } from '@l2lb/shared/kube/types';
+import { imageLayout } from './image.js';
 import { at, describe1, examplesDir, find, isObj, list, loadDocuments, manifestPath, repoRoot, str, type Obj } from './load.js';
 import { NAMESPACE, NEEDED, describePermission, type Permission } from './permissions.js';
 import { structuralProblems, validate } from './schema.js';
@@ -207,6 +209,27 @@ describe('manifests/l2lb.yaml', () => {
       const copies = [...readFileSync(join(repoRoot, file), 'utf8').matchAll(/^COPY --from=build \/src\/(\S+) /gm)].map((m) => m[1] ?? '');
       assert.ok(copies.length >= 5, `${file}: COPY lines`);
       for (const path of copies) assert.ok(existsSync(join(repoRoot, path)), `${file} copies ${path}, which the build does not produce`);
+    }
+  });
+
+  it("the images' runtime stages hold every file their process loads (entrypoint --help from those files only)", function () {
+    this.timeout(30_000);
+    for (const [file, extra, usage] of [
+      ['Dockerfile.controller', ['--help'], 'usage: l2lb-controller'],
+      ['Dockerfile.speaker', ['--help'], 'usage: l2lb-speaker run'],
+    ] as const) {
+      const image = imageLayout(file);
+      try {
+        const [program, ...args] = [...image.entrypoint, ...image.cmd, ...extra];
+        assert.equal(program, 'node', `${file}: the entrypoint runs node`);
+        // As the image's USER when this test may switch to it (root), so its files must be readable by it.
+        const asUser = image.user && process.getuid?.() === 0 ? image.user : undefined;
+        const r = spawnSync(process.execPath, args, { cwd: image.dir, env: { PATH: process.env['PATH'] ?? '', ...image.env }, encoding: 'utf8', timeout: 20_000, ...asUser });
+        assert.equal(r.status, 0, `${file}: ${r.stderr}`);
+        assert.ok(r.stdout.startsWith(usage), `${file}: ${r.stdout.slice(0, 200)}`);
+      } finally {
+        image.remove();
+      }
     }
   });
 
