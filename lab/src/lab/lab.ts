@@ -10,7 +10,7 @@ import {
   allNamespaces, apiserverArgs, bootstrapObjects, controllerArgs, defaultStateDir, findNode, isLabNamespace,
   planLab, speakerArgs, API_PORT, METRICS_PORT, type HostPlan, type LabPlan, type MlProfile, type NodePlan,
 } from './plan.js';
-import { buildStatus, parseNeigh, parseServiceList, parseSpeakerLog, START_MARKER, type LabStatus, type NodeInput } from './status.js';
+import { buildStatus, parseAnnouncedGauge, parseNeigh, parseServiceList, parseSpeakerLog, START_MARKER, type LabStatus, type NodeInput } from './status.js';
 import {
   alive, have, ip, isRoot, listNetns, netnsPids, nsExec, nsHttpGet, run, signal, spawnDetached, stopPids, waitFor,
 } from './sys.js';
@@ -289,12 +289,16 @@ export async function labStatus(plan: LabPlan): Promise<LabStatus> {
     } catch {
       // no speaker log yet
     }
+    const healthy = running && (await httpOk(n.ns, n.ip, METRICS_PORT, '/healthz'));
+    const metrics = healthy ? await nsHttpGet(n.ns, n.ip, METRICS_PORT, '/metrics', 1500) : undefined;
+    const fromMetrics = metrics?.status === 200 ? parseAnnouncedGauge(metrics.body) : undefined;
     return {
       name: n.name, ip: n.ip, mac: n.mac,
       speakerRunning: running,
-      healthy: running && (await httpOk(n.ns, n.ip, METRICS_PORT, '/healthz')),
+      healthy,
       linkUp: linkUp(plan, n),
       log: parseSpeakerLog(log),
+      ...(fromMetrics ? { announcedFromMetrics: fromMetrics } : {}),
     };
   }));
   const svc = kubectl(plan, ['get', 'svc', '-A', '-o', 'json'], { allowFail: true });

@@ -53,6 +53,31 @@ export function parseSpeakerLog(text: string): SpeakerLogState {
   return state;
 }
 
+/**
+ * The Services a speaker's /metrics says it announces: `l2lb_speaker_announced{service=..,ip=..} 1`
+ * samples (value 0 or other metrics ignored). Undefined when the text has no such metric family at all.
+ */
+export function parseAnnouncedGauge(metrics: string): Map<string, string[]> | undefined {
+  let family = false;
+  const out = new Map<string, string[]>();
+  for (const line of metrics.split('\n')) {
+    if (line.startsWith('# TYPE l2lb_speaker_announced ')) family = true;
+    const m = /^l2lb_speaker_announced\{([^}]*)\}\s+(\S+)/.exec(line);
+    if (!m) continue;
+    family = true;
+    if (Number(m[2]) !== 1) continue;
+    const labels = new Map<string, string>();
+    for (const l of (m[1] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels.set(l[1] ?? '', l[2] ?? '');
+    const svc = labels.get('service');
+    if (!svc) continue;
+    const ips = out.get(svc) ?? [];
+    const ip = labels.get('ip');
+    if (ip && !ips.includes(ip)) ips.push(ip);
+    out.set(svc, ips);
+  }
+  return family ? out : undefined;
+}
+
 export interface NeighEntry {
   ip: string;
   mac?: string;
@@ -112,11 +137,13 @@ export interface NodeInput {
   healthy: boolean;
   linkUp: boolean;
   log: SpeakerLogState;
+  /** What the speaker's /metrics gauge says it announces, when its metrics could be read. */
+  announcedFromMetrics?: Map<string, string[]>;
 }
 
 export interface LabStatus {
   prefix: string;
-  nodes: { name: string; ip: string; mac: string; speaker: 'up' | 'down' | 'unhealthy'; link: 'up' | 'down'; members: string[]; announcing: string[] }[];
+  nodes: { name: string; ip: string; mac: string; speaker: 'up' | 'down' | 'unhealthy'; link: 'up' | 'down'; members: string[]; announcing: string[]; announcingSource: 'metrics' | 'log' }[];
   services: { service: string; ips: string[]; announcedBy: string[]; clientSees: { ip: string; mac?: string; node?: string; state: string }[] }[];
   client: NeighEntry[];
 }
@@ -124,6 +151,8 @@ export interface LabStatus {
 /** Combines the inputs: a Service is announced by the running speakers whose log says so. */
 export function buildStatus(prefix: string, nodes: NodeInput[], services: LbService[], neigh: NeighEntry[]): LabStatus {
   const byMac = new Map(nodes.map((n) => [n.mac.toLowerCase(), n.name]));
+  // The live gauge wins over the log when the speaker's metrics could be read.
+  const announced = (n: NodeInput): Map<string, string[]> => (n.speakerRunning ? n.announcedFromMetrics ?? n.log.announcing : new Map());
   return {
     prefix,
     nodes: nodes.map((n) => ({
@@ -133,12 +162,13 @@ export function buildStatus(prefix: string, nodes: NodeInput[], services: LbServ
       speaker: !n.speakerRunning ? 'down' : n.healthy ? 'up' : 'unhealthy',
       link: n.linkUp ? 'up' : 'down',
       members: n.speakerRunning ? [...n.log.members].sort() : [],
-      announcing: n.speakerRunning ? [...n.log.announcing.keys()].sort() : [],
+      announcing: [...announced(n).keys()].sort(),
+      announcingSource: n.announcedFromMetrics && n.speakerRunning ? 'metrics' : 'log',
     })),
     services: services.map((s) => ({
       service: s.service,
       ips: s.ips,
-      announcedBy: nodes.filter((n) => n.speakerRunning && n.log.announcing.has(s.service)).map((n) => n.name),
+      announcedBy: nodes.filter((n) => announced(n).has(s.service)).map((n) => n.name),
       clientSees: s.ips.map((ip) => {
         const e = neigh.find((x) => x.ip === ip);
         const node = e?.mac ? byMac.get(e.mac) : undefined;

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { parseNeighEvent, percentile } from '../../src/lab/failover.js';
 import { ingressIp } from '../../src/lab/scenario.js';
 import {
-  buildStatus, formatStatus, parseNeigh, parseServiceList, parseSpeakerLog, START_MARKER, type NodeInput,
+  buildStatus, formatStatus, parseAnnouncedGauge, parseNeigh, parseServiceList, parseSpeakerLog, START_MARKER, type NodeInput,
 } from '../../src/lab/status.js';
 
 const line = (o: Record<string, unknown>): string => JSON.stringify({ level: 'info', timestamp: '2026-11-25T23:00:00Z', ...o });
@@ -90,8 +90,31 @@ describe('lab status', () => {
       parseSpeakerLog(text);
       parseNeigh(text);
       parseServiceList(text);
+      parseAnnouncedGauge(text);
       for (const l of lines) parseNeighEvent(l, 0);
     }));
+  });
+
+  it('reads the l2lb_speaker_announced gauge, and prefers it over the log for a running speaker', () => {
+    const metrics = [
+      '# HELP l2lb_speaker_announced 1 while this node announces the Service IP',
+      '# TYPE l2lb_speaker_announced gauge',
+      'l2lb_speaker_announced{service="default/web",protocol="layer2",node="n2",ip="10.213.0.200"} 1',
+      'l2lb_speaker_announced{service="default/web",protocol="layer2",node="n2",ip="fd00::1"} 1',
+      'l2lb_speaker_announced{service="default/old",protocol="layer2",node="n2",ip="10.213.0.201"} 0',
+      'metallb_speaker_announced{service="x/y",protocol="layer2",node="n2",ip="10.213.0.202"} 1',
+    ].join('\n');
+    const g = parseAnnouncedGauge(metrics);
+    assert.deepEqual(g && [...g], [['default/web', ['10.213.0.200', 'fd00::1']]]);
+    assert.equal(parseAnnouncedGauge('process_cpu_seconds_total 1\n'), undefined);
+    assert.deepEqual(parseAnnouncedGauge('# TYPE l2lb_speaker_announced gauge\n')?.size, 0);
+    const node: NodeInput = { name: 'n2', ip: '10.213.0.12', mac: '02:13:00:00:01:02', speakerRunning: true, healthy: true, linkUp: true,
+      log: parseSpeakerLog(N1_LOG), ...(g ? { announcedFromMetrics: g } : {}) };
+    const s = buildStatus('l2lab', [node], [{ service: 'default/web', ips: ['10.213.0.200'] }], []);
+    assert.deepEqual(s.nodes[0]?.announcingSource, 'metrics');
+    assert.deepEqual(s.services[0]?.announcedBy, ['n2']);
+    const noGauge = buildStatus('l2lab', [{ ...node, announcedFromMetrics: new Map() }], [{ service: 'default/web', ips: ['10.213.0.200'] }], []);
+    assert.deepEqual(noGauge.services[0]?.announcedBy, [], 'an empty gauge means nothing is announced, whatever the log says');
   });
 
   it('percentile uses the nearest rank', () => {
