@@ -10,7 +10,7 @@ import { NeighWatch, primeClient, waitSingleOwner } from '../../src/lab/failover
 import { isLabNamespace, planLab } from '../../src/lab/plan.js';
 import { endpointSlice, lbService, poolConfigMap } from '../../src/lab/scenario.js';
 import type { LabStatus } from '../../src/lab/status.js';
-import { alive, have, isRoot, listNetns, netnsPids } from '../../src/lab/sys.js';
+import { alive, have, ip, isRoot, listNetns, netnsPids } from '../../src/lab/sys.js';
 import { waitFor } from './wait.js';
 
 interface CliResult { code: number | null; stdout: string; stderr: string }
@@ -139,5 +139,53 @@ describe('l2lb lab end to end @integration', function () {
     const again = await l2lb(['lab', 'down', '--prefix', prefix]);
     assert.equal(again.code, 0, 'down is idempotent');
     console.log(`      whole run ${Date.now() - t0} ms`);
+  });
+});
+
+describe('l2lb lab up/down edge cases and the demo @integration', function () {
+  this.timeout(60_000);
+  const prefix = `l2lt${process.pid}e`;
+
+  before(function () {
+    const missing = ['ip', 'kubectl', 'arping', 'ping', 'bash'].filter((t) => !have(t));
+    const why = !isRoot() ? 'needs root' : missing.length ? `missing tools: ${missing.join(', ')}` : !speakerHasRun() ? 'l2lb-speaker has no run command (build it)' : undefined;
+    if (why) {
+      if (process.env['CI'] === 'true') throw new Error(`lab e2e ${why}`);
+      this.skip();
+    }
+  });
+
+  afterEach(async () => {
+    await l2lb(['lab', 'down', '--prefix', prefix]);
+  });
+
+  it('tears down what it made when something does not come up in time, naming it', async () => {
+    const r = await l2lb(['lab', 'up', '--prefix', prefix, '--timeout', '0.2']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /l2lb lab up: apiserver did not answer 200 on http:\/\/10\.213\.0\.2:6443\/version in time/);
+    assert.deepEqual(listNetns().filter((n) => n.startsWith(`${prefix}-`)), []);
+    assert.ok(!existsSync(`/run/l2lb-lab/${prefix}`));
+  });
+
+  it('refuses a prefix in use, and down removes a half-built lab', async () => {
+    const r0 = await l2lb(['lab', 'down', '--prefix', prefix]);
+    assert.equal(r0.code, 0);
+    ip(['netns', 'add', `${prefix}-sw`]);
+    const r = await l2lb(['lab', 'up', '--prefix', prefix]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`prefix "${prefix}" is in use \\(namespaces ${prefix}-sw exist\\); run \`l2lb lab down --prefix ${prefix}\` first`));
+    const d = await l2lb(['lab', 'down', '--prefix', prefix]);
+    assert.equal(d.code, 0);
+    assert.match(d.stdout, /deleted 1 namespaces/);
+    assert.deepEqual(listNetns().filter((n) => n.startsWith(`${prefix}-`)), []);
+  });
+
+  it('the demo (npm start without the MetalLB comparison) runs to the end and cleans up', async () => {
+    const r = await l2lb(['lab', 'demo', '--no-compare', '--prefix', prefix], undefined, 55_000);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /moved from n\d \(02:13:00:00:01:0\d\) to n\d \(02:13:00:00:01:0\d\) \d+ ms after the kill/);
+    assert.match(r.stdout, /Warning InvalidConfiguration on ConfigMap\/config/);
+    assert.match(r.stdout, /demo finished in/);
+    assert.deepEqual(listNetns().filter((n) => n.startsWith(`${prefix}-`)), []);
   });
 });
