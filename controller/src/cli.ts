@@ -4,7 +4,7 @@ import winston from 'winston';
 import { KubeClient } from '@l2lb/shared/kube/client';
 import { loadClientConfig } from '@l2lb/shared/kube/light-config';
 import { Controller } from './controller.js';
-import { startProbeServer, type ProbeServer } from './http.js';
+import { startProbeServer, type ProbeServer } from '@l2lb/shared/probes';
 import { controllerMetrics } from './metrics.js';
 
 export const USAGE = `usage: l2lb-controller [flags]
@@ -118,7 +118,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   let probes: ProbeServer | undefined;
   if (parsed.metricsPort !== 0) {
     try {
-      probes = await startProbeServer({ host: parsed.metricsHost, port: parsed.metricsPort, registry: metrics.registry, ready: () => controller.ready });
+      probes = await startProbeServer({ host: parsed.metricsHost, port: parsed.metricsPort, registry: metrics.registry, ready: () => controller.ready, notReadyText: 'informers not synced yet' });
     } catch (e) {
       log.error(`cannot listen on ${parsed.metricsHost}:${parsed.metricsPort} for metrics: ${e instanceof Error ? e.message : String(e)}`);
       return 1;

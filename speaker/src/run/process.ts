@@ -15,7 +15,7 @@ import { registerAnnouncerMetrics } from '../l2/metrics.js';
 import { nativeListInterfaces, nativeSocketFactory, nativeWatchLinks } from '../l2/native.js';
 import { SpeakerCore } from './core.js';
 import { RUN_USAGE, parseRunArgs, type RunOptions } from './options.js';
-import { serveProbes, type Probes } from './probes.js';
+import { startProbeServer, type ProbeServer } from '@l2lb/shared/probes';
 
 export const CONFIGMAP_NAME = 'config';
 const POD_RELIST_MS = 60_000;
@@ -296,10 +296,13 @@ export async function runCommand(argv: readonly string[], env: Readonly<Record<s
     return 1;
   }
   const speaker = new SpeakerProcess(parsed, client, log);
-  let probes: Probes | undefined;
+  let probes: ProbeServer | undefined;
   if (parsed.metricsPort !== 0) {
     try {
-      probes = await serveProbes(parsed.metricsHost, parsed.metricsPort, speaker.registry, () => speaker.ready);
+      probes = await startProbeServer({
+        host: parsed.metricsHost, port: parsed.metricsPort, registry: speaker.registry, ready: () => speaker.ready,
+        notReadyText: 'not ready: informers not synced or memberlist not started',
+      });
     } catch (e) {
       log.error(`cannot listen on ${parsed.metricsHost}:${parsed.metricsPort} for metrics: ${e instanceof Error ? e.message : String(e)}`);
       return 1;

@@ -1,4 +1,4 @@
-// /metrics, /healthz and /readyz on one small HTTP server.
+// /metrics, /healthz and /readyz on one small HTTP server (the controller's and the speaker's).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -8,7 +8,16 @@ export interface ProbeServer {
   close(): Promise<void>;
 }
 
-export async function startProbeServer(options: { host: string; port: number; registry: Registry; ready: () => boolean }): Promise<ProbeServer> {
+export interface ProbeServerOptions {
+  host: string;
+  port: number;
+  registry: Registry;
+  /** /readyz answers 200 while this is true, else 503 with `notReadyText`. */
+  ready: () => boolean;
+  notReadyText?: string;
+}
+
+export async function startProbeServer(options: ProbeServerOptions): Promise<ProbeServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -19,7 +28,7 @@ export async function startProbeServer(options: { host: string; port: number; re
       res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok\n');
     } else if (path === '/readyz') {
       const ready = options.ready();
-      res.writeHead(ready ? 200 : 503, { 'Content-Type': 'text/plain' }).end(ready ? 'ok\n' : 'informers not synced yet\n');
+      res.writeHead(ready ? 200 : 503, { 'Content-Type': 'text/plain' }).end(ready ? 'ok\n' : `${options.notReadyText ?? 'not ready'}\n`);
     } else if (path === '/metrics') {
       options.registry.metrics().then(
         (text) => res.writeHead(200, { 'Content-Type': options.registry.contentType }).end(text),
