@@ -116,3 +116,14 @@ export function imageLayout(dockerfile: string): ImageLayout {
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
+
+/**
+ * What the kubelet runs for `container` in this image: its `command` replaces ENTRYPOINT, its `args` replace
+ * CMD. Returned without the leading `node` (the caller runs this Node.js).
+ */
+export function containerArgv(image: ImageLayout, container: Record<string, unknown>): string[] {
+  const strings = (v: unknown): string[] | undefined => (Array.isArray(v) ? v.map(String) : undefined);
+  const argv = [...(strings(container['command']) ?? image.entrypoint), ...(strings(container['args']) ?? image.cmd)];
+  if (argv[0] !== 'node') throw new Error(`the container does not run node: ${argv.join(' ')}`);
+  return argv.slice(1);
+}

@@ -5,10 +5,11 @@
 
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chownSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '@l2lb/shared/kube/free-port';
 import { RealApiServer, waitFor } from './apiserver.js';
+import { containerArgv, imageLayout, type ImageLayout } from './image.js';
 import { at, examplesDir, find, isObj, list, loadDocuments, manifestPath, podEnv, repoRoot, str } from './load.js';
 import { FORBIDDEN, NAMESPACE, NEEDED, canIArgs, describePermission, type Permission } from './permissions.js';
 
@@ -31,6 +32,7 @@ describe('manifests/l2lb.yaml on a real kube-apiserver v1.20 @integration', func
   this.timeout(60_000);
   let api: RealApiServer | undefined;
   const children: ChildProcess[] = [];
+  const images: ImageLayout[] = [];
 
   function server(): RealApiServer {
     if (!api) throw new Error('the real kube-apiserver did not start');
@@ -46,6 +48,7 @@ describe('manifests/l2lb.yaml on a real kube-apiserver v1.20 @integration', func
     this.timeout(60_000);
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     await api?.stop();
+    for (const image of images) image.remove();
   });
 
   it('kubectl apply --validate=strict -f manifests/l2lb.yaml creates every object; again changes nothing; server-side apply takes it too', async () => {
@@ -98,9 +101,12 @@ describe('manifests/l2lb.yaml on a real kube-apiserver v1.20 @integration', func
     });
   }
 
-  it('the real l2lb-controller with its ServiceAccount token and the Deployment\'s args/env assigns an IP, no 403', async () => {
-    const bin = join(repoRoot, 'controller', 'bin', 'l2lb-controller.js');
+  it('the controller image\'s files, run with the Deployment\'s args/env/user and its ServiceAccount token, assign an IP without a 403', async () => {
     assert.ok(existsSync(join(repoRoot, 'controller', 'dist', 'src', 'cli.js')), 'build the controller first (npm run build)');
+    // The files of Dockerfile.controller's runtime stage, run as its USER when this test is root.
+    const image = imageLayout('Dockerfile.controller');
+    images.push(image);
+    const asUser = image.user && process.getuid?.() === 0 ? image.user : undefined;
     const api = server();
     await api.kubectlOk(['apply', '-f', '-'], {
       input: [
@@ -111,18 +117,19 @@ describe('manifests/l2lb.yaml on a real kube-apiserver v1.20 @integration', func
       ].join('\n'),
     });
     await api.kubectlOk(['create', 'service', 'loadbalancer', 'web', '--tcp=80:8080', '-n', 'l2mf-apps']);
-    const kubeconfig = await api.serviceAccountKubeconfig(NAMESPACE, 'controller');
+    const kubeconfig = join(image.dir, 'kubeconfig');
+    writeFileSync(kubeconfig, readFileSync(await api.serviceAccountKubeconfig(NAMESPACE, 'controller')), { mode: 0o600 });
+    if (asUser) chownSync(kubeconfig, asUser.uid, asUser.gid);
     const container = list(at(find(objects, 'Deployment', 'controller'), 'spec.template.spec.containers'), 'containers')[0];
     assert.ok(isObj(container));
     const metricsPort = await freePort();
     const env = {
-      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+      PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...image.env,
       ...podEnv(container, { 'metadata.namespace': NAMESPACE, 'metadata.name': 'controller-l2mf' }),
       // What the in-cluster service account would give, as a kubeconfig; the probe port on loopback.
       L2LB_KUBECONFIG: kubeconfig, L2LB_METRICS_HOST: '127.0.0.1', L2LB_METRICS_PORT: String(metricsPort),
     };
-    const args = list(container['args'], 'args').map((a) => str(a, 'arg'));
-    const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, containerArgv(image, container), { env, cwd: image.dir, stdio: ['ignore', 'pipe', 'pipe'], ...asUser });
     children.push(child);
     let log = '';
     child.stdout?.on('data', (d: Buffer) => { log += d.toString(); });

@@ -10,6 +10,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RealApiServer, inNetns, waitFor } from './apiserver.js';
+import { containerArgv, imageLayout, type ImageLayout } from './image.js';
 import { at, find, isObj, list, loadDocuments, manifestPath, podEnv, repoRoot, str } from './load.js';
 import { NAMESPACE } from './permissions.js';
 
@@ -55,12 +56,13 @@ function logLines(log: string): Record<string, unknown>[] {
   return out;
 }
 
-describe('manifests/l2lb.yaml: l2lb-speaker run with the speaker ServiceAccount on a real kube-apiserver v1.20 @integration', function () {
+describe('manifests/l2lb.yaml: the speaker image\'s files run with the DaemonSet\'s args/env and the speaker ServiceAccount on a real kube-apiserver v1.20 @integration', function () {
   this.timeout(60_000);
   const netns = `${PREFIX}-${process.pid.toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
   let api: RealApiServer | undefined;
   let child: ChildProcess | undefined;
   let nsCreated = false;
+  let image: ImageLayout | undefined;
 
   before(async function () {
     this.timeout(180_000);
@@ -85,6 +87,7 @@ describe('manifests/l2lb.yaml: l2lb-speaker run with the speaker ServiceAccount 
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await api?.stop();
     if (nsCreated) ip(['netns', 'del', netns]);
+    image?.remove();
   });
 
   it('lists and watches everything it needs without a 403, answers its probes, exits 0 on SIGTERM', async () => {
@@ -113,9 +116,10 @@ describe('manifests/l2lb.yaml: l2lb-speaker run with the speaker ServiceAccount 
       L2LB_KUBECONFIG: kubeconfig, METALLB_ML_SECRET_KEY_PATH: keyDir, L2LB_METRICS_HOST: '127.0.0.1',
     };
     assert.equal(at(container, 'ports.0.containerPort'), metricsPort);
-    const args = list(container['args'], 'args').map((a) => str(a, 'arg'));
-    const [cmd, argv] = inNetns(netns, process.execPath, [join(repoRoot, 'speaker', 'bin', 'l2lb-speaker.js'), ...args]);
-    const proc = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The files of Dockerfile.speaker's runtime stage; the DaemonSet's args replace its CMD.
+    image = imageLayout('Dockerfile.speaker');
+    const [cmd, argv] = inNetns(netns, process.execPath, containerArgv(image, container));
+    const proc = spawn(cmd, argv, { env: { ...image.env, ...env }, cwd: image.dir, stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
     let log = '';
     proc.stdout.on('data', (d: Buffer) => { log += d.toString(); });
