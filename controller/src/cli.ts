@@ -5,6 +5,7 @@ import { KubeClient } from '@l2lb/shared/kube/client';
 import { loadClientConfig } from '@l2lb/shared/kube/light-config';
 import { Controller } from './controller.js';
 import { startProbeServer, type ProbeServer } from '@l2lb/shared/probes';
+import { portValue, readFlags, type FlagSpec } from '@l2lb/shared/cli-flags';
 import { controllerMetrics } from './metrics.js';
 
 export const USAGE = `usage: l2lb-controller [flags]
@@ -31,7 +32,7 @@ export interface CliOptions {
   logFormat: 'json' | 'text';
 }
 
-const FLAGS: Record<string, { env: string[]; key: keyof CliOptions }> = {
+const FLAGS: Record<string, FlagSpec<keyof CliOptions>> = {
   '--kubeconfig': { env: ['L2LB_KUBECONFIG', 'KUBECONFIG'], key: 'kubeconfig' },
   '--namespace': { env: ['L2LB_NAMESPACE'], key: 'namespace' },
   '--lb-class': { env: ['L2LB_LB_CLASS'], key: 'lbClass' },
@@ -43,27 +44,10 @@ const FLAGS: Record<string, { env: string[]; key: keyof CliOptions }> = {
 
 /** Flags win over environment variables; returns an error message for bad input. Pure. */
 export function parseArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliOptions | { help: true } | { error: string } {
-  const raw = new Map<keyof CliOptions, string>();
-  for (const spec of Object.values(FLAGS)) {
-    const value = spec.env.map((e) => env[e]).find((v) => v !== undefined && v !== '');
-    if (value !== undefined) raw.set(spec.key, value);
-  }
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i] ?? '';
-    if (arg === '-h' || arg === '--help') return { help: true };
-    const eq = arg.indexOf('=');
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const spec = FLAGS[flag];
-    if (spec === undefined) return { error: `unknown flag ${JSON.stringify(arg)}` };
-    let value: string | undefined = eq > 0 ? arg.slice(eq + 1) : argv[i + 1];
-    if (eq <= 0) i += 1;
-    if (value === undefined) return { error: `${flag} needs a value` };
-    value = value.trim();
-    raw.set(spec.key, value);
-  }
-  const portText = raw.get('metricsPort') ?? '7472';
-  const metricsPort = Number(portText);
-  if (!/^\d+$/.test(portText) || metricsPort > 65535) return { error: `--metrics-port must be a port number 0-65535, got ${JSON.stringify(portText)}` };
+  const raw = readFlags(argv, env, FLAGS);
+  if (!(raw instanceof Map)) return raw;
+  const metricsPort = portValue(raw.get('metricsPort') ?? '7472', '--metrics-port');
+  if (typeof metricsPort === 'string') return { error: metricsPort };
   const logLevel = raw.get('logLevel') ?? 'info';
   if (!['error', 'warn', 'info', 'debug'].includes(logLevel)) return { error: `--log-level must be error, warn, info or debug, got ${JSON.stringify(logLevel)}` };
   const logFormat = raw.get('logFormat') ?? 'json';

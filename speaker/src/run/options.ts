@@ -1,6 +1,7 @@
 // `l2lb-speaker run` flags. Flags win over environment variables; the MetalLB names are accepted so
 // MetalLB's speaker manifests work unchanged. Pure: argv and env in, options or an error message out.
 import { isIP } from 'node:net';
+import { portValue, readFlags, type FlagSpec } from '@l2lb/shared/cli-flags';
 
 export const RUN_USAGE = `usage: l2lb-speaker run --node-name NAME [flags]
 Per-node speaker: watches Services, EndpointSlices, Nodes and the configuration, joins the memberlist
@@ -48,7 +49,7 @@ export interface RunOptions {
 }
 
 type Key = keyof RunOptions;
-const FLAGS: Record<string, { env: string[]; key: Key; boolean?: true }> = {
+const FLAGS: Record<string, FlagSpec<Key>> = {
   '--node-name': { env: ['L2LB_NODE_NAME', 'METALLB_NODE_NAME'], key: 'nodeName' },
   '--namespace': { env: ['L2LB_NAMESPACE', 'METALLB_NAMESPACE'], key: 'namespace' },
   '--kubeconfig': { env: ['L2LB_KUBECONFIG', 'KUBECONFIG'], key: 'kubeconfig' },
@@ -70,46 +71,20 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const SELECTOR_TERM = /^!?[A-Za-z0-9][-A-Za-z0-9_./]*(\s*(=|==|!=)\s*[-A-Za-z0-9_.]*)?$/;
 
-function port(text: string, flag: string, min: number): number | string {
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n < min || n > 65535) return `${flag} must be a port number ${min}-65535, got ${JSON.stringify(text)}`;
-  return n;
-}
-
 /** IP or IP:PORT ([v6]:PORT for IPv6 with a port). */
 export function parseJoinAddress(text: string): { host: string; port: number | undefined } | string {
   const t = text.trim();
   if (isIP(t)) return { host: t, port: undefined };
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(t) ?? /^([^:]+):(\d+)$/.exec(t);
-  const p = m ? port(m[2] ?? '', '--ml-join port', 1) : 'x';
+  const p = m ? portValue(m[2] ?? '', '--ml-join port', 1) : 'x';
   if (!m || !isIP(m[1] ?? '') || typeof p === 'string') return `--ml-join: ${JSON.stringify(t)} is not IP or IP:PORT`;
   return { host: m[1] ?? '', port: p };
 }
 
 /** Flags win over environment variables; returns an error message for bad input (the CLI exits 2). */
 export function parseRunArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): RunOptions | { help: true } | { error: string } {
-  const raw = new Map<Key, string>();
-  for (const spec of Object.values(FLAGS)) {
-    const value = spec.env.map((e) => env[e]).find((v) => v !== undefined && v !== '');
-    if (value !== undefined) raw.set(spec.key, value.trim());
-  }
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i] ?? '';
-    if (arg === '-h' || arg === '--help') return { help: true };
-    const eq = arg.indexOf('=');
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const spec = FLAGS[flag];
-    if (spec === undefined) return { error: `unknown flag ${JSON.stringify(arg)}` };
-    let value: string | undefined;
-    if (eq > 0) value = arg.slice(eq + 1);
-    else if (spec.boolean) value = 'true';
-    else {
-      value = argv[i + 1];
-      i += 1;
-    }
-    if (value === undefined) return { error: `${flag} needs a value` };
-    raw.set(spec.key, value.trim());
-  }
+  const raw = readFlags(argv, env, FLAGS);
+  if (!(raw instanceof Map)) return raw;
   const nodeName = raw.get('nodeName') ?? '';
   if (nodeName === '') return { error: '--node-name is required (or set L2LB_NODE_NAME / METALLB_NODE_NAME)' };
   if (!DNS_SUBDOMAIN.test(nodeName) || nodeName.length > 253) return { error: `--node-name ${JSON.stringify(nodeName)} is not a valid node name` };
@@ -117,7 +92,7 @@ export function parseRunArgs(argv: readonly string[], env: Readonly<Record<strin
   if (!DNS_LABEL.test(namespace) || namespace.length > 63) return { error: `--namespace ${JSON.stringify(namespace)} is not a valid namespace name` };
   const bind = raw.get('mlBindAddr') ?? '';
   if (bind !== '' && !isIP(bind)) return { error: `--ml-bind-addr must be an IP address, got ${JSON.stringify(bind)}` };
-  const mlBindPort = port(raw.get('mlBindPort') ?? '7946', '--ml-bind-port', 1);
+  const mlBindPort = portValue(raw.get('mlBindPort') ?? '7946', '--ml-bind-port', 1);
   if (typeof mlBindPort === 'string') return { error: mlBindPort };
   const mlLabels = raw.get('mlLabels') ?? 'app=l2lb,component=speaker';
   if (mlLabels !== '' && !mlLabels.split(',').every((t) => SELECTOR_TERM.test(t.trim()))) {
@@ -133,7 +108,7 @@ export function parseRunArgs(argv: readonly string[], env: Readonly<Record<strin
   if (mlProfile !== 'fast' && mlProfile !== 'lan') return { error: `--ml-profile must be fast or lan, got ${JSON.stringify(mlProfile)}` };
   const ignore = (raw.get('ignoreExcludeLb') ?? 'false').toLowerCase();
   if (!['true', 'false', '1', '0'].includes(ignore)) return { error: `--ignore-exclude-lb takes true or false, got ${JSON.stringify(ignore)}` };
-  const metricsPort = port(raw.get('metricsPort') ?? '7472', '--metrics-port', 0);
+  const metricsPort = portValue(raw.get('metricsPort') ?? '7472', '--metrics-port');
   if (typeof metricsPort === 'string') return { error: metricsPort };
   const logLevel = raw.get('logLevel') ?? 'info';
   if (!['error', 'warn', 'info', 'debug'].includes(logLevel)) return { error: `--log-level must be error, warn, info or debug, got ${JSON.stringify(logLevel)}` };
