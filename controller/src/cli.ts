@@ -5,7 +5,7 @@ import { KubeClient } from '@l2lb/shared/kube/client';
 import { loadClientConfig } from '@l2lb/shared/kube/light-config';
 import { Controller } from './controller.js';
 import { startProbeServer, type ProbeServer } from '@l2lb/shared/probes';
-import { portValue, readFlags, type FlagSpec } from '@l2lb/shared/cli-flags';
+import { PROCESS_FLAGS, portValue, readFlags, type FlagSpec } from '@l2lb/shared/cli-flags';
 import { controllerMetrics } from './metrics.js';
 
 export const USAGE = `usage: l2lb-controller [flags]
@@ -32,15 +32,7 @@ export interface CliOptions {
   logFormat: 'json' | 'text';
 }
 
-const FLAGS: Record<string, FlagSpec<keyof CliOptions>> = {
-  '--kubeconfig': { env: ['L2LB_KUBECONFIG', 'KUBECONFIG'], key: 'kubeconfig' },
-  '--namespace': { env: ['L2LB_NAMESPACE'], key: 'namespace' },
-  '--lb-class': { env: ['L2LB_LB_CLASS'], key: 'lbClass' },
-  '--metrics-port': { env: ['L2LB_METRICS_PORT'], key: 'metricsPort' },
-  '--metrics-host': { env: ['L2LB_METRICS_HOST'], key: 'metricsHost' },
-  '--log-level': { env: ['L2LB_LOG_LEVEL'], key: 'logLevel' },
-  '--log-format': { env: ['L2LB_LOG_FORMAT'], key: 'logFormat' },
-};
+const FLAGS: Record<string, FlagSpec<keyof CliOptions>> = PROCESS_FLAGS;
 
 /** Flags win over environment variables; returns an error message for bad input. Pure. */
 export function parseArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliOptions | { help: true } | { error: string } {

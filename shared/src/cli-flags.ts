@@ -49,3 +49,16 @@ export function portValue(text: string, flag: string, min = 0): number | string 
   if (!/^\d+$/.test(text) || n < min || n > 65535) return `${flag} must be a port number ${min}-65535, got ${JSON.stringify(text)}`;
   return n;
 }
+
+export type ProcessFlagKey = 'kubeconfig' | 'namespace' | 'lbClass' | 'metricsHost' | 'metricsPort' | 'logLevel' | 'logFormat';
+
+/** The flags the controller and the speaker share, with the same environment fallbacks. */
+export const PROCESS_FLAGS: Readonly<Record<string, FlagSpec<ProcessFlagKey>>> = {
+  '--kubeconfig': { env: ['L2LB_KUBECONFIG', 'KUBECONFIG'], key: 'kubeconfig' },
+  '--namespace': { env: ['L2LB_NAMESPACE', 'METALLB_NAMESPACE'], key: 'namespace' },
+  '--lb-class': { env: ['L2LB_LB_CLASS'], key: 'lbClass' },
+  '--metrics-host': { env: ['L2LB_METRICS_HOST'], key: 'metricsHost' },
+  '--metrics-port': { env: ['L2LB_METRICS_PORT'], key: 'metricsPort' },
+  '--log-level': { env: ['L2LB_LOG_LEVEL'], key: 'logLevel' },
+  '--log-format': { env: ['L2LB_LOG_FORMAT'], key: 'logFormat' },
+};

@@ -1,7 +1,7 @@
 // `l2lb-speaker run` flags. Flags win over environment variables; the MetalLB names are accepted so
 // MetalLB's speaker manifests work unchanged. Pure: argv and env in, options or an error message out.
 import { isIP } from 'node:net';
-import { portValue, readFlags, type FlagSpec } from '@l2lb/shared/cli-flags';
+import { PROCESS_FLAGS, portValue, readFlags, type FlagSpec } from '@l2lb/shared/cli-flags';
 
 export const RUN_USAGE = `usage: l2lb-speaker run --node-name NAME [flags]
 Per-node speaker: watches Services, EndpointSlices, Nodes and the configuration, joins the memberlist
@@ -50,21 +50,15 @@ export interface RunOptions {
 
 type Key = keyof RunOptions;
 const FLAGS: Record<string, FlagSpec<Key>> = {
+  ...PROCESS_FLAGS,
   '--node-name': { env: ['L2LB_NODE_NAME', 'METALLB_NODE_NAME'], key: 'nodeName' },
-  '--namespace': { env: ['L2LB_NAMESPACE', 'METALLB_NAMESPACE'], key: 'namespace' },
-  '--kubeconfig': { env: ['L2LB_KUBECONFIG', 'KUBECONFIG'], key: 'kubeconfig' },
   '--ml-bind-addr': { env: ['METALLB_ML_BIND_ADDR'], key: 'mlBindAddr' },
   '--ml-bind-port': { env: ['METALLB_ML_BIND_PORT'], key: 'mlBindPort' },
   '--ml-labels': { env: ['METALLB_ML_LABELS'], key: 'mlLabels' },
   '--ml-join': { env: ['L2LB_ML_JOIN'], key: 'mlJoin' },
   '--ml-secret-key-path': { env: ['METALLB_ML_SECRET_KEY_PATH'], key: 'mlSecretKeyPath' },
   '--ml-profile': { env: ['L2LB_ML_PROFILE'], key: 'mlProfile' },
-  '--lb-class': { env: ['L2LB_LB_CLASS'], key: 'lbClass' },
   '--ignore-exclude-lb': { env: ['L2LB_IGNORE_EXCLUDE_LB'], key: 'ignoreExcludeLb', boolean: true },
-  '--metrics-host': { env: ['L2LB_METRICS_HOST'], key: 'metricsHost' },
-  '--metrics-port': { env: ['L2LB_METRICS_PORT'], key: 'metricsPort' },
-  '--log-level': { env: ['L2LB_LOG_LEVEL'], key: 'logLevel' },
-  '--log-format': { env: ['L2LB_LOG_FORMAT'], key: 'logFormat' },
 };
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
