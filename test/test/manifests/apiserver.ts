@@ -4,7 +4,7 @@
 // exec()) runs inside that network namespace, on its own loopback.
 
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +27,8 @@ export class RealApiServer {
   /** `netns` must exist (with lo up); its ports are all free, so fixed ones are used there. */
   static async start(opts: { netns?: string } = {}): Promise<RealApiServer> {
     const script = join(repoRoot, 'scripts', 'kube-apiserver.sh');
-    const dir = mkdtempSync(join(tmpdir(), 'l2mf-kubeapi-'));
+    await removeStale(script);
+    const dir = mkdtempSync(join(tmpdir(), `l2mf-kubeapi-${process.pid.toString(36)}-`));
     let port = 26443;
     let etcdPort = 22379;
     for (let i = 0; i < 20 && !opts.netns; i++) {
@@ -99,6 +100,22 @@ export class RealApiServer {
   async stop(): Promise<void> {
     await run('bash', [join(repoRoot, 'scripts', 'kube-apiserver.sh'), 'stop', this.dir], { timeout: 60_000 }).catch(() => undefined);
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Servers of earlier runs whose test process died without its after() hook (l2mf-kubeapi-<pid36>-*):
+ * `kube-apiserver.sh stop` ends exactly the etcd/apiserver recorded in that directory.
+ */
+async function removeStale(script: string): Promise<void> {
+  for (const name of readdirSync(tmpdir())) {
+    const m = /^l2mf-kubeapi-([0-9a-z]+)-/.exec(name);
+    if (!m) continue;
+    const pid = parseInt(m[1] ?? '', 36);
+    if (pid === process.pid || existsSync(`/proc/${pid}`)) continue;
+    const dir = join(tmpdir(), name);
+    await run('bash', [script, 'stop', dir], { timeout: 60_000 }).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

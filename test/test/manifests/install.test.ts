@@ -1,7 +1,8 @@
 // manifests/l2lb.yaml against a real kube-apiserver v1.20 with RBAC: kubectl apply installs it, the CRDs
 // take the examples, each ServiceAccount can do exactly what its process needs (kubectl auth can-i, yes
-// for every need and no for a sample of what it must not do), and the real l2lb-controller, run with the
-// Deployment's args and env and a token of its ServiceAccount, allocates an IP without a single 403.
+// for every need and no for a sample of what it must not do), and the real l2lb-controller, run from the
+// files of its image with the Deployment's args, env and user and a token of its ServiceAccount, allocates
+// an IP without a single 403.
 
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
