@@ -5,7 +5,7 @@ import { KubeClient } from '@l2lb/shared/kube/client';
 import { loadClientConfig } from '@l2lb/shared/kube/light-config';
 import { Controller } from './controller.js';
 import { startProbeServer, type ProbeServer } from '@l2lb/shared/probes';
-import { PROCESS_FLAGS, portValue, readFlags, type FlagSpec } from '@l2lb/shared/cli-flags';
+import { PROCESS_FLAGS, processOptions, readFlags, type FlagSpec, type ProcessOptions } from '@l2lb/shared/cli-flags';
 import { controllerMetrics } from './metrics.js';
 
 export const USAGE = `usage: l2lb-controller [flags]
@@ -22,15 +22,7 @@ Allocates virtual IPs to Services of type LoadBalancer (MetalLB layer-2 compatib
   --log-format FORMAT   json or text (env L2LB_LOG_FORMAT; default json)
   -h, --help            this help`;
 
-export interface CliOptions {
-  kubeconfig: string | undefined;
-  namespace: string;
-  lbClass: string;
-  metricsPort: number;
-  metricsHost: string;
-  logLevel: 'error' | 'warn' | 'info' | 'debug';
-  logFormat: 'json' | 'text';
-}
+export type CliOptions = ProcessOptions;
 
 const FLAGS: Record<string, FlagSpec<keyof CliOptions>> = PROCESS_FLAGS;
 
@@ -38,23 +30,7 @@ const FLAGS: Record<string, FlagSpec<keyof CliOptions>> = PROCESS_FLAGS;
 export function parseArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliOptions | { help: true } | { error: string } {
   const raw = readFlags(argv, env, FLAGS);
   if (!(raw instanceof Map)) return raw;
-  const metricsPort = portValue(raw.get('metricsPort') ?? '7472', '--metrics-port');
-  if (typeof metricsPort === 'string') return { error: metricsPort };
-  const logLevel = raw.get('logLevel') ?? 'info';
-  if (!['error', 'warn', 'info', 'debug'].includes(logLevel)) return { error: `--log-level must be error, warn, info or debug, got ${JSON.stringify(logLevel)}` };
-  const logFormat = raw.get('logFormat') ?? 'json';
-  if (logFormat !== 'json' && logFormat !== 'text') return { error: `--log-format must be json or text, got ${JSON.stringify(logFormat)}` };
-  const namespace = raw.get('namespace') ?? 'l2lb-system';
-  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace) || namespace.length > 63) return { error: `--namespace ${JSON.stringify(namespace)} is not a valid namespace name` };
-  return {
-    kubeconfig: raw.get('kubeconfig'),
-    namespace,
-    lbClass: raw.get('lbClass') ?? '',
-    metricsPort,
-    metricsHost: raw.get('metricsHost') ?? '0.0.0.0',
-    logLevel: logLevel as CliOptions['logLevel'],
-    logFormat,
-  };
+  return processOptions(raw);
 }
 
 export function createLogger(level: string, format: 'json' | 'text'): winston.Logger {

@@ -62,3 +62,36 @@ export const PROCESS_FLAGS: Readonly<Record<string, FlagSpec<ProcessFlagKey>>> =
   '--log-level': { env: ['L2LB_LOG_LEVEL'], key: 'logLevel' },
   '--log-format': { env: ['L2LB_LOG_FORMAT'], key: 'logFormat' },
 };
+
+export interface ProcessOptions {
+  kubeconfig: string | undefined;
+  namespace: string;
+  lbClass: string;
+  metricsHost: string;
+  metricsPort: number;
+  logLevel: 'error' | 'warn' | 'info' | 'debug';
+  logFormat: 'json' | 'text';
+}
+
+const LOG_LEVELS: readonly ProcessOptions['logLevel'][] = ['error', 'warn', 'info', 'debug'];
+
+/** Validates the PROCESS_FLAGS values read by readFlags(), with their defaults. */
+export function processOptions(raw: ReadonlyMap<string, string>): ProcessOptions | { error: string } {
+  const metricsPort = portValue(raw.get('metricsPort') ?? '7472', '--metrics-port');
+  if (typeof metricsPort === 'string') return { error: metricsPort };
+  const logLevel = LOG_LEVELS.find((l) => l === (raw.get('logLevel') ?? 'info'));
+  if (!logLevel) return { error: `--log-level must be error, warn, info or debug, got ${JSON.stringify(raw.get('logLevel'))}` };
+  const logFormat = raw.get('logFormat') ?? 'json';
+  if (logFormat !== 'json' && logFormat !== 'text') return { error: `--log-format must be json or text, got ${JSON.stringify(logFormat)}` };
+  const namespace = raw.get('namespace') ?? 'l2lb-system';
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace) || namespace.length > 63) return { error: `--namespace ${JSON.stringify(namespace)} is not a valid namespace name` };
+  return {
+    kubeconfig: raw.get('kubeconfig') || undefined,
+    namespace,
+    lbClass: raw.get('lbClass') ?? '',
+    metricsHost: raw.get('metricsHost') || '0.0.0.0',
+    metricsPort,
+    logLevel,
+    logFormat,
+  };
+}

@@ -1,7 +1,7 @@
 // `l2lb-speaker run` flags. Flags win over environment variables; the MetalLB names are accepted so
 // MetalLB's speaker manifests work unchanged. Pure: argv and env in, options or an error message out.
 import { isIP } from 'node:net';
-import { PROCESS_FLAGS, portValue, readFlags, type FlagSpec } from '@l2lb/shared/cli-flags';
+import { PROCESS_FLAGS, portValue, processOptions, readFlags, type FlagSpec, type ProcessOptions } from '@l2lb/shared/cli-flags';
 
 export const RUN_USAGE = `usage: l2lb-speaker run --node-name NAME [flags]
 Per-node speaker: watches Services, EndpointSlices, Nodes and the configuration, joins the memberlist
@@ -29,10 +29,8 @@ this node owns. Needs CAP_NET_RAW (and hostNetwork in a cluster).
   --log-format FORMAT       json or text (env L2LB_LOG_FORMAT; default json)
   -h, --help                this help`;
 
-export interface RunOptions {
+export interface RunOptions extends ProcessOptions {
   nodeName: string;
-  namespace: string;
-  kubeconfig: string | undefined;
   /** undefined: memberlist off. */
   mlBindAddr: string | undefined;
   mlBindPort: number;
@@ -40,12 +38,7 @@ export interface RunOptions {
   mlJoin: { host: string; port: number | undefined }[];
   mlSecretKeyPath: string;
   mlProfile: 'fast' | 'lan';
-  lbClass: string;
   ignoreExcludeLb: boolean;
-  metricsHost: string;
-  metricsPort: number;
-  logLevel: 'error' | 'warn' | 'info' | 'debug';
-  logFormat: 'json' | 'text';
 }
 
 type Key = keyof RunOptions;
@@ -62,7 +55,6 @@ const FLAGS: Record<string, FlagSpec<Key>> = {
 };
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const SELECTOR_TERM = /^!?[A-Za-z0-9][-A-Za-z0-9_./]*(\s*(=|==|!=)\s*[-A-Za-z0-9_.]*)?$/;
 
 /** IP or IP:PORT ([v6]:PORT for IPv6 with a port). */
@@ -82,8 +74,8 @@ export function parseRunArgs(argv: readonly string[], env: Readonly<Record<strin
   const nodeName = raw.get('nodeName') ?? '';
   if (nodeName === '') return { error: '--node-name is required (or set L2LB_NODE_NAME / METALLB_NODE_NAME)' };
   if (!DNS_SUBDOMAIN.test(nodeName) || nodeName.length > 253) return { error: `--node-name ${JSON.stringify(nodeName)} is not a valid node name` };
-  const namespace = raw.get('namespace') ?? 'l2lb-system';
-  if (!DNS_LABEL.test(namespace) || namespace.length > 63) return { error: `--namespace ${JSON.stringify(namespace)} is not a valid namespace name` };
+  const common = processOptions(raw);
+  if ('error' in common) return common;
   const bind = raw.get('mlBindAddr') ?? '';
   if (bind !== '' && !isIP(bind)) return { error: `--ml-bind-addr must be an IP address, got ${JSON.stringify(bind)}` };
   const mlBindPort = portValue(raw.get('mlBindPort') ?? '7946', '--ml-bind-port', 1);
@@ -102,28 +94,16 @@ export function parseRunArgs(argv: readonly string[], env: Readonly<Record<strin
   if (mlProfile !== 'fast' && mlProfile !== 'lan') return { error: `--ml-profile must be fast or lan, got ${JSON.stringify(mlProfile)}` };
   const ignore = (raw.get('ignoreExcludeLb') ?? 'false').toLowerCase();
   if (!['true', 'false', '1', '0'].includes(ignore)) return { error: `--ignore-exclude-lb takes true or false, got ${JSON.stringify(ignore)}` };
-  const metricsPort = portValue(raw.get('metricsPort') ?? '7472', '--metrics-port');
-  if (typeof metricsPort === 'string') return { error: metricsPort };
-  const logLevel = raw.get('logLevel') ?? 'info';
-  if (!['error', 'warn', 'info', 'debug'].includes(logLevel)) return { error: `--log-level must be error, warn, info or debug, got ${JSON.stringify(logLevel)}` };
-  const logFormat = raw.get('logFormat') ?? 'json';
-  if (logFormat !== 'json' && logFormat !== 'text') return { error: `--log-format must be json or text, got ${JSON.stringify(logFormat)}` };
   const secretPath = raw.get('mlSecretKeyPath') ?? '/etc/ml_secret_key';
   return {
+    ...common,
     nodeName,
-    namespace,
-    kubeconfig: raw.get('kubeconfig') || undefined,
     mlBindAddr: bind === '' ? undefined : bind,
     mlBindPort,
     mlLabels,
     mlJoin,
     mlSecretKeyPath: secretPath === '' ? '/etc/ml_secret_key' : secretPath,
     mlProfile,
-    lbClass: raw.get('lbClass') ?? '',
     ignoreExcludeLb: ignore === 'true' || ignore === '1',
-    metricsHost: raw.get('metricsHost') || '0.0.0.0',
-    metricsPort,
-    logLevel: logLevel as RunOptions['logLevel'],
-    logFormat,
   };
 }
