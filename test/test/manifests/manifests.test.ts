@@ -171,6 +171,7 @@ describe('manifests/l2lb.yaml', () => {
   it('runs the controller as non-root with a read-only root filesystem and no capabilities', () => {
     const deployment = find(objects, 'Deployment', 'controller');
     assert.equal(at(deployment, 'spec.replicas'), 1);
+    assert.equal(at(deployment, 'spec.strategy.type'), 'Recreate', 'never two allocators during a rollout');
     const spec = podSpec('Deployment', 'controller');
     assert.equal(spec['serviceAccountName'], 'controller');
     assert.equal(spec['hostNetwork'] ?? false, false);
