@@ -6,6 +6,7 @@ import winston from 'winston';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { KubeClient } from '@l2lb/shared/kube/client';
 import { EventRecorder } from '@l2lb/shared/kube/events';
+import { chooseEndpointsSource } from '@l2lb/shared/kube/discovery';
 import { Informer } from '@l2lb/shared/kube/informer';
 import { loadClientConfig } from '@l2lb/shared/kube/light-config';
 import { Resources, type KubeObject } from '@l2lb/shared/kube/types';
@@ -74,11 +75,13 @@ export class SpeakerProcess {
   private podIPs: string[] = [];
 
   private readonly crdRecheckMs: number;
+  private readonly kubeLog: winston.Logger;
 
   constructor(private readonly o: RunOptions, private readonly client: KubeClient, private readonly log: winston.Logger, deps: SpeakerDeps = {}) {
     collectDefaultMetrics({ register: this.registry });
     this.crdRecheckMs = deps.crdRecheckMs ?? CRD_RECHECK_MS;
     const kubeLog = log.child({ component: 'kube' });
+    this.kubeLog = kubeLog;
     this.announcer = deps.announcer ?? new Announcer({
       socketFactory: nativeSocketFactory(),
       listInterfaces: nativeListInterfaces,
@@ -104,14 +107,26 @@ export class SpeakerProcess {
     const common = { logger: kubeLog, registry: this.registry };
     const services = this.informer(new Informer(client, { resource: Resources.services, name: 'services', ...common }));
     services.on('add', (s) => this.core.upsertService(s)).on('update', (s) => this.core.upsertService(s)).on('delete', (s) => this.core.deleteService(s));
-    const slices = this.informer(new Informer(client, { resource: Resources.endpointSlicesV1, name: 'endpointslices', ...common }));
-    slices.on('add', (s) => this.core.upsertSlice(s)).on('update', (s) => this.core.upsertSlice(s)).on('delete', (s) => this.core.deleteSlice(s));
     const nodes = this.informer(new Informer(client, { resource: Resources.nodes, name: 'nodes', ...common }));
     nodes.on('add', (n) => this.core.upsertNode(n)).on('update', (n) => this.core.upsertNode(n)).on('delete', (n) => this.core.deleteNode(n));
     this.configMaps = this.informer(new Informer(client, {
       resource: Resources.configMaps, namespace: o.namespace, fieldSelector: `metadata.name=${CONFIGMAP_NAME}`, name: 'configmap', ...common,
     }));
     this.configMaps.on('add', () => this.applyConfig()).on('update', () => this.applyConfig()).on('delete', () => this.applyConfig());
+  }
+
+  /** discovery.k8s.io/v1 EndpointSlices, or v1beta1 where v1 is not served (Kubernetes 1.20). */
+  private async watchEndpointSlices(): Promise<void> {
+    const src = await chooseEndpointsSource(this.client);
+    if (src.kind !== 'EndpointSlice') {
+      this.log.error('the API server serves no EndpointSlices (Kubernetes < 1.17): no Service has a ready endpoint, nothing is announced');
+      return;
+    }
+    this.log.info(`watching EndpointSlices (${src.resource.group}/${src.resource.version})`);
+    const slices = this.informer(new Informer(this.client, {
+      resource: src.resource, name: 'endpointslices', logger: this.kubeLog, registry: this.registry,
+    }));
+    slices.on('add', (s) => this.core.upsertSlice(s)).on('update', (s) => this.core.upsertSlice(s)).on('delete', (s) => this.core.deleteSlice(s));
   }
 
   get ready(): boolean {
@@ -144,6 +159,8 @@ export class SpeakerProcess {
       this.log.info(`the metallb.io CRDs are not served: configuration comes from the ConfigMap only; checking again every ${this.crdRecheckMs / 1000} s`);
       this.later(this.crdRecheckMs, () => void this.recheckCrds());
     }
+    await this.watchEndpointSlices();
+    if (this.stopping) return;
     for (const i of this.informers) i.start();
     await Promise.all(this.informers.map((i) => i.waitForSync()));
     if (this.stopping) return;

@@ -110,7 +110,7 @@ export interface SliceInfo {
   readonly endpoints: readonly EndpointView[];
 }
 
-/** A discovery.k8s.io/v1 EndpointSlice. */
+/** A discovery.k8s.io/v1 (or v1beta1) EndpointSlice. */
 export function parseEndpointSlice(obj: unknown): Parsed<SliceInfo> | undefined {
   const id = objectId(obj);
   if (!id || !isRecord(obj)) return undefined;
@@ -127,8 +127,10 @@ export function parseEndpointSlice(obj: unknown): Parsed<SliceInfo> | undefined 
         return;
       }
       const c = isRecord(e['conditions']) ? e['conditions'] : {};
+      // discovery.k8s.io/v1beta1 (Kubernetes 1.20) names the node in topology, v1 in nodeName.
+      const topology = isRecord(e['topology']) ? e['topology'] : {};
       endpoints.push({
-        nodeName: optString(e['nodeName'], `endpoints[${i}].nodeName`, problems),
+        nodeName: optString(e['nodeName'] ?? topology['kubernetes.io/hostname'], `endpoints[${i}].nodeName`, problems),
         ready: optBool(c['ready'], `endpoints[${i}].conditions.ready`, problems),
         serving: optBool(c['serving'], `endpoints[${i}].conditions.serving`, problems),
       });

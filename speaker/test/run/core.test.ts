@@ -265,7 +265,15 @@ describe('speaker core (fake announcer and clock)', () => {
     assert.equal(t.announcer.ips.size, 0);
   });
 
-  it('parsers are total (property)', () => {
+  it('reads the node of a discovery.k8s.io/v1beta1 endpoint (Kubernetes 1.20) from its topology', () => {
+    const meta = { name: 's', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } };
+    const beta = parseEndpointSlice({ metadata: meta, endpoints: [{ conditions: { ready: true }, topology: { 'kubernetes.io/hostname': 'n2' } }] });
+    assert.deepEqual(beta?.value.endpoints, [{ nodeName: 'n2', ready: true, serving: undefined }]);
+    const v1 = parseEndpointSlice({ metadata: meta, endpoints: [{ nodeName: 'n1', topology: { 'kubernetes.io/hostname': 'n2' } }] });
+    assert.equal(v1?.value.endpoints[0]?.nodeName, 'n1', 'nodeName wins where both are set');
+  });
+
+    it('parsers are total (property)', () => {
     const t = setup(WINNER);
     fc.assert(fc.property(fc.anything(), fc.anything(), (a, b) => {
       const obj = { metadata: { name: 'p', namespace: 'default', labels: a }, spec: b, status: a, endpoints: b };

@@ -138,18 +138,16 @@ describe('manifests/l2lb.yaml: the speaker image\'s files run with the DaemonSet
     };
     const synced = (metrics: string, informer: string): boolean =>
       new RegExp(`^l2lb_kube_informer_synced\\{informer="${informer}"\\} 1$`, 'm').test(metrics);
-    // What a speaker lists with its ServiceAccount. The speaker asks for discovery.k8s.io/v1 EndpointSlices,
-    // which Kubernetes 1.20 does not serve (a 404, not a 403: checked below); where they are served, the
-    // endpointslices informer must sync too and the speaker must become ready.
-    const slicesServed = (await server.kubectlOk(['api-versions'])).split('\n').includes('discovery.k8s.io/v1');
-    const informers = ['services', 'nodes', 'configmap', 'ipaddresspools', 'l2advertisements', ...(slicesServed ? ['endpointslices'] : [])];
+    // What a speaker lists with its ServiceAccount: EndpointSlices come from discovery.k8s.io/v1beta1 on
+    // Kubernetes 1.20 (v1 elsewhere); every informer must sync and the speaker must become ready.
+    const informers = ['services', 'nodes', 'configmap', 'ipaddresspools', 'l2advertisements', 'endpointslices'];
     await waitFor(() => {
       const m = curl('/metrics');
       return m.code === '200' && informers.every((i) => synced(m.body, i));
     }, { timeoutMs: 20_000, intervalMs: 250, what: `the speaker's informers (${informers.join(', ')}) to sync\n${log}` });
     assert.equal(curl(str(at(container, 'livenessProbe.httpGet.path'), 'liveness path')).code, '200');
     const readiness = curl(str(at(container, 'readinessProbe.httpGet.path'), 'readiness path')).code;
-    assert.ok(readiness === '200' || (readiness === '503' && !slicesServed), `readiness probe (got ${readiness})`);
+    assert.equal(readiness, '200', 'readiness probe');
     // The memberlist peer list (pods, list) happens before the start-up hold ends.
     await waitFor(() => log.includes('start-up hold over'), { timeoutMs: 10_000, what: `the first memberlist join round\n${log}` });
     assert.ok(logLines(log).some((l) => l['message'] === 'memberlist started' && l['encrypted'] === true), `encrypted gossip with the mounted key\n${log}`);
