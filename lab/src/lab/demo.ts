@@ -80,7 +80,8 @@ export async function demo(opts: DemoOptions, out: Say): Promise<number> {
     heading(`Bring ${owner.node.name} back`);
     cmd(`l2lb lab revive${pfx} ${owner.node.name}`);
     await reviveNode(p, owner.node.name, opts.mlProfile);
-    out(`  ${owner.node.name}'s speaker is healthy again and rejoins the memberlist cluster`);
+    if (!(await waitSettled(p, 'default/web', vip, 20_000))) throw new LabError(`after ${owner.node.name} came back, the speakers did not settle on one owner for ${vip} within 20 s`);
+    out(`  ${owner.node.name}'s speaker is ready again (informers synced, memberlist joined); one node answers for ${vip}`);
 
     let reference: FailoverResult | undefined;
     if (opts.compare !== false && opts.mlProfile === 'fast') {
@@ -133,6 +134,7 @@ export async function demo(opts: DemoOptions, out: Say): Promise<number> {
     ok = true;
   } catch (e) {
     out(`\nDEMO FAILED: ${e instanceof Error ? e.message : String(e)}`);
+    if (!opts.keep) out(`(run \`l2lb lab demo${pfx} --keep\` to leave the lab up, with its logs in ${opts.stateDir ?? `/run/l2lb-lab/${opts.prefix}`}/logs/)`);
   } finally {
     if (plan && opts.keep) {
       out(`\nThe lab stays up (--keep). Look around with \`l2lb lab status${pfx}\`, \`l2lb lab kubectl${pfx} get svc -A\`; remove it with \`l2lb lab down${pfx}\`.`);

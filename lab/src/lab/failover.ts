@@ -104,11 +104,34 @@ export interface ArpReply {
 }
 
 /** Every distinct MAC that answers ARP for the VIP from the client (arping, up to `count` requests). */
-export async function arpingFromClient(plan: LabPlan, vip: string, opts: { count?: number; deadlineS?: number } = {}): Promise<ArpReply[]> {
-  const r = await runAsync('ip', ['netns', 'exec', plan.client.ns, 'arping', '-i', 'eth0', '-c', String(opts.count ?? 1), '-W', '0.2', '-w', String(opts.deadlineS ?? 2), vip], { allowFail: true, timeoutMs: ((opts.deadlineS ?? 2) + 3) * 1000 });
+let iputilsArping: boolean | undefined;
+
+/** Debian's `arping` is Thomas Habets' (-i IFACE); iputils' arping (-I IFACE) works too. */
+function arpingArgs(count: number, deadlineS: number, vip: string): string[] {
+  if (iputilsArping === undefined) {
+    const help = run('arping', ['-h'], { allowFail: true });
+    iputilsArping = !/Habets/.test(`${help.stdout}${help.stderr}`) && /-I <?device|-I\s/.test(`${help.stdout}${help.stderr}`);
+  }
+  return iputilsArping
+    ? ['arping', '-I', 'eth0', '-c', String(count), '-i', '0.2', '-w', String(deadlineS), vip]
+    : ['arping', '-i', 'eth0', '-c', String(count), '-W', '0.2', '-w', String(deadlineS), vip];
+}
+
+/** MACs in arping output: Habets' "bytes from MAC (IP)" or iputils' "reply from IP [MAC]". */
+export function arpingMacs(output: string): string[] {
   const macs = new Set<string>();
-  for (const m of r.stdout.matchAll(/from ([0-9a-f]{2}(?::[0-9a-f]{2}){5})/gi)) if (m[1]) macs.add(m[1].toLowerCase());
-  return [...macs].map((mac) => {
+  for (const m of output.matchAll(/from ([0-9a-f]{2}(?::[0-9a-f]{2}){5})|\[([0-9a-f]{2}(?::[0-9a-f]{2}){5})\]/gi)) {
+    const mac = m[1] ?? m[2];
+    if (mac) macs.add(mac.toLowerCase());
+  }
+  return [...macs];
+}
+
+export async function arpingFromClient(plan: LabPlan, vip: string, opts: { count?: number; deadlineS?: number } = {}): Promise<ArpReply[]> {
+  const deadlineS = opts.deadlineS ?? 2;
+  const r = await runAsync('ip', ['netns', 'exec', plan.client.ns, ...arpingArgs(opts.count ?? 1, deadlineS, vip)], { allowFail: true, timeoutMs: (deadlineS + 3) * 1000 });
+  const macs = arpingMacs(r.stdout);
+  return macs.map((mac) => {
     const node = nodeByMac(plan, mac);
     return { mac, ...(node ? { node } : {}) };
   });

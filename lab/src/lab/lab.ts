@@ -190,7 +190,7 @@ export async function up(opts: UpOptions): Promise<LabPlan> {
     if (withSpeakers) {
       say(`speakers: ${plan.nodes.map((n) => `${n.name} ${n.ip}`).join(', ')} (memberlist profile ${opts.mlProfile})`);
       for (const n of plan.nodes) startSpeaker(plan, n, opts.mlProfile);
-      await Promise.all(plan.nodes.map((n) => waitHealthy(plan, n.name, n.ns, n.ip, METRICS_PORT, '/healthz', deadline)));
+      await Promise.all(plan.nodes.map((n) => waitHealthy(plan, n.name, n.ns, n.ip, METRICS_PORT, '/readyz', deadline)));
     } else {
       say('speakers: NOT STARTED — this build of l2lb-speaker has no `run` command yet');
     }
@@ -247,7 +247,7 @@ export async function restartSpeakers(plan: LabPlan, mlProfile: MlProfile, timeo
     ip(['-n', plan.sw, 'link', 'set', n.swPort, 'up']);
     startSpeaker(plan, n, mlProfile);
   }
-  await Promise.all(plan.nodes.map((n) => waitHealthy(plan, n.name, n.ns, n.ip, METRICS_PORT, '/healthz', deadline)));
+  await Promise.all(plan.nodes.map((n) => waitHealthy(plan, n.name, n.ns, n.ip, METRICS_PORT, '/readyz', deadline)));
 }
 
 export function linkUp(plan: LabPlan, node: NodePlan): boolean {
@@ -275,7 +275,7 @@ export async function reviveNode(plan: LabPlan, name: string, mlProfile: MlProfi
   if (old !== undefined && alive(old)) return { node, pid: old };
   if (!speakerHasRun()) return { node };
   const pid = startSpeaker(plan, node, mlProfile);
-  await waitHealthy(plan, node.name, node.ns, node.ip, METRICS_PORT, '/healthz', Date.now() + timeoutMs);
+  await waitHealthy(plan, node.name, node.ns, node.ip, METRICS_PORT, '/readyz', Date.now() + timeoutMs);
   return { node, pid };
 }
 
