@@ -28,15 +28,15 @@ function l2lb(args: string[], input?: string, timeoutMs = 45_000): Promise<CliRe
   });
 }
 
-/** Removes labs left by dead test processes (prefix l2lt<pid>). */
+/** Removes labs left by dead test processes (prefixes l2lt<pid> and l2lt<pid>e). */
 async function cleanupStale(): Promise<void> {
   const prefixes = new Set<string>();
   for (const ns of listNetns()) {
-    const m = /^(l2lt(\d+))-/.exec(ns);
+    const m = /^(l2lt(\d+)e?)-/.exec(ns);
     if (m?.[1] && Number(m[2]) !== process.pid && !alive(Number(m[2]))) prefixes.add(m[1]);
   }
   for (const dir of existsSync('/run/l2lb-lab') ? readdirSync('/run/l2lb-lab') : []) {
-    const m = /^l2lt(\d+)$/.exec(dir);
+    const m = /^l2lt(\d+)e?$/.exec(dir);
     if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) prefixes.add(dir);
   }
   for (const p of prefixes) await l2lb(['lab', 'down', '--prefix', p]);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parseNeighEvent, percentile } from '../../src/lab/failover.js';
+import { arpingMacs, parseNeighEvent, percentile } from '../../src/lab/failover.js';
 import { ingressIp } from '../../src/lab/scenario.js';
 import {
   buildStatus, formatStatus, parseAnnouncedGauge, parseNeigh, parseServiceList, parseSpeakerLog, START_MARKER, type NodeInput,
@@ -115,6 +115,12 @@ describe('lab status', () => {
     assert.deepEqual(s.services[0]?.announcedBy, ['n2']);
     const noGauge = buildStatus('l2lab', [{ ...node, announcedFromMetrics: new Map() }], [{ service: 'default/web', ips: ['10.213.0.200'] }], []);
     assert.deepEqual(noGauge.services[0]?.announcedBy, [], 'an empty gauge means nothing is announced, whatever the log says');
+  });
+
+  it('reads the answering MACs from both arping flavours', () => {
+    assert.deepEqual(arpingMacs('ARPING 10.213.0.200\n60 bytes from 02:13:00:00:01:02 (10.213.0.200): index=0 time=1.2 msec\n60 bytes from 02:13:00:00:01:02 (10.213.0.200): index=1 time=1 msec\n'), ['02:13:00:00:01:02']);
+    assert.deepEqual(arpingMacs('Unicast reply from 10.213.0.200 [02:13:00:00:01:03]  0.7ms\nUnicast reply from 10.213.0.200 [02:13:00:00:01:01]  0.9ms\n'), ['02:13:00:00:01:03', '02:13:00:00:01:01']);
+    assert.deepEqual(arpingMacs('Timeout\n'), []);
   });
 
   it('percentile uses the nearest rank', () => {
