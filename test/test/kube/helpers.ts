@@ -3,7 +3,6 @@
 
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,8 +10,8 @@ import { promisify } from 'node:util';
 import { EmbeddedApiServer, type ApiServerOptions } from '@l2lb/lab/apiserver/index';
 import { KubeClient } from '@l2lb/shared/kube/client';
 import { loadKubeConfig } from '@l2lb/shared/kube/config';
-import { freePort } from '@l2lb/shared/kube/free-port';
 import { resourcePath, Resources } from '@l2lb/shared/kube/types';
+import { pickApiServerPorts, startApiServerScript } from '../kube-apiserver-script.js';
 
 const run = promisify(execFile);
 
@@ -75,30 +74,12 @@ export async function embeddedTarget(opts: ApiServerOptions = {}): Promise<Targe
 export async function realTarget(): Promise<Target> {
   const script = join(repoRoot, 'scripts', 'kube-apiserver.sh');
   const dir = mkdtempSync(join(tmpdir(), 'l2lb-kubeapi-'));
-  let port = 0;
-  let etcdPort = 0;
-  for (let i = 0; i < 20; i++) {
-    port = await freePort();
-    etcdPort = await freePort();
-    const peer = etcdPort + 1;
-    if (port !== etcdPort && port !== peer && (await portFree(peer))) break;
-  }
-  let info: { kubeconfig: string; server: string };
+  const { port, etcdPort } = await pickApiServerPorts();
+  // ConfigMaps bypass the watch cache and etcd is compacted every 2 s, so an old resourceVersion really
+  // expires (the 1.20 watch cache alone keeps thousands of events).
   const startArgs = [script, 'start', dir, '--port', String(port), '--etcd-port', String(etcdPort),
     '--', '--watch-cache-sizes=configmaps#0', '--etcd-compaction-interval=2s'];
-  const runOpts = { timeout: 120_000, maxBuffer: 1 << 20, env: { ...process.env, L2LB_KUBE_NO_BUILD: '1' } };
-  try {
-    // ConfigMaps bypass the watch cache and etcd is compacted every 2 s, so an old resourceVersion really
-    // expires (the 1.20 watch cache alone keeps thousands of events).
-    const { stdout } = await run('bash', startArgs, runOpts);
-    info = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { kubeconfig: string; server: string };
-  } catch (e) {
-    const err = e as { stderr?: string; message: string };
-    await run('bash', [script, 'stop', dir]).catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error(`cannot start the real kube-apiserver (${script} start): ${err.stderr?.trim() || err.message}\n` +
-      'Install etcd-server and run scripts/kube-apiserver.sh install (CI does both).');
-  }
+  const info = await startApiServerScript(script, dir, 'bash', startArgs);
   const client = new KubeClient(loadKubeConfig({ kubeconfig: info.kubeconfig }), { timeoutMs: 10_000 });
   return {
     kind: 'real', client,
@@ -113,7 +94,7 @@ export async function realTarget(): Promise<Target> {
           return true;
         }
       }, { timeoutMs: 10_000, what: `kube-apiserver pid ${pid} to exit` });
-      await run('bash', startArgs, runOpts);
+      await run('bash', startArgs, { timeout: 120_000, maxBuffer: 1 << 20, env: { ...process.env, L2LB_KUBE_NO_BUILD: '1' } });
     },
     expiredResourceVersion: async () => {
       const cm = Resources.configMaps;
@@ -135,10 +116,3 @@ export async function realTarget(): Promise<Target> {
   };
 }
 
-async function portFree(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.once('error', () => res(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
-  });
-}

@@ -5,13 +5,12 @@
 
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
-import { freePort } from '@l2lb/shared/kube/free-port';
 import { isObj, list, repoRoot } from './load.js';
+import { pickApiServerPorts, startApiServerScript } from '../kube-apiserver-script.js';
 
 const run = promisify(execFile);
 
@@ -31,24 +30,10 @@ export class RealApiServer {
     const dir = mkdtempSync(join(tmpdir(), `l2mf-kubeapi-${process.pid.toString(36)}-`));
     let port = 26443;
     let etcdPort = 22379;
-    for (let i = 0; i < 20 && !opts.netns; i++) {
-      port = await freePort();
-      etcdPort = await freePort();
-      if (port !== etcdPort && port !== etcdPort + 1 && (await portFree(etcdPort + 1))) break;
-    }
+    if (!opts.netns) ({ port, etcdPort } = await pickApiServerPorts());
     const [cmd, args] = inNetns(opts.netns, 'bash', [script, 'start', dir, '--port', String(port), '--etcd-port', String(etcdPort)]);
-    try {
-      const { stdout } = await run(cmd, args, { timeout: 120_000, maxBuffer: 1 << 20, env: { ...process.env, L2LB_KUBE_NO_BUILD: '1' } });
-      const info = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { kubeconfig?: string };
-      if (!info.kubeconfig) throw new Error(`no kubeconfig in ${stdout}`);
-      return new RealApiServer(dir, info.kubeconfig, opts.netns);
-    } catch (e) {
-      const err = e as { stderr?: string; message: string };
-      await run('bash', [script, 'stop', dir]).catch(() => undefined);
-      rmSync(dir, { recursive: true, force: true });
-      throw new Error(`cannot start the real kube-apiserver (${script} start): ${err.stderr?.trim() || err.message}\n` +
-        'Install etcd-server and run scripts/kube-apiserver.sh install (CI does both).');
-    }
+    const info = await startApiServerScript(script, dir, cmd, args);
+    return new RealApiServer(dir, info.kubeconfig, opts.netns);
   }
 
   /** kubectl as the static admin (or with another kubeconfig); never throws on a non-zero exit. */
@@ -124,13 +109,6 @@ export function inNetns(netns: string | undefined, cmd: string, args: readonly s
   return netns ? ['ip', ['netns', 'exec', netns, cmd, ...args]] : [cmd, [...args]];
 }
 
-async function portFree(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.once('error', () => res(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
-  });
-}
 
 export async function waitFor(cond: () => boolean | Promise<boolean>, opts: { timeoutMs?: number; intervalMs?: number; what: string }): Promise<void> {
   const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
