@@ -61,10 +61,24 @@ export function logFile(plan: LabPlan, name: string): string {
   return join(plan.stateDir, 'logs', `${name}.log`);
 }
 
+/**
+ * Whether pid is a live process this lab started: every lab process has the state directory in its
+ * arguments (its kubeconfig). Guards against a pid file whose process is gone and whose pid was reused.
+ */
+export function isLabProcess(pid: number, stateDir: string): boolean {
+  if (!alive(pid)) return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((a) => a.startsWith(`${stateDir}/`));
+  } catch {
+    return false;
+  }
+}
+
+/** The pid of a process the lab started under this name, if it still runs. */
 export function readPid(plan: LabPlan, name: string): number | undefined {
   try {
     const n = Number(readFileSync(pidFile(plan, name), 'utf8').trim());
-    return Number.isInteger(n) && n > 0 ? n : undefined;
+    return Number.isInteger(n) && n > 0 && isLabProcess(n, plan.stateDir) ? n : undefined;
   } catch {
     return undefined;
   }
@@ -197,7 +211,7 @@ export async function up(opts: UpOptions): Promise<LabPlan> {
     return plan;
   } catch (e) {
     say(`up failed; tearing down what was made`);
-    await down({ prefix: plan.prefix, stateDir: plan.stateDir, keepLogsOnFailure: true });
+    await down({ prefix: plan.prefix, stateDir: plan.stateDir, keepStateOnRequest: true });
     throw e;
   }
 }
@@ -209,7 +223,8 @@ export interface DownResult {
 }
 
 /** Stops every process of the lab and deletes its namespaces and state directory. Idempotent. */
-export async function down(opts: { prefix: string; stateDir?: string; keepLogsOnFailure?: boolean }): Promise<DownResult> {
+/** `keepStateOnRequest`: keep the state directory when L2LB_LAB_KEEP_LOGS=1 (a failed up, for its logs). */
+export async function down(opts: { prefix: string; stateDir?: string; keepStateOnRequest?: boolean }): Promise<DownResult> {
   requireRoot('down');
   const dir = stateDirOf(opts.prefix, opts.stateDir);
   const namespaces = listNetns().filter((n) => isLabNamespace(opts.prefix, n));
@@ -217,7 +232,7 @@ export async function down(opts: { prefix: string; stateDir?: string; keepLogsOn
   if (existsSync(join(dir, 'pids'))) {
     for (const f of readdirSync(join(dir, 'pids'))) {
       const n = Number(readFileSync(join(dir, 'pids', f), 'utf8').trim());
-      if (Number.isInteger(n) && n > 0 && alive(n)) pids.add(n);
+      if (Number.isInteger(n) && n > 0 && isLabProcess(n, dir)) pids.add(n);
     }
   }
   for (const ns of namespaces) for (const p of netnsPids(ns)) pids.add(p);
@@ -227,7 +242,7 @@ export async function down(opts: { prefix: string; stateDir?: string; keepLogsOn
   // Only a directory that is plainly a lab state directory is removed.
   let stateRemoved = false;
   if (existsSync(dir) && (existsSync(join(dir, 'lab.json')) || dir === defaultStateDir(opts.prefix))) {
-    if (!opts.keepLogsOnFailure || process.env['L2LB_LAB_KEEP_LOGS'] !== '1') {
+    if (!opts.keepStateOnRequest || process.env['L2LB_LAB_KEEP_LOGS'] !== '1') {
       rmSync(dir, { recursive: true, force: true });
       stateRemoved = true;
     }
