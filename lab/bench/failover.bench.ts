@@ -4,7 +4,7 @@
 // same run, for MetalLB's (hashicorp/memberlist DefaultLANConfig, --ml-profile lan).
 // Needs root; prints SKIPPED otherwise. Target: l2lb p50 < 1 s.
 import { existsSync, readdirSync } from 'node:fs';
-import { apply, down, killNode, kubectl, reviveNode, speakerHasRun, up } from '../src/lab/lab.js';
+import { apply, down, killNode, kubectl, phasesOnNode, reviveNode, speakerHasRun, up } from '../src/lab/lab.js';
 import { measureFailover, percentile, waitSettled } from '../src/lab/failover.js';
 import type { MlProfile } from '../src/lab/plan.js';
 import { endpointSlice, ingressIp, lbService, poolConfigMap } from '../src/lab/scenario.js';
@@ -27,9 +27,13 @@ async function cleanupStale(): Promise<void> {
   for (const p of stale) await down({ prefix: p });
 }
 
-async function runProfile(profile: MlProfile): Promise<{ ms: number[]; missed: number }> {
+interface ProfileResult { ms: number[]; detected: number[]; announced: number[]; missed: number }
+
+async function runProfile(profile: MlProfile): Promise<ProfileResult> {
   const plan = await up({ prefix: PREFIX, nodes: 3, mlProfile: profile, timeoutMs: 60_000 });
   const ms: number[] = [];
+  const detected: number[] = [];
+  const announced: number[] = [];
   let missed = 0;
   try {
     apply(plan, [poolConfigMap(plan), lbService('web'), endpointSlice(plan, 'web')]);
@@ -40,13 +44,17 @@ async function runProfile(profile: MlProfile): Promise<{ ms: number[]; missed: n
       const r = await measureFailover(plan, vip, async (n) => (await killNode(plan, n.name)).killedAtMs, 30_000);
       if (r.ms === undefined) missed++;
       else ms.push(r.ms);
-      console.log(`  ${profile} kill ${i + 1}: ${r.from.name} -> ${r.to?.name ?? 'nobody'}: ${r.ms === undefined ? 'no failover within 30 s' : `${r.ms} ms`}`);
+      const ph = r.to ? await phasesOnNode(plan, r.to.name, r.from.name, 'default/web', r.killedAtMs) : {};
+      if (ph.detectedMs !== undefined) detected.push(ph.detectedMs);
+      if (ph.announcedMs !== undefined) announced.push(ph.announcedMs);
+      console.log(`  ${profile} kill ${i + 1}: ${r.from.name} -> ${r.to?.name ?? 'nobody'}: ${r.ms === undefined ? 'no failover within 30 s' : `${r.ms} ms`}`
+        + ` (declared dead +${ph.detectedMs ?? '?'} ms, announcing +${ph.announcedMs ?? '?'} ms)`);
       await reviveNode(plan, r.from.name, profile);
     }
   } finally {
     await down({ prefix: PREFIX });
   }
-  return { ms, missed };
+  return { ms, detected, announced, missed };
 }
 
 async function main(): Promise<void> {
@@ -57,10 +65,12 @@ async function main(): Promise<void> {
   }
   await cleanupStale();
   console.log(`failover as the client sees it: 3-node lab, ${KILLS} kills of the VIP owner per profile (SIGKILL + link down)`);
-  const results: Record<MlProfile, { ms: number[]; missed: number }> = { fast: { ms: [], missed: 0 }, lan: { ms: [], missed: 0 } };
+  const empty = (): ProfileResult => ({ ms: [], detected: [], announced: [], missed: 0 });
+  const results: Record<MlProfile, ProfileResult> = { fast: empty(), lan: empty() };
   for (const profile of ['fast', 'lan'] as const) results[profile] = await runProfile(profile);
-  const row = (label: string, r: { ms: number[]; missed: number }): string =>
-    `${label.padEnd(46)} p50 ${String(percentile(r.ms, 50)).padStart(6)} ms   max ${String(Math.max(...r.ms)).padStart(6)} ms   n=${r.ms.length}${r.missed ? `  (${r.missed} never failed over)` : ''}`;
+  const row = (label: string, r: ProfileResult): string =>
+    `${label.padEnd(46)} p50 ${String(percentile(r.ms, 50)).padStart(6)} ms   max ${String(Math.max(...r.ms)).padStart(6)} ms   n=${r.ms.length}${r.missed ? `  (${r.missed} never failed over)` : ''}`
+    + `   [declared dead p50 ${percentile(r.detected, 50)} ms, announcing p50 ${percentile(r.announced, 50)} ms]`;
   console.log('');
   console.log(row('l2lb (--ml-profile fast, the default)', results.fast));
   console.log(row('reference: MetalLB timings (--ml-profile lan)', results.lan));

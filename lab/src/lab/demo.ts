@@ -1,7 +1,7 @@
 // `l2lb lab demo`: the whole story on one machine, printed as the steps and commands an operator
 // would type. Exit 0 when every step did what it says.
 import { stringify } from 'yaml';
-import { apply, down, killNode, kubectl, labStatus, LabError, restartSpeakers, reviveNode, speakerHasRun, up, type Say } from './lab.js';
+import { apply, down, killNode, kubectl, labStatus, LabError, phasesOnNode, restartSpeakers, reviveNode, speakerHasRun, up, type Say } from './lab.js';
 import { measureFailover, waitSettled, waitSingleOwner, type FailoverResult } from './failover.js';
 import { LAB_NAMESPACE, type LabPlan, type MlProfile } from './plan.js';
 import { endpointSlice, ingressIp, INVALID_CONFIG, lbService, poolConfigMap } from './scenario.js';
@@ -76,6 +76,10 @@ export async function demo(opts: DemoOptions, out: Say): Promise<number> {
     const fo = await measureFailover(p, vip, async (n) => (await killNode(p, n.name)).killedAtMs, 15_000);
     if (fo.ms === undefined) throw new LabError(`the client still points at ${fo.from.name} 15 s after the kill: no failover`);
     out(`  the client's entry for ${vip} moved from ${fo.from.name} (${fo.from.mac}) to ${fo.to?.name ?? '?'} (${fo.toMac}) ${fo.ms} ms after the kill`);
+    if (fo.to) {
+      const ph = await phasesOnNode(p, fo.to.name, fo.from.name, 'default/web', fo.killedAtMs);
+      out(`  on ${fo.to.name}: memberlist declared ${fo.from.name} dead at +${ph.detectedMs ?? '?'} ms, announcing (gratuitous ARP) at +${ph.announcedMs ?? '?'} ms; client updated at +${fo.ms} ms`);
+    }
 
     heading(`Bring ${owner.node.name} back`);
     cmd(`l2lb lab revive${pfx} ${owner.node.name}`);
@@ -97,6 +101,10 @@ export async function demo(opts: DemoOptions, out: Say): Promise<number> {
         out(`  no failover within 30 s with MetalLB's timings`);
       } else {
         out(`  the client's entry moved from ${reference.from.name} to ${reference.to?.name ?? '?'} ${reference.ms} ms after the kill;`);
+        if (reference.to) {
+          const ph = await phasesOnNode(p, reference.to.name, reference.from.name, 'default/web', reference.killedAtMs);
+          out(`  (memberlist declared ${reference.from.name} dead at +${ph.detectedMs ?? '?'} ms, announcing at +${ph.announcedMs ?? '?'} ms)`);
+        }
         out(`  with l2lb's default timings it took ${fo.ms} ms: ${(reference.ms / Math.max(1, fo.ms)).toFixed(0)}x faster`);
       }
       await reviveNode(p, reference.from.name, 'lan');

@@ -10,7 +10,7 @@ import {
   allNamespaces, apiserverArgs, bootstrapObjects, controllerArgs, defaultStateDir, findNode, isLabNamespace,
   planLab, speakerArgs, API_PORT, METRICS_PORT, type HostPlan, type LabPlan, type MlProfile, type NodePlan,
 } from './plan.js';
-import { buildStatus, parseAnnouncedGauge, parseNeigh, parseServiceList, parseSpeakerLog, START_MARKER, type LabStatus, type NodeInput } from './status.js';
+import { buildStatus, failoverPhases, parseAnnouncedGauge, parseNeigh, parseServiceList, parseSpeakerLog, START_MARKER, type FailoverPhases, type LabStatus, type NodeInput } from './status.js';
 import {
   alive, have, ip, isRoot, listNetns, netnsPids, nsExec, nsHttpGet, run, signal, spawnDetached, stopPids, waitFor,
 } from './sys.js';
@@ -319,4 +319,19 @@ export async function labStatus(plan: LabPlan): Promise<LabStatus> {
   const svc = kubectl(plan, ['get', 'svc', '-A', '-o', 'json'], { allowFail: true });
   const neigh = run('ip', ['-n', plan.client.ns, 'neigh', 'show', 'dev', 'eth0'], { allowFail: true }).stdout;
   return buildStatus(plan.prefix, nodes, parseServiceList(svc), parseNeigh(neigh));
+}
+
+/** The failover phases seen in the new owner's speaker log (see failoverPhases); waits up to 2 s for both lines. */
+export async function phasesOnNode(plan: LabPlan, newOwner: string, deadNode: string, service: string, killedAtMs: number): Promise<FailoverPhases> {
+  const read = (): FailoverPhases => {
+    try {
+      return failoverPhases(readFileSync(logFile(plan, newOwner), 'utf8'), deadNode, service, killedAtMs);
+    } catch {
+      return {};
+    }
+  };
+  return (await waitFor(() => {
+    const ph = read();
+    return ph.detectedMs !== undefined && ph.announcedMs !== undefined ? ph : undefined;
+  }, { timeoutMs: 2000, intervalMs: 50 })) ?? read();
 }

@@ -203,3 +203,24 @@ export function formatStatus(s: LabStatus): string {
   for (const m of multi) parts.push(`WARNING: ${m.service} is announced by ${m.announcedBy.length} nodes (${m.announcedBy.join(', ')})`);
   return `${parts.join('\n')}\n`;
 }
+
+export interface FailoverPhases {
+  /** ms from the kill until this speaker logged the dead node leaving memberlist. */
+  detectedMs?: number;
+  /** ms from the kill until this speaker logged announcing the Service. */
+  announcedMs?: number;
+}
+
+/** When, after a kill, the new owner's speaker saw the dead node leave and started announcing (from its log). */
+export function failoverPhases(logText: string, deadNode: string, service: string, killedAtMs: number): FailoverPhases {
+  const out: FailoverPhases = {};
+  for (const line of logText.split('\n')) {
+    const o = parseJsonObject(line);
+    if (!o) continue;
+    const at = typeof o['timestamp'] === 'string' ? Date.parse(o['timestamp']) : NaN;
+    if (!Number.isFinite(at) || at < killedAtMs) continue;
+    if (out.detectedMs === undefined && o['message'] === 'memberlist' && o['event'] === 'leave' && o['member'] === deadNode) out.detectedMs = at - killedAtMs;
+    if (out.announcedMs === undefined && o['message'] === 'announcing' && o['service'] === service) out.announcedMs = at - killedAtMs;
+  }
+  return out;
+}

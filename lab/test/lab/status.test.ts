@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { arpingMacs, parseNeighEvent, percentile } from '../../src/lab/failover.js';
 import { ingressIp } from '../../src/lab/scenario.js';
 import {
-  buildStatus, formatStatus, parseAnnouncedGauge, parseNeigh, parseServiceList, parseSpeakerLog, START_MARKER, type NodeInput,
+  buildStatus, failoverPhases, formatStatus, parseAnnouncedGauge, parseNeigh, parseServiceList, parseSpeakerLog, START_MARKER, type NodeInput,
 } from '../../src/lab/status.js';
 
 const line = (o: Record<string, unknown>): string => JSON.stringify({ level: 'info', timestamp: '2026-11-25T23:00:00Z', ...o });
@@ -121,6 +121,21 @@ describe('lab status', () => {
     assert.deepEqual(arpingMacs('ARPING 10.213.0.200\n60 bytes from 02:13:00:00:01:02 (10.213.0.200): index=0 time=1.2 msec\n60 bytes from 02:13:00:00:01:02 (10.213.0.200): index=1 time=1 msec\n'), ['02:13:00:00:01:02']);
     assert.deepEqual(arpingMacs('Unicast reply from 10.213.0.200 [02:13:00:00:01:03]  0.7ms\nUnicast reply from 10.213.0.200 [02:13:00:00:01:01]  0.9ms\n'), ['02:13:00:00:01:03', '02:13:00:00:01:01']);
     assert.deepEqual(arpingMacs('Timeout\n'), []);
+  });
+
+  it('times the new owner\'s failover phases from its log, after the kill only', () => {
+    const t = (ms: number): string => new Date(1_000_000 + ms).toISOString();
+    const log = [
+      line({ message: 'memberlist', event: 'leave', member: 'n3', timestamp: t(-5000) }),
+      line({ message: 'announcing', service: 'default/web', timestamp: t(-4000) }),
+      line({ message: 'memberlist', event: 'leave', member: 'n2', timestamp: t(100) }),
+      line({ message: 'memberlist', event: 'leave', member: 'n3', timestamp: t(180) }),
+      line({ message: 'announcing', service: 'default/db', timestamp: t(181) }),
+      line({ message: 'announcing', service: 'default/web', timestamp: t(183) }),
+      line({ message: 'announcing', service: 'default/web', timestamp: t(900) }),
+    ].join('\n');
+    assert.deepEqual(failoverPhases(log, 'n3', 'default/web', 1_000_000), { detectedMs: 180, announcedMs: 183 });
+    assert.deepEqual(failoverPhases('', 'n3', 'default/web', 0), {});
   });
 
   it('percentile uses the nearest rank', () => {
