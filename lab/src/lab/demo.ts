@@ -139,6 +139,13 @@ export async function demo(opts: DemoOptions, out: Say): Promise<number> {
     heading('Where things stand');
     cmd(`l2lb lab status${pfx}`);
     out(indent(formatStatus(await labStatus(p))));
+
+    heading('Put the good configuration back');
+    cmd(`l2lb lab kubectl${pfx} apply -f pool.yaml`);
+    out(indent(apply(p, [pool])));
+    const valid = await waitFor(async () => (await labStatus(p)).controlPlane.config === 'valid', { timeoutMs: 10_000, intervalMs: 250 });
+    if (!valid) throw new LabError('the controller did not take the valid configuration back within 10 s');
+    out('  the controller reports the configuration valid again (l2lb_controller_config_stale 0, Event ConfigurationLoaded)');
     ok = true;
   } catch (e) {
     out(`\nDEMO FAILED: ${e instanceof Error ? e.message : String(e)}`);

@@ -316,9 +316,16 @@ export async function labStatus(plan: LabPlan): Promise<LabStatus> {
       ...(fromMetrics ? { announcedFromMetrics: fromMetrics } : {}),
     };
   }));
+  const [apiserverUp, controllerReady, ctlMetrics] = await Promise.all([
+    httpOk(plan.cp.ns, plan.cp.ip, API_PORT, '/version'),
+    httpOk(plan.cp.ns, plan.cp.ip, METRICS_PORT, '/readyz'),
+    nsHttpGet(plan.cp.ns, plan.cp.ip, METRICS_PORT, '/metrics', 1500),
+  ]);
   const svc = kubectl(plan, ['get', 'svc', '-A', '-o', 'json'], { allowFail: true });
   const neigh = run('ip', ['-n', plan.client.ns, 'neigh', 'show', 'dev', 'eth0'], { allowFail: true }).stdout;
-  return buildStatus(plan.prefix, nodes, parseServiceList(svc), parseNeigh(neigh));
+  return buildStatus(plan.prefix, nodes, parseServiceList(svc), parseNeigh(neigh), {
+    apiserverUp, controllerReady, ...(ctlMetrics?.status === 200 ? { controllerMetrics: ctlMetrics.body } : {}),
+  });
 }
 
 /** The failover phases seen in the new owner's speaker log (see failoverPhases); waits up to 2 s for both lines. */

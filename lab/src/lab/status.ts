@@ -78,6 +78,26 @@ export function parseAnnouncedGauge(metrics: string): Map<string, string[]> | un
   return family ? out : undefined;
 }
 
+/** The value of an unlabelled gauge/counter sample in Prometheus text, if present. */
+export function metricValue(metrics: string, name: string): number | undefined {
+  for (const line of metrics.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^(\S+?)(?:\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (m?.[1] === name) {
+      const v = Number(m[2]);
+      if (Number.isFinite(v)) return v;
+    }
+  }
+  return undefined;
+}
+
+export interface ControlPlaneInput {
+  apiserverUp: boolean;
+  controllerReady: boolean;
+  /** The controller's /metrics text, when it could be read. */
+  controllerMetrics?: string;
+}
+
 export interface NeighEntry {
   ip: string;
   mac?: string;
@@ -143,18 +163,29 @@ export interface NodeInput {
 
 export interface LabStatus {
   prefix: string;
+  controlPlane: { apiserver: 'up' | 'down'; controller: 'ready' | 'not ready'; config: 'valid' | 'stale' | 'none' | 'unknown'; servicesPending?: number };
   nodes: { name: string; ip: string; mac: string; speaker: 'up' | 'down' | 'unhealthy'; link: 'up' | 'down'; members: string[]; announcing: string[]; announcingSource: 'metrics' | 'log' }[];
   services: { service: string; ips: string[]; announcedBy: string[]; clientSees: { ip: string; mac?: string; node?: string; state: string }[] }[];
   client: NeighEntry[];
 }
 
 /** Combines the inputs: a Service is announced by the running speakers whose log says so. */
-export function buildStatus(prefix: string, nodes: NodeInput[], services: LbService[], neigh: NeighEntry[]): LabStatus {
+export function buildStatus(prefix: string, nodes: NodeInput[], services: LbService[], neigh: NeighEntry[], cp?: ControlPlaneInput): LabStatus {
   const byMac = new Map(nodes.map((n) => [n.mac.toLowerCase(), n.name]));
   // The live gauge wins over the log when the speaker's metrics could be read.
   const announced = (n: NodeInput): Map<string, string[]> => (n.speakerRunning ? n.announcedFromMetrics ?? n.log.announcing : new Map());
+  const m = cp?.controllerMetrics;
+  const stale = m !== undefined ? metricValue(m, 'l2lb_controller_config_stale') : undefined;
+  const loaded = m !== undefined ? metricValue(m, 'l2lb_controller_config_loaded') : undefined;
+  const pending = m !== undefined ? metricValue(m, 'l2lb_controller_services_pending') : undefined;
   return {
     prefix,
+    controlPlane: {
+      apiserver: cp?.apiserverUp ? 'up' : 'down',
+      controller: cp?.controllerReady ? 'ready' : 'not ready',
+      config: stale === 1 ? 'stale' : loaded === 1 ? 'valid' : loaded === 0 ? 'none' : 'unknown',
+      ...(pending !== undefined ? { servicesPending: pending } : {}),
+    },
     nodes: nodes.map((n) => ({
       name: n.name,
       ip: n.ip,
@@ -197,7 +228,11 @@ export function formatStatus(s: LabStatus): string {
   }
   const neighRows = [['CLIENT NEIGHBOUR', 'MAC', 'STATE']];
   for (const e of s.client) neighRows.push([e.ip, e.mac ?? '-', e.state]);
-  const parts = [`lab ${s.prefix}`, '', table(nodeRows), '', s.services.length ? table(svcRows) : 'no LoadBalancer Services', ''];
+  const c = s.controlPlane;
+  const config = c.config === 'stale' ? 'INVALID, refused (the last valid one stays in force)' : c.config === 'none' ? 'none loaded yet' : c.config;
+  const cpLine = `control plane: API server ${c.apiserver}, controller ${c.controller}, configuration ${config}`
+    + `${c.servicesPending !== undefined ? `, ${c.servicesPending} Service(s) waiting for an IP` : ''}`;
+  const parts = [`lab ${s.prefix}`, cpLine, '', table(nodeRows), '', s.services.length ? table(svcRows) : 'no LoadBalancer Services', ''];
   parts.push(s.client.length ? table(neighRows) : 'client neighbour table is empty');
   const multi = s.services.filter((x) => x.announcedBy.length > 1);
   for (const m of multi) parts.push(`WARNING: ${m.service} is announced by ${m.announcedBy.length} nodes (${m.announcedBy.join(', ')})`);

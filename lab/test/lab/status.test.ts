@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { arpingMacs, parseNeighEvent, percentile } from '../../src/lab/failover.js';
 import { ingressIp } from '../../src/lab/scenario.js';
 import {
-  buildStatus, failoverPhases, formatStatus, parseAnnouncedGauge, parseNeigh, parseServiceList, parseSpeakerLog, START_MARKER, type NodeInput,
+  buildStatus, failoverPhases, formatStatus, metricValue, parseAnnouncedGauge, parseNeigh, parseServiceList, parseSpeakerLog, START_MARKER, type NodeInput,
 } from '../../src/lab/status.js';
 
 const line = (o: Record<string, unknown>): string => JSON.stringify({ level: 'info', timestamp: '2026-11-25T23:00:00Z', ...o });
@@ -91,6 +91,7 @@ describe('lab status', () => {
       parseNeigh(text);
       parseServiceList(text);
       parseAnnouncedGauge(text);
+      metricValue(text, 'l2lb_controller_config_stale');
       for (const l of lines) parseNeighEvent(l, 0);
     }));
   });
@@ -136,6 +137,19 @@ describe('lab status', () => {
     ].join('\n');
     assert.deepEqual(failoverPhases(log, 'n3', 'default/web', 1_000_000), { detectedMs: 180, announcedMs: 183 });
     assert.deepEqual(failoverPhases('', 'n3', 'default/web', 0), {});
+  });
+
+  it('reports the control plane: API server, controller readiness, a refused configuration, pending Services', () => {
+    const metrics = '# TYPE l2lb_controller_config_stale gauge\nl2lb_controller_config_stale 1\nl2lb_controller_config_loaded 1\nl2lb_controller_services_pending 2\nl2lb_controller_config_stale_total 9\n';
+    assert.equal(metricValue(metrics, 'l2lb_controller_config_stale'), 1);
+    assert.equal(metricValue('x{a="b"} 3\n', 'x'), 3);
+    assert.equal(metricValue(metrics, 'missing'), undefined);
+    const s = buildStatus('l2lab', [], [], [], { apiserverUp: true, controllerReady: true, controllerMetrics: metrics });
+    assert.deepEqual(s.controlPlane, { apiserver: 'up', controller: 'ready', config: 'stale', servicesPending: 2 });
+    assert.match(formatStatus(s), /^control plane: API server up, controller ready, configuration INVALID, refused \(the last valid one stays in force\), 2 Service\(s\) waiting for an IP$/m);
+    const ok = buildStatus('l2lab', [], [], [], { apiserverUp: true, controllerReady: true, controllerMetrics: 'l2lb_controller_config_stale 0\nl2lb_controller_config_loaded 1\n' });
+    assert.equal(ok.controlPlane.config, 'valid');
+    assert.deepEqual(buildStatus('l2lab', [], [], []).controlPlane, { apiserver: 'down', controller: 'not ready', config: 'unknown' });
   });
 
   it('percentile uses the nearest rank', () => {
