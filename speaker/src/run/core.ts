@@ -111,7 +111,12 @@ export class SpeakerCore {
     return this.synced && this.gateOpen && this.config !== undefined && !this.stopped;
   }
 
-  get configStale(): boolean {
+  /** A valid configuration is in force (perhaps stale: the newest one may be invalid). */
+  get hasConfig(): boolean {
+    return this.config !== undefined;
+  }
+
+    get configStale(): boolean {
     return this.configState.stale;
   }
 

@@ -69,6 +69,8 @@ export class SpeakerProcess {
   private crdsSynced = false;
   private ml: MemberlistNode | undefined;
   private mlStarted = false;
+  private mlPending = false;
+  private mlWaitLogged = false;
   private synced = false;
   private stopping = false;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -130,7 +132,8 @@ export class SpeakerProcess {
   }
 
   get ready(): boolean {
-    return this.synced && (this.o.mlBindAddr === undefined || this.mlStarted);
+    // Without a valid configuration the speaker stays out of memberlist on purpose: that is ready too.
+    return this.synced && (this.o.mlBindAddr === undefined || this.mlStarted || !this.core.hasConfig);
   }
 
   private informer(i: Inf): Inf {
@@ -149,9 +152,7 @@ export class SpeakerProcess {
 
   async start(): Promise<void> {
     this.announcer.start();
-    this.core.start();
-    if (this.o.mlBindAddr !== undefined) await this.startMemberlist(this.o.mlBindAddr);
-    else this.core.setMembers(undefined);
+    if (this.o.mlBindAddr === undefined) this.core.setMembers(undefined);
     const crds = await this.crdsServed(true);
     if (this.stopping) return;
     if (crds) this.watchCrds();
@@ -169,6 +170,35 @@ export class SpeakerProcess {
     this.synced = true;
     this.log.info('informers synced', { namespace: this.o.namespace, interfaces: this.announcer.interfaces() });
     this.core.markSynced();
+    await this.joinWhenConfigured();
+  }
+
+  /**
+   * Joins memberlist only once a valid configuration is in force. A speaker without one can announce
+   * nothing, yet as a member it would be a candidate: winning an election, it would leave the VIP
+   * with nobody answering (MetalLB has this gap). So it stays out until the configuration is valid.
+   */
+  private async joinWhenConfigured(): Promise<void> {
+    const bind = this.o.mlBindAddr;
+    if (bind === undefined || this.ml !== undefined || this.mlPending || this.stopping) return;
+    if (!this.core.hasConfig) {
+      if (!this.mlWaitLogged) this.log.warn('no valid configuration yet: staying out of memberlist until there is one, so peers keep answering');
+      this.mlWaitLogged = true;
+      return;
+    }
+    this.mlPending = true;
+    try {
+      await this.startMemberlist(bind);
+    } catch (e) {
+      // e.g. the port is taken: /readyz stays 503 meanwhile, so the rollout shows it.
+      this.log.error(`cannot start memberlist on ${bind}:${this.o.mlBindPort}, retrying in 5 s: ${e instanceof Error ? e.message : String(e)}`);
+      const failed = this.ml as MemberlistNode | undefined; // set by startMemberlist before it threw
+      await failed?.close().catch(() => undefined);
+      this.ml = undefined;
+      this.later(5000, () => void this.joinWhenConfigured());
+    } finally {
+      this.mlPending = false;
+    }
   }
 
   private async crdsServed(retry: boolean): Promise<boolean> {
@@ -221,6 +251,7 @@ export class SpeakerProcess {
     const resources = this.crdsSynced ? [...(this.pools?.list() ?? []), ...(this.ads?.list() ?? [])] : [];
     resources.sort((a, b) => `${a.kind}/${a.metadata?.name}`.localeCompare(`${b.kind}/${b.metadata?.name}`));
     this.core.setConfig({ configMapText: typeof text === 'string' ? text : undefined, resources });
+    if (this.synced) void this.joinWhenConfigured();
   }
 
   // ---- memberlist ------------------------------------------------------------------------
@@ -239,6 +270,7 @@ export class SpeakerProcess {
       join: changed('join'), leave: changed('leave'), update: changed('update'),
     });
     await this.ml.start();
+    this.core.start(); // the start-up hold runs from here: until the first join round or 3 s
     registerMemberlistMetrics(this.registry, this.ml.ml);
     this.mlStarted = true;
     this.core.setMembers(this.ml.ml.members().map((m) => m.name));

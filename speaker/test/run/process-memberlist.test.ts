@@ -84,3 +84,45 @@ describe('speaker process edge with memberlist (loopback, speaker Pods, no root)
     assert.match(metrics ?? '', /l2lb_memberlist_members\{state="alive"\} 1/);
   });
 });
+
+describe('speaker process edge: no valid configuration, no memberlist (loopback, no root)', function () {
+  this.timeout(30_000);
+  let api: Embedded | undefined;
+  let peer: MemberlistNode | undefined;
+  let speaker: SpeakerProcess | undefined;
+  const logs: Record<string, unknown>[] = [];
+  const net = new FakeNet();
+  net.ifaces = [iface('eth0', 2, '02:00:00:00:0b:02')];
+  const announcer = new Announcer({ socketFactory: net.factory, listInterfaces: net.list, garpCount: 1 });
+
+  after(async () => {
+    await speaker?.stop();
+    await peer?.close();
+    await api?.close();
+  });
+
+  // A member that can announce nothing would still be a candidate: when it won, peers would withdraw
+  // and nobody would answer for the VIP. So it joins only once the configuration is valid.
+  it('stays out while the pool ConfigMap is invalid and joins once it is fixed', async () => {
+    api = await startEmbedded();
+    const { client } = api;
+    const port = await freePort();
+    peer = new MemberlistNode(makeConfig('peer', '127.0.0.2', port, {}, 'fast'), { bindIp: '127.0.0.2', bindPort: port });
+    await peer.start();
+    await client.create(Resources.namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+    const configMap = (config: string): Record<string, unknown> => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config', namespace: NS }, data: { config } });
+    await client.create(Resources.configMaps, NS, configMap('address-pools:\n- name: p\n  protocol: bgp\n  addresses: [10.252.0.0/24]\n'));
+    const opts = parseRunArgs(['--node-name', 'me', '--namespace', NS, '--ml-bind-addr', '127.0.0.1', '--ml-bind-port', String(port),
+      '--ml-join', `127.0.0.2:${port}`, '--ml-labels', '', '--ml-secret-key-path', '/nonexistent', '--metrics-port', '0'], {}) as RunOptions;
+    speaker = new SpeakerProcess(opts, client, memoryLogger(logs), { announcer });
+    await speaker.start();
+    assert.ok(speaker.ready, 'ready: staying out is the intended state');
+    assert.ok(logs.some((l) => String(l['message']).startsWith('no valid configuration yet: staying out of memberlist')));
+    assert.ok(!logs.some((l) => l['message'] === 'memberlist started'));
+    assert.deepEqual(peer.ml.members().map((m) => m.name), ['peer']);
+
+    await client.patch(Resources.configMaps, NS, 'config', { data: { config: 'address-pools:\n- name: p\n  protocol: layer2\n  addresses: [10.252.0.0/24]\n' } });
+    await waitFor(() => peer?.ml.members().some((m) => m.name === 'me') || undefined, { timeoutMs: 5000, what: 'the speaker to join once the configuration is valid' });
+    assert.ok(speaker.ready);
+  });
+});
