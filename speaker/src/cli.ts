@@ -6,7 +6,6 @@ import winston from 'winston';
 import { Announcer, type Logger } from './l2/announcer.js';
 import { nativeListInterfaces, nativeSocketFactory, nativeWatchLinks } from './l2/native.js';
 import { canonicalIp } from './l2/addr.js';
-import { runCommand } from './run/process.js';
 
 const USAGE = `usage: l2lb-speaker announce --interface IF [--interface IF...] --ip IP [--ip IP...]
          [--garp-count N] [--garp-interval MS] [--refresh-interval MS]
@@ -112,7 +111,8 @@ export function announceCommand(argv: string[]): number {
 export function main(argv: string[]): void {
   const [cmd, ...rest] = argv;
   if (cmd === 'run') {
-    runCommand(rest).then(
+    // Loaded on demand: `announce` stays free of the Kubernetes and memberlist modules (RSS).
+    import('./run/process.js').then(({ runCommand }) => runCommand(rest)).then(
       (code) => process.exit(code),
       (e: unknown) => {
         console.error(`l2lb-speaker run: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
