@@ -237,6 +237,18 @@ export class SpeakerCore {
     this.reconcileAll();
   }
 
+  /**
+   * The announcer's interfaces changed (a link appeared or went): re-evaluates the Services whose
+   * L2Advertisement names interfaces, so one that found none of them gets announced when one appears
+   * and one that lost all of them is withdrawn (interfacesMissing) instead of counted as announced.
+   */
+  interfacesChanged(): void {
+    if (!this.active) return;
+    const keys = new Set(this.failed);
+    for (const [key, a] of this.announced) if (a.interfaces.length > 0) keys.add(key);
+    for (const key of keys) this.reconcile(key);
+  }
+
   /** Withdraws everything (stop answering) and ignores further updates. */
   shutdown(): void {
     if (this.gateTimer !== undefined) this.timers.clearTimeout(this.gateTimer);
@@ -295,11 +307,14 @@ export class SpeakerCore {
     if (current && !sameList(current.ips, d.ips)) {
       this.withdraw(key, 'loadBalancerIPChanged', `the Service's IPs changed from ${current.ips.join(', ')} to ${d.ips.join(', ')}`);
     }
-    let interfaces = d.interfaces;
+    // The announcer gets the interfaces the L2Advertisement names, present or not: one that appears
+    // later is answered on as soon as the announcer opens it (interfacesChanged() covers "none yet").
+    const interfaces = d.interfaces;
+    let shown = interfaces;
     if (interfaces.length > 0) {
       const present = new Set(this.o.announcer.interfaces());
-      interfaces = interfaces.filter((i) => present.has(i));
-      if (interfaces.length === 0) {
+      shown = interfaces.filter((i) => present.has(i));
+      if (shown.length === 0) {
         const message = `the interfaces ${d.interfaces.join(', ')} specified for ${d.ips.join(', ')} do not exist on node ${this.o.node} (protocol layer2)`;
         if (this.announced.has(key)) this.withdraw(key, 'interfacesMissing', message);
         if (!this.failed.has(key)) {
@@ -315,8 +330,7 @@ export class SpeakerCore {
     for (const ip of d.ips) this.addUser(ip, key, interfaces);
     this.announced.set(key, { ips: d.ips, interfaces });
     if (before) return; // still ours: no log, no event (MetalLB records nodeAssigned on every reconcile)
-    const shown = interfaces.length > 0 ? [...interfaces] : this.o.announcer.interfaces();
-    this.log.info('announcing', { service: key, ips: d.ips, node: this.o.node, interfaces: shown, pool: d.pool, order: d.order });
+    this.log.info('announcing', { service: key, ips: d.ips, node: this.o.node, interfaces: shown.length > 0 ? [...shown] : this.o.announcer.interfaces(), pool: d.pool, order: d.order });
     for (const ip of d.ips) for (const g of this.gauges) g.set({ service: key, protocol: 'layer2', node: this.o.node, ip }, 1);
     this.emitEvent(key, 'Normal', 'nodeAssigned', `announcing from node "${this.o.node}" with protocol "layer2"`);
   }

@@ -106,6 +106,8 @@ export class SpeakerProcess {
         void this.events.record({ kind: 'Service', apiVersion: 'v1', namespace: svc.namespace, name: svc.name, ...(svc.uid ? { uid: svc.uid } : {}) }, type, reason, message);
       },
     });
+    // A link that appears or goes changes where Services with L2Advertisement interfaces can be answered.
+    this.announcer.on('link', () => this.core.interfacesChanged());
     const common = { logger: kubeLog, registry: this.registry };
     const services = this.informer(new Informer(client, { resource: Resources.services, name: 'services', ...common }));
     services.on('add', (s) => this.core.upsertService(s)).on('update', (s) => this.core.upsertService(s)).on('delete', (s) => this.core.deleteService(s));

@@ -208,7 +208,8 @@ describe('speaker core (fake announcer and clock)', () => {
     const t = setup(me);
     t.core.setConfig({ configMapText: undefined, resources: resources(['eth1', 'bond9']) });
     withService(t, 'web', { ips: [ip] });
-    assert.deepEqual(t.announcer.ips.get(ip), ['eth1'], 'only the interfaces that exist');
+    // The announcer gets both names: it answers on eth1 now, and on bond9 once that link appears.
+    assert.deepEqual(t.announcer.ips.get(ip), ['bond9', 'eth1'], 'the interfaces the L2Advertisement names');
     assert.deepEqual(t.announcing()[0]?.meta?.['interfaces'], ['eth1']);
     t.core.setConfig({ configMapText: undefined, resources: resources(['bond9']) });
     assert.equal(t.announcer.ips.size, 0);

@@ -87,6 +87,20 @@ describe('speaker process edge (embedded API server, fake sockets, no root)', fu
     assert.ok(!announcer.announced().includes('10.251.0.9'));
   });
 
+  it('an L2Advertisement interface that appears later gets the waiting Service announced on it', async () => {
+    // Before the fix the core only re-read the announcer's interfaces on Service/config events: the
+    // Service stayed unannounced until some unrelated change touched it.
+    net.ifaces = [...net.ifaces, iface('bond7', 3, '02:00:00:00:0a:07')];
+    announcer.rescan(); // what a netlink notification does
+    await waitFor(() => announcer.announced().includes('10.251.0.9'), { timeoutMs: 5000, what: 'the announcement on bond7' });
+    const line = logs.find((l) => l['message'] === 'announcing' && l['service'] === 'default/db');
+    assert.deepEqual(line?.['interfaces'], ['bond7']);
+    net.ifaces = net.ifaces.filter((i) => i.name !== 'bond7');
+    announcer.rescan();
+    await waitFor(() => !announcer.announced().includes('10.251.0.9'), { timeoutMs: 5000, what: 'the withdraw when bond7 goes' });
+    assert.ok(logs.some((l) => l['message'] === 'withdrawn' && l['service'] === 'default/db' && l['reason'] === 'interfacesMissing'));
+  });
+
   it('stop() withdraws everything', async () => {
     await speaker?.stop();
     assert.deepEqual(announcer.announced(), []);
