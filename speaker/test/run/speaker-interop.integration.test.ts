@@ -117,4 +117,32 @@ describe('l2lb-speaker run: a mixed memberlist cluster with a Go (hashicorp/memb
     for (const n of L2LB) assert.equal(cl().lines(n, 'withdrawn').length, 0, `${n} withdrew nothing`);
     assert.equal(arpingMac(VIP_L2), MAC[ownWinner]);
   });
+
+  it(`the Go peer comes back (a MetalLB speaker restarting): ${next} yields ${VIP_GO} to it as notOwner`, async () => {
+    const t0 = Date.now();
+    const g = cl().startProcess(`${GO} (restarted)`, GO, mlpeer, ['--name', GO, '--bind', ADDR[GO] ?? '', '--port', '7946', '--secret', cl().secret,
+      '--join', L2LB.map((n) => `${ADDR[n] ?? ''}:7946`).join(','), '--members-interval', '300ms', '--leave-timeout', '1s', '--quiet']);
+    // It was declared dead: rejoining under the same name means refuting that with a higher incarnation.
+    const w = await waitFor(() => cl().lines(next, 'withdrawn').find((l) => l['service'] === 'default/go'), { timeoutMs: 8000, what: `${next} to withdraw ${VIP_GO}` });
+    process.stdout.write(`      Go peer restarted: ${next} withdrew ${VIP_GO} ${Number(w['receivedAt']) - t0} ms after the start\n`);
+    assert.equal(w['reason'], 'notOwner');
+    assert.equal(w['detail'], `node ${GO} wins the election for ${VIP_GO}`);
+    await waitFor(() => g.find((e) => e['ev'] === 'members' && Array.isArray(e['members']) && e['members'].length === 3), { timeoutMs: 5000, what: 'the Go peer to list three members again' });
+    assert.equal(arpingMac(VIP_GO), undefined, `nobody answers for ${VIP_GO} again`);
+  });
+
+  it(`SIGTERM of the Go peer: its graceful leave hands ${VIP_GO} back to ${next} at once`, async () => {
+    const g = cl().procs.get(`${GO} (restarted)`) ?? assert.fail('the restarted Go peer runs');
+    const exited = new Promise<number | null>((r) => (g.exited !== undefined ? r(g.exited) : g.child.once('exit', (code) => r(code))));
+    const t0 = Date.now();
+    g.child.kill('SIGTERM');
+    const ann = await waitFor(() => cl().lines(next, 'announcing').filter((l) => l['service'] === 'default/go')[1], { timeoutMs: 5000, intervalMs: 5, what: `${next} to announce ${VIP_GO} again` });
+    const ms = Number(ann['receivedAt']) - t0;
+    const leave = cl().lines(next, 'memberlist').filter((l) => l['event'] === 'leave' && l['member'] === GO)[1];
+    process.stdout.write(`      Go peer SIGTERMed: ${next} saw it leave after ${leave ? Number(leave['receivedAt']) - t0 : NaN} ms and announced ${VIP_GO} after ${ms} ms\n`);
+    assert.ok(ms <= 1500, `took ${ms} ms`);
+    assert.equal(await exited, 0, 'mlpeer left and exited 0');
+    assert.ok(g.lines.some((e) => e['ev'] === 'left'), 'mlpeer left the cluster gracefully');
+    assert.equal(await waitFor(() => arpingMac(VIP_GO), { timeoutMs: 3000, what: `an ARP reply for ${VIP_GO}` }), MAC[next]);
+  });
 });
