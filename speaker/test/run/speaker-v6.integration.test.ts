@@ -99,11 +99,14 @@ describe('l2lb-speaker run: IPv6 and dual stack, three speakers, memberlist over
     assert.match(out, new RegExp(`from ${VIP6}\\b`), out);
     const arp = nsExec(cl().ns('cl'), 'arping', ['-c', '1', '-w', '2', '-I', 'eth0', VIP4], { allowFail: true, timeoutMs: 5000 });
     assert.equal(/from ([0-9a-f:]{17})/i.exec(arp)?.[1]?.toLowerCase(), nodeMac(idx(first)), arp);
-    // The client's kernel resolves both VIPs (a ping leaves a REACHABLE entry to watch below).
-    nsExec(cl().ns('cl'), 'ping', ['-6', '-c', '1', '-W', '1', VIP6], { allowFail: true });
-    nsExec(cl().ns('cl'), 'ping', ['-c', '1', '-W', '1', VIP4], { allowFail: true });
-    assert.deepEqual(neighMac(cl().ns('cl'), VIP6), { mac: nodeMac(idx(first)), state: 'REACHABLE' });
-    assert.equal(neighMac(cl().ns('cl'), VIP4)?.mac, nodeMac(idx(first)));
+    // The client's kernel resolves both VIPs: a ping (that nobody answers, the VIPs are on no
+    // interface) leaves a REACHABLE entry to watch below.
+    nsExec(cl().ns('cl'), 'ping', ['-6', '-c', '1', '-W', '0.2', VIP6], { allowFail: true });
+    nsExec(cl().ns('cl'), 'ping', ['-c', '1', '-W', '0.2', VIP4], { allowFail: true });
+    const v6 = await waitFor(() => neighMac(cl().ns('cl'), VIP6), { timeoutMs: 2000, what: `the client's neighbour entry for ${VIP6}` });
+    assert.deepEqual(v6, { mac: nodeMac(idx(first)), state: 'REACHABLE' });
+    const v4 = await waitFor(() => neighMac(cl().ns('cl'), VIP4), { timeoutMs: 2000, what: `the client's neighbour entry for ${VIP4}` });
+    assert.equal(v4.mac, nodeMac(idx(first)));
   });
 
   it(`SIGKILL of the owner: the client's IPv6 entry moves to ${second} within 1 s (unsolicited NA, O=1), IPv4 too`, async () => {
