@@ -102,6 +102,7 @@ export class SpeakerProcess {
       gated: o.mlBindAddr !== undefined,
       startupGraceMs: STARTUP_GRACE_MS,
       configMapObject: `ConfigMap ${o.namespace}/${CONFIGMAP_NAME}`,
+      defer: (fn) => setImmediate(fn), // passes over all Services yield to memberlist and the sockets
       event: (svc, type, reason, message) => {
         void this.events.record({ kind: 'Service', apiVersion: 'v1', namespace: svc.namespace, name: svc.name, ...(svc.uid ? { uid: svc.uid } : {}) }, type, reason, message);
       },
