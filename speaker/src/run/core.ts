@@ -135,7 +135,7 @@ export class SpeakerCore {
 
   /** Starts the start-up grace timer (gated cores only). */
   start(): void {
-    if (this.gateOpen || this.gateTimer !== undefined) return;
+    if (this.gateOpen || this.gateTimer !== undefined || this.stopped) return;
     this.gateTimer = this.timers.setTimeout(() => this.openGate(`no memberlist join finished within ${this.o.startupGraceMs ?? 3000} ms`), this.o.startupGraceMs ?? 3000);
   }
 

@@ -73,6 +73,7 @@ export class SpeakerProcess {
   private mlWaitLogged = false;
   private synced = false;
   private stopping = false;
+  private stopped: Promise<void> | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
   private podIPs: string[] = [];
 
@@ -313,9 +314,16 @@ export class SpeakerProcess {
 
   // ---- shutdown ----------------------------------------------------------------------------
 
-  /** Stop answering at once, leave memberlist (peers take over immediately), stop watching. */
-  async stop(): Promise<void> {
-    if (this.stopping) return;
+  /**
+   * Stop answering at once, leave memberlist (peers take over immediately), stop watching. A second
+   * call (SIGTERM then SIGINT) returns the first one's promise: "stopped" only once memberlist was left.
+   */
+  stop(): Promise<void> {
+    this.stopped ??= this.stopOnce();
+    return this.stopped;
+  }
+
+  private async stopOnce(): Promise<void> {
     this.stopping = true;
     for (const t of this.timers) clearTimeout(t);
     this.core.shutdown();
