@@ -259,7 +259,7 @@ export class SpeakerCore {
     if (!this.active) return;
     const keys = new Set(this.failed);
     for (const [key, a] of this.announced) if (a.interfaces.length > 0) keys.add(key);
-    for (const key of keys) this.reconcile(key);
+    for (const key of keys) this.reconcileSafely(key);
   }
 
   /** Withdraws everything (stop answering) and ignores further updates. */
@@ -282,7 +282,7 @@ export class SpeakerCore {
     const defer = this.o.defer;
     if (!defer) {
       const keys = new Set([...this.services.keys(), ...this.announced.keys()]);
-      for (const key of keys) this.reconcile(key);
+      for (const key of keys) this.reconcileSafely(key);
       return;
     }
     for (const key of this.services.keys()) this.dirty.add(key);
@@ -299,7 +299,7 @@ export class SpeakerCore {
     let n = 0;
     for (const key of this.dirty) {
       if (n++ >= (this.o.passSlice ?? 100)) break;
-      this.reconcile(key); // deletes key from dirty
+      this.reconcileSafely(key); // deletes key from dirty
     }
     if (this.dirty.size > 0 && this.o.defer && this.active) {
       this.passScheduled = true;
@@ -330,6 +330,29 @@ export class SpeakerCore {
       members: this.members,
       ignoreExcludeLb: this.o.ignoreExcludeLb ?? false,
     });
+  }
+
+  /**
+   * A pass over many Services runs inside memberlist / announcer callbacks or a deferred slice: one
+   * Service whose announcement throws is logged and skipped, never ends the pass or the process.
+   */
+  private reconcileSafely(key: string): void {
+    try {
+      this.reconcile(key);
+    } catch (e) {
+      this.dirty.delete(key);
+      // Drop the references the failed attempt may have taken, or the IP would outlive the Service.
+      const kept = this.announced.get(key)?.ips ?? [];
+      for (const [ip, users] of this.ipUsers) {
+        if (!users.has(key) || kept.includes(ip)) continue;
+        try {
+          this.removeUser(ip, key);
+        } catch {
+          // the announcer failed again; the reference is gone all the same
+        }
+      }
+      this.log.error(`deciding the Service failed: ${e instanceof Error ? e.message : String(e)}`, { service: key });
+    }
   }
 
   private reconcile(key: string): void {

@@ -88,6 +88,45 @@ describe('speaker core: passes over all Services yield and coalesce', () => {
     assert.deepEqual([...t.core.announcements()], []);
   });
 
+  it('an announcer that throws for one Service does not stop the pass, nor escape the memberlist callback', () => {
+    let broken = true;
+    for (const deferred of [true, false]) {
+      const errors: string[] = [];
+      const queue: (() => void)[] = [];
+      const announced = new Set<string>();
+      const core = new SpeakerCore({
+        node: 'me',
+        announcer: {
+          announce(ip: string) { if (broken && ip === '10.0.0.1') throw new Error('EPERM'); announced.add(ip); },
+          withdraw(ip: string) { announced.delete(ip); },
+          interfaces: () => ['eth0'],
+        },
+        logger: { debug() {}, info() {}, warn() {}, error: (m: string, meta?: Record<string, unknown>) => errors.push(`${m} ${String(meta?.['service'])}`) },
+        ...(deferred ? { defer: (fn: () => void) => queue.push(fn) } : {}),
+      });
+      core.upsertNode({ metadata: { name: 'me' } });
+      core.setConfig({ configMapText: POOL_YAML, resources: [] });
+      for (let i = 0; i < 3; i++) {
+        core.upsertSlice({ metadata: { name: `s${i}-x`, namespace: 'd', labels: { 'kubernetes.io/service-name': `s${i}` } }, endpoints: [{ nodeName: 'me' }] });
+        core.upsertService({ metadata: { name: `s${i}`, namespace: 'd' }, spec: { type: 'LoadBalancer' }, status: { loadBalancer: { ingress: [{ ip: `10.0.0.${i}` }] } } });
+      }
+      core.markSynced();
+      core.setMembers(['me']); // a memberlist callback
+      while (queue.length > 0) (queue.shift() as () => void)();
+      assert.deepEqual([...announced].sort(), ['10.0.0.0', '10.0.0.2'], `deferred ${deferred}`);
+      assert.ok(errors.some((e) => /EPERM/.test(e) && e.endsWith('d/s1')), errors.join('; '));
+      // The failed Service left no reference behind: once it is gone, the next user of its IP is the last.
+      core.deleteService({ metadata: { name: 's1', namespace: 'd' } });
+      broken = false;
+      core.upsertSlice({ metadata: { name: 's9-x', namespace: 'd', labels: { 'kubernetes.io/service-name': 's9' } }, endpoints: [{ nodeName: 'me' }] });
+      core.upsertService({ metadata: { name: 's9', namespace: 'd', annotations: { 'metallb.io/allow-shared-ip': 'k' } }, spec: { type: 'LoadBalancer' }, status: { loadBalancer: { ingress: [{ ip: '10.0.0.1' }] } } });
+      assert.ok(announced.has('10.0.0.1'));
+      core.deleteService({ metadata: { name: 's9', namespace: 'd' } });
+      assert.ok(!announced.has('10.0.0.1'), `deferred ${deferred}: 10.0.0.1 still announced for a Service that failed and was deleted`);
+      broken = true;
+    }
+  });
+
   it('shutdown() drops the pending pass', () => {
     const t = setup(600);
     t.core.markSynced();
