@@ -28,6 +28,8 @@ const CONFIGS: { configMapText: string | undefined; resources: unknown[] }[] = [
   { configMapText: undefined, resources: [pool('lab', ['10.213.0.200-10.213.0.249']), pool('cr', ['10.214.0.0/24']), ad('e0', { ipAddressPools: ['lab', 'cr'], interfaces: ['eth0'] }), ad('zone', { ipAddressPools: ['cr'], nodeSelectors: [{ matchLabels: { zone: 'a' } }] })] },
   { configMapText: undefined, resources: [pool('cr', ['10.214.0.0/24']), ad('sel', { ipAddressPools: ['cr'], serviceSelectors: [{ matchLabels: { app: 'x' } }], interfaces: ['bond9'] })] },
   { configMapText: 'address-pools: [ {', resources: [] },
+  // Services on one IP, answered on different interfaces (by label): the IP is answered on the union.
+  { configMapText: undefined, resources: [pool('cr', ['10.214.0.0/24']), ad('x', { ipAddressPools: ['cr'], serviceSelectors: [{ matchLabels: { app: 'x' } }], interfaces: ['eth1'] }), ad('y', { ipAddressPools: ['cr'], serviceSelectors: [{ matchExpressions: [{ key: 'app', operator: 'DoesNotExist' }] }], interfaces: ['eth0', 'bond9'] })] },
 ];
 
 class FakeAnnouncer implements CoreAnnouncer {
