@@ -131,4 +131,22 @@ describe('l2lb-speaker run: IPv6 and dual stack, three speakers, memberlist over
     const out = nsExec(cl().ns('cl'), 'ndisc6', ['-n', '-r', '3', '-w', '1000', VIP6, 'eth0'], { allowFail: true });
     assert.equal(/Target link-layer address: ([0-9A-F:]{17})/i.exec(out)?.[1]?.toLowerCase(), want, out);
   });
+
+  it(`SIGTERM of the new owner: ${third} takes both IPs within 1 s, the client follows, exit 0`, async () => {
+    const p = cl().procs.get(second) ?? assert.fail(`${second} runs`);
+    const exited = new Promise<number | null>((r) => p.child.once('exit', (code) => r(code)));
+    const want = nodeMac(idx(third));
+    const t0 = Date.now();
+    p.child.kill('SIGTERM');
+    await waitFor(() => neighMac(cl().ns('cl'), VIP6)?.mac === want && neighMac(cl().ns('cl'), VIP4)?.mac === want,
+      { timeoutMs: 5000, intervalMs: 5, what: `the client's entries to move to ${third}` });
+    const ms = Date.now() - t0;
+    process.stdout.write(`      failover after SIGTERM: client's IPv6 and IPv4 entries moved to ${third} in ${ms} ms\n`);
+    assert.ok(ms <= 1000, `took ${ms} ms`);
+    assert.equal(await exited, 0, 'SIGTERM exits 0');
+    const w = cl().lines(second, 'withdrawn').find((l) => l['service'] === 'default/dual');
+    assert.deepEqual([w?.['reason'], w?.['ips']], ['shutdown', [VIP6, VIP4]]);
+    const ann = await waitFor(() => cl().lines(third, 'announcing')[0], { timeoutMs: 2000, what: `${third}'s announcing line` });
+    assert.deepEqual(ann['ips'], [VIP6, VIP4]);
+  });
 });
