@@ -165,7 +165,7 @@ class Model {
 }
 
 /** deferred: passes over all Services run one Service per deferred call ('tick' runs one call). */
-function run(me: string, gated: boolean, actions: Action[], deferred = false): void {
+async function run(me: string, gated: boolean, actions: Action[], deferred = false): Promise<void> {
   const queue: (() => void)[] = [];
   const announcer = new FakeAnnouncer();
   const timers = new FakeTimers();
@@ -244,16 +244,22 @@ function run(me: string, gated: boolean, actions: Action[], deferred = false): v
     }
     prev = exp;
   }
-  // The gauge is checked in its own (async) test below.
+  // The gauges (and MetalLB's twin) show exactly the announced (Service, IP) pairs.
+  const pairs = [...core.announcements()].flatMap(([k, ips]) => [...new Set(ips)].map((ip) => `${k} ${ip}`)).sort();
+  for (const name of ['l2lb_speaker_announced', 'metallb_speaker_announced']) {
+    const series = (await registry.getSingleMetricAsString(name)).split('\n').filter((l) => l.startsWith(`${name}{`))
+      .map((l) => /service="([^"]*)".*ip="([^"]*)"\} 1$/.exec(l)).map((m) => `${m?.[1]} ${m?.[2]}`).sort();
+    assert.deepEqual(series, pairs, `${name} after the run`);
+  }
   core.shutdown();
   assert.deepEqual([...announcer.ips.keys()], [], 'shutdown withdraws everything');
   assert.deepEqual([...core.announcements()], []);
 }
 
 describe('speaker core model test (random event sequences vs decide())', () => {
-  it('the core announces exactly what decide() says this node wins, on the right interfaces, once per gain', () => {
-    fc.assert(
-      fc.property(fc.constantFrom(...NODES, ...FAVOURITES), fc.boolean(), fc.boolean(), fc.array(action, { minLength: 1, maxLength: 50, size: 'max' }), (me, gated, deferred, actions) => {
+  it('the core announces exactly what decide() says this node wins, on the right interfaces, once per gain', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...NODES, ...FAVOURITES), fc.boolean(), fc.boolean(), fc.array(action, { minLength: 1, maxLength: 50, size: 'max' }), async (me, gated, deferred, actions) => {
         const start: Action[] = [
           { k: 'config', i: 1 },
           ...NODES.map((name): Action => ({ k: 'node', name, zone: name === 'n1', exclude: false, unavailable: false })),
@@ -264,7 +270,7 @@ describe('speaker core model test (random event sequences vs decide())', () => {
           { k: 'svc', name: 'c', ips: ['10.213.0.200'], type: 'LoadBalancer', lbClass: '', shared: true, local: true, app: false },
           { k: 'synced' },
         ];
-        run(me, gated, [...start, ...actions], deferred);
+        await run(me, gated, [...start, ...actions], deferred);
       }),
       { numRuns: 400 },
     );
