@@ -259,7 +259,7 @@ export class SpeakerCore {
     if (!this.active) return;
     const keys = new Set(this.failed);
     for (const [key, a] of this.announced) if (a.interfaces.length > 0) keys.add(key);
-    for (const key of keys) this.reconcileSafely(key);
+    this.pass(keys);
   }
 
   /** Withdraws everything (stop answering) and ignores further updates. */
@@ -279,14 +279,17 @@ export class SpeakerCore {
 
   private reconcileAll(): void {
     if (!this.active) return;
+    this.pass(new Set([...this.services.keys(), ...this.announced.keys()]));
+  }
+
+  /** Decides `keys` now, or (with `defer`) marks them for the deferred pass. */
+  private pass(keys: ReadonlySet<string>): void {
     const defer = this.o.defer;
     if (!defer) {
-      const keys = new Set([...this.services.keys(), ...this.announced.keys()]);
       for (const key of keys) this.reconcileSafely(key);
       return;
     }
-    for (const key of this.services.keys()) this.dirty.add(key);
-    for (const key of this.announced.keys()) this.dirty.add(key);
+    for (const key of keys) this.dirty.add(key);
     if (!this.passScheduled) {
       this.passScheduled = true;
       defer(() => this.passSlice());
