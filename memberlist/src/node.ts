@@ -68,17 +68,29 @@ export class MemberlistNode {
     return { cancel: () => { clearTimeout(t); this.timers.delete(t); } };
   }
 
-  /** Bind the sockets and start the state machine. */
+  /**
+   * Bind the sockets and start the state machine. A failed bind closes what was opened (callers
+   * retry with a new node), and a close() while starting wins: nothing runs afterwards.
+   */
   async start(): Promise<void> {
     const family = net.isIPv6(this.opts.bindIp) ? 'udp6' : 'udp4';
     const udp = dgram.createSocket({ type: family, reuseAddr: false });
-    await new Promise<void>((resolve, reject) => {
-      udp.once('error', reject);
-      udp.bind(this.opts.bindPort, this.opts.bindIp, () => {
-        udp.off('error', reject);
-        resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        udp.once('error', reject);
+        udp.bind(this.opts.bindPort, this.opts.bindIp, () => {
+          udp.off('error', reject);
+          resolve();
+        });
       });
-    });
+    } catch (e) {
+      udp.close();
+      throw e;
+    }
+    if (this.closed) {
+      udp.close();
+      return;
+    }
     try {
       udp.setRecvBufferSize(2 * 1024 * 1024);
     } catch {
@@ -90,13 +102,22 @@ export class MemberlistNode {
     udp.on('error', (err) => this.log.warn('udp socket error', { err: err.message }));
     this.udp = udp;
     const tcp = net.createServer((sock) => this.accept(sock));
-    await new Promise<void>((resolve, reject) => {
-      tcp.once('error', reject);
-      tcp.listen({ host: this.opts.bindIp, port: this.opts.bindPort, exclusive: true }, () => {
-        tcp.off('error', reject);
-        resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen({ host: this.opts.bindIp, port: this.opts.bindPort, exclusive: true }, () => {
+          tcp.off('error', reject);
+          resolve();
+        });
       });
-    });
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
+    if (this.closed) {
+      tcp.close();
+      return;
+    }
     tcp.on('error', (err) => this.log.warn('tcp listener error', { err: err.message }));
     this.tcp = tcp;
     this.ml.start();

@@ -2,6 +2,7 @@
 // live UDP and TCP ports.
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
+import { readdirSync } from 'node:fs';
 import net from 'node:net';
 import { makeConfig } from '../src/config.js';
 import { Keyring, metallbKey } from '../src/crypto.js';
@@ -35,6 +36,47 @@ describe('memberlist node on real sockets', function () {
   function joinTo(a: MemberlistNode, b: MemberlistNode): Promise<{ n: number; errs: string[] }> {
     return new Promise((r) => a.ml.join([{ ip: b.ml.cfg.advertiseIp, port: b.ml.cfg.advertisePort }], (n, errs) => r({ n, errs })));
   }
+
+  it('a start that cannot bind closes what it opened (callers retry: no descriptor leak)', async () => {
+    const openFds = (): number => readdirSync('/proc/self/fd').length;
+    const port = BASE + seq++;
+    const taken = dgram.createSocket('udp4');
+    await new Promise<void>((r) => taken.bind(port, '127.0.0.1', () => r()));
+    const tcpTaken = net.createServer();
+    await new Promise<void>((r) => tcpTaken.listen(port + 1, '127.0.0.1', () => r()));
+    try {
+      const before = openFds();
+      for (let i = 0; i < 20; i++) {
+        for (const p of [port, port + 1]) { // the UDP port taken, then only the TCP port taken
+          const n = new MemberlistNode(makeConfig('busy', '127.0.0.1', p), { bindIp: '127.0.0.1', bindPort: p });
+          await assert.rejects(n.start(), /EADDRINUSE/);
+        }
+      }
+      // Closed sockets release their descriptors asynchronously: wait, with a deadline.
+      await waitFor(() => openFds() <= before + 2, { timeoutMs: 3000, what: 'descriptors of failed starts to be released' });
+    } finally {
+      taken.close();
+      tcpTaken.close();
+    }
+  });
+
+  it('close() while start() is binding wins: the node never runs', async () => {
+    const port = BASE + seq++;
+    const n = new MemberlistNode(makeConfig('closing', '127.0.0.1', port), { bindIp: '127.0.0.1', bindPort: port });
+    const starting = n.start();
+    await n.close();
+    await starting;
+    // The ports are free again: a new node can start there (its sockets may take a moment to go).
+    const deadline = Date.now() + 3000;
+    for (;;) {
+      const again = new MemberlistNode(makeConfig('again', '127.0.0.1', port), { bindIp: '127.0.0.1', bindPort: port });
+      const ok = await again.start().then(() => true, () => false);
+      await again.close();
+      if (ok) break;
+      assert.ok(Date.now() < deadline, 'the closed node still holds its port');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  });
 
   it('two nodes on IPv6 loopback join and see each other (16-byte addresses)', async () => {
     const a = await mk('v6-a', '::1');
