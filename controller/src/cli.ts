@@ -98,8 +98,9 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
         resolveDone(0);
       });
   };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  // on, not once: a second signal during the graceful stop must not fall back to the default (kill).
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
   controller.start().then(
     () => log.info('ready: initial synchronisation done'),
     (e: unknown) => {

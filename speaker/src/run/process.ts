@@ -195,7 +195,7 @@ export class SpeakerProcess {
       await this.startMemberlist(bind);
     } catch (e) {
       // e.g. the port is taken: /readyz stays 503 meanwhile, so the rollout shows it.
-      this.log.error(`cannot start memberlist on ${bind}:${this.o.mlBindPort}, retrying in 5 s: ${e instanceof Error ? e.message : String(e)}`);
+      this.log.error(`cannot start memberlist on ${hostPort(bind, this.o.mlBindPort)}, retrying in 5 s: ${e instanceof Error ? e.message : String(e)}`);
       const failed = this.ml as MemberlistNode | undefined; // set by startMemberlist before it threw
       await failed?.close().catch(() => undefined);
       this.ml = undefined;
@@ -267,7 +267,7 @@ export class SpeakerProcess {
     const cfg = makeConfig(this.o.nodeName, bind, this.o.mlBindPort, { wire: defaultWireOptions({ keyring }) }, this.o.mlProfile);
     const mlLog = this.log.child({ component: 'memberlist' });
     const changed = (event: string) => (n: MemberInfo): void => {
-      this.log.info('memberlist', { event, member: n.name, addr: `${n.addr}:${n.port}` });
+      this.log.info('memberlist', { event, member: n.name, addr: hostPort(n.addr, n.port) });
       this.core.setMembers(this.ml?.ml.members().map((m) => m.name));
     };
     this.ml = new MemberlistNode(cfg, { bindIp: bind, bindPort: this.o.mlBindPort, logger: { info: (m, x) => mlLog.info(m, x), warn: (m, x) => mlLog.warn(m, x), debug: (m, x) => mlLog.debug(m, x) } }, {
@@ -278,7 +278,7 @@ export class SpeakerProcess {
     registerMemberlistMetrics(this.registry, this.ml.ml);
     this.mlStarted = true;
     this.core.setMembers(this.ml.ml.members().map((m) => m.name));
-    this.log.info('memberlist started', { bind: `${bind}:${this.o.mlBindPort}`, profile: this.o.mlProfile, encrypted: keyring !== null });
+    this.log.info('memberlist started', { bind: hostPort(bind, this.o.mlBindPort), profile: this.o.mlProfile, encrypted: keyring !== null });
     void this.joinRound(true);
   }
 
@@ -296,12 +296,12 @@ export class SpeakerProcess {
         this.log.warn(`cannot list speaker Pods (${this.o.mlLabels}) in ${this.o.namespace}: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
-    const known = new Set(ml.ml.members().map((m) => `${m.addr}:${m.port}`));
-    const own = `${this.o.mlBindAddr ?? ''}:${this.o.mlBindPort}`;
+    const known = new Set(ml.ml.members().map((m) => hostPort(m.addr, m.port)));
+    const own = hostPort(this.o.mlBindAddr ?? '', this.o.mlBindPort);
     const targets = new Map<string, { ip: string; port: number }>();
     for (const j of [...this.o.mlJoin, ...this.podIPs.map((host) => ({ host, port: undefined }))]) {
       const t = { ip: j.host, port: j.port ?? this.o.mlBindPort };
-      const k = `${t.ip}:${t.port}`;
+      const k = hostPort(t.ip, t.port);
       if (k !== own && !known.has(k)) targets.set(k, t);
     }
     if (targets.size > 0 && !this.stopping) {
@@ -337,6 +337,11 @@ export class SpeakerProcess {
   }
 }
 
+/** `ip:port`, with brackets for IPv6 (`fd00::1:7946` would itself read as an address). */
+function hostPort(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
 export async function runCommand(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): Promise<number> {
   const parsed = parseRunArgs(argv, env);
   if ('help' in parsed) {
@@ -364,14 +369,17 @@ export async function runCommand(argv: readonly string[], env: Readonly<Record<s
         notReadyText: 'not ready: informers not synced or memberlist not started',
       });
     } catch (e) {
-      log.error(`cannot listen on ${parsed.metricsHost}:${parsed.metricsPort} for metrics: ${e instanceof Error ? e.message : String(e)}`);
+      log.error(`cannot listen on ${hostPort(parsed.metricsHost, parsed.metricsPort)} for metrics: ${e instanceof Error ? e.message : String(e)}`);
       return 1;
     }
   }
-  log.info('starting', { node: parsed.nodeName, namespace: parsed.namespace, memberlist: parsed.mlBindAddr ? `${parsed.mlBindAddr}:${parsed.mlBindPort}` : 'off', metricsPort: probes?.port ?? 0, server: client.server });
+  log.info('starting', { node: parsed.nodeName, namespace: parsed.namespace, memberlist: parsed.mlBindAddr ? hostPort(parsed.mlBindAddr, parsed.mlBindPort) : 'off', metricsPort: probes?.port ?? 0, server: client.server });
   let resolveDone: (code: number) => void = () => undefined;
   const done = new Promise<number>((resolve) => { resolveDone = resolve; });
+  let shuttingDown = false;
   const shutdown = (signal: string): void => {
+    if (shuttingDown) return;
+    shuttingDown = true;
     log.info(`${signal} received, withdrawing everything and leaving memberlist`);
     setTimeout(() => resolveDone(0), 2500).unref(); // the contract: exit 0 within 3 s
     void speaker.stop().then(() => probes?.close()).then(() => {
@@ -379,8 +387,9 @@ export async function runCommand(argv: readonly string[], env: Readonly<Record<s
       resolveDone(0);
     });
   };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  // on, not once: a second signal during the graceful stop must not fall back to the default (kill).
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
   speaker.start().then(
     () => log.info('ready'),
     (e: unknown) => {

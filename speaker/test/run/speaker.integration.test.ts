@@ -167,6 +167,11 @@ describe('l2lb-speaker run: three speakers, memberlist, election and failover @i
     const want = nodeMac(NODES.indexOf(next as (typeof NODES)[number]) + 1);
     await waitFor(() => clientMac() === want, { timeoutMs: 5000, intervalMs: 5, what: `the client's entry to move to ${next}` });
     const ms = Date.now() - t0;
+    if (signal === 'SIGTERM' && p.exited === undefined) {
+      // A second SIGTERM during the graceful stop (kubelet, impatient operators) must not kill it.
+      await waitFor(() => (p.find((l) => /SIGTERM received/.test(String(l['message']))) ? true : undefined), { timeoutMs: 2000, what: 'the SIGTERM log line' });
+      if (p.exited === undefined) p.child.kill('SIGTERM');
+    }
     const code = await exited;
     if (signal === 'SIGTERM') {
       assert.equal(code, 0, 'SIGTERM exits 0');
