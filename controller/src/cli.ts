@@ -5,6 +5,7 @@ import { KubeClient } from '@l2lb/shared/kube/client';
 import { loadClientConfig } from '@l2lb/shared/kube/light-config';
 import { Controller } from './controller.js';
 import { startProbeServer, type ProbeServer } from '@l2lb/shared/probes';
+import { runUntilSignal } from '@l2lb/shared/lifecycle';
 import { PROCESS_FLAGS, processOptions, readFlags, type FlagSpec, type ProcessOptions } from '@l2lb/shared/cli-flags';
 import { controllerMetrics } from './metrics.js';
 
@@ -78,37 +79,12 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   }
   log.info('starting', { namespace: parsed.namespace, lbClass: parsed.lbClass, metricsPort: probes?.port ?? 0, server: client.server });
 
-  let resolveDone: (code: number) => void = () => undefined;
-  const done = new Promise<number>((resolve) => { resolveDone = resolve; });
-  let shuttingDown = false;
-  const shutdown = (signal: string): void => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    log.info(`${signal} received, shutting down`);
-    const timer = setTimeout(() => {
-      log.error('shutdown took longer than 10 s, exiting');
-      resolveDone(1);
-    }, 10_000);
-    timer.unref();
-    void controller.stop()
-      .then(() => probes?.close())
-      .then(() => {
-        clearTimeout(timer);
-        log.info('stopped');
-        resolveDone(0);
-      });
-  };
-  // on, not once: a second signal during the graceful stop must not fall back to the default (kill).
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  controller.start().then(
-    () => log.info('ready: initial synchronisation done'),
-    (e: unknown) => {
-      log.error(`controller failed: ${e instanceof Error ? e.message : String(e)}`);
-      resolveDone(1);
-    },
-  );
-  const code = await done;
-  await new Promise<void>((resolve) => log.on('finish', resolve).end());
-  return code;
+  return runUntilSignal(controller, {
+    log,
+    stopping: 'shutting down',
+    ready: 'ready: initial synchronisation done',
+    failed: 'controller failed',
+    deadline: { ms: 10_000, code: 1, message: 'shutdown took longer than 10 s, exiting' },
+    afterStop: async () => probes?.close(),
+  });
 }

@@ -17,6 +17,7 @@ import { nativeListInterfaces, nativeSocketFactory, nativeWatchLinks } from '../
 import { SpeakerCore } from './core.js';
 import { RUN_USAGE, parseRunArgs, type RunOptions } from './options.js';
 import { startProbeServer, type ProbeServer } from '@l2lb/shared/probes';
+import { runUntilSignal } from '@l2lb/shared/lifecycle';
 
 export const CONFIGMAP_NAME = 'config';
 const POD_RELIST_MS = 60_000;
@@ -374,33 +375,12 @@ export async function runCommand(argv: readonly string[], env: Readonly<Record<s
     }
   }
   log.info('starting', { node: parsed.nodeName, namespace: parsed.namespace, memberlist: parsed.mlBindAddr ? hostPort(parsed.mlBindAddr, parsed.mlBindPort) : 'off', metricsPort: probes?.port ?? 0, server: client.server });
-  let resolveDone: (code: number) => void = () => undefined;
-  const done = new Promise<number>((resolve) => { resolveDone = resolve; });
-  let shuttingDown = false;
-  const shutdown = (signal: string): void => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    log.info(`${signal} received, withdrawing everything and leaving memberlist`);
-    setTimeout(() => resolveDone(0), 2500).unref(); // the contract: exit 0 within 3 s
-    void speaker.stop().then(() => probes?.close()).then(() => {
-      log.info('stopped');
-      resolveDone(0);
-    });
-  };
-  // on, not once: a second signal during the graceful stop must not fall back to the default (kill).
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  speaker.start().then(
-    () => log.info('ready'),
-    (e: unknown) => {
-      log.error(`speaker failed: ${e instanceof Error ? e.message : String(e)}`);
-      void speaker.stop().then(() => resolveDone(1));
-    },
-  );
-  const code = await done;
-  await new Promise<void>((resolve) => {
-    log.on('finish', resolve).end();
-    setTimeout(resolve, 200).unref();
+  return runUntilSignal(speaker, {
+    log,
+    stopping: 'withdrawing everything and leaving memberlist',
+    ready: 'ready',
+    failed: 'speaker failed',
+    deadline: { ms: 2500, code: 0 }, // the contract: exit 0 within 3 s
+    afterStop: async () => probes?.close(),
   });
-  return code;
 }

@@ -1,0 +1,74 @@
+// How the controller and the speaker run: start, serve until SIGTERM/SIGINT, stop gracefully within a
+// deadline, flush the log, and give the exit code.
+import type { Logger } from 'winston';
+
+export interface Service {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface LifecycleOptions {
+  readonly log: Logger;
+  /** Logged as `<SIGNAL> received, <stopping>`. */
+  readonly stopping: string;
+  /** Logged once start() resolves. */
+  readonly ready: string;
+  /** Prefix of the error logged when start() rejects (the process then stops and exits 1). */
+  readonly failed: string;
+  /** A stop still running after `ms` ends the process anyway, with `code` (and `message` logged, if any). */
+  readonly deadline: { readonly ms: number; readonly code: number; readonly message?: string };
+  /** Runs after a graceful stop (closing the probe server, say). */
+  readonly afterStop?: () => Promise<void>;
+}
+
+/** Starts `service` and resolves with the exit code once it has been stopped by a signal or failed. */
+export async function runUntilSignal(service: Service, o: LifecycleOptions): Promise<number> {
+  let resolveDone: (code: number) => void = () => undefined;
+  const done = new Promise<number>((resolve) => { resolveDone = resolve; });
+  let stopping = false;
+  const stop = (code: number): void => {
+    const timer = setTimeout(() => {
+      if (o.deadline.message) o.log.error(o.deadline.message);
+      resolveDone(o.deadline.code);
+    }, o.deadline.ms);
+    timer.unref();
+    void service.stop()
+      .then(() => o.afterStop?.())
+      .then(() => {
+        clearTimeout(timer);
+        o.log.info('stopped');
+        resolveDone(code);
+      }, (e: unknown) => {
+        o.log.error(`stop failed: ${e instanceof Error ? e.message : String(e)}`);
+        resolveDone(1);
+      });
+  };
+  const onSignal = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    o.log.info(`${signal} received, ${o.stopping}`);
+    stop(0);
+  };
+  // on, not once: a second signal during the graceful stop must not fall back to the default (kill).
+  const onTerm = (): void => onSignal('SIGTERM');
+  const onInt = (): void => onSignal('SIGINT');
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onInt);
+  service.start().then(
+    () => o.log.info(o.ready),
+    (e: unknown) => {
+      o.log.error(`${o.failed}: ${e instanceof Error ? e.message : String(e)}`);
+      if (stopping) return;
+      stopping = true;
+      stop(1);
+    },
+  );
+  const code = await done;
+  process.off('SIGTERM', onTerm);
+  process.off('SIGINT', onInt);
+  await new Promise<void>((resolve) => {
+    o.log.on('finish', resolve).end();
+    setTimeout(resolve, 200).unref();
+  });
+  return code;
+}
