@@ -9,33 +9,16 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NsProcess, createLan, nsExec, run, speakerBin, type JsonLine, type Lan } from './netns.js';
+import { NsProcess, cleanupStaleMatching, createLan, nsExec, speakerBin, type JsonLine, type Lan } from './netns.js';
 import { waitFor } from './wait.js';
 
 const API_MAIN = fileURLToPath(new URL('./apiserver-main.js', import.meta.url));
 // speaker/dist/test/helpers -> the repository's parent, where ../shared lives.
 const MLPEER_BUILD = fileURLToPath(new URL('../../../../../shared/tools/mlpeer/build.sh', import.meta.url));
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Deletes namespaces named <prefix><letters><pid>-... whose creating process is gone. */
 export function cleanupStalePrefix(prefix: string): void {
-  const list = run('ip', ['netns', 'list'], { allowFail: true });
-  const re = new RegExp(`^${prefix}[a-z]*(\\d+)-`);
-  for (const line of list.split('\n')) {
-    const name = line.split(' ')[0] ?? '';
-    const m = re.exec(name);
-    if (!m) continue;
-    const pid = Number(m[1]);
-    if (pid !== process.pid && !alive(pid)) run('ip', ['netns', 'del', name], { allowFail: true });
-  }
+  cleanupStaleMatching(new RegExp(`^${prefix}[a-z]*(\\d+)-`));
 }
 
 export function mlpeerPath(): string {

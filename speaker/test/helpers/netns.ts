@@ -32,16 +32,21 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Deletes namespaces named l2n<letters><pid>... or l2sr<pid>... whose creating process is gone. */
-export function cleanupStale(): void {
+/** Deletes the namespaces whose name matches `re` (group 1: the creating pid) when that process is gone. */
+export function cleanupStaleMatching(re: RegExp): void {
   const list = run('ip', ['netns', 'list'], { allowFail: true });
   for (const line of list.split('\n')) {
     const name = line.split(' ')[0] ?? '';
-    const m = /^(?:l2n[a-z]*|l2sr)(\d+)-/.exec(name);
+    const m = re.exec(name);
     if (!m) continue;
     const pid = Number(m[1]);
     if (pid !== process.pid && !alive(pid)) run('ip', ['netns', 'del', name], { allowFail: true });
   }
+}
+
+/** Deletes namespaces named l2n<letters><pid>... or l2sr<pid>... whose creating process is gone. */
+export function cleanupStale(): void {
+  cleanupStaleMatching(/^(?:l2n[a-z]*|l2sr)(\d+)-/);
 }
 
 export interface Lan {

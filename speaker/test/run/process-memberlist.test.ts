@@ -22,31 +22,42 @@ const POOL = Array.from({ length: 50 }, (_, i) => `10.252.0.${10 + i}`);
 const mine = POOL.find((ip) => electionOrder(['me', 'peer'], ip)[0] === 'me') as string;
 const theirs = POOL.find((ip) => electionOrder(['me', 'peer'], ip)[0] === 'peer') as string;
 
+/** The speaker under test on a fake network, and what a test starts around it; all closed after the suite. */
+function harness(mac: string): {
+  api: Embedded | undefined; peer: MemberlistNode | undefined; speaker: SpeakerProcess | undefined;
+  logs: Record<string, unknown>[]; announcer: Announcer;
+} {
+  const net = new FakeNet();
+  net.ifaces = [iface('eth0', 2, mac)];
+  const h = {
+    api: undefined as Embedded | undefined,
+    peer: undefined as MemberlistNode | undefined,
+    speaker: undefined as SpeakerProcess | undefined,
+    logs: [] as Record<string, unknown>[],
+    announcer: new Announcer({ socketFactory: net.factory, listInterfaces: net.list, garpCount: 1 }),
+  };
+  after(async () => {
+    await h.speaker?.stop();
+    await h.peer?.close();
+    await h.api?.close();
+  });
+  return h;
+}
+
 describe('speaker process edge with memberlist (loopback, speaker Pods, no root)', function () {
   this.timeout(30_000);
-  let api: Embedded | undefined;
-  let peer: MemberlistNode | undefined;
-  let speaker: SpeakerProcess | undefined;
-  const logs: Record<string, unknown>[] = [];
-  const net = new FakeNet();
-  net.ifaces = [iface('eth0', 2, '02:00:00:00:0b:01')];
-  const announcer = new Announcer({ socketFactory: net.factory, listInterfaces: net.list, garpCount: 1 });
-
-  after(async () => {
-    await speaker?.stop();
-    await peer?.close();
-    await api?.close();
-  });
+  const h = harness('02:00:00:00:0b:01');
+  const { logs, announcer } = h;
 
   it('joins the peer found through the speaker Pods and leaves the peer\'s Service alone', async () => {
-    api = await startEmbedded();
-    const { client, dir } = api;
+    h.api = await startEmbedded();
+    const { client, dir } = h.api;
     const port = await freePort();
     mkdirSync(join(dir, 'ml'));
     writeFileSync(join(dir, 'ml', 'secretkey'), SECRET);
-    peer = new MemberlistNode(makeConfig('peer', '127.0.0.2', port, { wire: defaultWireOptions({ keyring: new Keyring([metallbKey(SECRET)]) }) }, 'fast'),
+    h.peer = new MemberlistNode(makeConfig('peer', '127.0.0.2', port, { wire: defaultWireOptions({ keyring: new Keyring([metallbKey(SECRET)]) }) }, 'fast'),
       { bindIp: '127.0.0.2', bindPort: port });
-    await peer.start();
+    await h.peer.start();
     await client.create(Resources.namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
     for (const n of ['me', 'peer']) await client.create(Resources.nodes, undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name: n } });
     await client.create(Resources.configMaps, NS, {
@@ -61,9 +72,9 @@ describe('speaker process edge with memberlist (loopback, speaker Pods, no root)
 
     const opts = parseRunArgs(['--node-name', 'me', '--namespace', NS, '--ml-bind-addr', '127.0.0.1', '--ml-bind-port', String(port),
       '--ml-secret-key-path', join(dir, 'ml'), '--metrics-port', '0'], {}) as RunOptions;
-    speaker = new SpeakerProcess(opts, client, memoryLogger(logs), { announcer });
-    await speaker.start();
-    assert.ok(speaker.ready);
+    h.speaker = new SpeakerProcess(opts, client, memoryLogger(logs), { announcer });
+    await h.speaker.start();
+    assert.ok(h.speaker.ready);
     const hold = await waitFor(() => logs.find((l) => l['message'] === 'start-up hold over, evaluating Services'), { timeoutMs: 5000, what: 'the start-up hold to end' });
     assert.equal(hold['why'], 'first memberlist join attempt finished');
     assert.ok(logs.some((l) => l['message'] === 'memberlist' && l['event'] === 'join' && l['member'] === 'peer'));
@@ -76,53 +87,42 @@ describe('speaker process edge with memberlist (loopback, speaker Pods, no root)
   });
 
   it('takes the peer\'s Service over when the peer leaves', async () => {
-    await peer?.leave(500);
-    await peer?.close();
+    await h.peer?.leave(500);
+    await h.peer?.close();
     await waitFor(() => announcer.announced().includes(theirs), { timeoutMs: 5000, what: 'the takeover' });
     assert.ok(logs.some((l) => l['message'] === 'memberlist' && l['event'] === 'leave' && l['member'] === 'peer'));
-    const metrics = await speaker?.registry.metrics();
+    const metrics = await h.speaker?.registry.metrics();
     assert.match(metrics ?? '', /l2lb_memberlist_members\{state="alive"\} 1/);
   });
 });
 
 describe('speaker process edge: no valid configuration, no memberlist (loopback, no root)', function () {
   this.timeout(30_000);
-  let api: Embedded | undefined;
-  let peer: MemberlistNode | undefined;
-  let speaker: SpeakerProcess | undefined;
-  const logs: Record<string, unknown>[] = [];
-  const net = new FakeNet();
-  net.ifaces = [iface('eth0', 2, '02:00:00:00:0b:02')];
-  const announcer = new Announcer({ socketFactory: net.factory, listInterfaces: net.list, garpCount: 1 });
-
-  after(async () => {
-    await speaker?.stop();
-    await peer?.close();
-    await api?.close();
-  });
+  const h = harness('02:00:00:00:0b:02');
+  const { logs, announcer } = h;
 
   // A member that can announce nothing would still be a candidate: when it won, peers would withdraw
   // and nobody would answer for the VIP. So it joins only once the configuration is valid.
   it('stays out while the pool ConfigMap is invalid and joins once it is fixed', async () => {
-    api = await startEmbedded();
-    const { client } = api;
+    h.api = await startEmbedded();
+    const { client } = h.api;
     const port = await freePort();
-    peer = new MemberlistNode(makeConfig('peer', '127.0.0.2', port, {}, 'fast'), { bindIp: '127.0.0.2', bindPort: port });
-    await peer.start();
+    h.peer = new MemberlistNode(makeConfig('peer', '127.0.0.2', port, {}, 'fast'), { bindIp: '127.0.0.2', bindPort: port });
+    await h.peer.start();
     await client.create(Resources.namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
     const configMap = (config: string): Record<string, unknown> => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config', namespace: NS }, data: { config } });
     await client.create(Resources.configMaps, NS, configMap('address-pools:\n- name: p\n  protocol: bgp\n  addresses: [10.252.0.0/24]\n'));
     const opts = parseRunArgs(['--node-name', 'me', '--namespace', NS, '--ml-bind-addr', '127.0.0.1', '--ml-bind-port', String(port),
       '--ml-join', `127.0.0.2:${port}`, '--ml-labels', '', '--ml-secret-key-path', '/nonexistent', '--metrics-port', '0'], {}) as RunOptions;
-    speaker = new SpeakerProcess(opts, client, memoryLogger(logs), { announcer });
-    await speaker.start();
-    assert.ok(speaker.ready, 'ready: staying out is the intended state');
+    h.speaker = new SpeakerProcess(opts, client, memoryLogger(logs), { announcer });
+    await h.speaker.start();
+    assert.ok(h.speaker.ready, 'ready: staying out is the intended state');
     assert.ok(logs.some((l) => String(l['message']).startsWith('no valid configuration yet: staying out of memberlist')));
     assert.ok(!logs.some((l) => l['message'] === 'memberlist started'));
-    assert.deepEqual(peer.ml.members().map((m) => m.name), ['peer']);
+    assert.deepEqual(h.peer.ml.members().map((m) => m.name), ['peer']);
 
     await client.patch(Resources.configMaps, NS, 'config', { data: { config: 'address-pools:\n- name: p\n  protocol: layer2\n  addresses: [10.252.0.0/24]\n' } });
-    await waitFor(() => peer?.ml.members().some((m) => m.name === 'me') || undefined, { timeoutMs: 5000, what: 'the speaker to join once the configuration is valid' });
-    assert.ok(speaker.ready);
+    await waitFor(() => h.peer?.ml.members().some((m) => m.name === 'me') || undefined, { timeoutMs: 5000, what: 'the speaker to join once the configuration is valid' });
+    assert.ok(h.speaker.ready);
   });
 });
