@@ -3,39 +3,23 @@
 // processes and kubectl. Used by the IPv6 and the Go-interop integration tests; everything is
 // named <prefix><kind><pid>-<random>... and removed by destroy(), also after a failed test.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NsProcess, cleanupStaleMatching, createLan, nsExec, speakerBin, type JsonLine, type Lan } from './netns.js';
 import { waitFor } from './wait.js';
 
 const API_MAIN = fileURLToPath(new URL('./apiserver-main.js', import.meta.url));
-// speaker/dist/test/helpers -> the repository's parent, where ../shared lives.
-const MLPEER_BUILD = fileURLToPath(new URL('../../../../../shared/tools/mlpeer/build.sh', import.meta.url));
 
 /** Deletes namespaces named <prefix><letters><pid>-... whose creating process is gone. */
 export function cleanupStalePrefix(prefix: string): void {
   cleanupStaleMatching(new RegExp(`^${prefix}[a-z]*(\\d+)-`));
 }
 
-export function mlpeerPath(): string {
-  return join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'l2lb', 'mlpeer');
-}
-
-/** The Go memberlist peer (hashicorp/memberlist from Debian), built on demand into the cache. */
-export function ensureMlpeer(): string {
-  const out = mlpeerPath();
-  if (existsSync(out)) return out;
-  if (!existsSync(MLPEER_BUILD)) throw new Error(`cannot build mlpeer: ${MLPEER_BUILD} not found (is ../shared next to the repository?)`);
-  const r = spawnSync('sh', [MLPEER_BUILD], { env: { ...process.env, SKIP_APT: '1', OUT: out }, encoding: 'utf8', timeout: 180_000 });
-  if (r.status !== 0 || !existsSync(out)) {
-    throw new Error(`cannot build mlpeer with ${MLPEER_BUILD} (needs golang-go and golang-github-hashicorp-memberlist-dev): ${r.stderr?.slice(-2000) ?? r.error?.message}`);
-  }
-  return out;
-}
+// The Go memberlist peer (hashicorp/memberlist from Debian), built on demand into the cache.
+export { ensureMlpeer, mlpeerPath } from '@l2lb/memberlist/testing/procs';
 
 export interface HostSpec {
   mac: string;
