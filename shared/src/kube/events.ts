@@ -22,6 +22,10 @@ export interface EventRecorderOptions {
   logger?: Logger;
   /** Force the API (tests). */
   api?: 'events.k8s.io/v1' | 'v1';
+  /** Event writes in flight at once (default 4): a failover of many Services must not flood the API server. */
+  maxInFlight?: number;
+  /** Events waiting for a slot (default 1000); beyond that they are dropped, counted and logged. */
+  maxQueued?: number;
 }
 
 export type EventType = 'Normal' | 'Warning';
@@ -44,10 +48,18 @@ export function targetOf(obj: KubeObject, fallbackKind: string, fallbackApiVersi
 export class EventRecorder {
   private api: 'events.k8s.io/v1' | 'v1' | undefined;
   private readonly log: Logger;
+  private inFlight = 0;
+  private readonly waiting: (() => void)[] = [];
+  private droppedCount = 0;
 
   constructor(private readonly client: KubeClient, private readonly opts: EventRecorderOptions) {
     this.api = opts.api;
     this.log = opts.logger ?? defaultLogger();
+  }
+
+  /** Events dropped because too many were waiting. */
+  get dropped(): number {
+    return this.droppedCount;
   }
 
   /** Which API the recorder uses (undefined until the first event). */
@@ -60,6 +72,26 @@ export class EventRecorder {
    * to undefined — events are best effort.
    */
   async record(target: EventTarget, type: EventType, reason: string, message: string, action = reason): Promise<KubeObject | undefined> {
+    if (this.inFlight >= (this.opts.maxInFlight ?? 4)) {
+      if (this.waiting.length >= (this.opts.maxQueued ?? 1000)) {
+        this.droppedCount++;
+        if (this.droppedCount === 1 || this.droppedCount % 1000 === 0) {
+          this.log.warn(`too many events waiting to be written: dropping ${reason} for ${target.kind} ${target.namespace ?? ''}/${target.name} (${this.droppedCount} dropped so far)`);
+        }
+        return undefined;
+      }
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+    this.inFlight++;
+    try {
+      return await this.write(target, type, reason, message, action);
+    } finally {
+      this.inFlight--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  private async write(target: EventTarget, type: EventType, reason: string, message: string, action: string): Promise<KubeObject | undefined> {
     const namespace = target.namespace ?? 'default';
     const now = new Date();
     const ref = { kind: target.kind, apiVersion: target.apiVersion, name: target.name, namespace: target.namespace, ...(target.uid ? { uid: target.uid } : {}) };

@@ -6,7 +6,7 @@ import { KubeApiError, KubeClient } from '../../src/kube/client.js';
 import { loadKubeConfig } from '../../src/kube/config.js';
 import { EventRecorder } from '../../src/kube/events.js';
 import type { Logger } from '../../src/kube/log.js';
-import { Resources } from '../../src/kube/types.js';
+import { Resources, type KubeObject } from '../../src/kube/types.js';
 import { patchAnnotations, patchServiceStatus, updateWithRetry } from '../../src/kube/writers.js';
 
 class Capture implements Logger {
@@ -75,6 +75,34 @@ describe('kube writers and events (unit, stub server)', () => {
     await assert.rejects(updateWithRetry(client, Resources.services, 'ns', 'web', (cur) => cur, { logger: log, attempts: 2 }), (e: unknown) => e instanceof KubeApiError && e.code === 409);
     assert.match(log.lines.at(-1) ?? '', /^error update services ns\/web failed: 409 Conflict/);
     conflictsLeft = 0;
+  });
+
+  it('EventRecorder writes at most maxInFlight events at once, queues the rest, and drops beyond maxQueued', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const release: (() => void)[] = [];
+    const stub = {
+      create: async (): Promise<KubeObject> => {
+        inFlight++;
+        peak = Math.max(peak, inFlight);
+        await new Promise<void>((r) => release.push(r));
+        inFlight--;
+        return { apiVersion: 'v1', kind: 'Event' };
+      },
+    } as unknown as KubeClient;
+    const log = new Capture();
+    const rec = new EventRecorder(stub, { controller: 'c', instance: 'i', logger: log, api: 'v1', maxInFlight: 3, maxQueued: 5 });
+    const target = { kind: 'Service', apiVersion: 'v1', namespace: 'default', name: 'web' };
+    const all = Array.from({ length: 10 }, (_, i) => rec.record(target, 'Normal', 'nodeAssigned', `event ${i}`));
+    assert.equal(rec.dropped, 2, '3 in flight + 5 queued; the 9th and 10th are dropped');
+    assert.ok(log.lines.some((l) => /too many events waiting to be written: dropping nodeAssigned for Service default\/web/.test(l)));
+    while (release.length > 0 || inFlight > 0) {
+      release.shift()?.();
+      await new Promise((r) => setImmediate(r));
+    }
+    const results = await Promise.all(all);
+    assert.equal(peak, 3);
+    assert.equal(results.filter((r) => r !== undefined).length, 8);
   });
 
   it('EventRecorder falls back to core/v1 when events.k8s.io/v1 is not served, and remembers it', async () => {
