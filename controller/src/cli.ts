@@ -1,11 +1,10 @@
 // `l2lb-controller`: flags (each also an environment variable), logging, signals.
 import { hostname } from 'node:os';
-import winston from 'winston';
 import { KubeClient } from '@l2lb/shared/kube/client';
 import { loadClientConfig } from '@l2lb/shared/kube/light-config';
 import { Controller } from './controller.js';
 import { startProbeServer, type ProbeServer } from '@l2lb/shared/probes';
-import { runUntilSignal } from '@l2lb/shared/lifecycle';
+import { processLogger, runUntilSignal } from '@l2lb/shared/lifecycle';
 import { PROCESS_FLAGS, processOptions, readFlags, type FlagSpec, type ProcessOptions } from '@l2lb/shared/cli-flags';
 import { controllerMetrics } from './metrics.js';
 
@@ -34,17 +33,6 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
   return processOptions(raw);
 }
 
-export function createLogger(level: string, format: 'json' | 'text'): winston.Logger {
-  return winston.createLogger({
-    level,
-    defaultMeta: { component: 'controller' },
-    format: format === 'json'
-      ? winston.format.combine(winston.format.timestamp(), winston.format.json())
-      : winston.format.combine(winston.format.timestamp(), winston.format.printf((i) => `${String(i['timestamp'])} ${i.level} ${String(i.message)}`)),
-    transports: [new winston.transports.Console()],
-  });
-}
-
 export async function main(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): Promise<number> {
   const parsed = parseArgs(argv, env);
   if ('help' in parsed) {
@@ -55,7 +43,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     process.stderr.write(`l2lb-controller: ${parsed.error}\n${USAGE}\n`);
     return 2;
   }
-  const log = createLogger(parsed.logLevel, parsed.logFormat);
+  const log = processLogger({ component: 'controller', level: parsed.logLevel, format: parsed.logFormat });
   let client: KubeClient;
   try {
     client = new KubeClient(await loadClientConfig(parsed.kubeconfig), { userAgent: 'l2lb-controller' });

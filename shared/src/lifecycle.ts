@@ -1,6 +1,32 @@
 // How the controller and the speaker run: start, serve until SIGTERM/SIGINT, stop gracefully within a
 // deadline, flush the log, and give the exit code.
-import type { Logger } from 'winston';
+import winston, { type Logger } from 'winston';
+
+export interface ProcessLoggerOptions {
+  /** `defaultMeta.component` of every line. */
+  readonly component: string;
+  readonly level: string;
+  /** json: one winston JSON object per line; text: `<time> <level> <message>`. */
+  readonly format: 'json' | 'text';
+  /** In text format, append the line's other fields as JSON (the component aside). */
+  readonly textMeta?: boolean;
+}
+
+/** The logger of a process (stdout). */
+export function processLogger(o: ProcessLoggerOptions): Logger {
+  const text = winston.format.printf((i) => {
+    const { level, message, timestamp, component, ...rest } = i;
+    void component;
+    const meta = o.textMeta && Object.keys(rest).length > 0 ? ` ${JSON.stringify(rest)}` : '';
+    return `${String(timestamp)} ${level} ${String(message)}${meta}`;
+  });
+  return winston.createLogger({
+    level: o.level,
+    defaultMeta: { component: o.component },
+    format: winston.format.combine(winston.format.timestamp(), o.format === 'json' ? winston.format.json() : text),
+    transports: [new winston.transports.Console()],
+  });
+}
 
 export interface Service {
   start(): Promise<void>;

@@ -17,27 +17,12 @@ import { nativeListInterfaces, nativeSocketFactory, nativeWatchLinks } from '../
 import { SpeakerCore } from './core.js';
 import { RUN_USAGE, parseRunArgs, type RunOptions } from './options.js';
 import { startProbeServer, type ProbeServer } from '@l2lb/shared/probes';
-import { runUntilSignal } from '@l2lb/shared/lifecycle';
+import { processLogger, runUntilSignal } from '@l2lb/shared/lifecycle';
 
 export const CONFIGMAP_NAME = 'config';
 const POD_RELIST_MS = 60_000;
 const CRD_RECHECK_MS = 30_000;
 const STARTUP_GRACE_MS = 3000;
-
-export function createLogger(o: Pick<RunOptions, 'logLevel' | 'logFormat' | 'nodeName'>): winston.Logger {
-  return winston.createLogger({
-    level: o.logLevel,
-    defaultMeta: { component: 'speaker' },
-    format: o.logFormat === 'json'
-      ? winston.format.combine(winston.format.timestamp(), winston.format.json())
-      : winston.format.combine(winston.format.timestamp(), winston.format.printf((i) => {
-        const { level, message, timestamp, component, ...rest } = i;
-        void component;
-        return `${String(timestamp)} ${level} ${String(message)} ${Object.keys(rest).length > 0 ? JSON.stringify(rest) : ''}`.trimEnd();
-      })),
-    transports: [new winston.transports.Console()],
-  });
-}
 
 /** Reads DIR/secretkey; undefined (with the reason) when missing or empty. */
 export function readSecretKey(dir: string): { key: string } | { missing: string } {
@@ -353,7 +338,7 @@ export async function runCommand(argv: readonly string[], env: Readonly<Record<s
     process.stderr.write(`l2lb-speaker run: ${parsed.error}\n${RUN_USAGE}\n`);
     return 2;
   }
-  const log = createLogger(parsed);
+  const log = processLogger({ component: 'speaker', level: parsed.logLevel, format: parsed.logFormat, textMeta: true });
   let client: KubeClient;
   try {
     client = new KubeClient(await loadClientConfig(parsed.kubeconfig), { userAgent: `l2lb-speaker/${parsed.nodeName}` });
