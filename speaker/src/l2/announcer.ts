@@ -192,6 +192,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
   private nodeOwn = new Set<string>();
   private running = false;
   private quickRescan = false;
+  private arpReflexSyncQueued = false;
 
   constructor(opts: AnnouncerOptions) {
     super();
@@ -268,7 +269,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
     this.ips.set(key, ip);
     if (!ip.v6) {
       this.v4.set(bytes.readUInt32BE(0), ip);
-      this.syncArpReflex();
+      this.scheduleArpReflexSync();
     }
     if (ip.v6) for (const p of this.ports.values()) this.joinGroup(p, ip);
     this.startBurst(ip, undefined);
@@ -286,7 +287,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
     if (ip.v6) for (const p of this.ports.values()) this.leaveGroup(p, ip);
     ip.only = only;
     if (ip.v6) for (const p of this.ports.values()) this.joinGroup(p, ip);
-    if (!ip.v6) this.syncArpReflex();
+    if (!ip.v6) this.scheduleArpReflexSync();
     for (const p of this.ports.values()) if (!before.get(p.name) && this.selects(ip, p)) this.startBurst(ip, p);
     this.o.logger.info('announced IP now answered on other interfaces', { ip: ip.text, interfaces: only ? [...only] : 'all' });
   }
@@ -304,7 +305,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
     this.ips.delete(key);
     if (!ip.v6) {
       this.v4.delete(ip.bytes.readUInt32BE(0));
-      this.syncArpReflex();
+      this.scheduleArpReflexSync();
     }
     for (const b of [...this.bursts]) {
       if (b.ip === ip) {
@@ -378,13 +379,26 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
     for (const i of sel.eligible) {
       if (!this.ports.has(i.name)) this.openPort(i);
     }
-    this.syncArpReflex(); // node-own addresses and our MACs may have changed
+    this.scheduleArpReflexSync(); // node-own addresses and our MACs may have changed
   }
 
   /**
    * Gives every ARP socket that supports it the reflex table: the announced IPv4 VIPs that this
    * node does not own itself, the port's MAC, and all our MACs (never answer ourselves).
    */
+  /**
+   * Announcing or withdrawing many IPs in one go (a speaker pass) pushes the table once, in a
+   * microtask: before the event loop can deliver another received frame, so no frame sees a stale table.
+   */
+  private scheduleArpReflexSync(): void {
+    if (this.arpReflexSyncQueued) return;
+    this.arpReflexSyncQueued = true;
+    queueMicrotask(() => {
+      this.arpReflexSyncQueued = false;
+      this.syncArpReflex();
+    });
+  }
+
   private syncArpReflex(): void {
     if (!this.o.arpReflex) return;
     const ignoreMacs = [...this.ports.values()].map((p) => p.mac);

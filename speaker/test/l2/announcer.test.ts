@@ -89,8 +89,11 @@ describe('l2 announcer (fake sockets and clock)', () => {
     assert.ok((a.stats().drops['own-address'] ?? 0) >= 1);
   });
 
-  it('gives the addon the ARP reflex table: IPv4 VIPs the node does not own, the port MAC, all own MACs', () => {
+  it('gives the addon the ARP reflex table: IPv4 VIPs the node does not own, the port MAC, all own MACs', async () => {
     const { net, a } = setup();
+    const synced = (): Promise<void> => new Promise((resolve) => queueMicrotask(resolve));
+    await synced();
+    const setsBefore = net.open('n0', 'arp').arpTableSets;
     const table = (ifname: string): { mac: string; ips: string[]; ignoreMacs: string[] } | null | undefined => {
       const t = net.open(ifname, 'arp').arpTable;
       return t && { mac: macToString(t.mac), ips: t.ips.map(ipToString).sort(), ignoreMacs: t.ignoreMacs.map(macToString).sort() };
@@ -98,12 +101,16 @@ describe('l2 announcer (fake sockets and clock)', () => {
     a.announce('10.77.0.100');
     a.announce('10.77.0.2'); // the node's own address: never answered, by JS or by the addon
     a.announce('fd77::100');
+    await synced();
     assert.deepEqual(table('n0'), { mac: NODE_MAC, ips: ['10.77.0.100'], ignoreMacs: [NODE_MAC] });
+    assert.equal(net.open('n0', 'arp').arpTableSets - setsBefore, 1, 'one table push for the burst of announcements');
     net.ifaces.push(iface('n1', 3, '02:00:00:00:00:b1'));
     a.rescan();
+    await synced();
     assert.deepEqual(table('n1'), { mac: '02:00:00:00:00:b1', ips: ['10.77.0.100'], ignoreMacs: ['02:00:00:00:00:a1', '02:00:00:00:00:b1'] });
     assert.deepEqual(table('n0')?.ignoreMacs, ['02:00:00:00:00:a1', '02:00:00:00:00:b1']);
     a.withdraw('10.77.0.100');
+    await synced();
     assert.deepEqual(table('n0')?.ips, []);
     assert.deepEqual(table('n1')?.ips, []);
   });

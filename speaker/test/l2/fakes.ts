@@ -10,6 +10,7 @@ export class FakeSocket implements L2Socket {
   failSend: Error | undefined;
   /** The last ARP reflex table set (undefined: never set). The fake does not answer by itself. */
   arpTable: ArpReflexTable | null | undefined;
+  arpTableSets = 0;
   private frameCb: ((b: L2FrameBatch) => void) | undefined;
   private errorCb: ((e: Error & { code?: string }) => void) | undefined;
   constructor(
@@ -46,6 +47,7 @@ export class FakeSocket implements L2Socket {
     this.closed = true;
   }
   setArpReplies(table: ArpReflexTable | null): void {
+    this.arpTableSets++;
     this.arpTable = table && { mac: Buffer.from(table.mac), ips: table.ips.map((b) => Buffer.from(b)), ignoreMacs: table.ignoreMacs.map((b) => Buffer.from(b)) };
   }
   /** Delivers frames as one batch (pktType 0 = PACKET_HOST unless given; reflex outcome 0 unless given). */
