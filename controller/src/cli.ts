@@ -5,7 +5,7 @@ import { loadClientConfig } from '@l2lb/shared/kube/light-config';
 import { Controller } from './controller.js';
 import { startProbeServer, type ProbeServer } from '@l2lb/shared/probes';
 import { processLogger, runUntilSignal } from '@l2lb/shared/lifecycle';
-import { PROCESS_FLAGS, processOptions, readFlags, type FlagSpec, type ProcessOptions } from '@l2lb/shared/cli-flags';
+import { PROCESS_FLAGS, processOptions, readFlags, type ProcessOptions } from '@l2lb/shared/cli-flags';
 import { controllerMetrics } from './metrics.js';
 
 export const USAGE = `usage: l2lb-controller [flags]
@@ -24,11 +24,10 @@ Allocates virtual IPs to Services of type LoadBalancer (MetalLB layer-2 compatib
 
 export type CliOptions = ProcessOptions;
 
-const FLAGS: Record<string, FlagSpec<keyof CliOptions>> = PROCESS_FLAGS;
 
 /** Flags win over environment variables; returns an error message for bad input. Pure. */
 export function parseArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliOptions | { help: true } | { error: string } {
-  const raw = readFlags(argv, env, FLAGS);
+  const raw = readFlags(argv, env, PROCESS_FLAGS);
   if (!(raw instanceof Map)) return raw;
   return processOptions(raw);
 }
