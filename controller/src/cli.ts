@@ -24,7 +24,6 @@ Allocates virtual IPs to Services of type LoadBalancer (MetalLB layer-2 compatib
 
 export type CliOptions = ProcessOptions;
 
-
 /** Flags win over environment variables; returns an error message for bad input. Pure. */
 export function parseArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliOptions | { help: true } | { error: string } {
   const raw = readFlags(argv, env, PROCESS_FLAGS);
