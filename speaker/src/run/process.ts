@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import winston from 'winston';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { KubeClient } from '@l2lb/shared/kube/client';
 import { EventRecorder } from '@l2lb/shared/kube/events';
 import { chooseEndpointsSource } from '@l2lb/shared/kube/discovery';
@@ -12,6 +12,7 @@ import { loadClientConfig } from '@l2lb/shared/kube/light-config';
 import { Resources, type KubeObject } from '@l2lb/shared/kube/types';
 import { Keyring, MemberlistNode, defaultWireOptions, makeConfig, metallbKey, registerMemberlistMetrics, type MemberInfo } from '@l2lb/memberlist';
 import { Announcer } from '../l2/announcer.js';
+import { EXCLUDE_L2_CONFIGMAP, parseExcludeL2 } from '../l2/excludel2.js';
 import { registerAnnouncerMetrics } from '../l2/metrics.js';
 import { nativeListInterfaces, nativeSocketFactory, nativeWatchLinks } from '../l2/native.js';
 import { SpeakerCore } from './core.js';
@@ -50,6 +51,11 @@ export class SpeakerProcess {
   private readonly events: EventRecorder;
   private readonly informers: Inf[] = [];
   private readonly configMaps: Inf;
+  private readonly excludeL2: Inf;
+  /** The exclude list in force, as text (to log changes only); a refused list leaves it. */
+  private excludeL2Applied: string | undefined;
+  private excludeL2Error: string | undefined;
+  private readonly excludeL2Refused: Gauge;
   private pools: Inf | undefined;
   private ads: Inf | undefined;
   private crdsSynced = false;
@@ -105,6 +111,39 @@ export class SpeakerProcess {
       resource: Resources.configMaps, namespace: o.namespace, fieldSelector: `metadata.name=${CONFIGMAP_NAME}`, name: 'configmap', ...common,
     }));
     this.configMaps.on('add', () => this.applyConfig()).on('update', () => this.applyConfig()).on('delete', () => this.applyConfig());
+    // MetalLB's interface exclusions, watched live (MetalLB reads its mounted copy at start only).
+    this.excludeL2 = this.informer(new Informer(client, {
+      resource: Resources.configMaps, namespace: o.namespace, fieldSelector: `metadata.name=${EXCLUDE_L2_CONFIGMAP}`, name: 'excludel2', ...common,
+    }));
+    this.excludeL2.on('add', () => this.applyExcludeL2()).on('update', () => this.applyExcludeL2()).on('delete', () => this.applyExcludeL2());
+    this.excludeL2Refused = new Gauge({
+      name: 'l2lb_speaker_excludel2_refused', help: `1 while the newest ${EXCLUDE_L2_CONFIGMAP} ConfigMap is refused and the last good interface exclusions stay`,
+      registers: [this.registry],
+    });
+    this.excludeL2Refused.set(0);
+  }
+
+  /** Applies metallb-excludel2 (absent: the default list); an invalid one is refused, the last good list stays. */
+  private applyExcludeL2(): void {
+    const object = `ConfigMap ${this.o.namespace}/${EXCLUDE_L2_CONFIGMAP}`;
+    const cm = this.excludeL2.get(EXCLUDE_L2_CONFIGMAP, this.o.namespace);
+    const parsed = parseExcludeL2(cm?.['data'], object);
+    if (!parsed.ok) {
+      this.excludeL2Refused.set(1);
+      if (parsed.error === this.excludeL2Error) return;
+      this.excludeL2Error = parsed.error;
+      this.log.error(`invalid interface exclusions, keeping the last good ones: ${parsed.error}`, { stale: true });
+      void this.events.record({ kind: 'ConfigMap', apiVersion: 'v1', namespace: this.o.namespace, name: EXCLUDE_L2_CONFIGMAP, ...(cm?.metadata?.uid ? { uid: cm.metadata.uid } : {}) },
+        'Warning', 'InvalidConfiguration', `invalid interface exclusions, keeping the last good ones: ${parsed.error}`);
+      return;
+    }
+    this.excludeL2Refused.set(0);
+    this.excludeL2Error = undefined;
+    const text = JSON.stringify([parsed.source, parsed.patterns]);
+    if (text === this.excludeL2Applied) return;
+    this.excludeL2Applied = text;
+    this.log.info(parsed.source === 'default' ? `no ${object} (or no data.excludel2.yaml): default interface exclusions` : `interface exclusions from ${object}`, { exclude: parsed.patterns });
+    this.announcer.setExclude(parsed.exclude);
   }
 
   /** discovery.k8s.io/v1 EndpointSlices, or v1beta1 where v1 is not served (Kubernetes 1.20). */
