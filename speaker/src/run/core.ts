@@ -138,6 +138,11 @@ export class SpeakerCore {
     return this.synced && this.gateOpen && this.config !== undefined && !this.stopped;
   }
 
+  /** The configuration in force (undefined before the first valid one). */
+  get currentConfig(): Config | undefined {
+    return this.config;
+  }
+
   /** A valid configuration is in force (perhaps stale: the newest one may be invalid). */
   get hasConfig(): boolean {
     return this.config !== undefined;

@@ -16,6 +16,7 @@ import { EXCLUDE_L2_CONFIGMAP, parseExcludeL2 } from '../l2/excludel2.js';
 import { registerAnnouncerMetrics } from '../l2/metrics.js';
 import { nativeListInterfaces, nativeSocketFactory, nativeWatchLinks } from '../l2/native.js';
 import { SpeakerCore } from './core.js';
+import { L2LB_MEMBER_META, advertisementsWithPreferences, foreignMembers, mixedClusterWarning } from './mixed.js';
 import { RUN_USAGE, parseRunArgs, type RunOptions } from './options.js';
 import { startProbeServer, type ProbeServer } from '@l2lb/shared/probes';
 import { processLogger, runUntilSignal } from '@l2lb/shared/lifecycle';
@@ -56,6 +57,8 @@ export class SpeakerProcess {
   private excludeL2Applied: string | undefined;
   private excludeL2Error: string | undefined;
   private readonly excludeL2Refused: Gauge;
+  private readonly foreignGauge: Gauge;
+  private mixedWarned: string | undefined;
   private pools: Inf | undefined;
   private ads: Inf | undefined;
   private crdsSynced = false;
@@ -121,6 +124,10 @@ export class SpeakerProcess {
       registers: [this.registry],
     });
     this.excludeL2Refused.set(0);
+    this.foreignGauge = new Gauge({
+      name: 'l2lb_speaker_foreign_members', help: 'memberlist members without the l2lb metadata marker (MetalLB speakers, or an older l2lb)', registers: [this.registry],
+    });
+    this.foreignGauge.set(0);
   }
 
   /** Applies metallb-excludel2 (absent: the default list); an invalid one is refused, the last good list stays. */
@@ -280,6 +287,7 @@ export class SpeakerProcess {
     const resources = this.crdsSynced ? [...(this.pools?.list() ?? []), ...(this.ads?.list() ?? [])] : [];
     resources.sort((a, b) => `${a.kind}/${a.metadata?.name}`.localeCompare(`${b.kind}/${b.metadata?.name}`));
     this.core.setConfig({ configMapText: typeof text === 'string' ? text : undefined, resources });
+    if (this.ml) this.checkMixedCluster();
     if (this.synced) void this.joinWhenConfigured();
   }
 
@@ -289,11 +297,13 @@ export class SpeakerProcess {
     const secret = readSecretKey(this.o.mlSecretKeyPath);
     if ('missing' in secret) this.log.warn(`memberlist secret key not available (${secret.missing}): gossip is NOT encrypted`);
     const keyring = 'key' in secret ? new Keyring([metallbKey(secret.key)]) : null;
-    const cfg = makeConfig(this.o.nodeName, bind, this.o.mlBindPort, { wire: defaultWireOptions({ keyring }) }, this.o.mlProfile);
+    const meta = new TextEncoder().encode(L2LB_MEMBER_META);
+    const cfg = makeConfig(this.o.nodeName, bind, this.o.mlBindPort, { wire: defaultWireOptions({ keyring }), meta }, this.o.mlProfile);
     const mlLog = this.log.child({ component: 'memberlist' });
     const changed = (event: string) => (n: MemberInfo): void => {
       this.log.info('memberlist', { event, member: n.name, addr: hostPort(n.addr, n.port) });
       this.core.setMembers(this.ml?.ml.members().map((m) => m.name));
+      this.checkMixedCluster();
     };
     this.ml = new MemberlistNode(cfg, { bindIp: bind, bindPort: this.o.mlBindPort, logger: { info: (m, x) => mlLog.info(m, x), warn: (m, x) => mlLog.warn(m, x), debug: (m, x) => mlLog.debug(m, x) } }, {
       join: changed('join'), leave: changed('leave'), update: changed('update'),
@@ -303,8 +313,19 @@ export class SpeakerProcess {
     registerMemberlistMetrics(this.registry, this.ml.ml);
     this.mlStarted = true;
     this.core.setMembers(this.ml.ml.members().map((m) => m.name));
+    this.checkMixedCluster();
     this.log.info('memberlist started', { bind: hostPort(bind, this.o.mlBindPort), profile: this.o.mlProfile, encrypted: keyring !== null });
     void this.joinRound(true);
+  }
+
+  /** Warns (once per change) when non-l2lb members could elect differently because of preferredNodeSelectors. */
+  private checkMixedCluster(): void {
+    const members = this.ml?.ml.members() ?? [];
+    const foreign = foreignMembers(members, this.o.nodeName);
+    this.foreignGauge.set(foreign.length);
+    const warning = mixedClusterWarning(foreign, advertisementsWithPreferences(this.core.currentConfig));
+    if (warning !== undefined && warning !== this.mixedWarned) this.log.warn(warning);
+    this.mixedWarned = warning;
   }
 
   /** Lists the speaker Pods, joins every peer that is not a member yet; the first round opens the start-up gate. */
