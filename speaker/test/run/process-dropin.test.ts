@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import type { KubeClient } from '@l2lb/shared/kube/client';
 import { Resources } from '@l2lb/shared/kube/types';
 import { startProbeServer, type ProbeServer } from '@l2lb/shared/probes';
+import { electionOrder } from '../../src/election/election.js';
 import { Announcer } from '../../src/l2/announcer.js';
 import { ARP_REQUEST, BROADCAST_MAC, ZERO_MAC, buildArpFrame, parseIp, parseMac } from '../../src/l2/index.js';
 import { parseRunArgs, type RunOptions } from '../../src/run/options.js';
@@ -124,5 +125,45 @@ describe('speaker process: MetalLB drop-in (embedded API server, fake sockets, n
     await client.patch(Resources.configMaps, NS, 'config', { data: { config: POOL } }, 'merge');
     await waitFor(() => speaker?.core.configStale === false, { timeoutMs: 5000, what: 'a pool again' });
     assert.ok(announcer.announced().includes(IP));
+  });
+});
+
+describe('speaker process: L2Advertisement.preferredNodeSelectors end to end (embedded API server, CRDs served)', function () {
+  this.timeout(30_000);
+  let server: Embedded | undefined;
+  let speaker: SpeakerProcess | undefined;
+  const logs: Record<string, unknown>[] = [];
+
+  after(async () => {
+    await speaker?.stop();
+    await server?.close();
+  });
+
+  it('a preferred node wins over the hash winner, and loses again when its label goes', async () => {
+    server = await startEmbedded({ metallbBuiltin: true });
+    const client = server.client;
+    await client.create(Resources.namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+    await client.create(Resources.nodes, undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'me', labels: { edge: 'true' } } });
+    await client.create(Resources.nodes, undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'other' } });
+    // An IP the plain hash election gives to "other".
+    const ip = Array.from({ length: 50 }, (_, i) => `10.253.0.${10 + i}`).find((a) => electionOrder(['me', 'other'], a)[0] === 'other');
+    assert.ok(ip);
+    await client.create(Resources.ipAddressPools, NS, { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'edge', namespace: NS }, spec: { addresses: ['10.253.0.0/24'] } });
+    await client.create(Resources.l2Advertisements, NS, {
+      apiVersion: 'metallb.io/v1beta1', kind: 'L2Advertisement', metadata: { name: 'prefer-edge', namespace: NS },
+      spec: { ipAddressPools: ['edge'], preferredNodeSelectors: [{ weight: 50, preference: { matchLabels: { edge: 'true' } } }] },
+    });
+    const net = new FakeNet();
+    net.ifaces = [iface('eth0', 2, '02:00:00:00:0c:01')];
+    const announcer = new Announcer({ socketFactory: net.factory, listInterfaces: net.list, garpCount: 1 });
+    const opts = parseRunArgs(['--node-name', 'me', '--ml-bind-addr', '', '--metrics-port', '0'], {}) as RunOptions;
+    speaker = new SpeakerProcess(opts, client, memoryLogger(logs), { announcer });
+    await speaker.start();
+    await createService(client, 'edge-web', ip, 'other');
+    await waitFor(() => announcer.announced().includes(ip), { timeoutMs: 10_000, what: 'the preferred node announcing' });
+    await client.patch(Resources.nodes, undefined, 'me', { metadata: { labels: { edge: null } } }, 'merge');
+    await waitFor(() => !announcer.announced().includes(ip), { timeoutMs: 10_000, what: 'the withdraw once the preference is gone' });
+    const withdrawn = logs.find((l) => l['message'] === 'withdrawn' && l['service'] === 'default/edge-web');
+    assert.match(String(withdrawn?.['detail']), /node other wins the election/);
   });
 });
