@@ -327,6 +327,7 @@ export class Controller {
   /** Decides synchronously; writes asynchronously (the key stays in flight until written). */
   private process(key: string): void {
     const started = process.hrtime.bigint();
+    this.metrics.updates.inc();
     const slash = key.indexOf('/');
     const namespace = key.slice(0, slash);
     const name = key.slice(slash + 1);
@@ -369,6 +370,7 @@ export class Controller {
       })
       .catch((e: unknown) => {
         this.metrics.writes.inc({ result: 'error' });
+        this.metrics.updateErrors.inc();
         this.reconciler.writeFailed(key);
         if (isApiError(e, 404)) return; // deleted meanwhile: the delete event follows
         this.scheduleRetry(key, e);

@@ -7,8 +7,16 @@ export interface ControllerMetrics {
   readonly registry: Registry;
   readonly allocations: Counter<'pool'>;
   readonly failures: Counter<'reason'>;
-  /** Sets l2lb_controller_config_{loaded,stale} and their MetalLB-named twins. */
+  /**
+   * Sets l2lb_controller_config_{loaded,stale} and their MetalLB-named twins. Called once per
+   * configuration update that is applied or refused, so it also counts that update into
+   * metallb_k8s_client_updates_total (and a refused one into metallb_k8s_client_update_errors_total).
+   */
   setConfigState(loaded: boolean, stale: boolean): void;
+  /** metallb_k8s_client_updates_total: one per Service reconciled (config updates: setConfigState). */
+  readonly updates: Counter;
+  /** metallb_k8s_client_update_errors_total: a Service status write that failed. */
+  readonly updateErrors: Counter;
   readonly reconcileDuration: Histogram;
   readonly pending: Gauge;
   readonly writes: Counter<'result'>;
@@ -27,6 +35,9 @@ export function controllerMetrics(registry = new Registry(), options: { defaultM
   const configLoaded = new Gauge({ name: 'l2lb_controller_config_loaded', help: '1 once a valid configuration has been loaded', registers });
   const mlStale = new Gauge({ name: 'metallb_k8s_client_config_stale_bool', help: 'MetalLB-compatible: 1 when the configuration is stale', registers });
   const mlLoaded = new Gauge({ name: 'metallb_k8s_client_config_loaded_bool', help: 'MetalLB-compatible: 1 once a configuration was loaded', registers });
+  // MetalLB's internal/k8s/controllers/stats.go: plain counters without labels.
+  const updates = new Counter({ name: 'metallb_k8s_client_updates_total', help: 'MetalLB-compatible: Number of k8s object updates that have been processed.', registers });
+  const updateErrors = new Counter({ name: 'metallb_k8s_client_update_errors_total', help: 'MetalLB-compatible: Number of k8s object updates that failed for some reason.', registers });
   let known = new Set<string>();
   const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
   const num = (v: bigint): number => Number(v > MAX_SAFE ? MAX_SAFE : v);
@@ -38,7 +49,11 @@ export function controllerMetrics(registry = new Registry(), options: { defaultM
     registry,
     allocations: new Counter({ name: 'l2lb_controller_allocations_total', help: 'Addresses assigned to Services (new allocations, not re-registrations)', labelNames: ['pool'], registers }),
     failures: new Counter({ name: 'l2lb_controller_allocation_failures_total', help: 'Failed allocations by reason (counted when a Service\'s failure changes)', labelNames: ['reason'], registers }),
+    updates,
+    updateErrors,
     setConfigState(loaded, stale) {
+      updates.inc();
+      if (stale) updateErrors.inc();
       configLoaded.set(loaded ? 1 : 0);
       mlLoaded.set(loaded ? 1 : 0);
       configStale.set(stale ? 1 : 0);

@@ -373,7 +373,8 @@ describe('config: MetalLB CRDs', () => {
     assertRejected(() => parseMetalLBResources(withPool(l2Advertisement('a', { nodeSelectors: [{ matchLabels: { 'bad key!': 'v' } }] }))), /label key "bad key!" is invalid/);
     assertRejected(() => parseMetalLBResources(withPool(l2Advertisement('a', { nodeSelectors: [{ matchLabels: { a: 'b' } }, { matchLabels: { a: 'b' } }] }))),
       /spec.nodeSelectors\[1\]: duplicate label selector a=b/);
-    assertRejected(() => parseMetalLBResources(withPool(l2Advertisement('a', { preferredNodeSelectors: [] }))), /preferredNodeSelectors: weighted node preferences are not supported by l2lb yet/);
+    assertRejected(() => parseMetalLBResources(withPool(l2Advertisement('a', { preferredNodeSelectors: [{ weight: 0, preference: {} }] }))),
+      /spec.preferredNodeSelectors\[0\].weight: must be a whole number from 1 to 100/);
     assertRejected(() => parseMetalLBResources(withPool(l2Advertisement('a', { nodeSelector: [] }))), /L2Advertisement "a": spec: unknown field "nodeSelector"/);
   });
 

@@ -4,7 +4,7 @@ import { Cidr, countBuggyIPv4 } from '../ip.js';
 import { entriesOverlap, parseAddressEntry, type AddressEntry } from './addresses.js';
 import { ConfigError, describeType, ProblemList, show } from './errors.js';
 import { selectorMatches } from './selectors.js';
-import type { AddressPool, Config, ConfigSource, L2Advertisement, LabelSelector, ServiceAllocation } from './types.js';
+import type { AddressPool, Config, ConfigSource, L2Advertisement, LabelSelector, PreferredNodeSelector, ServiceAllocation } from './types.js';
 
 export interface PoolDraft {
   readonly name: string;
@@ -30,6 +30,8 @@ export interface AdvertisementDraft {
   readonly nodeSelectors: readonly LabelSelector[];
   readonly interfaces: readonly string[];
   readonly serviceSelectors: readonly LabelSelector[];
+  /** Absent: none (the ConfigMap's implicit advertisement). */
+  readonly preferredNodeSelectors?: readonly PreferredNodeSelector[];
 }
 
 interface ParsedPool {
@@ -165,6 +167,7 @@ function resolveAdvertisement(ad: AdvertisementDraft, pools: readonly AddressPoo
     nodeSelectors: Object.freeze([...ad.nodeSelectors]),
     interfaces: Object.freeze([...ad.interfaces]),
     serviceSelectors: Object.freeze([...ad.serviceSelectors]),
+    preferredNodeSelectors: Object.freeze([...(ad.preferredNodeSelectors ?? [])]),
   });
 }
 

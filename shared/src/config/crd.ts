@@ -3,8 +3,8 @@
 import { buildConfig, type AdvertisementDraft, type PoolDraft } from './build.js';
 import { configMapAdvertisement, configMapPoolDrafts, parseYamlValue } from './configmap.js';
 import { ConfigError, describeType, ProblemList, show } from './errors.js';
-import { isDnsLabel, isDnsSubdomain, parseLabelSelectorList, parseStringMap } from './selectors.js';
-import type { Config, ServiceAllocation } from './types.js';
+import { isDnsLabel, isDnsSubdomain, parseLabelSelector, parseLabelSelectorList, parseStringMap } from './selectors.js';
+import type { Config, PreferredNodeSelector, ServiceAllocation } from './types.js';
 
 export const METALLB_API_VERSION = 'metallb.io/v1beta1';
 export const POOL_KIND = 'IPAddressPool';
@@ -13,7 +13,8 @@ const BGP_KINDS = ['BGPPeer', 'BGPAdvertisement', 'BFDProfile', 'Community'];
 
 const POOL_SPEC_FIELDS = ['addresses', 'autoAssign', 'avoidBuggyIPs', 'serviceAllocation'];
 const ALLOCATION_FIELDS = ['priority', 'namespaces', 'namespaceSelectors', 'serviceSelectors'];
-const AD_SPEC_FIELDS = ['ipAddressPools', 'ipAddressPoolSelectors', 'nodeSelectors', 'interfaces', 'serviceSelectors'];
+const AD_SPEC_FIELDS = ['ipAddressPools', 'ipAddressPoolSelectors', 'nodeSelectors', 'interfaces', 'serviceSelectors', 'preferredNodeSelectors'];
+const PREFERRED_FIELDS = ['weight', 'preference'];
 const INTERFACE_NAME = /^[^\s/:]{1,15}$/;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -122,10 +123,7 @@ function collectResource(
     return;
   }
 
-  if (specRecord['preferredNodeSelectors'] !== undefined) {
-    problems.add(object, 'spec.preferredNodeSelectors', 'weighted node preferences are not supported by l2lb yet; remove the field');
-  }
-  checkKnownFields(specRecord, [...AD_SPEC_FIELDS, 'preferredNodeSelectors'], object, 'spec', problems);
+  checkKnownFields(specRecord, AD_SPEC_FIELDS, object, 'spec', problems);
   if (name !== undefined && names.ads.has(name)) {
     problems.add(object, 'metadata.name', `duplicate ${ADVERTISEMENT_KIND} name ${show(name)}`);
     return;
@@ -145,7 +143,41 @@ function collectResource(
     nodeSelectors: parseLabelSelectorList(specRecord['nodeSelectors'], object, 'spec.nodeSelectors', problems),
     interfaces,
     serviceSelectors: parseLabelSelectorList(specRecord['serviceSelectors'], object, 'spec.serviceSelectors', problems),
+    preferredNodeSelectors: parsePreferredNodeSelectors(specRecord['preferredNodeSelectors'], object, problems),
   });
+}
+
+/**
+ * spec.preferredNodeSelectors: [{weight: 1-100, preference: <label selector>}], both required (the
+ * bounds and required fields of MetalLB's CRD schema). Repeated entries are kept: MetalLB adds their
+ * weights up, and so does the election.
+ */
+function parsePreferredNodeSelectors(value: unknown, object: string, problems: ProblemList): PreferredNodeSelector[] {
+  const field = 'spec.preferredNodeSelectors';
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) {
+    problems.add(object, field, `must be a list of {weight, preference}, got ${describeType(value)}`);
+    return [];
+  }
+  const out: PreferredNodeSelector[] = [];
+  value.forEach((raw: unknown, index) => {
+    const at = `${field}[${index}]`;
+    if (!isRecord(raw)) {
+      problems.add(object, at, `must be a mapping with weight and preference, got ${describeType(raw)}`);
+      return;
+    }
+    checkKnownFields(raw, PREFERRED_FIELDS, object, at, problems);
+    const weight = raw['weight'];
+    const weightOk = typeof weight === 'number' && Number.isInteger(weight) && weight >= 1 && weight <= 100;
+    if (!weightOk) problems.add(object, `${at}.weight`, `must be a whole number from 1 to 100, got ${weight === undefined ? 'nothing' : describeType(weight)}`);
+    if (raw['preference'] === undefined || raw['preference'] === null) {
+      problems.add(object, `${at}.preference`, 'is required (a label selector; {} matches every node)');
+      return;
+    }
+    const preference = parseLabelSelector(raw['preference'], object, `${at}.preference`, problems);
+    if (weightOk && preference !== undefined) out.push(Object.freeze({ weight, preference }));
+  });
+  return out;
 }
 
 function objectName(resource: Record<string, unknown>): string | undefined {
@@ -157,7 +189,7 @@ function objectName(resource: Record<string, unknown>): string | undefined {
 
 function checkKnownFields(record: Record<string, unknown>, known: readonly string[], object: string, field: string, problems: ProblemList): void {
   for (const key of Object.keys(record)) {
-    if (!known.includes(key)) problems.add(object, field, `unknown field ${show(key)} (known: ${known.filter((k) => k !== 'preferredNodeSelectors').join(', ')})`);
+    if (!known.includes(key)) problems.add(object, field, `unknown field ${show(key)} (known: ${known.join(', ')})`);
   }
 }
 

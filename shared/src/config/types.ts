@@ -53,6 +53,20 @@ export interface L2Advertisement {
   readonly interfaces: readonly string[];
   /** OR-ed; empty means every Service. */
   readonly serviceSelectors: readonly LabelSelector[];
+  /** Soft preferences for the announcing node (MetalLB main); empty: the plain hash election. */
+  readonly preferredNodeSelectors: readonly PreferredNodeSelector[];
+}
+
+/**
+ * L2Advertisement.spec.preferredNodeSelectors[], after Kubernetes' PreferredSchedulingTerm: a node
+ * the advertisement selects scores the sum of the weights of every preference it matches, over every
+ * advertisement of the Service; the highest score wins the election, the hash breaks ties.
+ */
+export interface PreferredNodeSelector {
+  /** 1-100. */
+  readonly weight: number;
+  /** The empty selector matches every node. */
+  readonly preference: LabelSelector;
 }
 
 export interface Config {

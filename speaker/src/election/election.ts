@@ -4,7 +4,9 @@
 // objects, EndpointSlices, the configuration) and so agrees on one owner without talking:
 // the candidates are sorted by SHA-256("<node>#<ip>") and the first one announces. The steps
 // and withdraw reasons follow MetalLB's speaker (research/metallb.md §3.1-3.2) so a mixed
-// l2lb/MetalLB cluster elects the same node. No I/O: the caller gathers the inputs.
+// l2lb/MetalLB cluster elects the same node. L2Advertisement.preferredNodeSelectors (MetalLB main,
+// not in a release yet) put the highest-scoring candidates first; released MetalLB speakers ignore
+// them (docs/decisions.md). No I/O: the caller gathers the inputs.
 import { createHash } from 'node:crypto';
 import { IP, selectorMatches, type Config, type L2Advertisement, type AddressPool } from '@l2lb/shared';
 
@@ -91,11 +93,39 @@ export function goIpString(text: string): string | undefined {
   return ip.toString();
 }
 
-/** The election order for `ip` (already in Go's string form): SHA-256("<node>#<ip>") ascending, bytewise. */
-export function electionOrder(nodes: Iterable<string>, ip: string): string[] {
-  const keyed = [...new Set(nodes)].map((node) => ({ node, digest: createHash('sha256').update(`${node}#${ip}`, 'utf8').digest() }));
-  keyed.sort((a, b) => Buffer.compare(a.digest, b.digest) || (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+/**
+ * The election order for `ip` (already in Go's string form), as MetalLB main's sortL2Candidates:
+ * the highest preference score first (missing: 0), then SHA-256("<node>#<ip>") ascending, bytewise.
+ * Without scores (or all zero) this is the plain hash order every MetalLB release uses.
+ */
+export function electionOrder(nodes: Iterable<string>, ip: string, scores?: ReadonlyMap<string, number>): string[] {
+  const keyed = [...new Set(nodes)].map((node) => ({
+    node,
+    score: scores?.get(node) ?? 0,
+    digest: createHash('sha256').update(`${node}#${ip}`, 'utf8').digest(),
+  }));
+  keyed.sort((a, b) => b.score - a.score || Buffer.compare(a.digest, b.digest) || (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
   return keyed.map((k) => k.node);
+}
+
+/**
+ * Each node's preference score for a Service, as MetalLB main computes it: for every advertisement
+ * of the Service (all of them, not only those selecting this node, so every speaker computes the
+ * same scores), a Node object the advertisement's nodeSelectors select gets the weight of each
+ * preference its labels match; the sums add up across advertisements. Nodes scoring 0 are left out.
+ */
+export function preferenceScores(ads: readonly L2Advertisement[], nodes: ReadonlyMap<string, NodeView>): Map<string, number> {
+  const scores = new Map<string, number>();
+  for (const ad of ads) {
+    if (ad.preferredNodeSelectors.length === 0) continue;
+    for (const [name, node] of nodes) {
+      if (!adSelectsNode(ad, name, nodes)) continue;
+      let total = 0;
+      for (const p of ad.preferredNodeSelectors) if (selectorMatches(p.preference, node.labels)) total += p.weight;
+      if (total > 0) scores.set(name, (scores.get(name) ?? 0) + total);
+    }
+  }
+  return scores;
 }
 
 function poolOf(config: Config, ip: IP): AddressPool | undefined {
@@ -163,8 +193,14 @@ export function decide(input: ElectionInput): Decision {
       ? 'no usable speaker runs on a node with a ready endpoint (externalTrafficPolicy Local)'
       : 'no usable speaker is eligible for this Service');
   }
-  const order = electionOrder(candidates, texts[0] ?? '');
-  if (order[0] !== myNode) return no('notOwner', `node ${order[0] ?? '?'} wins the election for ${texts[0] ?? '?'}`, order);
+  // Candidates are filtered (members, NetworkUnavailable, Local endpoints) before scoring: a preferred
+  // node that cannot announce never wins, as in MetalLB.
+  const scores = preferenceScores(ads, nodes);
+  const order = electionOrder(candidates, texts[0] ?? '', scores);
+  if (order[0] !== myNode) {
+    const score = scores.get(order[0] ?? '');
+    return no('notOwner', `node ${order[0] ?? '?'} wins the election for ${texts[0] ?? '?'}${score ? ` (preference score ${score})` : ''}`, order);
+  }
   const interfaces = mine.some((ad) => ad.interfaces.length === 0) ? [] : [...new Set(mine.flatMap((ad) => ad.interfaces))].sort();
   return { announce: true, ips: texts, pool: pool.name, interfaces, order };
 }

@@ -346,6 +346,15 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
     return { ips, drops: Object.fromEntries(this.drops), interfaces };
   }
 
+  /**
+   * Replaces the interface exclude list (the metallb-excludel2 ConfigMap changed; undefined: the
+   * default list) and re-reads the interfaces at once: newly excluded ones close, others open.
+   */
+  setExclude(exclude: readonly RegExp[] | undefined): void {
+    this.o.exclude = exclude;
+    this.rescan();
+  }
+
   /** Re-reads the interface list now (also runs periodically and after socket errors). */
   rescan(): void {
     if (!this.running) return;

@@ -5,9 +5,10 @@ import type { Announcer } from './announcer.js';
 
 export function registerAnnouncerMetrics(announcer: Announcer, registry: Registry, prefix = 'l2lb_layer2_'): void {
   const fresh = (): ReturnType<Announcer['stats']> => announcer.stats(); // cheap: a few sockets
-  const perIp = (name: string, help: string, field: 'requestsReceived' | 'repliesSent' | 'gratuitousSent' | 'conflicts'): void => {
+  type PerIpField = 'requestsReceived' | 'repliesSent' | 'gratuitousSent' | 'conflicts';
+  const perIpNamed = (name: string, help: string, field: PerIpField): void => {
     new Counter({
-      name: `${prefix}${name}`,
+      name,
       help,
       labelNames: ['ip'],
       registers: [registry],
@@ -17,10 +18,16 @@ export function registerAnnouncerMetrics(announcer: Announcer, registry: Registr
       },
     });
   };
+  const perIp = (name: string, help: string, field: PerIpField): void => perIpNamed(`${prefix}${name}`, help, field);
   perIp('requests_received_total', 'ARP requests and neighbor solicitations received for an announced IP', 'requestsReceived');
   perIp('responses_sent_total', 'ARP replies and neighbor advertisements sent for an announced IP', 'repliesSent');
   perIp('gratuitous_sent_total', 'Gratuitous ARP and unsolicited neighbor advertisements sent', 'gratuitousSent');
   perIp('conflicts_total', 'Frames from another MAC claiming an announced IP', 'conflicts');
+  // MetalLB's names and label (internal/layer2/stats.go: Go counters, no _total suffix), so its
+  // PrometheusRules and dashboards work unchanged; same figures as the l2lb_ series above.
+  perIpNamed('metallb_layer2_requests_received', 'MetalLB-compatible: Number of layer2 requests received for owned IPs', 'requestsReceived');
+  perIpNamed('metallb_layer2_responses_sent', 'MetalLB-compatible: Number of layer2 responses sent for owned IPs in response to requests', 'repliesSent');
+  perIpNamed('metallb_layer2_gratuitous_sent', 'MetalLB-compatible: Number of gratuitous layer2 packets sent for owned IPs as a result of failovers', 'gratuitousSent');
   new Counter({
     name: `${prefix}dropped_frames_total`,
     help: 'Received frames not answered, by reason',

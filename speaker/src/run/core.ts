@@ -7,7 +7,7 @@
 // ones, `nodeAssigned` is recorded once per gain. Nothing is announced before the informers synced,
 // a configuration was loaded, and the start-up gate opened (first memberlist join attempt done or
 // the grace period over): a new speaker alone in its member list must not announce everything.
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { ConfigState, type Config, type ConfigInputs } from '@l2lb/shared';
 import { decide, type Decision, type EndpointView, type NodeView } from '../election/election.js';
 import { keyOf, parseEndpointSlice, parseNode, parseService, type ObjectId, type ServiceInfo } from './views.js';
@@ -102,6 +102,15 @@ export class SpeakerCore {
   private readonly dirty = new Set<string>();
   private passScheduled = false;
   private readonly gauges: Gauge[];
+  /**
+   * The newest configuration has no address pool (ConfigMap deleted and no CRs, CRDs gone, or every
+   * pool removed) while an earlier one had: the earlier one stays in force. A Service cannot be
+   * announced without a pool, so "nothing" is far more likely an accident (a namespace or CRD
+   * deleted, a GitOps sync half-way) than an order to drop every VIP of the cluster at once.
+   */
+  private holdingForEmpty = false;
+  private readonly updates: Counter;
+  private readonly updateErrors: Counter;
 
   constructor(private readonly o: SpeakerCoreOptions) {
     this.log = o.logger ?? quiet;
@@ -114,9 +123,14 @@ export class SpeakerCore {
       new Gauge({ name: 'metallb_speaker_announced', help: 'MetalLB-compatible: 1 while this node announces the Service IP', labelNames, registers }),
     ];
     const loaded = (): boolean => this.config !== undefined;
-    const stale = (): boolean => this.configState.stale;
+    const stale = (): boolean => this.configStale;
     new Gauge({ name: 'l2lb_speaker_config_loaded', help: '1 once a valid configuration is in force', registers, collect() { this.set(loaded() ? 1 : 0); } });
-    new Gauge({ name: 'l2lb_speaker_config_stale', help: '1 while the newest configuration is invalid and the last valid one stays in force', registers, collect() { this.set(stale() ? 1 : 0); } });
+    new Gauge({ name: 'l2lb_speaker_config_stale', help: '1 while the newest configuration is invalid or has no pool and the last valid one stays in force', registers, collect() { this.set(stale() ? 1 : 0); } });
+    // MetalLB's names (internal/k8s/controllers/stats.go), no labels, so its alerts and dashboards work unchanged.
+    new Gauge({ name: 'metallb_k8s_client_config_loaded_bool', help: 'MetalLB-compatible: 1 if the MetalLB configuration was successfully loaded at least once.', registers, collect() { this.set(loaded() ? 1 : 0); } });
+    new Gauge({ name: 'metallb_k8s_client_config_stale_bool', help: 'MetalLB-compatible: 1 if running on a stale configuration, because the latest config failed to load.', registers, collect() { this.set(stale() ? 1 : 0); } });
+    this.updates = new Counter({ name: 'metallb_k8s_client_updates_total', help: 'MetalLB-compatible: Number of k8s object updates that have been processed.', registers });
+    this.updateErrors = new Counter({ name: 'metallb_k8s_client_update_errors_total', help: 'MetalLB-compatible: Number of k8s object updates that failed for some reason.', registers });
   }
 
   /** True once informers synced, a configuration was loaded and the start-up gate opened. */
@@ -124,13 +138,19 @@ export class SpeakerCore {
     return this.synced && this.gateOpen && this.config !== undefined && !this.stopped;
   }
 
+  /** The configuration in force (undefined before the first valid one). */
+  get currentConfig(): Config | undefined {
+    return this.config;
+  }
+
   /** A valid configuration is in force (perhaps stale: the newest one may be invalid). */
   get hasConfig(): boolean {
     return this.config !== undefined;
   }
 
-    get configStale(): boolean {
-    return this.configState.stale;
+  /** The newest configuration is invalid, or has no pool, and the last valid one stays in force. */
+  get configStale(): boolean {
+    return this.configState.stale || this.holdingForEmpty;
   }
 
   /** Starts the start-up grace timer (gated cores only). */
@@ -159,6 +179,7 @@ export class SpeakerCore {
   // ---- state updates ---------------------------------------------------------------------
 
   upsertService(obj: unknown): void {
+    this.updates.inc();
     const p = parseService(obj);
     if (!p) return this.log.warn('ignoring a Service without metadata.name');
     const key = keyOf(p.id);
@@ -168,6 +189,7 @@ export class SpeakerCore {
   }
 
   deleteService(obj: unknown): void {
+    this.updates.inc();
     const p = parseService(obj);
     if (!p) return;
     const key = keyOf(p.id);
@@ -176,6 +198,7 @@ export class SpeakerCore {
   }
 
   upsertSlice(obj: unknown): void {
+    this.updates.inc();
     const p = parseEndpointSlice(obj);
     if (!p) return this.log.warn('ignoring an EndpointSlice without metadata.name');
     const sliceKey = keyOf(p.id);
@@ -192,6 +215,7 @@ export class SpeakerCore {
   }
 
   deleteSlice(obj: unknown): void {
+    this.updates.inc();
     const p = parseEndpointSlice(obj);
     if (!p) return;
     const before = this.dropSlice(keyOf(p.id));
@@ -210,6 +234,7 @@ export class SpeakerCore {
   }
 
   upsertNode(obj: unknown): void {
+    this.updates.inc();
     const p = parseNode(obj);
     if (!p) return this.log.warn('ignoring a Node without metadata.name');
     if (p.problems.length > 0) this.log.warn('Node has unusable fields', { node: p.id.name, problems: p.problems });
@@ -220,6 +245,7 @@ export class SpeakerCore {
   }
 
   deleteNode(obj: unknown): void {
+    this.updates.inc();
     const p = parseNode(obj);
     if (!p || !this.nodes.delete(p.id.name)) return;
     this.reconcileAll();
@@ -234,16 +260,38 @@ export class SpeakerCore {
     if (!same) this.reconcileAll();
   }
 
-  /** The pool ConfigMap text and the metallb.io objects; an invalid configuration keeps the last valid one. */
+  /**
+   * The pool ConfigMap text and the metallb.io objects. An invalid configuration keeps the last valid
+   * one; so does a configuration without any pool (see holdingForEmpty), and before any valid one a
+   * configuration without pools counts as none (the speaker stays out of memberlist).
+   */
   setConfig(inputs: Omit<ConfigInputs, 'configMapObject'> & { configMapObject?: string }): void {
+    this.updates.inc();
     const update = this.configState.update({ ...inputs, configMapObject: inputs.configMapObject ?? this.o.configMapObject ?? 'ConfigMap config' });
     if (update.kind === 'unchanged') return;
     if (update.kind === 'invalid') {
+      this.updateErrors.inc();
       if (!update.repeated) this.log.error(`invalid configuration, keeping the last valid one: ${update.message}`, { stale: true });
       return;
     }
+    if (update.config.pools.length === 0) {
+      if (this.config === undefined) {
+        this.log.warn('the configuration has no address pool: nothing to announce, waiting for one');
+        return;
+      }
+      if (!this.holdingForEmpty) {
+        this.log.warn('the configuration has no address pool any more (ConfigMap deleted, CRs or CRDs removed?): keeping the last valid one and its announcements until a pool is configured', {
+          stale: true,
+          pools: this.config.pools.map((p) => p.name),
+        });
+      }
+      this.holdingForEmpty = true;
+      return;
+    }
+    const wasHolding = this.holdingForEmpty;
+    this.holdingForEmpty = false;
     this.config = update.config;
-    this.log.info(update.recovered ? 'configuration valid again, applied' : 'configuration loaded', {
+    this.log.info(update.recovered || wasHolding ? 'configuration valid again, applied' : 'configuration loaded', {
       pools: update.config.pools.map((p) => `${p.name}(${p.cidrs.map((c) => c.toString()).join(',')})`),
       l2Advertisements: update.config.l2Advertisements.map((a) => a.name),
     });
@@ -354,6 +402,7 @@ export class SpeakerCore {
           // the announcer failed again; the reference is gone all the same
         }
       }
+      this.updateErrors.inc();
       this.log.error(`deciding the Service failed: ${e instanceof Error ? e.message : String(e)}`, { service: key });
     }
   }

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import winston from 'winston';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { KubeClient } from '@l2lb/shared/kube/client';
 import { EventRecorder } from '@l2lb/shared/kube/events';
 import { chooseEndpointsSource } from '@l2lb/shared/kube/discovery';
@@ -12,9 +12,11 @@ import { loadClientConfig } from '@l2lb/shared/kube/light-config';
 import { Resources, type KubeObject } from '@l2lb/shared/kube/types';
 import { Keyring, MemberlistNode, defaultWireOptions, makeConfig, metallbKey, registerMemberlistMetrics, type MemberInfo } from '@l2lb/memberlist';
 import { Announcer } from '../l2/announcer.js';
+import { EXCLUDE_L2_CONFIGMAP, parseExcludeL2 } from '../l2/excludel2.js';
 import { registerAnnouncerMetrics } from '../l2/metrics.js';
 import { nativeListInterfaces, nativeSocketFactory, nativeWatchLinks } from '../l2/native.js';
 import { SpeakerCore } from './core.js';
+import { L2LB_MEMBER_META, advertisementsWithPreferences, foreignMembers, mixedClusterWarning } from './mixed.js';
 import { RUN_USAGE, parseRunArgs, type RunOptions } from './options.js';
 import { startProbeServer, type ProbeServer } from '@l2lb/shared/probes';
 import { processLogger, runUntilSignal } from '@l2lb/shared/lifecycle';
@@ -50,6 +52,13 @@ export class SpeakerProcess {
   private readonly events: EventRecorder;
   private readonly informers: Inf[] = [];
   private readonly configMaps: Inf;
+  private readonly excludeL2: Inf;
+  /** The exclude list in force, as text (to log changes only); a refused list leaves it. */
+  private excludeL2Applied: string | undefined;
+  private excludeL2Error: string | undefined;
+  private readonly excludeL2Refused: Gauge;
+  private readonly foreignGauge: Gauge;
+  private mixedWarned: string | undefined;
   private pools: Inf | undefined;
   private ads: Inf | undefined;
   private crdsSynced = false;
@@ -105,6 +114,43 @@ export class SpeakerProcess {
       resource: Resources.configMaps, namespace: o.namespace, fieldSelector: `metadata.name=${CONFIGMAP_NAME}`, name: 'configmap', ...common,
     }));
     this.configMaps.on('add', () => this.applyConfig()).on('update', () => this.applyConfig()).on('delete', () => this.applyConfig());
+    // MetalLB's interface exclusions, watched live (MetalLB reads its mounted copy at start only).
+    this.excludeL2 = this.informer(new Informer(client, {
+      resource: Resources.configMaps, namespace: o.namespace, fieldSelector: `metadata.name=${EXCLUDE_L2_CONFIGMAP}`, name: 'excludel2', ...common,
+    }));
+    this.excludeL2.on('add', () => this.applyExcludeL2()).on('update', () => this.applyExcludeL2()).on('delete', () => this.applyExcludeL2());
+    this.excludeL2Refused = new Gauge({
+      name: 'l2lb_speaker_excludel2_refused', help: `1 while the newest ${EXCLUDE_L2_CONFIGMAP} ConfigMap is refused and the last good interface exclusions stay`,
+      registers: [this.registry],
+    });
+    this.excludeL2Refused.set(0);
+    this.foreignGauge = new Gauge({
+      name: 'l2lb_speaker_foreign_members', help: 'memberlist members without the l2lb metadata marker (MetalLB speakers, or an older l2lb)', registers: [this.registry],
+    });
+    this.foreignGauge.set(0);
+  }
+
+  /** Applies metallb-excludel2 (absent: the default list); an invalid one is refused, the last good list stays. */
+  private applyExcludeL2(): void {
+    const object = `ConfigMap ${this.o.namespace}/${EXCLUDE_L2_CONFIGMAP}`;
+    const cm = this.excludeL2.get(EXCLUDE_L2_CONFIGMAP, this.o.namespace);
+    const parsed = parseExcludeL2(cm?.['data'], object);
+    if (!parsed.ok) {
+      this.excludeL2Refused.set(1);
+      if (parsed.error === this.excludeL2Error) return;
+      this.excludeL2Error = parsed.error;
+      this.log.error(`invalid interface exclusions, keeping the last good ones: ${parsed.error}`, { stale: true });
+      void this.events.record({ kind: 'ConfigMap', apiVersion: 'v1', namespace: this.o.namespace, name: EXCLUDE_L2_CONFIGMAP, ...(cm?.metadata?.uid ? { uid: cm.metadata.uid } : {}) },
+        'Warning', 'InvalidConfiguration', `invalid interface exclusions, keeping the last good ones: ${parsed.error}`);
+      return;
+    }
+    this.excludeL2Refused.set(0);
+    this.excludeL2Error = undefined;
+    const text = JSON.stringify([parsed.source, parsed.patterns]);
+    if (text === this.excludeL2Applied) return;
+    this.excludeL2Applied = text;
+    this.log.info(parsed.source === 'default' ? `no ${object} (or no data.excludel2.yaml): default interface exclusions` : `interface exclusions from ${object}`, { exclude: parsed.patterns });
+    this.announcer.setExclude(parsed.exclude);
   }
 
   /** discovery.k8s.io/v1 EndpointSlices, or v1beta1 where v1 is not served (Kubernetes 1.20). */
@@ -241,6 +287,7 @@ export class SpeakerProcess {
     const resources = this.crdsSynced ? [...(this.pools?.list() ?? []), ...(this.ads?.list() ?? [])] : [];
     resources.sort((a, b) => `${a.kind}/${a.metadata?.name}`.localeCompare(`${b.kind}/${b.metadata?.name}`));
     this.core.setConfig({ configMapText: typeof text === 'string' ? text : undefined, resources });
+    if (this.ml) this.checkMixedCluster();
     if (this.synced) void this.joinWhenConfigured();
   }
 
@@ -250,11 +297,13 @@ export class SpeakerProcess {
     const secret = readSecretKey(this.o.mlSecretKeyPath);
     if ('missing' in secret) this.log.warn(`memberlist secret key not available (${secret.missing}): gossip is NOT encrypted`);
     const keyring = 'key' in secret ? new Keyring([metallbKey(secret.key)]) : null;
-    const cfg = makeConfig(this.o.nodeName, bind, this.o.mlBindPort, { wire: defaultWireOptions({ keyring }) }, this.o.mlProfile);
+    const meta = new TextEncoder().encode(L2LB_MEMBER_META);
+    const cfg = makeConfig(this.o.nodeName, bind, this.o.mlBindPort, { wire: defaultWireOptions({ keyring }), meta }, this.o.mlProfile);
     const mlLog = this.log.child({ component: 'memberlist' });
     const changed = (event: string) => (n: MemberInfo): void => {
       this.log.info('memberlist', { event, member: n.name, addr: hostPort(n.addr, n.port) });
       this.core.setMembers(this.ml?.ml.members().map((m) => m.name));
+      this.checkMixedCluster();
     };
     this.ml = new MemberlistNode(cfg, { bindIp: bind, bindPort: this.o.mlBindPort, logger: { info: (m, x) => mlLog.info(m, x), warn: (m, x) => mlLog.warn(m, x), debug: (m, x) => mlLog.debug(m, x) } }, {
       join: changed('join'), leave: changed('leave'), update: changed('update'),
@@ -264,8 +313,19 @@ export class SpeakerProcess {
     registerMemberlistMetrics(this.registry, this.ml.ml);
     this.mlStarted = true;
     this.core.setMembers(this.ml.ml.members().map((m) => m.name));
+    this.checkMixedCluster();
     this.log.info('memberlist started', { bind: hostPort(bind, this.o.mlBindPort), profile: this.o.mlProfile, encrypted: keyring !== null });
     void this.joinRound(true);
+  }
+
+  /** Warns (once per change) when non-l2lb members could elect differently because of preferredNodeSelectors. */
+  private checkMixedCluster(): void {
+    const members = this.ml?.ml.members() ?? [];
+    const foreign = foreignMembers(members, this.o.nodeName);
+    this.foreignGauge.set(foreign.length);
+    const warning = mixedClusterWarning(foreign, advertisementsWithPreferences(this.core.currentConfig));
+    if (warning !== undefined && warning !== this.mixedWarned) this.log.warn(warning);
+    this.mixedWarned = warning;
   }
 
   /** Lists the speaker Pods, joins every peer that is not a member yet; the first round opens the start-up gate. */

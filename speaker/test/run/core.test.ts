@@ -253,6 +253,61 @@ describe('speaker core (fake announcer and clock)', () => {
     assert.match(await t.registry.metrics(), /l2lb_speaker_config_stale 1/);
   });
 
+  it('no configuration at all (ConfigMap deleted, no CRs) keeps the last valid one and its announcements', async () => {
+    const t = setup(WINNER);
+    withService(t);
+    t.core.setConfig({ configMapText: undefined, resources: [] });
+    assert.deepEqual([...t.announcer.ips.keys()], [IP], 'still announced');
+    assert.deepEqual(t.withdrawn(), []);
+    assert.ok(t.core.hasConfig && t.core.configStale);
+    assert.equal(t.logs.filter((l) => l.level === 'warn' && /no address pool any more/.test(l.msg)).length, 1);
+    t.core.setConfig({ configMapText: undefined, resources: [] });
+    assert.equal(t.logs.filter((l) => l.level === 'warn' && /no address pool any more/.test(l.msg)).length, 1, 'warned once');
+    assert.match(await t.registry.metrics(), /metallb_k8s_client_config_stale_bool 1/);
+    // A Service update meanwhile is decided with the held configuration.
+    t.core.upsertService(svc('web', { labels: { touched: 'yes' } }));
+    assert.deepEqual([...t.announcer.ips.keys()], [IP]);
+    // A configuration with a pool again applies (here without the Service's IP: withdrawn).
+    t.core.setConfig({ configMapText: POOL_YAML.replace('10.213.0.200-10.213.0.249', '10.99.0.0/24'), resources: [] });
+    assert.ok(!t.core.configStale);
+    assert.deepEqual(t.withdrawn(), ['ipNotAllowed']);
+  });
+
+  it('a configuration whose every pool is gone (an empty ConfigMap) is held the same way', () => {
+    const t = setup(WINNER);
+    withService(t);
+    t.core.setConfig({ configMapText: 'address-pools: []\n', resources: [] });
+    assert.deepEqual([...t.announcer.ips.keys()], [IP]);
+    t.core.setConfig({ configMapText: POOL_YAML, resources: [] });
+    assert.ok(!t.core.configStale);
+    assert.ok(t.logs.some((l) => l.msg === 'configuration valid again, applied'));
+    assert.deepEqual([...t.announcer.ips.keys()], [IP]);
+  });
+
+  it('before any valid configuration, one without pools counts as none', () => {
+    const core = new SpeakerCore({ node: 'n1', announcer: new FakeAnnouncer() });
+    core.setConfig({ configMapText: 'address-pools: []\n', resources: [] });
+    assert.ok(!core.hasConfig);
+    core.setConfig({ configMapText: POOL_YAML, resources: [] });
+    assert.ok(core.hasConfig && !core.configStale);
+  });
+
+  it('MetalLB\'s k8s client series: loaded, stale, updates and update errors', async () => {
+    const t = setup(WINNER);
+    const value = async (name: string): Promise<number> => {
+      const line = (await t.registry.getSingleMetricAsString(name)).split('\n').find((l) => l.startsWith(`${name} `));
+      return Number(line?.split(' ')[1]);
+    };
+    assert.equal(await value('metallb_k8s_client_config_loaded_bool'), 1);
+    assert.equal(await value('metallb_k8s_client_config_stale_bool'), 0);
+    const before = await value('metallb_k8s_client_updates_total');
+    withService(t); // a slice and a Service
+    assert.equal(await value('metallb_k8s_client_updates_total'), before + 2);
+    t.core.setConfig({ configMapText: 'address-pools: [ {', resources: [] });
+    assert.equal(await value('metallb_k8s_client_update_errors_total'), 1);
+    assert.equal(await value('metallb_k8s_client_config_stale_bool'), 1);
+  });
+
   it('garbage Services and slices are logged with the field and never throw', () => {
     const t = setup(WINNER);
     t.core.upsertSlice(slice('web'));

@@ -84,6 +84,9 @@ describe('speaker process edge with memberlist (loopback, speaker Pods, no root)
     await createService(client, 'mine', mine, 'me');
     await waitFor(() => announcer.announced().includes(mine), { timeoutMs: 5000, what: 'our own Service' });
     assert.deepEqual(announcer.announced(), [mine], `${theirs} belongs to the peer`);
+    // The peer is a bare memberlist node without l2lb's metadata, as a MetalLB speaker is; ours carries it.
+    assert.match(await h.speaker?.registry.metrics() ?? '', /l2lb_speaker_foreign_members 1/);
+    assert.equal(new TextDecoder().decode(h.peer?.ml.members().find((m) => m.name === 'me')?.meta ?? new Uint8Array()), 'l2lb-speaker/1');
   });
 
   it('takes the peer\'s Service over when the peer leaves', async () => {

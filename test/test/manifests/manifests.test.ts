@@ -330,6 +330,7 @@ describe('manifests/l2lb.yaml', () => {
       nodeSelectors: selectors,
       serviceSelectors: selectors,
       interfaces: fc.uniqueArray(fc.constantFrom('eth0', 'bond0.100', 'enp1s0'), { maxLength: 2 }),
+      preferredNodeSelectors: fc.array(fc.record({ weight: fc.integer({ min: 1, max: 100 }), preference: selector }), { maxLength: 2 }),
     }, { requiredKeys: [] });
     let accepted = 0;
     fc.assert(fc.property(pool, ad, (poolSpec, adSpec) => {

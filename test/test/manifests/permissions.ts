@@ -46,6 +46,7 @@ export const NEEDED: Readonly<Record<'controller' | 'speaker', readonly Permissi
     ...p('create', 'events.k8s.io', 'events'),
     ...p('list', '', 'pods', NAMESPACE),
     ...p('list,watch', '', 'configmaps', NAMESPACE, 'config'),
+    ...p('list,watch', '', 'configmaps', NAMESPACE, 'metallb-excludel2'),
     ...p('list,watch', 'metallb.io', 'ipaddresspools', NAMESPACE),
     ...p('list,watch', 'metallb.io', 'l2advertisements', NAMESPACE),
   ],
