@@ -297,10 +297,12 @@ export class L2StatusWriter {
         this.own.set(a.service, { name, status: undefined });
         await this.o.api.patchStatus(name, a.status);
         this.own.set(a.service, { name, status: a.status });
-        this.o.logger?.debug('ServiceL2Status created', { service: a.service, name });
+        // info: the lab and the failover test time the takeover → status delay from this line.
+        this.o.logger?.info('ServiceL2Status written', { service: a.service, name, node: this.o.node });
       } else if (a.op === 'patchStatus') {
         await this.o.api.patchStatus(a.name, a.status);
         this.own.set(a.service, { name: a.name, status: a.status });
+        this.o.logger?.info('ServiceL2Status written', { service: a.service, name: a.name, node: this.o.node });
       } else {
         await this.o.api.delete(a.name);
         if (this.own.get(a.service)?.name === a.name) this.own.delete(a.service);
