@@ -7,10 +7,11 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { BIN, phasesOnNode, speakerHasRun } from '../../src/lab/lab.js';
 import { NeighWatch, primeClient, waitSingleOwner } from '../../src/lab/failover.js';
-import { isLabNamespace, planLab } from '../../src/lab/plan.js';
+import { isLabNamespace, METRICS_PORT, planLab } from '../../src/lab/plan.js';
+import type { ExplainReport, StatusReport } from '../../src/plugin/report.js';
 import { endpointSlice, lbService, poolConfigMap } from '../../src/lab/scenario.js';
 import type { LabStatus } from '../../src/lab/status.js';
-import { alive, have, ip, isRoot, listNetns, netnsPids } from '../../src/lab/sys.js';
+import { alive, have, ip, isRoot, listNetns, netnsPids, nsExec } from '../../src/lab/sys.js';
 import { waitFor } from './wait.js';
 
 interface CliResult { code: number | null; stdout: string; stderr: string }
@@ -43,7 +44,7 @@ async function cleanupStale(): Promise<void> {
 }
 
 describe('l2lb lab end to end @integration', function () {
-  this.timeout(90_000); // ~50 s on a loaded 2-core machine
+  this.timeout(180_000); // 50-100 s on a loaded 2-core machine
   const prefix = `l2lt${process.pid}`;
   const plan = planLab({ prefix, nodes: 3 });
   let started = false;
@@ -106,6 +107,24 @@ describe('l2lb lab end to end @integration', function () {
       return l.length === 1 && l[0]?.node === owner.name && l[0].labelNode === owner.name;
     }, { timeoutMs: 5000, intervalMs: 200, what: `one ServiceL2Status naming ${owner.name}` });
 
+    // kubectl l2lb, run where kubectl runs in the lab (the control-plane namespace), against the lab's real state.
+    const plugin = <T>(args: string[]): T => {
+      const metrics = plan.nodes.flatMap((n) => ['--speaker-metrics', `http://${n.ip}:${METRICS_PORT}/metrics`]);
+      const r = nsExec(plan.cp.ns, process.execPath, [BIN.kubectlL2lb, ...args, '-o', 'json', '--kubeconfig', join(plan.stateDir, 'kubeconfig'), ...metrics], { allowFail: true, timeoutMs: 20_000 });
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout) as T;
+    };
+    const st = plugin<StatusReport>(['status']);
+    const row = st.services.find((x) => x.service === 'default/web');
+    assert.deepEqual(row && { ips: row.ips, announcedBy: row.announcedBy }, { ips: [vip], announcedBy: [owner.name] });
+    assert.equal(st.speakers.filter((x) => x.reachable && x.members?.length === 3).length, 3, JSON.stringify(st.speakers));
+    assert.ok(st.pools.some((p) => p.assigned === 1), JSON.stringify(st.pools));
+    const ex = plugin<ExplainReport>(['explain', 'svc/web', '-n', 'default']);
+    assert.equal(ex.winner, owner.name);
+    assert.deepEqual(ex.announcedBy, [owner.name]);
+    assert.equal(ex.nodes.filter((n) => n.candidate).length, 3);
+    const predictedSuccessor = ex.successor;
+
     assert.equal(await primeClient(plan, vip), owner.mac);
     const watch = await NeighWatch.start(plan.client.ns);
     let failoverMs: number;
@@ -130,6 +149,7 @@ describe('l2lb lab end to end @integration', function () {
     const after = await status();
     assert.equal(after.nodes.find((n) => n.name === owner.name)?.speaker, 'down');
     assert.deepEqual(after.services.find((s) => s.service === 'default/web')?.announcedBy, [newOwner.name]);
+    assert.equal(newOwner.name, predictedSuccessor, 'kubectl l2lb explain named the node that took over');
     // The ServiceL2Status follows within 1 s of the takeover, and after it: the gratuitous ARP went first.
     const phases = await waitFor(async () => {
       const ph = await phasesOnNode(plan, newOwner.name, owner.name, 'default/web', killedAtMs);

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import winston from 'winston';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { KubeClient } from '@l2lb/shared/kube/client';
 import { EventRecorder } from '@l2lb/shared/kube/events';
 import { chooseEndpointsSource } from '@l2lb/shared/kube/discovery';
@@ -262,9 +262,18 @@ export class SpeakerProcess {
     const keyring = 'key' in secret ? new Keyring([metallbKey(secret.key)]) : null;
     const cfg = makeConfig(this.o.nodeName, bind, this.o.mlBindPort, { wire: defaultWireOptions({ keyring }) }, this.o.mlProfile);
     const mlLog = this.log.child({ component: 'memberlist' });
+    const memberGauge = new Gauge({
+      name: 'l2lb_speaker_memberlist_member', help: '1 per memberlist member this speaker sees alive or suspect (its election candidates; `kubectl l2lb` reads it)',
+      labelNames: ['member'], registers: [this.registry],
+    });
+    const setMembers = (names: string[] | undefined): void => {
+      memberGauge.reset();
+      for (const n of names ?? []) memberGauge.set({ member: n }, 1);
+      this.core.setMembers(names);
+    };
     const changed = (event: string) => (n: MemberInfo): void => {
       this.log.info('memberlist', { event, member: n.name, addr: hostPort(n.addr, n.port) });
-      this.core.setMembers(this.ml?.ml.members().map((m) => m.name));
+      setMembers(this.ml?.ml.members().map((m) => m.name));
     };
     this.ml = new MemberlistNode(cfg, { bindIp: bind, bindPort: this.o.mlBindPort, logger: { info: (m, x) => mlLog.info(m, x), warn: (m, x) => mlLog.warn(m, x), debug: (m, x) => mlLog.debug(m, x) } }, {
       join: changed('join'), leave: changed('leave'), update: changed('update'),
@@ -273,7 +282,7 @@ export class SpeakerProcess {
     this.core.start(); // the start-up hold runs from here: until the first join round or 3 s
     registerMemberlistMetrics(this.registry, this.ml.ml);
     this.mlStarted = true;
-    this.core.setMembers(this.ml.ml.members().map((m) => m.name));
+    setMembers(this.ml.ml.members().map((m) => m.name));
     this.log.info('memberlist started', { bind: hostPort(bind, this.o.mlBindPort), profile: this.o.mlProfile, encrypted: keyring !== null });
     void this.joinRound(true);
   }
