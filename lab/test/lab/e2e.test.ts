@@ -44,7 +44,7 @@ async function cleanupStale(): Promise<void> {
 }
 
 describe('l2lb lab end to end @integration', function () {
-  this.timeout(180_000); // 50-100 s on a loaded 2-core machine
+  this.timeout(240_000); // 50 s idle, over 200 s on a loaded 2-core machine
   const prefix = `l2lt${process.pid}`;
   const plan = planLab({ prefix, nodes: 3 });
   let started = false;
