@@ -10,6 +10,7 @@ import { Resources, type KubeObject } from '@l2lb/shared/kube/types';
 import { ConfigState, type ConfigEventTarget } from '@l2lb/shared';
 import { controllerMetrics, type ControllerMetrics } from './metrics.js';
 import { Reconciler, type ServiceWrite } from './reconciler.js';
+import { PoolStatusWriter, type PoolStatus } from './pool-status.js';
 import { ANN_ALLOCATED_FROM_POOL, serviceKey, statusIPs, type ServiceObject } from './service.js';
 
 export const CONTROLLER_NAME = 'l2lb.io/controller';
@@ -66,6 +67,7 @@ export class Controller {
   private stopping = false;
   private pumping = false;
   private idleWaiters: (() => void)[] = [];
+  readonly poolStatus: PoolStatusWriter;
 
   constructor(private readonly opts: ControllerOptions) {
     this.log = opts.logger;
@@ -79,6 +81,32 @@ export class Controller {
     this.configMaps = new Informer(opts.client, {
       resource: Resources.configMaps, namespace: opts.namespace, fieldSelector: `metadata.name=${CONFIGMAP_NAME}`, name: 'configmap', ...common,
     });
+    this.poolStatus = new PoolStatusWriter({
+      patch: (pool, status) => this.patchPoolStatus(pool, status),
+      current: (pool) => {
+        const o = this.crdsSynced ? this.pools?.get(pool, opts.namespace) : undefined;
+        return o ? { status: (o as { status?: unknown }).status } : undefined;
+      },
+      onError: (pool, e) => this.log.warn(`writing the status of IPAddressPool ${opts.namespace}/${pool} failed: ${e instanceof Error ? e.message : String(e)}`),
+    });
+  }
+
+  /** Merge patch of the status subresource; a CRD without one (older manifests) takes it on the object. */
+  private async patchPoolStatus(pool: string, status: PoolStatus): Promise<void> {
+    const { client, namespace } = this.opts;
+    try {
+      await client.patch(Resources.ipAddressPools, namespace, pool, { status }, 'merge', 'status');
+    } catch (e) {
+      if (!isApiError(e, 404) || this.pools?.get(pool, namespace) === undefined) throw e;
+      await client.patch(Resources.ipAddressPools, namespace, pool, { status }, 'merge');
+    }
+  }
+
+  /** The allocator's counts changed: metrics now, pool status coalesced. */
+  private poolsChanged(): void {
+    const stats = this.reconciler.allocator.stats();
+    this.metrics.setPools(stats);
+    this.poolStatus.update(stats);
   }
 
   /** Ready once every informer has synced and the first full pass has been scheduled. */
@@ -120,6 +148,7 @@ export class Controller {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.poolStatus.stop();
     clearTimeout(this.crdTimer);
     for (const t of this.retryTimers.values()) clearTimeout(t);
     this.retryTimers.clear();
@@ -208,6 +237,7 @@ export class Controller {
     for (const inf of [pools, ads]) {
       inf.on('add', () => this.crdChanged()).on('update', () => this.crdChanged()).on('delete', () => this.crdChanged());
     }
+    pools.on('add', (o) => this.poolStatus.objectChanged(o.metadata?.name ?? '')).on('update', (o) => this.poolStatus.objectChanged(o.metadata?.name ?? ''));
     this.pools = pools;
     this.ads = ads;
     return { pools, ads };
@@ -267,7 +297,7 @@ export class Controller {
     }
     const change = this.reconciler.setConfig(update.config);
     this.metrics.setConfigState(true, false);
-    this.metrics.setPools(this.reconciler.allocator.stats());
+    this.poolsChanged();
     this.log.info(update.recovered ? 'configuration valid again, applied' : 'configuration loaded', {
       pools: update.config.pools.map((p) => `${p.name}(${p.cidrs.map((c) => c.toString()).join(',')})`),
       released: change.released.length,
@@ -337,7 +367,7 @@ export class Controller {
       if (this.reconciler.deleted(key).freed) {
         this.log.info('service deleted, addresses released', { service: key });
         this.retryPending(key);
-        this.metrics.setPools(this.reconciler.allocator.stats());
+        this.poolsChanged();
       }
       this.metrics.pending.set(this.pending.size);
       return;
@@ -355,7 +385,7 @@ export class Controller {
       this.metrics.allocations.inc({ pool: outcome.allocation.pool });
       this.log.info(`assigned ${outcome.allocation.ips.join(', ')} to ${key}`, { service: key, pool: outcome.allocation.pool });
     }
-    if (outcome.write !== undefined || outcome.freed || outcome.allocation !== undefined) this.metrics.setPools(this.reconciler.allocator.stats());
+    if (outcome.write !== undefined || outcome.freed || outcome.allocation !== undefined) this.poolsChanged();
     const target: EventTarget = { kind: 'Service', apiVersion: 'v1', namespace, name, ...(svc.metadata?.uid ? { uid: svc.metadata.uid } : {}) };
     for (const e of outcome.events) this.track(this.events.record(target, e.type, e.reason, e.message));
     if (outcome.write === undefined) {

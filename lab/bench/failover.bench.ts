@@ -3,7 +3,8 @@
 // Measured for l2lb's default memberlist timings (--ml-profile fast) and, as the reference in the
 // same run, for MetalLB's (hashicorp/memberlist DefaultLANConfig, --ml-profile lan).
 // Needs root; prints SKIPPED otherwise. Target: l2lb p50 < 1 s.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { failoverSvg, type FailoverKill } from '../src/lab/failover-svg.js';
 import { apply, down, killNode, kubectl, phasesOnNode, reviveNode, speakerHasRun, up } from '../src/lab/lab.js';
 import { measureFailover, percentile, waitSettled } from '../src/lab/failover.js';
 import type { MlProfile } from '../src/lab/plan.js';
@@ -27,13 +28,16 @@ async function cleanupStale(): Promise<void> {
   for (const p of stale) await down({ prefix: p });
 }
 
-interface ProfileResult { ms: number[]; detected: number[]; announced: number[]; missed: number }
+interface ProfileResult { ms: number[]; detected: number[]; announced: number[]; missed: number; kills: FailoverKill[] }
+/** Where the picture goes (L2LB_BENCH_SVG, default failover.svg in the working directory). */
+const SVG_PATH = process.env['L2LB_BENCH_SVG'] ?? 'failover.svg';
 
 async function runProfile(profile: MlProfile): Promise<ProfileResult> {
   const plan = await up({ prefix: PREFIX, nodes: 3, mlProfile: profile, timeoutMs: 60_000 });
   const ms: number[] = [];
   const detected: number[] = [];
   const announced: number[] = [];
+  const kills: FailoverKill[] = [];
   let missed = 0;
   try {
     apply(plan, [poolConfigMap(plan), lbService('web'), endpointSlice(plan, 'web')]);
@@ -47,6 +51,7 @@ async function runProfile(profile: MlProfile): Promise<ProfileResult> {
       const ph = r.to ? await phasesOnNode(plan, r.to.name, r.from.name, 'default/web', r.killedAtMs) : {};
       if (ph.detectedMs !== undefined) detected.push(ph.detectedMs);
       if (ph.announcedMs !== undefined) announced.push(ph.announcedMs);
+      kills.push({ from: r.from.name, ...(r.to ? { to: r.to.name } : {}), ...(r.ms !== undefined ? { clientMs: r.ms } : {}), ...ph });
       console.log(`  ${profile} kill ${i + 1}: ${r.from.name} -> ${r.to?.name ?? 'nobody'}: ${r.ms === undefined ? 'no failover within 30 s' : `${r.ms} ms`}`
         + ` (declared dead +${ph.detectedMs ?? '?'} ms, announcing +${ph.announcedMs ?? '?'} ms)`);
       await reviveNode(plan, r.from.name, profile);
@@ -54,7 +59,7 @@ async function runProfile(profile: MlProfile): Promise<ProfileResult> {
   } finally {
     await down({ prefix: PREFIX });
   }
-  return { ms, detected, announced, missed };
+  return { ms, detected, announced, missed, kills };
 }
 
 async function main(): Promise<void> {
@@ -65,7 +70,7 @@ async function main(): Promise<void> {
   }
   await cleanupStale();
   console.log(`failover as the client sees it: 3-node lab, ${KILLS} kills of the VIP owner per profile (SIGKILL + link down)`);
-  const empty = (): ProfileResult => ({ ms: [], detected: [], announced: [], missed: 0 });
+  const empty = (): ProfileResult => ({ ms: [], detected: [], announced: [], missed: 0, kills: [] });
   const results: Record<MlProfile, ProfileResult> = { fast: empty(), lan: empty() };
   for (const profile of ['fast', 'lan'] as const) results[profile] = await runProfile(profile);
   const row = (label: string, r: ProfileResult): string =>
@@ -74,6 +79,11 @@ async function main(): Promise<void> {
   console.log('');
   console.log(row('l2lb (--ml-profile fast, the default)', results.fast));
   console.log(row('reference: MetalLB timings (--ml-profile lan)', results.lan));
+  writeFileSync(SVG_PATH, failoverSvg(`l2lb failover, 3-node lab, ${KILLS} kills per profile`, [
+    { label: 'l2lb (--ml-profile fast)', kills: results.fast.kills },
+    { label: 'MetalLB timings (--ml-profile lan)', kills: results.lan.kills },
+  ]));
+  console.log(`picture: ${SVG_PATH}`);
   const fastP50 = percentile(results.fast.ms, 50);
   const lanP50 = percentile(results.lan.ms, 50);
   console.log(`ratio (reference p50 / l2lb p50): ${(lanP50 / fastP50).toFixed(1)}x`);

@@ -8,7 +8,8 @@ commands:
   demo [--keep] [--no-compare] [--nodes N] the whole story: up, pool, Service, failover (and the same with
                                            MetalLB's timings unless --no-compare), bad config, down
   status [--json]                          nodes, memberlist, Services and their announcing node, client ARP table
-  kill NODE                                simulate a dead node: SIGKILL its speaker, set its link down
+  kill NODE [--svg FILE]                   simulate a dead node: SIGKILL its speaker, set its link down;
+                                           --svg: time the failover of its VIP and draw it
   revive NODE                              link up, start its speaker again
   kubectl ARGS...                          kubectl against the lab's API server (through the cp namespace)
   down                                     stop everything, delete the namespaces and the state directory
@@ -28,7 +29,7 @@ export type LabCommand =
   | (Common & { cmd: 'up'; nodes: number; mlProfile: MlProfile; timeoutMs: number })
   | (Common & { cmd: 'demo'; nodes: number; keep: boolean; compare: boolean; mlProfile: MlProfile; timeoutMs: number })
   | (Common & { cmd: 'status'; json: boolean })
-  | (Common & { cmd: 'kill'; node: string })
+  | (Common & { cmd: 'kill'; node: string; svg?: string })
   | (Common & { cmd: 'revive'; node: string })
   | (Common & { cmd: 'kubectl'; args: string[] })
   | (Common & { cmd: 'down' })
@@ -50,6 +51,7 @@ export function parseLabArgs(argv: string[], env: Record<string, string | undefi
   let nodes = DEFAULT_NODES;
   let mlProfile: MlProfile = 'fast';
   let json = false;
+  let svg: string | undefined;
   let keep = false;
   let compare = true;
   let timeoutMs = 60_000;
@@ -109,6 +111,12 @@ export function parseLabArgs(argv: string[], env: Record<string, string | undefi
           break;
         }
         case '--json': json = true; break;
+        case '--svg': {
+          const v = value();
+          if (!needs(v)) return fail('--svg needs a file name');
+          svg = v;
+          break;
+        }
         case '--keep': keep = true; break;
         case '--no-compare': compare = false; break;
         case '-h': case '--help': return { ok: true, command: { cmd: 'help' } };
@@ -142,6 +150,7 @@ export function parseLabArgs(argv: string[], env: Record<string, string | undefi
     '--keep': keep,
     '--no-compare': !compare,
     '--timeout': timeoutMs !== 60_000,
+    '--svg': svg !== undefined,
   };
   const noPositional = (): ParseResult | undefined => (positional.length > 0 ? fail(`unexpected argument ${JSON.stringify(positional[0])} for "lab ${sub}"`) : undefined);
   switch (sub) {
@@ -155,11 +164,12 @@ export function parseLabArgs(argv: string[], env: Record<string, string | undefi
       return only([], given) ?? noPositional() ?? { ok: true, command: { ...common, cmd: 'down' } };
     case 'kill':
     case 'revive': {
-      const bad = only([], given);
+      const bad = only(sub === 'kill' ? ['--svg'] : [], given);
       if (bad) return bad;
       if (positional.length !== 1) return fail(`"lab ${sub}" wants exactly one node name (n1, n2, ...)`);
       const node = positional[0] ?? '';
       if (!/^n\d+$/.test(node)) return fail(`node name must look like n1, n2, ..., got ${JSON.stringify(node)}`);
+      if (sub === 'kill' && svg !== undefined) return { ok: true, command: { ...common, cmd: 'kill', node, svg } };
       return { ok: true, command: { ...common, cmd: sub, node } };
     }
     case 'kubectl': {

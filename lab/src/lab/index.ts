@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { LAB_USAGE, parseLabArgs } from './args.js';
 import { demo } from './demo.js';
 import { down, killNode, LabError, labStatus, loadLab, requireRoot, reviveNode, up } from './lab.js';
+import { killWithPicture } from './kill-svg.js';
 import { formatStatus } from './status.js';
 import { CommandError } from './sys.js';
 
@@ -44,6 +45,7 @@ export async function runLab(argv: string[], io: Io = { out: process.stdout, err
       case 'kill': {
         requireRoot('kill');
         const { plan } = loadLab(c.prefix, c.stateDir);
+        if (c.svg !== undefined) return await killWithPicture(plan, c.node, c.svg, say);
         const r = await killNode(plan, c.node);
         say(`killed ${r.node.name} at ${new Date(r.killedAtMs).toISOString()} killedAtMs=${r.killedAtMs}: speaker ${r.pid !== undefined ? `pid ${r.pid} SIGKILLed` : 'was not running'}, link ${r.node.swPort} down`);
         return 0;

@@ -23,6 +23,7 @@ export const BIN = {
   l2lb: join(ROOT, 'lab/bin/l2lb.js'),
   controller: join(ROOT, 'controller/bin/l2lb-controller.js'),
   speaker: join(ROOT, 'speaker/bin/l2lb-speaker.js'),
+  kubectlL2lb: join(ROOT, 'lab/bin/kubectl-l2lb.js'),
 };
 
 export type Say = (line: string) => void;

@@ -244,6 +244,8 @@ export interface FailoverPhases {
   detectedMs?: number;
   /** ms from the kill until this speaker logged announcing the Service. */
   announcedMs?: number;
+  /** ms from the kill until this speaker logged its ServiceL2Status for the Service written. */
+  l2StatusMs?: number;
 }
 
 /** When, after a kill, the new owner's speaker saw the dead node leave and started announcing (from its log). */
@@ -256,6 +258,7 @@ export function failoverPhases(logText: string, deadNode: string, service: strin
     if (!Number.isFinite(at) || at < killedAtMs) continue;
     if (out.detectedMs === undefined && o['message'] === 'memberlist' && o['event'] === 'leave' && o['member'] === deadNode) out.detectedMs = at - killedAtMs;
     if (out.announcedMs === undefined && o['message'] === 'announcing' && o['service'] === service) out.announcedMs = at - killedAtMs;
+    if (out.l2StatusMs === undefined && o['message'] === 'ServiceL2Status written' && o['service'] === service) out.l2StatusMs = at - killedAtMs;
   }
   return out;
 }

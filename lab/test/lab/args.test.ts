@@ -28,6 +28,7 @@ describe('lab arguments', () => {
     assert.deepEqual(ok(['status', '--json']), { cmd: 'status', prefix: 'l2lab', json: true });
     assert.deepEqual(ok(['down', '--prefix', 'abc']), { cmd: 'down', prefix: 'abc' });
     assert.deepEqual(ok(['kill', 'n2']), { cmd: 'kill', prefix: 'l2lab', node: 'n2' });
+    assert.deepEqual(ok(['kill', 'n2', '--svg', 'f.svg']), { cmd: 'kill', prefix: 'l2lab', node: 'n2', svg: 'f.svg' });
     assert.deepEqual(ok(['revive', '--prefix', 'p1', 'n3']), { cmd: 'revive', prefix: 'p1', node: 'n3' });
   });
 
@@ -49,6 +50,8 @@ describe('lab arguments', () => {
     assert.equal(err(['up', '--no-compare']), '--no-compare does not apply to "lab up"');
     assert.equal(err(['down', '--nodes', '2']), '--nodes does not apply to "lab down"');
     assert.equal(err(['kill']), '"lab kill" wants exactly one node name (n1, n2, ...)');
+    assert.equal(err(['kill', 'n1', '--svg']), '--svg needs a file name');
+    assert.match(err(['revive', 'n1', '--svg', 'f.svg']), /--svg/);
     assert.equal(err(['kill', 'node1']), 'node name must look like n1, n2, ..., got "node1"');
     assert.equal(err(['up', 'extra']), 'unexpected argument "extra" for "lab up"');
     assert.equal(err(['kubectl']), '"lab kubectl" wants kubectl arguments, e.g. l2lb lab kubectl get svc -A');

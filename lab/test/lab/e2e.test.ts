@@ -5,12 +5,13 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { BIN, speakerHasRun } from '../../src/lab/lab.js';
+import { BIN, phasesOnNode, speakerHasRun } from '../../src/lab/lab.js';
 import { NeighWatch, primeClient, waitSingleOwner } from '../../src/lab/failover.js';
-import { isLabNamespace, planLab } from '../../src/lab/plan.js';
+import { isLabNamespace, METRICS_PORT, planLab } from '../../src/lab/plan.js';
+import type { ExplainReport, StatusReport } from '../../src/plugin/report.js';
 import { endpointSlice, lbService, poolConfigMap } from '../../src/lab/scenario.js';
 import type { LabStatus } from '../../src/lab/status.js';
-import { alive, have, ip, isRoot, listNetns, netnsPids } from '../../src/lab/sys.js';
+import { alive, have, ip, isRoot, listNetns, netnsPids, nsExec } from '../../src/lab/sys.js';
 import { waitFor } from './wait.js';
 
 interface CliResult { code: number | null; stdout: string; stderr: string }
@@ -43,7 +44,7 @@ async function cleanupStale(): Promise<void> {
 }
 
 describe('l2lb lab end to end @integration', function () {
-  this.timeout(60_000);
+  this.timeout(240_000); // 50 s idle, over 200 s on a loaded 2-core machine
   const prefix = `l2lt${process.pid}`;
   const plan = planLab({ prefix, nodes: 3 });
   let started = false;
@@ -93,14 +94,46 @@ describe('l2lb lab end to end @integration', function () {
     const answer = await waitSingleOwner(plan, vip, 5000);
     assert.equal(answer?.mac, owner.mac, `the announcing node ${owner.name} answers ARP for ${vip}`);
 
+    // ServiceL2Status (MetalLB's shape): exactly one, naming the announcing node.
+    const l2statuses = async (): Promise<{ node?: string; labelNode?: string }[]> => {
+      const r = await l2lb(['lab', 'kubectl', '--prefix', prefix, 'get', 'servicel2statuses', '-n', 'l2lb-system', '-o', 'json']);
+      assert.equal(r.code, 0, r.stderr);
+      const items = (JSON.parse(r.stdout) as { items: { metadata: { labels?: Record<string, string> }; status?: { node?: string; serviceName?: string } }[] }).items;
+      return items.filter((i) => i.metadata.labels?.['metallb.io/service-name'] === 'web')
+        .map((i) => ({ ...(i.status?.node ? { node: i.status.node } : {}), ...(i.metadata.labels?.['metallb.io/node'] ? { labelNode: i.metadata.labels['metallb.io/node'] } : {}) }));
+    };
+    await waitFor(async () => {
+      const l = await l2statuses();
+      return l.length === 1 && l[0]?.node === owner.name && l[0].labelNode === owner.name;
+    }, { timeoutMs: 5000, intervalMs: 200, what: `one ServiceL2Status naming ${owner.name}` });
+
+    // kubectl l2lb, run where kubectl runs in the lab (the control-plane namespace), against the lab's real state.
+    const plugin = <T>(args: string[]): T => {
+      const metrics = plan.nodes.flatMap((n) => ['--speaker-metrics', `http://${n.ip}:${METRICS_PORT}/metrics`]);
+      const r = nsExec(plan.cp.ns, process.execPath, [BIN.kubectlL2lb, ...args, '-o', 'json', '--kubeconfig', join(plan.stateDir, 'kubeconfig'), ...metrics], { allowFail: true, timeoutMs: 20_000 });
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout) as T;
+    };
+    const st = plugin<StatusReport>(['status']);
+    const row = st.services.find((x) => x.service === 'default/web');
+    assert.deepEqual(row && { ips: row.ips, announcedBy: row.announcedBy }, { ips: [vip], announcedBy: [owner.name] });
+    assert.equal(st.speakers.filter((x) => x.reachable && x.members?.length === 3).length, 3, JSON.stringify(st.speakers));
+    assert.ok(st.pools.some((p) => p.assigned === 1), JSON.stringify(st.pools));
+    const ex = plugin<ExplainReport>(['explain', 'svc/web', '-n', 'default']);
+    assert.equal(ex.winner, owner.name);
+    assert.deepEqual(ex.announcedBy, [owner.name]);
+    assert.equal(ex.nodes.filter((n) => n.candidate).length, 3);
+    const predictedSuccessor = ex.successor;
+
     assert.equal(await primeClient(plan, vip), owner.mac);
     const watch = await NeighWatch.start(plan.client.ns);
     let failoverMs: number;
     let newMac: string;
+    let killedAtMs = 0;
     try {
       const kill = await l2lb(['lab', 'kill', '--prefix', prefix, owner.name]);
       assert.equal(kill.code, 0, kill.stderr);
-      const killedAtMs = Number(/killedAtMs=(\d+)/.exec(kill.stdout)?.[1]);
+      killedAtMs = Number(/killedAtMs=(\d+)/.exec(kill.stdout)?.[1]);
       assert.ok(killedAtMs > t0, kill.stdout);
       const ev = await watch.next((e) => e.ip === vip && !e.deleted && e.mac !== undefined && e.mac !== owner.mac, 5000);
       assert.ok(ev?.mac, `the client's entry for ${vip} never left ${owner.mac}`);
@@ -116,6 +149,19 @@ describe('l2lb lab end to end @integration', function () {
     const after = await status();
     assert.equal(after.nodes.find((n) => n.name === owner.name)?.speaker, 'down');
     assert.deepEqual(after.services.find((s) => s.service === 'default/web')?.announcedBy, [newOwner.name]);
+    assert.equal(newOwner.name, predictedSuccessor, 'kubectl l2lb explain named the node that took over');
+    // The ServiceL2Status follows within 1 s of the takeover, and after it: the gratuitous ARP went first.
+    const phases = await waitFor(async () => {
+      const ph = await phasesOnNode(plan, newOwner.name, owner.name, 'default/web', killedAtMs);
+      return ph.l2StatusMs !== undefined && ph.announcedMs !== undefined ? ph : undefined;
+    }, { timeoutMs: 5000, intervalMs: 100, what: `${newOwner.name} to log its ServiceL2Status written` });
+    const statusLagMs = (phases.l2StatusMs ?? 0) - (phases.announcedMs ?? 0);
+    console.log(`      ServiceL2Status names ${newOwner.name} ${statusLagMs} ms after it started announcing`);
+    assert.ok(statusLagMs >= 0 && statusLagMs < 1000, `ServiceL2Status written ${statusLagMs} ms after the takeover (limit 1000)`);
+    await waitFor(async () => {
+      const l = await l2statuses();
+      return l.length === 1 && l[0]?.node === newOwner.name;
+    }, { timeoutMs: 2000, intervalMs: 100, what: `exactly one ServiceL2Status, naming ${newOwner.name}` });
 
     const revive = await l2lb(['lab', 'revive', '--prefix', prefix, owner.name]);
     assert.equal(revive.code, 0, revive.stderr);

@@ -61,6 +61,12 @@ export interface SpeakerCoreOptions {
    * changes coalesces into one pass.
    */
   readonly defer?: (fn: () => void) => void;
+  /**
+   * Called after a Service's announcement by this node started, changed interfaces or stopped (the
+   * announcer was already told: the gratuitous ARP left first). Must not block: the ServiceL2Status
+   * writer only marks the Service dirty here.
+   */
+  readonly onAnnouncementChanged?: (serviceKey: string) => void;
   /** Services per slice of a deferred pass (default 100: ~10 ms with 50 nodes, under the fast profile's 30 ms probe timeout). */
   readonly passSlice?: number;
 }
@@ -318,6 +324,21 @@ export class SpeakerCore {
     this.stopped = true;
   }
 
+  /** The interfaces this node announces a Service on ([] = all), undefined when it does not announce it. */
+  announcedInterfaces(key: string): readonly string[] | undefined {
+    return this.announced.get(key)?.interfaces;
+  }
+
+  /** The core is active and the Service is not waiting in a deferred pass: announcedInterfaces() is its decision. */
+  decided(key: string): boolean {
+    return this.active && !this.dirty.has(key);
+  }
+
+  /** Whether the Service exists in this speaker's view. */
+  hasService(key: string): boolean {
+    return this.services.has(key);
+  }
+
   /** Service key → announced IPs (for diagnostics and tests). */
   announcements(): Map<string, readonly string[]> {
     return new Map([...this.announced].map(([k, v]) => [k, v.ips]));
@@ -443,6 +464,7 @@ export class SpeakerCore {
     const before = this.announced.get(key);
     for (const ip of d.ips) this.addUser(ip, key, interfaces);
     this.announced.set(key, { ips: d.ips, interfaces });
+    if (!before || !sameList(before.interfaces, interfaces)) this.o.onAnnouncementChanged?.(key);
     if (before) return; // still ours: no log, no event (MetalLB records nodeAssigned on every reconcile)
     this.log.info('announcing', { service: key, ips: d.ips, node: this.o.node, interfaces: shown.length > 0 ? [...shown] : this.o.announcer.interfaces(), pool: d.pool, order: d.order });
     for (const ip of d.ips) for (const g of this.gauges) g.set({ service: key, protocol: 'layer2', node: this.o.node, ip }, 1);
@@ -458,6 +480,7 @@ export class SpeakerCore {
       for (const g of this.gauges) g.remove({ service: key, protocol: 'layer2', node: this.o.node, ip });
     }
     this.log.info('withdrawn', { service: key, ips: cur.ips, reason, detail });
+    this.o.onAnnouncementChanged?.(key);
   }
 
   private addUser(ip: string, key: string, interfaces: readonly string[]): void {

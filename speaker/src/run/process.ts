@@ -17,6 +17,7 @@ import { registerAnnouncerMetrics } from '../l2/metrics.js';
 import { nativeListInterfaces, nativeSocketFactory, nativeWatchLinks } from '../l2/native.js';
 import { SpeakerCore } from './core.js';
 import { L2LB_MEMBER_META, advertisementsWithPreferences, foreignMembers, mixedClusterWarning } from './mixed.js';
+import { startL2StatusWriter, type L2StatusHandle } from './l2status-process.js';
 import { RUN_USAGE, parseRunArgs, type RunOptions } from './options.js';
 import { startProbeServer, type ProbeServer } from '@l2lb/shared/probes';
 import { processLogger, runUntilSignal } from '@l2lb/shared/lifecycle';
@@ -71,6 +72,7 @@ export class SpeakerProcess {
   private stopped: Promise<void> | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
   private podIPs: string[] = [];
+  private l2status: L2StatusHandle | undefined;
 
   private readonly crdRecheckMs: number;
   private readonly kubeLog: winston.Logger;
@@ -99,6 +101,7 @@ export class SpeakerProcess {
       startupGraceMs: STARTUP_GRACE_MS,
       configMapObject: `ConfigMap ${o.namespace}/${CONFIGMAP_NAME}`,
       defer: (fn) => setImmediate(fn), // passes over all Services yield to memberlist and the sockets
+      onAnnouncementChanged: (key) => this.l2status?.writer.changed(key),
       event: (svc, type, reason, message) => {
         void this.events.record({ kind: 'Service', apiVersion: 'v1', namespace: svc.namespace, name: svc.name, ...(svc.uid ? { uid: svc.uid } : {}) }, type, reason, message);
       },
@@ -107,7 +110,10 @@ export class SpeakerProcess {
     this.announcer.on('link', () => this.core.interfacesChanged());
     const common = { logger: kubeLog, registry: this.registry };
     const services = this.informer(new Informer(client, { resource: Resources.services, name: 'services', ...common }));
-    services.on('add', (s) => this.core.upsertService(s)).on('update', (s) => this.core.upsertService(s)).on('delete', (s) => this.core.deleteService(s));
+    services.on('add', (s) => this.core.upsertService(s)).on('update', (s) => this.core.upsertService(s)).on('delete', (s) => {
+      this.core.deleteService(s);
+      this.l2status?.serviceDeleted(s);
+    });
     const nodes = this.informer(new Informer(client, { resource: Resources.nodes, name: 'nodes', ...common }));
     nodes.on('add', (n) => this.core.upsertNode(n)).on('update', (n) => this.core.upsertNode(n)).on('delete', (n) => this.core.deleteNode(n));
     this.configMaps = this.informer(new Informer(client, {
@@ -198,6 +204,10 @@ export class SpeakerProcess {
     }
     await this.watchEndpointSlices();
     if (this.stopping) return;
+    this.l2status = await startL2StatusWriter({
+      client: this.client, node: this.o.nodeName, namespace: this.o.namespace, core: this.core, registry: this.registry,
+      logger: this.log.child({ component: 'l2status' }), recheckMs: this.crdRecheckMs, stopping: () => this.stopping,
+    });
     for (const i of this.informers) i.start();
     await Promise.all(this.informers.map((i) => i.waitForSync()));
     if (this.stopping) return;
@@ -300,9 +310,18 @@ export class SpeakerProcess {
     const meta = new TextEncoder().encode(L2LB_MEMBER_META);
     const cfg = makeConfig(this.o.nodeName, bind, this.o.mlBindPort, { wire: defaultWireOptions({ keyring }), meta }, this.o.mlProfile);
     const mlLog = this.log.child({ component: 'memberlist' });
+    const memberGauge = new Gauge({
+      name: 'l2lb_speaker_memberlist_member', help: '1 per memberlist member this speaker sees alive or suspect (its election candidates; `kubectl l2lb` reads it)',
+      labelNames: ['member'], registers: [this.registry],
+    });
+    const setMembers = (names: string[] | undefined): void => {
+      memberGauge.reset();
+      for (const n of names ?? []) memberGauge.set({ member: n }, 1);
+      this.core.setMembers(names);
+    };
     const changed = (event: string) => (n: MemberInfo): void => {
       this.log.info('memberlist', { event, member: n.name, addr: hostPort(n.addr, n.port) });
-      this.core.setMembers(this.ml?.ml.members().map((m) => m.name));
+      setMembers(this.ml?.ml.members().map((m) => m.name));
       this.checkMixedCluster();
     };
     this.ml = new MemberlistNode(cfg, { bindIp: bind, bindPort: this.o.mlBindPort, logger: { info: (m, x) => mlLog.info(m, x), warn: (m, x) => mlLog.warn(m, x), debug: (m, x) => mlLog.debug(m, x) } }, {
@@ -312,7 +331,7 @@ export class SpeakerProcess {
     this.core.start(); // the start-up hold runs from here: until the first join round or 3 s
     registerMemberlistMetrics(this.registry, this.ml.ml);
     this.mlStarted = true;
-    this.core.setMembers(this.ml.ml.members().map((m) => m.name));
+    setMembers(this.ml.ml.members().map((m) => m.name));
     this.checkMixedCluster();
     this.log.info('memberlist started', { bind: hostPort(bind, this.o.mlBindPort), profile: this.o.mlProfile, encrypted: keyring !== null });
     void this.joinRound(true);
@@ -372,6 +391,8 @@ export class SpeakerProcess {
   private async stopOnce(): Promise<void> {
     this.stopping = true;
     for (const t of this.timers) clearTimeout(t);
+    // The new owner replaces this node's ServiceL2Status objects; a restarted speaker adopts them.
+    const l2status = this.l2status?.stop();
     this.core.shutdown();
     this.announcer.stop();
     const ml = this.ml;
@@ -379,7 +400,7 @@ export class SpeakerProcess {
       await ml.leave(800);
       await ml.close();
     }
-    await Promise.race([Promise.all(this.informers.map((i) => i.stop())), new Promise((r) => setTimeout(r, 500).unref())]);
+    await Promise.race([Promise.all([...this.informers.map((i) => i.stop()), l2status]), new Promise((r) => setTimeout(r, 500).unref())]);
   }
 }
 

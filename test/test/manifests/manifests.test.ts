@@ -275,8 +275,8 @@ describe('manifests/l2lb.yaml', () => {
     });
   }
 
-  it('defines the metallb.io CRDs l2lb reads, with structural schemas', () => {
-    for (const r of [Resources.ipAddressPools, Resources.l2Advertisements]) {
+  it('defines the metallb.io CRDs l2lb reads and writes, with structural schemas', () => {
+    for (const r of [Resources.ipAddressPools, Resources.l2Advertisements, Resources.serviceL2Statuses]) {
       const crd = find(objects, 'CustomResourceDefinition', `${r.plural}.${r.group}`);
       assert.equal(at(crd, 'apiVersion'), 'apiextensions.k8s.io/v1');
       assert.equal(at(crd, 'spec.group'), r.group);
@@ -286,6 +286,15 @@ describe('manifests/l2lb.yaml', () => {
       assert.deepEqual(versions.map((v) => [at(v, 'name'), at(v, 'served'), at(v, 'storage')]), [[r.version, true, true]]);
       assert.deepEqual(structuralProblems(crdSchema(r.plural)), []);
     }
+    // The status l2lb writes goes through the status subresource, as on MetalLB's CRDs.
+    for (const plural of ['ipaddresspools', 'servicel2statuses']) {
+      const crd = find(objects, 'CustomResourceDefinition', `${plural}.metallb.io`);
+      assert.deepEqual(at(list(at(crd, 'spec.versions'), 'versions')[0] as Obj, 'subresources'), { status: {} }, plural);
+    }
+    const l2 = { apiVersion: 'metallb.io/v1beta1', kind: 'ServiceL2Status', metadata: { name: 'l2-x' }, spec: {}, status: { node: 'n1', serviceName: 'web', serviceNamespace: 'default', interfaces: [{ name: 'eth0' }] } };
+    assert.deepEqual(validate(crdSchema('servicel2statuses'), l2), { errors: [], pruned: [] });
+    const poolStatus = { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'p' }, spec: { addresses: ['10.0.0.0/24'] }, status: { assignedIPv4: 1, assignedIPv6: 0, availableIPv4: 255, availableIPv6: 0 } };
+    assert.deepEqual(validate(crdSchema('ipaddresspools'), poolStatus), { errors: [], pruned: [] });
   });
 
   it('the CRD schemas accept manifests/examples without dropping a field', () => {

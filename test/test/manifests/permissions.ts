@@ -4,9 +4,11 @@
 //  controller: controller/src/controller.ts (informers on services, namespaces, the ConfigMap "config"
 //    by field selector, ipaddresspools and l2advertisements; merge patch of services/status and, when a
 //    server's status strategy drops the pool annotation, of the service; get/create of the Secret
-//    "memberlist"), shared/src/kube/events.ts (create events.k8s.io/v1 Events, core/v1 as fallback).
+//    "memberlist"; merge patch of ipaddresspools/status, controller/src/pool-status.ts),
+//    shared/src/kube/events.ts (create events.k8s.io/v1 Events, core/v1 as fallback).
 //  speaker: the contract in the lead's brief (informers on services, endpointslices, nodes, the
-//    ConfigMap "config", the CRs; a list of speaker Pods in its namespace every 60 s; Events).
+//    ConfigMap "config", the CRs; a list of speaker Pods in its namespace every 60 s; Events;
+//    speaker/src/run/l2status-process.ts: servicel2statuses list/watch/create/delete, status patch).
 // RBAC is version-independent, so endpointslices covers discovery.k8s.io/v1 and v1beta1 (Kubernetes 1.20).
 
 export const NAMESPACE = 'l2lb-system';
@@ -37,6 +39,7 @@ export const NEEDED: Readonly<Record<'controller' | 'speaker', readonly Permissi
     ...p('create', '', 'secrets', NAMESPACE),
     ...p('list,watch', 'metallb.io', 'ipaddresspools', NAMESPACE),
     ...p('list,watch', 'metallb.io', 'l2advertisements', NAMESPACE),
+    ...p('patch', 'metallb.io', 'ipaddresspools/status', NAMESPACE),
   ],
   speaker: [
     ...p('list,watch', '', 'services'),
@@ -49,6 +52,8 @@ export const NEEDED: Readonly<Record<'controller' | 'speaker', readonly Permissi
     ...p('list,watch', '', 'configmaps', NAMESPACE, 'metallb-excludel2'),
     ...p('list,watch', 'metallb.io', 'ipaddresspools', NAMESPACE),
     ...p('list,watch', 'metallb.io', 'l2advertisements', NAMESPACE),
+    ...p('list,watch,create,delete', 'metallb.io', 'servicel2statuses', NAMESPACE),
+    ...p('patch', 'metallb.io', 'servicel2statuses/status', NAMESPACE),
   ],
 };
 
@@ -72,6 +77,7 @@ export const FORBIDDEN: Readonly<Record<'controller' | 'speaker', readonly Permi
     ...p('create', 'rbac.authorization.k8s.io', 'clusterrolebindings'),
     ...p('update', 'apps', 'deployments', NAMESPACE),
     ...p('update,delete', '', 'events', 'default'),
+    ...p('create,delete', 'metallb.io', 'servicel2statuses', NAMESPACE),
   ],
   speaker: [
     ...p('get,list', '', 'secrets', ''),
@@ -90,6 +96,8 @@ export const FORBIDDEN: Readonly<Record<'controller' | 'speaker', readonly Permi
     ...p('list', 'metallb.io', 'ipaddresspools', 'default'),
     ...p('create', 'discovery.k8s.io', 'endpointslices', 'default'),
     ...p('create', 'rbac.authorization.k8s.io', 'roles', NAMESPACE),
+    ...p('list,create,delete', 'metallb.io', 'servicel2statuses', 'default'),
+    ...p('patch', 'metallb.io', 'ipaddresspools/status', NAMESPACE),
   ],
 };
 

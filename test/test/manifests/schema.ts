@@ -55,10 +55,24 @@ export function validate(schema: Obj, value: unknown, path = ''): SchemaResult {
 
 function walk(schema: Obj, value: unknown, path: string, r: SchemaResult): void {
   const where = path || '(root)';
+  if (schema['x-kubernetes-int-or-string'] === true) {
+    if (typeof value !== 'string' && !(typeof value === 'number' && Number.isInteger(value))) r.errors.push(`${where}: must be an integer or a string, got ${describeValue(value)}`);
+    return;
+  }
   const type = schema['type'];
   switch (type) {
     case 'string':
       if (typeof value !== 'string') r.errors.push(`${where}: must be a string, got ${describeValue(value)}`);
+      else {
+        const min = schema['minLength'];
+        if (typeof min === 'number' && value.length < min) r.errors.push(`${where}: shorter than ${min}`);
+        const pattern = schema['pattern'];
+        if (typeof pattern === 'string') {
+          // Go's inline (?i) has no JavaScript spelling: it becomes the i flag.
+          const re = pattern.includes('(?i)') ? new RegExp(pattern.replace('(?i)', ''), 'i') : new RegExp(pattern);
+          if (!re.test(value)) r.errors.push(`${where}: ${JSON.stringify(value)} does not match ${pattern}`);
+        }
+      }
       return;
     case 'boolean':
       if (typeof value !== 'boolean') r.errors.push(`${where}: must be a boolean, got ${describeValue(value)}`);

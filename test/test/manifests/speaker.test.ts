@@ -79,7 +79,7 @@ describe('manifests/l2lb.yaml: the speaker image\'s files run with the DaemonSet
     for (const dev of ['eth0', 'peer0']) ip(['-n', netns, 'link', 'set', dev, 'up']);
     api = await RealApiServer.start({ netns });
     await api.kubectlOk(['apply', '-f', manifestPath]);
-    await api.kubectlOk(['wait', '--for=condition=established', '--timeout=30s', 'crd/ipaddresspools.metallb.io', 'crd/l2advertisements.metallb.io']);
+    await api.kubectlOk(['wait', '--for=condition=established', '--timeout=30s', 'crd/ipaddresspools.metallb.io', 'crd/l2advertisements.metallb.io', 'crd/servicel2statuses.metallb.io']);
   });
 
   after(async function () {
@@ -140,7 +140,7 @@ describe('manifests/l2lb.yaml: the speaker image\'s files run with the DaemonSet
       new RegExp(`^l2lb_kube_informer_synced\\{informer="${informer}"\\} 1$`, 'm').test(metrics);
     // What a speaker lists with its ServiceAccount: EndpointSlices come from discovery.k8s.io/v1beta1 on
     // Kubernetes 1.20 (v1 elsewhere); every informer must sync and the speaker must become ready.
-    const informers = ['services', 'nodes', 'configmap', 'ipaddresspools', 'l2advertisements', 'endpointslices'];
+    const informers = ['services', 'nodes', 'configmap', 'ipaddresspools', 'l2advertisements', 'endpointslices', 'servicel2statuses'];
     await waitFor(() => {
       const m = curl('/metrics');
       return m.code === '200' && informers.every((i) => synced(m.body, i));
@@ -151,6 +151,28 @@ describe('manifests/l2lb.yaml: the speaker image\'s files run with the DaemonSet
     // The memberlist peer list (pods, list) happens before the start-up hold ends.
     await waitFor(() => log.includes('start-up hold over'), { timeoutMs: 10_000, what: `the first memberlist join round\n${log}` });
     assert.ok(logLines(log).some((l) => l['message'] === 'memberlist started' && l['encrypted'] === true), `encrypted gossip with the mounted key\n${log}`);
+
+    // A Service it wins (it is the only member): its ServiceL2Status, written with the speaker's own
+    // ServiceAccount through the CRD and RBAC of manifests/l2lb.yaml, names the node.
+    await server.kubectlOk(['apply', '-f', '-'], {
+      input: [
+        'apiVersion: v1', 'kind: Node', 'metadata: {name: l2mf-node1}', '---',
+        'apiVersion: v1', 'kind: Service', 'metadata: {name: l2mf-web, namespace: default}', 'spec: {type: LoadBalancer, ports: [{port: 80}]}', '---',
+        'apiVersion: discovery.k8s.io/v1beta1', 'kind: EndpointSlice', 'metadata: {name: l2mf-web-1, namespace: default, labels: {kubernetes.io/service-name: l2mf-web}}',
+        'addressType: IPv4', 'endpoints: [{addresses: [10.0.0.1], conditions: {ready: true}, topology: {kubernetes.io/hostname: l2mf-node1}}]', '',
+      ].join('\n'),
+    });
+    await server.kubectlOk(['patch', 'service', 'l2mf-web', '-n', 'default', '--subresource=status', '--type=merge', '-p', '{"status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.17"}]}}}']);
+    type L2 = { metadata: { name: string; labels?: Record<string, string> }; status?: Record<string, unknown> };
+    let l2status: L2 | undefined;
+    await waitFor(async () => {
+      const out = await server.kubectlOk(['get', 'servicel2statuses', '-n', NAMESPACE, '-o', 'json']);
+      const items = (JSON.parse(out) as { items: L2[] }).items;
+      l2status = items.length === 1 && items[0]?.status?.['node'] !== undefined ? items[0] : undefined;
+      return l2status !== undefined;
+    }, { timeoutMs: 15_000, intervalMs: 250, what: `a ServiceL2Status for default/l2mf-web\n${log}` });
+    assert.deepEqual(l2status?.status, { node: 'l2mf-node1', serviceName: 'l2mf-web', serviceNamespace: 'default' });
+    assert.equal(l2status?.metadata.labels?.['metallb.io/node'], 'l2mf-node1');
 
     proc.kill('SIGTERM');
     assert.equal(await exited, 0, log);
