@@ -90,8 +90,18 @@ export class Reconciler {
     return this.config;
   }
 
-  /** Applies a new valid configuration; allocations whose IPs left every pool are released. */
+  /**
+   * Applies a new valid configuration; allocations whose IPs left every pool are released.
+   * A configuration without a pool is "no configuration" (deleted, not created yet, CRDs not served): the
+   * controller then allocates nothing and changes nothing, and the allocator keeps the last pools and every
+   * assignment, so a Service deleted meanwhile still frees its IP and nothing moves when the pools return.
+   * MetalLB likewise stops ("configuration is missing, will not function") instead of clearing Services.
+   */
   setConfig(config: Config): PoolChange {
+    if (config.pools.length === 0) {
+      this.config = undefined;
+      return { released: [], renamed: [] };
+    }
     this.config = config;
     return this.allocator.setPools(config.pools);
   }
@@ -144,7 +154,6 @@ export class Reconciler {
       return { key, write, events, freed, pending: true, allocation: undefined, failure: { reason, message } };
     };
 
-    if (this.config.pools.length === 0) return failWith('NoPools', 'no address pools are configured');
     if (parsed.error !== undefined) return failWith('InvalidService', parsed.error);
     const request = parsed.request;
 

@@ -168,14 +168,24 @@ describe('Reconciler', () => {
     assert.deepEqual(reasons(out), []);
   });
 
-  it('strips every IP when the configuration has no pools (as MetalLB)', () => {
+  it('changes nothing while the configuration has no pool, and resumes with the same IPs once it has one', () => {
     const r = new Reconciler();
     r.setConfig(config({ name: 'p', addresses: ['10.0.0.0/30'] }));
     const s = applied(svc('web'), r.reconcile(svc('web')).write);
-    r.setConfig(parseConfigMapConfig(''));
+    const change = r.setConfig(parseConfigMapConfig(''));
+    assert.deepEqual(change.released, [], 'nothing released');
+    assert.equal(r.configLoaded, false);
     const out = r.reconcile(s);
-    assert.deepEqual(out.write?.ingress, []);
-    assert.equal(out.failure?.reason, 'NoPools');
+    assert.equal(out.write, undefined, 'no write: status, annotation and condition stay');
+    assert.deepEqual(out.events, []);
+    assert.equal(out.failure, undefined);
+    // A new Service waits without a write too (nothing to allocate from).
+    assert.equal(r.reconcile(svc('newcomer')).write, undefined);
+    // The same pool returns: the Service is re-registered, unchanged, and its IP is not handed out twice.
+    r.setConfig(config({ name: 'p', addresses: ['10.0.0.0/30'] }));
+    assert.equal(r.reconcile(s).write, undefined);
+    const other = r.reconcile(svc('other'));
+    assert.notDeepEqual(other.write?.ingress, s.status?.loadBalancer?.ingress?.map((i) => i.ip));
   });
 
   it('moves a Service when its requested IP or pool annotation changes', () => {
