@@ -7,7 +7,7 @@ import { isApiError, type KubeClient } from '@l2lb/shared/kube/client';
 import { EventRecorder, type EventTarget } from '@l2lb/shared/kube/events';
 import { Informer } from '@l2lb/shared/kube/informer';
 import { Resources, type KubeObject } from '@l2lb/shared/kube/types';
-import { ConfigState, type ConfigEventTarget } from '@l2lb/shared';
+import { ConfigState, warningTargets, type ConfigEventTarget } from '@l2lb/shared';
 import { controllerMetrics, type ControllerMetrics } from './metrics.js';
 import { Reconciler, type ServiceWrite } from './reconciler.js';
 import { ANN_ALLOCATED_FROM_POOL, serviceKey, statusIPs, type ServiceObject } from './service.js';
@@ -271,6 +271,8 @@ export class Controller {
       return;
     }
     const change = this.reconciler.setConfig(update.config);
+    // Accepted as MetalLB accepts it, but said where an operator looks: once per configuration, on the object.
+    for (const target of warningTargets(update.config)) this.configEvent(target, 'Warning', 'ConfigurationWarning', target.message);
     if (!this.reconciler.configLoaded) {
       this.noConfiguration(update.config.warnings, update.recovered);
       this.enqueueAll();

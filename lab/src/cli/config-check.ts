@@ -15,11 +15,15 @@ interface Io {
   err: NodeJS.WritableStream;
 }
 
-const CONFIG_USAGE = `usage: l2lb config check [--json] FILE...
+const CONFIG_USAGE = `usage: l2lb config check [--json] [--strict] FILE...
 
 FILE is a ConfigMap manifest (data.config), the raw config YAML (address-pools: ...), or YAML
 with IPAddressPool / L2Advertisement objects (several documents per file; any mix of files).
-Exit status: 0 valid, 1 invalid configuration, 2 unreadable file, not YAML, or bad usage.
+What MetalLB accepts is accepted, with a warning where l2lb reads it differently from what is
+written (a CIDR with host bits, an unknown CR field, BGP objects, no pool at all).
+  --strict   every warning is an error (exit 1), for CI pipelines
+Exit status: 0 valid, 1 invalid configuration (or a warning with --strict), 2 unreadable file,
+not YAML, or bad usage.
 `;
 
 export async function runConfigCommand(args: string[], io: Io): Promise<number> {
@@ -29,13 +33,14 @@ export async function runConfigCommand(args: string[], io: Io): Promise<number> 
     return EXIT_UNREADABLE;
   }
   const json = rest.includes('--json');
-  const files = rest.filter((a) => a !== '--json');
+  const strict = rest.includes('--strict');
+  const files = rest.filter((a) => a !== '--json' && a !== '--strict');
   const unknownFlag = files.find((f) => f.startsWith('-') && f !== '-');
   if (unknownFlag !== undefined || files.length === 0) {
     io.err.write(unknownFlag !== undefined ? `l2lb config check: unknown option ${unknownFlag}\n\n${CONFIG_USAGE}` : CONFIG_USAGE);
     return EXIT_UNREADABLE;
   }
-  return checkFiles(files, json, io);
+  return checkFiles(files, { json, strict }, io);
 }
 
 /** Where a piece of configuration came from, for messages. */
@@ -47,10 +52,11 @@ interface Collected {
   configMaps: (Located & { text: string; object: string })[];
   resources: (Located & { value: unknown })[];
   problems: string[];
+  warnings: string[];
 }
 
-async function checkFiles(files: string[], json: boolean, io: Io): Promise<number> {
-  const collected: Collected = { configMaps: [], resources: [], problems: [] };
+async function checkFiles(files: string[], { json, strict }: { json: boolean; strict: boolean }, io: Io): Promise<number> {
+  const collected: Collected = { configMaps: [], resources: [], problems: [], warnings: [] };
   for (const file of files) {
     let text: string;
     try {
@@ -82,7 +88,8 @@ async function checkFiles(files: string[], json: boolean, io: Io): Promise<numbe
     collected.problems.push(`more than one ConfigMap-format configuration given (${collected.configMaps.map((c) => c.where).join(', ')}); a cluster has one`);
   }
   if (collected.configMaps.length === 0 && collected.resources.length === 0 && collected.problems.length === 0) {
-    collected.problems.push(`no configuration found in ${files.join(', ')}`);
+    // Valid, as in MetalLB: the controller then keeps every assignment and allocates nothing.
+    collected.warnings.push(`no configuration found in ${files.join(', ')}`);
   }
   if (collected.problems.length > 0) {
     for (const problem of collected.problems) io.err.write(`error: ${problem}\n`);
@@ -103,7 +110,12 @@ async function checkFiles(files: string[], json: boolean, io: Io): Promise<numbe
     io.err.write(`${error.problems.length} error${error.problems.length === 1 ? '' : 's'}: the configuration is invalid\n`);
     return EXIT_INVALID;
   }
-  for (const warning of config.warnings) io.err.write(`warning: ${warning}\n`);
+  const warnings = [...collected.warnings, ...config.warnings];
+  for (const warning of warnings) io.err.write(`${strict ? 'error' : 'warning'}: ${warning}\n`);
+  if (strict && warnings.length > 0) {
+    io.err.write(`${warnings.length} warning${warnings.length === 1 ? '' : 's'}, refused by --strict\n`);
+    return EXIT_INVALID;
+  }
   io.out.write(json ? `${JSON.stringify(configToJson(config))}\n` : summarize(config));
   return EXIT_VALID;
 }
@@ -132,8 +144,14 @@ function classify(value: unknown, where: string, collected: Collected): void {
     const object = `ConfigMap ${namespace}${name}`;
     const data = isRecord(value['data']) ? value['data'] : undefined;
     const text = data?.['config'];
+    if (text === undefined) {
+      // MetalLB reads a missing key as an empty configuration.
+      collected.warnings.push(`${where}: ${object}: data.config is missing (an empty configuration); the pool configuration goes under the data key "config"`);
+      collected.configMaps.push({ where, text: '', object: `${object} (${where})` });
+      return;
+    }
     if (typeof text !== 'string') {
-      collected.problems.push(`${where}: ${object}: data.config is missing; the pool configuration goes under the data key "config"`);
+      collected.problems.push(`${where}: ${object}: data.config must be a string (the configuration as YAML text)`);
       return;
     }
     collected.configMaps.push({ where, text, object: `${object} (${where})` });
