@@ -55,30 +55,61 @@ interface Collected {
   warnings: string[];
 }
 
-async function checkFiles(files: string[], { json, strict }: { json: boolean; strict: boolean }, io: Io): Promise<number> {
-  const collected: Collected = { configMaps: [], resources: [], problems: [], warnings: [] };
+async function checkFiles(files: string[], options: { json: boolean; strict: boolean }, io: Io): Promise<number> {
+  const inputs: ConfigText[] = [];
   for (const file of files) {
-    let text: string;
     try {
-      text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
+      inputs.push({ name: file, text: file === '-' ? await readStdin() : await readFile(file, 'utf8') });
     } catch (error) {
       io.err.write(`error: cannot read ${file}: ${(error as Error).message}\n`);
       return EXIT_UNREADABLE;
     }
+  }
+  const verdict = checkConfigTexts(inputs, options);
+  for (const line of verdict.errors) io.err.write(`error: ${line}\n`);
+  for (const line of verdict.warnings) io.err.write(`${options.strict ? 'error' : 'warning'}: ${line}\n`);
+  if (verdict.summary !== undefined) io.err.write(`${verdict.summary}\n`);
+  if (verdict.code === EXIT_VALID && verdict.config !== undefined) {
+    io.out.write(options.json ? `${JSON.stringify(configToJson(verdict.config))}\n` : summarize(verdict.config));
+  }
+  return verdict.code;
+}
+
+/** One file's text, named for messages. */
+export interface ConfigText {
+  readonly name: string;
+  readonly text: string;
+}
+
+export interface ConfigVerdict {
+  /** EXIT_VALID, EXIT_INVALID or EXIT_UNREADABLE. */
+  readonly code: number;
+  readonly errors: readonly string[];
+  readonly warnings: readonly string[];
+  /** A closing line such as "2 errors: the configuration is invalid". */
+  readonly summary: string | undefined;
+  readonly config: Config | undefined;
+}
+
+/**
+ * What `l2lb config check` decides about these texts, without I/O: the same validation as the controller
+ * and the speaker (buildConfigFromSources), after sorting the documents into ConfigMap and CR input.
+ */
+export function checkConfigTexts(inputs: readonly ConfigText[], { strict = false }: { strict?: boolean } = {}): ConfigVerdict {
+  const collected: Collected = { configMaps: [], resources: [], problems: [], warnings: [] };
+  const verdict = (code: number, errors: string[], warnings: string[], summary?: string, config?: Config): ConfigVerdict =>
+    ({ code, errors, warnings, summary, config });
+  for (const { name: file, text } of inputs) {
     const documents = parseAllDocuments(text, { version: '1.1', uniqueKeys: true, prettyErrors: false });
     const docs = Array.isArray(documents) ? documents : [documents];
     for (const [index, doc] of docs.entries()) {
       const yamlError = doc.errors[0];
-      if (yamlError !== undefined) {
-        io.err.write(`error: ${file}: document ${index + 1} is not valid YAML: ${yamlError.message}\n`);
-        return EXIT_UNREADABLE;
-      }
+      if (yamlError !== undefined) return verdict(EXIT_UNREADABLE, [`${file}: document ${index + 1} is not valid YAML: ${yamlError.message}`], []);
       let value: unknown;
       try {
         value = doc.toJS({ maxAliasCount: 100 });
       } catch (error) {
-        io.err.write(`error: ${file}: document ${index + 1} is not valid YAML: ${(error as Error).message}\n`);
-        return EXIT_UNREADABLE;
+        return verdict(EXIT_UNREADABLE, [`${file}: document ${index + 1} is not valid YAML: ${(error as Error).message}`], []);
       }
       classify(value, docs.length > 1 ? `${file} (document ${index + 1})` : file, collected);
     }
@@ -89,12 +120,9 @@ async function checkFiles(files: string[], { json, strict }: { json: boolean; st
   }
   if (collected.configMaps.length === 0 && collected.resources.length === 0 && collected.problems.length === 0) {
     // Valid, as in MetalLB: the controller then keeps every assignment and allocates nothing.
-    collected.warnings.push(`no configuration found in ${files.join(', ')}`);
+    collected.warnings.push(`no configuration found in ${inputs.map((i) => i.name).join(', ')}`);
   }
-  if (collected.problems.length > 0) {
-    for (const problem of collected.problems) io.err.write(`error: ${problem}\n`);
-    return EXIT_INVALID;
-  }
+  if (collected.problems.length > 0) return verdict(EXIT_INVALID, collected.problems, []);
 
   const configMap = collected.configMaps[0];
   let config: Config;
@@ -106,18 +134,14 @@ async function checkFiles(files: string[], { json, strict }: { json: boolean; st
     });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    for (const problem of error.problems) io.err.write(`error: ${formatProblem(problem)}\n`);
-    io.err.write(`${error.problems.length} error${error.problems.length === 1 ? '' : 's'}: the configuration is invalid\n`);
-    return EXIT_INVALID;
+    const n = error.problems.length;
+    return verdict(EXIT_INVALID, error.problems.map(formatProblem), [], `${n} error${n === 1 ? '' : 's'}: the configuration is invalid`);
   }
   const warnings = [...collected.warnings, ...config.warnings];
-  for (const warning of warnings) io.err.write(`${strict ? 'error' : 'warning'}: ${warning}\n`);
   if (strict && warnings.length > 0) {
-    io.err.write(`${warnings.length} warning${warnings.length === 1 ? '' : 's'}, refused by --strict\n`);
-    return EXIT_INVALID;
+    return verdict(EXIT_INVALID, [], warnings, `${warnings.length} warning${warnings.length === 1 ? '' : 's'}, refused by --strict`, config);
   }
-  io.out.write(json ? `${JSON.stringify(configToJson(config))}\n` : summarize(config));
-  return EXIT_VALID;
+  return verdict(EXIT_VALID, [], warnings, undefined, config);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
