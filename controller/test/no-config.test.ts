@@ -39,13 +39,14 @@ function suite(title: string, makeTarget: () => Promise<ApiTarget>): void {
       assert.equal(ready.status, 200, 'ready: a controller without configuration is doing its job (keeping state)');
       assert.match(ready.text, /no configuration/);
     };
-    const assertNothingChanged = async (): Promise<void> => {
+    /** `explained`: a Service whose condition is expected to be False (its IP and annotation still kept). */
+    const assertNothingChanged = async (explained?: string): Promise<void> => {
       assert.deepEqual(watch?.changed(), [], 'no Service changed at any moment');
       for (const name of names) {
         const s = await serviceState(target.client, ns, name);
         assert.deepEqual(s.ips, [held.get(name)], `${name} keeps its IP`);
         assert.equal(s.pool, 'first', `${name} keeps its pool annotation`);
-        assert.equal(s.condition?.status, 'True', `${name} keeps its condition`);
+        assert.equal(s.condition?.status, name === explained ? 'False' : 'True', `${name} keeps its condition`);
       }
     };
     const restart = async (): Promise<void> => {
@@ -126,6 +127,19 @@ function suite(title: string, makeTarget: () => Promise<ApiTarget>): void {
       const fresh = await waitFor(async () => (await serviceState(target.client, 'default', 'newcomer')).ips[0], { what: 'newcomer gets an IP' });
       assert.ok(![...held.values()].includes(fresh), `${fresh} is not one of the held IPs`);
       await assertNothingChanged();
+    });
+
+    it('keeps the IP of a Service whose annotation becomes invalid, explains it, and moves it once the annotation is valid', async () => {
+      await target.client.patch(Resources.services, ns, 'keep-a', { metadata: { annotations: { 'metallb.io/loadBalancerIPs': '192.0.2.300' } } }, 'merge');
+      const explained = await waitFor(async () => {
+        const s = await serviceState(target.client, ns, 'keep-a');
+        return s.condition?.status === 'False' ? s : undefined;
+      }, { what: 'keep-a condition False' });
+      assert.match(explained.condition?.message ?? '', /invalid IP "192\.0\.2\.300".*keeping/);
+      await waitFor(async () => (await eventsFor(target.client, ns, 'Service', 'keep-a')).some((e) => /^Warning AllocationFailed: .*keeping/.test(e)), { what: 'AllocationFailed Event' });
+      await assertNothingChanged('keep-a');
+      await target.client.patch(Resources.services, ns, 'keep-a', { metadata: { annotations: { 'metallb.io/loadBalancerIPs': '192.0.2.9' } } }, 'merge');
+      await waitFor(async () => (await serviceState(target.client, ns, 'keep-a')).ips[0] === '192.0.2.9', { what: 'keep-a moved to the valid requested IP' });
     });
   });
 }
