@@ -129,6 +129,15 @@ function suite(title: string, makeTarget: () => Promise<ApiTarget>): void {
       await assertNothingChanged();
     });
 
+    it('accepts a CIDR with host bits as MetalLB does, with a Warning Event on the IPAddressPool, and changes nothing', async () => {
+      await target.client.patch(Resources.ipAddressPools, NS, 'first', { spec: { addresses: ['192.0.2.5/28'] } }, 'merge');
+      await waitFor(async () => (await eventsFor(target.client, NS, 'IPAddressPool', 'first')).some((e) => /^Warning ConfigurationWarning: .*"192\.0\.2\.5\/28" has host bits set: read as "192\.0\.2\.0\/28"/.test(e)), { what: 'Warning ConfigurationWarning Event on IPAddressPool first' });
+      await waitFor(() => live().logs.some((l) => l['level'] === 'warn' && /host bits set/.test(String(l['message']))), { what: 'a warning log line' });
+      assert.equal(await live().metric('l2lb_controller_config_loaded'), 1);
+      assert.equal(await live().metric('l2lb_controller_config_stale'), 0);
+      await assertNothingChanged();
+    });
+
     it('keeps the IP of a Service whose annotation becomes invalid, explains it, and moves it once the annotation is valid', async () => {
       await target.client.patch(Resources.services, ns, 'keep-a', { metadata: { annotations: { 'metallb.io/loadBalancerIPs': '192.0.2.300' } } }, 'merge');
       const explained = await waitFor(async () => {
