@@ -57,7 +57,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   let probes: ProbeServer | undefined;
   if (parsed.metricsPort !== 0) {
     try {
-      probes = await startProbeServer({ host: parsed.metricsHost, port: parsed.metricsPort, registry: metrics.registry, ready: () => controller.ready, notReadyText: 'informers not synced yet' });
+      probes = await startProbeServer({ host: parsed.metricsHost, port: parsed.metricsPort, registry: metrics.registry, ready: () => controller.ready, notReadyText: 'informers not synced yet', readyText: () => controller.status });
     } catch (e) {
       log.error(`cannot listen on ${parsed.metricsHost}:${parsed.metricsPort} for metrics: ${e instanceof Error ? e.message : String(e)}`);
       return 1;

@@ -7,7 +7,7 @@ import { isApiError, type KubeClient } from '@l2lb/shared/kube/client';
 import { EventRecorder, type EventTarget } from '@l2lb/shared/kube/events';
 import { Informer } from '@l2lb/shared/kube/informer';
 import { Resources, type KubeObject } from '@l2lb/shared/kube/types';
-import { ConfigState, type ConfigEventTarget } from '@l2lb/shared';
+import { ConfigState, warningTargets, type ConfigEventTarget } from '@l2lb/shared';
 import { controllerMetrics, type ControllerMetrics } from './metrics.js';
 import { Reconciler, type ServiceWrite } from './reconciler.js';
 import { PoolStatusWriter, type PoolStatus } from './pool-status.js';
@@ -63,6 +63,7 @@ export class Controller {
   private readonly background = new Set<Promise<unknown>>();
   private configDirty = false;
   private invalidTargets: readonly ConfigEventTarget[] = [];
+  private noConfigurationReason: string | undefined;
   private loaded = false;
   private stopping = false;
   private pumping = false;
@@ -286,7 +287,11 @@ export class Controller {
       configMapObject: `ConfigMap ${this.opts.namespace}/${CONFIGMAP_NAME}`,
       resources,
     });
-    if (update.kind === 'unchanged') return;
+    if (update.kind === 'unchanged') {
+      // Same (empty) configuration from other inputs, e.g. the ConfigMap came back with no pool: say why anew.
+      if (this.noConfigurationReason !== undefined) this.noConfiguration(this.configState.config?.warnings ?? [], false);
+      return;
+    }
     if (update.kind === 'invalid') {
       this.metrics.setConfigState(this.reconciler.configLoaded, true);
       if (update.repeated) return;
@@ -296,6 +301,14 @@ export class Controller {
       return;
     }
     const change = this.reconciler.setConfig(update.config);
+    // Accepted as MetalLB accepts it, but said where an operator looks: once per configuration, on the object.
+    for (const target of warningTargets(update.config)) this.configEvent(target, 'Warning', 'ConfigurationWarning', target.message);
+    if (!this.reconciler.configLoaded) {
+      this.noConfiguration(update.config.warnings, update.recovered);
+      this.enqueueAll();
+      return;
+    }
+    this.noConfigurationReason = undefined;
     this.metrics.setConfigState(true, false);
     this.poolsChanged();
     this.log.info(update.recovered ? 'configuration valid again, applied' : 'configuration loaded', {
@@ -310,6 +323,37 @@ export class Controller {
       this.invalidTargets = [];
     }
     this.enqueueAll();
+  }
+
+  /**
+   * No ConfigMap and no IPAddressPool (deleted, not created yet, CRDs not served), or a configuration without a
+   * pool: the reconciler allocates nothing and changes nothing, every assignment stays. Said once per change
+   * in a log line, a Warning Event on the ConfigMap (where `kubectl -n NS get events` shows it), the
+   * config_loaded gauge (0) and the /readyz text.
+   */
+  private noConfiguration(warnings: readonly string[], recovered: boolean): void {
+    const ns = this.opts.namespace;
+    const cm = this.configMaps.get(CONFIGMAP_NAME, ns);
+    const crs = this.crdsSynced ? (this.pools?.size ?? 0) + (this.ads?.size ?? 0) : 0;
+    const where = cm !== undefined || crs > 0
+      ? 'the configuration defines no address pool'
+      : `there is no ConfigMap ${ns}/${CONFIGMAP_NAME}${this.crdsSynced ? ' and no IPAddressPool' : ' and the metallb.io CRDs are not served'}`;
+    const reason = `no configuration: ${where}; allocating nothing and keeping every Service's IP, status and pool annotation as they are`;
+    this.metrics.setConfigState(false, false);
+    if (recovered) {
+      for (const target of this.invalidTargets) this.configEvent(target, 'Normal', 'ConfigurationLoaded', 'the configuration is valid again (it defines no address pool)');
+      this.invalidTargets = [];
+    }
+    if (reason === this.noConfigurationReason) return;
+    this.noConfigurationReason = reason;
+    this.log.warn(reason, { namespace: ns, warnings });
+    this.configEvent({ kind: 'ConfigMap', name: undefined, message: reason }, 'Warning', 'NoConfiguration', reason);
+  }
+
+  /** Set while there is no configuration (see noConfiguration); /readyz shows it. */
+  get status(): string {
+    if (!this.loaded) return 'informers not synced yet';
+    return this.noConfigurationReason ?? (this.configState.stale ? 'ok: the newest configuration is invalid, the last valid one is in force' : 'ok');
   }
 
   private configEvent(target: ConfigEventTarget, type: 'Normal' | 'Warning', reason: string, message: string): void {

@@ -90,8 +90,18 @@ export class Reconciler {
     return this.config;
   }
 
-  /** Applies a new valid configuration; allocations whose IPs left every pool are released. */
+  /**
+   * Applies a new valid configuration; allocations whose IPs left every pool are released.
+   * A configuration without a pool is "no configuration" (deleted, not created yet, CRDs not served): the
+   * controller then allocates nothing and changes nothing, and the allocator keeps the last pools and every
+   * assignment, so a Service deleted meanwhile still frees its IP and nothing moves when the pools return.
+   * MetalLB likewise stops ("configuration is missing, will not function") instead of clearing Services.
+   */
   setConfig(config: Config): PoolChange {
+    if (config.pools.length === 0) {
+      this.config = undefined;
+      return { released: [], renamed: [] };
+    }
     this.config = config;
     return this.allocator.setPools(config.pools);
   }
@@ -144,15 +154,41 @@ export class Reconciler {
       return { key, write, events, freed, pending: true, allocation: undefined, failure: { reason, message } };
     };
 
-    if (this.config.pools.length === 0) return failWith('NoPools', 'no address pools are configured');
-    if (parsed.error !== undefined) return failWith('InvalidService', parsed.error);
     const request = parsed.request;
 
     // The allocator's record is authoritative once we have one; the status is read only when we
     // have none (after a restart, or after a config change released the Service).
     const held = this.allocator.get(key);
     let current: readonly IP[] = held?.ips ?? statusIPs(svc);
+
+    /**
+     * A Service whose own annotations became invalid, or ask for something that cannot be assigned, keeps
+     * the IP it holds (with its status and pool annotation); the condition and an Event explain why. Its IP
+     * changes only once the annotations ask for something that can be assigned. (MetalLB releases the IP.)
+     * Undefined when there is nothing to keep: no IP, or the IP is not valid under the configuration.
+     */
+    const keepHeld = (reason: FailureKind, problem: string): ServiceOutcome | undefined => {
+      let kept: Allocation | undefined = this.allocator.get(key);
+      if (kept === undefined && current.length > 0) {
+        const registered = this.allocator.assign(request, current);
+        if (registered.ok) kept = registered;
+      }
+      if (kept === undefined) return undefined;
+      const message = `${problem}; keeping ${quoted(kept.ips)} from pool "${kept.pool}" until the Service asks for something that can be assigned`;
+      const condition = this.condition(svc, 'False', reason, message);
+      const write = this.desiredWrite(svc, kept.ips.map((ip) => ip.toString()), kept.pool, condition);
+      if (this.conditionChanged(key, condition)) {
+        events.push({ type: 'Warning', reason: 'AllocationFailed', message: `Failed to allocate IP for "${key}": ${message}` });
+      }
+      this.addDeprecationWarning(events, write, parsed.deprecated);
+      return { key, write, events, freed, pending: false, allocation: kept, failure: { reason, message } };
+    };
+
+    if (parsed.error !== undefined) return keepHeld('InvalidService', parsed.error) ?? failWith('InvalidService', parsed.error);
+
     let allocation: Allocation | undefined;
+    /** Set when the Service's own annotations ask to move: the held IP is released only once the move succeeds. */
+    let moveMessage: string | undefined;
     const drop = (message: string | undefined): void => {
       freed = this.allocator.release(key) || freed;
       if (message !== undefined) events.push({ type: 'Normal', reason: 'ClearAssignment', message });
@@ -167,23 +203,37 @@ export class Reconciler {
         drop(`current IP(s) ${quoted(current)} for "${key}" do not match the Service's IP families, will attempt for new IP assignment`);
       } else {
         const result = this.allocator.assign(request, current);
-        if (!result.ok) {
+        if (!result.ok && result.reason === 'SharingConflict' && held !== undefined) {
+          // The Service's sharing annotation no longer fits the IP it holds (still registered): move if possible.
+          moveMessage = `current IP for "${key}" not allowed by its sharing annotation, will attempt for new IP assignment: ${result.message}`;
+        } else if (!result.ok) {
           drop(`current IP for "${key}" not allowed by config, will attempt for new IP assignment: ${result.message}`);
         } else if (parsed.pool !== undefined && parsed.pool !== result.pool) {
-          drop(`current IP(s) ${quoted(result.ips)} for "${key}" are from pool "${result.pool}" but the Service asks for pool "${parsed.pool}", will attempt for new IP assignment`);
+          moveMessage = `current IP(s) ${quoted(result.ips)} for "${key}" are from pool "${result.pool}" but the Service asks for pool "${parsed.pool}", will attempt for new IP assignment`;
         } else if (parsed.requestedIPs.length > 0 && !sameIPs(parsed.requestedIPs, result.ips)) {
-          drop(`current IP(s) ${quoted(result.ips)} for "${key}" differ from the requested ${quoted(parsed.requestedIPs)}, will attempt for new IP assignment`);
+          moveMessage = `current IP(s) ${quoted(result.ips)} for "${key}" differ from the requested ${quoted(parsed.requestedIPs)}, will attempt for new IP assignment`;
         } else {
           allocation = result;
         }
       }
     }
     if (allocation === undefined) {
+      // Make before break: on success allocate() replaces the held record, on failure it leaves it as it is.
       const result = this.allocator.allocate(request, {
         requestedIPs: parsed.requestedIPs,
         ...(parsed.pool !== undefined ? { pool: parsed.pool } : {}),
       });
-      if (!result.ok) return failWith(result.reason, result.message);
+      if (!result.ok) {
+        if (moveMessage !== undefined) {
+          const kept = keepHeld(result.reason, `the Service's annotations cannot be satisfied: ${result.message}`);
+          if (kept !== undefined) return kept;
+        }
+        return failWith(result.reason, result.message);
+      }
+      if (moveMessage !== undefined) {
+        events.push({ type: 'Normal', reason: 'ClearAssignment', message: moveMessage });
+        freed = true;
+      }
       allocation = result;
     }
 

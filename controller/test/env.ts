@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { KubeClient, isApiError } from '@l2lb/shared/kube/client';
 import { loadKubeConfig } from '@l2lb/shared/kube/config';
 import { freePort } from '@l2lb/shared/kube/free-port';
+import { Informer } from '@l2lb/shared/kube/informer';
 import { Resources, type KubeObject } from '@l2lb/shared/kube/types';
 import { waitFor } from './helpers.js';
 
@@ -244,3 +245,41 @@ export async function eventsFor(client: KubeClient, namespace: string, kind: str
 }
 
 export { existsSync };
+
+/**
+ * Watches Services and records every state the API server reports (each watch event, not samples), so a
+ * test can assert that an IP never changed, not even for a moment between two polls.
+ */
+export class ServiceWatch {
+  /** Per Service key, each distinct state seen, in order ("ips|pool"). */
+  readonly history = new Map<string, string[]>();
+  private readonly informer: Informer<KubeObject>;
+
+  constructor(client: KubeClient, namespace?: string) {
+    this.informer = new Informer(client, { resource: Resources.services, name: 'test-service-watch', ...(namespace !== undefined ? { namespace } : {}) });
+    const record = (o: KubeObject, gone = false): void => {
+      const key = `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+      const status = o['status'] as { loadBalancer?: { ingress?: { ip?: string }[] } } | undefined;
+      const ips = (status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').join(',');
+      const state = gone ? '<deleted>' : `${ips}|${o.metadata?.annotations?.['metallb.io/ip-allocated-from-pool'] ?? ''}`;
+      const seen = this.history.get(key) ?? [];
+      if (seen[seen.length - 1] !== state) seen.push(state);
+      this.history.set(key, seen);
+    };
+    this.informer.on('add', (o) => record(o)).on('update', (o) => record(o)).on('delete', (o) => record(o, true));
+  }
+
+  async start(): Promise<void> {
+    this.informer.start();
+    await this.informer.waitForSync();
+  }
+
+  stop(): Promise<void> {
+    return this.informer.stop();
+  }
+
+  /** Services whose state changed after the watch started, with what was seen. */
+  changed(): string[] {
+    return [...this.history].filter(([, seen]) => seen.length > 1).map(([key, seen]) => `${key}: ${seen.map((s) => JSON.stringify(s)).join(' → ')}`);
+  }
+}

@@ -168,14 +168,24 @@ describe('Reconciler', () => {
     assert.deepEqual(reasons(out), []);
   });
 
-  it('strips every IP when the configuration has no pools (as MetalLB)', () => {
+  it('changes nothing while the configuration has no pool, and resumes with the same IPs once it has one', () => {
     const r = new Reconciler();
     r.setConfig(config({ name: 'p', addresses: ['10.0.0.0/30'] }));
     const s = applied(svc('web'), r.reconcile(svc('web')).write);
-    r.setConfig(parseConfigMapConfig(''));
+    const change = r.setConfig(parseConfigMapConfig(''));
+    assert.deepEqual(change.released, [], 'nothing released');
+    assert.equal(r.configLoaded, false);
     const out = r.reconcile(s);
-    assert.deepEqual(out.write?.ingress, []);
-    assert.equal(out.failure?.reason, 'NoPools');
+    assert.equal(out.write, undefined, 'no write: status, annotation and condition stay');
+    assert.deepEqual(out.events, []);
+    assert.equal(out.failure, undefined);
+    // A new Service waits without a write too (nothing to allocate from).
+    assert.equal(r.reconcile(svc('newcomer')).write, undefined);
+    // The same pool returns: the Service is re-registered, unchanged, and its IP is not handed out twice.
+    r.setConfig(config({ name: 'p', addresses: ['10.0.0.0/30'] }));
+    assert.equal(r.reconcile(s).write, undefined);
+    const other = r.reconcile(svc('other'));
+    assert.notDeepEqual(other.write?.ingress, s.status?.loadBalancer?.ingress?.map((i) => i.ip));
   });
 
   it('moves a Service when its requested IP or pool annotation changes', () => {
@@ -207,6 +217,97 @@ describe('Reconciler', () => {
     assert.deepEqual(sharing.write?.ingress, ['10.0.0.0']);
     const clash = r.reconcile(svc('clash2', { spec: { type: 'LoadBalancer', clusterIPs: ['10.96.3.5'], loadBalancerIP: '10.0.0.0' } }));
     assert.equal(clash.failure?.reason, 'SharingConflict');
+  });
+
+  describe('a Service holding an IP whose annotations become invalid keeps its IP', () => {
+    const annotate = (s: ServiceObject, annotations: Record<string, string>): ServiceObject =>
+      ({ ...s, metadata: { ...s.metadata, annotations: { ...s.metadata?.annotations, ...annotations } } });
+    const holding = (r: Reconciler, name: string, annotations: Record<string, string> = {}, ports = [{ protocol: 'TCP', port: 80 }]): ServiceObject => {
+      const fresh = svc(name, { annotations, spec: { type: 'LoadBalancer', clusterIPs: [`10.96.8.${clusterIP++}`], ports } });
+      const out = r.reconcile(fresh);
+      assert.equal(out.write?.ingress.length, 1, `${name} gets an IP`);
+      return applied(fresh, out.write);
+    };
+    /** The write keeps ingress and pool and explains the problem in a False condition plus a Warning Event. */
+    const assertKept = (r: Reconciler, s: ServiceObject, problem: RegExp): ServiceObject => {
+      const out = r.reconcile(s);
+      const ips = (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip);
+      assert.deepEqual(out.write?.ingress, ips, 'ingress kept');
+      assert.equal(out.write?.pool, s.metadata?.annotations?.[ANN_ALLOCATED_FROM_POOL], 'pool annotation kept');
+      const condition = out.write?.conditions.find((c) => c.type === CONDITION_TYPE);
+      assert.equal(condition?.status, 'False');
+      assert.match(condition?.message ?? '', problem);
+      assert.match(condition?.message ?? '', /keeping/);
+      assert.deepEqual(reasons(out), ['AllocationFailed']);
+      assert.equal(out.pending, false);
+      assert.equal(out.freed, false);
+      return applied(s, out.write);
+    };
+
+    it('an invalid metallb.io/loadBalancerIPs: kept (and not handed out), moved once the annotation asks for a valid IP', () => {
+      const r = new Reconciler();
+      r.setConfig(config({ name: 'p', addresses: ['10.0.0.0/30'] }));
+      const s = holding(r, 'web');
+      const bad = assertKept(r, annotate(s, { 'metallb.io/loadBalancerIPs': '10.0.0.300' }), /invalid IP "10\.0\.0\.300"/);
+      assert.equal(r.reconcile(bad).write, undefined, 'quiet afterwards');
+      assert.deepEqual(r.reconcile(svc('other')).write?.ingress, ['10.0.0.1'], 'the kept IP is not given to another Service');
+      const fixed = r.reconcile(annotate(bad, { 'metallb.io/loadBalancerIPs': '10.0.0.3' }));
+      assert.deepEqual(fixed.write?.ingress, ['10.0.0.3']);
+      assert.equal(fixed.write?.conditions.find((c) => c.type === CONDITION_TYPE)?.status, 'True');
+      assert.equal(fixed.freed, true);
+    });
+
+    it('a requested IP outside every pool, or both the annotation and spec.loadBalancerIP: kept', () => {
+      const r = new Reconciler();
+      r.setConfig(config({ name: 'p', addresses: ['10.0.0.0/30'] }));
+      const s = holding(r, 'web');
+      assertKept(r, annotate(s, { 'metallb.io/loadBalancerIPs': '192.0.2.1' }), /not in any address pool/);
+      const both = { ...annotate(s, { 'metallb.io/loadBalancerIPs': '10.0.0.2' }), spec: { ...s.spec, loadBalancerIP: '10.0.0.3' } } as ServiceObject;
+      assertKept(r, both, /can not have both/);
+    });
+
+    it('an address-pool annotation naming no pool: kept; naming a real pool: moved', () => {
+      const r = new Reconciler();
+      r.setConfig(config({ name: 'p', addresses: ['10.0.0.0/30'] }, { name: 'q', addresses: ['10.1.0.0/30'], 'auto-assign': false }));
+      const s = holding(r, 'web');
+      const bad = assertKept(r, annotate(s, { 'metallb.io/address-pool': 'nope' }), /unknown pool "nope"/);
+      const moved = r.reconcile(annotate(bad, { 'metallb.io/address-pool': 'q' }));
+      assert.deepEqual(moved.write?.ingress, ['10.1.0.0']);
+      assert.equal(moved.write?.pool, 'q');
+      assert.deepEqual(reasons(moved), ['ClearAssignment', 'IPAllocated']);
+    });
+
+    it('a sharing annotation that no longer fits the shared IP, with no other IP free: kept', () => {
+      const r = new Reconciler();
+      r.setConfig(config({ name: 'p', addresses: ['10.0.0.0/31'] }));
+      const a = holding(r, 'a', { 'metallb.io/allow-shared-ip': 'k' });
+      const b = holding(r, 'b', { 'metallb.io/allow-shared-ip': 'k', 'metallb.io/loadBalancerIPs': '10.0.0.0' }, [{ protocol: 'TCP', port: 443 }]);
+      holding(r, 'c');
+      assert.deepEqual(b.status?.loadBalancer?.ingress, [{ ip: '10.0.0.0' }]);
+      assertKept(r, annotate(a, { 'metallb.io/allow-shared-ip': 'other' }), /sharing key|no available IPs/);
+    });
+
+    it('after a restart (no allocator record) an invalid annotation keeps the IP from status', () => {
+      const r = new Reconciler();
+      r.setConfig(config({ name: 'p', addresses: ['10.0.0.0/30'] }));
+      const s = holding(r, 'web');
+      const restarted = new Reconciler();
+      restarted.setConfig(config({ name: 'p', addresses: ['10.0.0.0/30'] }));
+      assertKept(restarted, annotate(s, { 'metallb.io/loadBalancerIPs': 'nope' }), /invalid IP "nope"/);
+      assert.deepEqual(restarted.reconcile(svc('other')).write?.ingress, ['10.0.0.1'], 'the kept IP is registered');
+    });
+
+    it('a Service without an IP and an invalid annotation still gets none, and a deleted one frees its IP', () => {
+      const r = new Reconciler();
+      r.setConfig(config({ name: 'p', addresses: ['10.0.0.0/32'] }));
+      const s = holding(r, 'web');
+      assertKept(r, annotate(s, { 'metallb.io/loadBalancerIPs': 'nope' }), /invalid IP/);
+      const fresh = r.reconcile(svc('new', { annotations: { 'metallb.io/loadBalancerIPs': 'nope' } }));
+      assert.deepEqual(fresh.write?.ingress, []);
+      assert.equal(fresh.pending, true);
+      assert.equal(r.deleted('default/web').freed, true);
+      assert.deepEqual(r.reconcile(svc('later')).write?.ingress, ['10.0.0.0']);
+    });
   });
 
   it('adds the missing family to a PreferDualStack Service once its pool has one', () => {

@@ -15,6 +15,8 @@ export interface ProbeServerOptions {
   /** /readyz answers 200 while this is true, else 503 with `notReadyText`. */
   ready: () => boolean;
   notReadyText?: string;
+  /** Body of a 200 /readyz (default "ok"): a ready process can still say what state it is in. */
+  readyText?: () => string;
 }
 
 export async function startProbeServer(options: ProbeServerOptions): Promise<ProbeServer> {
@@ -28,7 +30,7 @@ export async function startProbeServer(options: ProbeServerOptions): Promise<Pro
       res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok\n');
     } else if (path === '/readyz') {
       const ready = options.ready();
-      res.writeHead(ready ? 200 : 503, { 'Content-Type': 'text/plain' }).end(ready ? 'ok\n' : `${options.notReadyText ?? 'not ready'}\n`);
+      res.writeHead(ready ? 200 : 503, { 'Content-Type': 'text/plain' }).end(ready ? `${options.readyText?.() ?? 'ok'}\n` : `${options.notReadyText ?? 'not ready'}\n`);
     } else if (path === '/metrics') {
       options.registry.metrics().then(
         (text) => res.writeHead(200, { 'Content-Type': options.registry.contentType }).end(text),

@@ -50,7 +50,12 @@ describe('L2Advertisement.spec.preferredNodeSelectors', () => {
     assert.match(problems({ preferredNodeSelectors: [{ weight: '5', preference: {} }] }), /got the string "5"/);
     assert.match(problems({ preferredNodeSelectors: [{ weight: 5 }] }), /\[0\].preference: is required/);
     assert.match(problems({ preferredNodeSelectors: [{ weight: 5, preference: { matchLabels: { 'bad key!': 'x' } } }] }), /label key "bad key!" is invalid/);
-    assert.match(problems({ preferredNodeSelectors: [{ weight: 5, preference: {}, weigth: 1 }] }), /\[0\]: unknown field "weigth"/);
+  });
+
+  it('ignores an unknown field inside an entry with a warning, as pruning would', () => {
+    const config = parseMetalLBResources([POOL, ad({ preferredNodeSelectors: [{ weight: 5, preference: {}, weigth: 1 }] })]);
+    assert.equal(config.l2Advertisements[0]?.preferredNodeSelectors[0]?.weight, 5);
+    assert.ok(config.warnings.some((w) => /\[0\]: unknown field "weigth" is ignored/.test(w)), config.warnings.join('\n'));
   });
 
   it('never throws anything but ConfigError on arbitrary input (property)', () => {

@@ -155,3 +155,23 @@ describe('config: property tests (fast-check)', function () {
     }), { numRuns: 5_000 });
   });
 });
+
+describe('config properties: CIDRs read as MetalLB reads them', () => {
+  it('any IPv4 or IPv6 address with any prefix is read as its network, with a warning exactly when host bits are set', () => {
+    const v4 = fc.tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 32 }))
+      .map(([n, len]) => ({ text: `${[24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.')}/${len}`, value: BigInt(n), len, bits: 32 }));
+    const v6 = fc.tuple(fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }), fc.integer({ min: 0, max: 128 }))
+      .map(([n, len]) => ({ text: `${IP.fromBigInt(6, n).toString()}/${len}`, value: n, len, bits: 128 }));
+    fc.assert(fc.property(fc.oneof(v4, v6), ({ text, value, len, bits }) => {
+      const config = parseConfigMapConfig(stringify({ 'address-pools': [{ name: 'p', protocol: 'layer2', addresses: [text] }] }));
+      const hostMask = (1n << BigInt(bits - len)) - 1n;
+      const network = value & ~hostMask;
+      const cidrs = config.pools[0]?.cidrs ?? [];
+      assert.equal(cidrs.length, 1);
+      assert.equal(cidrs[0]?.base, network);
+      assert.equal(cidrs[0]?.prefix, len);
+      const warned = config.warnings.some((w) => w.includes('has host bits set'));
+      assert.equal(warned, (value & hostMask) !== 0n, `${text}: ${config.warnings.join('; ')}`);
+    }), { numRuns: 2000 });
+  });
+});

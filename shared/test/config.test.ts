@@ -103,10 +103,14 @@ describe('config: legacy ConfigMap format', () => {
     assertRejected(() => parseConfigMapConfig(legacy(pool('a', ['fc00::5']))), /write "fc00::5\/128"/);
   });
 
-  it('rejects a CIDR with host bits set instead of silently masking them (MetalLB masks)', () => {
-    assertRejected(() => parseConfigMapConfig(legacy(pool('a', ['192.168.1.5/24']))),
-      /"a": addresses\[0\]: CIDR "192.168.1.5\/24" has host bits set: the network is "192.168.1.0\/24"/);
-    assertRejected(() => parseConfigMapConfig(legacy(pool('a', ['fc00::1/64']))), /has host bits set: the network is "fc00::\/64"/);
+  it('reads a CIDR with host bits set as its network, as MetalLB does, with a warning naming the pool', () => {
+    const v4 = parseConfigMapConfig(legacy(pool('a', ['192.168.1.5/24'])));
+    assert.deepEqual(v4.pools[0]?.cidrs.map(String), ['192.168.1.0/24']);
+    assert.ok(v4.warnings.some((w) => /"a": addresses\[0\]: CIDR "192.168.1.5\/24" has host bits set: read as "192.168.1.0\/24"/.test(w)), v4.warnings.join('\n'));
+    assert.deepEqual(v4.objectWarnings?.map((w) => w.object), ['address pool #1 "a"']);
+    const v6 = parseConfigMapConfig(legacy(pool('a', ['fc00::1/64'])));
+    assert.deepEqual(v6.pools[0]?.cidrs.map(String), ['fc00::/64']);
+    assert.ok(v6.warnings.some((w) => /has host bits set: read as "fc00::\/64"/.test(w)));
   });
 
   it('rejects a bad range', () => {
@@ -337,7 +341,7 @@ describe('config: MetalLB CRDs', () => {
   it('applies every address rule to CRD pools, naming the object and the field', () => {
     assertRejected(() => parseMetalLBResources([ipAddressPool('p', { addresses: [] })]), /IPAddressPool "p": spec.addresses: the pool has no addresses/);
     assertRejected(() => parseMetalLBResources([ipAddressPool('p', {})]), /IPAddressPool "p": spec.addresses: the pool has no addresses/);
-    assertRejected(() => parseMetalLBResources([ipAddressPool('p', { addresses: ['10.0.0.1/24'] })]), /IPAddressPool "p": spec.addresses\[0\]: CIDR "10.0.0.1\/24" has host bits set/);
+    assert.ok(parseMetalLBResources([ipAddressPool('p', { addresses: ['10.0.0.1/24'] })]).warnings.some((w) => /IPAddressPool "p": spec.addresses\[0\]: CIDR "10.0.0.1\/24" has host bits set: read as "10.0.0.0\/24"/.test(w)));
     assertRejected(() => parseMetalLBResources([ipAddressPool('p', { addresses: ['10.0.0.5-10.0.0.1'] })]), /start 10.0.0.5 is after end 10.0.0.1/);
     assertRejected(() => parseMetalLBResources([
       ipAddressPool('b', { addresses: ['10.0.0.0/24'] }),
@@ -351,7 +355,10 @@ describe('config: MetalLB CRDs', () => {
     assertRejected(() => parseMetalLBResources([ipAddressPool('p', { addresses: ['10.0.0.0/30'] }), ipAddressPool('p', { addresses: ['10.0.1.0/30'] })]),
       /IPAddressPool "p": metadata.name: duplicate IPAddressPool name "p"/);
     assertRejected(() => parseMetalLBResources([ipAddressPool('Bad_Name', { addresses: ['10.0.0.0/30'] })]), /"Bad_Name" is not a valid name/);
-    assertRejected(() => parseMetalLBResources([ipAddressPool('p', { addresses: ['10.0.0.0/30'], autoassign: true })]), /IPAddressPool "p": spec: unknown field "autoassign"/);
+    // Unknown fields are pruned by the API server: ignored here too, with a warning.
+    const pruned = parseMetalLBResources([ipAddressPool('p', { addresses: ['10.0.0.0/30'], autoassign: false })]);
+    assert.equal(pruned.pools[0]?.autoAssign, true);
+    assert.ok(pruned.warnings.some((w) => /IPAddressPool "p": spec: unknown field "autoassign" is ignored/.test(w)));
     assertRejected(() => parseMetalLBResources([ipAddressPool('p', { addresses: ['10.0.0.0/30'], autoAssign: 'true' })]), /spec.autoAssign: must be true or false, got the string "true"/);
     assertRejected(() => parseMetalLBResources([ipAddressPool('p', { addresses: ['10.0.0.0/30'], serviceAllocation: { priority: -1 } })]), /spec.serviceAllocation.priority: must be a whole number/);
     assertRejected(() => parseMetalLBResources([ipAddressPool('p', { addresses: ['10.0.0.0/30'], serviceAllocation: { namespaces: ['a', 'a'] } })]), /spec.serviceAllocation.namespaces\[1\]: duplicate entry "a"/);
@@ -375,11 +382,16 @@ describe('config: MetalLB CRDs', () => {
       /spec.nodeSelectors\[1\]: duplicate label selector a=b/);
     assertRejected(() => parseMetalLBResources(withPool(l2Advertisement('a', { preferredNodeSelectors: [{ weight: 0, preference: {} }] }))),
       /spec.preferredNodeSelectors\[0\].weight: must be a whole number from 1 to 100/);
-    assertRejected(() => parseMetalLBResources(withPool(l2Advertisement('a', { nodeSelector: [] }))), /L2Advertisement "a": spec: unknown field "nodeSelector"/);
+    assert.ok(parseMetalLBResources(withPool(l2Advertisement('a', { nodeSelector: [] }))).warnings.some((w) => /L2Advertisement "a": spec: unknown field "nodeSelector" is ignored/.test(w)));
   });
 
-  it('rejects BGP kinds with the BGP message', () => {
-    assertRejected(() => parseMetalLBResources([{ apiVersion: 'metallb.io/v1beta2', kind: 'BGPPeer', metadata: { name: 'peer' } }]), /BGPPeer peer: BGP mode is not supported by l2lb/);
+  it('ignores BGP kinds with a warning (MetalLB accepts them beside the layer-2 objects)', () => {
+    const config = parseMetalLBResources([
+      { apiVersion: 'metallb.io/v1beta2', kind: 'BGPPeer', metadata: { name: 'peer' }, spec: { anything: true } },
+      ipAddressPool('p', { addresses: ['10.0.0.0/30'] }),
+    ]);
+    assert.deepEqual(config.pools.map((p) => p.name), ['p']);
+    assert.ok(config.warnings.some((w) => /BGPPeer "peer": BGP mode is not supported by l2lb: this object is ignored/.test(w)), config.warnings.join('\n'));
   });
 });
 

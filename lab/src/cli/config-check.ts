@@ -15,11 +15,15 @@ interface Io {
   err: NodeJS.WritableStream;
 }
 
-const CONFIG_USAGE = `usage: l2lb config check [--json] FILE...
+const CONFIG_USAGE = `usage: l2lb config check [--json] [--strict] FILE...
 
 FILE is a ConfigMap manifest (data.config), the raw config YAML (address-pools: ...), or YAML
 with IPAddressPool / L2Advertisement objects (several documents per file; any mix of files).
-Exit status: 0 valid, 1 invalid configuration, 2 unreadable file, not YAML, or bad usage.
+What MetalLB accepts is accepted, with a warning where l2lb reads it differently from what is
+written (a CIDR with host bits, an unknown CR field, BGP objects, no pool at all).
+  --strict   every warning is an error (exit 1), for CI pipelines
+Exit status: 0 valid, 1 invalid configuration (or a warning with --strict), 2 unreadable file,
+not YAML, or bad usage.
 `;
 
 export async function runConfigCommand(args: string[], io: Io): Promise<number> {
@@ -29,13 +33,14 @@ export async function runConfigCommand(args: string[], io: Io): Promise<number> 
     return EXIT_UNREADABLE;
   }
   const json = rest.includes('--json');
-  const files = rest.filter((a) => a !== '--json');
+  const strict = rest.includes('--strict');
+  const files = rest.filter((a) => a !== '--json' && a !== '--strict');
   const unknownFlag = files.find((f) => f.startsWith('-') && f !== '-');
   if (unknownFlag !== undefined || files.length === 0) {
     io.err.write(unknownFlag !== undefined ? `l2lb config check: unknown option ${unknownFlag}\n\n${CONFIG_USAGE}` : CONFIG_USAGE);
     return EXIT_UNREADABLE;
   }
-  return checkFiles(files, json, io);
+  return checkFiles(files, { json, strict }, io);
 }
 
 /** Where a piece of configuration came from, for messages. */
@@ -47,32 +52,64 @@ interface Collected {
   configMaps: (Located & { text: string; object: string })[];
   resources: (Located & { value: unknown })[];
   problems: string[];
+  warnings: string[];
 }
 
-async function checkFiles(files: string[], json: boolean, io: Io): Promise<number> {
-  const collected: Collected = { configMaps: [], resources: [], problems: [] };
+async function checkFiles(files: string[], options: { json: boolean; strict: boolean }, io: Io): Promise<number> {
+  const inputs: ConfigText[] = [];
   for (const file of files) {
-    let text: string;
     try {
-      text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
+      inputs.push({ name: file, text: file === '-' ? await readStdin() : await readFile(file, 'utf8') });
     } catch (error) {
       io.err.write(`error: cannot read ${file}: ${(error as Error).message}\n`);
       return EXIT_UNREADABLE;
     }
+  }
+  const verdict = checkConfigTexts(inputs, options);
+  for (const line of verdict.errors) io.err.write(`error: ${line}\n`);
+  for (const line of verdict.warnings) io.err.write(`${options.strict ? 'error' : 'warning'}: ${line}\n`);
+  if (verdict.summary !== undefined) io.err.write(`${verdict.summary}\n`);
+  if (verdict.code === EXIT_VALID && verdict.config !== undefined) {
+    io.out.write(options.json ? `${JSON.stringify(configToJson(verdict.config))}\n` : summarize(verdict.config));
+  }
+  return verdict.code;
+}
+
+/** One file's text, named for messages. */
+export interface ConfigText {
+  readonly name: string;
+  readonly text: string;
+}
+
+export interface ConfigVerdict {
+  /** EXIT_VALID, EXIT_INVALID or EXIT_UNREADABLE. */
+  readonly code: number;
+  readonly errors: readonly string[];
+  readonly warnings: readonly string[];
+  /** A closing line such as "2 errors: the configuration is invalid". */
+  readonly summary: string | undefined;
+  readonly config: Config | undefined;
+}
+
+/**
+ * What `l2lb config check` decides about these texts, without I/O: the same validation as the controller
+ * and the speaker (buildConfigFromSources), after sorting the documents into ConfigMap and CR input.
+ */
+export function checkConfigTexts(inputs: readonly ConfigText[], { strict = false }: { strict?: boolean } = {}): ConfigVerdict {
+  const collected: Collected = { configMaps: [], resources: [], problems: [], warnings: [] };
+  const verdict = (code: number, errors: string[], warnings: string[], summary?: string, config?: Config): ConfigVerdict =>
+    ({ code, errors, warnings, summary, config });
+  for (const { name: file, text } of inputs) {
     const documents = parseAllDocuments(text, { version: '1.1', uniqueKeys: true, prettyErrors: false });
     const docs = Array.isArray(documents) ? documents : [documents];
     for (const [index, doc] of docs.entries()) {
       const yamlError = doc.errors[0];
-      if (yamlError !== undefined) {
-        io.err.write(`error: ${file}: document ${index + 1} is not valid YAML: ${yamlError.message}\n`);
-        return EXIT_UNREADABLE;
-      }
+      if (yamlError !== undefined) return verdict(EXIT_UNREADABLE, [`${file}: document ${index + 1} is not valid YAML: ${yamlError.message}`], []);
       let value: unknown;
       try {
         value = doc.toJS({ maxAliasCount: 100 });
       } catch (error) {
-        io.err.write(`error: ${file}: document ${index + 1} is not valid YAML: ${(error as Error).message}\n`);
-        return EXIT_UNREADABLE;
+        return verdict(EXIT_UNREADABLE, [`${file}: document ${index + 1} is not valid YAML: ${(error as Error).message}`], []);
       }
       classify(value, docs.length > 1 ? `${file} (document ${index + 1})` : file, collected);
     }
@@ -82,12 +119,10 @@ async function checkFiles(files: string[], json: boolean, io: Io): Promise<numbe
     collected.problems.push(`more than one ConfigMap-format configuration given (${collected.configMaps.map((c) => c.where).join(', ')}); a cluster has one`);
   }
   if (collected.configMaps.length === 0 && collected.resources.length === 0 && collected.problems.length === 0) {
-    collected.problems.push(`no configuration found in ${files.join(', ')}`);
+    // Valid, as in MetalLB: the controller then keeps every assignment and allocates nothing.
+    collected.warnings.push(`no configuration found in ${inputs.map((i) => i.name).join(', ')}`);
   }
-  if (collected.problems.length > 0) {
-    for (const problem of collected.problems) io.err.write(`error: ${problem}\n`);
-    return EXIT_INVALID;
-  }
+  if (collected.problems.length > 0) return verdict(EXIT_INVALID, collected.problems, []);
 
   const configMap = collected.configMaps[0];
   let config: Config;
@@ -99,13 +134,14 @@ async function checkFiles(files: string[], json: boolean, io: Io): Promise<numbe
     });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    for (const problem of error.problems) io.err.write(`error: ${formatProblem(problem)}\n`);
-    io.err.write(`${error.problems.length} error${error.problems.length === 1 ? '' : 's'}: the configuration is invalid\n`);
-    return EXIT_INVALID;
+    const n = error.problems.length;
+    return verdict(EXIT_INVALID, error.problems.map(formatProblem), [], `${n} error${n === 1 ? '' : 's'}: the configuration is invalid`);
   }
-  for (const warning of config.warnings) io.err.write(`warning: ${warning}\n`);
-  io.out.write(json ? `${JSON.stringify(configToJson(config))}\n` : summarize(config));
-  return EXIT_VALID;
+  const warnings = [...collected.warnings, ...config.warnings];
+  if (strict && warnings.length > 0) {
+    return verdict(EXIT_INVALID, [], warnings, `${warnings.length} warning${warnings.length === 1 ? '' : 's'}, refused by --strict`, config);
+  }
+  return verdict(EXIT_VALID, [], warnings, undefined, config);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -132,8 +168,14 @@ function classify(value: unknown, where: string, collected: Collected): void {
     const object = `ConfigMap ${namespace}${name}`;
     const data = isRecord(value['data']) ? value['data'] : undefined;
     const text = data?.['config'];
+    if (text === undefined) {
+      // MetalLB reads a missing key as an empty configuration.
+      collected.warnings.push(`${where}: ${object}: data.config is missing (an empty configuration); the pool configuration goes under the data key "config"`);
+      collected.configMaps.push({ where, text: '', object: `${object} (${where})` });
+      return;
+    }
     if (typeof text !== 'string') {
-      collected.problems.push(`${where}: ${object}: data.config is missing; the pool configuration goes under the data key "config"`);
+      collected.problems.push(`${where}: ${object}: data.config must be a string (the configuration as YAML text)`);
       return;
     }
     collected.configMaps.push({ where, text, object: `${object} (${where})` });

@@ -133,12 +133,12 @@ describe('l2lb config check (the real CLI)', function () {
   });
 
   it('rejects an invalid ConfigMap: exit 1, errors on stderr, nothing on stdout', async () => {
-    const text = CONFIGMAP.replace('192.168.10.0/24', '192.168.10.1/24').replace('protocol: layer2\n      addresses: ["fd00', 'protocol: bgp\n      addresses: ["fd00');
+    const text = CONFIGMAP.replace('192.168.10.0/24', '192.168.10.0/33').replace('protocol: layer2\n      addresses: ["fd00', 'protocol: bgp\n      addresses: ["fd00');
     for (const args of [[], ['--json']]) {
       const result = await l2lb('config', 'check', ...args, await file('bad-cm.yaml', text));
       assert.equal(result.code, 1);
       assert.equal(result.stdout, '');
-      assert.match(result.stderr, /address pool #1 "prod": addresses\[0\]: CIDR "192.168.10.1\/24" has host bits set/);
+      assert.match(result.stderr, /address pool #1 "prod": addresses\[0\]: invalid CIDR "192.168.10.0\/33": prefix length/);
       assert.match(result.stderr, /address pool #2 "v6": protocol: protocol "bgp": BGP mode is not supported by l2lb/);
       assert.match(result.stderr, /2 errors: the configuration is invalid/);
     }
@@ -155,10 +155,11 @@ describe('l2lb config check (the real CLI)', function () {
     assert.match(crd.stderr, /IPAddressPool "b-pool": spec.addresses\[0\]: "10.2.0.0\/29" overlaps "10.2.0.0\/30" \(spec.addresses\[0\] of IPAddressPool "a-pool"\)/);
   });
 
-  it('rejects a ConfigMap without data.config and a document that is not configuration', async () => {
+  it('accepts a ConfigMap without data.config as an empty configuration (warning), rejects a document that is not configuration', async () => {
     const noData = await l2lb('config', 'check', await file('nodata.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: config}\ndata: {other: x}\n'));
-    assert.equal(noData.code, 1);
-    assert.match(noData.stderr, /ConfigMap config: data.config is missing/);
+    assert.equal(noData.code, 0, noData.stderr);
+    assert.match(noData.stderr, /warning: .*ConfigMap config: data.config is missing/);
+    assert.match(noData.stderr, /warning: no address pools are defined/);
     const deployment = await l2lb('config', 'check', await file('deploy.yaml', 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n'));
     assert.equal(deployment.code, 1);
     assert.match(deployment.stderr, /deploy.yaml: kind "Deployment" is not l2lb configuration/);
@@ -189,6 +190,59 @@ describe('l2lb config check (the real CLI)', function () {
     assert.equal(result.code, 0);
     assert.match(result.stderr, /warning: pool "b-pool" is not selected by any L2Advertisement/);
     assert.doesNotThrow(() => JSON.parse(result.stdout));
+  });
+
+  describe('accepts what MetalLB accepts, warning where it reads it differently; --strict refuses every warning', () => {
+    const expectWarned = async (name: string, text: string, warning: RegExp): Promise<void> => {
+      const path = await file(name, text);
+      const lax = await l2lb('config', 'check', path);
+      assert.equal(lax.code, 0, lax.stderr);
+      assert.match(lax.stderr, warning);
+      assert.match(lax.stdout, /^valid: /);
+      const strict = await l2lb('config', 'check', '--strict', path);
+      assert.equal(strict.code, 1, strict.stderr);
+      assert.match(strict.stderr, warning.source.startsWith('warning: ') ? new RegExp(`error: ${warning.source.slice('warning: '.length)}`) : warning);
+      assert.match(strict.stderr, /refused by --strict/);
+      assert.equal(strict.stdout, '');
+    };
+
+    it('a CIDR with host bits is read as MetalLB reads it (the network), naming the pool and the normalised CIDR', async () => {
+      await expectWarned('hostbits-cm.yaml', CONFIGMAP.replace('192.168.10.0/24', '192.168.10.5/24'),
+        /warning: address pool #1 "prod": addresses\[0\]: CIDR "192.168.10.5\/24" has host bits set: read as "192.168.10.0\/24"/);
+      const crd = await l2lb('config', 'check', '--json', await file('hostbits-crd.yaml', CRDS.replace('10.2.0.0/29', '10.2.0.3/29')));
+      assert.equal(crd.code, 0, crd.stderr);
+      assert.match(crd.stderr, /IPAddressPool "b-pool": spec.addresses\[0\]: CIDR "10.2.0.3\/29" has host bits set: read as "10.2.0.0\/29"/);
+      assert.deepEqual((JSON.parse(crd.stdout) as { pools: { name: string; cidrs: string[] }[] }).pools.find((p) => p.name === 'b-pool')?.cidrs, ['10.2.0.0/29']);
+    });
+
+    it('an empty configuration is valid: an empty ConfigMap, raw config or file', async () => {
+      await expectWarned('empty-cm.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: config}\ndata:\n  config: ""\n', /warning: no address pools are defined/);
+      await expectWarned('empty-raw.yaml', 'address-pools: []\n', /warning: no address pools are defined/);
+      await expectWarned('empty.yaml', '', /warning: no configuration found in/);
+    });
+
+    it('BGP objects among the CRs are ignored with a warning; a legacy bgp pool stays an error', async () => {
+      const bgp = `${CRDS}---\napiVersion: metallb.io/v1beta2\nkind: BGPPeer\nmetadata: {name: peer, namespace: l2lb-system}\nspec: {myASN: 64500, peerASN: 64501, peerAddress: 10.0.0.1}\n`
+        + '---\napiVersion: metallb.io/v1beta1\nkind: BGPAdvertisement\nmetadata: {name: adv, namespace: l2lb-system}\n'
+        + '---\napiVersion: metallb.io/v1beta1\nkind: BFDProfile\nmetadata: {name: bfd, namespace: l2lb-system}\n'
+        + '---\napiVersion: metallb.io/v1beta1\nkind: Community\nmetadata: {name: comm, namespace: l2lb-system}\n';
+      await expectWarned('bgp-crs.yaml', bgp, /warning: BGPPeer "peer": BGP mode is not supported by l2lb: this object is ignored/);
+      const result = await l2lb('config', 'check', await file('bgp-crs2.yaml', bgp));
+      for (const kind of ['BGPAdvertisement "adv"', 'BFDProfile "bfd"', 'Community "comm"']) assert.ok(result.stderr.includes(`warning: ${kind}: BGP mode`), result.stderr);
+      const legacy = await l2lb('config', 'check', await file('bgp-cm.yaml', RAW.replace('layer2', 'bgp')));
+      assert.equal(legacy.code, 1);
+      assert.match(legacy.stderr, /protocol "bgp": BGP mode is not supported by l2lb/);
+    });
+
+    it('an unknown field in a CR is ignored with a warning (as pruning); in the legacy ConfigMap it stays an error', async () => {
+      await expectWarned('unknown-crd.yaml', CRDS.replace('  addresses: [10.2.0.0/29]', '  addresses: [10.2.0.0/29]\n  colour: blue'),
+        /warning: IPAddressPool "b-pool": spec: unknown field "colour" is ignored/);
+      await expectWarned('unknown-selector.yaml', CRDS.replace('nodeSelectors: [{matchLabels: {edge: "true"}}]', 'nodeSelectors: [{matchLabels: {edge: "true"}, matchFields: {}}]'),
+        /warning: L2Advertisement "edge": spec.nodeSelectors\[0\]: unknown field "matchFields" in label selector is ignored/);
+      const legacy = await l2lb('config', 'check', await file('unknown-cm.yaml', RAW.replace('protocol: layer2', 'protocol: layer2\n  colour: blue')));
+      assert.equal(legacy.code, 1);
+      assert.match(legacy.stderr, /unknown field "colour"/);
+    });
   });
 
   it('reads standard input for the file name -', async () => {

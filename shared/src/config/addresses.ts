@@ -12,7 +12,7 @@ export interface AddressEntry {
   readonly cidrs: readonly Cidr[];
 }
 
-export type AddressEntryResult = { readonly entry: AddressEntry } | { readonly error: string };
+export type AddressEntryResult = { readonly entry: AddressEntry; readonly warning?: string } | { readonly error: string };
 
 const DECIMAL = /^[0-9]{1,3}$/;
 
@@ -41,10 +41,15 @@ function parseCidr(text: string): AddressEntryResult {
     return { error: `invalid CIDR ${show(text)}: prefix length ${show(prefixText)} must be a number from 0 to ${bits} for IPv${address.family}` };
   }
   const cidr = Cidr.of(address, Number(prefixText));
+  const entry = { text, family: address.family, first: cidr.first, last: cidr.last, cidrs: [cidr] };
   if (cidr.base !== address.value) {
-    return { error: `CIDR ${show(text)} has host bits set: the network is ${show(cidr.toString())} (write that), or use ${show(`${address.toString()}/${bits}`)} for the single address` };
+    // MetalLB (Go's net.ParseCIDR) reads the network and drops the host bits: so do we, and say so.
+    return {
+      entry,
+      warning: `CIDR ${show(text)} has host bits set: read as ${show(cidr.toString())}, as MetalLB reads it (write that; or ${show(`${address.toString()}/${bits}`)} for the single address)`,
+    };
   }
-  return { entry: { text, family: address.family, first: cidr.first, last: cidr.last, cidrs: [cidr] } };
+  return { entry };
 }
 
 function parseRange(text: string): AddressEntryResult {

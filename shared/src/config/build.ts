@@ -2,7 +2,7 @@
 // validated Config: addresses, cross-pool rules, deterministic order, sizes, warnings.
 import { Cidr, countBuggyIPv4 } from '../ip.js';
 import { entriesOverlap, parseAddressEntry, type AddressEntry } from './addresses.js';
-import { ConfigError, describeType, ProblemList, show } from './errors.js';
+import { ConfigError, describeType, formatProblem, ProblemList, show } from './errors.js';
 import { selectorMatches } from './selectors.js';
 import type { AddressPool, Config, ConfigSource, L2Advertisement, LabelSelector, PreferredNodeSelector, ServiceAllocation } from './types.js';
 
@@ -77,7 +77,7 @@ export function buildConfig(pools: readonly PoolDraft[], advertisements: readonl
   if (!problems.empty) throw new ConfigError(problems.items);
 
   // A reference to a pool that does not exist (yet) is not an error: objects are applied in any order.
-  const warnings = collectWarnings(finalPools, finalAds);
+  const warnings = [...problems.warnings.map(formatProblem), ...collectWarnings(finalPools, finalAds)];
   for (const ad of advertisements) {
     for (const name of ad.poolNames ?? []) {
       if (!seenNames.has(name)) warnings.push(`${ad.object} names pool ${show(name)} in ipAddressPools, but no pool has that name`);
@@ -87,6 +87,7 @@ export function buildConfig(pools: readonly PoolDraft[], advertisements: readonl
     pools: Object.freeze(finalPools),
     l2Advertisements: Object.freeze(finalAds),
     warnings: Object.freeze(warnings),
+    objectWarnings: Object.freeze([...problems.warnings]),
   });
 }
 
@@ -127,6 +128,7 @@ export function parsePoolAddresses(raw: unknown, object: string, field: string, 
       problems.add(object, `${field}[${index}]`, result.error);
       ok = false;
     } else {
+      if (result.warning !== undefined) problems.warn(object, `${field}[${index}]`, result.warning);
       entries.push(result.entry);
     }
   });

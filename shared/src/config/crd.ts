@@ -73,7 +73,8 @@ function collectResource(
   const kind = resource['kind'];
   const apiVersion = resource['apiVersion'];
   if (typeof kind === 'string' && BGP_KINDS.includes(kind)) {
-    problems.add(`${kind} ${objectName(resource) ?? position}`, undefined, 'BGP mode is not supported by l2lb; remove this object');
+    // MetalLB accepts them beside the layer-2 objects; l2lb has no BGP mode and never reads them.
+    problems.warn(`${kind} ${show(objectName(resource) ?? position)}`, undefined, 'BGP mode is not supported by l2lb: this object is ignored');
     return;
   }
   if (kind !== POOL_KIND && kind !== ADVERTISEMENT_KIND) {
@@ -187,9 +188,10 @@ function objectName(resource: Record<string, unknown>): string | undefined {
   return typeof name === 'string' && name.length > 0 ? name : undefined;
 }
 
+/** Unknown fields are ignored with a warning, as the API server's pruning would drop them from a stored CR. */
 function checkKnownFields(record: Record<string, unknown>, known: readonly string[], object: string, field: string, problems: ProblemList): void {
   for (const key of Object.keys(record)) {
-    if (!known.includes(key)) problems.add(object, field, `unknown field ${show(key)} (known: ${known.join(', ')})`);
+    if (!known.includes(key)) problems.warn(object, field, `unknown field ${show(key)} is ignored, as the API server would prune it (known: ${known.join(', ')})`);
   }
 }
 

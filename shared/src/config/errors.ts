@@ -30,9 +30,15 @@ export class ConfigError extends Error {
 /** Collects problems while validating so one run reports all of them, not just the first. */
 export class ProblemList {
   readonly items: ConfigProblem[] = [];
+  /** Accepted as MetalLB accepts it, but worth telling: a normalised CIDR, an ignored field or object. */
+  readonly warnings: ConfigProblem[] = [];
 
   add(object: string, field: string | undefined, message: string): void {
     this.items.push(field === undefined ? { object, message } : { object, field, message });
+  }
+
+  warn(object: string, field: string | undefined, message: string): void {
+    this.warnings.push(field === undefined ? { object, message } : { object, field, message });
   }
 
   get empty(): boolean {

@@ -71,7 +71,7 @@ export function parseLabelSelector(value: unknown, object: string, field: string
   const before = problems.items.length;
   for (const key of Object.keys(value)) {
     if (key !== 'matchLabels' && key !== 'matchExpressions') {
-      problems.add(object, field, `unknown field ${show(key)} in label selector (known: matchLabels, matchExpressions)`);
+      problems.warn(object, field, `unknown field ${show(key)} in label selector is ignored, as the API server would prune it (known: matchLabels, matchExpressions)`);
     }
   }
   const matchLabels = parseStringMap(value['matchLabels'], object, `${field}.matchLabels`, problems, true);
@@ -97,7 +97,7 @@ function parseRequirement(raw: unknown, object: string, field: string, problems:
     return undefined;
   }
   for (const key of Object.keys(raw)) {
-    if (key !== 'key' && key !== 'operator' && key !== 'values') problems.add(object, field, `unknown field ${show(key)} (known: key, operator, values)`);
+    if (key !== 'key' && key !== 'operator' && key !== 'values') problems.warn(object, field, `unknown field ${show(key)} is ignored, as the API server would prune it (known: key, operator, values)`);
   }
   const key = raw['key'];
   const operator = raw['operator'];

@@ -2,7 +2,7 @@
 // (the last good config stays, the state is "stale") and its error is reported once per change.
 // Pure: the process layer gathers the ConfigMap text and CRD objects and acts on the result.
 import { buildConfigFromSources } from './crd.js';
-import { ConfigError, formatProblem } from './errors.js';
+import { ConfigError, formatProblem, type ConfigProblem } from './errors.js';
 import type { Config } from './types.js';
 
 export interface ConfigInputs {
@@ -32,14 +32,25 @@ export function configFingerprint(config: Config): string {
   return JSON.stringify({
     pools: config.pools.map((p) => [p.name, p.source, p.autoAssign, p.avoidBuggyIPs, p.cidrs.map((c) => c.toString()), p.labels, p.serviceAllocation ?? null]),
     ads: config.l2Advertisements,
+    // A new warning (an unknown field added to a CR, say) is a new configuration to report, even with the same pools.
+    warnings: config.warnings,
   });
 }
 
 const CR_OBJECT = /^(IPAddressPool|L2Advertisement) "([^"]+)"/;
 
 export function eventTargets(error: ConfigError): ConfigEventTarget[] {
+  return groupByObject(error.problems, 'invalid configuration, keeping the last valid one: ');
+}
+
+/** The objects the warnings of a valid configuration belong to (Events: the ConfigMap, or the CR). */
+export function warningTargets(config: Config): ConfigEventTarget[] {
+  return groupByObject(config.objectWarnings ?? [], 'configuration accepted with warnings: ');
+}
+
+function groupByObject(problems: readonly ConfigProblem[], prefix: string): ConfigEventTarget[] {
   const grouped = new Map<string, { kind: ConfigEventTarget['kind']; name: string | undefined; lines: string[] }>();
-  for (const problem of error.problems) {
+  for (const problem of problems) {
     const match = CR_OBJECT.exec(problem.object);
     const kind = (match?.[1] ?? 'ConfigMap') as ConfigEventTarget['kind'];
     const name = match?.[2];
@@ -54,7 +65,7 @@ export function eventTargets(error: ConfigError): ConfigEventTarget[] {
   return [...grouped.values()].map((g) => ({
     kind: g.kind,
     name: g.name,
-    message: `invalid configuration, keeping the last valid one: ${g.lines.join('; ')}`,
+    message: `${prefix}${g.lines.join('; ')}`,
   }));
 }
 

@@ -1,6 +1,7 @@
 // The validated configuration that the controller and the speaker share.
 // Everything here is immutable (frozen) once built by buildConfig().
 import type { Cidr } from '../ip.js';
+import type { ConfigProblem } from './errors.js';
 
 export type LabelSelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
 
@@ -75,6 +76,8 @@ export interface Config {
   readonly l2Advertisements: readonly L2Advertisement[];
   /** Valid but probably unintended: a pool nobody announces, an advertisement naming a missing pool… */
   readonly warnings: readonly string[];
+  /** The warnings that belong to one object (also in `warnings`), so they can be reported on it as Events. */
+  readonly objectWarnings?: readonly ConfigProblem[];
 }
 
 /** The name of the implicit advertisement that announces every pool of the legacy ConfigMap. */
