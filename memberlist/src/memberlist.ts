@@ -46,8 +46,8 @@ export interface MemberlistEvents {
   suspect?(n: MemberInfo): void;
   /** A user message (UDP or TCP). */
   message?(data: Uint8Array): void;
-  /** A dropped input, for logging (already counted in drops). */
-  drop?(reason: string, message: string): void;
+  /** A dropped input, for logging (already counted in drops); source is the sender's IP when known. */
+  drop?(reason: string, message: string, source: string): void;
 }
 
 interface NodeRec {
@@ -308,12 +308,12 @@ export class Memberlist {
     this.stats.bytesIn += data.length;
     if (!this.running) return;
     const d = decodePacket(data, this.cfg.wire);
-    for (const x of d.drops) this.drop(x.reason, `packet from ${fromIp}:${fromPort}: ${x.message}`);
+    for (const x of d.drops) this.drop(x.reason, `packet from ${fromIp}:${fromPort}: ${x.message}`, fromIp);
     for (const m of d.msgs) {
       try {
         this.handleMsg(m, fromIp, fromPort);
       } catch (e) {
-        this.drop('handler', `${m.type} from ${fromIp}:${fromPort}: ${e instanceof Error ? e.message : String(e)}`);
+        this.drop('handler', `${m.type} from ${fromIp}:${fromPort}: ${e instanceof Error ? e.message : String(e)}`, fromIp);
       }
     }
   }
@@ -370,9 +370,9 @@ export class Memberlist {
     return n;
   }
 
-  private drop(reason: string, message: string): void {
+  private drop(reason: string, message: string, source = ''): void {
     this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
-    this.events.drop?.(reason, message);
+    this.events.drop?.(reason, message, source);
   }
 
   private handleMsg(m: PacketMsg, fromIp: string, fromPort: number): void {

@@ -5,6 +5,7 @@ import net from 'node:net';
 import { randomInt } from 'node:crypto';
 import { MemberlistConfig } from './config.js';
 import { Env, Memberlist, MemberlistEvents, StreamResult, Timer } from './memberlist.js';
+import { DropLogLimiter } from './loglimit.js';
 import { StreamParse } from './wire.js';
 
 export interface Logger {
@@ -16,6 +17,9 @@ export interface Logger {
 const quiet: Logger = { info: () => undefined, warn: () => undefined, debug: () => undefined };
 
 const MAX_INBOUND_STREAMS = 128;
+/** One "dropped input" line per reason and source per window; the counters stay exact. */
+const DROP_LOG_WINDOW_MS = 10_000;
+const DROP_LOG_MAX_KEYS = 1024;
 const MAX_STREAM_BYTES = 21 * 1024 * 1024;
 
 export interface NodeOptions {
@@ -45,11 +49,13 @@ export class MemberlistNode {
       sendStream: (ip, port, data, timeoutMs, parseReply, done) => this.sendStream(ip, port, data, timeoutMs, parseReply, done),
     };
     const log = this.log;
+    const limiter = new DropLogLimiter(DROP_LOG_WINDOW_MS, DROP_LOG_MAX_KEYS, () => performance.now());
     this.ml = new Memberlist(cfg, env, {
       ...events,
-      drop: (reason, message) => {
-        log.warn('dropped input', { reason, message });
-        events.drop?.(reason, message);
+      drop: (reason, message, source) => {
+        const v = limiter.admit(reason, source);
+        if (v.log) log.warn('dropped input', v.suppressed > 0 ? { reason, message, suppressed: v.suppressed } : { reason, message });
+        events.drop?.(reason, message, source);
       },
     });
   }

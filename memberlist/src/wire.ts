@@ -14,6 +14,14 @@ import { DecodeError, Reader, TruncatedError, Writer } from './msgpack.js';
 export const LABEL_MAX = 255;
 export const MAX_PUSH_STATE_BYTES = 20 * 1024 * 1024;
 export const DEFAULT_MAX_DECOMPRESSED = 8 * 1024 * 1024;
+/**
+ * Cap on a UDP packet's decompressed size. Go never sends a packet body over its UDPBufferSize (1400
+ * bytes) before compressing it, so 64 KiB is generous; the stream cap (maxDecompressed) would let one
+ * 58 KB datagram expand to 8 x 8 MiB and block the event loop for over half a second.
+ */
+export const MAX_PACKET_DECOMPRESSED = 64 * 1024;
+/** Go compresses a packet once, around the whole (compound) body: more compressed parts are hostile. */
+export const MAX_PACKET_COMPRESSED_PARTS = 1;
 export const MAX_COMPOUND_PARTS = 255;
 const MAX_NESTING = 4;
 
@@ -189,14 +197,19 @@ export function decodePacket(input: Uint8Array, opts: WireOptions): DecodedPacke
         return out;
       }
     }
-    handleCommand(buf, opts, out, 0);
+    handleCommand(buf, opts, out, 0, { compressedParts: 0 });
   } catch (e) {
     out.drops.push(toDrop(e));
   }
   return out;
 }
 
-function handleCommand(buf: Uint8Array, opts: WireOptions, out: DecodedPacket, depth: number): void {
+/** Per-packet decoding budget, shared by all parts of one datagram. */
+interface PacketBudget {
+  compressedParts: number;
+}
+
+function handleCommand(buf: Uint8Array, opts: WireOptions, out: DecodedPacket, depth: number, budget: PacketBudget): void {
   if (buf.length < 1) {
     out.drops.push({ reason: 'empty', message: 'empty message' });
     return;
@@ -219,13 +232,16 @@ function handleCommand(buf: Uint8Array, opts: WireOptions, out: DecodedPacket, d
           out.drops.push({ reason: 'compound_truncated', message: `compound message: ${n - i} truncated part(s)` });
           return;
         }
-        handleCommand(body.subarray(p, p + len), opts, out, depth + 1);
+        handleCommand(body.subarray(p, p + len), opts, out, depth + 1, budget);
         p += len;
       }
       return;
     }
     if (type === MsgType.compress) {
-      handleCommand(decompressBody(body, opts), opts, out, depth + 1);
+      if (++budget.compressedParts > MAX_PACKET_COMPRESSED_PARTS) {
+        throw new DecodeError('compress_limit', `more than ${MAX_PACKET_COMPRESSED_PARTS} compressed part(s) in one packet`);
+      }
+      handleCommand(decompressBody(body, Math.min(opts.maxDecompressed, MAX_PACKET_DECOMPRESSED)), opts, out, depth + 1, budget);
       return;
     }
     out.msgs.push(decodeSimple(type, body));
@@ -234,10 +250,10 @@ function handleCommand(buf: Uint8Array, opts: WireOptions, out: DecodedPacket, d
   }
 }
 
-function decompressBody(body: Uint8Array, opts: WireOptions): Uint8Array {
+function decompressBody(body: Uint8Array, maxOut: number): Uint8Array {
   const c = readCompress(new Reader(body));
   if (c.algo !== 0) throw new DecodeError('compress_algo', `unknown compression algorithm ${c.algo}`);
-  const d = lzwDecompress(c.buf ?? new Uint8Array(0), opts.maxDecompressed);
+  const d = lzwDecompress(c.buf ?? new Uint8Array(0), maxOut);
   if (d.length === 0) throw new DecodeError('compress_empty', 'decompressed message is empty');
   return d;
 }
