@@ -322,7 +322,7 @@ export class Memberlist {
    * Bytes received so far on an accepted TCP connection. 'incomplete' = wait for more; 'done' = write
    * reply (if any) and close.
    */
-  handleStream(buf: Uint8Array): { kind: 'incomplete' } | { kind: 'done'; reply: Uint8Array | null } {
+  handleStream(buf: Uint8Array, source = ''): { kind: 'incomplete' } | { kind: 'done'; reply: Uint8Array | null } {
     const p = parseStream(buf, this.cfg.wire, true);
     if (p.kind === 'incomplete') {
       if (buf.length > 21 * 1024 * 1024) {
@@ -331,12 +331,8 @@ export class Memberlist {
       }
       return { kind: 'incomplete' };
     }
+    if (p.kind === 'error') return { kind: 'done', reply: this.rejectStream(p.drop, source) };
     this.stats.streamsIn++;
-    if (p.kind === 'error') {
-      this.drop(p.drop.reason, `inbound stream: ${p.drop.message}`);
-      if (p.drop.reason === 'label_mismatch') return { kind: 'done', reply: null };
-      return { kind: 'done', reply: this.frameReply({ type: 'err', msg: { error: p.drop.message } }) };
-    }
     if (!this.running) return { kind: 'done', reply: null };
     const m = p.msg;
     switch (m.type) {
@@ -368,6 +364,17 @@ export class Memberlist {
     const n = new Uint8Array(12);
     for (let i = 0; i < 12; i++) n[i] = Math.floor(this.env.random() * 256);
     return n;
+  }
+
+  /**
+   * Count an inbound stream refused before or while parsing it, and return the reply to write (an
+   * errResp, like Go; nothing for a label mismatch or an exhausted byte budget).
+   */
+  rejectStream(drop: { reason: string; message: string }, source = ''): Uint8Array | null {
+    this.stats.streamsIn++;
+    this.drop(drop.reason, `inbound stream${source === '' ? '' : ` from ${source}`}: ${drop.message}`, source);
+    if (drop.reason === 'label_mismatch' || drop.reason === 'inbound_budget') return null;
+    return this.frameReply({ type: 'err', msg: { error: drop.message } });
   }
 
   private drop(reason: string, message: string, source = ''): void {

@@ -5,11 +5,12 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import { Keyring, metallbKey } from '../src/crypto.js';
 import { lzwCompress } from '../src/lzw.js';
 import { MsgType, encodeMsg } from '../src/messages.js';
 import { Writer } from '../src/msgpack.js';
 import { writeCompress } from '../src/messages.js';
-import { decodePacket, defaultWireOptions, encodePacket, makeCompound } from '../src/wire.js';
+import { WireOptions, decodePacket, defaultWireOptions, encodePacket, makeCompound } from '../src/wire.js';
 import { Peer, startTs } from './procs.js';
 
 const BASE = 47000 + (process.pid % 9000);
@@ -36,17 +37,17 @@ class Pinger {
   private seqNo = 1;
   readonly port: number;
 
-  private constructor(port: number, private readonly target: number) {
+  private constructor(port: number, private readonly target: number, private readonly wire: WireOptions) {
     this.port = port;
     this.sock.on('message', (msg) => {
-      for (const m of decodePacket(new Uint8Array(msg), defaultWireOptions()).msgs) {
+      for (const m of decodePacket(new Uint8Array(msg), wire).msgs) {
         if (m.type === 'ackResp') this.pending.get(m.msg.seqNo)?.(performance.now());
       }
     });
   }
 
-  static async open(port: number, target: number): Promise<Pinger> {
-    const p = new Pinger(port, target);
+  static async open(port: number, target: number, wire: WireOptions): Promise<Pinger> {
+    const p = new Pinger(port, target, wire);
     await new Promise<void>((r) => p.sock.bind(port, '127.0.0.1', () => r()));
     return p;
   }
@@ -59,7 +60,7 @@ class Pinger {
     return new Promise((resolve) => {
       const timer = setTimeout(() => { this.pending.delete(seqNo); resolve(Infinity); }, timeoutMs);
       this.pending.set(seqNo, (at) => { clearTimeout(timer); this.pending.delete(seqNo); resolve(at - t0); });
-      this.sock.send(encodePacket([msg], defaultWireOptions({ compression: false })), this.target, '127.0.0.1');
+      this.sock.send(encodePacket([msg], { ...this.wire, compression: false }), this.target, '127.0.0.1');
     });
   }
 
@@ -88,12 +89,12 @@ describe('memberlist agent under hostile input (separate process)', function () 
     }
   });
 
-  async function startAgent(extra: string[] = []): Promise<{ port: number; agent: Peer }> {
+  async function startAgent(secret?: string): Promise<{ port: number; agent: Peer }> {
     const port = BASE + 3 * seq++;
-    const a = startTs({ name: `hostile-${process.pid}-${seq}`, bind: '127.0.0.1', port, extra });
+    const a = startTs({ name: `hostile-${process.pid}-${seq}`, bind: '127.0.0.1', port, secret });
     agent = a;
     await a.waitEvent((e) => e.ev === 'start', 15_000, 'agent start');
-    pinger = await Pinger.open(port + 1, port);
+    pinger = await Pinger.open(port + 1, port, defaultWireOptions({ keyring: secret === undefined ? null : new Keyring([metallbKey(secret)]) }));
     // Warm up (JIT, first allocations) before measuring.
     for (let i = 0; i < 5; i++) await pinger.ping();
     return { port, agent: a };
@@ -122,7 +123,7 @@ describe('memberlist agent under hostile input (separate process)', function () 
   });
 
   it('128 slow TCP streams with huge declared lengths keep RSS growth <= 64 MB and probes answered', async () => {
-    const { port, agent: a } = await startAgent(['--secret', 'hostile']);
+    const { port, agent: a } = await startAgent('hostile');
     const pid = a.proc.pid as number;
     const rss0 = rssBytes(pid);
     // An encrypted stream header declaring 20 MiB (just under Go's 20 MB push/pull limit), then
