@@ -87,6 +87,9 @@ interface Suspicion {
   fire: () => void;
 }
 
+/** Reconnect push/pulls outstanding at once (each is bounded by its own deadline). */
+const MAX_RECONNECTS_IN_FLIGHT = 2;
+
 const STATE_NAMES: NodeStateName[] = ['alive', 'suspect', 'dead', 'left'];
 
 export function ipToBytes(ip: string): Uint8Array {
@@ -160,6 +163,7 @@ export class Memberlist {
   private queue: Broadcast[] = [];
   private broadcastId = 0;
   private probing = false;
+  private reconnectsInFlight = 0;
   private probePending = false;
   private leaving = false;
   private running = false;
@@ -190,6 +194,7 @@ export class Memberlist {
     this.ticker(this.cfg.probeIntervalMs, () => this.probe());
     this.ticker(this.cfg.gossipIntervalMs, () => this.gossip());
     if (this.cfg.pushPullIntervalMs > 0) this.pushPullTicker();
+    if (this.cfg.reconnectIntervalMs > 0) this.ticker(this.cfg.reconnectIntervalMs, () => this.reconnect());
   }
 
   /** Stop all timers; no further messages are sent. */
@@ -529,6 +534,23 @@ export class Memberlist {
     this.timers.push(this.env.setTimer(Math.floor(this.env.random() * scaled()), tick));
   }
 
+  /**
+   * Push/pull with a recently-dead member. If it is alive again (a healed split), each side reads its
+   * own death in the other's state, refutes it with a higher incarnation, and gossip to the dead
+   * carries the refutation across: both sides merge within a few gossip rounds.
+   */
+  private reconnect(): void {
+    if (this.reconnectsInFlight >= MAX_RECONNECTS_IN_FLIGHT) return;
+    const now = this.env.now();
+    const dead = this.kRandom(1, (n) => n.name !== this.cfg.name && n.state === NodeStateType.dead && now - n.stateChange <= this.cfg.gossipToTheDeadMs);
+    const target = dead[0];
+    if (target === undefined) return;
+    this.reconnectsInFlight++;
+    // A short deadline: during the split a connect hangs, and the next attempt should not wait for it.
+    const timeoutMs = Math.min(this.cfg.tcpTimeoutMs, 2 * this.cfg.reconnectIntervalMs);
+    this.pushPullNode(target.ip, target.port, false, () => { this.reconnectsInFlight--; }, timeoutMs);
+  }
+
   private aliveOthers(): NodeRec[] {
     const out: NodeRec[] = [];
     for (const n of this.nodes.values()) if (n.name !== this.cfg.name && n.state === NodeStateType.alive) out.push(n);
@@ -703,14 +725,14 @@ export class Memberlist {
     return { type: 'pushPull', header: { join, nodes: nodes.length, userStateLen: 0 }, nodes, userState: new Uint8Array(0) };
   }
 
-  private pushPullNode(ip: string, port: number, join: boolean, done: (err: string | null) => void): void {
+  private pushPullNode(ip: string, port: number, join: boolean, done: (err: string | null) => void, timeoutMs = this.cfg.tcpTimeoutMs): void {
     if (!this.running) {
       done('not running');
       return;
     }
     this.stats.streamsOut++;
     const req = encodeStream(encodeStreamPlain(this.localState(join)), this.cfg.wire, { dialer: true, nonce: this.nonce() });
-    this.env.sendStream(ip, port, req, this.cfg.tcpTimeoutMs, (buf) => parseStream(buf, this.cfg.wire, false), (r) => {
+    this.env.sendStream(ip, port, req, timeoutMs, (buf) => parseStream(buf, this.cfg.wire, false), (r) => {
       if (r.error !== undefined || r.msg === undefined) {
         done(r.error ?? 'no reply');
         return;
