@@ -10,7 +10,12 @@ export interface Timings {
   indirectChecks: number;
   /** Suspicion timeout = suspicionMult * max(1, log10(n)) * probeInterval (Go SuspicionMult). */
   suspicionMult: number;
-  /** Upper suspicion timeout as a multiple of the lower one (Go SuspicionMaxTimeoutMult). */
+  /**
+   * Upper suspicion timeout as a multiple of the lower one (Go SuspicionMaxTimeoutMult). Lifeguard
+   * starts a suspicion at the upper timeout and shrinks it towards the lower one as k = suspicionMult - 2
+   * other members confirm it; with suspicionMult <= 2 (or k + 2 or fewer members) k is 0, the lower
+   * timeout applies at once and this setting has no effect.
+   */
   suspicionMaxTimeoutMult: number;
   /** Broadcast retransmits = retransmitMult * ceil(log10(n + 1)) (Go RetransmitMult). */
   retransmitMult: number;
@@ -26,6 +31,13 @@ export interface Timings {
   deadNodeReclaimMs: number;
   /** Skip the TCP fallback ping when UDP probes fail (Go DisableTcpPings). */
   disableTcpPings: boolean;
+  /**
+   * Push/pull with one random member declared dead less than gossipToTheDeadMs ago, this often (0 =
+   * never, like Go). After a network split both sides hold the other dead and nothing else ever makes
+   * contact again (probes and push/pull only go to live members), so without this a healed split
+   * lasted until the speaker re-listed its peers. Not in Go's memberlist (Serf has a reconnect loop).
+   */
+  reconnectIntervalMs: number;
 }
 
 /** memberlist DefaultLANConfig values. */
@@ -45,18 +57,22 @@ export const LAN: Timings = Object.freeze({
   udpBufferSize: 1400,
   deadNodeReclaimMs: 0,
   disableTcpPings: false,
+  reconnectIntervalMs: 1_000,
 });
 
 /**
  * Our speaker default: detects a dead node in well under half a second on a small LAN while staying
  * quiet at 5 % packet loss (indirect probes through 3 relays and Lifeguard awareness absorb the loss).
+ * The trade-off: suspicionMult 2 means no Lifeguard suspicion confirmations (k = 0), so a suspected
+ * node has one fixed ~160 ms (x log10 n) window to refute. Under heavy loss that is too short: see the
+ * false-death figures in memberlist/README.md. suspicionMaxTimeoutMult is 1 because it cannot apply.
  */
 export const FAST: Timings = Object.freeze({
   probeIntervalMs: 80,
   probeTimeoutMs: 30,
   indirectChecks: 3,
   suspicionMult: 2,
-  suspicionMaxTimeoutMult: 3,
+  suspicionMaxTimeoutMult: 1,
   retransmitMult: 4,
   gossipIntervalMs: 30,
   gossipNodes: 3,
@@ -67,6 +83,7 @@ export const FAST: Timings = Object.freeze({
   udpBufferSize: 1400,
   deadNodeReclaimMs: 0,
   disableTcpPings: false,
+  reconnectIntervalMs: 200,
 });
 
 export type ProfileName = 'lan' | 'fast';

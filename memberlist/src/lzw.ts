@@ -84,26 +84,34 @@ export function lzwCompress(input: Uint8Array): Uint8Array {
 /**
  * Decompress Go-style LZW. Throws LzwError on a malformed stream, a missing EOF code, or output larger
  * than maxOut bytes (memory cap against decompression bombs).
+ *
+ * Every table entry is "the previous code's string plus one byte", and the output is kept whole, so an
+ * entry is stored as (offset, length) into the output: the previous string starts at its offset and
+ * the byte after it is the first byte of the string that defined the entry. Expanding a code is then
+ * one copyWithin, not a per-byte walk of a prefix chain: cost per code, not per output byte, which
+ * keeps a bomb that hits the cap cheap even before the JIT has warmed up.
  */
 export function lzwDecompress(input: Uint8Array, maxOut: number): Uint8Array {
-  const prefix = new Uint16Array(4096);
-  const suffix = new Uint8Array(4096);
-  const stack = new Uint8Array(4096);
+  const entryOff = new Int32Array(4096);
+  const entryLen = new Int32Array(4096);
   let out = new Uint8Array(Math.min(Math.max(input.length * 4, 64), maxOut));
   let o = 0;
-  const push = (b: number): void => {
-    if (o >= out.length) {
-      if (out.length >= maxOut) throw new LzwError('too_large', `decompressed data exceeds ${maxOut} bytes`);
-      const nb = new Uint8Array(Math.min(out.length * 2, maxOut));
-      nb.set(out);
-      out = nb;
-    }
-    out[o++] = b;
+  const reserve = (n: number): void => {
+    if (o + n <= out.length) return;
+    if (o + n > maxOut) throw new LzwError('too_large', `decompressed data exceeds ${maxOut} bytes`);
+    let size = out.length * 2;
+    while (size < o + n) size *= 2;
+    const nb = new Uint8Array(Math.min(size, maxOut));
+    nb.set(out.subarray(0, o));
+    out = nb;
   };
   let width = 9;
   let hi = EOF;
   let overflow = 512;
   let last = -1;
+  // Where the previous code's string starts in the output, and its length.
+  let lastOff = 0;
+  let lastLen = 0;
   let bits = 0;
   let nBits = 0;
   let pos = 0;
@@ -124,37 +132,36 @@ export function lzwDecompress(input: Uint8Array, maxOut: number): Uint8Array {
       continue;
     }
     if (code === EOF) break;
+    const start = o;
+    let len: number;
     if (code < CLEAR) {
-      push(code);
-      if (last !== -1) {
-        suffix[hi] = code;
-        prefix[hi] = last;
-      }
-    } else if (code < hi || (code === hi && last !== -1)) {
-      // Expand code (or, for code == hi, the previous string plus its own first byte).
-      let sp = 0;
-      let c = code;
-      if (code === hi) {
-        let h = last;
-        while (h >= CLEAR) h = prefix[h] as number;
-        stack[sp++] = h;
-        c = last;
-      }
-      while (c >= CLEAR) {
-        if (sp >= stack.length) throw new LzwError('lzw_bad_code', 'LZW code chain too long');
-        stack[sp++] = suffix[c] as number;
-        c = prefix[c] as number;
-      }
-      stack[sp++] = c;
-      while (sp > 0) push(stack[--sp] as number);
-      if (last !== -1) {
-        suffix[hi] = c;
-        prefix[hi] = last;
-      }
+      reserve(1);
+      out[o++] = code;
+      len = 1;
+    } else if (code < hi) {
+      len = entryLen[code] as number;
+      reserve(len);
+      const from = entryOff[code] as number;
+      out.copyWithin(o, from, from + len);
+      o += len;
+    } else if (code === hi && last !== -1) {
+      // The entry being defined right now: the previous string plus its own first byte.
+      len = lastLen + 1;
+      reserve(len);
+      out.copyWithin(o, lastOff, lastOff + lastLen);
+      out[o + lastLen] = out[lastOff] as number;
+      o += len;
     } else {
       throw new LzwError('lzw_bad_code', `invalid LZW code ${code}`);
     }
+    if (last !== -1) {
+      // The previous string followed by this string's first byte, which sits right after it.
+      entryOff[hi] = lastOff;
+      entryLen[hi] = lastLen + 1;
+    }
     last = code;
+    lastOff = start;
+    lastLen = len;
     hi++;
     if (hi >= overflow) {
       if (width === 12) {

@@ -46,8 +46,8 @@ export interface MemberlistEvents {
   suspect?(n: MemberInfo): void;
   /** A user message (UDP or TCP). */
   message?(data: Uint8Array): void;
-  /** A dropped input, for logging (already counted in drops). */
-  drop?(reason: string, message: string): void;
+  /** A dropped input, for logging (already counted in drops); source is the sender's IP when known. */
+  drop?(reason: string, message: string, source: string): void;
 }
 
 interface NodeRec {
@@ -86,6 +86,9 @@ interface Suspicion {
   timer: Timer;
   fire: () => void;
 }
+
+/** Reconnect push/pulls outstanding at once (each is bounded by its own deadline). */
+const MAX_RECONNECTS_IN_FLIGHT = 2;
 
 const STATE_NAMES: NodeStateName[] = ['alive', 'suspect', 'dead', 'left'];
 
@@ -160,6 +163,7 @@ export class Memberlist {
   private queue: Broadcast[] = [];
   private broadcastId = 0;
   private probing = false;
+  private reconnectsInFlight = 0;
   private probePending = false;
   private leaving = false;
   private running = false;
@@ -190,6 +194,7 @@ export class Memberlist {
     this.ticker(this.cfg.probeIntervalMs, () => this.probe());
     this.ticker(this.cfg.gossipIntervalMs, () => this.gossip());
     if (this.cfg.pushPullIntervalMs > 0) this.pushPullTicker();
+    if (this.cfg.reconnectIntervalMs > 0) this.ticker(this.cfg.reconnectIntervalMs, () => this.reconnect());
   }
 
   /** Stop all timers; no further messages are sent. */
@@ -308,12 +313,12 @@ export class Memberlist {
     this.stats.bytesIn += data.length;
     if (!this.running) return;
     const d = decodePacket(data, this.cfg.wire);
-    for (const x of d.drops) this.drop(x.reason, `packet from ${fromIp}:${fromPort}: ${x.message}`);
+    for (const x of d.drops) this.drop(x.reason, `packet from ${fromIp}:${fromPort}: ${x.message}`, fromIp);
     for (const m of d.msgs) {
       try {
         this.handleMsg(m, fromIp, fromPort);
       } catch (e) {
-        this.drop('handler', `${m.type} from ${fromIp}:${fromPort}: ${e instanceof Error ? e.message : String(e)}`);
+        this.drop('handler', `${m.type} from ${fromIp}:${fromPort}: ${e instanceof Error ? e.message : String(e)}`, fromIp);
       }
     }
   }
@@ -322,7 +327,7 @@ export class Memberlist {
    * Bytes received so far on an accepted TCP connection. 'incomplete' = wait for more; 'done' = write
    * reply (if any) and close.
    */
-  handleStream(buf: Uint8Array): { kind: 'incomplete' } | { kind: 'done'; reply: Uint8Array | null } {
+  handleStream(buf: Uint8Array, source = ''): { kind: 'incomplete' } | { kind: 'done'; reply: Uint8Array | null } {
     const p = parseStream(buf, this.cfg.wire, true);
     if (p.kind === 'incomplete') {
       if (buf.length > 21 * 1024 * 1024) {
@@ -331,12 +336,8 @@ export class Memberlist {
       }
       return { kind: 'incomplete' };
     }
+    if (p.kind === 'error') return { kind: 'done', reply: this.rejectStream(p.drop, source) };
     this.stats.streamsIn++;
-    if (p.kind === 'error') {
-      this.drop(p.drop.reason, `inbound stream: ${p.drop.message}`);
-      if (p.drop.reason === 'label_mismatch') return { kind: 'done', reply: null };
-      return { kind: 'done', reply: this.frameReply({ type: 'err', msg: { error: p.drop.message } }) };
-    }
     if (!this.running) return { kind: 'done', reply: null };
     const m = p.msg;
     switch (m.type) {
@@ -370,9 +371,20 @@ export class Memberlist {
     return n;
   }
 
-  private drop(reason: string, message: string): void {
+  /**
+   * Count an inbound stream refused before or while parsing it, and return the reply to write (an
+   * errResp, like Go; nothing for a label mismatch or an exhausted byte budget).
+   */
+  rejectStream(drop: { reason: string; message: string }, source = ''): Uint8Array | null {
+    this.stats.streamsIn++;
+    this.drop(drop.reason, `inbound stream${source === '' ? '' : ` from ${source}`}: ${drop.message}`, source);
+    if (drop.reason === 'label_mismatch' || drop.reason === 'inbound_budget') return null;
+    return this.frameReply({ type: 'err', msg: { error: drop.message } });
+  }
+
+  private drop(reason: string, message: string, source = ''): void {
     this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
-    this.events.drop?.(reason, message);
+    this.events.drop?.(reason, message, source);
   }
 
   private handleMsg(m: PacketMsg, fromIp: string, fromPort: number): void {
@@ -520,6 +532,23 @@ export class Memberlist {
       this.pushPullNode(p.ip, p.port, false, () => undefined);
     };
     this.timers.push(this.env.setTimer(Math.floor(this.env.random() * scaled()), tick));
+  }
+
+  /**
+   * Push/pull with a recently-dead member. If it is alive again (a healed split), each side reads its
+   * own death in the other's state, refutes it with a higher incarnation, and gossip to the dead
+   * carries the refutation across: both sides merge within a few gossip rounds.
+   */
+  private reconnect(): void {
+    if (this.reconnectsInFlight >= MAX_RECONNECTS_IN_FLIGHT) return;
+    const now = this.env.now();
+    const dead = this.kRandom(1, (n) => n.name !== this.cfg.name && n.state === NodeStateType.dead && now - n.stateChange <= this.cfg.gossipToTheDeadMs);
+    const target = dead[0];
+    if (target === undefined) return;
+    this.reconnectsInFlight++;
+    // A short deadline: during the split a connect hangs, and the next attempt should not wait for it.
+    const timeoutMs = Math.min(this.cfg.tcpTimeoutMs, 2 * this.cfg.reconnectIntervalMs);
+    this.pushPullNode(target.ip, target.port, false, () => { this.reconnectsInFlight--; }, timeoutMs);
   }
 
   private aliveOthers(): NodeRec[] {
@@ -696,14 +725,14 @@ export class Memberlist {
     return { type: 'pushPull', header: { join, nodes: nodes.length, userStateLen: 0 }, nodes, userState: new Uint8Array(0) };
   }
 
-  private pushPullNode(ip: string, port: number, join: boolean, done: (err: string | null) => void): void {
+  private pushPullNode(ip: string, port: number, join: boolean, done: (err: string | null) => void, timeoutMs = this.cfg.tcpTimeoutMs): void {
     if (!this.running) {
       done('not running');
       return;
     }
     this.stats.streamsOut++;
     const req = encodeStream(encodeStreamPlain(this.localState(join)), this.cfg.wire, { dialer: true, nonce: this.nonce() });
-    this.env.sendStream(ip, port, req, this.cfg.tcpTimeoutMs, (buf) => parseStream(buf, this.cfg.wire, false), (r) => {
+    this.env.sendStream(ip, port, req, timeoutMs, (buf) => parseStream(buf, this.cfg.wire, false), (r) => {
       if (r.error !== undefined || r.msg === undefined) {
         done(r.error ?? 'no reply');
         return;

@@ -13,7 +13,11 @@ export class DecodeError extends Error {
 
 /** Input ended inside a value: not (yet) an error for a stream reader, an error for a packet. */
 export class TruncatedError extends DecodeError {
-  constructor(what: string) {
+  /**
+   * @param needed a lower bound on the buffer length at which the same read can get further (stream
+   * readers wait for that many bytes before looking again, instead of re-parsing on every chunk)
+   */
+  constructor(what: string, readonly needed = 0) {
     super('truncated', `truncated input while reading ${what}`);
     this.name = 'TruncatedError';
   }
@@ -35,7 +39,7 @@ export class Reader {
     return this.end - this.pos;
   }
   need(n: number, what: string): void {
-    if (this.end - this.pos < n) throw new TruncatedError(what);
+    if (this.end - this.pos < n) throw new TruncatedError(what, this.pos + n);
   }
   u8(what = 'byte'): number {
     this.need(1, what);
@@ -103,6 +107,49 @@ export function decodeValue(r: Reader, depth = 0): MpValue {
     case 0xdf: return decodeMap(r, r.u32('map32 length'), depth);
     default: throw new DecodeError('bad_msgpack', `unsupported msgpack type byte 0x${t.toString(16)}`);
   }
+}
+
+/**
+ * Step over one msgpack value without building it (the stream framer finds where a message ends).
+ * Same grammar and errors as decodeValue; lengths are checked against the input, nothing is allocated.
+ */
+export function skipValue(r: Reader, depth = 0): void {
+  if (depth > MAX_DEPTH) throw new DecodeError('too_deep', 'msgpack nesting deeper than 16');
+  const t = r.u8('msgpack type byte');
+  if (t <= 0x7f || t >= 0xe0) return;
+  let items = 0;
+  if ((t & 0xf0) === 0x80) items = 2 * (t & 0x0f);
+  else if ((t & 0xf0) === 0x90) items = t & 0x0f;
+  else if ((t & 0xe0) === 0xa0) { r.bytes(t & 0x1f, 'fixstr'); return; } else {
+    switch (t) {
+      case 0xc0: case 0xc2: case 0xc3: return;
+      case 0xc4: case 0xd9: r.bytes(r.u8('str8/bin8 length'), 'str8/bin8'); return;
+      case 0xc5: case 0xda: r.bytes(r.u16('str16/bin16 length'), 'str16/bin16'); return;
+      case 0xc6: case 0xdb: r.bytes(r.u32('str32/bin32 length'), 'str32/bin32'); return;
+      case 0xc7: { const n = r.u8(); r.bytes(n + 1, 'ext8'); return; }
+      case 0xc8: { const n = r.u16(); r.bytes(n + 1, 'ext16'); return; }
+      case 0xc9: { const n = r.u32(); r.bytes(n + 1, 'ext32'); return; }
+      case 0xca: r.bytes(4, 'float32'); return;
+      case 0xcb: r.bytes(8, 'float64'); return;
+      case 0xcc: case 0xd0: r.bytes(1, 'int8'); return;
+      case 0xcd: case 0xd1: r.bytes(2, 'int16'); return;
+      case 0xce: case 0xd2: r.bytes(4, 'int32'); return;
+      case 0xcf: case 0xd3: r.bytes(8, 'int64'); return;
+      case 0xd4: r.bytes(2, 'fixext1'); return;
+      case 0xd5: r.bytes(3, 'fixext2'); return;
+      case 0xd6: r.bytes(5, 'fixext4'); return;
+      case 0xd7: r.bytes(9, 'fixext8'); return;
+      case 0xd8: r.bytes(17, 'fixext16'); return;
+      case 0xdc: items = r.u16('array16 length'); break;
+      case 0xdd: items = r.u32('array32 length'); break;
+      case 0xde: items = 2 * r.u16('map16 length'); break;
+      case 0xdf: items = 2 * r.u32('map32 length'); break;
+      default: throw new DecodeError('bad_msgpack', `unsupported msgpack type byte 0x${t.toString(16)}`);
+    }
+  }
+  // Every element takes at least one byte: a huge count is caught by the length check, not a loop.
+  r.need(items, 'array/map elements');
+  for (let i = 0; i < items; i++) skipValue(r, depth + 1);
 }
 
 function decodeArray(r: Reader, n: number, depth: number): MpValue[] {

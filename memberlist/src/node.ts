@@ -5,7 +5,8 @@ import net from 'node:net';
 import { randomInt } from 'node:crypto';
 import { MemberlistConfig } from './config.js';
 import { Env, Memberlist, MemberlistEvents, StreamResult, Timer } from './memberlist.js';
-import { StreamParse } from './wire.js';
+import { DropLogLimiter } from './loglimit.js';
+import { FrameStep, StreamFramer, StreamParse } from './wire.js';
 
 export interface Logger {
   info(msg: string, meta?: Record<string, unknown>): void;
@@ -16,7 +17,15 @@ export interface Logger {
 const quiet: Logger = { info: () => undefined, warn: () => undefined, debug: () => undefined };
 
 const MAX_INBOUND_STREAMS = 128;
-const MAX_STREAM_BYTES = 21 * 1024 * 1024;
+/**
+ * Bytes all inbound streams may hold at once. A stream that would go over is closed (drop reason
+ * inbound_budget): 128 slow senders cannot push the 256 Mi pod out of memory, and a real push/pull
+ * (kilobytes to a few MB) fits many times over.
+ */
+export const INBOUND_STREAM_BUDGET_BYTES = 16 * 1024 * 1024;
+/** One "dropped input" line per reason and source per window; the counters stay exact. */
+const DROP_LOG_WINDOW_MS = 10_000;
+const DROP_LOG_MAX_KEYS = 1024;
 
 export interface NodeOptions {
   /** IP to bind UDP and TCP to (loopback or a node address). */
@@ -34,6 +43,8 @@ export class MemberlistNode {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly log: Logger;
   private closed = false;
+  /** Bytes held by inbound stream framers right now (see INBOUND_STREAM_BUDGET_BYTES). */
+  private inboundHeld = 0;
 
   constructor(cfg: MemberlistConfig, private readonly opts: NodeOptions, events: MemberlistEvents = {}) {
     this.log = opts.logger ?? quiet;
@@ -45,11 +56,13 @@ export class MemberlistNode {
       sendStream: (ip, port, data, timeoutMs, parseReply, done) => this.sendStream(ip, port, data, timeoutMs, parseReply, done),
     };
     const log = this.log;
+    const limiter = new DropLogLimiter(DROP_LOG_WINDOW_MS, DROP_LOG_MAX_KEYS, () => performance.now());
     this.ml = new Memberlist(cfg, env, {
       ...events,
-      drop: (reason, message) => {
-        log.warn('dropped input', { reason, message });
-        events.drop?.(reason, message);
+      drop: (reason, message, source) => {
+        const v = limiter.admit(reason, source);
+        if (v.log) log.warn('dropped input', v.suppressed > 0 ? { reason, message, suppressed: v.suppressed } : { reason, message });
+        events.drop?.(reason, message, source);
       },
     });
   }
@@ -134,7 +147,7 @@ export class MemberlistNode {
   private sendStream(ip: string, port: number, data: Uint8Array, timeoutMs: number,
     parseReply: ((buf: Uint8Array) => StreamParse) | null, done: (r: StreamResult) => void): void {
     let finished = false;
-    let buf = Buffer.alloc(0);
+    const framer = parseReply === null ? null : new StreamFramer(this.ml.cfg.wire, false);
     const sock = net.connect({ host: ip, port });
     this.conns.add(sock);
     const finish = (r: StreamResult): void => {
@@ -150,16 +163,18 @@ export class MemberlistNode {
       sock.write(data);
       if (parseReply === null) sock.end(() => finish({}));
     });
-    sock.on('data', (chunk) => {
-      if (parseReply === null) return;
-      buf = Buffer.concat([buf, chunk]);
-      if (buf.length > MAX_STREAM_BYTES) {
-        finish({ error: 'reply too large' });
+    sock.on('data', (chunk: Buffer) => {
+      if (parseReply === null || framer === null || finished) return;
+      const step = framer.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+      if (step.kind === 'incomplete') return;
+      if (step.kind === 'error') {
+        finish({ error: step.drop.message });
         return;
       }
-      const p = parseReply(new Uint8Array(buf.buffer, buf.byteOffset, buf.length));
+      const p = parseReply(step.bytes);
       if (p.kind === 'ok') finish({ msg: p.msg });
       else if (p.kind === 'error') finish({ error: p.drop.message });
+      else finish({ error: 'reply is truncated' });
     });
     sock.on('error', (err) => finish({ error: err.message }));
     sock.on('close', () => finish({ error: 'connection closed before a complete reply' }));
@@ -171,26 +186,51 @@ export class MemberlistNode {
       return;
     }
     this.conns.add(sock);
-    let buf = Buffer.alloc(0);
+    const from = sock.remoteAddress ?? '';
+    const framer = new StreamFramer(this.ml.cfg.wire, true);
+    let charged = 0;
     let done = false;
     const close = (): void => {
+      if (done) return;
       done = true;
       clearTimeout(timer);
+      this.inboundHeld -= charged;
+      charged = 0;
       this.conns.delete(sock);
     };
+    const reply = (bytes: Uint8Array | null): void => {
+      close();
+      if (bytes !== null) sock.end(bytes);
+      else sock.end();
+      // A sender that keeps writing after we are done must not keep the socket (and its buffers).
+      sock.destroySoon();
+    };
+    // Per-stream deadline: the whole message must arrive within tcpTimeoutMs of the accept.
     const timer = setTimeout(() => {
-      if (!done) this.log.debug('inbound stream timed out', { from: sock.remoteAddress });
+      if (!done) this.log.debug('inbound stream timed out', { from, received: framer.received });
       close();
       sock.destroy();
     }, this.ml.cfg.tcpTimeoutMs);
-    sock.on('data', (chunk) => {
+    sock.on('data', (chunk: Buffer) => {
       if (done) return;
-      buf = Buffer.concat([buf, chunk]);
-      const r = this.ml.handleStream(new Uint8Array(buf.buffer, buf.byteOffset, buf.length));
-      if (r.kind === 'incomplete') return;
-      close();
-      if (r.reply !== null) sock.end(r.reply);
-      else sock.end();
+      const before = framer.held;
+      const step: FrameStep = framer.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+      const grow = framer.held - before;
+      if (step.kind === 'incomplete' && grow > 0 && this.inboundHeld + grow > INBOUND_STREAM_BUDGET_BYTES) {
+        close();
+        this.ml.rejectStream({ reason: 'inbound_budget', message: `inbound streams hold ${this.inboundHeld} bytes, budget ${INBOUND_STREAM_BUDGET_BYTES}` }, from);
+        sock.destroy();
+        return;
+      }
+      charged += grow;
+      this.inboundHeld += grow;
+      if (step.kind === 'incomplete') return;
+      if (step.kind === 'error') {
+        reply(this.ml.rejectStream(step.drop, from));
+        return;
+      }
+      const r = this.ml.handleStream(step.bytes, from);
+      reply(r.kind === 'done' ? r.reply : this.ml.rejectStream({ reason: 'truncated', message: 'stream message is truncated' }, from));
     });
     sock.on('error', () => close());
     sock.on('close', () => close());

@@ -2,18 +2,26 @@
 // TCP stream messages (push/pull, ping, user, err). Decoding never throws: it returns the messages it
 // could read plus a list of drop reasons.
 import { crc32 } from 'node:zlib';
-import { CryptoError, Keyring, decryptPayload, encryptPayload, encryptedLength } from './crypto.js';
+import { CryptoError, Keyring, NONCE_SIZE, TAG_SIZE, decryptPayload, encryptPayload, encryptedLength } from './crypto.js';
 import { LzwError, lzwCompress, lzwDecompress } from './lzw.js';
 import {
   AckResp, ErrResp, MsgType, PacketMsg, Ping, PushNodeState, PushPullHeader, decodeSimple, readAck, readCompress,
   readErr, readPing, readPushNodeState, readPushPullHeader, readUserMsgHeader, writeCompress,
   writePushNodeState, writePushPullHeader, writePing, writeAck, writeErr, writeUserMsgHeader,
 } from './messages.js';
-import { DecodeError, Reader, TruncatedError, Writer } from './msgpack.js';
+import { DecodeError, Reader, TruncatedError, Writer, skipValue } from './msgpack.js';
 
 export const LABEL_MAX = 255;
 export const MAX_PUSH_STATE_BYTES = 20 * 1024 * 1024;
 export const DEFAULT_MAX_DECOMPRESSED = 8 * 1024 * 1024;
+/**
+ * Cap on a UDP packet's decompressed size. Go never sends a packet body over its UDPBufferSize (1400
+ * bytes) before compressing it, so 64 KiB is generous; the stream cap (maxDecompressed) would let one
+ * 58 KB datagram expand to 8 x 8 MiB and block the event loop for over half a second.
+ */
+export const MAX_PACKET_DECOMPRESSED = 64 * 1024;
+/** Go compresses a packet once, around the whole (compound) body: more compressed parts are hostile. */
+export const MAX_PACKET_COMPRESSED_PARTS = 1;
 export const MAX_COMPOUND_PARTS = 255;
 const MAX_NESTING = 4;
 
@@ -189,14 +197,19 @@ export function decodePacket(input: Uint8Array, opts: WireOptions): DecodedPacke
         return out;
       }
     }
-    handleCommand(buf, opts, out, 0);
+    handleCommand(buf, opts, out, 0, { compressedParts: 0 });
   } catch (e) {
     out.drops.push(toDrop(e));
   }
   return out;
 }
 
-function handleCommand(buf: Uint8Array, opts: WireOptions, out: DecodedPacket, depth: number): void {
+/** Per-packet decoding budget, shared by all parts of one datagram. */
+interface PacketBudget {
+  compressedParts: number;
+}
+
+function handleCommand(buf: Uint8Array, opts: WireOptions, out: DecodedPacket, depth: number, budget: PacketBudget): void {
   if (buf.length < 1) {
     out.drops.push({ reason: 'empty', message: 'empty message' });
     return;
@@ -219,13 +232,16 @@ function handleCommand(buf: Uint8Array, opts: WireOptions, out: DecodedPacket, d
           out.drops.push({ reason: 'compound_truncated', message: `compound message: ${n - i} truncated part(s)` });
           return;
         }
-        handleCommand(body.subarray(p, p + len), opts, out, depth + 1);
+        handleCommand(body.subarray(p, p + len), opts, out, depth + 1, budget);
         p += len;
       }
       return;
     }
     if (type === MsgType.compress) {
-      handleCommand(decompressBody(body, opts), opts, out, depth + 1);
+      if (++budget.compressedParts > MAX_PACKET_COMPRESSED_PARTS) {
+        throw new DecodeError('compress_limit', `more than ${MAX_PACKET_COMPRESSED_PARTS} compressed part(s) in one packet`);
+      }
+      handleCommand(decompressBody(body, Math.min(opts.maxDecompressed, MAX_PACKET_DECOMPRESSED)), opts, out, depth + 1, budget);
       return;
     }
     out.msgs.push(decodeSimple(type, body));
@@ -234,10 +250,10 @@ function handleCommand(buf: Uint8Array, opts: WireOptions, out: DecodedPacket, d
   }
 }
 
-function decompressBody(body: Uint8Array, opts: WireOptions): Uint8Array {
+function decompressBody(body: Uint8Array, maxOut: number): Uint8Array {
   const c = readCompress(new Reader(body));
   if (c.algo !== 0) throw new DecodeError('compress_algo', `unknown compression algorithm ${c.algo}`);
-  const d = lzwDecompress(c.buf ?? new Uint8Array(0), opts.maxDecompressed);
+  const d = lzwDecompress(c.buf ?? new Uint8Array(0), maxOut);
   if (d.length === 0) throw new DecodeError('compress_empty', 'decompressed message is empty');
   return d;
 }
@@ -409,4 +425,170 @@ export function encodeStreamPlain(m: StreamMsg): Uint8Array {
     case 'user': w.u8(MsgType.user); writeUserMsgHeader(w, { userMsgLen: m.data.length }); w.raw(m.data); break;
   }
   return w.finish();
+}
+
+// ---------------------------------------------------------------- stream framing
+
+/**
+ * Cap on one stream message. Go accepts up to 20 MB, but a push/pull of maxPushNodes (4096) nodes
+ * with full 512-byte metadata is about 2.5 MB; 8 MiB leaves room and bounds what one slow stream holds.
+ */
+export const MAX_STREAM_MESSAGE_BYTES = 8 * 1024 * 1024;
+
+export type FrameStep =
+  | { kind: 'incomplete' }
+  | { kind: 'frame'; bytes: Uint8Array }
+  | { kind: 'error'; drop: Drop };
+
+/**
+ * Finds where one stream message ends as its bytes arrive, without decoding it, so a slow sender
+ * costs one copy of its bytes instead of a re-concatenation and re-parse per chunk. An encrypted
+ * message declares its length up front: the framer reads exactly that much, after checking the
+ * label, the declared length and the encryption version byte (the AES-GCM tag itself can only be
+ * checked on the whole message). A plaintext message is stepped over value by value (msgpack
+ * headers carry every length); the framer resumes after the last complete value and waits for the
+ * byte count the next read needs. Declared lengths over the cap are refused as soon as they are seen.
+ * Pure: the caller owns the socket, the deadline and the global byte budget.
+ */
+export class StreamFramer {
+  private buf = new Uint8Array(256);
+  private len = 0;
+  /** Don't look again until this many bytes are buffered. */
+  private need = 1;
+  /** Where plaintext scanning resumes (after the last complete value), and what is left to step over. */
+  private cursor = -1;
+  private pushPullNodesLeft = -1;
+  private tailRaw = 0;
+  /** The message's total length, once known. */
+  private total = -1;
+  private failed: Drop | null = null;
+
+  constructor(private readonly opts: WireOptions, private readonly acceptor: boolean, private readonly maxBytes = MAX_STREAM_MESSAGE_BYTES) {}
+
+  /** Bytes held (the buffer's capacity: what the budget should charge). */
+  get held(): number {
+    return this.buf.length;
+  }
+
+  /** Bytes received so far. */
+  get received(): number {
+    return this.len;
+  }
+
+  push(chunk: Uint8Array): FrameStep {
+    if (this.failed !== null) return { kind: 'error', drop: this.failed };
+    // A dialer writes one message and waits: bytes past its end are ignored.
+    const room = this.total >= 0 ? this.total - this.len : this.maxBytes - this.len;
+    const take = Math.min(chunk.length, room);
+    if (take < chunk.length && this.total < 0) {
+      return this.fail('too_large', `stream message exceeds ${this.maxBytes} bytes`);
+    }
+    this.append(chunk.subarray(0, take));
+    if (this.len < this.need) return { kind: 'incomplete' };
+    if (this.total < 0) {
+      try {
+        this.scan();
+      } catch (e) {
+        if (e instanceof TruncatedError) {
+          if (e.needed > this.maxBytes) return this.fail('too_large', `stream message declares more than ${this.maxBytes} bytes`);
+          this.need = Math.max(this.len + 1, e.needed);
+          return { kind: 'incomplete' };
+        }
+        const d = toDrop(e);
+        return this.fail(d.reason, d.message);
+      }
+      if (this.failed !== null) return { kind: 'error', drop: this.failed };
+      if (this.total > this.maxBytes) return this.fail('too_large', `stream message of ${this.total} bytes exceeds ${this.maxBytes}`);
+      this.need = this.total;
+    }
+    if (this.len < this.total) return { kind: 'incomplete' };
+    return { kind: 'frame', bytes: this.buf.subarray(0, this.total) };
+  }
+
+  private fail(reason: string, message: string): FrameStep {
+    this.failed = { reason, message };
+    this.buf = new Uint8Array(0);
+    this.len = 0;
+    return { kind: 'error', drop: this.failed };
+  }
+
+  private append(b: Uint8Array): void {
+    if (this.len + b.length > this.buf.length) {
+      let cap = this.buf.length * 2;
+      while (cap < this.len + b.length) cap *= 2;
+      const limit = this.total >= 0 ? this.total : this.maxBytes;
+      const nb = new Uint8Array(Math.max(this.len + b.length, Math.min(cap, limit)));
+      nb.set(this.buf.subarray(0, this.len));
+      this.buf = nb;
+    }
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+
+  /** Learn the total length, or throw TruncatedError (with the bytes needed) / DecodeError. */
+  private scan(): void {
+    const b = this.buf;
+    const r = new Reader(b, 0, this.len);
+    if (this.cursor < 0) {
+      let label = this.acceptor ? '' : this.opts.label;
+      if (this.acceptor && r.remaining() > 0 && b[0] === MsgType.hasLabel) {
+        r.u8('label header');
+        const n = r.u8('label length');
+        if (n < 1) throw new DecodeError('label_bad', 'label header has length 0');
+        label = Buffer.from(r.bytes(n, 'label')).toString('utf8');
+      }
+      if (this.acceptor && label !== this.opts.label) {
+        throw new DecodeError('label_mismatch', `stream label "${label}" does not match ours "${this.opts.label}"`);
+      }
+      const off = r.pos;
+      const type = r.u8('stream message type');
+      if (encrypted(this.opts) && (type === MsgType.encrypt || this.opts.verifyIncoming)) {
+        if (type !== MsgType.encrypt) throw new DecodeError('not_encrypted', 'encryption is configured but remote state is not encrypted');
+        const encLen = r.u32('encrypted length');
+        if (encLen > this.maxBytes) throw new DecodeError('too_large', `encrypted stream length ${encLen} exceeds ${this.maxBytes}`);
+        if (encLen < 1 + NONCE_SIZE + TAG_SIZE) throw new DecodeError('truncated', `encrypted stream length ${encLen} is shorter than nonce and tag`);
+        const vsn = r.u8('encryption version');
+        if (vsn > 1) throw new DecodeError('bad_version', `unsupported encryption version ${vsn}`);
+        this.total = off + 5 + encLen;
+        return;
+      }
+      if (type === MsgType.encrypt) throw new DecodeError('unexpected_encryption', 'remote state is encrypted and encryption is not configured');
+      this.planPlain(type, r);
+      this.cursor = r.pos;
+    }
+    r.pos = this.cursor;
+    while (this.pushPullNodesLeft > 0) {
+      skipValue(r);
+      this.pushPullNodesLeft--;
+      this.cursor = r.pos;
+    }
+    this.total = this.cursor + this.tailRaw;
+  }
+
+  /** Read the plaintext message's fixed head and note what follows it (node states, raw bytes). */
+  private planPlain(type: number, r: Reader): void {
+    switch (type) {
+      case MsgType.compress: case MsgType.ping: case MsgType.ackResp: case MsgType.err:
+        skipValue(r);
+        this.pushPullNodesLeft = 0;
+        return;
+      case MsgType.pushPull: {
+        const h = readPushPullHeader(r);
+        if (h.nodes > this.opts.maxPushNodes) throw new DecodeError('too_many_nodes', `push/pull has ${h.nodes} nodes, cap ${this.opts.maxPushNodes}`);
+        if (h.userStateLen > this.maxBytes) throw new DecodeError('too_large', `push/pull user state of ${h.userStateLen} bytes`);
+        this.pushPullNodesLeft = h.nodes;
+        this.tailRaw = h.userStateLen;
+        return;
+      }
+      case MsgType.user: {
+        const h = readUserMsgHeader(r);
+        if (h.userMsgLen > this.maxBytes) throw new DecodeError('too_large', `user message of ${h.userMsgLen} bytes`);
+        this.pushPullNodesLeft = 0;
+        this.tailRaw = h.userMsgLen;
+        return;
+      }
+      default:
+        throw new DecodeError('unknown_type', `unexpected stream message type ${type}`);
+    }
+  }
 }

@@ -7,7 +7,7 @@ import net from 'node:net';
 import { makeConfig } from '../src/config.js';
 import { Keyring, metallbKey } from '../src/crypto.js';
 import { MemberlistEvents } from '../src/memberlist.js';
-import { MemberlistNode } from '../src/node.js';
+import { Logger, MemberlistNode } from '../src/node.js';
 import { defaultWireOptions } from '../src/wire.js';
 import { waitFor } from './helpers.js';
 
@@ -23,11 +23,12 @@ describe('memberlist node on real sockets', function () {
     nodes.length = 0;
   });
 
-  async function mk(name: string, ip: string, over: Parameters<typeof defaultWireOptions>[0] = {}, meta?: string, events: MemberlistEvents = {}): Promise<MemberlistNode> {
+  async function mk(name: string, ip: string, over: Parameters<typeof defaultWireOptions>[0] = {}, meta?: string, events: MemberlistEvents = {},
+    logger?: Logger): Promise<MemberlistNode> {
     const port = BASE + seq++;
     const n = new MemberlistNode(makeConfig(name, ip, port, {
       wire: defaultWireOptions(over), meta: meta === undefined ? null : new TextEncoder().encode(meta),
-    }), { bindIp: ip, bindPort: port }, events);
+    }), { bindIp: ip, bindPort: port, logger }, events);
     nodes.push(n);
     await n.start();
     return n;
@@ -135,5 +136,18 @@ describe('memberlist node on real sockets', function () {
     await waitFor(() => [...a.ml.drops.values()].reduce((x, y) => x + y, 0) >= 4, { timeoutMs: 3000, what: 'drops counted' });
     assert.equal((await joinTo(b, a)).n, 1);
     await waitFor(() => a.ml.members().length === 2, { timeoutMs: 5000 });
+  });
+
+  it('a flood of bad packets is counted exactly but logged once per reason and source', async () => {
+    const warnings: Array<Record<string, unknown> | undefined> = [];
+    const logger: Logger = { info: () => undefined, debug: () => undefined, warn: (msg, meta) => { if (msg === 'dropped input') warnings.push(meta); } };
+    const a = await mk('flood-a', '127.0.0.1', {}, undefined, {}, logger);
+    const port = a.ml.cfg.advertisePort;
+    const sock = dgram.createSocket('udp4');
+    for (let i = 0; i < 300; i++) await new Promise<void>((r) => sock.send(Buffer.from([0xf4, 0]), port, '127.0.0.1', () => r()));
+    sock.close();
+    await waitFor(() => [...a.ml.drops.values()].reduce((x, y) => x + y, 0) >= 300, { timeoutMs: 5000, what: '300 drops counted' });
+    assert.equal([...a.ml.drops.values()].reduce((x, y) => x + y, 0), 300, 'every drop is counted');
+    assert.equal(warnings.length, 1, `one log line for one reason from one source, got ${warnings.length}`);
   });
 });

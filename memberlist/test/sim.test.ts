@@ -116,6 +116,25 @@ describe('memberlist simulation (virtual time)', function () {
     assert.ok((ml[2]!.node('node-2')?.incarnation ?? 0) > 1);
   });
 
+  for (const [label, side] of [['{n0} | {n1, n2}', ['node-0']], ['{n0, n1} | {n2}', ['node-2']]] as Array<[string, string[]]>) {
+    it(`a 4 s split ${label} of 3 nodes heals within 1 s (push/pull with recently-dead members), fast`, () => {
+      const { net, ml } = build(3, 'fast', 71);
+      startAndJoin(net, ml);
+      assert.notEqual(net.runUntilCond(() => ml.every((m) => aliveCount(m) === 3), 30_000), null);
+      net.partition = (a, b) => side.includes(a) !== side.includes(b);
+      // Both sides declare the other dead (the split brain the speakers see).
+      assert.notEqual(net.runUntilCond(() => ml.every((m) => m.members().length < 3), 4_000), null, 'both sides see the other dead');
+      net.runUntil(net.now + 4_000 - (net.now % 4_000));
+      net.partition = null;
+      const healedAt = net.now;
+      const t = net.runUntilCond(() => ml.every((m) => aliveCount(m) === 3), 60_000);
+      assert.notEqual(t, null, `not healed in 60 s: ${ml.map(aliveCount).join(',')}`);
+      const ms = (t as number) - healedAt;
+      console.log(`      merged ${ms.toFixed(0)} ms (virtual) after the heal`);
+      assert.ok(ms <= 1000, `membership merged ${ms.toFixed(0)} ms after the heal (want <= 1000)`);
+    });
+  }
+
   it('metadata updates reach every node as update events', () => {
     const { net, ml } = build(5, 'fast', 61);
     startAndJoin(net, ml);

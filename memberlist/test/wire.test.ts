@@ -3,7 +3,10 @@
 import assert from 'node:assert/strict';
 import { Keyring } from '../src/crypto.js';
 import { encodeMsg } from '../src/messages.js';
-import { decodePacket, defaultWireOptions, encodePacket, encodeStream, encodeStreamPlain, parseStream } from '../src/wire.js';
+import {
+  MAX_PACKET_DECOMPRESSED, compressMsg, decodePacket, defaultWireOptions, encodePacket, encodeStream, encodeStreamPlain, makeCompound,
+  parseStream,
+} from '../src/wire.js';
 
 const k1 = new Uint8Array(32).fill(1);
 const k2 = new Uint8Array(16).fill(2);
@@ -44,6 +47,32 @@ describe('memberlist wire options', () => {
     assert.equal(decodePacket(encodePacket([ping], a), none).drops[0]?.reason, 'label_mismatch');
     assert.equal(decodePacket(encodePacket([ping], none), a).drops[0]?.reason, 'label_mismatch');
     assert.equal(decodePacket(encodePacket([ping], a), a).msgs.length, 1);
+  });
+});
+
+describe('memberlist packet decompression limits', () => {
+  const opts = defaultWireOptions();
+
+  it('a packet carries at most one compressed part; more are dropped and counted as compress_limit', () => {
+    const c = compressMsg(ping);
+    const d = decodePacket(makeCompound([c, c, c]), opts);
+    assert.equal(d.msgs.length, 1, 'the first compressed part is decoded');
+    assert.deepEqual(d.drops.map((x) => x.reason), ['compress_limit', 'compress_limit']);
+    // Nesting does not get around it: a compressed compound of compressed parts.
+    const nested = decodePacket(compressMsg(makeCompound([c, c])), opts);
+    assert.equal(nested.msgs.length, 0);
+    assert.deepEqual(nested.drops.map((x) => x.reason), ['compress_limit', 'compress_limit']);
+  });
+
+  it(`a compressed part that expands beyond ${MAX_PACKET_DECOMPRESSED} bytes is dropped; streams keep the larger cap`, () => {
+    const big = new Uint8Array(MAX_PACKET_DECOMPRESSED + 1);
+    const d = decodePacket(compressMsg(big), opts);
+    assert.deepEqual(d.drops.map((x) => x.reason), ['too_large']);
+    // Exactly at the cap still decodes (to whatever the bytes say: here a zero-filled ping fails later).
+    const atCap = decodePacket(compressMsg(new Uint8Array(MAX_PACKET_DECOMPRESSED)), opts);
+    assert.ok(!atCap.drops.some((x) => x.reason === 'too_large'));
+    // What Go really sends (a compound of pings compressed once) still works.
+    assert.equal(decodePacket(encodePacket([ping, ping, ping], opts), opts).msgs.length, 3);
   });
 });
 

@@ -279,6 +279,22 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
     return true;
   }
 
+  /**
+   * Sends the gratuitous burst again for an IP already announced (after a healed split, clients may
+   * hold the other side's MAC). Returns false when the IP is not announced here.
+   */
+  reassert(ipText: string): boolean {
+    const ip = this.ips.get(parseIp(ipText).toString('hex'));
+    if (!ip) return false;
+    for (const b of [...this.bursts]) {
+      if (b.ip !== ip || b.port) continue;
+      if (b.timer !== undefined) this.o.timers.clearTimeout(b.timer);
+      this.bursts.delete(b);
+    }
+    this.startBurst(ip, undefined);
+    return true;
+  }
+
   /** Changes the interfaces an announced IP is answered on; newly selected ports get the gratuitous burst. */
   private restrict(ip: IpState, only: ReadonlySet<string> | undefined): void {
     const same = only === undefined ? ip.only === undefined : ip.only !== undefined && ip.only.size === only.size && [...only].every((n) => ip.only?.has(n));

@@ -18,6 +18,11 @@ export interface CoreAnnouncer {
   withdraw(ip: string): unknown;
   /** Interfaces the announcer can answer on now. */
   interfaces(): string[];
+  /**
+   * Send the gratuitous burst again for an IP already announced (clients may have learnt another
+   * node's MAC for it, e.g. from the other side of a healed network split).
+   */
+  reassert?(ip: string): unknown;
 }
 
 export interface CoreLogger {
@@ -107,6 +112,8 @@ export class SpeakerCore {
   /** Services still to decide in the current deferred pass (insertion order: none starves). */
   private readonly dirty = new Set<string>();
   private passScheduled = false;
+  /** Announced Services to re-send gratuitous bursts for if their next decision keeps them here. */
+  private readonly reassertKeys = new Set<string>();
   private readonly gauges: Gauge[];
   /**
    * The newest configuration has no address pool (ConfigMap deleted and no CRs, CRDs gone, or every
@@ -260,10 +267,19 @@ export class SpeakerCore {
   /** Alive and suspect memberlist member names; undefined when memberlist is off. */
   setMembers(names: Iterable<string> | undefined): void {
     const next = names === undefined ? undefined : new Set(names);
-    const same = next === undefined ? this.members === undefined
-      : this.members !== undefined && next.size === this.members.size && [...next].every((n) => this.members?.has(n));
+    const prev = this.members;
+    const same = next === undefined ? prev === undefined
+      : prev !== undefined && next.size === prev.size && [...next].every((n) => prev.has(n));
     this.members = next;
-    if (!same) this.reconcileAll();
+    if (same) return;
+    // A member (re)joined: after a healed split it may have announced our IPs to the clients while it
+    // held us dead. It withdraws when it decides; the Services we keep get a fresh gratuitous burst
+    // when we decide them (so never for an IP about to move), and every client moves back at once
+    // instead of when its ARP/neighbour entry expires.
+    if (next !== undefined && prev !== undefined && [...next].some((n) => !prev.has(n))) {
+      for (const key of this.announced.keys()) this.reassertKeys.add(key);
+    }
+    this.reconcileAll();
   }
 
   /**
@@ -465,13 +481,21 @@ export class SpeakerCore {
     for (const ip of d.ips) this.addUser(ip, key, interfaces);
     this.announced.set(key, { ips: d.ips, interfaces });
     if (!before || !sameList(before.interfaces, interfaces)) this.o.onAnnouncementChanged?.(key);
-    if (before) return; // still ours: no log, no event (MetalLB records nodeAssigned on every reconcile)
+    if (before) {
+      // still ours: no log, no event (MetalLB records nodeAssigned on every reconcile)
+      if (this.reassertKeys.delete(key)) {
+        this.log.info('re-announcing after a member joined', { service: key, ips: d.ips });
+        for (const ip of d.ips) this.o.announcer.reassert?.(ip);
+      }
+      return;
+    }
     this.log.info('announcing', { service: key, ips: d.ips, node: this.o.node, interfaces: shown.length > 0 ? [...shown] : this.o.announcer.interfaces(), pool: d.pool, order: d.order });
     for (const ip of d.ips) for (const g of this.gauges) g.set({ service: key, protocol: 'layer2', node: this.o.node, ip }, 1);
     this.emitEvent(key, 'Normal', 'nodeAssigned', `announcing from node "${this.o.node}" with protocol "layer2"`);
   }
 
   private withdraw(key: string, reason: string, detail: string): void {
+    this.reassertKeys.delete(key);
     const cur = this.announced.get(key);
     if (!cur) return;
     this.announced.delete(key);

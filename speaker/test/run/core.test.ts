@@ -29,6 +29,9 @@ class FakeAnnouncer implements CoreAnnouncer {
     this.calls.push(`withdraw ${ip}`);
     this.ips.delete(ip);
   }
+  reassert(ip: string): void {
+    this.calls.push(`reassert ${ip}`);
+  }
   interfaces(): string[] {
     return this.ifs;
   }
@@ -139,6 +142,25 @@ describe('speaker core (fake announcer and clock)', () => {
     assert.deepEqual(t.withdrawn(), ['notOwner']);
     assert.equal(t.announcer.ips.size, 0);
     assert.deepEqual(await t.gauge(), [], 'series removed on withdraw');
+  });
+
+  it('split and heal: the owner re-sends gratuitous ARP when the other side rejoins; the other side withdraws, once', () => {
+    const RUNNER = ORDER[1] as string;
+    const owner = setup(WINNER);
+    const other = setup(RUNNER);
+    for (const t of [owner, other]) withService(t);
+    // The split: each side holds the other dead.
+    owner.core.setMembers([WINNER]);
+    other.core.setMembers(NODES.filter((n) => n !== WINNER));
+    assert.deepEqual(owner.announcer.calls, [`announce ${IP}`], 'the owner keeps the IP, no burst for a member leaving');
+    assert.deepEqual(other.announcer.calls, [`announce ${IP}`], 'the runner-up takes the IP during the split');
+    // The heal: both see all three again.
+    for (const t of [owner, other]) t.core.setMembers(NODES);
+    assert.deepEqual(owner.announcer.calls, [`announce ${IP}`, `reassert ${IP}`]);
+    assert.deepEqual(other.announcer.calls, [`announce ${IP}`, `withdraw ${IP}`], 'the loser withdraws and never re-asserts');
+    // A reconcile later (no membership change) does not burst again.
+    owner.core.upsertService(svc('web', { labels: { touched: 'yes' } }));
+    assert.equal(owner.announcer.calls.filter((c) => c.startsWith('reassert')).length, 1);
   });
 
   it('losing: the endpoint goes, the config changes, the Service is deleted, the type changes, the class changes', () => {
