@@ -7,11 +7,18 @@ packages=(
   python3 make g++
   # network namespace integration tests (ARP/NDP clients, packet loss, frame decoding)
   iproute2 nftables arping ndisc6 iputils-ping tcpdump tshark procps
-  # memberlist interop: the Go peer in ../shared/tools/mlpeer is built from these
+  # memberlist interop: the Go test peer (test/tools/mlpeer) is built from these, offline
   golang-go golang-github-hashicorp-memberlist-dev
-  # real kube-apiserver test tier (../shared/tools/kube-apiserver runs it with Debian's etcd)
+  # real kube-apiserver test tier (scripts/kube-apiserver.sh runs it with Debian's etcd)
   etcd-server xz-utils openssl curl
 )
+# kubectl, which the tests drive API servers with: Debian's kubernetes-client (1.20), unless a kubectl
+# is already on PATH (another package's /usr/bin/kubectl would make dpkg refuse the install).
+if command -v kubectl >/dev/null; then
+  echo "kubectl: using $(command -v kubectl)" >&2
+else
+  packages+=(kubernetes-client)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { PacketMsg, PushNodeState, PushPullHeader } from '../src/messages.js';
 import { StreamMsg } from '../src/wire.js';
 
-export const VECTOR_DIR = fileURLToPath(new URL('../../../../shared/research/memberlist-vectors/', import.meta.url));
+/** Captured and generated memberlist wire vectors, kept in the source tree (test/vectors/README.md). */
+export const VECTOR_DIR = fileURLToPath(new URL('../../test/vectors/', import.meta.url));
 
 export interface Vector {
   name: string;

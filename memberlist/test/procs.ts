@@ -1,28 +1,65 @@
 // Child-process helpers for interop tests and the benchmark: the Go peer (mlpeer) and our CLI agent,
 // both printing one JSON object per line.
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../bin/l2lb-memberlist.js', import.meta.url));
-const BUILD_SH = fileURLToPath(new URL('../../../../shared/tools/mlpeer/build.sh', import.meta.url));
+/** The Go peer's source: test tooling in this repository (test/tools/mlpeer/README.md). */
+export const MLPEER_SRC = fileURLToPath(new URL('../../../test/tools/mlpeer/', import.meta.url));
+/** Where Debian's golang-* packages put Go sources; the peer builds in GOPATH mode against them, offline. */
+const DEBIAN_GOPATH = '/usr/share/gocode';
 
-export function mlpeerPath(): string {
-  const cache = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
-  return join(cache, 'l2lb', 'mlpeer');
+function cacheDir(): string {
+  return join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'l2lb');
 }
 
-/** The Go peer binary, built on demand from ../shared/tools/mlpeer (Debian's memberlist 0.2.2). */
+let sourceHash: string | undefined;
+/** Hash of the peer's Go sources, so the cached binary is rebuilt exactly when they change. */
+function mlpeerSourceHash(): string {
+  if (sourceHash !== undefined) return sourceHash;
+  if (!existsSync(MLPEER_SRC)) throw new Error(`cannot build mlpeer: its source ${MLPEER_SRC} is missing`);
+  const h = createHash('sha256');
+  for (const f of readdirSync(MLPEER_SRC).filter((n) => n.endsWith('.go')).sort()) {
+    h.update(f).update('\0').update(readFileSync(join(MLPEER_SRC, f))).update('\0');
+  }
+  sourceHash = h.digest('hex').slice(0, 16);
+  return sourceHash;
+}
+
+/** Path of the Go peer binary for the current sources (it may not be built yet: see ensureMlpeer). */
+export function mlpeerPath(): string {
+  return join(cacheDir(), `mlpeer-${mlpeerSourceHash()}`);
+}
+
+/**
+ * The Go peer binary, built on first use from test/tools/mlpeer with Debian's golang-go and
+ * golang-github-hashicorp-memberlist-dev (memberlist 0.2.2), and cached under
+ * ${XDG_CACHE_HOME:-~/.cache}/l2lb/mlpeer-<source hash>.
+ */
 export function ensureMlpeer(): string {
   const out = mlpeerPath();
   if (existsSync(out)) return out;
-  if (!existsSync(BUILD_SH)) throw new Error(`cannot build mlpeer: ${BUILD_SH} not found (is ../shared checked out next to the repo?)`);
-  const r = spawnSync('sh', [BUILD_SH], { env: { ...process.env, SKIP_APT: '1', OUT: out }, encoding: 'utf8', timeout: 180_000 });
-  if (r.status !== 0 || !existsSync(out)) {
-    throw new Error(`cannot build mlpeer with ${BUILD_SH} (needs golang-go and golang-github-hashicorp-memberlist-dev): ${r.stderr?.slice(-2000) ?? r.error?.message}`);
+  if (!existsSync(join(DEBIAN_GOPATH, 'src/github.com/hashicorp/memberlist'))) {
+    throw new Error(`cannot build mlpeer: ${DEBIAN_GOPATH}/src/github.com/hashicorp/memberlist not found; install golang-go and golang-github-hashicorp-memberlist-dev (bash scripts/setup-system.sh)`);
   }
+  mkdirSync(cacheDir(), { recursive: true });
+  // Build under a private name, then rename: concurrent test processes never run a half-written binary.
+  const tmp = `${out}.${process.pid}.tmp`;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env, GO111MODULE: 'off', GOPATH: DEBIAN_GOPATH, GOFLAGS: '', CGO_ENABLED: '0',
+    GOCACHE: process.env.GOCACHE ?? join(cacheDir(), 'go-build'),
+  };
+  const r = spawnSync('go', ['build', '-o', tmp, '.'], { cwd: MLPEER_SRC, env, encoding: 'utf8', timeout: 300_000 });
+  if (r.status !== 0 || !existsSync(tmp)) {
+    rmSync(tmp, { force: true });
+    const why = r.error !== undefined ? r.error.message : r.stderr.slice(-2000);
+    throw new Error(`cannot build mlpeer from ${MLPEER_SRC} (needs golang-go and golang-github-hashicorp-memberlist-dev): ${why}`);
+  }
+  renameSync(tmp, out);
   return out;
 }
 

@@ -1,4 +1,4 @@
-// Every vector in ../shared/research/memberlist-vectors decodes to the recorded fields and re-encodes
+// Every vector in memberlist/test/vectors (see its README) decodes to the recorded fields and re-encodes
 // (with the recorded nonce for encrypted ones) to the identical bytes Go wrote.
 import assert from 'node:assert/strict';
 import { Keyring, decryptPayload, metallbKey } from '../src/crypto.js';

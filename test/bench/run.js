@@ -1,14 +1,24 @@
 #!/usr/bin/env node
 // Runs benchmarks: every compiled <package>/dist/bench/<name>.bench.js, each in its own process
 // so one benchmark's memory and timers do not disturb the next.
-// Usage: npm run bench [-- name...]   (no names: all benchmarks)
+// Usage: npm run bench [-- [--strict] name...]   (no names: all benchmarks)
+//   --strict: exit 1 when any benchmark printed a `TARGET MISSED` line, not only when one failed.
 import { readdirSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 
+const MISSED = 'TARGET MISSED';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const wanted = process.argv.slice(2);
+const args = process.argv.slice(2);
+const flags = args.filter((a) => a.startsWith('-'));
+const wanted = args.filter((a) => !a.startsWith('-'));
+const unknownFlags = flags.filter((f) => f !== '--strict');
+if (unknownFlags.length > 0) {
+  console.error(`unknown option(s): ${unknownFlags.join(', ')}; usage: npm run bench -- [--strict] [name...]`);
+  process.exit(2);
+}
+const strict = flags.includes('--strict');
 const found = [];
 for (const pkg of readdirSync(root)) {
   const dir = join(root, pkg, 'dist', 'bench');
@@ -24,10 +34,36 @@ if (missing.length > 0) {
   console.error(`unknown benchmark(s): ${missing.join(', ')}; available: ${found.map((b) => b.name).join(', ') || 'none (run npm run build first)'}`);
   process.exit(2);
 }
+
+/** Runs one benchmark, passing its output through, and returns its exit status and TARGET MISSED lines. */
+function runBench(path) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--expose-gc', path], { stdio: ['inherit', 'pipe', 'inherit'] });
+    const missedLines = [];
+    let partial = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) if (line.includes(MISSED)) missedLines.push(line.trim());
+    });
+    child.on('close', (code, signal) => {
+      if (partial.includes(MISSED)) missedLines.push(partial.trim());
+      resolve({ status: code ?? (signal ? 1 : 0), missedLines });
+    });
+  });
+}
+
 let failed = 0;
+const missedTargets = [];
 for (const bench of selected) {
   console.log(`\n=== bench ${bench.name} ===`);
-  const result = spawnSync(process.execPath, ['--expose-gc', bench.path], { stdio: 'inherit' });
-  if (result.status !== 0) failed += 1;
+  const { status, missedLines } = await runBench(bench.path);
+  if (status !== 0) failed += 1;
+  for (const line of missedLines) missedTargets.push(`${bench.name}: ${line}`);
 }
-process.exit(failed === 0 ? 0 : 1);
+if (missedTargets.length > 0) {
+  console.error(`\n${missedTargets.length} target(s) missed${strict ? ' (--strict: failing)' : ''}:\n  ${missedTargets.join('\n  ')}`);
+}
+process.exit(failed > 0 || (strict && missedTargets.length > 0) ? 1 : 0);

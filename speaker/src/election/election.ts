@@ -3,7 +3,7 @@
 // Every speaker runs the same computation on the same inputs (alive memberlist members, Node
 // objects, EndpointSlices, the configuration) and so agrees on one owner without talking:
 // the candidates are sorted by SHA-256("<node>#<ip>") and the first one announces. The steps
-// and withdraw reasons follow MetalLB's speaker (research/metallb.md §3.1-3.2) so a mixed
+// and withdraw reasons follow MetalLB's speaker (SetBalancer, ShouldAnnounce) so a mixed
 // l2lb/MetalLB cluster elects the same node. L2Advertisement.preferredNodeSelectors (MetalLB main,
 // not in a release yet) put the highest-scoring candidates first; released MetalLB speakers ignore
 // them (docs/decisions.md). No I/O: the caller gathers the inputs.
