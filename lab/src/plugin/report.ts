@@ -4,7 +4,7 @@
 import { ConfigState, selectorMatches, type Config } from '@l2lb/shared';
 import { IP } from '@l2lb/shared/ip';
 import type { KubeObject } from '@l2lb/shared/kube/types';
-import { decide, electionOrder, EXCLUDE_LB_LABEL, goIpString, type EndpointView, type NodeView } from '@l2lb/speaker/election/election';
+import { decide, electionOrder, EXCLUDE_LB_LABEL, goIpString, preferenceScores, type EndpointView, type NodeView } from '@l2lb/speaker/election/election';
 import { keyOf, parseEndpointSlice, parseNode, parseService, type ServiceInfo } from '@l2lb/speaker/run/views';
 import type { Snapshot } from './snapshot.js';
 
@@ -170,6 +170,8 @@ export interface NodeVerdict {
   readonly candidate: boolean;
   /** Why not, when not a candidate. */
   readonly why?: string;
+  /** Summed weights of the L2Advertisements' preferredNodeSelectors it matches (higher is elected first). */
+  readonly preference: number;
 }
 
 export interface ExplainReport {
@@ -208,6 +210,7 @@ export function buildExplain(s: Snapshot, service: string): ExplainReport | { er
   const pool = ip0 ? config.pools.find((p) => p.cidrs.some((c) => c.contains(ip0))) : undefined;
   const ads = config.l2Advertisements.filter((a) => pool !== undefined && a.ipAddressPools.includes(pool.name)
     && (a.serviceSelectors.length === 0 || a.serviceSelectors.some((sel) => selectorMatches(sel, svc.info.view.labels))));
+  const scores = preferenceScores(ads, m.nodes);
   const withEndpoint = new Set(endpoints.filter((e) => (e.ready ?? true) || e.serving === true).map((e) => e.nodeName));
   const nodes: NodeVerdict[] = names.map((n) => {
     const nv = m.nodes.get(n);
@@ -220,7 +223,8 @@ export function buildExplain(s: Snapshot, service: string): ExplainReport | { er
       why.push(`no L2Advertisement for pool ${pool?.name ?? '?'} selects it (nodeSelectors)`);
     }
     if (svc.info.view.externalTrafficPolicy === 'Local' && !withEndpoint.has(n)) why.push('no ready endpoint on it (externalTrafficPolicy Local)');
-    return why.length === 0 ? { node: n, candidate: true } : { node: n, candidate: false, why: why.join('; ') };
+    const preference = scores.get(n) ?? 0;
+    return why.length === 0 ? { node: n, candidate: true, preference } : { node: n, candidate: false, why: why.join('; '), preference };
   });
   let winner: string | undefined;
   let order: readonly string[] = [];
@@ -240,7 +244,7 @@ export function buildExplain(s: Snapshot, service: string): ExplainReport | { er
     for (const n of names) if (n !== winner && run(n, without).announce) successor = n;
   }
   const candidates = nodes.filter((n) => n.candidate).map((n) => n.node);
-  const orders = ips.map((ip, i) => ({ ip, order: i === 0 && order.length > 0 ? [...order] : electionOrder(candidates, ip) }));
+  const orders = ips.map((ip, i) => ({ ip, order: i === 0 && order.length > 0 ? [...order] : electionOrder(candidates, ip, scores) }));
   return {
     service, ips, pool: poolOfService(config, svc.obj, ips),
     members: { names: members ? [...members].sort() : undefined, source: view ? `memberlist as seen by ${view.node ?? view.source}` : 'no speaker metrics read: every Node counted as a member' },
@@ -295,8 +299,10 @@ export function formatStatus(r: StatusReport, st: Style = plain): string {
 export function formatExplain(r: ExplainReport, st: Style = plain): string {
   const out: string[] = [`${st.bold(r.service)}  IPs ${r.ips.join(', ') || '<none>'}  pool ${r.pool ?? '-'}`, `members: ${r.members.names?.join(', ') ?? '(unknown)'} (${r.members.source})`, ''];
   out.push(st.bold('NODES'));
-  out.push(table([['NODE', 'CANDIDATE', 'WHY NOT'], ...r.nodes.map((n) => [n.node, n.candidate ? st.green('yes') : st.red('no'), n.why ?? ''])]));
-  out.push('', st.bold('ELECTION ORDER (sha256("<node>#<ip>"), lowest first; all IPs follow the first one\'s order)'));
+  const preferred = r.nodes.some((n) => n.preference > 0);
+  out.push(table([['NODE', 'CANDIDATE', ...(preferred ? ['PREFERENCE'] : []), 'WHY NOT'],
+    ...r.nodes.map((n) => [n.node, n.candidate ? st.green('yes') : st.red('no'), ...(preferred ? [String(n.preference)] : []), n.why ?? ''])]));
+  out.push('', st.bold(`ELECTION ORDER (${preferred ? 'highest preferredNodeSelectors score first, then ' : ''}sha256("<node>#<ip>"), lowest first; all IPs follow the first one's order)`));
   for (const o of r.orders) out.push(`  ${o.ip}: ${o.order.join(' > ') || '(no candidates)'}`);
   out.push('');
   out.push(r.winner ? `answers now: ${st.green(r.winner)}${r.announcedBy.length > 0 && !r.announcedBy.includes(r.winner) ? st.red(` (but ServiceL2Status says ${r.announcedBy.join(', ')})`) : ''}` : st.red(`nobody answers: ${r.noWinner ?? ''}`));

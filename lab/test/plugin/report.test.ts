@@ -57,6 +57,22 @@ describe('kubectl l2lb report', () => {
     assert.match(formatExplain(r), /answers now: n\d.*\nif n\d dies: n\d/);
   });
 
+  it('explain: preferredNodeSelectors put the preferred node first and show each node\'s score', () => {
+    const hashOrder = electionOrder(['n1', 'n2'], '192.0.2.5');
+    const loser = hashOrder[1] as string;
+    const pool: KubeObject = { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'lan', namespace: NS }, spec: { addresses: ['192.0.2.0/28'] } } as KubeObject;
+    const ad: KubeObject = { apiVersion: 'metallb.io/v1beta1', kind: 'L2Advertisement', metadata: { name: 'prefer', namespace: NS },
+      spec: { ipAddressPools: ['lan'], preferredNodeSelectors: [{ weight: 50, preference: { matchLabels: { edge: 'yes' } } }] } } as KubeObject;
+    const nodes = [node('n1', loser === 'n1' ? { edge: 'yes' } : {}), node('n2', loser === 'n2' ? { edge: 'yes' } : {})];
+    const r = buildExplain(snapshot({ configMap: undefined, pools: [pool], ads: [ad], nodes, speakers: [{ source: 'm', text: metrics('n1', ['n1', 'n2']) }] }), 'default/web');
+    assert.ok(!('error' in r));
+    assert.equal(r.winner, loser, 'the preferred node wins over the hash order');
+    assert.deepEqual(r.orders[0]?.order, [loser, hashOrder[0]]);
+    assert.equal(r.nodes.find((n) => n.node === loser)?.preference, 50);
+    assert.match(formatExplain(r), /PREFERENCE/);
+    assert.doesNotMatch(formatExplain(buildExplain(snapshot(), 'default/web') as Parameters<typeof formatExplain>[0]), /PREFERENCE/);
+  });
+
   it('explain: externalTrafficPolicy Local leaves only nodes with a ready endpoint', () => {
     const r = buildExplain(snapshot({ services: [svc('web', '192.0.2.5', { externalTrafficPolicy: 'Local' })] }), 'default/web');
     assert.ok(!('error' in r));
