@@ -409,8 +409,9 @@ describe('config: hostile YAML nesting (found by npm run fuzz -- config)', () =>
   // The yaml parser recurses per nesting level: ~1000 levels overflowed the stack after a second of CPU, and
   // parsing the same text again aborted the whole process (V8 "RegExpCompiler Allocation failed").
   const flow = `address-pools: ${'['.repeat(5000)}`;
+  const afterApostrophe = `address-pools:\n- name: it's\n  addresses': ${'{'.repeat(5000)}`; // ' inside a plain scalar quotes nothing
   const block = `${'- '.repeat(2000)}x`;
-  for (const [name, text] of [['flow', flow], ['block', block]] as const) {
+  for (const [name, text] of [['flow', flow], ['block', block], ['flow (after a plain apostrophe)', afterApostrophe]] as const) {
     it(`rejects ${name} nesting deeper than the limit with a ConfigError, every time`, () => {
       for (let i = 0; i < 3; i++) {
         const problems = problemsOf(() => parseConfigMapConfig(text, { object: 'ConfigMap l2lb-system/config' }));

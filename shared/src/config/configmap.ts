@@ -52,8 +52,8 @@ function yamlNestingProblem(text: string): string | undefined {
     }
     if (c === '#' && (i === 0 || text[i - 1] === ' ' || text[i - 1] === '\t' || text[i - 1] === '\n')) {
       while (i + 1 < text.length && text[i + 1] !== '\n') i++;
-    } else if (c === '"' || c === "'") {
-      quote = c;
+    } else if ((c === '"' || c === "'") && (i === 0 || ' \t\n[{,:-?'.includes(text[i - 1] ?? ''))) {
+      quote = c; // a quoted scalar starts after a separator; a quote inside a plain scalar (it's) is a character
     } else if (c === '[' || c === '{') {
       flow++;
       if (flow > maxFlow) maxFlow = flow;
