@@ -4,6 +4,9 @@
 import { ConfigError, buildConfigFromSources, parseConfigMapConfig, parseMetalLBResources, parseYamlValue } from '@l2lb/shared/config/index';
 import { mutateJson, mutateText, randomJson, showJson, type FuzzTarget, type Rng } from '../harness.js';
 
+/** Texts up to 4 KiB: the parse cost grows with size, and the nesting and size limits are tested in unit tests. */
+const MAX_TEXT = 4096;
+
 const CONFIGMAP_SEEDS = [
   `address-pools:
 - name: production
@@ -81,11 +84,11 @@ export const configTarget: FuzzTarget<ConfigInput> = {
     switch (rng.int(4)) {
       case 0: {
         const seed = rng.pick(CONFIGMAP_SEEDS);
-        return { kind: 'configmap', text: rng.chance(12) ? rng.bytes(rng.len(2000)).toString('latin1') : mutateText(rng, seed) };
+        return { kind: 'configmap', text: rng.chance(12) ? rng.bytes(rng.len(2000)).toString('latin1') : mutateText(rng, seed, MAX_TEXT) };
       }
       case 1: return { kind: 'resources', resources: resources(rng) };
-      case 2: return { kind: 'yaml-resources', text: mutateText(rng, resources(rng).map((r) => toYaml(r).trimStart()).join('\n---\n')) };
-      default: return { kind: 'both', text: mutateText(rng, rng.pick(CONFIGMAP_SEEDS)), resources: resources(rng) };
+      case 2: return { kind: 'yaml-resources', text: mutateText(rng, resources(rng).map((r) => toYaml(r).trimStart()).join('\n---\n'), MAX_TEXT) };
+      default: return { kind: 'both', text: mutateText(rng, rng.pick(CONFIGMAP_SEEDS), MAX_TEXT), resources: resources(rng) };
     }
   },
   execute(input) {
