@@ -11,7 +11,7 @@ import { ConfigState, warningTargets, type ConfigEventTarget } from '@l2lb/share
 import { controllerMetrics, type ControllerMetrics } from './metrics.js';
 import { Reconciler, type ServiceWrite } from './reconciler.js';
 import { PoolStatusWriter, type PoolStatus } from './pool-status.js';
-import { ANN_ALLOCATED_FROM_POOL, serviceKey, statusIPs, type ServiceObject } from './service.js';
+import { ANN_ALLOCATED_FROM_POOL, readServiceObject, serviceKey, statusIPs, type ServiceObject } from './service.js';
 
 export const CONTROLLER_NAME = 'l2lb.io/controller';
 export const CONFIGMAP_NAME = 'config';
@@ -417,6 +417,8 @@ export class Controller {
       return;
     }
     const nsLabels = this.namespaces.get(namespace)?.metadata?.labels ?? {};
+    const problems = readServiceObject(svc)?.problems ?? [];
+    if (problems.length > 0) this.log.warn('service fields of the wrong type are ignored', { service: key, problems });
     const outcome = this.reconciler.reconcile(svc, nsLabels);
     if (outcome.pending) this.pending.add(key); else this.pending.delete(key);
     this.metrics.pending.set(this.pending.size);

@@ -4,7 +4,7 @@
 import { IP, type Config } from '@l2lb/shared';
 import { Allocator, type Allocation, type FailureReason, type PoolChange } from './allocator/allocator.js';
 import {
-  ANN_ALLOCATED_FROM_POOL, handledByClass, isLoadBalancer, parseService, serviceKey, statusIPs,
+  ANN_ALLOCATED_FROM_POOL, handledByClass, isLoadBalancer, parseService, readServiceObject, serviceKey, statusIPs,
   type ServiceCondition, type ServiceObject,
 } from './service.js';
 
@@ -123,7 +123,9 @@ export class Reconciler {
     this.lastWrite.delete(key);
   }
 
-  reconcile(svc: ServiceObject, namespaceLabels: Readonly<Record<string, string>> = {}): ServiceOutcome {
+  /** `input` is the informer's JSON: read through readServiceObject, so a field of the wrong type is ignored. */
+  reconcile(input: ServiceObject, namespaceLabels: Readonly<Record<string, string>> = {}): ServiceOutcome {
+    const svc = readServiceObject(input)?.service ?? {};
     const key = serviceKey(svc);
     if (!this.handles(svc)) return IGNORED(key);
     const events: EventSpec[] = [];

@@ -60,6 +60,106 @@ export interface ParsedService {
   readonly deprecated: readonly string[];
 }
 
+type Raw = Record<string, unknown>;
+const isRaw = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The Service as the controller reads it, from the JSON the informer holds: every field the controller uses
+ * is kept only when it has its API type, so nothing downstream throws on a hostile or corrupt object; what
+ * was ignored is named in `problems` ("field: what is wrong") for the log. Undefined when it is no object.
+ */
+export function readServiceObject(raw: unknown): { service: ServiceObject; problems: string[] } | undefined {
+  if (!isRaw(raw)) return undefined;
+  const problems: string[] = [];
+  const obj = (v: unknown, field: string): Raw | undefined => {
+    if (v === undefined || v === null) return undefined;
+    if (isRaw(v)) return v;
+    problems.push(`${field}: not an object`);
+    return undefined;
+  };
+  const str = (v: unknown, field: string): string | undefined => {
+    if (v === undefined || v === null) return undefined;
+    if (typeof v === 'string') return v;
+    problems.push(`${field}: not a string`);
+    return undefined;
+  };
+  const num = (v: unknown, field: string): number | undefined => {
+    if (v === undefined || v === null) return undefined;
+    if (typeof v === 'number' && Number.isFinite(v)) return v;
+    problems.push(`${field}: not a number`);
+    return undefined;
+  };
+  const list = (v: unknown, field: string): unknown[] => {
+    if (v === undefined || v === null) return [];
+    if (Array.isArray(v)) return v;
+    problems.push(`${field}: not a list`);
+    return [];
+  };
+  const stringMap = (v: unknown, field: string): Record<string, string> | undefined => {
+    const o = obj(v, field);
+    if (o === undefined) return undefined;
+    const out: Record<string, string> = {};
+    for (const [k, x] of Object.entries(o)) {
+      if (typeof x === 'string') Object.defineProperty(out, k, { value: x, enumerable: true, writable: true, configurable: true });
+      else problems.push(`${field}.${k}: not a string`);
+    }
+    return out;
+  };
+  const strings = (v: unknown, field: string): string[] | undefined => {
+    if (v === undefined || v === null) return undefined;
+    return list(v, field).filter((x, i) => typeof x === 'string' || (problems.push(`${field}[${i}]: not a string`), false)) as string[];
+  };
+  const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, x]) => x !== undefined)) as T;
+
+  const m = obj(raw['metadata'], 'metadata') ?? {};
+  const spec = obj(raw['spec'], 'spec');
+  const status = obj(raw['status'], 'status');
+  const service: ServiceObject = {
+    metadata: defined({
+      name: str(m['name'], 'metadata.name'), namespace: str(m['namespace'], 'metadata.namespace'), uid: str(m['uid'], 'metadata.uid'),
+      resourceVersion: str(m['resourceVersion'], 'metadata.resourceVersion'), generation: num(m['generation'], 'metadata.generation'),
+      labels: stringMap(m['labels'], 'metadata.labels'), annotations: stringMap(m['annotations'], 'metadata.annotations'),
+    }),
+  };
+  if (spec !== undefined) {
+    const ports: { protocol?: string; port: number }[] = [];
+    list(spec['ports'], 'spec.ports').forEach((p, i) => {
+      const po = obj(p, `spec.ports[${i}]`);
+      const port = po === undefined ? undefined : num(po['port'], `spec.ports[${i}].port`);
+      if (po === undefined || port === undefined) return;
+      const protocol = str(po['protocol'], `spec.ports[${i}].protocol`);
+      ports.push(protocol === undefined ? { port } : { protocol, port });
+    });
+    service.spec = defined({
+      type: str(spec['type'], 'spec.type'), clusterIP: str(spec['clusterIP'], 'spec.clusterIP'),
+      clusterIPs: strings(spec['clusterIPs'], 'spec.clusterIPs'), ipFamilies: strings(spec['ipFamilies'], 'spec.ipFamilies'),
+      ipFamilyPolicy: str(spec['ipFamilyPolicy'], 'spec.ipFamilyPolicy'), loadBalancerIP: str(spec['loadBalancerIP'], 'spec.loadBalancerIP'),
+      loadBalancerClass: str(spec['loadBalancerClass'], 'spec.loadBalancerClass'),
+      externalTrafficPolicy: str(spec['externalTrafficPolicy'], 'spec.externalTrafficPolicy'),
+      selector: stringMap(spec['selector'], 'spec.selector'), ports: spec['ports'] === undefined ? undefined : ports,
+    });
+  }
+  if (status !== undefined) {
+    const lb = obj(status['loadBalancer'], 'status.loadBalancer');
+    const ingress = lb === undefined || lb['ingress'] === undefined ? undefined : list(lb['ingress'], 'status.loadBalancer.ingress').flatMap((e, i) => {
+      const eo = obj(e, `status.loadBalancer.ingress[${i}]`);
+      return eo === undefined ? [] : [defined({ ip: str(eo['ip'], `status.loadBalancer.ingress[${i}].ip`), hostname: str(eo['hostname'], `status.loadBalancer.ingress[${i}].hostname`) })];
+    });
+    const conditions = status['conditions'] === undefined ? undefined : list(status['conditions'], 'status.conditions').flatMap((c, i) => {
+      const co = obj(c, `status.conditions[${i}]`);
+      if (co === undefined) return [];
+      const f = `status.conditions[${i}]`;
+      const type = str(co['type'], `${f}.type`);
+      const st = str(co['status'], `${f}.status`);
+      if (type === undefined || st === undefined) return [];
+      return [defined({ type, status: st, reason: str(co['reason'], `${f}.reason`), message: str(co['message'], `${f}.message`),
+        lastTransitionTime: str(co['lastTransitionTime'], `${f}.lastTransitionTime`), observedGeneration: num(co['observedGeneration'], `${f}.observedGeneration`) })];
+    });
+    service.status = defined({ loadBalancer: lb === undefined ? undefined : defined({ ingress }), conditions });
+  }
+  return { service, problems };
+}
+
 export function serviceKey(svc: ServiceObject): string {
   return `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
 }

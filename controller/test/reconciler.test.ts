@@ -364,3 +364,43 @@ describe('ConfigState', () => {
     if (bad.kind === 'invalid') assert.deepEqual(bad.targets.map((t) => [t.kind, t.name]), [['IPAddressPool', 'web']]);
   });
 });
+
+describe('reconciler: Services with fields of the wrong type (found by npm run fuzz -- kube-objects)', () => {
+  // The informer hands the controller whatever JSON the API server sends; a field of the wrong type must
+  // be ignored (and named), never throw out of the work loop.
+  const base = (): Record<string, unknown> => ({
+    metadata: { name: 'web', namespace: 'default', annotations: { 'metallb.io/address-pool': 'p' } },
+    spec: { type: 'LoadBalancer', clusterIP: '10.96.0.1', ports: [{ port: 80 }] },
+  });
+  const hostile: [string, (o: Record<string, unknown>) => void][] = [
+    ['spec.ports a string', (o) => { (o['spec'] as Record<string, unknown>)['ports'] = '80'; }],
+    ['spec.ports[0] null', (o) => { (o['spec'] as Record<string, unknown>)['ports'] = [null]; }],
+    ['an annotation a number', (o) => { (o['metadata'] as Record<string, unknown>)['annotations'] = { 'metallb.io/loadBalancerIPs': 5 }; }],
+    ['spec.clusterIPs an object', (o) => { (o['spec'] as Record<string, unknown>)['clusterIPs'] = { a: 1 }; }],
+    ['status.loadBalancer.ingress a number', (o) => { o['status'] = { loadBalancer: { ingress: 7 } }; }],
+    ['status.loadBalancer.ingress[0] null', (o) => { o['status'] = { loadBalancer: { ingress: [null] } }; }],
+    ['status.conditions a string', (o) => { o['status'] = { conditions: 'x' }; }],
+    ['spec.selector an array', (o) => { (o['spec'] as Record<string, unknown>)['selector'] = ['a']; (o['spec'] as Record<string, unknown>)['externalTrafficPolicy'] = 'Local'; }],
+    ['spec null', (o) => { o['spec'] = null; }],
+  ];
+  for (const [what, mutate] of hostile) {
+    it(`reconciles a Service with ${what} without throwing`, () => {
+      const r = new Reconciler();
+      r.setConfig(config({ name: 'p', addresses: ['10.0.0.0/30'] }));
+      const svc = base();
+      mutate(svc);
+      const outcome = r.reconcile(svc as ServiceObject);
+      assert.equal(outcome.key, 'default/web');
+    });
+  }
+  it('readServiceObject names each ignored field', async () => {
+    const { readServiceObject } = await import('../src/service.js');
+    const svc = base();
+    (svc['spec'] as Record<string, unknown>)['ports'] = '80';
+    (svc['metadata'] as Record<string, unknown>)['annotations'] = { 'metallb.io/loadBalancerIPs': 5 };
+    const read = readServiceObject(svc);
+    assert.ok(read);
+    assert.deepEqual(read.problems, ['metadata.annotations.metallb.io/loadBalancerIPs: not a string', 'spec.ports: not a list']);
+    assert.equal(readServiceObject('nope'), undefined);
+  });
+});

@@ -70,6 +70,75 @@ Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall, const std::s
   return e;
 }
 
+// The ARP reflex table: answer requests for `ips` with `mac`, never requests from `ignoreMacs`.
+// Empty `ips` = reflex off.
+struct ArpReflexTable {
+  uint64_t mac = 0;
+  uint8_t macBytes[6] = {};
+  std::vector<uint32_t> ips;         // sorted
+  std::vector<uint64_t> ignoreMacs;  // sorted
+};
+
+// Fills `t` from the JS buffers (mac: 6 bytes, ips: 4 * n, ignore: 6 * m); false when a length is wrong.
+bool ParseArpReflexTable(const Napi::Buffer<uint8_t>& mac, const Napi::Buffer<uint8_t>& ips,
+                         const Napi::Buffer<uint8_t>& ignore, ArpReflexTable* t) {
+  if (mac.Length() != 6 || ips.Length() % 4 != 0 || ignore.Length() % 6 != 0) return false;
+  t->ips.clear();
+  t->ignoreMacs.clear();
+  for (size_t i = 0; i < ips.Length(); i += 4) t->ips.push_back(Word32(ips.Data() + i));
+  for (size_t i = 0; i < ignore.Length(); i += 6) t->ignoreMacs.push_back(Mac48(ignore.Data() + i));
+  std::sort(t->ips.begin(), t->ips.end());
+  std::sort(t->ignoreMacs.begin(), t->ignoreMacs.end());
+  memcpy(t->macBytes, mac.Data(), 6);
+  t->mac = Mac48(t->macBytes);
+  return true;
+}
+
+// The reflex decision, free of I/O: a plain Ethernet/IPv4 ARP request for a table IP, sent to
+// broadcast or to us, from a MAC not in the ignore list, whose sender IP is not a table IP either
+// (that is a conflict, for JS to see), gets the 42-byte reply written to `out`; returns whether.
+// `f` holds `len` readable bytes (hostile: any length, any content).
+bool ArpReflexReply(const ArpReflexTable& t, const uint8_t* f, size_t len, int pkttype, uint8_t out[42]) {
+  static const uint8_t kRequestHeader[10] = {0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1};
+  auto has = [&t](uint32_t ip) { return std::binary_search(t.ips.begin(), t.ips.end(), ip); };
+  if (t.ips.empty() || pkttype == PACKET_OUTGOING || len < 42) return false;
+  if (memcmp(f + 12, kRequestHeader, sizeof kRequestHeader) != 0) return false;
+  if (!has(Word32(f + 38)) || has(Word32(f + 28))) return false;
+  uint64_t dst = Mac48(f);
+  if (dst != 0xffffffffffffULL && dst != t.mac) return false;
+  if (std::binary_search(t.ignoreMacs.begin(), t.ignoreMacs.end(), Mac48(f + 22))) return false;
+  memcpy(out, f + 22, 6);  // to the requester's hardware address
+  memcpy(out + 6, t.macBytes, 6);
+  memcpy(out + 12, kRequestHeader, 9);
+  out[21] = 2;  // reply
+  memcpy(out + 22, t.macBytes, 6);
+  memcpy(out + 28, f + 38, 4);   // sender IP = the requested VIP
+  memcpy(out + 32, f + 22, 10);  // target = requester's MAC and IP
+  return true;
+}
+
+// TEST ONLY (fuzzing, differential tests): _testArpReflex(mac, ips, ignoreMacs, frame, pkttype)
+// runs the reflex decision on raw bytes without a socket; returns the reply it would send, or null.
+// `frame` is copied to a buffer of exactly its length so a read past the end is caught by ASan.
+Napi::Value TestArpReflex(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* usage = "_testArpReflex(mac: Buffer(6), ips: Buffer(4 * n), ignoreMacs: Buffer(6 * m), frame: Buffer, pkttype: number)";
+  if (info.Length() < 5 || !info[0].IsBuffer() || !info[1].IsBuffer() || !info[2].IsBuffer() || !info[3].IsBuffer() ||
+      !info[4].IsNumber()) {
+    throw Napi::TypeError::New(env, usage);
+  }
+  ArpReflexTable t;
+  if (!ParseArpReflexTable(info[0].As<Napi::Buffer<uint8_t>>(), info[1].As<Napi::Buffer<uint8_t>>(),
+                           info[2].As<Napi::Buffer<uint8_t>>(), &t)) {
+    throw Napi::TypeError::New(env, usage);
+  }
+  auto frame = info[3].As<Napi::Buffer<uint8_t>>();
+  std::vector<uint8_t> copy(frame.Data(), frame.Data() + frame.Length());
+  uint8_t out[42];
+  if (!ArpReflexReply(t, copy.data(), copy.size(), info[4].As<Napi::Number>().Int32Value(), out)) return env.Null();
+  return Napi::Buffer<uint8_t>::Copy(env, out, sizeof out);
+}
+
 // Starts watching `fd` for readability with `owner` in handle->data; throws a Node-style error.
 uv_poll_t* StartReadablePoll(Napi::Env env, int fd, void* owner, uv_poll_cb onPoll) {
   uv_loop_t* loop = nullptr;
@@ -206,11 +275,8 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
   std::vector<mmsghdr> msgs_;
   std::vector<iovec> iovs_;
   std::vector<sockaddr_ll> addrs_;
-  // ARP reflex table (empty arpIps_ = off); set from JS, read only on the loop thread.
-  uint64_t arpMac_ = 0;
-  uint8_t arpMacBytes_[6] = {};
-  std::vector<uint32_t> arpIps_;         // sorted
-  std::vector<uint64_t> arpIgnoreMacs_;  // sorted
+  // ARP reflex table (empty ips = off); set from JS, read only on the loop thread.
+  ArpReflexTable arp_;
 
   void Fail() {
     if (fd_ >= 0) close(fd_);
@@ -336,27 +402,11 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     }
   }
 
-  bool ArpTableHas(uint32_t ip) const { return std::binary_search(arpIps_.begin(), arpIps_.end(), ip); }
-
-  // Answers a plain Ethernet/IPv4 ARP request for a table IP, sent to broadcast or to us, from a
-  // MAC not in the ignore list, whose sender IP is not a table IP either (that is a conflict, for
-  // JS to see). Returns the meta value: 0 not answered here, 1 sent, -errno send failed.
+  // The reflex on one received frame (decision in ArpReflexReply). Returns the meta value:
+  // 0 not answered here, 1 sent, -errno send failed.
   int ArpReflex(const uint8_t* f, size_t len, int pkttype) {
-    static const uint8_t kRequestHeader[10] = {0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1};
-    if (arpIps_.empty() || pkttype == PACKET_OUTGOING || len < 42) return 0;
-    if (memcmp(f + 12, kRequestHeader, sizeof kRequestHeader) != 0) return 0;
-    if (!ArpTableHas(Word32(f + 38)) || ArpTableHas(Word32(f + 28))) return 0;
-    uint64_t dst = Mac48(f);
-    if (dst != 0xffffffffffffULL && dst != arpMac_) return 0;
-    if (std::binary_search(arpIgnoreMacs_.begin(), arpIgnoreMacs_.end(), Mac48(f + 22))) return 0;
     uint8_t out[42];
-    memcpy(out, f + 22, 6);  // to the requester's hardware address
-    memcpy(out + 6, arpMacBytes_, 6);
-    memcpy(out + 12, kRequestHeader, 9);
-    out[21] = 2;  // reply
-    memcpy(out + 22, arpMacBytes_, 6);
-    memcpy(out + 28, f + 38, 4);   // sender IP = the requested VIP
-    memcpy(out + 32, f + 22, 10);  // target = requester's MAC and IP
+    if (!ArpReflexReply(arp_, f, len, pkttype, out)) return 0;
     ssize_t n = send(fd_, out, sizeof out, MSG_DONTWAIT);
     if (n == static_cast<ssize_t>(sizeof out)) return 1;
     return n < 0 ? -errno : -EIO;
@@ -368,28 +418,20 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     Napi::Env env = info.Env();
     CheckOpen(env, "setArpReplies");
     if (info.Length() < 1 || info[0].IsNull() || info[0].IsUndefined()) {
-      arpIps_.clear();
-      arpIgnoreMacs_.clear();
+      arp_.ips.clear();
+      arp_.ignoreMacs.clear();
       return env.Undefined();
     }
     const char* usage = "setArpReplies(mac: Buffer(6) | null, ips: Buffer(4 * n), ignoreMacs: Buffer(6 * m))";
     if (info.Length() < 3 || !info[0].IsBuffer() || !info[1].IsBuffer() || !info[2].IsBuffer()) {
       throw Napi::TypeError::New(env, usage);
     }
-    auto mac = info[0].As<Napi::Buffer<uint8_t>>();
-    auto ips = info[1].As<Napi::Buffer<uint8_t>>();
-    auto ignore = info[2].As<Napi::Buffer<uint8_t>>();
-    if (mac.Length() != 6 || ips.Length() % 4 != 0 || ignore.Length() % 6 != 0) throw Napi::TypeError::New(env, usage);
-    std::vector<uint32_t> table;
-    for (size_t i = 0; i < ips.Length(); i += 4) table.push_back(Word32(ips.Data() + i));
-    std::vector<uint64_t> macs;
-    for (size_t i = 0; i < ignore.Length(); i += 6) macs.push_back(Mac48(ignore.Data() + i));
-    std::sort(table.begin(), table.end());
-    std::sort(macs.begin(), macs.end());
-    memcpy(arpMacBytes_, mac.Data(), 6);
-    arpMac_ = Mac48(arpMacBytes_);
-    arpIps_ = std::move(table);
-    arpIgnoreMacs_ = std::move(macs);
+    ArpReflexTable table;
+    if (!ParseArpReflexTable(info[0].As<Napi::Buffer<uint8_t>>(), info[1].As<Napi::Buffer<uint8_t>>(),
+                             info[2].As<Napi::Buffer<uint8_t>>(), &table)) {
+      throw Napi::TypeError::New(env, usage);
+    }
+    arp_ = std::move(table);
     return env.Undefined();
   }
 
@@ -671,6 +713,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("PacketSocket", PacketSocket::Init(env));
   exports.Set("LinkWatcher", LinkWatcher::Init(env));
   exports.Set("listInterfaces", Napi::Function::New<ListInterfaces>(env, "listInterfaces"));
+  exports.Set("_testArpReflex", Napi::Function::New<TestArpReflex>(env, "_testArpReflex"));
   Napi::Object c = Napi::Object::New(env);
   c.Set("ETH_P_ALL", Napi::Number::New(env, ETH_P_ALL));
   c.Set("ETH_P_ARP", Napi::Number::New(env, ETH_P_ARP));

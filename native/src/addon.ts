@@ -63,6 +63,11 @@ export interface RawAddon {
   PacketSocket: new (ifname: string, ethertype: number, filter: Buffer | null, rcvBuf: number) => RawPacketSocket;
   listInterfaces(): RawInterface[];
   constants: RawConstants;
+  /**
+   * TEST ONLY (fuzzing and differential tests; the speaker never calls it): the ARP reflex decision of
+   * PacketSocket on a raw frame, without a socket. Returns the 42-byte reply the reflex would send, or null.
+   */
+  _testArpReflex(mac: Buffer, ips: Buffer, ignoreMacs: Buffer, frame: Buffer, pkttype: number): Buffer | null;
 }
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { PacketSocket, listInterfaces, addonPath } from '../src/index.js';
+import { PacketSocket, listInterfaces, addonPath, loadAddon } from '../src/index.js';
+import { expectedReply, shouldAnswer } from './fixtures/arp-reflex-rule.js';
 
 describe('native: AF_PACKET addon (no root needed)', () => {
   it('refuses an unknown interface name with ENODEV instead of binding ifindex 0', () => {
@@ -17,6 +18,32 @@ describe('native: AF_PACKET addon (no root needed)', () => {
     assert.ok(lo.index > 0);
     assert.ok(lo.loopback && lo.up);
     assert.ok(lo.addresses.some((a) => a.family === 4 && a.address === '127.0.0.1' && a.prefixLen === 8));
+  });
+});
+
+describe('native: ARP reflex decision through the test-only entry point (no socket)', () => {
+  const mac = Buffer.from('02000000000a', 'hex');
+  const vip = Buffer.from([10, 77, 0, 100]);
+  const request = Buffer.concat([Buffer.alloc(6, 0xff), Buffer.from('0200000000d1', 'hex'), Buffer.from('08060001080006040001', 'hex'),
+    Buffer.from('0200000000d1', 'hex'), Buffer.from([10, 77, 0, 1]), Buffer.alloc(6), vip]);
+  const decide = (frame: Buffer, pkttype = 0): Buffer | null => loadAddon()._testArpReflex(mac, vip, mac, frame, pkttype);
+
+  it('answers a plain request with the reply the TypeScript rule states', () => {
+    assert.ok(shouldAnswer(request, [vip], mac, [mac]));
+    assert.deepEqual(decide(request), expectedReply(request, mac));
+  });
+
+  it('answers nothing for a truncated frame, an outgoing one, or one from an ignored MAC', () => {
+    for (let n = 0; n < 42; n++) assert.equal(decide(request.subarray(0, n)), null, `${n} bytes`);
+    assert.equal(decide(request, 4), null, 'PACKET_OUTGOING');
+    const fromUs = Buffer.from(request);
+    mac.copy(fromUs, 22);
+    assert.equal(decide(fromUs), null);
+  });
+
+  it('refuses a malformed table with a TypeError', () => {
+    assert.throws(() => loadAddon()._testArpReflex(Buffer.alloc(5), vip, mac, request, 0), TypeError);
+    assert.throws(() => loadAddon()._testArpReflex(mac, Buffer.alloc(3), mac, request, 0), TypeError);
   });
 });
 

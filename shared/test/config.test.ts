@@ -417,3 +417,25 @@ describe('config: both sources together', () => {
     assert.ok(Object.isFrozen(config.pools[0]?.cidrs));
   });
 });
+
+describe('config: hostile YAML nesting (found by npm run fuzz -- config)', () => {
+  // The yaml parser recurses per nesting level: ~1000 levels overflowed the stack after a second of CPU, and
+  // parsing the same text again aborted the whole process (V8 "RegExpCompiler Allocation failed").
+  const flow = `address-pools: ${'['.repeat(5000)}`;
+  const afterApostrophe = `address-pools:\n- name: it's\n  addresses': ${'{'.repeat(5000)}`; // ' inside a plain scalar quotes nothing
+  const block = `${'- '.repeat(2000)}x`;
+  for (const [name, text] of [['flow', flow], ['block', block], ['flow (after a plain apostrophe)', afterApostrophe]] as const) {
+    it(`rejects ${name} nesting deeper than the limit with a ConfigError, every time`, () => {
+      for (let i = 0; i < 3; i++) {
+        const problems = problemsOf(() => parseConfigMapConfig(text, { object: 'ConfigMap l2lb-system/config' }));
+        assert.equal(problems.length, 1);
+        assert.match(problems[0] ?? '', /^ConfigMap l2lb-system\/config: .*nest(ed|ing) deeper than \d+ levels/);
+      }
+    });
+  }
+  it('still accepts ordinary nesting and brackets inside quoted strings', () => {
+    const text = `address-pools:\n- name: "a[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["\n  protocol: layer2\n  addresses: [[10.0.0.0/24]]\n`;
+    assert.match(problemsOf(() => parseConfigMapConfig(text)).join('\n'), /addresses/); // a type error, not a nesting one
+    assert.doesNotMatch(problemsOf(() => parseConfigMapConfig(text)).join('\n'), /nest/);
+  });
+});

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { isIP } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { renderKubeconfig } from './kubeconfig.js';
 import { EmbeddedApiServer } from './server.js';
@@ -11,7 +12,7 @@ import { selfSignedCert } from './tls.js';
 
 const USAGE = `usage: l2lb apiserver [--listen HOST:PORT] [--data DIR] [--kubeconfig-out FILE]
                       [--token TOKEN] [--tls | --tls-cert FILE --tls-key FILE] [--advertise-address IP]
-                      [--bookmark-interval-ms N]
+                      [--bookmark-interval-ms N] [--allow-unauthenticated]
   Runs the embedded Kubernetes API server (the lab's default API) until SIGINT/SIGTERM.
   --listen          address to bind (default 127.0.0.1:18080)
   --data            directory for state.json (the lab survives restarts); in-memory when omitted
@@ -20,7 +21,9 @@ const USAGE = `usage: l2lb apiserver [--listen HOST:PORT] [--data DIR] [--kubeco
   --advertise-address  address written into the kubeconfig (e.g. a bridge IP that speakers in network
                     namespaces can reach when listening on 0.0.0.0); default: the --listen host
   --tls             serve HTTPS with a self-signed certificate (kept in DATA, needs openssl)
-  --tls-cert/--tls-key  serve HTTPS with this PEM certificate/key`;
+  --tls-cert/--tls-key  serve HTTPS with this PEM certificate/key
+  --allow-unauthenticated  serve a non-loopback --listen address without a token: anyone who reaches it
+                    can read and change everything, Secrets included (refused without this flag)`;
 
 interface Parsed {
   host: string;
@@ -33,6 +36,16 @@ interface Parsed {
   tlsSelfSigned?: boolean;
   advertiseAddress?: string;
   bookmarkIntervalMs?: number;
+  allowUnauthenticated?: boolean;
+}
+
+/** 127.0.0.0/8, ::1 (also IPv4-mapped) and `localhost`: addresses only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  if (h === 'localhost') return true;
+  const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
+  if (isIP(v4) === 4) return v4.startsWith('127.');
+  return isIP(h) === 6 && /^(0{0,4}:){2,7}0{0,3}1$|^::1$/.test(h);
 }
 
 export function parseArgs(args: string[]): Parsed | string {
@@ -67,6 +80,7 @@ export function parseArgs(args: string[]): Parsed | string {
         case '--tls': out.tlsSelfSigned = true; break;
         case '--advertise-address': out.advertiseAddress = value(); break;
         case '--bookmark-interval-ms': out.bookmarkIntervalMs = Number(value()); break;
+        case '--allow-unauthenticated': out.allowUnauthenticated = true; break;
         case '-h': case '--help': return USAGE;
         default: return `unknown argument "${a}"\n${USAGE}`;
       }
@@ -76,6 +90,13 @@ export function parseArgs(args: string[]): Parsed | string {
   }
   if ((out.tlsCert === undefined) !== (out.tlsKey === undefined)) return '--tls-cert and --tls-key go together';
   if (out.tlsSelfSigned && out.tlsCert) return '--tls (self-signed) and --tls-cert/--tls-key exclude each other';
+  // HTTPS always gets a token (generated when not given, see run()); plain HTTP without --token has none.
+  const authenticated = out.token !== undefined || out.tlsSelfSigned === true || out.tlsCert !== undefined;
+  if (!authenticated && !isLoopbackHost(out.host) && !out.allowUnauthenticated) {
+    return `--listen ${out.host}: refusing to serve a non-loopback address without authentication (anyone who reaches it ` +
+      'could read and change every object, Secrets included); give --token TOKEN (or --tls), listen on 127.0.0.1, ' +
+      'or pass --allow-unauthenticated if that network is private';
+  }
   return out;
 }
 
@@ -85,6 +106,10 @@ export async function run(args: string[]): Promise<number> {
     const help = args.includes('--help') || args.includes('-h');
     (help ? process.stdout : process.stderr).write(`${p}\n`);
     return help ? 0 : 2;
+  }
+  if (p.allowUnauthenticated && !p.token && !p.tlsSelfSigned && !p.tlsCert && !isLoopbackHost(p.host)) {
+    process.stderr.write(`l2lb apiserver: WARNING: --allow-unauthenticated: serving ${p.host}:${p.port} WITHOUT AUTHENTICATION; ` +
+      'anyone who can reach it can read and change every object, Secrets included\n');
   }
   let tls: { cert: string; key: string } | undefined;
   try {

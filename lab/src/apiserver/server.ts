@@ -1,7 +1,7 @@
 // The embedded Kubernetes API server: HTTP(S) routing, discovery, list/watch streaming, Table output,
 // bearer-token auth, optional file persistence, and test hooks (compact, endWatches, killWatches, request log).
 
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -206,9 +206,12 @@ export class EmbeddedApiServer {
     this.flushTimer = undefined;
     const dir = this.opts.dataDir;
     if (!dir) return;
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     const file = join(dir, 'state.json');
-    writeFileSync(`${file}.tmp`, JSON.stringify(this.api.store.snapshot()));
+    // The state holds Secrets: owner-only whatever the umask. `mode` applies only when the file is created,
+    // so a .tmp left (with looser bits) by an older version is tightened before it becomes state.json.
+    writeFileSync(`${file}.tmp`, JSON.stringify(this.api.store.snapshot()), { mode: 0o600 });
+    chmodSync(`${file}.tmp`, 0o600);
     renameSync(`${file}.tmp`, file);
   }
 

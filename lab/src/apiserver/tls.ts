@@ -2,7 +2,7 @@
 // restarted server keeps the same CA in its kubeconfig).
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 
@@ -19,6 +19,7 @@ export function selfSignedCert(dir: string, host: string): { cert: string; key: 
     } catch (e) {
       throw new Error(`cannot create a self-signed certificate with openssl: ${e instanceof Error ? e.message : String(e)}`);
     }
+    chmodSync(keyFile, 0o600); // the private key: owner-only whatever openssl's version and the umask do
   }
   return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') };
 }

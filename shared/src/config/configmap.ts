@@ -10,6 +10,61 @@ const BGP_UNSUPPORTED = 'BGP mode is not supported by l2lb';
 
 /** Limits that keep a hostile ConfigMap from costing unbounded memory or time. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
+/**
+ * The yaml parser recurses once per nesting level and overflows the stack near 1000 levels (after a second of
+ * CPU; parsing such a text again aborted the process in V8's RegExp compiler). No pool configuration nests
+ * more than a handful of levels, so texts nested deeper than this are refused before parsing.
+ */
+export const MAX_YAML_NESTING = 64;
+/** Block nesting is bounded through indentation: leading whitespace plus `- `/`? ` indicators, in columns. */
+const MAX_YAML_INDENT_COLUMNS = 4 * MAX_YAML_NESTING;
+
+/**
+ * A linear over-estimate of the nesting of a YAML text: the deepest flow nesting ([ and { outside quoted
+ * scalars and comments) and the widest indentation (block nesting). Returns a message when over the limits.
+ */
+function yamlNestingProblem(text: string): string | undefined {
+  let flow = 0;
+  let maxFlow = 0;
+  let lineStart = true;
+  let indent = 0;
+  let quote: '"' | "'" | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote !== undefined) {
+      if (quote === '"' && c === '\\') i++;
+      else if (c === quote) {
+        if (quote === "'" && text[i + 1] === "'") i++;
+        else quote = undefined;
+      }
+      continue;
+    }
+    if (c === '\n') {
+      lineStart = true;
+      indent = 0;
+      continue;
+    }
+    if (lineStart) {
+      if (c === ' ' || c === '\t') { indent++; continue; }
+      if ((c === '-' || c === '?') && (text[i + 1] === ' ' || text[i + 1] === '\t')) { indent += 2; i++; continue; }
+      lineStart = false;
+      if (indent > MAX_YAML_INDENT_COLUMNS) return `is nested deeper than ${MAX_YAML_NESTING} levels (${indent} columns of indentation)`;
+    }
+    if (c === '#' && (i === 0 || text[i - 1] === ' ' || text[i - 1] === '\t' || text[i - 1] === '\n')) {
+      while (i + 1 < text.length && text[i + 1] !== '\n') i++;
+    } else if ((c === '"' || c === "'") && (i === 0 || ' \t\n[{,:-?'.includes(text[i - 1] ?? ''))) {
+      quote = c; // a quoted scalar starts after a separator; a quote inside a plain scalar (it's) is a character
+    } else if (c === '[' || c === '{') {
+      flow++;
+      if (flow > maxFlow) maxFlow = flow;
+      if (maxFlow > MAX_YAML_NESTING) return `is nested deeper than ${MAX_YAML_NESTING} levels ([ and { brackets)`;
+    } else if ((c === ']' || c === '}') && flow > 0) {
+      flow--;
+    }
+  }
+  if (lineStart && indent > MAX_YAML_INDENT_COLUMNS) return `is nested deeper than ${MAX_YAML_NESTING} levels (${indent} columns of indentation)`;
+  return undefined;
+}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -24,6 +79,8 @@ export function parseYamlValue(text: string, object: string): unknown {
   if (text.length > MAX_CONFIG_BYTES) {
     throw new ConfigError([{ object, message: `is ${text.length} bytes; the limit is ${MAX_CONFIG_BYTES}` }]);
   }
+  const nesting = yamlNestingProblem(text);
+  if (nesting !== undefined) throw new ConfigError([{ object, message: nesting }]);
   try {
     const doc = parseDocument(text, { version: '1.1', uniqueKeys: true, prettyErrors: false, strict: true });
     const firstError = doc.errors[0];

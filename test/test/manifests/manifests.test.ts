@@ -145,6 +145,8 @@ describe('manifests/l2lb.yaml', () => {
     assert.equal(at(sc, 'allowPrivilegeEscalation'), false);
     assert.equal(at(sc, 'privileged'), undefined);
     assert.equal(at(sc, 'readOnlyRootFilesystem'), true);
+    // The container runtime's default seccomp filter: AF_PACKET, memberlist and HTTP need no blocked syscall.
+    assert.equal(at(spec, 'securityContext.seccompProfile.type'), 'RuntimeDefault', 'speaker Pod seccompProfile');
 
     const env = envOf(c);
     for (const name of env.keys()) assert.ok(SPEAKER_ENV.has(name), `env ${name} is not read by l2lb-speaker run`);
@@ -178,6 +180,7 @@ describe('manifests/l2lb.yaml', () => {
     assert.equal(at(spec, 'securityContext.runAsNonRoot'), true);
     const uid = at(spec, 'securityContext.runAsUser');
     assert.ok(typeof uid === 'number' && uid > 0, 'a non-zero runAsUser');
+    assert.equal(at(spec, 'securityContext.seccompProfile.type'), 'RuntimeDefault', 'controller Pod seccompProfile');
     const c = onlyContainer('Deployment', 'controller');
     assert.match(str(c['image'], 'image'), /^ghcr\.io\/l2lb\/controller:\d+\.\d+\.\d+$/);
     assert.equal(at(c, 'securityContext.readOnlyRootFilesystem'), true);
