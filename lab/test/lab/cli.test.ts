@@ -15,7 +15,7 @@ describe('l2lb lab command line', () => {
     const err = sink();
     assert.equal(await runLab(['help'], { out: out.stream, err: err.stream }), 0);
     assert.match(out.text(), /^usage: l2lb lab <command>/);
-    assert.match(out.text(), /kill NODE +simulate a dead node/);
+    assert.match(out.text(), /kill NODE (\[--svg FILE\] +)?simulate a dead node/);
     assert.equal(err.text(), '');
   });
 
