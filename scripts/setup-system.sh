@@ -11,6 +11,8 @@ packages=(
   golang-go golang-github-hashicorp-memberlist-dev
   # real kube-apiserver test tier (../shared/tools/kube-apiserver runs it with Debian's etcd)
   etcd-server xz-utils openssl curl
+  # real-cluster lab (scripts/build-images.sh, l2lb lab up --kubernetes): image builds, container runtime, CNI
+  podman mmdebstrap containerd runc containernetworking-plugins iptables conntrack uidmap catatonit gcc libc6-dev
 )
 missing=()
 for p in "${packages[@]}"; do
