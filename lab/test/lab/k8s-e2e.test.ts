@@ -6,11 +6,12 @@
 // kubelet/containerd log tails, and everything is torn down in after().
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { waitSingleOwner } from '../../src/lab/failover.js';
 import { k8sFailover } from '../../src/lab/k8s-failover.js';
 import { k8sDataDir, nodePaths, poolConfigMap } from '../../src/lab/k8s-plan.js';
 import {
-  applyObjects, curlVip, installL2lb, k8sDiagnostics, k8sDown, k8sReviveNode, k8sUp, requireK8sTools, serviceIp, waitRollout, waitServiceIp,
+  applyObjects, curlVip, REPO_ROOT, installL2lb, k8sDiagnostics, k8sDown, k8sReviveNode, k8sUp, requireK8sTools, serviceIp, waitRollout, waitServiceIp,
 } from '../../src/lab/k8s.js';
 import { k8sStatus } from '../../src/lab/k8s-status.js';
 import { LabError } from '../../src/lab/lab.js';
@@ -80,6 +81,17 @@ describe('l2lb in a real Kubernetes 1.20 cluster @integration', function () {
     const l2lbPods = s.kubernetes.pods.filter((p) => p.namespace === 'l2lb-system');
     assert.equal(l2lbPods.filter((p) => p.name.startsWith('speaker-') && p.phase === 'Running' && p.ready).length, 3, JSON.stringify(l2lbPods));
     assert.equal(l2lbPods.filter((p) => p.name.startsWith('controller-') && p.phase === 'Running' && p.ready).length, 1, JSON.stringify(l2lbPods));
+  });
+
+  it('the kustomize overlays build and pass a server-side dry run', async function () {
+    assert.ok(plan, 'cluster is up');
+    for (const overlay of readdirSync(join(REPO_ROOT, 'manifests', 'overlays'))) {
+      const built = await runAsync('kubectl', ['kustomize', '--load-restrictor=LoadRestrictionsNone', join(REPO_ROOT, 'manifests', 'overlays', overlay)], { allowFail: true, timeoutMs: 60_000 });
+      assert.equal(built.status, 0, `kubectl kustomize ${overlay}: ${built.stderr}`);
+      const r = await runAsync('ip', ['netns', 'exec', plan.cp.ns, 'kubectl', '--kubeconfig', `${plan.stateDir}/kubeconfig`, 'apply', '--dry-run=server', '-f', '-'], { input: built.stdout, allowFail: true, timeoutMs: 60_000 });
+      assert.equal(r.status, 0, `server dry run of overlay ${overlay}: ${r.stderr}`);
+      log(`overlay ${overlay}: ${r.stdout.trim().split('\n').length} objects pass --dry-run=server`);
+    }
   });
 
   it('a pool ConfigMap and a 3-replica web Service: curl http://VIP/ answers through kube-proxy', async function () {
