@@ -10,7 +10,7 @@
 #   kubelet,kube-proxy,pause}. A binary counts when `--version` says v1.20.2 (pause: when it runs `-v`).
 # Where missing binaries come from (first match wins):
 #   1. prebuilt copies: $L2LB_KUBE_PREBUILT_DIR (default: ../shared/tools/kubernetes beside the checkout,
-#      with kube-apiserver from ../shared/tools/kube-apiserver) holding NAME-v1.20.2.xz and SHA256SUMS
+#      with kube-apiserver from the sibling directory ../kube-apiserver) holding NAME-v1.20.2.xz and SHA256SUMS
 #      (or NAME-v1.20.2.sha256); each is checked before use. Optional: a cache only, never needed.
 #   2. a build from Debian's `kubernetes` source package: apt-get source (a deb-src entry is derived from the
 #      system's configured deb entries when there is none), golang-go, `make WHAT=...` in GOPATH mode with
@@ -25,7 +25,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 CACHE=${L2LB_KUBE_BIN_DIR:-/var/cache/l2lb/kube}
 PREBUILT_DIR=${L2LB_KUBE_PREBUILT_DIR:-$REPO/../shared/tools/kubernetes}
-APISERVER_PREBUILT_DIR=${L2LB_KUBE_PREBUILT_DIR:-$REPO/../shared/tools/kube-apiserver}
+# kube-apiserver is kept in a sibling directory of the prebuilt node binaries (../shared/tools/kube-apiserver).
+APISERVER_PREBUILT_DIR=$PREBUILT_DIR/../kube-apiserver
 KUBE_BINS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
 
 say() { printf '[l2lb kube-binaries] %s\n' "$*" >&2; }
@@ -65,13 +66,14 @@ ensure_deb_src() {
   fi
 }
 
-# fetch_source WORK: the unpacked kubernetes-$VERSION source tree under WORK (printed).
+# fetch_source WORK [PATH...]: the unpacked kubernetes-$VERSION source tree under WORK (printed); with PATHs,
+# only those members are unpacked (the pause source alone, when every Go binary is there already).
 fetch_source() {
-  local work=$1
+  local work=$1; shift
   [ "$(id -u)" = 0 ] || fail "fetching Debian's kubernetes source needs root (apt)"
   ensure_deb_src
   (cd "$work" && apt-get source --download-only kubernetes >&2) || { apt-get update -qq >&2; (cd "$work" && apt-get source --download-only kubernetes >&2); }
-  tar -C "$work" -xzf "$(ls "$work"/kubernetes_*.orig.tar.gz | head -1)"
+  tar -C "$work" -xzf "$(ls "$work"/kubernetes_*.orig.tar.gz | head -1)" "$@"
   [ -d "$work/kubernetes-$VERSION" ] || fail "the source package has no kubernetes-$VERSION/"
   echo "$work/kubernetes-$VERSION"
 }
@@ -117,7 +119,9 @@ cmd_install() {
     local work; work=$(mktemp -d "${TMPDIR:-/tmp}/l2lb-kube-src.XXXXXX"); chmod 755 "$work"
     # shellcheck disable=SC2064
     trap "chmod -R u+w '$work' 2>/dev/null; rm -rf '$work'" EXIT
-    local src; src=$(fetch_source "$work")
+    local src
+    if [ -n "${missing// /}" ]; then src=$(fetch_source "$work")
+    else src=$(fetch_source "$work" "kubernetes-$VERSION/build/pause/linux/pause.c"); fi
     # shellcheck disable=SC2086
     [ -z "${missing// /}" ] || build_kube "$src" $missing
     pause_ok || build_pause "$src"
