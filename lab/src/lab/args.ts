@@ -26,7 +26,7 @@ interface Common {
 }
 
 export type LabCommand =
-  | (Common & { cmd: 'up'; nodes: number; mlProfile: MlProfile; timeoutMs: number; kubernetes: boolean })
+  | (Common & { cmd: 'up'; nodes: number; mlProfile: MlProfile; timeoutMs: number; kubernetes?: true })
   | (Common & { cmd: 'demo'; nodes: number; keep: boolean; compare: boolean; mlProfile: MlProfile; timeoutMs: number })
   | (Common & { cmd: 'status'; json: boolean })
   | (Common & { cmd: 'kill'; node: string })
@@ -150,7 +150,7 @@ export function parseLabArgs(argv: string[], env: Record<string, string | undefi
   const noPositional = (): ParseResult | undefined => (positional.length > 0 ? fail(`unexpected argument ${JSON.stringify(positional[0])} for "lab ${sub}"`) : undefined);
   switch (sub) {
     case 'up':
-      return only(['--nodes', '--ml-profile', '--timeout', '--kubernetes'], given) ?? noPositional() ?? { ok: true, command: { ...common, cmd: 'up', nodes, mlProfile, timeoutMs, kubernetes } };
+      return only(['--nodes', '--ml-profile', '--timeout', '--kubernetes'], given) ?? noPositional() ?? { ok: true, command: { ...common, cmd: 'up', nodes, mlProfile, timeoutMs, ...(kubernetes ? { kubernetes: true as const } : {}) } };
     case 'demo':
       return only(['--nodes', '--ml-profile', '--timeout', '--keep', '--no-compare'], given) ?? noPositional() ?? { ok: true, command: { ...common, cmd: 'demo', nodes, keep, compare, mlProfile, timeoutMs } };
     case 'status':
