@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Apt source entries derived from this system's own configuration, so that no mirror host is ever
+# Apt source entries derived from this system's own configuration (L2LB_APT_DIR, default /etc/apt; tests use fixtures), so that no mirror host is ever
 # written in the repository. Sourced by scripts/kube-binaries.sh, scripts/kube-apiserver.sh and
 # scripts/build-images.sh.
 
@@ -19,8 +19,8 @@ debian_sources() {
   {
     shopt -s nullglob
     local f
-    for f in /etc/apt/sources.list.d/*.sources; do cat "$f"; printf '\n\n'; done
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    for f in "${L2LB_APT_DIR:-/etc/apt}"/sources.list.d/*.sources; do cat "$f"; printf '\n\n'; done
+    for f in "${L2LB_APT_DIR:-/etc/apt}"/sources.list "${L2LB_APT_DIR:-/etc/apt}"/sources.list.d/*.list; do
       [ -r "$f" ] || continue
       # one-line form: deb [opts] URI SUITE COMPONENT... -> a deb822 stanza
       awk '$1 == "deb" { i = 2; signed = ""

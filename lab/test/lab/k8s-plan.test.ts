@@ -48,6 +48,6 @@ describe('real-Kubernetes lab plan', () => {
     const [dep, svc] = webObjects(3);
     assert.equal((dep?.['spec'] as { replicas: number }).replicas, 3);
     assert.equal((svc?.['spec'] as { type: string }).type, 'LoadBalancer');
-    assert.match((poolConfigMap('10.213.0.200-10.213.0.249')['data'] as { config: string }).config, /protocol: layer2\n  addresses:\n  - 10\.213\.0\.200-10\.213\.0\.249\n/);
+    assert.match((poolConfigMap('10.213.0.200-10.213.0.249')['data'] as { config: string }).config, /protocol: layer2\n {2}addresses:\n {2}- 10\.213\.0\.200-10\.213\.0\.249\n/);
   });
 });
