@@ -279,8 +279,14 @@ export async function k8sUp(opts: K8sUpOptions): Promise<{ plan: LabPlan; timing
     const file: K8sLabFile = { prefix: plan.prefix, nodes: plan.nodes.length, mlProfile: opts.mlProfile, createdAt: new Date().toISOString(), kubernetes: true, binDir };
     writeFileSync(join(plan.stateDir, 'lab.json'), `${JSON.stringify(file, null, 2)}\n`);
     lap('binaries');
-    say('images: scripts/build-images.sh (podman; layer cache makes rebuilds fast)');
-    for (const l of (await script('build-images.sh', ['all'], say, 40 * 60_000)).trim().split('\n')) if (l) say(`  image ${l}`);
+    // L2LB_LAB_USE_BUILT_IMAGES=1 (development) takes the images as they are instead of rebuilding from the
+    // working tree, whose every edit would otherwise invalidate the build stage's `COPY . .`.
+    if (process.env['L2LB_LAB_USE_BUILT_IMAGES'] === '1') {
+      say('images: using the images already built (L2LB_LAB_USE_BUILT_IMAGES=1)');
+    } else {
+      say('images: scripts/build-images.sh (podman; layer cache makes rebuilds fast)');
+      for (const l of (await script('build-images.sh', ['all'], say, 40 * 60_000)).trim().split('\n')) if (l) say(`  image ${l}`);
+    }
     const archive = join(k8sDataDir(plan), 'images.tar');
     mkdirSync(k8sDataDir(plan), { recursive: true });
     await script('build-images.sh', ['save', archive], say, 5 * 60_000);
