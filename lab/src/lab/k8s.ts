@@ -300,7 +300,8 @@ export async function k8sUp(opts: K8sUpOptions): Promise<{ plan: LabPlan; timing
     say(`control plane: https://${plan.cp.ip}:6443 ready`);
 
     saveSysctls(plan);
-    for (const n of plan.nodes) await startNode(plan, n, binDir, archive, true);
+    // In parallel: most of a node's start is importing the image archive into its containerd.
+    await Promise.all(plan.nodes.map((n) => startNode(plan, n, binDir, archive, true)));
     await waitNodesReady(plan, plan.nodes, deadline);
     lap('nodesReady');
     say(`nodes: ${plan.nodes.map((n) => n.name).join(', ')} Ready`);
