@@ -38,9 +38,11 @@ build_from_debian_source() {
   local sudo='' work src
   [ "$(id -u)" = 0 ] || sudo=sudo
   if ! grep -Rqs '^[^#]*deb-src\|^Types:.*deb-src' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-    say "adding a deb-src entry for bookworm"
-    printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: bookworm\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
-      | $sudo tee /etc/apt/sources.list.d/l2lb-src.sources >/dev/null
+    # The deb-src entry mirrors the system's own configured `deb` entries: no mirror host is named here.
+    local entries; entries=$(. "$HERE/lib/debian-sources.sh" && debian_sources deb-src)
+    [ -n "$entries" ] || fail "no configured deb entry for $(. "$HERE/lib/debian-sources.sh" && debian_codename) to derive a deb-src entry from"
+    say "adding deb-src entries derived from the configured deb entries"
+    printf '%s\n' "$entries" | $sudo tee /etc/apt/sources.list.d/l2lb-src.sources >/dev/null
   fi
   $sudo apt-get update -qq >&2
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \

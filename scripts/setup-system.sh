@@ -11,6 +11,8 @@ packages=(
   golang-go golang-github-hashicorp-memberlist-dev
   # real kube-apiserver test tier (scripts/kube-apiserver.sh runs it with Debian's etcd)
   etcd-server xz-utils openssl curl
+  # real-cluster lab (scripts/build-images.sh, l2lb lab up --kubernetes): image builds, container runtime, CNI
+  podman mmdebstrap containerd runc containernetworking-plugins iptables conntrack uidmap catatonit gcc libc6-dev
 )
 # kubectl, which the tests drive API servers with: Debian's kubernetes-client (1.20), unless a kubectl
 # is already on PATH (another package's /usr/bin/kubectl would make dpkg refuse the install).

@@ -5,6 +5,7 @@ export const LAB_USAGE = `usage: l2lb lab <command> [options]
 
 commands:
   up [--nodes N] [--ml-profile fast|lan]   build the lab and start the API server, controller and speakers
+     [--kubernetes]                        ... or a real Kubernetes v1.20 (kubelets, containerd) running l2lb's images
   demo [--keep] [--no-compare] [--nodes N] the whole story: up, pool, Service, failover (and the same with
                                            MetalLB's timings unless --no-compare), bad config, down
   status [--json]                          nodes, memberlist, Services and their announcing node, client ARP table
@@ -26,7 +27,7 @@ interface Common {
 }
 
 export type LabCommand =
-  | (Common & { cmd: 'up'; nodes: number; mlProfile: MlProfile; timeoutMs: number })
+  | (Common & { cmd: 'up'; nodes: number; mlProfile: MlProfile; timeoutMs: number; kubernetes?: true })
   | (Common & { cmd: 'demo'; nodes: number; keep: boolean; compare: boolean; mlProfile: MlProfile; timeoutMs: number })
   | (Common & { cmd: 'status'; json: boolean })
   | (Common & { cmd: 'kill'; node: string; svg?: string })
@@ -54,6 +55,7 @@ export function parseLabArgs(argv: string[], env: Record<string, string | undefi
   let svg: string | undefined;
   let keep = false;
   let compare = true;
+  let kubernetes = false;
   let timeoutMs = 60_000;
   const positional: string[] = [];
   let kubectlArgs: string[] | undefined;
@@ -119,6 +121,7 @@ export function parseLabArgs(argv: string[], env: Record<string, string | undefi
         }
         case '--keep': keep = true; break;
         case '--no-compare': compare = false; break;
+        case '--kubernetes': kubernetes = true; break;
         case '-h': case '--help': return { ok: true, command: { cmd: 'help' } };
         default: return fail(`unknown option ${JSON.stringify(a)}${sub ? ` for "lab ${sub}"` : ''}`);
       }
@@ -151,11 +154,12 @@ export function parseLabArgs(argv: string[], env: Record<string, string | undefi
     '--no-compare': !compare,
     '--timeout': timeoutMs !== 60_000,
     '--svg': svg !== undefined,
+    '--kubernetes': kubernetes,
   };
   const noPositional = (): ParseResult | undefined => (positional.length > 0 ? fail(`unexpected argument ${JSON.stringify(positional[0])} for "lab ${sub}"`) : undefined);
   switch (sub) {
     case 'up':
-      return only(['--nodes', '--ml-profile', '--timeout'], given) ?? noPositional() ?? { ok: true, command: { ...common, cmd: 'up', nodes, mlProfile, timeoutMs } };
+      return only(['--nodes', '--ml-profile', '--timeout', '--kubernetes'], given) ?? noPositional() ?? { ok: true, command: { ...common, cmd: 'up', nodes, mlProfile, timeoutMs, ...(kubernetes ? { kubernetes: true as const } : {}) } };
     case 'demo':
       return only(['--nodes', '--ml-profile', '--timeout', '--keep', '--no-compare'], given) ?? noPositional() ?? { ok: true, command: { ...common, cmd: 'demo', nodes, keep, compare, mlProfile, timeoutMs } };
     case 'status':

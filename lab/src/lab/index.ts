@@ -6,6 +6,7 @@ import { demo } from './demo.js';
 import { down, killNode, LabError, labStatus, loadLab, requireRoot, reviveNode, up } from './lab.js';
 import { killWithPicture } from './kill-svg.js';
 import { formatStatus } from './status.js';
+import { runK8sLab } from './k8s-cli.js';
 import { CommandError } from './sys.js';
 
 export interface Io {
@@ -22,6 +23,9 @@ export async function runLab(argv: string[], io: Io = { out: process.stdout, err
   const c = parsed.command;
   const say = (line: string): void => { io.out.write(`${line}\n`); };
   try {
+    // A lab made by `up --kubernetes` (and `up --kubernetes` itself) is handled by the real-cluster mode.
+    const k8s = await runK8sLab(c, say, io);
+    if (k8s !== undefined) return k8s;
     switch (c.cmd) {
       case 'help':
         io.out.write(`${LAB_USAGE}\n`);

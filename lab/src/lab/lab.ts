@@ -110,7 +110,7 @@ function addHost(plan: LabPlan, h: HostPlan): void {
   ip(['-n', h.ns, 'addr', 'add', `${h.ip}/${plan.prefixLength}`, 'dev', 'eth0']);
 }
 
-function buildNetwork(plan: LabPlan): void {
+export function buildNetwork(plan: LabPlan): void {
   ip(['netns', 'add', plan.sw]);
   ip(['-n', plan.sw, 'link', 'set', 'lo', 'up']);
   ip(['-n', plan.sw, 'link', 'add', 'br0', 'type', 'bridge', 'mcast_snooping', '0']);
