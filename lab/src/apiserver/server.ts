@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Api, type Filter } from './api.js';
 import { ApiError, badRequest, expired } from './errors.js';
 import { isObject, meta, str, type Json, type JsonObject } from './json.js';
+import { openapiV2Response } from './openapi.js';
 import { PROTOBUF_MEDIA_TYPE, protobufBody } from './protobuf.js';
 import { apiVersionOf, type ResourceType } from './resources.js';
 import { Store, type Snapshot, type StoreEvent } from './store.js';
@@ -274,6 +275,12 @@ export class EmbeddedApiServer {
     }
     if (method === 'GET' && path === '/apis') return send(res, 200, this.groupList());
     if (method === 'GET' && path.startsWith('/openapi/v3')) return this.openapiV3(path, res);
+    if (method === 'GET' && path === '/openapi/v2') {
+      const doc = openapiV2Response(req.headers, SERVER_VERSION.gitVersion);
+      res.writeHead(200, { 'Content-Type': doc.contentType, 'Content-Length': doc.body.length, 'Cache-Control': 'no-cache, private' });
+      res.end(doc.body);
+      return;
+    }
     const parts = path.split('/').filter((p) => p !== '').map(decodeURIComponent);
     let group: string;
     let version: string;

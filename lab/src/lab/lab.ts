@@ -191,10 +191,12 @@ export async function up(opts: UpOptions): Promise<LabPlan> {
     writeFileSync(pidFile(plan, 'apiserver'), `${apiPid}\n`);
     await waitHealthy(plan, 'apiserver', plan.cp.ns, plan.cp.ip, API_PORT, '/version', deadline);
     apply(plan, bootstrapObjects(plan));
-    // Node status is a subresource: set the addresses explicitly in case create dropped them.
+    // Node status is a subresource: set the addresses explicitly in case create dropped them. A PUT on
+    // /status (replace --raw) rather than `patch --subresource=status`, which kubectl < 1.24 (Debian
+    // bookworm ships 1.20) does not have.
     for (const n of plan.nodes) {
       const o = bootstrapObjects(plan).find((x) => (x['metadata'] as { name?: string }).name === n.name && x['kind'] === 'Node');
-      kubectl(plan, ['patch', 'node', n.name, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: o?.['status'] })]);
+      kubectl(plan, ['replace', '--raw', `/api/v1/nodes/${n.name}/status`, '-f', '-'], { input: JSON.stringify(o) });
     }
 
     say(`controller: l2lb-controller in ${plan.cp.ns}, metrics http://${plan.cp.ip}:${METRICS_PORT}/metrics`);

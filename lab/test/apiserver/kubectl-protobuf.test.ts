@@ -1,17 +1,18 @@
 // kubectl's generator commands against `l2lb apiserver`: kubectl sends these bodies as Kubernetes protobuf
 // (create namespace / configmap --from-file / secret generic --from-literal / service loadbalancer), which the
-// server decodes into the same objects as JSON. Uses the machine's kubectl (/usr/bin/kubectl).
+// server decodes into the same objects as JSON. Uses the machine's kubectl (/usr/bin/kubectl, or L2LB_TEST_KUBECTL).
 
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
+import { KUBECTL, kubectlMinor } from './kubectl-bin.js';
 
 const exec = promisify(execFile);
 const bin = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'l2lb.js');
@@ -42,15 +43,12 @@ describe('kubectl create generators (protobuf bodies) against l2lb apiserver @in
   let env: NodeJS.ProcessEnv;
 
   const kubectl = async (...args: string[]): Promise<string> => {
-    const { stdout } = await exec('kubectl', ['--kubeconfig', join(dir, 'kubeconfig'), '--cache-dir', join(dir, 'cache'), ...args], { env, timeout: 20_000 });
+    const { stdout } = await exec(KUBECTL, ['--kubeconfig', join(dir, 'kubeconfig'), '--cache-dir', join(dir, 'cache'), ...args], { env, timeout: 20_000 });
     return stdout;
   };
 
   before(async () => {
-    if (!existsSync('/usr/bin/kubectl')) {
-      const found = await exec('sh', ['-c', 'command -v kubectl']).catch(() => undefined);
-      if (!found) throw new Error('kubectl is not installed (CI image ships /usr/bin/kubectl)');
-    }
+    await kubectlMinor(); // fails clearly when the chosen kubectl is missing
     dir = mkdtempSync(join(tmpdir(), 'l2lb-kubectl-pb-'));
     env = { ...process.env, KUBECONFIG: join(dir, 'none'), HOME: dir };
     const port = await freePort();

@@ -1,15 +1,16 @@
 // kubectl against `l2lb apiserver`: get svc -A (real columns), get svc -w, apply -f (twice: strategic merge
 // patch), patch (status subresource, merge and strategic), and a restart with --data. Uses the kubectl on the
-// machine (/usr/bin/kubectl); fails clearly when it is missing.
+// machine (/usr/bin/kubectl, or L2LB_TEST_KUBECTL); fails clearly when it is missing.
 
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { freePort } from '@l2lb/shared/kube/free-port';
+import { KUBECTL, kubectlMinor } from './kubectl-bin.js';
 
 const exec = promisify(execFile);
 const bin = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'l2lb.js');
@@ -39,13 +40,14 @@ function start(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env
 describe('kubectl against l2lb apiserver @integration', function () {
   this.timeout(60_000);
   let dir: string;
+  let minor: number;
   let port: number;
   let server: Proc | undefined;
   const watchers: Proc[] = [];
   let env: NodeJS.ProcessEnv;
 
   const kubectl = async (...args: string[]): Promise<string> => {
-    const { stdout } = await exec('kubectl', ['--kubeconfig', join(dir, 'kubeconfig'), '--cache-dir', join(dir, 'cache'), ...args], { env, timeout: 20_000 });
+    const { stdout } = await exec(KUBECTL, ['--kubeconfig', join(dir, 'kubeconfig'), '--cache-dir', join(dir, 'cache'), ...args], { env, timeout: 20_000 });
     return stdout;
   };
 
@@ -63,10 +65,7 @@ describe('kubectl against l2lb apiserver @integration', function () {
   };
 
   before(async () => {
-    if (!existsSync('/usr/bin/kubectl')) {
-      const found = await exec('sh', ['-c', 'command -v kubectl']).catch(() => undefined);
-      if (!found) throw new Error('kubectl is not installed (CI image ships /usr/bin/kubectl)');
-    }
+    minor = await kubectlMinor();
     dir = mkdtempSync(join(tmpdir(), 'l2lb-kubectl-'));
     env = { ...process.env, KUBECONFIG: join(dir, 'none'), HOME: dir };
     port = await freePort();
@@ -135,12 +134,19 @@ data:
     assert.equal(dns?.[5], '53/UDP');
   });
 
-  it('get svc -w streams the EXTERNAL-IP change made by kubectl patch on /status', async () => {
-    const w = start('kubectl', ['--kubeconfig', join(dir, 'kubeconfig'), '--cache-dir', join(dir, 'cache'), 'get', 'svc', '-w'], env);
+  it('get svc -w streams the EXTERNAL-IP change made by a patch on /status', async () => {
+    const w = start(KUBECTL, ['--kubeconfig', join(dir, 'kubeconfig'), '--cache-dir', join(dir, 'cache'), 'get', 'svc', '-w'], env);
     watchers.push(w);
     await waitFor(() => /web\s+LoadBalancer\s+\S+\s+<pending>/.test(w.out), 15_000, `the initial row (${w.out})`);
-    const patched = await kubectl('patch', 'svc', 'web', '--subresource=status', '--type=merge', '-p', '{"status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.10"}]}}}');
-    assert.match(patched, /service\/web patched/);
+    const status = '{"status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.10"}]}}}';
+    if (minor >= 24) {
+      assert.match(await kubectl('patch', 'svc', 'web', '--subresource=status', '--type=merge', '-p', status), /service\/web patched/);
+    } else {
+      // kubectl < 1.24 has no --subresource flag: patch /status the way the controller does, over HTTP.
+      const res = await fetch(`http://127.0.0.1:${port}/api/v1/namespaces/default/services/web/status`,
+        { method: 'PATCH', headers: { 'Content-Type': 'application/merge-patch+json' }, body: status });
+      assert.equal(res.status, 200, await res.text());
+    }
     await waitFor(() => /web\s+LoadBalancer\s+\S+\s+192\.0\.2\.10/.test(w.out), 15_000, `the updated row (${w.out})`);
     w.child.kill('SIGTERM');
     await w.exited;
@@ -158,7 +164,7 @@ data:
   it('kubectl edit of the pool ConfigMap (strategic merge patch from the editor)', async () => {
     const editor = join(dir, 'editor.sh');
     writeFileSync(editor, '#!/bin/sh\nsed -i "s#192.0.2.0/27#198.51.100.0/28#" "$1"\n', { mode: 0o755 });
-    const { stdout } = await exec('kubectl', ['--kubeconfig', join(dir, 'kubeconfig'), '--cache-dir', join(dir, 'cache'), 'edit', 'cm', 'config'],
+    const { stdout } = await exec(KUBECTL, ['--kubeconfig', join(dir, 'kubeconfig'), '--cache-dir', join(dir, 'cache'), 'edit', 'cm', 'config'],
       { env: { ...env, KUBE_EDITOR: editor }, timeout: 20_000 });
     assert.match(stdout, /configmap\/config edited/);
     assert.match(await kubectl('get', 'cm', 'config', '-o', 'jsonpath={.data.config}'), /198\.51\.100\.0\/28/);

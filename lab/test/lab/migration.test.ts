@@ -84,7 +84,11 @@ describe('l2lb lab: migrating from MetalLB changes no Service @integration', fun
 
     kubectl(lab, ['apply', '-f', '-'], { input: [...METALLB_CONFIG, ...HELD.map(service)].map((o) => stringify(o)).join('---\n') });
     for (const h of HELD) {
-      kubectl(lab, ['patch', 'svc', h.name, '-n', 'default', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { loadBalancer: { ingress: [{ ip: h.ip }] } } })]);
+      // A PUT on /status: `patch --subresource=status` needs kubectl >= 1.24 (Debian bookworm ships 1.20).
+      const svc = JSON.parse(kubectl(lab, ['get', 'svc', h.name, '-n', 'default', '-o', 'json'])) as { metadata: Record<string, unknown> };
+      delete svc.metadata['resourceVersion'];
+      kubectl(lab, ['replace', '--raw', `/api/v1/namespaces/default/services/${h.name}/status`, '-f', '-'],
+        { input: JSON.stringify({ ...svc, status: { loadBalancer: { ingress: [{ ip: h.ip }] } } }) });
     }
 
     const kubeconfig = join(lab.stateDir, 'kubeconfig');

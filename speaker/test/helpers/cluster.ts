@@ -112,8 +112,19 @@ export class SpeakerCluster {
       apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: `${name}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } },
       addressType: 'IPv4', ports: [{ port: 80, protocol: 'TCP' }], endpoints: [{ addresses: ['10.213.0.50'], nodeName: endpointNode, conditions: { ready: true } }],
     });
-    this.kubectl(['patch', 'service', name, '-n', 'default', '--subresource=status', '--type=merge', '-p',
-      JSON.stringify({ status: { loadBalancer: { ingress: ips.map((ip) => ({ ip })) } } })]);
+    this.setServiceStatus(name, { loadBalancer: { ingress: ips.map((ip) => ({ ip })) } });
+  }
+
+  /**
+   * Writes a Service's status with a PUT on /status (`replace --raw`): `patch --subresource=status` needs
+   * kubectl >= 1.24, Debian bookworm ships 1.20. Unconditional (no resourceVersion), like the merge patch was.
+   */
+  setServiceStatus(name: string, status: unknown): void {
+    const svc = JSON.parse(this.kubectl(['get', 'service', name, '-n', 'default', '-o', 'json'])) as { metadata: Record<string, unknown> };
+    delete svc.metadata['resourceVersion'];
+    const file = join(this.dir, `status-${name}.json`);
+    writeFileSync(file, JSON.stringify({ ...svc, status }));
+    this.kubectl(['replace', '--raw', `/api/v1/namespaces/default/services/${name}/status`, '-f', file]);
   }
 
   /** `l2lb-speaker run` as node `name` in namespace `name`, memberlist on `bind`, joining `join`. */

@@ -127,7 +127,11 @@ describe('l2lb-speaker run: three speakers, memberlist, election and failover @i
       apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'web-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } },
       addressType: 'IPv4', ports: [{ port: 80, protocol: 'TCP' }], endpoints: [{ addresses: ['10.213.0.50'], nodeName: 'n1', conditions: { ready: true } }],
     });
-    kubectl(['patch', 'service', 'web', '-n', 'default', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { loadBalancer: { ingress: [{ ip: VIP }] } } })]);
+    // A PUT on /status: `patch --subresource=status` needs kubectl >= 1.24 (Debian bookworm ships 1.20).
+    const svc = JSON.parse(kubectl(['get', 'service', 'web', '-n', 'default', '-o', 'json'])) as { metadata: Record<string, unknown> };
+    delete svc.metadata['resourceVersion'];
+    writeFileSync(join(dir, 'web-status.json'), JSON.stringify({ ...svc, status: { loadBalancer: { ingress: [{ ip: VIP }] } } }));
+    kubectl(['replace', '--raw', '/api/v1/namespaces/default/services/web/status', '-f', join(dir, 'web-status.json')]);
     await waitFor(() => lines(first, 'announcing').length > 0, { timeoutMs: 10_000, what: `${first} to announce` });
     const ann = lines(first, 'announcing')[0];
     assert.equal(ann?.['service'], 'default/web');
