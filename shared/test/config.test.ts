@@ -433,6 +433,13 @@ describe('config: hostile YAML nesting (found by npm run fuzz -- config)', () =>
       }
     });
   }
+  it('refuses a line starting with thousands of blanks inside an unterminated quote, before parsing (the parser took ~1 s for 20 000)', () => {
+    // Minimised from npm run fuzz -- config (seed 1815243874, input 750920).
+    const text = `address-pools:\n- 'ame: bgp\n${' '.repeat(20_000)}`;
+    // Refused before the parser sees it (the parser would report a missing quote, after about a second).
+    const problems = problemsOf(() => parseConfigMapConfig(text, { object: 'ConfigMap l2lb-system/config' }));
+    assert.match(problems.join('\n'), /^ConfigMap l2lb-system\/config: line 3 starts with more than \d+ blanks/);
+  });
   it('still accepts ordinary nesting and brackets inside quoted strings', () => {
     const text = `address-pools:\n- name: "a[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["\n  protocol: layer2\n  addresses: [[10.0.0.0/24]]\n`;
     assert.match(problemsOf(() => parseConfigMapConfig(text)).join('\n'), /addresses/); // a type error, not a nesting one
