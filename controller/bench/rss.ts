@@ -7,13 +7,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeClient } from '@l2lb/shared/kube/client';
 import { loadKubeConfig } from '@l2lb/shared/kube/config';
-import { freePort } from '@l2lb/shared/kube/free-port';
 import { Resources } from '@l2lb/shared/kube/types';
-
-interface EmbeddedModule {
-  EmbeddedApiServer: new (opts: { port?: number; historyLimit?: number }) => { start(): Promise<string>; close(): Promise<void> };
-  renderKubeconfig(p: { server: string }): string;
-}
+import { EmbeddedApiServer, renderKubeconfig } from '@l2lb/apiserver';
+import { freePort } from '@l2lb/apiserver/testing/free-port';
 
 const bin = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'l2lb-controller.js');
 const TARGET_MB = 150;
@@ -45,19 +41,11 @@ function startController(kubeconfig: string, port: number): ReturnType<typeof sp
 }
 
 export async function measureControllerRss(count: number): Promise<void> {
-  const specifier = '@l2lb/lab/apiserver/index';
-  let mod: EmbeddedModule;
-  try {
-    mod = (await import(specifier)) as EmbeddedModule;
-  } catch (e) {
-    console.log(`controller RSS: not measured (embedded API server unavailable: ${e instanceof Error ? e.message : String(e)})`);
-    return;
-  }
-  const server = new mod.EmbeddedApiServer({ port: 0, historyLimit: 1000 });
+  const server = new EmbeddedApiServer({ port: 0, historyLimit: 1000 });
   const url = await server.start();
   const dir = mkdtempSync(join(tmpdir(), 'l2lb-bench-'));
   const kubeconfig = join(dir, 'kubeconfig');
-  writeFileSync(kubeconfig, mod.renderKubeconfig({ server: url }));
+  writeFileSync(kubeconfig, renderKubeconfig({ server: url }));
   const client = new KubeClient(loadKubeConfig({ server: url }), { timeoutMs: 30_000 });
   const port = await freePort();
   let child = startController(kubeconfig, port);

@@ -8,9 +8,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { KubeClient, isApiError } from '@l2lb/shared/kube/client';
 import { loadKubeConfig } from '@l2lb/shared/kube/config';
-import { freePort } from '@l2lb/shared/kube/free-port';
 import { Informer } from '@l2lb/shared/kube/informer';
 import { Resources, type KubeObject } from '@l2lb/shared/kube/types';
+import { Api, EmbeddedApiServer, metallbCrds as embeddedMetallbCrds, renderKubeconfig, Store } from '@l2lb/apiserver';
+import { freePort } from '@l2lb/apiserver/testing/free-port';
 import { waitFor } from './helpers.js';
 
 const run = promisify(execFile);
@@ -30,42 +31,20 @@ export interface ApiTarget {
   close(): Promise<void>;
 }
 
-interface EmbeddedServer {
-  start(): Promise<string>;
-  close(): Promise<void>;
-  readonly requests: { method: string; path: string }[];
-}
-
-interface EmbeddedModule {
-  EmbeddedApiServer: new (opts: { port?: number; logRequests?: boolean; bookmarkIntervalMs?: number; historyLimit?: number; api?: unknown }) => EmbeddedServer;
-  Api: new (store: unknown, opts: { metallbBuiltin?: boolean }) => unknown;
-  Store: new (historyLimit?: number) => unknown;
-  renderKubeconfig(p: { server: string }): string;
-  metallbCrds(): KubeObject[];
-}
-
-async function embeddedModule(): Promise<EmbeddedModule> {
-  // Imported at run time: the lab package is built before the tests run, and a compile-time
-  // import would make the controller package depend on the lab package.
-  const specifier = '@l2lb/lab/apiserver/index';
-  return (await import(specifier)) as EmbeddedModule;
-}
-
 /** CustomResourceDefinition bodies of the metallb.io kinds (for a server started with `metallbBuiltin: false`). */
 export async function metallbCrds(): Promise<KubeObject[]> {
-  return (await embeddedModule()).metallbCrds();
+  return embeddedMetallbCrds();
 }
 
 /** `metallbBuiltin: false`: the metallb.io kinds are served only once their CRDs are created (as on a real server). */
 export async function embeddedTarget(opts: { metallbBuiltin?: boolean } = {}): Promise<ApiTarget> {
-  const mod = await embeddedModule();
   const historyLimit = 50_000;
-  const api = opts.metallbBuiltin === false ? { api: new mod.Api(new mod.Store(historyLimit), { metallbBuiltin: false }) } : {};
-  const server = new mod.EmbeddedApiServer({ port: 0, logRequests: true, historyLimit, ...api });
+  const api = opts.metallbBuiltin === false ? { api: new Api(new Store(historyLimit), { metallbBuiltin: false }) } : {};
+  const server = new EmbeddedApiServer({ port: 0, logRequests: true, historyLimit, ...api });
   const url = await server.start();
   const dir = mkdtempSync(join(tmpdir(), 'l2lb-ctl-'));
   const kubeconfig = join(dir, 'kubeconfig');
-  writeFileSync(kubeconfig, mod.renderKubeconfig({ server: url }));
+  writeFileSync(kubeconfig, renderKubeconfig({ server: url }));
   return {
     kind: 'embedded',
     client: new KubeClient(loadKubeConfig({ server: url }), { timeoutMs: 10_000 }),

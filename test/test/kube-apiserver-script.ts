@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
-import { freePort } from '@l2lb/shared/kube/free-port';
+import { freePort } from '@l2lb/apiserver/testing/free-port';
 
 const run = promisify(execFile);
 

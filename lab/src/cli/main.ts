@@ -14,39 +14,14 @@ commands:
   help                            show this text
 `;
 
-/** A module whose `run(args)` implements a subcommand and resolves to its exit code. */
-interface SubcommandModule {
-  run(args: string[]): Promise<number>;
-}
-
-function isSubcommandModule(value: unknown): value is SubcommandModule {
-  return typeof value === 'object' && value !== null && typeof (value as { run?: unknown }).run === 'function';
-}
-
-/** Loads a subcommand that lives in another part of the package, by path relative to this file. */
-async function loadSubcommand(relativePath: string): Promise<SubcommandModule | undefined> {
-  try {
-    const loaded: unknown = await import(new URL(relativePath, import.meta.url).href);
-    return isSubcommandModule(loaded) ? loaded : undefined;
-  } catch (error) {
-    if ((error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') return undefined;
-    throw error;
-  }
-}
-
 export async function main(argv: string[], io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream } = { out: process.stdout, err: process.stderr }): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'config':
       return runConfigCommand(rest, io);
-    case 'apiserver': {
-      const sub = await loadSubcommand('../apiserver/cli.js');
-      if (sub === undefined) {
-        io.err.write('l2lb apiserver is not built yet\n');
-        return 2;
-      }
-      return sub.run(rest);
-    }
+    case 'apiserver':
+      // Loaded on use: the other commands do not need the server's modules.
+      return (await import('@l2lb/apiserver/cli')).run(rest);
     case 'lab':
       return runLab(rest, io);
     case undefined:

@@ -7,8 +7,7 @@ import { join } from 'node:path';
 import { KubeClient } from '@l2lb/shared/kube/client';
 import { loadClientConfig } from '@l2lb/shared/kube/light-config';
 import { Resources } from '@l2lb/shared/kube/types';
-import { EmbeddedApiServer } from '../../src/apiserver/index.js';
-import { renderKubeconfig } from '../../src/apiserver/kubeconfig.js';
+import { EmbeddedApiServer, renderKubeconfig } from '@l2lb/apiserver';
 import { pluginMain } from '../../src/plugin/main.js';
 import type { StatusReport } from '../../src/plugin/report.js';
 

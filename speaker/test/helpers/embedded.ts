@@ -1,4 +1,4 @@
-// The embedded API server (from @l2lb/lab) in-process on loopback, with a kubeconfig and a client,
+// The embedded API server (@l2lb/apiserver) in-process on loopback, with a kubeconfig and a client,
 // for process-edge tests that need no root.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,14 +8,7 @@ import winston from 'winston';
 import { KubeClient } from '@l2lb/shared/kube/client';
 import { loadClientConfig } from '@l2lb/shared/kube/light-config';
 import { Resources, type KubeObject } from '@l2lb/shared/kube/types';
-
-interface LabApi {
-  EmbeddedApiServer: new (opts: { host?: string; port?: number; api?: unknown }) => { start(): Promise<string>; close(): Promise<void> };
-  Api: new (store: unknown, opts: { metallbBuiltin?: boolean }) => unknown;
-  Store: new () => unknown;
-  renderKubeconfig(p: { server: string }): string;
-  metallbCrds(): KubeObject[];
-}
+import { Api, EmbeddedApiServer, metallbCrds, renderKubeconfig, Store } from '@l2lb/apiserver';
 
 export interface Embedded {
   client: KubeClient;
@@ -27,16 +20,13 @@ export interface Embedded {
 
 /** metallbBuiltin false: the metallb.io kinds are served only once their CRDs are created. */
 export async function startEmbedded(opts: { metallbBuiltin?: boolean } = {}): Promise<Embedded> {
-  // Resolved at run time: the lab package is built before the tests run (no compile-time dependency).
-  const specifier = '@l2lb/lab/apiserver/index';
-  const lab = (await import(specifier)) as LabApi;
-  const server = new lab.EmbeddedApiServer({ host: '127.0.0.1', port: 0, api: new lab.Api(new lab.Store(), { metallbBuiltin: opts.metallbBuiltin ?? true }) });
+  const server = new EmbeddedApiServer({ host: '127.0.0.1', port: 0, api: new Api(new Store(), { metallbBuiltin: opts.metallbBuiltin ?? true }) });
   const url = await server.start();
   const dir = mkdtempSync(join(tmpdir(), 'l2sr-api-'));
-  writeFileSync(join(dir, 'kubeconfig'), lab.renderKubeconfig({ server: url }));
+  writeFileSync(join(dir, 'kubeconfig'), renderKubeconfig({ server: url }));
   const client = new KubeClient(await loadClientConfig(join(dir, 'kubeconfig')));
   return {
-    client, dir, metallbCrds: () => lab.metallbCrds(),
+    client, dir, metallbCrds: () => metallbCrds(),
     close: async () => {
       await server.close();
       rmSync(dir, { recursive: true, force: true });

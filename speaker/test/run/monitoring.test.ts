@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseYamlValue } from '@l2lb/shared';
-import { freePort } from '@l2lb/shared/kube/free-port';
+import { freePort } from '@l2lb/apiserver/testing/free-port';
 import { Resources } from '@l2lb/shared/kube/types';
 import { Announcer } from '../../src/l2/announcer.js';
 import { parseRunArgs, type RunOptions } from '../../src/run/options.js';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort } from '@l2lb/shared/kube/free-port';
+import { freePort } from '@l2lb/apiserver/testing/free-port';
 import { Resources } from '@l2lb/shared/kube/types';
 import { Keyring, MemberlistNode, defaultWireOptions, makeConfig, metallbKey } from '@l2lb/memberlist';
 import { electionOrder } from '../../src/election/election.js';

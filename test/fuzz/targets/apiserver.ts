@@ -2,10 +2,10 @@
 // JSON patch, merge patch and strategic merge patch bodies against existing Services, ConfigMaps, Nodes and
 // IPAddressPools. Contract: the result or an ApiError (a Status for the client); any other exception would
 // be a 500 and is a finding. The store is replaced every few hundred inputs to keep memory bounded.
-import { Api, PATCH_TYPES } from '@l2lb/lab/apiserver/api';
-import { ApiError } from '@l2lb/lab/apiserver/errors';
-import type { Json } from '@l2lb/lab/apiserver/json';
-import { Store } from '@l2lb/lab/apiserver/store';
+import { Api, PATCH_TYPES } from '@l2lb/apiserver/api';
+import { ApiError } from '@l2lb/apiserver/errors';
+import type { Json } from '@l2lb/apiserver/json';
+import { Store } from '@l2lb/apiserver/store';
 import { mutateJson, mutateText, randomJson, showJson, type FuzzTarget, type Rng } from '../harness.js';
 
 const OBJECTS: Record<string, { group: string; version: string; resource: string; ns: string | undefined; body: Record<string, unknown> }> = {

@@ -7,10 +7,10 @@ import { isApiError, KubeApiError, type KubeClient } from '@l2lb/shared/kube/cli
 import { chooseEndpointsSource, serverVersion, supportsLoadBalancerClass } from '@l2lb/shared/kube/discovery';
 import { EventRecorder } from '@l2lb/shared/kube/events';
 import { Informer } from '@l2lb/shared/kube/informer';
-import { configMapInformer, endpointsInformer, podInformer, serviceInformer } from '@l2lb/shared/kube/informers';
+import { configMapInformer, endpointsInformer, podInformer, serviceInformer } from '@l2lb/apiserver/testing/informers';
 import { silentLogger } from '@l2lb/shared/kube/log';
 import { resourcePath, Resources, type KubeObject, type Service } from '@l2lb/shared/kube/types';
-import { applySecret, patchAnnotations, patchServiceStatus, readSecret, updateWithRetry } from '@l2lb/shared/kube/writers';
+import { applySecret, patchAnnotations, patchServiceStatus, readSecret, updateWithRetry } from '@l2lb/apiserver/testing/writers';
 import { Registry } from 'prom-client';
 import { uniqueName, waitFor, type Target } from './helpers.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { selfSignedCert } from '@l2lb/lab/apiserver/index';
+import { selfSignedCert } from '@l2lb/apiserver';
 import { KubeApiError, KubeClient } from '@l2lb/shared/kube/client';
 import { loadKubeConfig } from '@l2lb/shared/kube/config';
 import { conformance } from './conformance.js';

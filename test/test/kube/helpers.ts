@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { EmbeddedApiServer, type ApiServerOptions } from '@l2lb/lab/apiserver/index';
+import { EmbeddedApiServer, type ApiServerOptions } from '@l2lb/apiserver';
 import { KubeClient } from '@l2lb/shared/kube/client';
 import { loadKubeConfig } from '@l2lb/shared/kube/config';
 import { resourcePath, Resources } from '@l2lb/shared/kube/types';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort } from '@l2lb/shared/kube/free-port';
+import { freePort } from '@l2lb/apiserver/testing/free-port';
 import { RealApiServer, waitFor } from './apiserver.js';
 import { containerArgv, imageLayout, type ImageLayout } from './image.js';
 import { at, examplesDir, find, isObj, list, loadDocuments, manifestPath, podEnv, repoRoot, str } from './load.js';

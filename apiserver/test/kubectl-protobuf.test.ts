@@ -15,7 +15,7 @@ import { parse } from 'yaml';
 import { KUBECTL, kubectlMinor } from './kubectl-bin.js';
 
 const exec = promisify(execFile);
-const bin = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'l2lb.js');
+const bin = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'l2lb-apiserver.js');
 
 async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -52,7 +52,7 @@ describe('kubectl create generators (protobuf bodies) against l2lb apiserver @in
     dir = mkdtempSync(join(tmpdir(), 'l2lb-kubectl-pb-'));
     env = { ...process.env, KUBECONFIG: join(dir, 'none'), HOME: dir };
     const port = await freePort();
-    const child = spawn(process.execPath, [bin, 'apiserver', '--listen', `127.0.0.1:${port}`, '--data', join(dir, 'data'), '--kubeconfig-out', join(dir, 'kubeconfig')],
+    const child = spawn(process.execPath, [bin, '--listen', `127.0.0.1:${port}`, '--data', join(dir, 'data'), '--kubeconfig-out', join(dir, 'kubeconfig')],
       { stdio: ['ignore', 'pipe', 'pipe'] });
     const s = { child, out: '', exited: new Promise<number | null>((r) => child.once('exit', (code) => r(code))) };
     server = s;

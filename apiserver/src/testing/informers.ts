@@ -1,9 +1,9 @@
 // Ready-made informers for what l2lb watches. All share the restart/backoff/relist behaviour of Informer.
 
-import type { KubeClient } from './client.js';
-import { chooseEndpointsSource } from './discovery.js';
-import { Informer, type InformerOptions } from './informer.js';
-import { Resources, type KubeObject, type ResourceRef, type Service } from './types.js';
+import type { KubeClient } from '@l2lb/shared/kube/client';
+import { chooseEndpointsSource } from '@l2lb/shared/kube/discovery';
+import { Informer, type InformerOptions } from '@l2lb/shared/kube/informer';
+import { Resources, type KubeObject, type ResourceRef, type Service } from '@l2lb/shared/kube/types';
 
 /** Options every factory accepts (logger, registry, backoff, timeouts...). */
 export type CommonInformerOptions = Omit<InformerOptions, 'resource' | 'namespace' | 'labelSelector' | 'fieldSelector'>;

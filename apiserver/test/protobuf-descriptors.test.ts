@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { gunzipSync, constants } from 'node:zlib';
-import { readFields, type WireField } from '../../src/apiserver/protobuf.js';
-import { CORE_V1_SCHEMAS, type FieldSpec, type MessageSchema } from '../../src/apiserver/protobuf-schemas.js';
+import { readFields, type WireField } from '../src/protobuf.js';
+import { CORE_V1_SCHEMAS, type FieldSpec, type MessageSchema } from '../src/protobuf-schemas.js';
 
 interface DescField {
   name: string;

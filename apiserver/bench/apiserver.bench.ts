@@ -3,8 +3,8 @@
 // Reference measured in the same run: JSON.stringify of the same objects (the floor for any JSON list).
 
 import { request, type IncomingMessage } from 'node:http';
-import { EmbeddedApiServer } from '../src/apiserver/server.js';
-import type { Json } from '../src/apiserver/json.js';
+import { EmbeddedApiServer } from '../src/server.js';
+import type { Json } from '../src/json.js';
 
 const N = 10_000;
 const TARGETS = { listMs: 400, watchEventsPerSec: 10_000, httpPatchPerSec: 1_500, httpCreatePerSec: 1_000 };

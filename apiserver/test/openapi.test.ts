@@ -3,8 +3,8 @@
 // has only a current kubectl, which uses /openapi/v3) still guards the old clients' path.
 
 import assert from 'node:assert/strict';
-import { EmbeddedApiServer } from '../../src/apiserver/server.js';
-import { readFields, type WireField } from '../../src/apiserver/protobuf.js';
+import { EmbeddedApiServer } from '../src/server.js';
+import { readFields, type WireField } from '../src/protobuf.js';
 
 const ASKED_BY_KUBECTL_120 = 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf';
 const DOTTED = 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf';

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from '../../src/apiserver/cli.js';
-import { EmbeddedApiServer } from '../../src/apiserver/server.js';
-import { renderKubeconfig } from '../../src/apiserver/kubeconfig.js';
+import { parseArgs } from '../src/cli.js';
+import { EmbeddedApiServer } from '../src/server.js';
+import { renderKubeconfig } from '../src/kubeconfig.js';
 
 describe('l2lb apiserver CLI arguments', () => {
   it('parses --listen, --data, --kubeconfig-out, --token (also --flag=value)', () => {

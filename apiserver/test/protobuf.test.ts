@@ -4,10 +4,10 @@
 
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { EmbeddedApiServer } from '../../src/apiserver/index.js';
-import type { JsonObject } from '../../src/apiserver/json.js';
-import { decodeKubeProtobuf, decodeWithSchema, readFields, readVarint } from '../../src/apiserver/protobuf.js';
-import { ConfigMap, ObjectMeta, Service } from '../../src/apiserver/protobuf-schemas.js';
+import { EmbeddedApiServer } from '../src/index.js';
+import type { JsonObject } from '../src/json.js';
+import { decodeKubeProtobuf, decodeWithSchema, readFields, readVarint } from '../src/protobuf.js';
+import { ConfigMap, ObjectMeta, Service } from '../src/protobuf-schemas.js';
 import { bytes, cat, entry, envelope, fixed32, fixed64, hex, m, s, varint, vi } from './pb-writer.js';
 
 /** Bodies kubectl v1.32 sent for `create namespace ns1`, `create configmap config --from-file=config=f.txt -n ns1`,

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { Json } from '../../src/apiserver/json.js';
-import { jsonPatch, mergePatch, PatchError, strategicMerge } from '../../src/apiserver/patch.js';
-import { mergeKeyFor } from '../../src/apiserver/resources.js';
+import type { Json } from '../src/json.js';
+import { jsonPatch, mergePatch, PatchError, strategicMerge } from '../src/patch.js';
+import { mergeKeyFor } from '../src/resources.js';
 
 const svcKeys = (p: string): string | undefined => mergeKeyFor('Service', p);
 

@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { freePort } from '@l2lb/shared/kube/free-port';
+import { freePort } from '../src/testing/free-port.js';
 import { KUBECTL, kubectlMinor } from './kubectl-bin.js';
 
 const exec = promisify(execFile);
-const bin = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'l2lb.js');
+const bin = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'l2lb-apiserver.js');
 
 async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -52,7 +52,7 @@ describe('kubectl against l2lb apiserver @integration', function () {
   };
 
   const startServer = async (): Promise<void> => {
-    server = start(process.execPath, [bin, 'apiserver', '--listen', `127.0.0.1:${port}`, '--data', join(dir, 'data'), '--kubeconfig-out', join(dir, 'kubeconfig')]);
+    server = start(process.execPath, [bin, '--listen', `127.0.0.1:${port}`, '--data', join(dir, 'data'), '--kubeconfig-out', join(dir, 'kubeconfig')]);
     await waitFor(() => server!.out.includes('kubeconfig written to'), 10_000, `l2lb apiserver to start (output: ${server.out})`);
   };
 

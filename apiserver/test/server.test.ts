@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import fc from 'fast-check';
-import { EmbeddedApiServer } from '../../src/apiserver/server.js';
+import { EmbeddedApiServer } from '../src/server.js';
 
 function call(port: number, method: string, path: string, body: string | undefined, contentType: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {

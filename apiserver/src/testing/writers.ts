@@ -3,10 +3,10 @@
 // one line naming the object, then rethrown.
 
 import type { Registry } from 'prom-client';
-import { ContentType, errorLine, isApiError, type KubeClient } from './client.js';
-import { defaultLogger, type Logger } from './log.js';
-import { kubeMetrics } from './metrics.js';
-import { describeObject, resourcePath, Resources, type KubeObject, type ResourceRef, type Service, type ServiceStatus } from './types.js';
+import { ContentType, errorLine, isApiError, type KubeClient } from '@l2lb/shared/kube/client';
+import { defaultLogger, type Logger } from '@l2lb/shared/kube/log';
+import { kubeMetrics } from '@l2lb/shared/kube/metrics';
+import { describeObject, resourcePath, Resources, type KubeObject, type ResourceRef, type Service, type ServiceStatus } from '@l2lb/shared/kube/types';
 
 export interface WriteOptions {
   logger?: Logger;

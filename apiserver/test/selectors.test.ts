@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector, SelectorError } from '../../src/apiserver/selectors.js';
+import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector, SelectorError } from '../src/selectors.js';
 
 describe('apiserver label/field selectors', () => {
   it('parses every operator and matches like the API server', () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { humanAge, toTable, wantsTable } from '../../src/apiserver/table.js';
+import { humanAge, toTable, wantsTable } from '../src/table.js';
 
 describe('apiserver Table output', () => {
   it('renders Service columns like kubectl get svc', () => {

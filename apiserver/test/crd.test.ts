@@ -2,10 +2,10 @@
 // real server where MetalLB's CRDs are installed after the cluster is up.
 
 import assert from 'node:assert/strict';
-import { Api } from '../../src/apiserver/api.js';
-import { metallbCrds } from '../../src/apiserver/resources.js';
-import { EmbeddedApiServer } from '../../src/apiserver/server.js';
-import { Store } from '../../src/apiserver/store.js';
+import { Api } from '../src/api.js';
+import { metallbCrds } from '../src/resources.js';
+import { EmbeddedApiServer } from '../src/server.js';
+import { Store } from '../src/store.js';
 
 describe('apiserver: metallb.io kinds from their CRDs', () => {
   let server: EmbeddedApiServer;

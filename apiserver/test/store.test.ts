@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { Store } from '../../src/apiserver/store.js';
+import { Store } from '../src/store.js';
 
 const obj = (name: string, v = 0): { metadata: { name: string; namespace: string }; v: number } => ({ metadata: { name, namespace: 'ns' }, v });
 

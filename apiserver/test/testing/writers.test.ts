@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
-import { KubeApiError, KubeClient } from '../../src/kube/client.js';
-import { loadKubeConfig } from '../../src/kube/config.js';
-import { EventRecorder } from '../../src/kube/events.js';
-import type { Logger } from '../../src/kube/log.js';
-import { Resources, type KubeObject } from '../../src/kube/types.js';
-import { patchAnnotations, patchServiceStatus, updateWithRetry } from '../../src/kube/writers.js';
+import { KubeApiError, KubeClient } from '@l2lb/shared/kube/client';
+import { loadKubeConfig } from '@l2lb/shared/kube/config';
+import { EventRecorder } from '@l2lb/shared/kube/events';
+import type { Logger } from '@l2lb/shared/kube/log';
+import { Resources, type KubeObject } from '@l2lb/shared/kube/types';
+import { patchAnnotations, patchServiceStatus, updateWithRetry } from '../../src/testing/writers.js';
 
 class Capture implements Logger {
   lines: string[] = [];
