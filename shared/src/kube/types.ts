@@ -137,10 +137,6 @@ export const Resources = {
   l2Advertisements: res('metallb.io', 'v1beta1', 'l2advertisements', 'L2Advertisement'),
   serviceL2Statuses: res('metallb.io', 'v1beta1', 'servicel2statuses', 'ServiceL2Status'),
   configurationStates: res('metallb.io', 'v1beta1', 'configurationstates', 'ConfigurationState'),
-  bgpPeers: res('metallb.io', 'v1beta2', 'bgppeers', 'BGPPeer'),
-  bgpAdvertisements: res('metallb.io', 'v1beta1', 'bgpadvertisements', 'BGPAdvertisement'),
-  bfdProfiles: res('metallb.io', 'v1beta1', 'bfdprofiles', 'BFDProfile'),
-  communities: res('metallb.io', 'v1beta1', 'communities', 'Community'),
 } as const;
 
 /** URL path of a collection, an object or a subresource. Cluster-scoped resources ignore `namespace`. */
