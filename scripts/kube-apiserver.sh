@@ -11,11 +11,12 @@
 #
 # Getting the binary (first match wins):
 #   1. the cache: ${L2LB_KUBE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/l2lb/kube}/kube-apiserver-v1.20.2
-#   2. a prebuilt copy: $L2LB_KUBE_PREBUILT or ../shared/tools/kube-apiserver/kube-apiserver-v1.20.2.xz
-#      beside the checkout (unpacked in ~2 s, checked against its .sha256 when present)
-#   3. a build from Debian's `kubernetes` source package (needs apt + deb-src, golang-go, rsync; ~5 min on
-#      2 cores, ~2.5 GB of temporary disk). The vendored modern-go/reflect2 and json-iterator are replaced by
-#      Debian's newer copies: with Go >= 1.18 the old ones crash the server on the first custom resource.
+#   2. a prebuilt copy: $L2LB_KUBE_PREBUILT, default ../shared/tools/kube-apiserver/kube-apiserver-v1.20.2.xz
+#      beside the checkout (unpacked in ~2 s, checked against its .sha256 when present). Optional: a cache
+#      only, never needed; a clone without it builds (3.).
+#   3. a build from Debian's `kubernetes` source package (scripts/lib/kube-source.sh, shared with
+#      scripts/kube-binaries.sh: apt + a deb-src entry, golang-go, rsync; ~5 min on 2 cores, ~2.5 GB of
+#      temporary disk).
 # L2LB_KUBE_NO_BUILD=1 makes `start` fail at once instead of building (the test suite sets it).
 # Running needs etcd (apt-get install etcd-server), openssl and curl. Everything binds 127.0.0.1 only; the
 # apiserver is HTTPS with a self-signed certificate, a random static admin token and RBAC.
@@ -34,38 +35,17 @@ fail() { say "ERROR: $*"; exit 1; }
 
 binary_ok() { [ -x "$BIN" ] && "$BIN" --version 2>/dev/null | grep -qx "Kubernetes v$VERSION"; }
 
+# A build from Debian's source package (scripts/lib/kube-source.sh, the recipe kube-binaries.sh uses too).
 build_from_debian_source() {
-  local sudo='' work src
-  [ "$(id -u)" = 0 ] || sudo=sudo
-  if ! grep -Rqs '^[^#]*deb-src\|^Types:.*deb-src' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-    # The deb-src entry mirrors the system's own configured `deb` entries: no mirror host is named here.
-    local entries; entries=$(. "$HERE/lib/debian-sources.sh" && debian_sources deb-src)
-    [ -n "$entries" ] || fail "no configured deb entry for $(. "$HERE/lib/debian-sources.sh" && debian_codename) to derive a deb-src entry from"
-    say "adding deb-src entries derived from the configured deb entries"
-    printf '%s\n' "$entries" | $sudo tee /etc/apt/sources.list.d/l2lb-src.sources >/dev/null
-  fi
-  $sudo apt-get update -qq >&2
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    golang-go rsync golang-github-modern-go-reflect2-dev golang-github-json-iterator-go-dev >&2
+  local work src
   work=$(mktemp -d "${TMPDIR:-/tmp}/l2lb-kube-src.XXXXXX")
   chmod 755 "$work"
-  trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
-  (cd "$work" && apt-get source --download-only kubernetes >&2)
-  tar -C "$work" -xzf "$(ls "$work"/kubernetes_*.orig.tar.gz | head -1)"
-  src=$work/kubernetes-$VERSION
-  [ -d "$src" ] || fail "the source package has no kubernetes-$VERSION/"
-  for lib in modern-go/reflect2 json-iterator/go; do
-    rm -rf "$src/vendor/github.com/$lib"
-    mkdir -p "$src/vendor/github.com/$lib"
-    cp -r "/usr/share/gocode/src/github.com/$lib/." "$src/vendor/github.com/$lib/"
-    find "$src/vendor/github.com/$lib" -name '*_test.go' -delete
-  done
-  sed -i -e 's#modern-go/reflect2 v1.0.1#modern-go/reflect2 v1.0.2#g' -e 's#json-iterator/go v1.1.10#json-iterator/go v1.1.12#g' \
-    "$src/go.mod" "$src/vendor/modules.txt" "$src/staging/src/k8s.io/apimachinery/go.mod"
-  mkdir -p "$src/.go/src/k8s.io" "$work/home"
-  ln -sfn ../../.. "$src/.go/src/k8s.io/kubernetes"
-  say "building cmd/kube-apiserver (about 5 minutes)"
-  (cd "$src" && env GOPATH="$src/.go" GOPROXY=off CGO_ENABLED=0 HOME="$work/home" make WHAT=cmd/kube-apiserver >&2)
+  # Expanded now: `work` is local, and unset (an error under set -u) by the time the EXIT trap runs.
+  # shellcheck disable=SC2064
+  trap "chmod -R u+w '$work' 2>/dev/null; rm -rf '$work'" EXIT
+  . "$HERE/lib/kube-source.sh"
+  src=$(kube_source_fetch "$work")
+  kube_source_build "$src" kube-apiserver
   install -m 0755 "$src/_output/bin/kube-apiserver" "$BIN.tmp"
   mv "$BIN.tmp" "$BIN"
 }

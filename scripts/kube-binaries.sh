@@ -12,10 +12,10 @@
 #   1. prebuilt copies: $L2LB_KUBE_PREBUILT_DIR (default: ../shared/tools/kubernetes beside the checkout,
 #      with kube-apiserver from the sibling directory ../kube-apiserver) holding NAME-v1.20.2.xz and SHA256SUMS
 #      (or NAME-v1.20.2.sha256); each is checked before use. Optional: a cache only, never needed.
-#   2. a build from Debian's `kubernetes` source package: apt-get source (a deb-src entry is derived from the
-#      system's configured deb entries when there is none), golang-go, `make WHAT=...` in GOPATH mode with
-#      Debian's fixed reflect2/json-iterator swapped in (see scripts/kube-apiserver.sh). About 5-10 minutes
-#      on 2 cores, ~3 GB of temporary disk under $TMPDIR.
+#   2. a build from Debian's `kubernetes` source package (scripts/lib/kube-source.sh, shared with
+#      scripts/kube-apiserver.sh): apt-get source (a deb-src entry is derived from the system's configured deb
+#      entries when there is none), golang-go, `make WHAT=...` in GOPATH mode with Debian's fixed
+#      reflect2/json-iterator swapped in. About 5-10 minutes on 2 cores, ~3 GB of temporary disk under $TMPDIR.
 # pause is always compiled from the same source package (build/pause/linux/pause.c, static, < 1 s).
 # L2LB_KUBE_NO_BUILD=1 fails instead of building. Concurrent callers wait on a lock in the cache directory.
 set -euo pipefail
@@ -56,44 +56,19 @@ unpack_prebuilt() {
   say "unpacked $name from $dir"
 }
 
-ensure_deb_src() {
-  if ! grep -Rqs '^[^#]*deb-src\|^Types:.*deb-src' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-    local entries; entries=$(. "$HERE/lib/debian-sources.sh" && debian_sources deb-src)
-    [ -n "$entries" ] || fail "no configured deb entry to derive a deb-src entry from"
-    say "adding deb-src entries derived from the configured deb entries"
-    printf '%s\n' "$entries" >/etc/apt/sources.list.d/l2lb-src.sources
-    apt-get update -qq >&2
-  fi
-}
+. "$HERE/lib/kube-source.sh"
 
 # fetch_source WORK [PATH...]: the unpacked kubernetes-$VERSION source tree under WORK (printed); with PATHs,
 # only those members are unpacked (the pause source alone, when every Go binary is there already).
 fetch_source() {
-  local work=$1; shift
   [ "$(id -u)" = 0 ] || fail "fetching Debian's kubernetes source needs root (apt)"
-  ensure_deb_src
-  (cd "$work" && apt-get source --download-only kubernetes >&2) || { apt-get update -qq >&2; (cd "$work" && apt-get source --download-only kubernetes >&2); }
-  tar -C "$work" -xzf "$(ls "$work"/kubernetes_*.orig.tar.gz | head -1)" "$@"
-  [ -d "$work/kubernetes-$VERSION" ] || fail "the source package has no kubernetes-$VERSION/"
-  echo "$work/kubernetes-$VERSION"
+  kube_source_fetch "$@"
 }
 
+# build_kube SRC NAME...: builds the Go binaries NAME... from SRC into the cache.
 build_kube() {
-  local src=$1; shift
-  env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    golang-go rsync golang-github-modern-go-reflect2-dev golang-github-json-iterator-go-dev >&2
-  for lib in modern-go/reflect2 json-iterator/go; do
-    rm -rf "$src/vendor/github.com/$lib"; mkdir -p "$src/vendor/github.com/$lib"
-    cp -r "/usr/share/gocode/src/github.com/$lib/." "$src/vendor/github.com/$lib/"
-    find "$src/vendor/github.com/$lib" -name '*_test.go' -delete
-  done
-  sed -i -e 's#modern-go/reflect2 v1.0.1#modern-go/reflect2 v1.0.2#g' -e 's#json-iterator/go v1.1.10#json-iterator/go v1.1.12#g' \
-    "$src/go.mod" "$src/vendor/modules.txt" "$src/staging/src/k8s.io/apimachinery/go.mod"
-  mkdir -p "$src/.go/src/k8s.io" "$src/../home"
-  ln -sfn ../../.. "$src/.go/src/k8s.io/kubernetes"
-  local what=() b; for b in "$@"; do what+=("cmd/$b"); done
-  say "building ${what[*]} from Debian's source (5-10 minutes on 2 cores)"
-  (cd "$src" && env GOPATH="$src/.go" GOPROXY=off GOFLAGS=-mod=vendor CGO_ENABLED=0 HOME="$src/../home" make WHAT="${what[*]}" >&2)
+  local src=$1 b; shift
+  kube_source_build "$src" "$@"
   for b in "$@"; do install -m 0755 "$src/_output/bin/$b" "$CACHE/.$b.tmp"; mv -f "$CACHE/.$b.tmp" "$CACHE/$b"; done
 }
 

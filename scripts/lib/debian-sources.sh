@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Apt source entries derived from this system's own configuration (L2LB_APT_DIR, default /etc/apt; tests use fixtures), so that no mirror host is ever
-# written in the repository. Sourced by scripts/kube-binaries.sh, scripts/kube-apiserver.sh and
-# scripts/build-images.sh.
+# written in the repository. Sourced by scripts/lib/kube-source.sh (for
+# scripts/kube-binaries.sh and scripts/kube-apiserver.sh) and scripts/build-images.sh.
 
 # The distribution codename (bookworm on Debian 12).
 debian_codename() {
