@@ -343,7 +343,7 @@ export class SpeakerProcess {
       await ml.leave(800);
       await ml.close();
     }
-    await Promise.race([Promise.all([...this.informers.map((i) => i.stop()), l2status]), new Promise((r) => setTimeout(r, 500).unref())]);
+    await Promise.race([Promise.all([...this.informers.map((i) => i.stop()), this.configSource.stop(), l2status]), new Promise((r) => setTimeout(r, 500).unref())]);
   }
 }
 
