@@ -8,6 +8,7 @@ import { EventRecorder, type EventTarget } from '@l2lb/shared/kube/events';
 import { Informer } from '@l2lb/shared/kube/informer';
 import { CONFIGMAP_NAME, ConfigSource, DEFAULT_CRD_RECHECK_MS, kubeConfigSourceDeps } from '@l2lb/shared/kube/config-source';
 import { Resources, type KubeObject } from '@l2lb/shared/kube/types';
+import { processConfigurationStateWriter, type ConfigurationStateWriter } from '@l2lb/shared/kube/configuration-state';
 import { warningTargets, type ConfigEventTarget } from '@l2lb/shared';
 import { controllerMetrics, type ControllerMetrics } from './metrics.js';
 import { Reconciler, type ServiceWrite } from './reconciler.js';
@@ -46,6 +47,8 @@ export class Controller {
   private readonly reconciler: Reconciler;
   /** The pool ConfigMap, the metallb.io CRs and their discovery; validated snapshots out. */
   readonly configSource: ConfigSource;
+  /** ConfigurationState `controller`: Valid/Invalid and the error summary, written off the reconcile path. */
+  readonly configurationState: ConfigurationStateWriter;
   private readonly log: Logger;
   private readonly events: EventRecorder;
   private readonly services: KubeObjectInformer;
@@ -78,7 +81,11 @@ export class Controller {
       namespace: opts.namespace, logger: this.log, crdRecheckMs: opts.crdRecheckIntervalMs ?? DEFAULT_CRD_RECHECK_MS,
       ...kubeConfigSourceDeps(opts.client, kubeLog, this.metrics.registry),
     });
-    this.configSource.onChange(() => this.configChanged()).onPoolObject((pool) => this.poolStatus.objectChanged(pool));
+    this.configurationState = processConfigurationStateWriter({
+      client: opts.client, namespace: opts.namespace, component: 'controller', logger: kubeLog, registry: this.metrics.registry,
+    });
+    this.configSource.onChange(() => this.configChanged()).onPoolObject((pool) => this.poolStatus.objectChanged(pool))
+      .onVerdict((verdict) => this.configurationState.report(verdict));
     this.poolStatus = new PoolStatusWriter({
       patch: (pool, status) => this.patchPoolStatus(pool, status),
       current: (pool) => {
@@ -133,16 +140,18 @@ export class Controller {
     this.queue.clear();
     this.applyConfig();
     this.loaded = true;
+    this.configurationState.start();
     this.pump();
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
     this.poolStatus.stop();
+    const configurationState = this.configurationState.stop();
     for (const t of this.retryTimers.values()) clearTimeout(t);
     this.retryTimers.clear();
     await Promise.all([this.services.stop(), this.namespaces.stop(), this.configSource.stop()]);
-    await Promise.allSettled([...this.background, this.configSource.settled()]);
+    await Promise.allSettled([...this.background, this.configSource.settled(), configurationState]);
   }
 
   /** Resolves when no work is queued or in flight (tests, benchmarks). */

@@ -9,6 +9,7 @@ import { EventRecorder } from '@l2lb/shared/kube/events';
 import { chooseEndpointsSource } from '@l2lb/shared/kube/discovery';
 import { Informer } from '@l2lb/shared/kube/informer';
 import { loadClientConfig } from '@l2lb/shared/kube/light-config';
+import { processConfigurationStateWriter, type ConfigurationStateWriter } from '@l2lb/shared/kube/configuration-state';
 import { CONFIGMAP_NAME, ConfigSource, DEFAULT_CRD_RECHECK_MS, kubeConfigSourceDeps, type ConfigMapReading } from '@l2lb/shared/kube/config-source';
 import { Resources, type KubeObject } from '@l2lb/shared/kube/types';
 import { Keyring, MemberlistNode, defaultWireOptions, makeConfig, metallbKey, registerMemberlistMetrics, type MemberInfo } from '@l2lb/memberlist';
@@ -55,6 +56,8 @@ export class SpeakerProcess {
   private readonly informers: KubeObjectInformer[] = [];
   /** The pool ConfigMap, the metallb.io CRs (with discovery) and metallb-excludel2: validated snapshots out. */
   readonly configSource: ConfigSource;
+  /** ConfigurationState `speaker-<node>`: written on a timer, never from the announcement path. */
+  readonly configurationState: ConfigurationStateWriter;
   /** The exclude list in force, as text (to log changes only); a refused list leaves it. */
   private excludeL2Applied: string | undefined;
   private readonly excludeL2Refused: Gauge;
@@ -115,7 +118,10 @@ export class SpeakerProcess {
     });
     const nodes = this.informer(new Informer(client, { resource: Resources.nodes, name: 'nodes', ...common }));
     nodes.on('add', (n) => this.core.upsertNode(n)).on('update', (n) => this.core.upsertNode(n)).on('delete', (n) => this.core.deleteNode(n));
-    this.configSource.onChange(() => this.applyConfig());
+    this.configurationState = processConfigurationStateWriter({
+      client, namespace: run.namespace, component: 'speaker', node: run.nodeName, logger: kubeLog, registry: this.registry,
+    });
+    this.configSource.onChange(() => this.applyConfig()).onVerdict((verdict) => this.configurationState.report(verdict));
     // MetalLB's interface exclusions, watched live (MetalLB reads its mounted copy at start only).
     const excludeObject = `ConfigMap ${run.namespace}/${EXCLUDE_L2_CONFIGMAP}`;
     this.configSource.watchConfigMap(EXCLUDE_L2_CONFIGMAP, (cm) => {
@@ -203,6 +209,7 @@ export class SpeakerProcess {
     if (this.stopping) return;
     this.applyConfig(true);
     this.synced = true;
+    this.configurationState.start();
     this.log.info('informers synced', { namespace: this.run.namespace, interfaces: this.announcer.interfaces() });
     this.core.markSynced();
     await this.joinWhenConfigured();
@@ -336,6 +343,7 @@ export class SpeakerProcess {
     for (const t of this.timers) clearTimeout(t);
     // The new owner replaces this node's ServiceL2Status objects; a restarted speaker adopts them.
     const l2status = this.l2status?.stop();
+    const configurationState = this.configurationState.stop();
     this.core.shutdown();
     this.announcer.stop();
     const ml = this.ml;
@@ -343,7 +351,7 @@ export class SpeakerProcess {
       await ml.leave(800);
       await ml.close();
     }
-    await Promise.race([Promise.all([...this.informers.map((i) => i.stop()), this.configSource.stop(), l2status]), new Promise((r) => setTimeout(r, 500).unref())]);
+    await Promise.race([Promise.all([...this.informers.map((i) => i.stop()), this.configSource.stop(), l2status, configurationState]), new Promise((r) => setTimeout(r, 500).unref())]);
   }
 }
 
