@@ -6,15 +6,17 @@ import type { Logger } from 'winston';
 import { isApiError, type KubeClient } from '@l2lb/shared/kube/client';
 import { EventRecorder, type EventTarget } from '@l2lb/shared/kube/events';
 import { Informer } from '@l2lb/shared/kube/informer';
+import { CONFIGMAP_NAME, ConfigSource, DEFAULT_CRD_RECHECK_MS, kubeConfigSourceDeps } from '@l2lb/shared/kube/config-source';
 import { Resources, type KubeObject } from '@l2lb/shared/kube/types';
-import { ConfigState, warningTargets, type ConfigEventTarget } from '@l2lb/shared';
+import { processConfigurationStateWriter, type ConfigurationStateWriter } from '@l2lb/shared/kube/configuration-state';
+import { warningTargets, type ConfigEventTarget } from '@l2lb/shared';
 import { controllerMetrics, type ControllerMetrics } from './metrics.js';
 import { Reconciler, type ServiceWrite } from './reconciler.js';
 import { PoolStatusWriter, type PoolStatus } from './pool-status.js';
 import { ANN_ALLOCATED_FROM_POOL, readServiceObject, serviceKey, statusIPs, type ServiceObject } from './service.js';
 
 export const CONTROLLER_NAME = 'l2lb.io/controller';
-export const CONFIGMAP_NAME = 'config';
+export { CONFIGMAP_NAME, DEFAULT_CRD_RECHECK_MS };
 export const MEMBERLIST_SECRET = 'memberlist';
 
 export interface ControllerOptions {
@@ -37,24 +39,20 @@ export interface ControllerOptions {
   readonly crdRecheckIntervalMs?: number;
 }
 
-export const DEFAULT_CRD_RECHECK_MS = 30_000;
-
-type ServiceInformer = Informer<KubeObject>;
+/** A watched cache of one kind of Kubernetes object (Services, Namespaces). */
+type KubeObjectInformer = Informer<KubeObject>;
 
 export class Controller {
   readonly metrics: ControllerMetrics;
   private readonly reconciler: Reconciler;
-  private readonly configState = new ConfigState();
+  /** The pool ConfigMap, the metallb.io CRs and their discovery; validated snapshots out. */
+  readonly configSource: ConfigSource;
+  /** ConfigurationState `controller`: Valid/Invalid and the error summary, written off the reconcile path. */
+  readonly configurationState: ConfigurationStateWriter;
   private readonly log: Logger;
   private readonly events: EventRecorder;
-  private readonly services: ServiceInformer;
-  private readonly namespaces: ServiceInformer;
-  private readonly configMaps: ServiceInformer;
-  private pools: ServiceInformer | undefined;
-  private ads: ServiceInformer | undefined;
-  /** Both CR informers have synced: their objects are part of the configuration (never a half-listed set). */
-  private crdsSynced = false;
-  private crdTimer: NodeJS.Timeout | undefined;
+  private readonly services: KubeObjectInformer;
+  private readonly namespaces: KubeObjectInformer;
   private readonly queue = new Set<string>();
   private readonly inFlight = new Set<string>();
   private readonly pending = new Set<string>();
@@ -79,14 +77,20 @@ export class Controller {
     this.events = new EventRecorder(opts.client, { controller: CONTROLLER_NAME, instance: opts.instance ?? 'l2lb-controller', logger: kubeLog });
     this.services = new Informer(opts.client, { resource: Resources.services, name: 'services', ...common });
     this.namespaces = new Informer(opts.client, { resource: Resources.namespaces, name: 'namespaces', ...common });
-    this.configMaps = new Informer(opts.client, {
-      resource: Resources.configMaps, namespace: opts.namespace, fieldSelector: `metadata.name=${CONFIGMAP_NAME}`, name: 'configmap', ...common,
+    this.configSource = new ConfigSource({
+      namespace: opts.namespace, logger: this.log, crdRecheckMs: opts.crdRecheckIntervalMs ?? DEFAULT_CRD_RECHECK_MS,
+      ...kubeConfigSourceDeps(opts.client, kubeLog, this.metrics.registry),
     });
+    this.configurationState = processConfigurationStateWriter({
+      client: opts.client, namespace: opts.namespace, component: 'controller', logger: kubeLog, registry: this.metrics.registry,
+    });
+    this.configSource.onChange(() => this.configChanged()).onPoolObject((pool) => this.poolStatus.objectChanged(pool))
+      .onVerdict((verdict) => this.configurationState.report(verdict));
     this.poolStatus = new PoolStatusWriter({
       patch: (pool, status) => this.patchPoolStatus(pool, status),
       current: (pool) => {
-        const o = this.crdsSynced ? this.pools?.get(pool, opts.namespace) : undefined;
-        return o ? { status: (o as { status?: unknown }).status } : undefined;
+        const object = this.configSource.object('IPAddressPool', pool);
+        return object ? { status: (object as { status?: unknown }).status } : undefined;
       },
       onError: (pool, e) => this.log.warn(`writing the status of IPAddressPool ${opts.namespace}/${pool} failed: ${e instanceof Error ? e.message : String(e)}`),
     });
@@ -98,7 +102,7 @@ export class Controller {
     try {
       await client.patch(Resources.ipAddressPools, namespace, pool, { status }, 'merge', 'status');
     } catch (e) {
-      if (!isApiError(e, 404) || this.pools?.get(pool, namespace) === undefined) throw e;
+      if (!isApiError(e, 404) || this.configSource.object('IPAddressPool', pool) === undefined) throw e;
       await client.patch(Resources.ipAddressPools, namespace, pool, { status }, 'merge');
     }
   }
@@ -117,14 +121,8 @@ export class Controller {
 
   async start(): Promise<void> {
     const { namespace } = this.opts;
-    const crdsServed = await this.servesCrdsRetrying();
+    await this.configSource.start();
     if (this.stopping) return;
-    if (crdsServed) {
-      this.watchCrds();
-    } else {
-      this.log.info(`the metallb.io CRDs are not served by this API server: configuration comes from the ConfigMap only; checking again every ${this.crdRecheckMs / 1000} s`, { namespace });
-      this.scheduleCrdCheck();
-    }
     this.services.on('add', (o) => this.enqueue(serviceKey(o as ServiceObject)));
     this.services.on('update', (o) => this.enqueue(serviceKey(o as ServiceObject)));
     this.services.on('delete', (o) => this.enqueue(serviceKey(o as ServiceObject)));
@@ -132,29 +130,28 @@ export class Controller {
       if (JSON.stringify(o.metadata?.labels ?? {}) === JSON.stringify(old.metadata?.labels ?? {})) return;
       for (const s of this.services.list(o.metadata?.name ?? '')) this.enqueue(serviceKey(s as ServiceObject));
     });
-    this.configMaps.on('add', () => this.configChanged()).on('update', () => this.configChanged()).on('delete', () => this.configChanged());
-    const informers = [this.services, this.namespaces, this.configMaps, this.pools, this.ads].filter((i): i is ServiceInformer => i !== undefined);
+    const informers = [this.services, this.namespaces];
     for (const inf of informers) inf.start();
     if (this.opts.createMemberlistSecret ?? true) this.track(this.ensureMemberlistSecret());
-    await Promise.all(informers.map((i) => i.waitForSync()));
+    await Promise.all([...informers.map((i) => i.waitForSync()), this.configSource.waitForSync()]);
     if (this.stopping) return;
-    if (crdsServed) this.crdsSynced = true;
     this.log.info('informers synced', { services: this.services.size, namespace });
     // Initial pass: configuration first, then every Service, those that already have IPs first.
     this.queue.clear();
     this.applyConfig();
     this.loaded = true;
+    this.configurationState.start();
     this.pump();
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
     this.poolStatus.stop();
-    clearTimeout(this.crdTimer);
+    const configurationState = this.configurationState.stop();
     for (const t of this.retryTimers.values()) clearTimeout(t);
     this.retryTimers.clear();
-    await Promise.all([this.services, this.namespaces, this.configMaps, this.pools, this.ads].map((i) => i?.stop()));
-    await Promise.allSettled([...this.background]);
+    await Promise.all([this.services.stop(), this.namespaces.stop(), this.configSource.stop()]);
+    await Promise.allSettled([...this.background, this.configSource.settled(), configurationState]);
   }
 
   /** Resolves when no work is queued or in flight (tests, benchmarks). */
@@ -169,83 +166,7 @@ export class Controller {
 
   /** True once the CR informers exist (they are created when discovery shows the metallb.io kinds). */
   get watchingCrds(): boolean {
-    return this.pools !== undefined;
-  }
-
-  private get crdRecheckMs(): number {
-    return this.opts.crdRecheckIntervalMs ?? DEFAULT_CRD_RECHECK_MS;
-  }
-
-  /** Both kinds are served (they come in one group/version, so a half-installed set is not watched). */
-  private async servesCrds(): Promise<boolean> {
-    const { client } = this.opts;
-    const [pools, ads] = await Promise.all([client.serves(Resources.ipAddressPools), client.serves(Resources.l2Advertisements)]);
-    return pools && ads;
-  }
-
-  private async servesCrdsRetrying(): Promise<boolean> {
-    for (;;) {
-      try {
-        return await this.servesCrds();
-      } catch (e) {
-        if (this.stopping) return false;
-        this.log.warn(`cannot reach the API server for discovery, retrying: ${e instanceof Error ? e.message : String(e)}`);
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    }
-  }
-
-  private scheduleCrdCheck(): void {
-    if (this.stopping) return;
-    this.crdTimer = setTimeout(() => {
-      this.crdTimer = undefined;
-      this.track(this.checkCrds());
-    }, this.crdRecheckMs);
-    this.crdTimer.unref();
-  }
-
-  private async checkCrds(): Promise<void> {
-    let served = false;
-    try {
-      served = await this.servesCrds();
-    } catch (e) {
-      this.log.debug(`discovery of metallb.io failed, asking again in ${this.crdRecheckMs / 1000} s: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    if (this.stopping) return;
-    if (!served) {
-      this.scheduleCrdCheck();
-      return;
-    }
-    this.log.info('the metallb.io CRDs are now served: watching IPAddressPool and L2Advertisement', { namespace: this.opts.namespace });
-    const { pools, ads } = this.watchCrds();
-    pools.start();
-    ads.start();
-    // Not tracked: a sync that never comes (stop() first) must not hold stop() up.
-    void Promise.all([pools.waitForSync(), ads.waitForSync()]).then(() => {
-      if (this.stopping) return;
-      this.crdsSynced = true;
-      this.log.info('metallb.io informers synced', { ipaddresspools: pools.size, l2advertisements: ads.size });
-      this.configChanged();
-    });
-  }
-
-  /** Creates the CR informers; start() starts them at startup, checkCrds() when they appear later. */
-  private watchCrds(): { pools: ServiceInformer; ads: ServiceInformer } {
-    const { client, namespace } = this.opts;
-    const common = { logger: this.log.child({ component: 'kube' }), registry: this.metrics.registry, namespace };
-    const pools = new Informer(client, { resource: Resources.ipAddressPools, name: 'ipaddresspools', ...common });
-    const ads = new Informer(client, { resource: Resources.l2Advertisements, name: 'l2advertisements', ...common });
-    for (const inf of [pools, ads]) {
-      inf.on('add', () => this.crdChanged()).on('update', () => this.crdChanged()).on('delete', () => this.crdChanged());
-    }
-    pools.on('add', (o) => this.poolStatus.objectChanged(o.metadata?.name ?? '')).on('update', (o) => this.poolStatus.objectChanged(o.metadata?.name ?? ''));
-    this.pools = pools;
-    this.ads = ads;
-    return { pools, ads };
-  }
-
-  private crdChanged(): void {
-    if (this.crdsSynced) this.configChanged();
+    return this.configSource.watchingCrds;
   }
 
   private track(p: Promise<unknown>): void {
@@ -277,19 +198,10 @@ export class Controller {
 
   private applyConfig(): void {
     this.configDirty = false;
-    const cm = this.configMaps.get(CONFIGMAP_NAME, this.opts.namespace);
-    const data = cm?.['data'];
-    const text = typeof data === 'object' && data !== null ? (data as Record<string, unknown>)['config'] : undefined;
-    const resources = (this.crdsSynced ? [...(this.pools?.list() ?? []), ...(this.ads?.list() ?? [])] : [])
-      .sort((a, b) => `${a.kind}/${a.metadata?.name}`.localeCompare(`${b.kind}/${b.metadata?.name}`));
-    const update = this.configState.update({
-      configMapText: typeof text === 'string' ? text : undefined,
-      configMapObject: `ConfigMap ${this.opts.namespace}/${CONFIGMAP_NAME}`,
-      resources,
-    });
+    const update = this.configSource.evaluate();
     if (update.kind === 'unchanged') {
       // Same (empty) configuration from other inputs, e.g. the ConfigMap came back with no pool: say why anew.
-      if (this.noConfigurationReason !== undefined) this.noConfiguration(this.configState.config?.warnings ?? [], false);
+      if (this.noConfigurationReason !== undefined) this.noConfiguration(this.configSource.config?.warnings ?? [], false);
       return;
     }
     if (update.kind === 'invalid') {
@@ -333,12 +245,7 @@ export class Controller {
    */
   private noConfiguration(warnings: readonly string[], recovered: boolean): void {
     const ns = this.opts.namespace;
-    const cm = this.configMaps.get(CONFIGMAP_NAME, ns);
-    const crs = this.crdsSynced ? (this.pools?.size ?? 0) + (this.ads?.size ?? 0) : 0;
-    const where = cm !== undefined || crs > 0
-      ? 'the configuration defines no address pool'
-      : `there is no ConfigMap ${ns}/${CONFIGMAP_NAME}${this.crdsSynced ? ' and no IPAddressPool' : ' and the metallb.io CRDs are not served'}`;
-    const reason = `no configuration: ${where}; allocating nothing and keeping every Service's IP, status and pool annotation as they are`;
+    const reason = `no configuration: ${this.configSource.missingReason()}; allocating nothing and keeping every Service's IP, status and pool annotation as they are`;
     this.metrics.setConfigState(false, false);
     if (recovered) {
       for (const target of this.invalidTargets) this.configEvent(target, 'Normal', 'ConfigurationLoaded', 'the configuration is valid again (it defines no address pool)');
@@ -353,21 +260,15 @@ export class Controller {
   /** Set while there is no configuration (see noConfiguration); /readyz shows it. */
   get status(): string {
     if (!this.loaded) return 'informers not synced yet';
-    return this.noConfigurationReason ?? (this.configState.stale ? 'ok: the newest configuration is invalid, the last valid one is in force' : 'ok');
+    return this.noConfigurationReason ?? (this.configSource.stale ? 'ok: the newest configuration is invalid, the last valid one is in force' : 'ok');
   }
 
   private configEvent(target: ConfigEventTarget, type: 'Normal' | 'Warning', reason: string, message: string): void {
     const ns = this.opts.namespace;
-    let obj: KubeObject | undefined;
-    let ref: EventTarget;
-    if (target.kind === 'ConfigMap') {
-      obj = this.configMaps.get(CONFIGMAP_NAME, ns);
-      ref = { kind: 'ConfigMap', apiVersion: 'v1', namespace: ns, name: CONFIGMAP_NAME };
-    } else {
-      const inf = target.kind === 'IPAddressPool' ? this.pools : this.ads;
-      obj = target.name === undefined ? undefined : inf?.get(target.name, ns);
-      ref = { kind: target.kind, apiVersion: 'metallb.io/v1beta1', namespace: ns, name: target.name ?? '' };
-    }
+    const obj = this.configSource.object(target.kind, target.name);
+    let ref: EventTarget = target.kind === 'ConfigMap'
+      ? { kind: 'ConfigMap', apiVersion: 'v1', namespace: ns, name: CONFIGMAP_NAME }
+      : { kind: target.kind, apiVersion: 'metallb.io/v1beta1', namespace: ns, name: target.name ?? '' };
     if (obj?.metadata?.uid !== undefined) ref = { ...ref, uid: obj.metadata.uid };
     this.track(this.events.record(ref, type, reason, message));
   }

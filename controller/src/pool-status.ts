@@ -56,7 +56,7 @@ export class PoolStatusWriter {
   /** Writes done (tests, metrics). */
   writes = 0;
 
-  constructor(private readonly o: PoolStatusWriterOptions) {}
+  constructor(private readonly options: PoolStatusWriterOptions) {}
 
   /** The allocator's current counts for every pool. */
   update(stats: readonly PoolStats[]): void {
@@ -77,18 +77,18 @@ export class PoolStatusWriter {
   }
 
   private now(): number {
-    return (this.o.now ?? Date.now)();
+    return (this.options.now ?? Date.now)();
   }
 
   private consider(pool: string): void {
     if (this.stopped || this.timers.has(pool) || this.inFlight.has(pool)) return;
     const want = this.wanted.get(pool);
-    const cur = this.o.current(pool);
+    const cur = this.options.current(pool);
     if (want === undefined || cur === undefined || sameStatus(cur.status, want)) return;
-    const wait = (this.lastWrite.get(pool) ?? -Infinity) + (this.o.minIntervalMs ?? 1000) - this.now();
+    const wait = (this.lastWrite.get(pool) ?? -Infinity) + (this.options.minIntervalMs ?? 1000) - this.now();
     if (wait > 0) {
       this.timers.add(pool);
-      (this.o.setTimer ?? ((fn, ms) => setTimeout(fn, ms).unref()))(() => {
+      (this.options.setTimer ?? ((fn, ms) => setTimeout(fn, ms).unref()))(() => {
         this.timers.delete(pool);
         this.consider(pool);
       }, wait);
@@ -97,12 +97,12 @@ export class PoolStatusWriter {
     this.inFlight.add(pool);
     this.lastWrite.set(pool, this.now());
     this.writes += 1;
-    void this.o.patch(pool, want).catch((e: unknown) => this.o.onError?.(pool, e)).finally(() => {
+    void this.options.patch(pool, want).catch((e: unknown) => this.options.onError?.(pool, e)).finally(() => {
       this.inFlight.delete(pool);
       // Counts that changed meanwhile (or a failed write) are written after the interval.
       const again = this.wanted.get(pool);
       if (again !== undefined && !sameStatus(want, again)) this.consider(pool);
-      else if (this.o.current(pool) !== undefined && !sameStatus(this.o.current(pool)?.status, want)) this.consider(pool);
+      else if (this.options.current(pool) !== undefined && !sameStatus(this.options.current(pool)?.status, want)) this.consider(pool);
     });
   }
 }

@@ -90,11 +90,13 @@ export async function runUntilSignal(service: Service, o: LifecycleOptions): Pro
     },
   );
   const code = await done;
-  process.off('SIGTERM', onTerm);
-  process.off('SIGINT', onInt);
   await new Promise<void>((resolve) => {
     o.log.on('finish', resolve).end();
     setTimeout(resolve, 200).unref();
   });
+  // Only now: without a listener a signal takes its default action (kill), and a second SIGTERM during the
+  // flush above used to end the process "killed by SIGTERM" instead of exit 0 (speaker integration flake).
+  process.off('SIGTERM', onTerm);
+  process.off('SIGINT', onInt);
   return code;
 }

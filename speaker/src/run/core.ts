@@ -8,7 +8,7 @@
 // a configuration was loaded, and the start-up gate opened (first memberlist join attempt done or
 // the grace period over): a new speaker alone in its member list must not announce everything.
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { ConfigState, type Config, type ConfigInputs } from '@l2lb/shared';
+import { ConfigState, type Config, type ConfigInputs, type ConfigUpdate } from '@l2lb/shared';
 import { decide, type Decision, type EndpointView, type NodeView } from '../election/election.js';
 import { keyOf, parseEndpointSlice, parseNode, parseService, type ObjectId, type ServiceInfo } from './views.js';
 
@@ -122,14 +122,16 @@ export class SpeakerCore {
    * deleted, a GitOps sync half-way) than an order to drop every VIP of the cluster at once.
    */
   private holdingForEmpty = false;
+  /** The newest configuration was refused (the last valid one stays in force). */
+  private invalidNewest = false;
   private readonly updates: Counter;
   private readonly updateErrors: Counter;
 
-  constructor(private readonly o: SpeakerCoreOptions) {
-    this.log = o.logger ?? quiet;
-    this.timers = o.timers ?? realTimers;
-    this.gateOpen = !(o.gated ?? false);
-    const registers = o.registry ? [o.registry] : [];
+  constructor(private readonly options: SpeakerCoreOptions) {
+    this.log = options.logger ?? quiet;
+    this.timers = options.timers ?? realTimers;
+    this.gateOpen = !(options.gated ?? false);
+    const registers = options.registry ? [options.registry] : [];
     const labelNames = ['service', 'protocol', 'node', 'ip'] as const;
     this.gauges = [
       new Gauge({ name: 'l2lb_speaker_announced', help: '1 while this node announces the Service IP', labelNames, registers }),
@@ -163,13 +165,13 @@ export class SpeakerCore {
 
   /** The newest configuration is invalid, or has no pool, and the last valid one stays in force. */
   get configStale(): boolean {
-    return this.configState.stale || this.holdingForEmpty;
+    return this.invalidNewest || this.holdingForEmpty;
   }
 
   /** Starts the start-up grace timer (gated cores only). */
   start(): void {
     if (this.gateOpen || this.gateTimer !== undefined || this.stopped) return;
-    this.gateTimer = this.timers.setTimeout(() => this.openGate(`no memberlist join finished within ${this.o.startupGraceMs ?? 3000} ms`), this.o.startupGraceMs ?? 3000);
+    this.gateTimer = this.timers.setTimeout(() => this.openGate(`no memberlist join finished within ${this.options.startupGraceMs ?? 3000} ms`), this.options.startupGraceMs ?? 3000);
   }
 
   /** The first memberlist join attempt finished (or the grace period passed): announcements may start. */
@@ -288,14 +290,20 @@ export class SpeakerCore {
    * configuration without pools counts as none (the speaker stays out of memberlist).
    */
   setConfig(inputs: Omit<ConfigInputs, 'configMapObject'> & { configMapObject?: string }): void {
+    this.applyConfigUpdate(this.configState.update({ ...inputs, configMapObject: inputs.configMapObject ?? this.options.configMapObject ?? 'ConfigMap config' }));
+  }
+
+  /** The same, for a configuration the process's ConfigSource validated already (one validation per change). */
+  applyConfigUpdate(update: ConfigUpdate): void {
     this.updates.inc();
-    const update = this.configState.update({ ...inputs, configMapObject: inputs.configMapObject ?? this.o.configMapObject ?? 'ConfigMap config' });
     if (update.kind === 'unchanged') return;
     if (update.kind === 'invalid') {
+      this.invalidNewest = true;
       this.updateErrors.inc();
       if (!update.repeated) this.log.error(`invalid configuration, keeping the last valid one: ${update.message}`, { stale: true });
       return;
     }
+    this.invalidNewest = false;
     if (update.config.pools.length === 0) {
       if (this.config === undefined) {
         this.log.warn('the configuration has no address pool: nothing to announce, waiting for one');
@@ -369,7 +377,7 @@ export class SpeakerCore {
 
   /** Decides `keys` now, or (with `defer`) marks them for the deferred pass. */
   private pass(keys: ReadonlySet<string>): void {
-    const defer = this.o.defer;
+    const defer = this.options.defer;
     if (!defer) {
       for (const key of keys) this.reconcileSafely(key);
       return;
@@ -386,12 +394,12 @@ export class SpeakerCore {
     this.passScheduled = false;
     let n = 0;
     for (const key of this.dirty) {
-      if (n++ >= (this.o.passSlice ?? 100)) break;
+      if (n++ >= (this.options.passSlice ?? 100)) break;
       this.reconcileSafely(key); // deletes key from dirty
     }
-    if (this.dirty.size > 0 && this.o.defer && this.active) {
+    if (this.dirty.size > 0 && this.options.defer && this.active) {
       this.passScheduled = true;
-      this.o.defer(() => this.passSlice());
+      this.options.defer(() => this.passSlice());
     }
   }
 
@@ -400,23 +408,23 @@ export class SpeakerCore {
   }
 
   private handles(info: ServiceInfo): boolean {
-    return info.lbClass === (this.o.lbClass ?? '');
+    return info.lbClass === (this.options.lbClass ?? '');
   }
 
   private decision(key: string): Decision | { announce: false; reason: CoreWithdrawReason; detail: string } {
     const svc = this.services.get(key);
     const config = this.config as Config;
     if (svc && !this.handles(svc.info)) {
-      return { announce: false, reason: 'otherLoadBalancerClass', detail: `spec.loadBalancerClass '${svc.info.lbClass}' is not handled by this speaker (--lb-class '${this.o.lbClass ?? ''}')` };
+      return { announce: false, reason: 'otherLoadBalancerClass', detail: `spec.loadBalancerClass '${svc.info.lbClass}' is not handled by this speaker (--lb-class '${this.options.lbClass ?? ''}')` };
     }
     return decide({
-      myNode: this.o.node,
+      myNode: this.options.node,
       service: svc?.info.view,
       endpoints: this.endpointsOf(key),
       config,
       nodes: this.nodes,
       members: this.members,
-      ignoreExcludeLb: this.o.ignoreExcludeLb ?? false,
+      ignoreExcludeLb: this.options.ignoreExcludeLb ?? false,
     });
   }
 
@@ -463,10 +471,10 @@ export class SpeakerCore {
     const interfaces = d.interfaces;
     let shown = interfaces;
     if (interfaces.length > 0) {
-      const present = new Set(this.o.announcer.interfaces());
+      const present = new Set(this.options.announcer.interfaces());
       shown = interfaces.filter((i) => present.has(i));
       if (shown.length === 0) {
-        const message = `the interfaces ${d.interfaces.join(', ')} specified for ${d.ips.join(', ')} do not exist on node ${this.o.node} (protocol layer2)`;
+        const message = `the interfaces ${d.interfaces.join(', ')} specified for ${d.ips.join(', ')} do not exist on node ${this.options.node} (protocol layer2)`;
         if (this.announced.has(key)) this.withdraw(key, 'interfacesMissing', message);
         if (!this.failed.has(key)) {
           this.failed.add(key);
@@ -480,18 +488,18 @@ export class SpeakerCore {
     const before = this.announced.get(key);
     for (const ip of d.ips) this.addUser(ip, key, interfaces);
     this.announced.set(key, { ips: d.ips, interfaces });
-    if (!before || !sameList(before.interfaces, interfaces)) this.o.onAnnouncementChanged?.(key);
+    if (!before || !sameList(before.interfaces, interfaces)) this.options.onAnnouncementChanged?.(key);
     if (before) {
       // still ours: no log, no event (MetalLB records nodeAssigned on every reconcile)
       if (this.reassertKeys.delete(key)) {
         this.log.info('re-announcing after a member joined', { service: key, ips: d.ips });
-        for (const ip of d.ips) this.o.announcer.reassert?.(ip);
+        for (const ip of d.ips) this.options.announcer.reassert?.(ip);
       }
       return;
     }
-    this.log.info('announcing', { service: key, ips: d.ips, node: this.o.node, interfaces: shown.length > 0 ? [...shown] : this.o.announcer.interfaces(), pool: d.pool, order: d.order });
-    for (const ip of d.ips) for (const g of this.gauges) g.set({ service: key, protocol: 'layer2', node: this.o.node, ip }, 1);
-    this.emitEvent(key, 'Normal', 'nodeAssigned', `announcing from node "${this.o.node}" with protocol "layer2"`);
+    this.log.info('announcing', { service: key, ips: d.ips, node: this.options.node, interfaces: shown.length > 0 ? [...shown] : this.options.announcer.interfaces(), pool: d.pool, order: d.order });
+    for (const ip of d.ips) for (const g of this.gauges) g.set({ service: key, protocol: 'layer2', node: this.options.node, ip }, 1);
+    this.emitEvent(key, 'Normal', 'nodeAssigned', `announcing from node "${this.options.node}" with protocol "layer2"`);
   }
 
   private withdraw(key: string, reason: string, detail: string): void {
@@ -501,17 +509,17 @@ export class SpeakerCore {
     this.announced.delete(key);
     for (const ip of cur.ips) {
       this.removeUser(ip, key);
-      for (const g of this.gauges) g.remove({ service: key, protocol: 'layer2', node: this.o.node, ip });
+      for (const g of this.gauges) g.remove({ service: key, protocol: 'layer2', node: this.options.node, ip });
     }
     this.log.info('withdrawn', { service: key, ips: cur.ips, reason, detail });
-    this.o.onAnnouncementChanged?.(key);
+    this.options.onAnnouncementChanged?.(key);
   }
 
   private addUser(ip: string, key: string, interfaces: readonly string[]): void {
     let users = this.ipUsers.get(ip);
     if (!users) this.ipUsers.set(ip, (users = new Map()));
     users.set(key, interfaces);
-    this.o.announcer.announce(ip, unionOf(users));
+    this.options.announcer.announce(ip, unionOf(users));
   }
 
   private removeUser(ip: string, key: string): void {
@@ -519,18 +527,18 @@ export class SpeakerCore {
     if (!users) return;
     users.delete(key);
     if (users.size > 0) {
-      this.o.announcer.announce(ip, unionOf(users)); // another Service still shares it
+      this.options.announcer.announce(ip, unionOf(users)); // another Service still shares it
       return;
     }
     this.ipUsers.delete(ip);
-    this.o.announcer.withdraw(ip);
+    this.options.announcer.withdraw(ip);
   }
 
   private emitEvent(key: string, type: 'Normal' | 'Warning', reason: string, message: string): void {
     const svc = this.services.get(key);
-    if (!svc || !this.o.event) return;
+    if (!svc || !this.options.event) return;
     try {
-      this.o.event(svc.id, type, reason, message);
+      this.options.event(svc.id, type, reason, message);
     } catch (e) {
       this.log.warn('recording an event failed', { service: key, reason, error: e instanceof Error ? e.message : String(e) });
     }

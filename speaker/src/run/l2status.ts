@@ -169,7 +169,7 @@ export class L2StatusWriter {
   private idleWaiters: (() => void)[] = [];
   private retryPending = false;
 
-  constructor(private readonly o: L2StatusWriterOptions) {}
+  constructor(private readonly options: L2StatusWriterOptions) {}
 
   /**
    * The cache is synced: adopts this node's objects from before a restart (one per Service, the
@@ -178,9 +178,9 @@ export class L2StatusWriter {
   enable(): void {
     if (this.enabled || this.stopped) return;
     this.enabled = true;
-    for (const obj of this.o.cache()) {
+    for (const obj of this.options.cache()) {
       const s = readL2Status(obj);
-      if (s?.service === undefined || s.node !== this.o.node || this.own.has(s.service)) continue;
+      if (s?.service === undefined || s.node !== this.options.node || this.own.has(s.service)) continue;
       this.own.set(s.service, { name: s.name, status: s.status });
     }
     this.schedule();
@@ -211,7 +211,7 @@ export class L2StatusWriter {
   resyncAll(announcedKeys: Iterable<string>): void {
     for (const k of announcedKeys) this.dirty.add(k);
     for (const k of this.own.keys()) this.dirty.add(k);
-    for (const obj of this.o.cache()) {
+    for (const obj of this.options.cache()) {
       const s = readL2Status(obj);
       if (s?.service !== undefined) this.dirty.add(s.service);
     }
@@ -237,19 +237,19 @@ export class L2StatusWriter {
   private schedule(): void {
     if (!this.enabled || this.scheduled || this.stopped) return;
     this.scheduled = true;
-    (this.o.defer ?? setImmediate)(() => {
+    (this.options.defer ?? setImmediate)(() => {
       this.scheduled = false;
       this.pump();
     });
   }
 
   private pump(): void {
-    const limit = this.o.concurrency ?? 8;
+    const limit = this.options.concurrency ?? 8;
     let undecided = false;
     for (const key of this.dirty) {
       if (this.busy.size >= limit) break;
       if (this.busy.has(key)) continue; // re-run after the write in flight
-      if (!this.o.decided(key)) {
+      if (!this.options.decided(key)) {
         undecided = true;
         continue;
       }
@@ -271,42 +271,42 @@ export class L2StatusWriter {
   }
 
   private timer(fn: () => void, ms: number): void {
-    (this.o.setTimer ?? ((f, t) => setTimeout(f, t).unref()))(fn, ms);
+    (this.options.setTimer ?? ((f, t) => setTimeout(f, t).unref()))(fn, ms);
   }
 
   private async write(key: string): Promise<void> {
-    const cached = this.o.cache().map(readL2Status).filter((s): s is L2StatusObject => s?.service === key);
+    const cached = this.options.cache().map(readL2Status).filter((s): s is L2StatusObject => s?.service === key);
     const actions = planL2Status({
-      node: this.o.node, service: key, announced: this.o.announced(key), serviceExists: this.o.serviceExists(key), own: this.own.get(key), cached,
+      node: this.options.node, service: key, announced: this.options.announced(key), serviceExists: this.options.serviceExists(key), own: this.own.get(key), cached,
     });
     try {
       for (const a of actions) await this.apply(a);
     } catch (e) {
       if (this.stopped) return;
-      this.o.logger?.warn(`writing the ServiceL2Status of ${key} failed, retrying: ${e instanceof Error ? e.message : String(e)}`, { service: key });
-      this.timer(() => this.changed(key), this.o.retryMs ?? 1000);
+      this.options.logger?.warn(`writing the ServiceL2Status of ${key} failed, retrying: ${e instanceof Error ? e.message : String(e)}`, { service: key });
+      this.timer(() => this.changed(key), this.options.retryMs ?? 1000);
     }
   }
 
   private async apply(a: L2StatusAction): Promise<void> {
     if (this.stopped) return;
-    const report = (ok: boolean): void => this.o.onWrite?.(a.op, ok);
+    const report = (ok: boolean): void => this.options.onWrite?.(a.op, ok);
     try {
       if (a.op === 'create') {
-        const name = await this.o.api.create({ [LABEL_NODE]: this.o.node, [LABEL_SERVICE_NAME]: a.status.serviceName, [LABEL_SERVICE_NAMESPACE]: a.status.serviceNamespace });
+        const name = await this.options.api.create({ [LABEL_NODE]: this.options.node, [LABEL_SERVICE_NAME]: a.status.serviceName, [LABEL_SERVICE_NAMESPACE]: a.status.serviceNamespace });
         this.own.set(a.service, { name, status: undefined });
-        await this.o.api.patchStatus(name, a.status);
+        await this.options.api.patchStatus(name, a.status);
         this.own.set(a.service, { name, status: a.status });
         // info: the lab and the failover test time the takeover → status delay from this line.
-        this.o.logger?.info('ServiceL2Status written', { service: a.service, name, node: this.o.node });
+        this.options.logger?.info('ServiceL2Status written', { service: a.service, name, node: this.options.node });
       } else if (a.op === 'patchStatus') {
-        await this.o.api.patchStatus(a.name, a.status);
+        await this.options.api.patchStatus(a.name, a.status);
         this.own.set(a.service, { name: a.name, status: a.status });
-        this.o.logger?.info('ServiceL2Status written', { service: a.service, name: a.name, node: this.o.node });
+        this.options.logger?.info('ServiceL2Status written', { service: a.service, name: a.name, node: this.options.node });
       } else {
-        await this.o.api.delete(a.name);
+        await this.options.api.delete(a.name);
         if (this.own.get(a.service)?.name === a.name) this.own.delete(a.service);
-        this.o.logger?.debug('ServiceL2Status deleted', { service: a.service, name: a.name, why: a.why });
+        this.options.logger?.debug('ServiceL2Status deleted', { service: a.service, name: a.name, why: a.why });
       }
       report(true);
     } catch (e) {

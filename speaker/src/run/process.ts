@@ -9,10 +9,12 @@ import { EventRecorder } from '@l2lb/shared/kube/events';
 import { chooseEndpointsSource } from '@l2lb/shared/kube/discovery';
 import { Informer } from '@l2lb/shared/kube/informer';
 import { loadClientConfig } from '@l2lb/shared/kube/light-config';
+import { processConfigurationStateWriter, type ConfigurationStateWriter } from '@l2lb/shared/kube/configuration-state';
+import { CONFIGMAP_NAME, ConfigSource, DEFAULT_CRD_RECHECK_MS, kubeConfigSourceDeps, type ConfigMapReading } from '@l2lb/shared/kube/config-source';
 import { Resources, type KubeObject } from '@l2lb/shared/kube/types';
 import { Keyring, MemberlistNode, defaultWireOptions, makeConfig, metallbKey, registerMemberlistMetrics, type MemberInfo } from '@l2lb/memberlist';
 import { Announcer } from '../l2/announcer.js';
-import { EXCLUDE_L2_CONFIGMAP, parseExcludeL2 } from '../l2/excludel2.js';
+import { EXCLUDE_L2_CONFIGMAP, parseExcludeL2, type ExcludeL2 } from '../l2/excludel2.js';
 import { registerAnnouncerMetrics } from '../l2/metrics.js';
 import { nativeListInterfaces, nativeSocketFactory, nativeWatchLinks } from '../l2/native.js';
 import { SpeakerCore } from './core.js';
@@ -22,9 +24,8 @@ import { RUN_USAGE, parseRunArgs, type RunOptions } from './options.js';
 import { startProbeServer, type ProbeServer } from '@l2lb/shared/probes';
 import { processLogger, runUntilSignal } from '@l2lb/shared/lifecycle';
 
-export const CONFIGMAP_NAME = 'config';
+export { CONFIGMAP_NAME };
 const POD_RELIST_MS = 60_000;
-const CRD_RECHECK_MS = 30_000;
 const STARTUP_GRACE_MS = 3000;
 
 /** Reads DIR/secretkey; undefined (with the reason) when missing or empty. */
@@ -38,7 +39,8 @@ export function readSecretKey(dir: string): { key: string } | { missing: string 
   }
 }
 
-type Inf = Informer<KubeObject>;
+/** A watched cache of one kind of Kubernetes object (Services, Nodes, EndpointSlices). */
+type KubeObjectInformer = Informer<KubeObject>;
 
 /** Injected for tests: an announcer on fake sockets, a short CRD re-check. */
 export interface SpeakerDeps {
@@ -51,18 +53,16 @@ export class SpeakerProcess {
   readonly core: SpeakerCore;
   private readonly announcer: Announcer;
   private readonly events: EventRecorder;
-  private readonly informers: Inf[] = [];
-  private readonly configMaps: Inf;
-  private readonly excludeL2: Inf;
+  private readonly informers: KubeObjectInformer[] = [];
+  /** The pool ConfigMap, the metallb.io CRs (with discovery) and metallb-excludel2: validated snapshots out. */
+  readonly configSource: ConfigSource;
+  /** ConfigurationState `speaker-<node>`: written on a timer, never from the announcement path. */
+  readonly configurationState: ConfigurationStateWriter;
   /** The exclude list in force, as text (to log changes only); a refused list leaves it. */
   private excludeL2Applied: string | undefined;
-  private excludeL2Error: string | undefined;
   private readonly excludeL2Refused: Gauge;
   private readonly foreignGauge: Gauge;
   private mixedWarned: string | undefined;
-  private pools: Inf | undefined;
-  private ads: Inf | undefined;
-  private crdsSynced = false;
   private ml: MemberlistNode | undefined;
   private mlStarted = false;
   private mlPending = false;
@@ -74,13 +74,15 @@ export class SpeakerProcess {
   private podIPs: string[] = [];
   private l2status: L2StatusHandle | undefined;
 
-  private readonly crdRecheckMs: number;
   private readonly kubeLog: winston.Logger;
 
-  constructor(private readonly o: RunOptions, private readonly client: KubeClient, private readonly log: winston.Logger, deps: SpeakerDeps = {}) {
+  constructor(private readonly run: RunOptions, private readonly client: KubeClient, private readonly log: winston.Logger, deps: SpeakerDeps = {}) {
     collectDefaultMetrics({ register: this.registry });
-    this.crdRecheckMs = deps.crdRecheckMs ?? CRD_RECHECK_MS;
     const kubeLog = log.child({ component: 'kube' });
+    this.configSource = new ConfigSource({
+      namespace: run.namespace, logger: log, crdRecheckMs: deps.crdRecheckMs ?? DEFAULT_CRD_RECHECK_MS,
+      ...kubeConfigSourceDeps(client, kubeLog, this.registry),
+    });
     this.kubeLog = kubeLog;
     this.announcer = deps.announcer ?? new Announcer({
       socketFactory: nativeSocketFactory(),
@@ -89,17 +91,17 @@ export class SpeakerProcess {
       logger: log.child({ component: 'l2-announcer' }),
     });
     registerAnnouncerMetrics(this.announcer, this.registry);
-    this.events = new EventRecorder(client, { controller: 'l2lb.io/speaker', instance: o.nodeName, logger: kubeLog });
+    this.events = new EventRecorder(client, { controller: 'l2lb.io/speaker', instance: run.nodeName, logger: kubeLog });
     this.core = new SpeakerCore({
-      node: o.nodeName,
+      node: run.nodeName,
       announcer: this.announcer,
-      lbClass: o.lbClass,
-      ignoreExcludeLb: o.ignoreExcludeLb,
+      lbClass: run.lbClass,
+      ignoreExcludeLb: run.ignoreExcludeLb,
       logger: log,
       registry: this.registry,
-      gated: o.mlBindAddr !== undefined,
+      gated: run.mlBindAddr !== undefined,
       startupGraceMs: STARTUP_GRACE_MS,
-      configMapObject: `ConfigMap ${o.namespace}/${CONFIGMAP_NAME}`,
+      configMapObject: this.configSource.configMapObject,
       defer: (fn) => setImmediate(fn), // passes over all Services yield to memberlist and the sockets
       onAnnouncementChanged: (key) => this.l2status?.writer.changed(key),
       event: (svc, type, reason, message) => {
@@ -116,15 +118,16 @@ export class SpeakerProcess {
     });
     const nodes = this.informer(new Informer(client, { resource: Resources.nodes, name: 'nodes', ...common }));
     nodes.on('add', (n) => this.core.upsertNode(n)).on('update', (n) => this.core.upsertNode(n)).on('delete', (n) => this.core.deleteNode(n));
-    this.configMaps = this.informer(new Informer(client, {
-      resource: Resources.configMaps, namespace: o.namespace, fieldSelector: `metadata.name=${CONFIGMAP_NAME}`, name: 'configmap', ...common,
-    }));
-    this.configMaps.on('add', () => this.applyConfig()).on('update', () => this.applyConfig()).on('delete', () => this.applyConfig());
+    this.configurationState = processConfigurationStateWriter({
+      client, namespace: run.namespace, component: 'speaker', node: run.nodeName, logger: kubeLog, registry: this.registry,
+    });
+    this.configSource.onChange(() => this.applyConfig()).onVerdict((verdict) => this.configurationState.report(verdict));
     // MetalLB's interface exclusions, watched live (MetalLB reads its mounted copy at start only).
-    this.excludeL2 = this.informer(new Informer(client, {
-      resource: Resources.configMaps, namespace: o.namespace, fieldSelector: `metadata.name=${EXCLUDE_L2_CONFIGMAP}`, name: 'excludel2', ...common,
-    }));
-    this.excludeL2.on('add', () => this.applyExcludeL2()).on('update', () => this.applyExcludeL2()).on('delete', () => this.applyExcludeL2());
+    const excludeObject = `ConfigMap ${run.namespace}/${EXCLUDE_L2_CONFIGMAP}`;
+    this.configSource.watchConfigMap(EXCLUDE_L2_CONFIGMAP, (cm) => {
+      const parsed = parseExcludeL2(cm?.['data'], excludeObject);
+      return parsed.ok ? { ok: true, value: parsed } : parsed;
+    }, (reading) => this.applyExcludeL2(reading));
     this.excludeL2Refused = new Gauge({
       name: 'l2lb_speaker_excludel2_refused', help: `1 while the newest ${EXCLUDE_L2_CONFIGMAP} ConfigMap is refused and the last good interface exclusions stay`,
       registers: [this.registry],
@@ -137,21 +140,19 @@ export class SpeakerProcess {
   }
 
   /** Applies metallb-excludel2 (absent: the default list); an invalid one is refused, the last good list stays. */
-  private applyExcludeL2(): void {
-    const object = `ConfigMap ${this.o.namespace}/${EXCLUDE_L2_CONFIGMAP}`;
-    const cm = this.excludeL2.get(EXCLUDE_L2_CONFIGMAP, this.o.namespace);
-    const parsed = parseExcludeL2(cm?.['data'], object);
-    if (!parsed.ok) {
+  private applyExcludeL2(reading: ConfigMapReading<Extract<ExcludeL2, { ok: true }>>): void {
+    const object = `ConfigMap ${this.run.namespace}/${EXCLUDE_L2_CONFIGMAP}`;
+    if (reading.kind === 'invalid') {
       this.excludeL2Refused.set(1);
-      if (parsed.error === this.excludeL2Error) return;
-      this.excludeL2Error = parsed.error;
-      this.log.error(`invalid interface exclusions, keeping the last good ones: ${parsed.error}`, { stale: true });
-      void this.events.record({ kind: 'ConfigMap', apiVersion: 'v1', namespace: this.o.namespace, name: EXCLUDE_L2_CONFIGMAP, ...(cm?.metadata?.uid ? { uid: cm.metadata.uid } : {}) },
-        'Warning', 'InvalidConfiguration', `invalid interface exclusions, keeping the last good ones: ${parsed.error}`);
+      if (reading.repeated) return;
+      const uid = reading.object?.metadata?.uid;
+      this.log.error(`invalid interface exclusions, keeping the last good ones: ${reading.error}`, { stale: true });
+      void this.events.record({ kind: 'ConfigMap', apiVersion: 'v1', namespace: this.run.namespace, name: EXCLUDE_L2_CONFIGMAP, ...(uid ? { uid } : {}) },
+        'Warning', 'InvalidConfiguration', `invalid interface exclusions, keeping the last good ones: ${reading.error}`);
       return;
     }
+    const parsed = reading.value;
     this.excludeL2Refused.set(0);
-    this.excludeL2Error = undefined;
     const text = JSON.stringify([parsed.source, parsed.patterns]);
     if (text === this.excludeL2Applied) return;
     this.excludeL2Applied = text;
@@ -175,10 +176,10 @@ export class SpeakerProcess {
 
   get ready(): boolean {
     // Without a valid configuration the speaker stays out of memberlist on purpose: that is ready too.
-    return this.synced && (this.o.mlBindAddr === undefined || this.mlStarted || !this.core.hasConfig);
+    return this.synced && (this.run.mlBindAddr === undefined || this.mlStarted || !this.core.hasConfig);
   }
 
-  private informer(i: Inf): Inf {
+  private informer(i: KubeObjectInformer): KubeObjectInformer {
     this.informers.push(i);
     return i;
   }
@@ -194,27 +195,22 @@ export class SpeakerProcess {
 
   async start(): Promise<void> {
     this.announcer.start();
-    if (this.o.mlBindAddr === undefined) this.core.setMembers(undefined);
-    const crds = await this.crdsServed(true);
+    if (this.run.mlBindAddr === undefined) this.core.setMembers(undefined);
+    await this.configSource.start();
     if (this.stopping) return;
-    if (crds) this.watchCrds();
-    else {
-      this.log.info(`the metallb.io CRDs are not served: configuration comes from the ConfigMap only; checking again every ${this.crdRecheckMs / 1000} s`);
-      this.later(this.crdRecheckMs, () => void this.recheckCrds());
-    }
     await this.watchEndpointSlices();
     if (this.stopping) return;
     this.l2status = await startL2StatusWriter({
-      client: this.client, node: this.o.nodeName, namespace: this.o.namespace, core: this.core, registry: this.registry,
-      logger: this.log.child({ component: 'l2status' }), recheckMs: this.crdRecheckMs, stopping: () => this.stopping,
+      client: this.client, node: this.run.nodeName, namespace: this.run.namespace, core: this.core, registry: this.registry,
+      logger: this.log.child({ component: 'l2status' }), recheckMs: this.configSource.crdRecheckMs, stopping: () => this.stopping,
     });
     for (const i of this.informers) i.start();
-    await Promise.all(this.informers.map((i) => i.waitForSync()));
+    await Promise.all([...this.informers.map((i) => i.waitForSync()), this.configSource.waitForSync()]);
     if (this.stopping) return;
-    if (crds) this.crdsSynced = true;
-    this.applyConfig();
+    this.applyConfig(true);
     this.synced = true;
-    this.log.info('informers synced', { namespace: this.o.namespace, interfaces: this.announcer.interfaces() });
+    this.configurationState.start();
+    this.log.info('informers synced', { namespace: this.run.namespace, interfaces: this.announcer.interfaces() });
     this.core.markSynced();
     await this.joinWhenConfigured();
   }
@@ -225,7 +221,7 @@ export class SpeakerProcess {
    * with nobody answering (MetalLB has this gap). So it stays out until the configuration is valid.
    */
   private async joinWhenConfigured(): Promise<void> {
-    const bind = this.o.mlBindAddr;
+    const bind = this.run.mlBindAddr;
     if (bind === undefined || this.ml !== undefined || this.mlPending || this.stopping) return;
     if (!this.core.hasConfig) {
       if (!this.mlWaitLogged) this.log.warn('no valid configuration yet: staying out of memberlist until there is one, so peers keep answering');
@@ -237,7 +233,7 @@ export class SpeakerProcess {
       await this.startMemberlist(bind);
     } catch (e) {
       // e.g. the port is taken: /readyz stays 503 meanwhile, so the rollout shows it.
-      this.log.error(`cannot start memberlist on ${hostPort(bind, this.o.mlBindPort)}, retrying in 5 s: ${e instanceof Error ? e.message : String(e)}`);
+      this.log.error(`cannot start memberlist on ${hostPort(bind, this.run.mlBindPort)}, retrying in 5 s: ${e instanceof Error ? e.message : String(e)}`);
       const failed = this.ml as MemberlistNode | undefined; // set by startMemberlist before it threw
       await failed?.close().catch(() => undefined);
       this.ml = undefined;
@@ -247,56 +243,10 @@ export class SpeakerProcess {
     }
   }
 
-  private async crdsServed(retry: boolean): Promise<boolean> {
-    for (;;) {
-      try {
-        const [p, a] = await Promise.all([this.client.serves(Resources.ipAddressPools), this.client.serves(Resources.l2Advertisements)]);
-        return p && a;
-      } catch (e) {
-        if (!retry || this.stopping) return false;
-        this.log.warn(`cannot reach the API server for discovery, retrying: ${e instanceof Error ? e.message : String(e)}`);
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    }
-  }
-
-  private async recheckCrds(): Promise<void> {
-    if (!(await this.crdsServed(false))) {
-      this.later(this.crdRecheckMs, () => void this.recheckCrds());
-      return;
-    }
-    if (this.stopping) return;
-    this.log.info('the metallb.io CRDs are now served: watching IPAddressPool and L2Advertisement');
-    const [pools, ads] = this.watchCrds();
-    pools.start();
-    ads.start();
-    await Promise.all([pools.waitForSync(), ads.waitForSync()]);
-    if (this.stopping) return;
-    this.crdsSynced = true;
-    this.applyConfig();
-  }
-
-  private watchCrds(): [Inf, Inf] {
-    const common = { logger: this.log.child({ component: 'kube' }), registry: this.registry, namespace: this.o.namespace };
-    this.pools = this.informer(new Informer(this.client, { resource: Resources.ipAddressPools, name: 'ipaddresspools', ...common }));
-    this.ads = this.informer(new Informer(this.client, { resource: Resources.l2Advertisements, name: 'l2advertisements', ...common }));
-    for (const i of [this.pools, this.ads]) {
-      i.on('add', () => this.crdChanged()).on('update', () => this.crdChanged()).on('delete', () => this.crdChanged());
-    }
-    return [this.pools, this.ads];
-  }
-
-  private crdChanged(): void {
-    if (this.crdsSynced) this.applyConfig();
-  }
-
-  private applyConfig(): void {
-    if (!this.synced && !this.informers.every((i) => i.synced)) return; // the first full pass applies it
-    const data = this.configMaps.get(CONFIGMAP_NAME, this.o.namespace)?.['data'];
-    const text = typeof data === 'object' && data !== null ? (data as Record<string, unknown>)['config'] : undefined;
-    const resources = this.crdsSynced ? [...(this.pools?.list() ?? []), ...(this.ads?.list() ?? [])] : [];
-    resources.sort((a, b) => `${a.kind}/${a.metadata?.name}`.localeCompare(`${b.kind}/${b.metadata?.name}`));
-    this.core.setConfig({ configMapText: typeof text === 'string' ? text : undefined, resources });
+  /** Hands the source's newest snapshot to the core; before the first full pass (firstPass) only that pass does. */
+  private applyConfig(firstPass = false): void {
+    if (!firstPass && !this.synced) return;
+    this.core.applyConfigUpdate(this.configSource.evaluate());
     if (this.ml) this.checkMixedCluster();
     if (this.synced) void this.joinWhenConfigured();
   }
@@ -304,11 +254,11 @@ export class SpeakerProcess {
   // ---- memberlist ------------------------------------------------------------------------
 
   private async startMemberlist(bind: string): Promise<void> {
-    const secret = readSecretKey(this.o.mlSecretKeyPath);
+    const secret = readSecretKey(this.run.mlSecretKeyPath);
     if ('missing' in secret) this.log.warn(`memberlist secret key not available (${secret.missing}): gossip is NOT encrypted`);
     const keyring = 'key' in secret ? new Keyring([metallbKey(secret.key)]) : null;
     const meta = new TextEncoder().encode(L2LB_MEMBER_META);
-    const cfg = makeConfig(this.o.nodeName, bind, this.o.mlBindPort, { wire: defaultWireOptions({ keyring }), meta }, this.o.mlProfile);
+    const cfg = makeConfig(this.run.nodeName, bind, this.run.mlBindPort, { wire: defaultWireOptions({ keyring }), meta }, this.run.mlProfile);
     const mlLog = this.log.child({ component: 'memberlist' });
     const memberGauge = new Gauge({
       name: 'l2lb_speaker_memberlist_member', help: '1 per memberlist member this speaker sees alive or suspect (its election candidates; `kubectl l2lb` reads it)',
@@ -324,7 +274,7 @@ export class SpeakerProcess {
       setMembers(this.ml?.ml.members().map((m) => m.name));
       this.checkMixedCluster();
     };
-    this.ml = new MemberlistNode(cfg, { bindIp: bind, bindPort: this.o.mlBindPort, logger: { info: (m, x) => mlLog.info(m, x), warn: (m, x) => mlLog.warn(m, x), debug: (m, x) => mlLog.debug(m, x) } }, {
+    this.ml = new MemberlistNode(cfg, { bindIp: bind, bindPort: this.run.mlBindPort, logger: { info: (m, x) => mlLog.info(m, x), warn: (m, x) => mlLog.warn(m, x), debug: (m, x) => mlLog.debug(m, x) } }, {
       join: changed('join'), leave: changed('leave'), update: changed('update'),
     });
     await this.ml.start();
@@ -333,14 +283,14 @@ export class SpeakerProcess {
     this.mlStarted = true;
     setMembers(this.ml.ml.members().map((m) => m.name));
     this.checkMixedCluster();
-    this.log.info('memberlist started', { bind: hostPort(bind, this.o.mlBindPort), profile: this.o.mlProfile, encrypted: keyring !== null });
+    this.log.info('memberlist started', { bind: hostPort(bind, this.run.mlBindPort), profile: this.run.mlProfile, encrypted: keyring !== null });
     void this.joinRound(true);
   }
 
   /** Warns (once per change) when non-l2lb members could elect differently because of preferredNodeSelectors. */
   private checkMixedCluster(): void {
     const members = this.ml?.ml.members() ?? [];
-    const foreign = foreignMembers(members, this.o.nodeName);
+    const foreign = foreignMembers(members, this.run.nodeName);
     this.foreignGauge.set(foreign.length);
     const warning = mixedClusterWarning(foreign, advertisementsWithPreferences(this.core.currentConfig));
     if (warning !== undefined && warning !== this.mixedWarned) this.log.warn(warning);
@@ -351,21 +301,21 @@ export class SpeakerProcess {
   private async joinRound(first: boolean): Promise<void> {
     const ml = this.ml;
     if (!ml || this.stopping) return;
-    if (this.o.mlLabels !== '') {
+    if (this.run.mlLabels !== '') {
       try {
-        const pods = await this.client.list(Resources.pods, { namespace: this.o.namespace, labelSelector: this.o.mlLabels });
+        const pods = await this.client.list(Resources.pods, { namespace: this.run.namespace, labelSelector: this.run.mlLabels });
         this.podIPs = pods.items
           .map((p) => (p['status'] as { podIP?: unknown } | undefined)?.podIP)
           .filter((ip): ip is string => typeof ip === 'string' && ip !== '');
       } catch (e) {
-        this.log.warn(`cannot list speaker Pods (${this.o.mlLabels}) in ${this.o.namespace}: ${e instanceof Error ? e.message : String(e)}`);
+        this.log.warn(`cannot list speaker Pods (${this.run.mlLabels}) in ${this.run.namespace}: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
     const known = new Set(ml.ml.members().map((m) => hostPort(m.addr, m.port)));
-    const own = hostPort(this.o.mlBindAddr ?? '', this.o.mlBindPort);
+    const own = hostPort(this.run.mlBindAddr ?? '', this.run.mlBindPort);
     const targets = new Map<string, { ip: string; port: number }>();
-    for (const j of [...this.o.mlJoin, ...this.podIPs.map((host) => ({ host, port: undefined }))]) {
-      const t = { ip: j.host, port: j.port ?? this.o.mlBindPort };
+    for (const j of [...this.run.mlJoin, ...this.podIPs.map((host) => ({ host, port: undefined }))]) {
+      const t = { ip: j.host, port: j.port ?? this.run.mlBindPort };
       const k = hostPort(t.ip, t.port);
       if (k !== own && !known.has(k)) targets.set(k, t);
     }
@@ -393,6 +343,7 @@ export class SpeakerProcess {
     for (const t of this.timers) clearTimeout(t);
     // The new owner replaces this node's ServiceL2Status objects; a restarted speaker adopts them.
     const l2status = this.l2status?.stop();
+    const configurationState = this.configurationState.stop();
     this.core.shutdown();
     this.announcer.stop();
     const ml = this.ml;
@@ -400,7 +351,7 @@ export class SpeakerProcess {
       await ml.leave(800);
       await ml.close();
     }
-    await Promise.race([Promise.all([...this.informers.map((i) => i.stop()), l2status]), new Promise((r) => setTimeout(r, 500).unref())]);
+    await Promise.race([Promise.all([...this.informers.map((i) => i.stop()), this.configSource.stop(), l2status, configurationState]), new Promise((r) => setTimeout(r, 500).unref())]);
   }
 }
 

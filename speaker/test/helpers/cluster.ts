@@ -44,12 +44,12 @@ export class SpeakerCluster {
   readonly procs = new Map<string, NsProcess>();
   private api: NsProcess | undefined;
 
-  constructor(private readonly o: ClusterOptions) {
-    this.namespace = o.namespace ?? 'l2lb-system';
+  constructor(private readonly options: ClusterOptions) {
+    this.namespace = options.namespace ?? 'l2lb-system';
     const hosts: Record<string, { ifname: string; mac: string; v4?: string; v6?: string }> = {};
-    for (const [role, h] of Object.entries(o.hosts)) hosts[role] = { ifname: 'eth0', ...h };
-    this.lan = createLan(o.kind, hosts, { prefix: o.prefix, mldQuerier: o.mldQuerier ?? false });
-    this.dir = mkdtempSync(join(tmpdir(), `${o.prefix}-`));
+    for (const [role, h] of Object.entries(options.hosts)) hosts[role] = { ifname: 'eth0', ...h };
+    this.lan = createLan(options.kind, hosts, { prefix: options.prefix, mldQuerier: options.mldQuerier ?? false });
+    this.dir = mkdtempSync(join(tmpdir(), `${options.prefix}-`));
     mkdirSync(join(this.dir, 'ml'));
     // As MetalLB's controller makes it: 16 random bytes, base64 without padding (22 characters).
     this.secret = randomBytes(16).toString('base64').replace(/=+$/, '');
@@ -66,11 +66,11 @@ export class SpeakerCluster {
 
   /** Port of `role` on the bridge (createLan numbers them p0, p1... in host order). */
   bridgePort(role: string): string {
-    return `p${Object.keys(this.o.hosts).indexOf(role)}`;
+    return `p${Object.keys(this.options.hosts).indexOf(role)}`;
   }
 
   async startApi(): Promise<void> {
-    const host = this.o.hosts['cp']?.v4?.split('/')[0] ?? assert.fail('cp needs an IPv4 address');
+    const host = this.options.hosts['cp']?.v4?.split('/')[0] ?? assert.fail('cp needs an IPv4 address');
     const api = new NsProcess(this.ns('cp'), process.execPath, [API_MAIN, host, '6443', this.kubeconfig]);
     this.api = api;
     await waitFor(() => api.lines.some((l) => String(l['text']).startsWith('serving')) || api.exited !== undefined, { timeoutMs: 15_000, what: 'the API server' });

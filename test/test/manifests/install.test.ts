@@ -165,6 +165,14 @@ describe('manifests/l2lb.yaml on a real kube-apiserver v1.20 @integration', func
       return events.some((e) => at(e, 'reason') === 'IPAllocated' && at(e, 'involvedObject.name') === 'web');
     }, { timeoutMs: 10_000, intervalMs: 200, what: `an IPAllocated Event on l2mf-apps/web\n${log}` });
 
+    // ConfigurationState `controller` (MetalLB's shape), written with the ServiceAccount through the CRD and RBAC.
+    let state: Record<string, unknown> | undefined;
+    await waitFor(async () => {
+      state = await api.getJson(['configurationstates', 'controller', '-n', NAMESPACE]).catch(() => undefined);
+      return state !== undefined && at(state, 'status.result') === 'Valid';
+    }, { timeoutMs: 15_000, intervalMs: 250, what: `ConfigurationState controller Valid\n${log}` });
+    assert.equal((state?.['metadata'] as { labels?: Record<string, string> } | undefined)?.labels?.['metallb.io/component-type'], 'controller');
+
     child.kill('SIGTERM');
     assert.equal(await exited, 0, log);
     assert.doesNotMatch(log, /forbidden|\b403\b/i, 'the ServiceAccount lacked a permission');

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { buildConfigFromSources } from '@l2lb/shared';
 import { Resources } from '@l2lb/shared/kube/types';
+import { configurationStateStatus } from '@l2lb/shared/kube/configuration-state';
 import { imageLayout } from './image.js';
 import { at, describe1, examplesDir, find, isObj, list, loadDocuments, manifestPath, repoRoot, str, type Obj } from './load.js';
 import { NAMESPACE, NEEDED, describePermission, type Permission } from './permissions.js';
@@ -279,7 +280,7 @@ describe('manifests/l2lb.yaml', () => {
   }
 
   it('defines the metallb.io CRDs l2lb reads and writes, with structural schemas', () => {
-    for (const r of [Resources.ipAddressPools, Resources.l2Advertisements, Resources.serviceL2Statuses]) {
+    for (const r of [Resources.ipAddressPools, Resources.l2Advertisements, Resources.serviceL2Statuses, Resources.configurationStates]) {
       const crd = find(objects, 'CustomResourceDefinition', `${r.plural}.${r.group}`);
       assert.equal(at(crd, 'apiVersion'), 'apiextensions.k8s.io/v1');
       assert.equal(at(crd, 'spec.group'), r.group);
@@ -290,7 +291,7 @@ describe('manifests/l2lb.yaml', () => {
       assert.deepEqual(structuralProblems(crdSchema(r.plural)), []);
     }
     // The status l2lb writes goes through the status subresource, as on MetalLB's CRDs.
-    for (const plural of ['ipaddresspools', 'servicel2statuses']) {
+    for (const plural of ['ipaddresspools', 'servicel2statuses', 'configurationstates']) {
       const crd = find(objects, 'CustomResourceDefinition', `${plural}.metallb.io`);
       assert.deepEqual(at(list(at(crd, 'spec.versions'), 'versions')[0] as Obj, 'subresources'), { status: {} }, plural);
     }
@@ -298,6 +299,12 @@ describe('manifests/l2lb.yaml', () => {
     assert.deepEqual(validate(crdSchema('servicel2statuses'), l2), { errors: [], pruned: [] });
     const poolStatus = { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'p' }, spec: { addresses: ['10.0.0.0/24'] }, status: { assignedIPv4: 1, assignedIPv6: 0, availableIPv4: 255, availableIPv6: 0 } };
     assert.deepEqual(validate(crdSchema('ipaddresspools'), poolStatus), { errors: [], pruned: [] });
+    // What the controller and speakers write into ConfigurationState, valid and invalid, is kept whole.
+    for (const verdict of [{ result: 'Valid', errorSummary: '' }, { result: 'Invalid', errorSummary: 'ConfigMap l2lb-system/config: pool "a": bad CIDR' }] as const) {
+      const status = configurationStateStatus(verdict, new Date(0));
+      const state = { apiVersion: 'metallb.io/v1beta1', kind: 'ConfigurationState', metadata: { name: 'speaker-n1' }, status: { ...status, errorSummary: status.errorSummary ?? '' } };
+      assert.deepEqual(validate(crdSchema('configurationstates'), JSON.parse(JSON.stringify(state)) as Obj), { errors: [], pruned: [] }, verdict.result);
+    }
   });
 
   it('the CRD schemas accept manifests/examples without dropping a field', () => {

@@ -8,7 +8,8 @@
 //    shared/src/kube/events.ts (create events.k8s.io/v1 Events, core/v1 as fallback).
 //  speaker: the contract in the lead's brief (informers on services, endpointslices, nodes, the
 //    ConfigMap "config", the CRs; a list of speaker Pods in its namespace every 60 s; Events;
-//    speaker/src/run/l2status-process.ts: servicel2statuses list/watch/create/delete, status patch).
+//    speaker/src/run/l2status-process.ts: servicel2statuses list/watch/create/delete, status patch;
+//    shared/src/kube/configuration-state.ts: configurationstates create, status patch, for both).
 // RBAC is version-independent, so endpointslices covers discovery.k8s.io/v1 and v1beta1 (Kubernetes 1.20).
 
 export const NAMESPACE = 'l2lb-system';
@@ -40,6 +41,8 @@ export const NEEDED: Readonly<Record<'controller' | 'speaker', readonly Permissi
     ...p('list,watch', 'metallb.io', 'ipaddresspools', NAMESPACE),
     ...p('list,watch', 'metallb.io', 'l2advertisements', NAMESPACE),
     ...p('patch', 'metallb.io', 'ipaddresspools/status', NAMESPACE),
+    ...p('create', 'metallb.io', 'configurationstates', NAMESPACE),
+    ...p('patch', 'metallb.io', 'configurationstates/status', NAMESPACE),
   ],
   speaker: [
     ...p('list,watch', '', 'services'),
@@ -54,6 +57,8 @@ export const NEEDED: Readonly<Record<'controller' | 'speaker', readonly Permissi
     ...p('list,watch', 'metallb.io', 'l2advertisements', NAMESPACE),
     ...p('list,watch,create,delete', 'metallb.io', 'servicel2statuses', NAMESPACE),
     ...p('patch', 'metallb.io', 'servicel2statuses/status', NAMESPACE),
+    ...p('create', 'metallb.io', 'configurationstates', NAMESPACE),
+    ...p('patch', 'metallb.io', 'configurationstates/status', NAMESPACE),
   ],
 };
 
@@ -78,6 +83,9 @@ export const FORBIDDEN: Readonly<Record<'controller' | 'speaker', readonly Permi
     ...p('update', 'apps', 'deployments', NAMESPACE),
     ...p('update,delete', '', 'events', 'default'),
     ...p('create,delete', 'metallb.io', 'servicel2statuses', NAMESPACE),
+    ...p('create', 'metallb.io', 'configurationstates', 'default'),
+    ...p('update,delete,list', 'metallb.io', 'configurationstates', NAMESPACE),
+    ...p('patch', 'metallb.io', 'configurationstates', NAMESPACE),
   ],
   speaker: [
     ...p('get,list', '', 'secrets', ''),
@@ -98,6 +106,8 @@ export const FORBIDDEN: Readonly<Record<'controller' | 'speaker', readonly Permi
     ...p('create', 'rbac.authorization.k8s.io', 'roles', NAMESPACE),
     ...p('list,create,delete', 'metallb.io', 'servicel2statuses', 'default'),
     ...p('patch', 'metallb.io', 'ipaddresspools/status', NAMESPACE),
+    ...p('create', 'metallb.io', 'configurationstates', 'default'),
+    ...p('update,delete,list', 'metallb.io', 'configurationstates', NAMESPACE),
   ],
 };
 

@@ -79,7 +79,7 @@ describe('manifests/l2lb.yaml: the speaker image\'s files run with the DaemonSet
     for (const dev of ['eth0', 'peer0']) ip(['-n', netns, 'link', 'set', dev, 'up']);
     api = await RealApiServer.start({ netns });
     await api.kubectlOk(['apply', '-f', manifestPath]);
-    await api.kubectlOk(['wait', '--for=condition=established', '--timeout=30s', 'crd/ipaddresspools.metallb.io', 'crd/l2advertisements.metallb.io', 'crd/servicel2statuses.metallb.io']);
+    await api.kubectlOk(['wait', '--for=condition=established', '--timeout=30s', 'crd/ipaddresspools.metallb.io', 'crd/l2advertisements.metallb.io', 'crd/servicel2statuses.metallb.io', 'crd/configurationstates.metallb.io']);
   });
 
   after(async function () {
@@ -173,6 +173,26 @@ describe('manifests/l2lb.yaml: the speaker image\'s files run with the DaemonSet
     }, { timeoutMs: 15_000, intervalMs: 250, what: `a ServiceL2Status for default/l2mf-web\n${log}` });
     assert.deepEqual(l2status?.status, { node: 'l2mf-node1', serviceName: 'l2mf-web', serviceNamespace: 'default' });
     assert.equal(l2status?.metadata.labels?.['metallb.io/node'], 'l2mf-node1');
+
+    // ConfigurationState `speaker-<node>`: Valid; a refused IPAddressPool makes it Invalid with the summary
+    // (the last valid configuration stays); fixed, Valid again. Written with the speaker's ServiceAccount.
+    type State = { metadata: { labels?: Record<string, string> }; status?: { result?: string; errorSummary?: string } };
+    const stateIs = async (result: string): Promise<State> => {
+      let got: State | undefined;
+      await waitFor(async () => {
+        const out = await server.kubectl(['get', 'configurationstates', 'speaker-l2mf-node1', '-n', NAMESPACE, '-o', 'json']);
+        got = out.stdout.trim() === '' ? undefined : JSON.parse(out.stdout) as State;
+        return got?.status?.result === result;
+      }, { timeoutMs: 15_000, intervalMs: 250, what: `ConfigurationState speaker-l2mf-node1 ${result}\n${log}` });
+      return got as State;
+    };
+    const valid = await stateIs('Valid');
+    assert.deepEqual(valid.metadata.labels, { 'metallb.io/component-type': 'speaker', 'metallb.io/node-name': 'l2mf-node1' });
+    await server.kubectlOk(['patch', 'ipaddresspools', 'l2mf-pool', '-n', NAMESPACE, '--type=merge', '-p', '{"spec":{"addresses":["192.0.2.16/28","not-a-cidr"]}}']);
+    const invalid = await stateIs('Invalid');
+    assert.match(invalid.status?.errorSummary ?? '', /l2mf-pool.*not-a-cidr/);
+    await server.kubectlOk(['patch', 'ipaddresspools', 'l2mf-pool', '-n', NAMESPACE, '--type=merge', '-p', '{"spec":{"addresses":["192.0.2.16/28"]}}']);
+    await stateIs('Valid');
 
     proc.kill('SIGTERM');
     assert.equal(await exited, 0, log);
