@@ -232,20 +232,27 @@ export class Port {
 
   // ---- solicited-node multicast memberships ---------------------------------------------------
 
-  joinGroup(ip: AnnouncedIp): void {
-    if (!this.ndp || !this.answers(ip)) return;
+  /** The solicited-node group `ip` needs here and how many IPs hold it; undefined: not answered over NDP here. */
+  private membership(ip: AnnouncedIp): { ndp: L2Socket; group: Buffer; key: string; holders: number } | undefined {
+    if (!this.ndp || !this.answers(ip)) return undefined;
     const group = solicitedNodeAddress(ip.bytes);
     const key = group.toString('hex');
-    const n = this.groups.get(key) ?? 0;
-    this.groups.set(key, n + 1);
-    if (n > 0) return;
+    return { ndp: this.ndp, group, key, holders: this.groups.get(key) ?? 0 };
+  }
+
+  joinGroup(ip: AnnouncedIp): void {
+    const m = this.membership(ip);
+    if (!m) return;
+    const { ndp, group, key, holders } = m;
+    this.groups.set(key, holders + 1);
+    if (holders > 0) return;
     try {
-      this.ndp.addMulticast(ipv6MulticastMac(group));
+      ndp.addMulticast(ipv6MulticastMac(group));
     } catch (e) {
       this.logger.warn('cannot add multicast MAC', { interface: this.name, ip: ip.text, error: (e as Error).message });
     }
     try {
-      this.ndp.joinGroup6(group); // MLD report, so snooping switches forward the NS to us
+      ndp.joinGroup6(group); // MLD report, so snooping switches forward the NS to us
     } catch (e) {
       this.logger.warn('cannot join solicited-node group', {
         interface: this.name,
@@ -256,19 +263,17 @@ export class Port {
   }
 
   leaveGroup(ip: AnnouncedIp): void {
-    if (!this.ndp || !this.answers(ip)) return;
-    const group = solicitedNodeAddress(ip.bytes);
-    const key = group.toString('hex');
-    const n = this.groups.get(key) ?? 0;
-    if (n <= 0) return;
-    if (n > 1) {
-      this.groups.set(key, n - 1);
+    const m = this.membership(ip);
+    if (!m || m.holders <= 0) return;
+    const { ndp, group, key, holders } = m;
+    if (holders > 1) {
+      this.groups.set(key, holders - 1);
       return;
     }
     this.groups.delete(key);
     try {
-      this.ndp.dropMulticast(ipv6MulticastMac(group));
-      this.ndp.leaveGroup6(group);
+      ndp.dropMulticast(ipv6MulticastMac(group));
+      ndp.leaveGroup6(group);
     } catch (e) {
       this.logger.debug('leaving group failed', { interface: this.name, ip: ip.text, error: (e as Error).message });
     }
