@@ -1,74 +1,15 @@
 // The SWIM/Lifeguard state machine, wire-compatible with HashiCorp memberlist. Pure: the clock, timers,
 // random source and transport come in through Env, so a simulated network runs it deterministically.
-import { isIP } from 'node:net';
 import { MemberlistConfig } from './config.js';
-import {
-  Alive, Dead, IndirectPingReq, META_MAX_SIZE, NodeStateType, OUR_VSN, PacketMsg, Ping, PushNodeState, Suspect,
-  encodeMsg,
-} from './messages.js';
-import {
-  StreamMsg, StreamParse, decodePacket, encodePacket, encodeStream, encodeStreamPlain, packetOverhead, parseStream,
-} from './wire.js';
+import { IndirectPingReq, META_MAX_SIZE, NodeStateType, OUR_VSN, PacketMsg, Ping, Suspect, encodeMsg } from './messages.js';
+import { StreamMsg, decodePacket, encodePacket, encodeStream, encodeStreamPlain, packetOverhead, parseStream } from './wire.js';
+import { bytesToIp, ipToBytes } from './ip.js';
+import { TransmitLimitedQueue } from './queue.js';
+import { MemberStates, type NodeRec } from './state.js';
+import type { Env, MemberInfo, MemberlistEvents, Timer } from './types.js';
 
-export interface Timer { cancel(): void }
-
-export interface StreamResult { msg?: StreamMsg; error?: string }
-
-export interface Env {
-  now(): number;
-  setTimer(ms: number, fn: () => void): Timer;
-  /** Uniform in [0, 1). */
-  random(): number;
-  sendPacket(ip: string, port: number, data: Uint8Array): void;
-  /**
-   * Dial ip:port, write data, and (when parseReply is given) read one reply message; the edge calls
-   * parseReply on the bytes received so far until it is complete. done() is called exactly once.
-   */
-  sendStream(ip: string, port: number, data: Uint8Array, timeoutMs: number,
-    parseReply: ((buf: Uint8Array) => StreamParse) | null, done: (r: StreamResult) => void): void;
-}
-
-export type NodeStateName = 'alive' | 'suspect' | 'dead' | 'left';
-
-export interface MemberInfo {
-  name: string;
-  addr: string;
-  port: number;
-  meta: Uint8Array | null;
-  state: NodeStateName;
-  incarnation: number;
-}
-
-export interface MemberlistEvents {
-  join?(n: MemberInfo): void;
-  leave?(n: MemberInfo, reason: 'dead' | 'left'): void;
-  update?(n: MemberInfo): void;
-  suspect?(n: MemberInfo): void;
-  /** A user message (UDP or TCP). */
-  message?(data: Uint8Array): void;
-  /** A dropped input, for logging (already counted in drops); source is the sender's IP when known. */
-  drop?(reason: string, message: string, source: string): void;
-}
-
-interface NodeRec {
-  name: string;
-  addr: Uint8Array;
-  ip: string;
-  port: number;
-  meta: Uint8Array | null;
-  incarnation: number;
-  state: number;
-  stateChange: number;
-  vsn: Uint8Array;
-}
-
-interface Broadcast {
-  name: string;
-  msg: Uint8Array;
-  transmits: number;
-  id: number;
-  notify?: () => void;
-}
+export type { Env, MemberInfo, MemberlistEvents, NodeStateName, StreamResult, Timer } from './types.js';
+export { bytesToIp, ipToBytes } from './ip.js';
 
 interface AckHandler {
   ack: () => void;
@@ -76,96 +17,22 @@ interface AckHandler {
   timer: Timer;
 }
 
-interface Suspicion {
-  from: Set<string>;
-  n: number;
-  k: number;
-  minMs: number;
-  maxMs: number;
-  start: number;
-  timer: Timer;
-  fire: () => void;
-}
-
 /** Reconnect push/pulls outstanding at once (each is bounded by its own deadline). */
 const MAX_RECONNECTS_IN_FLIGHT = 2;
-
-const STATE_NAMES: NodeStateName[] = ['alive', 'suspect', 'dead', 'left'];
-
-export function ipToBytes(ip: string): Uint8Array {
-  const kind = isIP(ip);
-  if (kind === 4) return Uint8Array.from(ip.split('.').map((x) => Number(x)));
-  if (kind === 6) {
-    const [head, tail] = ip.includes('::') ? ip.split('::') as [string, string] : [ip, undefined];
-    const parse = (s: string | undefined): number[] => {
-      if (s === undefined || s === '') return [];
-      const out: number[] = [];
-      for (const part of s.split(':')) {
-        if (part.includes('.')) {
-          const v4 = part.split('.').map(Number);
-          out.push(((v4[0] ?? 0) << 8) | (v4[1] ?? 0), ((v4[2] ?? 0) << 8) | (v4[3] ?? 0));
-        } else out.push(parseInt(part, 16));
-      }
-      return out;
-    };
-    const h = parse(head);
-    const t = parse(tail);
-    const groups = tail === undefined ? h : [...h, ...new Array(8 - h.length - t.length).fill(0), ...t];
-    const b = new Uint8Array(16);
-    groups.forEach((g, i) => { b[2 * i] = (g >> 8) & 0xff; b[2 * i + 1] = g & 0xff; });
-    return b;
-  }
-  throw new Error(`not an IP address: ${ip}`);
-}
-
-export function bytesToIp(b: Uint8Array): string | null {
-  if (b.length === 4) return Array.from(b).join('.');
-  if (b.length === 16) {
-    if (b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) return Array.from(b.subarray(12)).join('.');
-    const g: number[] = [];
-    for (let i = 0; i < 16; i += 2) g.push(((b[i] as number) << 8) | (b[i + 1] as number));
-    // RFC 5952: compress the longest run (>= 2) of zero groups.
-    let best = -1;
-    let bestLen = 0;
-    for (let i = 0; i < 8;) {
-      if (g[i] !== 0) { i++; continue; }
-      let j = i;
-      while (j < 8 && g[j] === 0) j++;
-      if (j - i > bestLen && j - i >= 2) { best = i; bestLen = j - i; }
-      i = j;
-    }
-    const hexs = g.map((x) => x.toString(16));
-    if (best < 0) return hexs.join(':');
-    return `${hexs.slice(0, best).join(':')}::${hexs.slice(best + bestLen).join(':')}`;
-  }
-  return null;
-}
-
-function bytesEqual(a: Uint8Array | null, b: Uint8Array | null): boolean {
-  if (a === null || b === null) return (a === null || a.length === 0) && (b === null || b.length === 0);
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 export class Memberlist {
   readonly cfg: MemberlistConfig;
   private readonly env: Env;
   private readonly events: MemberlistEvents;
-  private readonly nodes = new Map<string, NodeRec>();
-  private probeList: NodeRec[] = [];
+  private readonly state: MemberStates;
   private probeIndex = 0;
   private seq = 0;
-  private incarnation = 0;
   private awareness = 0;
   private readonly acks = new Map<number, AckHandler>();
-  private readonly suspicions = new Map<string, Suspicion>();
-  private queue: Broadcast[] = [];
-  private broadcastId = 0;
+  private readonly broadcasts: TransmitLimitedQueue;
   private probing = false;
   private reconnectsInFlight = 0;
   private probePending = false;
-  private leaving = false;
   private running = false;
   private timers: Timer[] = [];
   private readonly selfAddr: Uint8Array;
@@ -179,6 +46,11 @@ export class Memberlist {
     this.env = env;
     this.events = events;
     this.selfAddr = ipToBytes(cfg.advertiseIp);
+    this.broadcasts = new TransmitLimitedQueue(cfg.retransmitMult, () => this.state.nodes.size);
+    this.state = new MemberStates(cfg, env, events, this.broadcasts, {
+      drop: (reason, message) => this.drop(reason, message),
+      applyAwareness: (delta) => this.applyAwareness(delta),
+    });
   }
 
   // ------------------------------------------------------------------ public API
@@ -187,8 +59,8 @@ export class Memberlist {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.aliveNode({
-      incarnation: this.nextIncarnation(), node: this.cfg.name, addr: this.selfAddr, port: this.cfg.advertisePort,
+    this.state.aliveNode({
+      incarnation: this.state.nextIncarnation(), node: this.cfg.name, addr: this.selfAddr, port: this.cfg.advertisePort,
       meta: this.cfg.meta, vsn: OUR_VSN,
     }, true);
     this.ticker(this.cfg.probeIntervalMs, () => this.probe());
@@ -204,8 +76,7 @@ export class Memberlist {
     this.timers = [];
     for (const h of this.acks.values()) h.timer.cancel();
     this.acks.clear();
-    for (const s of this.suspicions.values()) s.timer.cancel();
-    this.suspicions.clear();
+    this.state.shutdown();
   }
 
   /** Push/pull with each address (host:port); done(n) with the number of nodes that answered. */
@@ -228,12 +99,12 @@ export class Memberlist {
 
   /** Broadcast our leave and call done once it has been sent enough times (or after timeoutMs). */
   leave(timeoutMs: number, done: () => void): void {
-    if (this.leaving) {
+    if (this.state.leaving) {
       done();
       return;
     }
-    this.leaving = true;
-    const me = this.nodes.get(this.cfg.name);
+    this.state.leaving = true;
+    const me = this.state.nodes.get(this.cfg.name);
     if (me === undefined) {
       done();
       return;
@@ -248,36 +119,36 @@ export class Memberlist {
     const t = this.env.setTimer(timeoutMs, finish);
     // With nobody else alive there is no one to tell.
     if (this.aliveOthers().length === 0) {
-      this.deadNode({ incarnation: me.incarnation, node: me.name, from: me.name });
+      this.state.deadNode({ incarnation: me.incarnation, node: me.name, from: me.name });
       finish();
       return;
     }
-    this.deadNode({ incarnation: me.incarnation, node: me.name, from: me.name }, finish);
+    this.state.deadNode({ incarnation: me.incarnation, node: me.name, from: me.name }, finish);
   }
 
   /** Change our metadata and announce it with a new incarnation. */
   updateMeta(meta: Uint8Array | null): void {
     if (meta !== null && meta.length > META_MAX_SIZE) throw new Error(`meta is ${meta.length} bytes, max ${META_MAX_SIZE}`);
     this.cfg.meta = meta;
-    const me = this.nodes.get(this.cfg.name);
+    const me = this.state.nodes.get(this.cfg.name);
     if (me === undefined) return;
-    this.aliveNode({ incarnation: this.nextIncarnation(), node: me.name, addr: me.addr, port: me.port, meta, vsn: OUR_VSN }, true);
+    this.state.aliveNode({ incarnation: this.state.nextIncarnation(), node: me.name, addr: me.addr, port: me.port, meta, vsn: OUR_VSN }, true);
   }
 
   /** Alive and suspect nodes, ourselves included. */
   members(): MemberInfo[] {
     const out: MemberInfo[] = [];
-    for (const n of this.nodes.values()) if (n.state <= NodeStateType.suspect) out.push(this.info(n));
+    for (const n of this.state.nodes.values()) if (n.state <= NodeStateType.suspect) out.push(this.state.info(n));
     return out;
   }
 
   allNodes(): MemberInfo[] {
-    return [...this.nodes.values()].map((n) => this.info(n));
+    return [...this.state.nodes.values()].map((n) => this.state.info(n));
   }
 
   node(name: string): MemberInfo | undefined {
-    const n = this.nodes.get(name);
-    return n === undefined ? undefined : this.info(n);
+    const n = this.state.nodes.get(name);
+    return n === undefined ? undefined : this.state.info(n);
   }
 
   /** Lifeguard awareness: 0 is healthy, higher means our own probes are failing. */
@@ -287,7 +158,7 @@ export class Memberlist {
 
   /** Send a user message over UDP to a member (best effort). */
   sendBestEffort(name: string, data: Uint8Array): boolean {
-    const n = this.nodes.get(name);
+    const n = this.state.nodes.get(name);
     if (n === undefined) return false;
     this.sendRaw(n.ip, n.port, [encodeMsg({ type: 'user', msg: data })], true);
     return true;
@@ -295,7 +166,7 @@ export class Memberlist {
 
   /** Send a user message over TCP to a member (Go SendReliable); done(error or null). */
   sendReliable(name: string, data: Uint8Array, done: (err: string | null) => void = () => undefined): void {
-    const n = this.nodes.get(name);
+    const n = this.state.nodes.get(name);
     if (n === undefined) {
       done(`unknown node "${name}"`);
       return;
@@ -342,8 +213,8 @@ export class Memberlist {
     const m = p.msg;
     switch (m.type) {
       case 'pushPull': {
-        const reply = this.frameReply(this.localState(m.header.join));
-        this.mergeRemoteState(m.nodes);
+        const reply = this.frameReply(this.state.localState(m.header.join));
+        this.state.mergeRemoteState(m.nodes);
         return { kind: 'done', reply };
       }
       case 'ping':
@@ -393,9 +264,9 @@ export class Memberlist {
       case 'indirectPing': this.handleIndirectPing(m.msg, fromIp, fromPort); break;
       case 'ackResp': this.acks.get(m.msg.seqNo)?.ack(); break;
       case 'nackResp': this.acks.get(m.msg.seqNo)?.nack(); break;
-      case 'alive': this.aliveNode(m.msg, false); break;
-      case 'suspect': this.suspectNode(m.msg); break;
-      case 'dead': this.deadNode(m.msg); break;
+      case 'alive': this.state.aliveNode(m.msg, false); break;
+      case 'suspect': this.state.suspectNode(m.msg); break;
+      case 'dead': this.state.deadNode(m.msg); break;
       case 'user': this.events.message?.(m.msg); break;
       case 'err': this.drop('unexpected_err', 'errResp in a packet'); break;
     }
@@ -459,49 +330,9 @@ export class Memberlist {
   /** Send one message with piggybacked broadcasts (Go sendMsg). */
   private sendMsg(ip: string, port: number, msg: Uint8Array, targetName: string): void {
     const budget = this.cfg.udpBufferSize - msg.length - 2 - packetOverhead(this.cfg.wire);
-    const extra = this.getBroadcasts(2, budget);
-    const crc = this.nodes.has(targetName);
+    const extra = this.broadcasts.getBroadcasts(2, budget);
+    const crc = this.state.nodes.has(targetName);
     this.sendRaw(ip, port, extra.length === 0 ? [msg] : [msg, ...extra], crc);
-  }
-
-  // ------------------------------------------------------------------ broadcasts
-
-  private retransmitLimit(): number {
-    const n = Math.max(1, this.nodes.size);
-    return this.cfg.retransmitMult * Math.ceil(Math.log10(n + 1));
-  }
-
-  private queueBroadcast(name: string, msg: Uint8Array, notify?: () => void): void {
-    // A newer message about a node replaces any queued one.
-    this.queue = this.queue.filter((b) => {
-      if (b.name !== name) return true;
-      b.notify?.();
-      return false;
-    });
-    this.queue.push({ name, msg, transmits: 0, id: this.broadcastId++, notify });
-  }
-
-  private getBroadcasts(overhead: number, limit: number): Uint8Array[] {
-    if (this.queue.length === 0) return [];
-    const lim = this.retransmitLimit();
-    this.queue.sort((a, b) => a.transmits - b.transmits || b.msg.length - a.msg.length || b.id - a.id);
-    const out: Uint8Array[] = [];
-    let used = 0;
-    const keep: Broadcast[] = [];
-    for (const b of this.queue) {
-      if (out.length < 255 && used + overhead + b.msg.length <= limit) {
-        used += overhead + b.msg.length;
-        out.push(b.msg);
-        b.transmits++;
-        if (b.transmits >= lim) {
-          b.notify?.();
-          continue;
-        }
-      }
-      keep.push(b);
-    }
-    this.queue = keep;
-    return out;
   }
 
   // ------------------------------------------------------------------ timers
@@ -519,7 +350,7 @@ export class Memberlist {
   private pushPullTicker(): void {
     const slot = this.timers.length;
     const scaled = (): number => {
-      const n = this.nodes.size;
+      const n = this.state.nodes.size;
       const mult = n <= 32 ? 1 : Math.ceil(Math.log2(n) - Math.log2(32)) + 1;
       return this.cfg.pushPullIntervalMs * mult;
     };
@@ -553,7 +384,7 @@ export class Memberlist {
 
   private aliveOthers(): NodeRec[] {
     const out: NodeRec[] = [];
-    for (const n of this.nodes.values()) if (n.name !== this.cfg.name && n.state === NodeStateType.alive) out.push(n);
+    for (const n of this.state.nodes.values()) if (n.name !== this.cfg.name && n.state === NodeStateType.alive) out.push(n);
     return out;
   }
 
@@ -580,14 +411,14 @@ export class Memberlist {
     }
     let checked = 0;
     for (;;) {
-      if (checked >= this.probeList.length) return;
-      if (this.probeIndex >= this.probeList.length) {
+      if (checked >= this.state.probeList.length) return;
+      if (this.probeIndex >= this.state.probeList.length) {
         this.resetNodes();
         this.probeIndex = 0;
         checked++;
         continue;
       }
-      const n = this.probeList[this.probeIndex++] as NodeRec;
+      const n = this.state.probeList[this.probeIndex++] as NodeRec;
       checked++;
       if (n.name === this.cfg.name || n.state >= NodeStateType.dead) continue;
       this.probeNode(n);
@@ -606,15 +437,15 @@ export class Memberlist {
   /** Drop long-dead nodes and shuffle the probe order (Go resetNodes). */
   private resetNodes(): void {
     const now = this.env.now();
-    for (const n of [...this.nodes.values()]) {
+    for (const n of [...this.state.nodes.values()]) {
       if (n.state >= NodeStateType.dead && now - n.stateChange > this.cfg.gossipToTheDeadMs && n.name !== this.cfg.name) {
-        this.nodes.delete(n.name);
+        this.state.nodes.delete(n.name);
       }
     }
-    this.probeList = this.probeList.filter((n) => this.nodes.get(n.name) === n);
-    for (let i = this.probeList.length - 1; i > 0; i--) {
+    this.state.probeList = this.state.probeList.filter((n) => this.state.nodes.get(n.name) === n);
+    for (let i = this.state.probeList.length - 1; i > 0; i--) {
       const j = Math.floor(this.env.random() * (i + 1));
-      [this.probeList[i], this.probeList[j]] = [this.probeList[j] as NodeRec, this.probeList[i] as NodeRec];
+      [this.state.probeList[i], this.state.probeList[j]] = [this.state.probeList[j] as NodeRec, this.state.probeList[i] as NodeRec];
     }
   }
 
@@ -638,8 +469,8 @@ export class Memberlist {
         return;
       }
       this.applyAwareness(expectedNacks > 0 ? expectedNacks - nacks : 1);
-      const cur = this.nodes.get(node.name);
-      if (cur !== undefined) this.suspectNode({ incarnation: cur.incarnation, node: cur.name, from: this.cfg.name });
+      const cur = this.state.nodes.get(node.name);
+      if (cur !== undefined) this.state.suspectNode({ incarnation: cur.incarnation, node: cur.name, from: this.cfg.name });
     };
     const ping: Ping = { seqNo: seq, node: node.name, sourceAddr: this.selfAddr, sourcePort: this.cfg.advertisePort, sourceNode: this.cfg.name };
     let tcpOk = false;
@@ -693,7 +524,7 @@ export class Memberlist {
   }
 
   private kRandom(k: number, ok: (n: NodeRec) => boolean): NodeRec[] {
-    const cands = [...this.nodes.values()].filter(ok);
+    const cands = [...this.state.nodes.values()].filter(ok);
     for (let i = cands.length - 1; i > 0; i--) {
       const j = Math.floor(this.env.random() * (i + 1));
       [cands[i], cands[j]] = [cands[j] as NodeRec, cands[i] as NodeRec];
@@ -712,17 +543,10 @@ export class Memberlist {
     });
     const budget = this.cfg.udpBufferSize - 2 - packetOverhead(this.cfg.wire);
     for (const t of targets) {
-      const msgs = this.getBroadcasts(2, budget);
+      const msgs = this.broadcasts.getBroadcasts(2, budget);
       if (msgs.length === 0) return;
       this.sendRaw(t.ip, t.port, msgs, true);
     }
-  }
-
-  private localState(join: boolean): StreamMsg {
-    const nodes: PushNodeState[] = [...this.nodes.values()].map((n) => ({
-      name: n.name, addr: n.addr, port: n.port, meta: n.meta, incarnation: n.incarnation, state: n.state, vsn: n.vsn,
-    }));
-    return { type: 'pushPull', header: { join, nodes: nodes.length, userStateLen: 0 }, nodes, userState: new Uint8Array(0) };
   }
 
   private pushPullNode(ip: string, port: number, join: boolean, done: (err: string | null) => void, timeoutMs = this.cfg.tcpTimeoutMs): void {
@@ -731,7 +555,7 @@ export class Memberlist {
       return;
     }
     this.stats.streamsOut++;
-    const req = encodeStream(encodeStreamPlain(this.localState(join)), this.cfg.wire, { dialer: true, nonce: this.nonce() });
+    const req = encodeStream(encodeStreamPlain(this.state.localState(join)), this.cfg.wire, { dialer: true, nonce: this.nonce() });
     this.env.sendStream(ip, port, req, timeoutMs, (buf) => parseStream(buf, this.cfg.wire, false), (r) => {
       if (r.error !== undefined || r.msg === undefined) {
         done(r.error ?? 'no reply');
@@ -749,197 +573,8 @@ export class Memberlist {
         done('not running');
         return;
       }
-      this.mergeRemoteState(r.msg.nodes);
+      this.state.mergeRemoteState(r.msg.nodes);
       done(null);
     });
-  }
-
-  private verifyProtocol(remote: PushNodeState[]): boolean {
-    for (const n of remote) {
-      if (n.state !== NodeStateType.alive || n.vsn === null || n.vsn.length === 0) continue;
-      if (n.vsn.length < 6) return false;
-      const [pmin, pmax, , dmin, dmax] = Array.from(n.vsn) as [number, number, number, number, number, number];
-      if (pmin > 2 || pmax < 2 || dmin > 0 || dmax < 0) return false;
-    }
-    return true;
-  }
-
-  private mergeRemoteState(remote: PushNodeState[]): void {
-    if (!this.verifyProtocol(remote)) {
-      this.drop('protocol_incompatible', 'push/pull from a node with an incompatible protocol version');
-      return;
-    }
-    for (const r of remote) {
-      const port = r.port === 0 ? this.cfg.advertisePort : r.port;
-      switch (r.state) {
-        case NodeStateType.alive:
-          this.aliveNode({ incarnation: r.incarnation, node: r.name, addr: r.addr, port, meta: r.meta, vsn: r.vsn }, false);
-          break;
-        case NodeStateType.left:
-          this.deadNode({ incarnation: r.incarnation, node: r.name, from: r.name });
-          break;
-        default:
-          // Dead or suspect elsewhere: we only suspect it (it gets a chance to refute).
-          this.suspectNode({ incarnation: r.incarnation, node: r.name, from: this.cfg.name });
-      }
-    }
-  }
-
-  // ------------------------------------------------------------------ state transitions
-
-  private nextIncarnation(): number {
-    this.incarnation = (this.incarnation + 1) >>> 0;
-    return this.incarnation;
-  }
-
-  private info(n: NodeRec): MemberInfo {
-    return { name: n.name, addr: n.ip, port: n.port, meta: n.meta, state: STATE_NAMES[n.state] ?? 'dead', incarnation: n.incarnation };
-  }
-
-  private refute(me: NodeRec, accusedInc: number): void {
-    let inc = this.nextIncarnation();
-    if (accusedInc >= inc) {
-      inc = (accusedInc + 1) >>> 0;
-      this.incarnation = inc;
-    }
-    me.incarnation = inc;
-    this.applyAwareness(1);
-    const a: Alive = { incarnation: inc, node: me.name, addr: me.addr, port: me.port, meta: me.meta, vsn: me.vsn };
-    this.queueBroadcast(me.name, encodeMsg({ type: 'alive', msg: a }));
-  }
-
-  private aliveNode(a: Alive, bootstrap: boolean): void {
-    const isSelf = a.node === this.cfg.name;
-    if (this.leaving && isSelf) return;
-    if (a.node === '') {
-      this.drop('bad_field', 'alive.Node is empty');
-      return;
-    }
-    const vsn = a.vsn;
-    if (vsn !== null && vsn.length > 0 && vsn.length < 6) {
-      this.drop('bad_vsn', `alive for "${a.node}" has a ${vsn.length}-byte Vsn`);
-      return;
-    }
-    if (vsn !== null && vsn.length >= 3 && ((vsn[0] as number) === 0 || (vsn[1] as number) === 0 || (vsn[0] as number) > (vsn[1] as number))) {
-      this.drop('bad_vsn', `alive for "${a.node}" has an invalid protocol range`);
-      return;
-    }
-    const ip = a.addr === null ? null : bytesToIp(a.addr);
-    if (ip === null || a.addr === null) {
-      this.drop('bad_field', `alive for "${a.node}" has no usable address`);
-      return;
-    }
-    const now = this.env.now();
-    let n = this.nodes.get(a.node);
-    let updatesAddr = false;
-    if (n === undefined) {
-      n = {
-        name: a.node, addr: a.addr, ip, port: a.port, meta: a.meta, incarnation: 0, state: NodeStateType.dead,
-        stateChange: now, vsn: vsn !== null && vsn.length >= 6 ? vsn : OUR_VSN,
-      };
-      this.nodes.set(a.node, n);
-      const at = Math.floor(this.env.random() * (this.probeList.length + 1));
-      this.probeList.splice(at, 0, n);
-    } else if (!bytesEqual(n.addr, a.addr) || n.port !== a.port) {
-      const canReclaim = this.cfg.deadNodeReclaimMs > 0 && now - n.stateChange > this.cfg.deadNodeReclaimMs;
-      if (n.state === NodeStateType.left || (n.state === NodeStateType.dead && canReclaim)) {
-        updatesAddr = true;
-      } else {
-        this.drop('address_conflict', `conflicting address for "${a.node}": ${n.ip}:${n.port} vs ${ip}:${a.port}`);
-        return;
-      }
-    }
-    if (!isSelf) {
-      if (a.incarnation <= n.incarnation && !updatesAddr) return;
-    } else {
-      if (a.incarnation < n.incarnation) return;
-      if (!bootstrap) {
-        if (a.incarnation === n.incarnation && bytesEqual(a.meta, n.meta) && bytesEqual(vsn, n.vsn)) return;
-        this.refute(n, a.incarnation);
-        return;
-      }
-    }
-    this.suspicions.get(a.node)?.timer.cancel();
-    this.suspicions.delete(a.node);
-    this.queueBroadcast(a.node, encodeMsg({ type: 'alive', msg: a }));
-    const oldState = n.state;
-    const oldMeta = n.meta;
-    n.incarnation = a.incarnation;
-    n.meta = a.meta;
-    n.addr = a.addr;
-    n.ip = ip;
-    n.port = a.port;
-    if (vsn !== null && vsn.length >= 6) n.vsn = vsn;
-    if (n.state !== NodeStateType.alive) {
-      n.state = NodeStateType.alive;
-      n.stateChange = now;
-    }
-    if (oldState === NodeStateType.dead || oldState === NodeStateType.left) this.events.join?.(this.info(n));
-    else if (!bytesEqual(oldMeta, a.meta)) this.events.update?.(this.info(n));
-  }
-
-  private suspectNode(s: Suspect): void {
-    const n = this.nodes.get(s.node);
-    if (n === undefined || s.incarnation < n.incarnation) return;
-    const existing = this.suspicions.get(s.node);
-    if (existing !== undefined) {
-      if (this.confirm(existing, s.from)) this.queueBroadcast(s.node, encodeMsg({ type: 'suspect', msg: s }));
-      return;
-    }
-    if (n.state !== NodeStateType.alive) return;
-    if (n.name === this.cfg.name) {
-      this.refute(n, s.incarnation);
-      return;
-    }
-    this.queueBroadcast(s.node, encodeMsg({ type: 'suspect', msg: s }));
-    n.incarnation = s.incarnation;
-    n.state = NodeStateType.suspect;
-    const changeTime = this.env.now();
-    n.stateChange = changeTime;
-    const count = this.nodes.size;
-    let k = this.cfg.suspicionMult - 2;
-    if (count - 2 < k) k = 0;
-    const minMs = this.cfg.suspicionMult * Math.max(1, Math.log10(Math.max(1, count))) * this.cfg.probeIntervalMs;
-    const maxMs = this.cfg.suspicionMaxTimeoutMult * minMs;
-    const fire = (): void => {
-      this.suspicions.delete(s.node);
-      const cur = this.nodes.get(s.node);
-      if (cur !== undefined && cur.state === NodeStateType.suspect && cur.stateChange === changeTime) {
-        this.deadNode({ incarnation: cur.incarnation, node: cur.name, from: this.cfg.name });
-      }
-    };
-    const first = k < 1 ? minMs : maxMs;
-    const sus: Suspicion = { from: new Set([s.from]), n: 0, k, minMs, maxMs, start: this.env.now(), timer: this.env.setTimer(first, fire), fire };
-    this.suspicions.set(s.node, sus);
-    this.events.suspect?.(this.info(n));
-  }
-
-  private confirm(sus: Suspicion, from: string): boolean {
-    if (sus.n >= sus.k || sus.from.has(from)) return false;
-    sus.from.add(from);
-    sus.n++;
-    const frac = Math.log(sus.n + 1) / Math.log(sus.k + 1);
-    const timeout = Math.max(sus.minMs, Math.floor(sus.maxMs - frac * (sus.maxMs - sus.minMs)));
-    const remaining = sus.start + timeout - this.env.now();
-    sus.timer.cancel();
-    sus.timer = this.env.setTimer(Math.max(0, remaining), sus.fire);
-    return true;
-  }
-
-  private deadNode(d: Dead, notify?: () => void): void {
-    const n = this.nodes.get(d.node);
-    if (n === undefined || d.incarnation < n.incarnation) return;
-    this.suspicions.get(d.node)?.timer.cancel();
-    this.suspicions.delete(d.node);
-    if (n.state >= NodeStateType.dead) return;
-    if (n.name === this.cfg.name && !this.leaving) {
-      this.refute(n, d.incarnation);
-      return;
-    }
-    this.queueBroadcast(d.node, encodeMsg({ type: 'dead', msg: d }), notify);
-    n.incarnation = d.incarnation;
-    n.state = d.node === d.from ? NodeStateType.left : NodeStateType.dead;
-    n.stateChange = this.env.now();
-    this.events.leave?.(this.info(n), n.state === NodeStateType.left ? 'left' : 'dead');
   }
 }

@@ -33,7 +33,7 @@ export interface FrameBatch {
 }
 
 /** The ARP reflex table (see PacketSocket.setArpReplies). */
-export interface ArpReplyTable {
+export interface ArpReflexTable {
   /** Sender MAC of the replies (the interface's). */
   mac: Buffer;
   /** IPv4 addresses (4 bytes each) to answer for. */
@@ -188,7 +188,7 @@ export class PacketSocket {
    * receive, before the batch reaches JS; `FrameBatch.answered(i)` reports the outcome. `null`
    * (or no IPs) turns it off. Throws TypeError on malformed input (MAC not 6 bytes, IP not 4).
    */
-  setArpReplies(table: ArpReplyTable | null): void {
+  setArpReplies(table: ArpReflexTable | null): void {
     if (!table || table.ips.length === 0) {
       this.raw.setArpReplies(null);
       return;

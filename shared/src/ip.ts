@@ -10,6 +10,59 @@ export function familyBits(family: IPFamily): number {
   return BITS[family];
 }
 
+// The one IP bytes <-> text codec of the project (memberlist and the speaker use it too).
+
+/** A dotted quad with an octet spelled with a leading zero (Go and Node.js reject those: octal?). */
+const LEADING_ZERO_OCTET = /(^|[.:])0\d/;
+/** "::a.b.c.d", which ipaddr.js would read as the IPv4-mapped "::ffff:a.b.c.d". */
+const IPV4_COMPATIBLE = /^::\d+\.\d+\.\d+\.\d+$/;
+
+/**
+ * Parses an IPv4 dotted quad (no octal, hex or short forms) or an IPv6 literal without a zone
+ * (an embedded dotted quad is held to the same rules) to 4 or 16 bytes; undefined for anything else.
+ */
+export function ipTextToBytes(text: string): Uint8Array | undefined {
+  if (typeof text !== 'string' || text.length === 0 || text.length > 64) return undefined;
+  if (ipaddr.IPv4.isValidFourPartDecimal(text)) {
+    if (LEADING_ZERO_OCTET.test(text)) return undefined;
+    return Uint8Array.from(ipaddr.IPv4.parse(text).toByteArray());
+  }
+  if (!text.includes(':') || text.includes('%') || !ipaddr.IPv6.isValid(text)) return undefined;
+  const dottedTail = /[.\d]+$/.exec(text)?.[0] ?? '';
+  if (dottedTail.includes('.') && LEADING_ZERO_OCTET.test(dottedTail)) return undefined;
+  const spelled = IPV4_COMPATIBLE.test(text) ? `0:0:0:0:0:0:${text.slice(2)}` : text;
+  return Uint8Array.from(ipaddr.IPv6.parse(spelled).toByteArray());
+}
+
+/**
+ * 4 bytes as a dotted quad, 16 as RFC 5952 text (lower-case hex, the longest run of two or more
+ * zero groups as "::", the first of equal runs; no dotted tail). Throws RangeError for other lengths.
+ */
+export function ipBytesToText(b: Uint8Array): string {
+  if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+  if (b.length !== 16) throw new RangeError(`an IP address is 4 or 16 bytes, got ${b.length}`);
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((b[i] ?? 0) << 8) | (b[i + 1] ?? 0));
+  let best = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (best < 0) return hex.join(':');
+  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+}
+
 /** An IPv4 or IPv6 address. Immutable. */
 export class IP {
   private constructor(
@@ -25,15 +78,9 @@ export class IP {
 
   /** Strict parse: dotted-quad IPv4 (no octal, hex or short forms) or IPv6 without a zone. */
   static parse(text: string): IP | undefined {
-    if (typeof text !== 'string' || text.length === 0 || text.length > 64) return undefined;
-    if (ipaddr.IPv4.isValidFourPartDecimal(text)) {
-      if (text.split('.').some((octet) => octet.length > 1 && octet.startsWith('0'))) return undefined;
-      return new IP(4, bytesToBigInt(ipaddr.IPv4.parse(text).toByteArray()));
-    }
-    if (!text.includes(':') || text.includes('%') || !ipaddr.IPv6.isValid(text)) return undefined;
-    // ipaddr.js reads "::a.b.c.d" (IPv4-compatible, all zeros) as the mapped "::ffff:a.b.c.d".
-    const spelled = /^::\d+\.\d+\.\d+\.\d+$/.test(text) ? `0:0:0:0:0:0:${text.slice(2)}` : text;
-    return new IP(6, bytesToBigInt(ipaddr.IPv6.parse(spelled).toByteArray()));
+    const bytes = ipTextToBytes(text);
+    if (bytes === undefined) return undefined;
+    return new IP(bytes.length === 4 ? 4 : 6, bytesToBigInt(bytes));
   }
 
   toBytes(): Uint8Array {
@@ -48,9 +95,7 @@ export class IP {
   }
 
   toString(): string {
-    const bytes = Array.from(this.toBytes());
-    if (this.family === 4) return bytes.join('.');
-    return new ipaddr.IPv6(bytes).toRFC5952String();
+    return ipBytesToText(this.toBytes());
   }
 
   equals(other: IP): boolean {
@@ -64,7 +109,7 @@ export class IP {
   }
 }
 
-function bytesToBigInt(bytes: readonly number[]): bigint {
+function bytesToBigInt(bytes: Uint8Array): bigint {
   let v = 0n;
   for (const b of bytes) v = (v << 8n) | BigInt(b);
   return v;

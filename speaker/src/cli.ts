@@ -3,7 +3,8 @@
 // link, stats) on stdout; logs go to stderr as winston JSON.
 import { parseArgs } from 'node:util';
 import winston from 'winston';
-import { Announcer, type Logger } from './l2/announcer.js';
+import { Announcer } from './l2/announcer.js';
+import type { Logger } from './l2/port.js';
 import { nativeListInterfaces, nativeSocketFactory, nativeWatchLinks } from './l2/native.js';
 import { canonicalIp } from './l2/addr.js';
 

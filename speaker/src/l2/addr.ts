@@ -1,5 +1,6 @@
-// MAC and IP address helpers (bytes <-> text), without external dependencies.
-import { isIPv4, isIPv6 } from 'node:net';
+// MAC address helpers (bytes <-> text) and the IPv6 multicast addresses NDP needs. IP bytes <-> text
+// is @l2lb/shared/ip's (parseIp and canonicalIp are the speaker's throwing shorthands).
+import { ipBytesToText, ipTextToBytes } from '@l2lb/shared/ip';
 
 export const BROADCAST_MAC: Buffer = Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
 export const ZERO_MAC: Buffer = Buffer.alloc(6);
@@ -21,78 +22,23 @@ export function parseMac(text: string): Buffer {
   return Buffer.from(parts.map((p) => parseInt(p, 16)));
 }
 
-export function ipv4ToString(b: Uint8Array): string {
-  return `${b[0] ?? 0}.${b[1] ?? 0}.${b[2] ?? 0}.${b[3] ?? 0}`;
-}
-
-export function ipv6ToString(b: Uint8Array): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((b[i] ?? 0) << 8) | (b[i + 1] ?? 0));
-  // Longest run of >= 2 zero groups becomes '::' (RFC 5952).
-  let best = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (best < 0) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
-}
-
-export function ipToString(b: Uint8Array): string {
-  return b.length === 4 ? ipv4ToString(b) : ipv6ToString(b);
-}
-
 /** Parses an IPv4 or IPv6 literal to 4 or 16 bytes; throws on malformed input (configuration only). */
 export function parseIp(text: string): Buffer {
-  if (isIPv4(text)) return Buffer.from(text.split('.').map((p) => Number(p)));
-  if (!isIPv6(text) || text.includes('%')) throw new Error(`invalid IP address '${text}'`);
-  let head = text;
-  let tail = '';
-  const dbl = text.indexOf('::');
-  if (dbl >= 0) {
-    head = text.slice(0, dbl);
-    tail = text.slice(dbl + 2);
-  }
-  const toWords = (s: string): number[] => {
-    if (s === '') return [];
-    const out: number[] = [];
-    for (const part of s.split(':')) {
-      if (part.includes('.')) {
-        const v4 = part.split('.').map((p) => Number(p));
-        out.push(((v4[0] ?? 0) << 8) | (v4[1] ?? 0), ((v4[2] ?? 0) << 8) | (v4[3] ?? 0));
-      } else {
-        out.push(parseInt(part, 16));
-      }
-    }
-    return out;
-  };
-  const h = toWords(head);
-  const t = toWords(tail);
-  const words = dbl >= 0 ? [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t] : h;
-  const b = Buffer.alloc(16);
-  words.forEach((w, i) => b.writeUInt16BE(w, i * 2));
-  return b;
+  const bytes = ipTextToBytes(text);
+  if (bytes === undefined) throw new Error(`invalid IP address '${text}'`);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
 /** Canonical text of an IP literal (e.g. 'FD99:0::100' -> 'fd99::100'). */
 export function canonicalIp(text: string): string {
-  return ipToString(parseIp(text));
+  return ipBytesToText(parseIp(text));
 }
+
+const SOLICITED_NODE_PREFIX: Buffer = parseIp('ff02::1:ff00:0');
 
 /** Solicited-node multicast address ff02::1:ffXX:XXXX for an IPv6 address (RFC 4291 2.7.1). */
 export function solicitedNodeAddress(ip: Uint8Array): Buffer {
-  const b = parseIp('ff02::1:ff00:0');
+  const b = Buffer.from(SOLICITED_NODE_PREFIX);
   b[13] = ip[13] ?? 0;
   b[14] = ip[14] ?? 0;
   b[15] = ip[15] ?? 0;

@@ -6,5 +6,6 @@ export * from './ipv6.js';
 export * from './ndp.js';
 export * from './frame.js';
 export * from './interfaces.js';
+export * from './port.js';
 export * from './announcer.js';
 export * from './metrics.js';

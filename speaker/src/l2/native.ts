@@ -1,6 +1,6 @@
 // Binds the announcer's injected I/O to @l2lb/native (real AF_PACKET sockets).
 import { FILTER_NDP, PacketSocket, listInterfaces, watchLinks } from '@l2lb/native';
-import type { L2Socket, SocketFactory } from './announcer.js';
+import type { L2Socket, SocketFactory } from './port.js';
 import type { InterfaceInfo } from './interfaces.js';
 
 /** ARP sockets bind ETH_P_ARP (no filter needed); NDP sockets bind ETH_P_IPV6 with an NS/NA filter. */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { ipBytesToText } from '@l2lb/shared/ip';
 import { Announcer, type ConflictEvent } from '../../src/l2/announcer.js';
 import { selectInterfaces } from '../../src/l2/interfaces.js';
 import {
@@ -12,7 +13,6 @@ import {
   buildUnsolicitedAdvert,
   BROADCAST_MAC,
   decodeFrame,
-  ipToString,
   macToString,
   parseIp,
   parseMac,
@@ -73,8 +73,8 @@ describe('l2 announcer (fake sockets and clock)', () => {
     assert.equal(macToString(d.eth.dst), '02:00:00:00:00:c1');
     assert.equal(macToString(d.eth.src), NODE_MAC);
     assert.equal(macToString(d.arp.sha), NODE_MAC);
-    assert.equal(ipToString(d.arp.spa), '10.77.0.100');
-    assert.equal(ipToString(d.arp.tpa), '10.77.0.1');
+    assert.equal(ipBytesToText(d.arp.spa), '10.77.0.100');
+    assert.equal(ipBytesToText(d.arp.tpa), '10.77.0.1');
     assert.deepEqual(a.counters('10.77.0.100'), { requestsReceived: 1, repliesSent: 1, gratuitousSent: 2, conflicts: 0 });
   });
 
@@ -96,7 +96,7 @@ describe('l2 announcer (fake sockets and clock)', () => {
     const setsBefore = net.open('n0', 'arp').arpTableSets;
     const table = (ifname: string): { mac: string; ips: string[]; ignoreMacs: string[] } | null | undefined => {
       const t = net.open(ifname, 'arp').arpTable;
-      return t && { mac: macToString(t.mac), ips: t.ips.map(ipToString).sort(), ignoreMacs: t.ignoreMacs.map(macToString).sort() };
+      return t && { mac: macToString(t.mac), ips: t.ips.map(ipBytesToText).sort(), ignoreMacs: t.ignoreMacs.map(macToString).sort() };
     };
     a.announce('10.77.0.100');
     a.announce('10.77.0.2'); // the node's own address: never answered, by JS or by the addon
@@ -249,8 +249,8 @@ describe('l2 announcer (fake sockets and clock)', () => {
     for (const d of sent) {
       assert.ok(d.kind === 'ndp' && d.ndp.type === 136);
       assert.ok(d.ndp.solicited && d.ndp.override);
-      assert.equal(ipToString(d.ip6.src), 'fd77::100');
-      assert.equal(ipToString(d.ip6.dst), 'fd77::1');
+      assert.equal(ipBytesToText(d.ip6.src), 'fd77::100');
+      assert.equal(ipBytesToText(d.ip6.dst), 'fd77::1');
       assert.equal(d.ip6.hopLimit, 255);
       assert.equal(macToString(d.eth.dst), '02:00:00:00:00:c1');
       assert.equal(d.ndp.targetLla && macToString(d.ndp.targetLla), NODE_MAC);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { isIPv6 } from 'node:net';
 import fc from 'fast-check';
+import { ipBytesToText } from '@l2lb/shared/ip';
 import {
   ARP_REPLY,
   ARP_REQUEST,
@@ -12,8 +13,6 @@ import {
   buildUnsolicitedAdvert,
   decodeFrame,
   icmpv6Checksum,
-  ipToString,
-  ipv6ToString,
   macToString,
   parseIp,
   parseMac,
@@ -35,7 +34,7 @@ const clientMac = parseMac('02:00:00:00:00:c1');
 
 describe('l2 codecs: addresses', () => {
   it('parses and formats IPv4/IPv6 like the canonical RFC 5952 text', () => {
-    assert.equal(ipToString(parseIp('10.77.0.2')), '10.77.0.2');
+    assert.equal(ipBytesToText(parseIp('10.77.0.2')), '10.77.0.2');
     assert.equal(canonicalIp('FD77:0:0::0002'), 'fd77::2');
     assert.equal(canonicalIp('fe80::ff:fe00:c1'), 'fe80::ff:fe00:c1');
     assert.equal(canonicalIp('1:0:0:2:0:0:0:3'), '1:0:0:2::3');
@@ -48,7 +47,7 @@ describe('l2 codecs: addresses', () => {
   it('round-trips random IPv6 addresses through text', () => {
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), (bytes) => {
-        const text = ipv6ToString(bytes);
+        const text = ipBytesToText(bytes);
         assert.ok(isIPv6(text), text);
         assert.deepEqual([...parseIp(text)], [...bytes]);
       }),
@@ -58,7 +57,7 @@ describe('l2 codecs: addresses', () => {
 
   it('derives the solicited-node group and its MAC from the low 24 bits', () => {
     const ip = parseIp('fd77::12:3456');
-    assert.equal(ipv6ToString(solicitedNodeAddress(ip)), 'ff02::1:ff12:3456');
+    assert.equal(ipBytesToText(solicitedNodeAddress(ip)), 'ff02::1:ff12:3456');
     assert.equal(macToString(solicitedNodeMac(ip)), '33:33:ff:12:34:56');
   });
 });
@@ -70,8 +69,8 @@ describe('l2 codecs: frames captured from Linux', () => {
     if (d.kind !== 'arp') return;
     assert.equal(d.arp.op, ARP_REQUEST);
     assert.equal(macToString(d.arp.sha), '02:00:00:00:00:c1');
-    assert.equal(ipToString(d.arp.spa), '10.77.0.1');
-    assert.equal(ipToString(d.arp.tpa), '10.77.0.2');
+    assert.equal(ipBytesToText(d.arp.spa), '10.77.0.1');
+    assert.equal(ipBytesToText(d.arp.tpa), '10.77.0.2');
     assert.deepEqual(d.eth.dst, BROADCAST_MAC);
   });
 
@@ -89,8 +88,8 @@ describe('l2 codecs: frames captured from Linux', () => {
     assert.equal(d.kind, 'ndp');
     if (d.kind !== 'ndp') return;
     assert.equal(d.ndp.type, 135);
-    assert.equal(ipv6ToString(d.ndp.target), 'fd77::2');
-    assert.equal(ipv6ToString(d.ip6.src), 'fe80::ff:fe00:c1');
+    assert.equal(ipBytesToText(d.ndp.target), 'fd77::2');
+    assert.equal(ipBytesToText(d.ip6.src), 'fe80::ff:fe00:c1');
     assert.equal(d.ndp.sourceLla && macToString(d.ndp.sourceLla), '02:00:00:00:00:c1');
     assert.equal(icmpv6Checksum(d.ip6.src, d.ip6.dst, d.ip6.payload), 0);
   });
@@ -106,7 +105,7 @@ describe('l2 codecs: frames captured from Linux', () => {
 
   it('recognises the gratuitous request form and the kernel 42-byte request', () => {
     const g = decodeOk(hex(CAPTURED.garpRequest));
-    assert.ok(g.kind === 'arp' && ipToString(g.arp.spa) === ipToString(g.arp.tpa));
+    assert.ok(g.kind === 'arp' && ipBytesToText(g.arp.spa) === ipBytesToText(g.arp.tpa));
     const k = decodeOk(hex(CAPTURED.kernelArpRequest));
     assert.ok(k.kind === 'arp' && k.arp.op === ARP_REQUEST);
   });
@@ -136,7 +135,7 @@ describe('l2 codecs: builders and validation', () => {
   it('unsolicited NA goes to ff02::1 with S=0, O=1, hop limit 255 and TLLA', () => {
     const d = decodeOk(buildUnsolicitedAdvert(nodeMac, parseIp('fd77::100')));
     assert.ok(d.kind === 'ndp' && d.ndp.type === 136);
-    assert.equal(ipv6ToString(d.ip6.dst), 'ff02::1');
+    assert.equal(ipBytesToText(d.ip6.dst), 'ff02::1');
     assert.equal(macToString(d.eth.dst), '33:33:00:00:00:01');
     assert.equal(d.ip6.hopLimit, 255);
     assert.equal(d.ndp.solicited, false);
@@ -149,7 +148,7 @@ describe('l2 codecs: builders and validation', () => {
     if (ns.kind !== 'ndp') return assert.fail('not ndp');
     const na = decodeOk(buildSolicitedAdvert(nodeMac, parseIp('fd77::100'), ns.ip6.src, ns.eth.src, undefined));
     assert.ok(na.kind === 'ndp' && na.ndp.type === 136 && !na.ndp.solicited);
-    assert.equal(ipv6ToString(na.ip6.dst), 'ff02::1');
+    assert.equal(ipBytesToText(na.ip6.dst), 'ff02::1');
   });
 
   it('rejects a corrupted checksum, a wrong hop limit and a zero-length option with reasons', () => {

@@ -1,5 +1,6 @@
 // Test doubles for the announcer's injected I/O: sockets, interface list, timers.
-import type { ArpReflexTable, L2Socket, L2FrameBatch, SocketKind, Timers } from '../../src/l2/announcer.js';
+import type { Timers } from '../../src/l2/announcer.js';
+import type { ArpReflexTable, L2Socket, L2FrameBatch, SocketKind } from '../../src/l2/port.js';
 import type { InterfaceInfo } from '../../src/l2/interfaces.js';
 
 export class FakeSocket implements L2Socket {
