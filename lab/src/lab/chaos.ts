@@ -4,6 +4,7 @@
 // (stop, start again from its persisted state, or from an older copy of it).
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { API_PORT, apiserverArgs, type LabPlan, type NodePlan } from './plan.js';
 import { alive, nsExec, nsHttpGet, run, signal, spawnDetached, stopPids, waitFor } from './sys.js';
@@ -46,9 +47,23 @@ export function removeLoss(node: NodePlan): void {
 
 // ---- CPU pressure ------------------------------------------------------------------------------
 
+/**
+ * How the pressure reaches the speaker.
+ * - `neighbour`: a busy node. stress-ng spins on the CPU the speaker is pinned to, at the same priority,
+ *   so every wake-up of the speaker competes with it; stress-ng alone is capped (cgroup quota), which
+ *   bounds what the machine loses. The speaker itself has no CPU limit, as in manifests/l2lb.yaml.
+ * - `shared-quota`: a CPU-limited node. The speaker and stress-ng share one cgroup quota; once stress-ng
+ *   used it up the kernel holds the speaker too until the next period (CFS throttling, as with a
+ *   Kubernetes CPU limit on a pod that also runs something busy).
+ */
+export type StressMode = 'neighbour' | 'shared-quota';
+
 export interface StressOptions {
-  /** CPU the node may use in all, as a share of one core (the cgroup's quota), e.g. 0.4. */
+  mode: StressMode;
+  /** CPU stress-ng may use (neighbour) or the node may use in all (shared-quota), as a share of one core. */
   cpuShare: number;
+  /** neighbour: the CPU the speaker and stress-ng are pinned to. */
+  cpu?: number;
   /** CFS period of the quota (ms). */
   periodMs: number;
   /** stress-ng --timeout: it ends by itself even if we die. */
@@ -72,7 +87,8 @@ function cpuCgroupRoot(): { root: string; v2: boolean } | undefined {
  * machine as a whole loses at most `cpuShare` of one core per stressed node.
  */
 export class NodeStress {
-  private constructor(readonly node: NodePlan, private readonly dir: string, private readonly v2: boolean, private readonly stressPid: number, private readonly speakerPid: number) {}
+  private constructor(readonly node: NodePlan, private readonly dir: string, private readonly v2: boolean, private readonly stressPid: number,
+    private readonly speakerPid: number, private readonly mode: StressMode) {}
 
   static start(plan: LabPlan, node: NodePlan, o: StressOptions): NodeStress {
     const cg = cpuCgroupRoot();
@@ -89,13 +105,21 @@ export class NodeStress {
       writeFileSync(join(dir, 'cpu.cfs_period_us'), String(periodUs));
       writeFileSync(join(dir, 'cpu.cfs_quota_us'), String(quotaUs));
     }
-    writeFileSync(join(dir, 'cgroup.procs'), String(speakerPid));
+    let pin = '';
+    if (o.mode === 'shared-quota') {
+      writeFileSync(join(dir, 'cgroup.procs'), String(speakerPid));
+    } else {
+      // The speaker's every thread and stress-ng on one CPU.
+      const cpu = (o.cpu ?? 0) % availableParallelism();
+      run('taskset', ['-a', '-p', '-c', String(cpu), String(speakerPid)]);
+      pin = `taskset -c ${cpu} `;
+    }
     // The shell joins the cgroup before exec, so stress-ng and its worker are born inside it.
-    const script = `echo $$ > '${join(dir, 'cgroup.procs')}' && exec ip netns exec '${node.ns}' stress-ng --cpu 1 --cpu-method int64 --timeout ${Math.ceil(o.seconds)}s --quiet`;
+    const script = `echo $$ > '${join(dir, 'cgroup.procs')}' && exec ${pin}ip netns exec '${node.ns}' stress-ng --cpu 1 --cpu-method int64 --timeout ${Math.ceil(o.seconds)}s --quiet`;
     const child = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
     if (child.pid === undefined) throw new Error(`could not start stress-ng for ${node.name}`);
     child.unref();
-    return new NodeStress(node, dir, cg.v2, child.pid, speakerPid);
+    return new NodeStress(node, dir, cg.v2, child.pid, speakerPid, o.mode);
   }
 
   /** Throttling so far: periods the cgroup hit its quota, and the time it was held back (ms). */
@@ -129,7 +153,10 @@ export class NodeStress {
       }
     };
     const root = join(this.dir, '..', 'cgroup.procs');
-    if (alive(this.speakerPid)) writeFileSync(root, String(this.speakerPid));
+    if (alive(this.speakerPid)) {
+      if (this.mode === 'shared-quota') writeFileSync(root, String(this.speakerPid));
+      else run('taskset', ['-a', '-p', '-c', `0-${availableParallelism() - 1}`, String(this.speakerPid)], { allowFail: true });
+    }
     await stopPids(procs().filter((p) => p !== this.speakerPid), 2000);
     for (const p of procs()) {
       try {
