@@ -151,8 +151,8 @@ describe('API server outage: failover without it, resync after it @integration',
         await waitFor(() => l2statusNodes(plan)?.join() === newOwner.name, { timeoutMs: 30_000, intervalMs: 200, what: `the ServiceL2Status naming ${newOwner.name} again after the restore (the restored one names ${owner.name})` });
         await waitFor(() => allWatching(plan, survivors), { timeoutMs: 30_000, intervalMs: 300, what: 'every informer watching again' });
         console.log(`      API server restored from a backup (resourceVersion ${rvBefore} -> ${backupRv}): ServiceL2Status names ${newOwner.name} again within ${Date.now() - t3} ms`);
-        // Give a wrong reallocation or flap its chance to show: a full resync interval of the status writer is
-        // not waited for; the controller and the speakers act on the relist at once.
+        // The watch has printed the Service at least once (the controller acted on its relist by now: the
+        // ServiceL2Status above came from the speakers' relist, which happened at the same reconnect).
         await waitFor(() => svcWatch2.ips.length > 0, { timeoutMs: 10_000, what: 'kubectl get svc -w output' });
       } finally {
         svcWatch2.stop();

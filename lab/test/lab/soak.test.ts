@@ -5,12 +5,21 @@
 // declare a live peer dead. The 10-minute run is `npm run bench -- soak`.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
-import { NodeStress } from '../../src/lab/chaos.js';
+import { lossScript, NodeStress } from '../../src/lab/chaos.js';
 import { down, speakerHasRun } from '../../src/lab/lab.js';
 import { runSoak, soakLogEvents, soakReport } from '../../src/lab/soak.js';
 import { alive, have, isRoot, listNetns } from '../../src/lab/sys.js';
 
-describe('soak log parsing', () => {
+describe('soak: loss rules and log parsing', () => {
+  it('the loss rules drop at the link level in both directions, and refuse a bad percentage', () => {
+    const script = lossScript(5);
+    assert.match(script, /hook ingress device "eth0" priority 0; numgen random mod 100 < 5 counter drop;/);
+    assert.match(script, /hook egress device "eth0" priority 0; numgen random mod 100 < 5 counter drop;/);
+    assert.match(script, /^table netdev l2lbchaos \{/);
+    assert.throws(() => lossScript(101), /loss percent must be an integer from 0 to 100, got 101/);
+    assert.throws(() => lossScript(2.5), /got 2.5/);
+  });
+
   it('counts memberlist leaves and announcement changes for the Service inside the window only', () => {
     const at = (s: number): string => new Date(1_000_000 + s * 1000).toISOString();
     const log = [
