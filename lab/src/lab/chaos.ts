@@ -99,11 +99,16 @@ export class NodeStress {
     mkdirSync(dir, { recursive: true });
     const periodUs = Math.round(o.periodMs * 1000);
     const quotaUs = Math.max(1000, Math.round(periodUs * o.cpuShare));
+    // The group's weight is that of the tasks in it (speaker + worker), as if they ran outside it: with
+    // the default weight of one task the whole node competed as a single task against the rest of the
+    // host, and on a loaded machine the speaker waited up to 0.8 s while its quota was mostly unused.
     if (cg.v2) {
       writeFileSync(join(dir, 'cpu.max'), `${quotaUs} ${periodUs}`);
+      writeFileSync(join(dir, 'cpu.weight'), String(o.mode === 'shared-quota' ? 200 : 100));
     } else {
       writeFileSync(join(dir, 'cpu.cfs_period_us'), String(periodUs));
       writeFileSync(join(dir, 'cpu.cfs_quota_us'), String(quotaUs));
+      writeFileSync(join(dir, 'cpu.shares'), String(o.mode === 'shared-quota' ? 2048 : 1024));
     }
     let pin = '';
     if (o.mode === 'shared-quota') {
