@@ -7,6 +7,8 @@ packages=(
   python3 make g++
   # network namespace integration tests (ARP/NDP clients, packet loss, frame decoding)
   iproute2 nftables arping ndisc6 iputils-ping tcpdump tshark procps
+  # the soak test's bounded CPU pressure on lab nodes (lab/src/lab/chaos.ts)
+  stress-ng
   # memberlist interop: the Go test peer (test/tools/mlpeer) is built from these, offline
   golang-go golang-github-hashicorp-memberlist-dev
   # real kube-apiserver test tier (scripts/kube-apiserver.sh runs it with Debian's etcd)

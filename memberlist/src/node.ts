@@ -6,6 +6,7 @@ import { randomInt } from 'node:crypto';
 import { MemberlistConfig } from './config.js';
 import { Env, Memberlist, MemberlistEvents, StreamResult, Timer } from './memberlist.js';
 import { DropLogLimiter } from './loglimit.js';
+import { LateAwareTimers } from './timers.js';
 import { FrameStep, StreamFramer, StreamParse } from './wire.js';
 
 export interface Logger {
@@ -40,7 +41,8 @@ export class MemberlistNode {
   private udp: dgram.Socket | null = null;
   private tcp: net.Server | null = null;
   private readonly conns = new Set<net.Socket>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Late timers let the sockets be read first: a held-up process must not ignore answers already here. */
+  private readonly timers: LateAwareTimers;
   private readonly log: Logger;
   private closed = false;
   /** Bytes held by inbound stream framers right now (see INBOUND_STREAM_BUDGET_BYTES). */
@@ -48,6 +50,7 @@ export class MemberlistNode {
 
   constructor(cfg: MemberlistConfig, private readonly opts: NodeOptions, events: MemberlistEvents = {}) {
     this.log = opts.logger ?? quiet;
+    this.timers = new LateAwareTimers({ onError: (e) => this.log.warn('timer callback failed', { err: e instanceof Error ? e.stack : String(e) }) });
     const env: Env = {
       now: () => performance.now(),
       setTimer: (ms, fn) => this.setTimer(ms, fn),
@@ -68,17 +71,9 @@ export class MemberlistNode {
   }
 
   private setTimer(ms: number, fn: () => void): Timer {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      if (this.closed) return;
-      try {
-        fn();
-      } catch (e) {
-        this.log.warn('timer callback failed', { err: e instanceof Error ? e.stack : String(e) });
-      }
-    }, Math.max(0, ms));
-    this.timers.add(t);
-    return { cancel: () => { clearTimeout(t); this.timers.delete(t); } };
+    return this.timers.set(ms, () => {
+      if (!this.closed) fn();
+    });
   }
 
   /**
@@ -245,8 +240,7 @@ export class MemberlistNode {
     if (this.closed) return;
     this.closed = true;
     this.ml.shutdown();
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    this.timers.clearAll();
     for (const c of this.conns) c.destroy();
     this.conns.clear();
     const udp = this.udp;

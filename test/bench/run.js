@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Runs benchmarks: every compiled <package>/dist/bench/<name>.bench.js, each in its own process
 // so one benchmark's memory and timers do not disturb the next.
-// Usage: npm run bench [-- [--strict] name...]   (no names: all benchmarks)
+// Usage: npm run bench [-- [--strict] name... [--option=value | --option value]...]   (no names: all benchmarks)
 //   --strict: exit 1 when any benchmark printed a `TARGET MISSED` line, not only when one failed.
+//   Any other --option is passed on to every selected benchmark as --option=value (e.g. soak --seconds 60).
 import { readdirSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,14 +12,21 @@ import { spawn } from 'node:child_process';
 const MISSED = 'TARGET MISSED';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const args = process.argv.slice(2);
-const flags = args.filter((a) => a.startsWith('-'));
-const wanted = args.filter((a) => !a.startsWith('-'));
-const unknownFlags = flags.filter((f) => f !== '--strict');
-if (unknownFlags.length > 0) {
-  console.error(`unknown option(s): ${unknownFlags.join(', ')}; usage: npm run bench -- [--strict] [name...]`);
-  process.exit(2);
+const strict = args.includes('--strict');
+const wanted = [];
+/** Options for the benchmarks themselves, normalised to --option=value. */
+const passed = [];
+for (let i = 0; i < args.length; i++) {
+  const a = args[i];
+  if (a === '--strict') continue;
+  if (!a.startsWith('-')) wanted.push(a);
+  else if (!/^--[a-z][a-z0-9-]*(=.*)?$/.test(a)) {
+    console.error(`bad option ${a}; usage: npm run bench -- [--strict] [name...] [--option=value...]`);
+    process.exit(2);
+  } else if (a.includes('=')) passed.push(a);
+  else if (i + 1 < args.length && !args[i + 1].startsWith('-')) passed.push(`${a}=${args[++i]}`);
+  else passed.push(`${a}=true`);
 }
-const strict = flags.includes('--strict');
 const found = [];
 for (const pkg of readdirSync(root)) {
   const dir = join(root, pkg, 'dist', 'bench');
@@ -38,7 +46,7 @@ if (missing.length > 0) {
 /** Runs one benchmark, passing its output through, and returns its exit status and TARGET MISSED lines. */
 function runBench(path) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--expose-gc', path], { stdio: ['inherit', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--expose-gc', path, ...passed], { stdio: ['inherit', 'pipe', 'inherit'] });
     const missedLines = [];
     let partial = '';
     child.stdout.setEncoding('utf8');

@@ -149,7 +149,8 @@ export function controllerArgs(plan: LabPlan, opts: { logLevel?: string } = {}):
 
 export function apiserverArgs(plan: LabPlan): string[] {
   // The lab LAN is a bridge inside network namespaces that only the lab's own hosts are plugged into.
-  return ['apiserver', '--listen', `${plan.cp.ip}:${API_PORT}`, '--kubeconfig-out', `${plan.stateDir}/kubeconfig`, '--allow-unauthenticated'];
+  // --data: the state survives a stop and start of the API server (the API-outage test restarts it).
+  return ['apiserver', '--listen', `${plan.cp.ip}:${API_PORT}`, '--data', `${plan.stateDir}/apiserver`, '--kubeconfig-out', `${plan.stateDir}/kubeconfig`, '--allow-unauthenticated'];
 }
 
 /** Kubernetes objects `up` creates: the lab namespace and one Node per lab node. */

@@ -1,6 +1,8 @@
 // Informers that never give up: list, then watch from the list's resourceVersion; on any failure
 // (reset, refused, 401/403/5xx, inactivity) retry with capped exponential backoff and jitter, resuming
 // from the last resourceVersion; on 410 Expired relist (emitting the differences, so no update is lost).
+// A resourceVersion that went backwards (the API server's storage restored from an older backup) also
+// relists: resuming from the newer one would silently miss every change between the two.
 
 import type { Registry } from 'prom-client';
 import { errorLine, isApiError, KubeApiError, type KubeClient } from './client.js';
@@ -60,6 +62,18 @@ export function backoffDelay(attempt: number, o: Required<BackoffOptions>, rando
 
 class Stopped extends Error {}
 
+/** The server is at an older resourceVersion than we resumed from (its storage was restored). */
+class WentBack extends Error {}
+
+/**
+ * Whether resourceVersion `now` is older than `from`. resourceVersions are opaque in the API, but
+ * both etcd's and the embedded server's are integers; anything else never compares as older.
+ */
+export function resourceVersionWentBack(from: string | undefined, now: string | undefined): boolean {
+  if (from === undefined || now === undefined || !/^\d+$/.test(from) || !/^\d+$/.test(now)) return false;
+  return BigInt(now) < BigInt(from);
+}
+
 export class Informer<T extends KubeObject = KubeObject> {
   readonly name: string;
   private readonly cache = new Map<string, T>();
@@ -78,6 +92,8 @@ export class Informer<T extends KubeObject = KubeObject> {
   private wake: (() => void) | undefined;
   private stopped = true;
   private failures = 0;
+  /** After a failed watch the server may have restarted from a backup: check before resuming. */
+  private checkBeforeResume = false;
   private untrack: (() => void) | undefined;
   private syncWaiters: (() => void)[] = [];
 
@@ -208,6 +224,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     while (!this.stopped) {
       this.abort = new AbortController();
       try {
+        if (this.rv !== undefined && this.checkBeforeResume) await this.checkResourceVersion(this.abort.signal);
         if (this.rv === undefined) await this.relist(this.abort.signal);
         const started = this.now();
         const delivered = await this.watchOnce(this.abort.signal);
@@ -228,6 +245,12 @@ export class Informer<T extends KubeObject = KubeObject> {
           this.rv = undefined;
           continue;
         }
+        if (e instanceof WentBack) {
+          this.log.warn(`informer ${this.name}: ${e.message}; relisting`, { informer: this.name });
+          this.rv = undefined;
+          continue;
+        }
+        this.checkBeforeResume = true;
         this.failures += 1;
         const delay = backoffDelay(this.failures, this.backoff, this.random);
         const reason = e instanceof KubeApiError ? (e.code === 0 ? e.reason : String(e.code)) : 'error';
@@ -248,6 +271,24 @@ export class Informer<T extends KubeObject = KubeObject> {
   private markStale(): void {
     if (this.connected) this.staleSince = this.now();
     this.connected = false;
+  }
+
+  /**
+   * One single-item list (a consistent read of the current resourceVersion) before resuming after a
+   * failure: an older one than ours means the server came back from an older state, so relist.
+   */
+  private async checkResourceVersion(signal: AbortSignal): Promise<void> {
+    const o = this.opts;
+    const page = await this.client.request<{ metadata?: { resourceVersion?: string } }>('GET', resourcePath(o.resource, o.namespace), {
+      query: { labelSelector: o.labelSelector || undefined, fieldSelector: o.fieldSelector || undefined, limit: 1 },
+      signal,
+    });
+    this.checkBeforeResume = false;
+    const now = page.metadata?.resourceVersion;
+    if (resourceVersionWentBack(this.rv, now)) {
+      this.log.warn(`informer ${this.name}: resourceVersion went back from ${this.rv ?? ''} to ${now ?? ''} (the API server's storage was restored from an older state?); relisting`, { informer: this.name });
+      this.rv = undefined;
+    }
   }
 
   private async relist(signal: AbortSignal): Promise<void> {
@@ -280,6 +321,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     for (const [k, v] of old) if (!fresh.has(k)) this.emit('delete', v);
     this.rv = resourceVersion;
     this.failures = 0;
+    this.checkBeforeResume = false;
     if (!this.isSynced) {
       this.isSynced = true;
       this.log.debug(`informer ${this.name}: synced (${fresh.size} objects, resourceVersion ${resourceVersion})`, { informer: this.name });
@@ -294,71 +336,88 @@ export class Informer<T extends KubeObject = KubeObject> {
     }
   }
 
-  /** One watch request. Returns whether anything arrived; throws on failures (410 as KubeApiError 410). */
+  /** One watch request. Returns whether anything arrived; throws on failures (410 as KubeApiError 410, WentBack). */
   private async watchOnce(signal: AbortSignal): Promise<boolean> {
     const o = this.opts;
     const timeout = o.watchTimeoutSeconds ?? 300;
     const jittered = Math.max(1, Math.round(timeout * (0.8 + 0.2 * this.random())));
-    let delivered = false;
-    let expired: KubeApiError | undefined;
     const path = resourcePath(o.resource, o.namespace);
-    await this.client.stream(path, {
-      watch: 1, resourceVersion: this.rv, allowWatchBookmarks: true, timeoutSeconds: jittered,
-      labelSelector: o.labelSelector || undefined, fieldSelector: o.fieldSelector || undefined,
-    }, (ev) => {
-      if (expired) return;
-      const type = ev['type'];
-      const obj = ev['object'];
-      if (typeof obj !== 'object' || obj === null) {
-        this.metrics.dropped.inc({ informer: this.name, reason: 'no_object' });
-        this.log.warn(`informer ${this.name}: dropped a watch event without an object (type ${String(type)})`, { informer: this.name });
-        return;
-      }
-      if (type === 'ERROR') {
-        const st = obj as KubeStatus;
-        expired = new KubeApiError(st.code ?? 500, st.reason ?? 'Error', st.message ?? 'watch error', 'GET', path, st);
-        return;
-      }
-      const k = obj as T;
-      const rv = k.metadata?.resourceVersion;
-      if (type === 'BOOKMARK') {
-        if (rv) this.rv = rv;
-        delivered = true;
-        return;
-      }
-      if (typeof k.metadata?.name !== 'string' || (type !== 'ADDED' && type !== 'MODIFIED' && type !== 'DELETED')) {
-        this.metrics.dropped.inc({ informer: this.name, reason: typeof k.metadata?.name !== 'string' ? 'no_name' : 'bad_type' });
-        this.log.warn(`informer ${this.name}: dropped a malformed watch event (type ${String(type)})`, { informer: this.name });
-        return;
-      }
-      delivered = true;
-      if (rv) this.rv = rv;
-      this.metrics.events.inc({ informer: this.name, type });
-      const key = objectKey(k);
-      const prev = this.cache.get(key);
-      if (type === 'DELETED') {
-        this.cache.delete(key);
-        this.emit('delete', k);
-      } else {
-        this.cache.set(key, k);
-        if (!prev) this.emit('add', k);
-        else if (prev.metadata?.resourceVersion !== rv) this.emit('update', k, prev);
-      }
-    }, {
-      signal,
-      inactivityTimeoutMs: o.inactivityTimeoutMs ?? (timeout + 30) * 1000,
-      onConnected: () => {
-        this.connected = true;
-        if (this.failures > 0) this.log.info(`informer ${this.name}: watch re-established at resourceVersion ${this.rv ?? ''}`, { informer: this.name });
-      },
-      onBadLine: (_line, reason) => {
-        this.metrics.dropped.inc({ informer: this.name, reason: 'bad_json' });
-        this.log.warn(`informer ${this.name}: dropped a watch line: ${reason}`, { informer: this.name });
-      },
-    });
-    if (expired) throw expired;
+    // `ended`: our own abort, to end the watch at once when the server says it cannot go on (an ERROR
+    // event) or the resourceVersion is seen going back; `failure` is then what the loop acts on.
+    const round: { from: string | undefined; delivered: boolean; failure?: Error; ended: AbortController } = { from: this.rv, delivered: false, ended: new AbortController() };
+    const onAbort = (): void => round.ended.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await this.client.stream(path, {
+        watch: 1, resourceVersion: this.rv, allowWatchBookmarks: true, timeoutSeconds: jittered,
+        labelSelector: o.labelSelector || undefined, fieldSelector: o.fieldSelector || undefined,
+      }, (ev) => this.onWatchEvent(ev, path, round), {
+        signal: round.ended.signal,
+        inactivityTimeoutMs: o.inactivityTimeoutMs ?? (timeout + 30) * 1000,
+        onConnected: () => {
+          this.connected = true;
+          if (this.failures > 0) this.log.info(`informer ${this.name}: watch re-established at resourceVersion ${this.rv ?? ''}`, { informer: this.name });
+        },
+        onBadLine: (_line, reason) => {
+          this.metrics.dropped.inc({ informer: this.name, reason: 'bad_json' });
+          this.log.warn(`informer ${this.name}: dropped a watch line: ${reason}`, { informer: this.name });
+        },
+      });
+    } catch (e) {
+      throw round.failure ?? e;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+    if (round.failure) throw round.failure;
     if (this.stopped) throw new Stopped();
-    return delivered;
+    return round.delivered;
+  }
+
+  private onWatchEvent(ev: Record<string, unknown>, path: string, round: { from: string | undefined; delivered: boolean; failure?: Error; ended: AbortController }): void {
+    if (round.failure) return;
+    const type = ev['type'];
+    const obj = ev['object'];
+    if (typeof obj !== 'object' || obj === null) {
+      this.metrics.dropped.inc({ informer: this.name, reason: 'no_object' });
+      this.log.warn(`informer ${this.name}: dropped a watch event without an object (type ${String(type)})`, { informer: this.name });
+      return;
+    }
+    if (type === 'ERROR') {
+      const st = obj as KubeStatus;
+      round.failure = new KubeApiError(st.code ?? 500, st.reason ?? 'Error', st.message ?? 'watch error', 'GET', path, st);
+      return;
+    }
+    const k = obj as T;
+    const rv = k.metadata?.resourceVersion;
+    if (resourceVersionWentBack(round.from, rv)) {
+      // Resumed from a newer resourceVersion than the server's: what changed in between is unknown.
+      round.failure = new WentBack(`resourceVersion went back from ${round.from ?? ''} to ${rv ?? ''} (the API server's storage was restored from an older state?)`);
+      round.ended.abort();
+      return;
+    }
+    if (type === 'BOOKMARK') {
+      if (rv) this.rv = rv;
+      round.delivered = true;
+      return;
+    }
+    if (typeof k.metadata?.name !== 'string' || (type !== 'ADDED' && type !== 'MODIFIED' && type !== 'DELETED')) {
+      this.metrics.dropped.inc({ informer: this.name, reason: typeof k.metadata?.name !== 'string' ? 'no_name' : 'bad_type' });
+      this.log.warn(`informer ${this.name}: dropped a malformed watch event (type ${String(type)})`, { informer: this.name });
+      return;
+    }
+    round.delivered = true;
+    if (rv) this.rv = rv;
+    this.metrics.events.inc({ informer: this.name, type });
+    const key = objectKey(k);
+    const prev = this.cache.get(key);
+    if (type === 'DELETED') {
+      this.cache.delete(key);
+      this.emit('delete', k);
+    } else {
+      this.cache.set(key, k);
+      if (!prev) this.emit('add', k);
+      else if (prev.metadata?.resourceVersion !== rv) this.emit('update', k, prev);
+    }
   }
 }
 

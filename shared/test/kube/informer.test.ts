@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { Registry } from 'prom-client';
 import { KubeClient } from '../../src/kube/client.js';
 import { loadKubeConfig } from '../../src/kube/config.js';
-import { backoffDelay, Informer } from '../../src/kube/informer.js';
+import { backoffDelay, Informer, resourceVersionWentBack } from '../../src/kube/informer.js';
 import type { Logger } from '../../src/kube/log.js';
 import { Resources } from '../../src/kube/types.js';
 
@@ -79,6 +79,54 @@ describe('kube informer (unit)', () => {
         await inf.stop();
       }
     });
+  });
+
+  it('resourceVersionWentBack compares integer resourceVersions only', () => {
+    assert.equal(resourceVersionWentBack('100', '99'), true);
+    assert.equal(resourceVersionWentBack('99', '100'), false);
+    assert.equal(resourceVersionWentBack('100', '100'), false);
+    assert.equal(resourceVersionWentBack('123456789012345678901', '99999999999999999999'), true);
+    assert.equal(resourceVersionWentBack(undefined, '1'), false);
+    assert.equal(resourceVersionWentBack('abc', '1'), false, 'opaque values never compare');
+    assert.equal(resourceVersionWentBack('100', ''), false);
+  });
+
+  it('relists when a watch delivers a resourceVersion older than the one it resumed from, instead of applying it', async () => {
+    let lists = 0;
+    const svc = (name: string, rv: string): Record<string, unknown> => ({ metadata: { name, namespace: 'default', resourceVersion: rv } });
+    const srv = createServer((req, res) => {
+      const u = new URL(req.url ?? '/', 'http://x');
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      if (!u.searchParams.get('watch')) {
+        lists += 1;
+        // First the state at 50; after the "restore", the older state at 9 (object b only).
+        res.end(JSON.stringify(lists === 1
+          ? { kind: 'ServiceList', metadata: { resourceVersion: '50' }, items: [svc('a', '50')] }
+          : { kind: 'ServiceList', metadata: { resourceVersion: '9' }, items: [svc('b', '8')] }));
+        return;
+      }
+      res.flushHeaders();
+      if (u.searchParams.get('resourceVersion') === '50') res.write(`${JSON.stringify({ type: 'ADDED', object: svc('c', '7') })}\n`);
+      // otherwise a quiet watch, ended by the test
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const client = new KubeClient(loadKubeConfig({ server: `http://127.0.0.1:${(srv.address() as AddressInfo).port}` }));
+    const warnings: string[] = [];
+    const log: Logger = { error: () => undefined, info: () => undefined, debug: () => undefined, warn: (m) => { warnings.push(m); } };
+    const inf = new Informer(client, { resource: Resources.services, registry: new Registry(), logger: log, backoff: { initialMs: 20, maxMs: 50, jitter: 0 } });
+    const events: string[] = [];
+    inf.on('add', (o) => events.push(`add ${o.metadata?.name}`)).on('delete', (o) => events.push(`delete ${o.metadata?.name}`));
+    inf.start();
+    try {
+      await waitFor(() => lists >= 2 && inf.get('b', 'default') !== undefined, 3000);
+      assert.deepEqual(events, ['add a', 'add b', 'delete a'], 'c (from the older history) never applied; the relist gives the differences');
+      assert.equal(inf.resourceVersion, '9');
+      assert.ok(warnings.some((w) => /resourceVersion went back from 50 to 7/.test(w)), warnings.join('\n'));
+    } finally {
+      await inf.stop();
+      srv.closeAllConnections();
+      await new Promise((r) => srv.close(r));
+    }
   });
 
   it('renews a quiet watch that the server ends normally at once, but backs off from watches that end immediately', async () => {

@@ -1,8 +1,9 @@
 // Informer resilience against the embedded API server: a server crash and restart (same data, in memory
-// and from disk), 410 Expired → relist without losing an update, and 401 → backoff → recovery.
+// and from disk), 410 Expired → relist without losing an update, a restore of an older state (resourceVersion
+// going backwards) → relist, and 401 → backoff → recovery.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedApiServer } from '@l2lb/apiserver';
@@ -141,6 +142,47 @@ describe('kube informer resilience (embedded API server)', () => {
     await waitFor(() => w.log.includes('update a') && w.log.includes('delete b') && w.log.includes('add c'), { what: `relist diff (${w.log.join('; ')})` });
     assert.equal(w.inf.get('a', 'default')?.metadata?.labels?.['changed'], 'yes');
     assert.equal(await counter(reg, 'l2lb_kube_informer_relists_total', {}), 2);
+  });
+
+  it('relists when the resourceVersion goes backwards (the server restarted from an older snapshot), emitting only the differences', async function () {
+    this.timeout(15_000);
+    dir = mkdtempSync(join(tmpdir(), 'l2lb-apisrv-'));
+    server = new EmbeddedApiServer({ dataDir: dir });
+    const url = await server.start();
+    const port = server.port;
+    const t = server.api.type('', 'v1', 'services')!;
+    server.api.create(t, 'default', svcBody('same'));
+    server.api.create(t, 'default', svcBody('reverted', { v: 'old' }));
+    server.flush();
+    copyFileSync(join(dir, 'state.json'), join(dir, 'older.json')); // the backup restored below
+    const client = new KubeClient(loadKubeConfig({ server: url }), { timeoutMs: 2000 });
+    const reg = new Registry();
+    const logger = new MemoryLogger();
+    const w = watch(client, Resources.services, reg, logger);
+    informers.push(w.inf);
+    await w.inf.waitForSync(5000);
+    await waitFor(() => w.inf.watching, { what: 'watch established' });
+    // Changes after the backup: moves the resourceVersion on, then they are lost by the restore.
+    server.api.patch(t, 'default', 'reverted', { metadata: { labels: { v: 'new' } } }, 'application/merge-patch+json', undefined);
+    server.api.create(t, 'default', svcBody('lost'));
+    for (let i = 0; i < 5; i++) server.api.patch(t, 'default', 'lost', { metadata: { labels: { n: String(i) } } }, 'application/merge-patch+json', undefined);
+    await waitFor(() => w.inf.get('reverted', 'default')?.metadata?.labels?.['v'] === 'new' && w.log.filter((l) => l === 'update lost').length === 5,
+      { what: 'changes after the backup seen' });
+    const before = Number(w.inf.resourceVersion);
+    await server.close();
+    copyFileSync(join(dir, 'older.json'), join(dir, 'state.json'));
+    server = new EmbeddedApiServer({ dataDir: dir, port });
+    await server.start();
+    assert.ok(server.api.store.resourceVersion < before, `restored resourceVersion ${server.api.store.resourceVersion} < ${before}`);
+    w.log.length = 0;
+    await waitFor(() => w.inf.get('lost', 'default') === undefined && w.inf.get('reverted', 'default')?.metadata?.labels?.['v'] === 'old',
+      { timeoutMs: 8000, what: `the informer to show the restored state (events: ${w.log.join('; ')})` });
+    // A change made after the restore (its resourceVersion is below the informer's old one) arrives too.
+    server.api.create(t, 'default', svcBody('after-restore'));
+    await waitFor(() => w.inf.get('after-restore', 'default') !== undefined, { timeoutMs: 5000, what: 'a change after the restore' });
+    assert.deepEqual(w.log.filter((l) => !l.endsWith('after-restore')).sort(), ['delete lost', 'update reverted'], 'only the differences; "same" kept, never deleted and re-added');
+    assert.ok(w.inf.get('same', 'default'));
+    assert.ok(logger.lines.some((l) => /resourceVersion went back/.test(l)), logger.lines.join('\n'));
   });
 
   it('resumes without relisting after a clean watch end or a reset', async () => {
