@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs benchmarks: every compiled <package>/dist/bench/<name>.bench.js, each in its own process
 // so one benchmark's memory and timers do not disturb the next.
-// Usage: npm run bench [-- [--strict] name...]   (no names: all benchmarks)
+// Usage: npm run bench [-- [--strict] [--seconds N] name...]   (no names: all benchmarks)
+//   --seconds N: passed on to the benchmarks (those with a measurement window use it, e.g. busy).
 //   --strict: exit 1 when any benchmark printed a `TARGET MISSED` line, not only when one failed.
 import { readdirSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -11,11 +12,27 @@ import { spawn } from 'node:child_process';
 const MISSED = 'TARGET MISSED';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const args = process.argv.slice(2);
-const flags = args.filter((a) => a.startsWith('-'));
-const wanted = args.filter((a) => !a.startsWith('-'));
+// Options passed on to every selected benchmark (each reads those it knows): --seconds N.
+const FORWARDED = ['--seconds'];
+const forwarded = [];
+const flags = [];
+const wanted = [];
+for (let i = 0; i < args.length; i++) {
+  const a = args[i];
+  const name = a.split('=')[0];
+  if (FORWARDED.includes(name)) {
+    const value = a.includes('=') ? a.slice(name.length + 1) : args[++i];
+    if (value === undefined || value === '') {
+      console.error(`${name} needs a value`);
+      process.exit(2);
+    }
+    forwarded.push(name, value);
+  } else if (a.startsWith('-')) flags.push(a);
+  else wanted.push(a);
+}
 const unknownFlags = flags.filter((f) => f !== '--strict');
 if (unknownFlags.length > 0) {
-  console.error(`unknown option(s): ${unknownFlags.join(', ')}; usage: npm run bench -- [--strict] [name...]`);
+  console.error(`unknown option(s): ${unknownFlags.join(', ')}; usage: npm run bench -- [--strict] [--seconds N] [name...]`);
   process.exit(2);
 }
 const strict = flags.includes('--strict');
@@ -38,7 +55,7 @@ if (missing.length > 0) {
 /** Runs one benchmark, passing its output through, and returns its exit status and TARGET MISSED lines. */
 function runBench(path) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--expose-gc', path], { stdio: ['inherit', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--expose-gc', path, ...forwarded], { stdio: ['inherit', 'pipe', 'inherit'] });
     const missedLines = [];
     let partial = '';
     child.stdout.setEncoding('utf8');
