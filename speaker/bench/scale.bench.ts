@@ -10,6 +10,7 @@
 //  4. (root) `l2lb-speaker run` with 1 000 and 10 000 LoadBalancer Services (VIPs) on the embedded
 //     API server, 3 memberlist members: RSS and CPU at idle.
 //   npm run bench -- scale
+import { cpus, loadavg } from 'node:os';
 import { simulateScale, type ScaleResult } from '@l2lb/memberlist/sim-scale';
 import type { ProfileName } from '@l2lb/memberlist';
 import { ensureMlpeer, startGo, type Peer } from '@l2lb/memberlist/testing/procs';
@@ -81,9 +82,17 @@ try {
 }
 
 // ---- 3. re-election pass -------------------------------------------------------------------------
-async function passAfterMembershipChange(services: number, nodes: number): Promise<{ totalMs: number; maxTaskMs: number; tasks: number }> {
+// Wall time and CPU time of this process: on the loaded 2-core CI machine wall time is mostly other
+// processes' (as in the fuzzer, docs/fuzzing.md); the targets are judged on CPU time.
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+interface PassFigures { totalMs: number; totalCpuMs: number; maxTaskMs: number; maxTaskCpuMs: number; tasks: number }
+async function passAfterMembershipChange(services: number, nodes: number): Promise<PassFigures> {
   const name = (i: number): string => `node-${i}`;
   let tasks: number[] = [];
+  let taskCpu: number[] = [];
   let pending = 0;
   let idle: (() => void) | undefined;
   const core = new SpeakerCore({
@@ -93,8 +102,10 @@ async function passAfterMembershipChange(services: number, nodes: number): Promi
       pending += 1;
       setImmediate(() => {
         const t = performance.now();
+        const c = cpuMs();
         fn();
         tasks.push(performance.now() - t);
+        taskCpu.push(cpuMs() - c);
         pending -= 1;
         if (pending === 0) idle?.();
       });
@@ -116,16 +127,20 @@ async function passAfterMembershipChange(services: number, nodes: number): Promi
   core.setMembers(all);
   await settled();
   tasks = [];
+  taskCpu = [];
   const t0 = performance.now();
+  const c0 = cpuMs();
   core.setMembers(all.filter((n) => n !== name(nodes - 1))); // a member dies
   tasks.push(performance.now() - t0); // the call itself is a task too
+  taskCpu.push(cpuMs() - c0);
   await settled();
-  return { totalMs: performance.now() - t0, maxTaskMs: max(tasks), tasks: tasks.length };
+  return { totalMs: performance.now() - t0, totalCpuMs: cpuMs() - c0, maxTaskMs: max(tasks), maxTaskCpuMs: max(taskCpu), tasks: tasks.length };
 }
 const pass = await passAfterMembershipChange(10_000, 250);
-console.log(`speaker re-election pass after a membership change, 10 000 Services x 250 nodes: ${f0(pass.totalMs)} ms in ${pass.tasks} tasks, longest task ${pass.maxTaskMs.toFixed(1)} ms`);
-results.push([pass.totalMs <= TARGETS.passMs, `re-election pass ${f0(pass.totalMs)} ms (target <= ${TARGETS.passMs} ms)`]);
-results.push([pass.maxTaskMs <= TARGETS.passBlockMs, `longest task of the pass ${pass.maxTaskMs.toFixed(1)} ms (target <= ${TARGETS.passBlockMs} ms)`]);
+console.log(`speaker re-election pass after a membership change, 10 000 Services x 250 nodes: ${f0(pass.totalMs)} ms wall (${f0(pass.totalCpuMs)} ms CPU) in ${pass.tasks} tasks, `
+  + `longest task ${pass.maxTaskMs.toFixed(1)} ms wall (${pass.maxTaskCpuMs.toFixed(1)} ms CPU); load average ${loadavg()[0]?.toFixed(1)} on ${cpus().length} cores`);
+results.push([pass.totalCpuMs <= TARGETS.passMs, `re-election pass ${f0(pass.totalCpuMs)} ms CPU (target <= ${TARGETS.passMs} ms)`]);
+results.push([pass.maxTaskCpuMs <= TARGETS.passBlockMs, `longest task of the pass ${pass.maxTaskCpuMs.toFixed(1)} ms CPU (target <= ${TARGETS.passBlockMs} ms)`]);
 
 // ---- 4. speaker process ---------------------------------------------------------------------------
 if (isRoot() && have('ip')) {

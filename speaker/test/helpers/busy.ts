@@ -142,7 +142,9 @@ async function withBusyCluster<T>(o: BusyOptions, measure: (s: Started) => Promi
     const startupMs = Date.now() - startedAt;
     log(`speaker n1 joined n2, n3 and announces ${announcing()} VIPs (${startupMs} ms after start)`);
 
-    return await measure({ c, api, speaker, agents, won, announcing, startupMs });
+    const result = await measure({ c, api, speaker, agents, won, announcing, startupMs });
+    await speaker.stop(15_000); // time to leave memberlist and to write a --cpu-prof profile
+    return result;
   } catch (e) {
     c.dump();
     throw e;
