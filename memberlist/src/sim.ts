@@ -75,6 +75,8 @@ export class SimNetwork {
   partition: ((a: string, b: string) => boolean) | null = null;
   readonly events: SimEvent[] = [];
   packets = 0;
+  /** Bytes each node sent: datagrams, stream requests and the stream replies it answered with. */
+  readonly bytesSent = new Map<string, number>();
 
   constructor(seed = 1) {
     this.rand = seededRandom(seed);
@@ -117,6 +119,10 @@ export class SimNetwork {
     }
   }
 
+  private count(node: string, bytes: number): void {
+    this.bytesSent.set(node, (this.bytesSent.get(node) ?? 0) + bytes);
+  }
+
   private delay(): number {
     return this.minDelayMs + this.rand() * (this.maxDelayMs - this.minDelayMs);
   }
@@ -135,6 +141,7 @@ export class SimNetwork {
       random: () => this.rand(),
       sendPacket: (ip: string, port: number, data: Uint8Array): void => {
         this.packets++;
+        this.count(name, data.length);
         const dst = this.byAddr.get(`${ip}:${port}`);
         if (dst === undefined || this.blocked(name, dst.cfg.name) || this.rand() < this.loss) return;
         const copy = data.slice();
@@ -151,6 +158,7 @@ export class SimNetwork {
           finished = true;
           done(r);
         };
+        this.count(name, data.length);
         const t = this.schedule(timeoutMs, () => finish({ error: 'i/o timeout' }));
         if (dst === undefined || this.blocked(name, dst.cfg.name) || this.rand() < this.loss) {
           this.schedule(this.delay(), () => { t.cancel(); finish({ error: 'connection refused' }); });
@@ -171,6 +179,7 @@ export class SimNetwork {
             return;
           }
           const reply = res.reply;
+          if (reply !== null) this.count(dst.cfg.name, reply.length);
           this.schedule(this.delay(), () => {
             t.cancel();
             if (reply === null) {

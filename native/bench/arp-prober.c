@@ -1,6 +1,8 @@
 /* ARP prober for `npm run bench -- arp`.
- *   arp-prober latency IFNAME SRC_IP TARGET_IP COUNT INTERVAL_US
- *     one request at a time; t0 = CLOCK_REALTIME before send(), t1 = SO_TIMESTAMPNS of the reply.
+ *   arp-prober latency IFNAME SRC_IP TARGET_IP COUNT INTERVAL_US [DEADLINE_MS [SECONDS]]
+ *     one request at a time; t0 = CLOCK_REALTIME before send(), t1 = SO_TIMESTAMPNS of the reply;
+ *     a reply later than DEADLINE_MS (default 50) counts as lost; stops after COUNT requests or
+ *     SECONDS (default: no limit), whichever comes first ("sent" is the number actually sent).
  *     prints {"sent":..,"received":..,"samples_us":[..],"p50_us":..,"p99_us":..,"max_us":..}
  *   arp-prober flood IFNAME SRC_IP TARGET_IP RATE SECONDS
  *     paced requests at RATE/s, replies drained between sends (one thread).
@@ -86,7 +88,7 @@ static int cmp_double(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-static int latency(const char *ifname, struct in_addr src, struct in_addr dst, int count, int interval_us) {
+static int latency(const char *ifname, struct in_addr src, struct in_addr dst, int count, int interval_us, int deadline_ms, double max_s) {
   uint8_t mac[6];
   int ifindex;
   int fd = open_sock(ifname, ETH_P_ARP, mac, &ifindex);
@@ -95,12 +97,13 @@ static int latency(const char *ifname, struct in_addr src, struct in_addr dst, i
   uint8_t req[42], buf[2048];
   build_request(req, mac, src, dst);
   double *rtt = calloc((size_t)count, sizeof(double));
-  int got = 0;
-  for (int i = 0; i < count; i++) {
+  int got = 0, sent = 0;
+  double end = max_s > 0 ? now_s() + max_s : 0;
+  for (int i = 0; i < count && (end == 0 || now_s() < end); i++, sent++) {
     struct timespec t0;
     clock_gettime(CLOCK_REALTIME, &t0);
     if (send(fd, req, sizeof req, 0) < 0) perror("send");
-    double deadline = now_s() + 0.05;
+    double deadline = now_s() + deadline_ms / 1000.0;
     for (;;) {
       int left = (int)((deadline - now_s()) * 1000);
       if (left < 0) break;
@@ -116,17 +119,20 @@ static int latency(const char *ifname, struct in_addr src, struct in_addr dst, i
       mh.msg_controllen = sizeof ctrl;
       ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
       if (n < 0) continue;
-      if (!is_reply(buf, n, dst)) continue;
+      /* Our reply only: addressed to SRC_IP (not a gratuitous ARP, not an answer to the kernel's own requests). */
+      if (!is_reply(buf, n, dst) || memcmp(buf + 38, &src, 4) != 0) continue;
       struct timespec t1;
       clock_gettime(CLOCK_REALTIME, &t1);
       for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) memcpy(&t1, CMSG_DATA(c), sizeof t1);
-      rtt[got++] = (t1.tv_sec - t0.tv_sec) * 1e6 + (t1.tv_nsec - t0.tv_nsec) / 1e3;
+      double us = (t1.tv_sec - t0.tv_sec) * 1e6 + (t1.tv_nsec - t0.tv_nsec) / 1e3;
+      if (us < 0) continue; /* received before this request left: a late answer to an earlier one */
+      rtt[got++] = us;
       break;
     }
     usleep((useconds_t)interval_us);
   }
-  printf("{\"sent\":%d,\"received\":%d,\"samples_us\":[", count, got);
+  printf("{\"sent\":%d,\"received\":%d,\"samples_us\":[", sent, got);
   for (int i = 0; i < got; i++) printf("%s%.1f", i ? "," : "", rtt[i]);
   qsort(rtt, (size_t)got, sizeof(double), cmp_double);
   double p50 = got ? rtt[(got - 1) / 2] : -1, p99 = got ? rtt[(int)((got - 1) * 0.99)] : -1, mx = got ? rtt[got - 1] : -1;
@@ -225,7 +231,7 @@ int main(int argc, char **argv) {
   if (argc >= 7 && strcmp(argv[1], "latency") == 0) {
     struct in_addr s, d;
     inet_pton(AF_INET, argv[3], &s), inet_pton(AF_INET, argv[4], &d);
-    return latency(argv[2], s, d, atoi(argv[5]), atoi(argv[6]));
+    return latency(argv[2], s, d, atoi(argv[5]), atoi(argv[6]), argc >= 8 ? atoi(argv[7]) : 50, argc >= 9 ? atof(argv[8]) : 0);
   }
   if (argc >= 7 && strcmp(argv[1], "flood") == 0) {
     struct in_addr s, d;

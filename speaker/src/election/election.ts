@@ -7,8 +7,11 @@
 // l2lb/MetalLB cluster elects the same node. L2Advertisement.preferredNodeSelectors (MetalLB main,
 // not in a release yet) put the highest-scoring candidates first; released MetalLB speakers ignore
 // them (docs/decisions.md). No I/O: the caller gathers the inputs.
-import { createHash } from 'node:crypto';
 import { IP, selectorMatches, type Config, type L2Advertisement, type AddressPool } from '@l2lb/shared';
+import { HashOrderCache } from './hash-order.js';
+
+/** Shared by every decision of the process: the orders depend only on the names and the IP. */
+const hashOrders = new HashOrderCache();
 
 /** MetalLB's reasons for not announcing (the strings appear in its logs and ours). */
 export type WithdrawReason =
@@ -99,13 +102,12 @@ export function goIpString(text: string): string | undefined {
  * Without scores (or all zero) this is the plain hash order every MetalLB release uses.
  */
 export function electionOrder(nodes: Iterable<string>, ip: string, scores?: ReadonlyMap<string, number>): string[] {
-  const keyed = [...new Set(nodes)].map((node) => ({
-    node,
-    score: scores?.get(node) ?? 0,
-    digest: createHash('sha256').update(`${node}#${ip}`, 'utf8').digest(),
-  }));
-  keyed.sort((a, b) => b.score - a.score || Buffer.compare(a.digest, b.digest) || (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
-  return keyed.map((k) => k.node);
+  const order = hashOrders.order(nodes, ip);
+  if (scores === undefined || scores.size === 0) return order;
+  // A stable sort keeps the hash order among equal scores.
+  const ranked = order.map((node, index) => ({ node, index, score: scores.get(node) ?? 0 }));
+  ranked.sort((a, b) => b.score - a.score || a.index - b.index);
+  return ranked.map((r) => r.node);
 }
 
 /**

@@ -10,7 +10,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { ConfigState, type Config, type ConfigInputs, type ConfigUpdate } from '@l2lb/shared';
 import { decide, type Decision, type EndpointView, type NodeView } from '../election/election.js';
-import { keyOf, parseEndpointSlice, parseNode, parseService, type ObjectId, type ServiceInfo } from './views.js';
+import { keyOf, objectId, parseEndpointSlice, parseNode, parseService, type ObjectId, type ServiceInfo } from './views.js';
 
 export interface CoreAnnouncer {
   /** Answer for `ip` on `interfaces` (empty: every eligible interface); repeated calls update the set. */
@@ -72,8 +72,15 @@ export interface SpeakerCoreOptions {
    * writer only marks the Service dirty here.
    */
   readonly onAnnouncementChanged?: (serviceKey: string) => void;
-  /** Services per slice of a deferred pass (default 100: ~10 ms with 50 nodes, under the fast profile's 30 ms probe timeout). */
+  /** Services per slice of a deferred pass at most (default 100). */
   readonly passSlice?: number;
+  /**
+   * A slice of a deferred pass stops once it has run this long (default 5 ms), so no task blocks the
+   * loop (memberlist acks, the ARP reflex) for long whatever a decision costs on a loaded machine.
+   */
+  readonly passBudgetMs?: number;
+  /** Clock for the budget (default performance.now). */
+  readonly now?: () => number;
 }
 
 /** Reasons beyond MetalLB's (decide()) that this core withdraws with. */
@@ -111,6 +118,11 @@ export class SpeakerCore {
   private stopped = false;
   /** Services still to decide in the current deferred pass (insertion order: none starves). */
   private readonly dirty = new Set<string>();
+  /**
+   * Service objects received while active with a deferral, parsed and decided in the deferred pass
+   * (a relist hands over thousands in one synchronous loop); the newest object per key.
+   */
+  private readonly noted = new Map<string, unknown>();
   private passScheduled = false;
   /** Announced Services to re-send gratuitous bursts for if their next decision keeps them here. */
   private readonly reassertKeys = new Set<string>();
@@ -195,6 +207,19 @@ export class SpeakerCore {
 
   upsertService(obj: unknown): void {
     this.updates.inc();
+    if (this.o.defer && this.active) {
+      const id = objectId(obj);
+      if (!id) return this.log.warn('ignoring a Service without metadata.name');
+      const key = keyOf(id);
+      this.noted.set(key, obj);
+      this.markDirty(key);
+      return;
+    }
+    this.storeService(obj);
+  }
+
+  /** Parses a Service into the state and decides it. */
+  private storeService(obj: unknown): void {
     const p = parseService(obj);
     if (!p) return this.log.warn('ignoring a Service without metadata.name');
     const key = keyOf(p.id);
@@ -205,11 +230,13 @@ export class SpeakerCore {
 
   deleteService(obj: unknown): void {
     this.updates.inc();
-    const p = parseService(obj);
-    if (!p) return;
-    const key = keyOf(p.id);
+    const id = objectId(obj);
+    if (!id) return;
+    const key = keyOf(id);
+    this.noted.delete(key);
     this.services.delete(key);
-    this.reconcile(key);
+    if (this.o.defer && this.active) this.markDirty(key);
+    else this.reconcile(key);
   }
 
   upsertSlice(obj: unknown): void {
@@ -225,8 +252,8 @@ export class SpeakerCore {
       if (!m) this.endpointsBySvc.set(p.value.service, (m = new Map()));
       m.set(sliceKey, p.value.endpoints);
     }
-    if (before !== undefined && before !== p.value.service) this.reconcile(before);
-    if (p.value.service !== undefined) this.reconcile(p.value.service);
+    if (before !== undefined && before !== p.value.service) this.decideSoon(before);
+    if (p.value.service !== undefined) this.decideSoon(p.value.service);
   }
 
   deleteSlice(obj: unknown): void {
@@ -234,7 +261,13 @@ export class SpeakerCore {
     const p = parseEndpointSlice(obj);
     if (!p) return;
     const before = this.dropSlice(keyOf(p.id));
-    if (before !== undefined) this.reconcile(before);
+    if (before !== undefined) this.decideSoon(before);
+  }
+
+  /** Decides a Service now, or in the deferred pass while active with a deferral. */
+  private decideSoon(key: string): void {
+    if (this.o.defer && this.active) this.markDirty(key);
+    else this.reconcile(key);
   }
 
   /** Forgets a slice; returns the Service it belonged to. */
@@ -344,6 +377,7 @@ export class SpeakerCore {
   shutdown(): void {
     if (this.gateTimer !== undefined) this.timers.clearTimeout(this.gateTimer);
     this.dirty.clear();
+    this.noted.clear();
     for (const key of [...this.announced.keys()]) this.withdraw(key, 'shutdown', 'the speaker is stopping');
     this.stopped = true;
   }
@@ -358,9 +392,9 @@ export class SpeakerCore {
     return this.active && !this.dirty.has(key);
   }
 
-  /** Whether the Service exists in this speaker's view. */
+  /** Whether the Service exists in this speaker's view (noted for the deferred pass included). */
   hasService(key: string): boolean {
-    return this.services.has(key);
+    return this.services.has(key) || this.noted.has(key);
   }
 
   /** Service key → announced IPs (for diagnostics and tests). */
@@ -382,20 +416,28 @@ export class SpeakerCore {
       for (const key of keys) this.reconcileSafely(key);
       return;
     }
-    for (const key of keys) this.dirty.add(key);
-    if (!this.passScheduled) {
+    for (const key of keys) this.markDirty(key);
+  }
+
+  /** Marks one Service for the deferred pass and schedules the pass (callers check `defer`). */
+  private markDirty(key: string): void {
+    this.dirty.add(key);
+    if (!this.passScheduled && this.o.defer) {
       this.passScheduled = true;
-      defer(() => this.passSlice());
+      this.o.defer(() => this.passSlice());
     }
   }
 
   /** Decides the next slice of the deferred pass; schedules the rest. */
   private passSlice(): void {
     this.passScheduled = false;
+    const now = this.o.now ?? performance.now.bind(performance);
+    const deadline = now() + (this.o.passBudgetMs ?? 5);
     let n = 0;
     for (const key of this.dirty) {
       if (n++ >= (this.options.passSlice ?? 100)) break;
       this.reconcileSafely(key); // deletes key from dirty
+      if (now() >= deadline) break;
     }
     if (this.dirty.size > 0 && this.options.defer && this.active) {
       this.passScheduled = true;
@@ -454,6 +496,13 @@ export class SpeakerCore {
 
   private reconcile(key: string): void {
     if (!this.active) return;
+    const obj = this.noted.get(key);
+    if (obj !== undefined) {
+      this.noted.delete(key);
+      this.dirty.delete(key);
+      this.storeService(obj); // decides it (a nested reconcile of the same key, with the object now parsed)
+      return;
+    }
     this.dirty.delete(key);
     const d = this.decision(key);
     const current = this.announced.get(key);
