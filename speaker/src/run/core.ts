@@ -207,7 +207,7 @@ export class SpeakerCore {
 
   upsertService(obj: unknown): void {
     this.updates.inc();
-    if (this.o.defer && this.active) {
+    if (this.options.defer && this.active) {
       const id = objectId(obj);
       if (!id) return this.log.warn('ignoring a Service without metadata.name');
       const key = keyOf(id);
@@ -235,7 +235,7 @@ export class SpeakerCore {
     const key = keyOf(id);
     this.noted.delete(key);
     this.services.delete(key);
-    if (this.o.defer && this.active) this.markDirty(key);
+    if (this.options.defer && this.active) this.markDirty(key);
     else this.reconcile(key);
   }
 
@@ -266,7 +266,7 @@ export class SpeakerCore {
 
   /** Decides a Service now, or in the deferred pass while active with a deferral. */
   private decideSoon(key: string): void {
-    if (this.o.defer && this.active) this.markDirty(key);
+    if (this.options.defer && this.active) this.markDirty(key);
     else this.reconcile(key);
   }
 
@@ -422,17 +422,17 @@ export class SpeakerCore {
   /** Marks one Service for the deferred pass and schedules the pass (callers check `defer`). */
   private markDirty(key: string): void {
     this.dirty.add(key);
-    if (!this.passScheduled && this.o.defer) {
+    if (!this.passScheduled && this.options.defer) {
       this.passScheduled = true;
-      this.o.defer(() => this.passSlice());
+      this.options.defer(() => this.passSlice());
     }
   }
 
   /** Decides the next slice of the deferred pass; schedules the rest. */
   private passSlice(): void {
     this.passScheduled = false;
-    const now = this.o.now ?? performance.now.bind(performance);
-    const deadline = now() + (this.o.passBudgetMs ?? 5);
+    const now = this.options.now ?? performance.now.bind(performance);
+    const deadline = now() + (this.options.passBudgetMs ?? 5);
     let n = 0;
     for (const key of this.dirty) {
       if (n++ >= (this.options.passSlice ?? 100)) break;
