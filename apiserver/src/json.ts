@@ -9,6 +9,16 @@ export function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** An own property's value: a "__proto__" key is data, never the prototype. */
+export function ownValue(o: JsonObject, k: string): Json | undefined {
+  return Object.hasOwn(o, k) ? o[k] : undefined;
+}
+
+/** Sets an own property: plain assignment of a "__proto__" key would replace the prototype and lose the key. */
+export function setOwn(o: JsonObject, k: string, v: Json): void {
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+}
+
 export function clone<T extends Json>(v: T): T {
   return structuredClone(v);
 }

@@ -2,7 +2,7 @@
 // strategic merge patch (merge keys for lists plus the $patch / $setElementOrder / $retainKeys /
 // $deleteFromPrimitiveList directives kubectl sends). Pure functions; PatchError becomes a 4xx.
 
-import { clone, deepEqual, isObject, type Json, type JsonObject } from './json.js';
+import { clone, deepEqual, isObject, ownValue, setOwn, type Json, type JsonObject } from './json.js';
 
 export class PatchError extends Error {
   constructor(message: string, readonly code = 400) {
@@ -15,7 +15,7 @@ export function mergePatch(target: Json | undefined, patch: Json): Json {
   const out: JsonObject = isObject(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
+    else setOwn(out, k, mergePatch(ownValue(out, k), v));
   }
   return out;
 }
@@ -63,7 +63,7 @@ function getAt(doc: Json, path: string): Json {
 function addAt(doc: Json, path: string, value: Json): void {
   const { parent, last } = parentOf(doc, parsePointer(path));
   if (Array.isArray(parent)) parent.splice(arrayIndex(last, parent.length, true), 0, value);
-  else if (isObject(parent)) parent[last] = value;
+  else if (isObject(parent)) setOwn(parent, last, value);
   else throw new PatchError(`cannot add at ${path}: parent is not a container`, 422);
 }
 
@@ -134,7 +134,7 @@ function stripDirectives(v: Json): Json {
   const out: JsonObject = {};
   for (const [k, x] of Object.entries(v)) {
     if (k === DIRECTIVE || k === RETAIN_KEYS || k.startsWith(SET_ORDER) || k.startsWith(DELETE_PRIMITIVE)) continue;
-    out[k] = stripDirectives(x);
+    setOwn(out, k, stripDirectives(x));
   }
   return out;
 }
@@ -208,14 +208,14 @@ export function strategicMerge(target: Json | undefined, patch: Json, path: stri
     if (v === null) {
       delete out[k];
     } else if (Array.isArray(v)) {
-      const cur = out[k];
-      out[k] = mergeList(Array.isArray(cur) ? cur : [], v, keys(sub), sub, keys);
+      const cur = ownValue(out, k);
+      setOwn(out, k, mergeList(Array.isArray(cur) ? cur : [], v, keys(sub), sub, keys));
     } else if (isObject(v)) {
-      const merged = strategicMerge(out[k], v, sub, keys);
+      const merged = strategicMerge(ownValue(out, k), v, sub, keys);
       if (merged === null) delete out[k];
-      else out[k] = merged;
+      else setOwn(out, k, merged);
     } else {
-      out[k] = v;
+      setOwn(out, k, v);
     }
   }
   for (const [field, order] of orders) {

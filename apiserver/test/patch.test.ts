@@ -19,6 +19,18 @@ describe('apiserver patches', () => {
     }));
   });
 
+  it('a "__proto__" key is data in every patch format, never the prototype', () => {
+    const patch = JSON.parse('{"__proto__":{"x":1},"a":1}') as Json;
+    for (const out of [mergePatch({}, patch), strategicMerge({}, patch, '', svcKeys), jsonPatch({}, JSON.parse('[{"op":"add","path":"/__proto__","value":{"x":1}}]') as Json)]) {
+      assert.equal(Object.getPrototypeOf(out), Object.prototype);
+      assert.ok(Object.hasOwn(out as object, '__proto__'));
+      assert.deepEqual(Object.getOwnPropertyDescriptor(out, '__proto__')?.value, { x: 1 });
+    }
+    // fast-check's counterexample from CI: the key was lost, so the patch was not idempotent.
+    const once = mergePatch({}, JSON.parse('{"__proto__":{}}') as Json);
+    assert.deepEqual(mergePatch(once, JSON.parse('{"__proto__":{}}') as Json), once);
+  });
+
   it('JSON patch supports add/remove/replace/move/copy/test and requires an array', () => {
     const doc = { a: [1, 2], b: { c: 'x' } };
     const out = jsonPatch(doc, [
