@@ -27,6 +27,12 @@ for (let i = 0; i < args.length; i++) {
   else if (i + 1 < args.length && !args[i + 1].startsWith('-')) passed.push(`${a}=${args[++i]}`);
   else passed.push(`${a}=true`);
 }
+// Options are meant for the benchmarks named with them; with none named, an option is more likely a typo
+// of --strict than a setting for every benchmark, so refuse it.
+if (passed.length > 0 && wanted.length === 0) {
+  console.error(`option ${passed.join(' ')} given without a benchmark name: options go to the named benchmarks (did you mean --strict?)`);
+  process.exit(2);
+}
 const found = [];
 for (const pkg of readdirSync(root)) {
   const dir = join(root, pkg, 'dist', 'bench');
