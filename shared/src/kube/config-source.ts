@@ -86,7 +86,8 @@ interface ExtraConfigMap {
   error: string | undefined;
 }
 
-const realTimers: SourceTimers = {
+/** Node's timers, unref'd so a pending retry never keeps the process alive. */
+export const realTimers: SourceTimers = {
   setTimeout: (fn, ms) => {
     const t = setTimeout(fn, ms);
     t.unref();

@@ -7,9 +7,8 @@
 // The writer is coalesced and off every critical path: report() only records the newest verdict and
 // arms a timer; one write is in flight at a time and carries the newest verdict. An API error is
 // logged and counted and retried with backoff, never fatal.
-import type { ConfigurationVerdict } from './config-source.js';
 import type { Logger } from './log.js';
-import type { SourceTimers } from './config-source.js';
+import { realTimers, type ConfigurationVerdict, type SourceTimers } from './config-source.js';
 import { isApiError, type KubeClient } from './client.js';
 import { Resources } from './types.js';
 import { Counter, type Registry } from 'prom-client';
@@ -83,14 +82,6 @@ export interface ConfigurationStateWriterOptions {
   readonly maxRetryMs?: number;
 }
 
-const realTimers: SourceTimers = {
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref();
-    return t;
-  },
-  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
 
 export class ConfigurationStateWriter {
   readonly name: string;
