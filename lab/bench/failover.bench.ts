@@ -3,29 +3,20 @@
 // Measured for l2lb's default memberlist timings (--ml-profile fast) and, as the reference in the
 // same run, for MetalLB's (hashicorp/memberlist DefaultLANConfig, --ml-profile lan).
 // Needs root; prints SKIPPED otherwise. Target: l2lb p50 < 1 s.
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { failoverSvg, type FailoverKill } from '../src/lab/failover-svg.js';
 import { apply, down, killNode, kubectl, phasesOnNode, reviveNode, speakerHasRun, up } from '../src/lab/lab.js';
 import { measureFailover, percentile, waitSettled } from '../src/lab/failover.js';
 import type { MlProfile } from '../src/lab/plan.js';
 import { endpointSlice, ingressIp, lbService, poolConfigMap } from '../src/lab/scenario.js';
-import { alive, have, isRoot, listNetns, waitFor } from '../src/lab/sys.js';
+import { have, isRoot, waitFor, staleLabPrefixes } from '../src/lab/sys.js';
 
 const KILLS = Number(process.env['L2LB_BENCH_KILLS'] ?? 5);
 const TARGET_P50_MS = 1000;
 const PREFIX = `l2ltb${process.pid}`;
 
 async function cleanupStale(): Promise<void> {
-  const stale = new Set<string>();
-  for (const ns of listNetns()) {
-    const m = /^(l2ltb(\d+))-/.exec(ns);
-    if (m?.[1] && !alive(Number(m[2]))) stale.add(m[1]);
-  }
-  for (const d of existsSync('/run/l2lb-lab') ? readdirSync('/run/l2lb-lab') : []) {
-    const m = /^l2ltb(\d+)$/.exec(d);
-    if (m && !alive(Number(m[1]))) stale.add(d);
-  }
-  for (const p of stale) await down({ prefix: p });
+  for (const p of staleLabPrefixes('l2ltb')) await down({ prefix: p });
 }
 
 interface ProfileResult { ms: number[]; detected: number[]; announced: number[]; missed: number; kills: FailoverKill[] }

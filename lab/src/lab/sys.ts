@@ -1,6 +1,6 @@
 // The lab's edge: running iproute2 and friends, detached processes, HTTP probes inside namespaces.
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 
 export class CommandError extends Error {}
 
@@ -64,6 +64,22 @@ export function nsExec(ns: string, cmd: string, args: string[], opts: RunOptions
 export function listNetns(): string[] {
   const r = run('ip', ['netns', 'list'], { allowFail: true });
   return r.stdout.split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n !== '');
+}
+
+/**
+ * Prefixes `<stem><pid><suffix>` of labs whose creating process is dead (never this process): their
+ * namespaces or state directories under `stateRoot` were left behind, for example by a killed test run.
+ * `suffix` is a regular-expression fragment (e.g. `e?`).
+ */
+export function staleLabPrefixes(stem: string, stateRoot = '/run/l2lb-lab', suffix = ''): string[] {
+  const name = new RegExp(`^(${stem}(\\d+)${suffix})(?:-|$)`);
+  const prefixes = new Set<string>();
+  const dirs = existsSync(stateRoot) ? readdirSync(stateRoot) : [];
+  for (const candidate of [...listNetns(), ...dirs]) {
+    const m = name.exec(candidate);
+    if (m?.[1] && Number(m[2]) !== process.pid && !alive(Number(m[2]))) prefixes.add(m[1]);
+  }
+  return [...prefixes];
 }
 
 export function netnsPids(ns: string): number[] {

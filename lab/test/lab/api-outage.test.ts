@@ -5,7 +5,7 @@
 // go back): controller and speakers resync with no IP change and no announcement flap.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { apiserverStateFile, backupApiserverState, restoreApiserverState, startApiserver, stopApiserver } from '../../src/lab/chaos.js';
 import { NeighWatch, primeClient, waitSettled, waitSingleOwner } from '../../src/lab/failover.js';
@@ -13,7 +13,7 @@ import { apply, down, killNode, kubectl, logFile, phasesOnNode, speakerHasRun, u
 import { METRICS_PORT, type LabPlan, type NodePlan } from '../../src/lab/plan.js';
 import { endpointSlice, ingressIp, lbService, poolConfigMap } from '../../src/lab/scenario.js';
 import { soakLogEvents } from '../../src/lab/soak.js';
-import { alive, have, isRoot, listNetns, nsHttpGet } from '../../src/lab/sys.js';
+import { have, isRoot, nsHttpGet, staleLabPrefixes } from '../../src/lab/sys.js';
 import { waitFor } from './wait.js';
 
 /** The nodes named by the ServiceL2Status objects of default/web. */
@@ -71,16 +71,7 @@ describe('API server outage: failover without it, resync after it @integration',
       if (process.env['CI'] === 'true') throw new Error(`API outage test ${why}`);
       this.skip();
     }
-    const stale = new Set<string>();
-    for (const ns of listNetns()) {
-      const m = /^(l2lta(\d+))-/.exec(ns);
-      if (m?.[1] && !alive(Number(m[2]))) stale.add(m[1]);
-    }
-    for (const d of existsSync('/run/l2lb-lab') ? readdirSync('/run/l2lb-lab') : []) {
-      const m = /^l2lta(\d+)$/.exec(d);
-      if (m && !alive(Number(m[1]))) stale.add(d);
-    }
-    for (const p of stale) await down({ prefix: p });
+    for (const p of staleLabPrefixes('l2lta')) await down({ prefix: p });
   });
 
   after(async () => {

@@ -11,7 +11,7 @@ import { isLabNamespace, METRICS_PORT, planLab } from '../../src/lab/plan.js';
 import type { ExplainReport, StatusReport } from '../../src/plugin/report.js';
 import { endpointSlice, lbService, poolConfigMap } from '../../src/lab/scenario.js';
 import type { LabStatus } from '../../src/lab/status.js';
-import { alive, have, ip, isRoot, listNetns, netnsPids, nsExec } from '../../src/lab/sys.js';
+import { alive, have, ip, isRoot, listNetns, netnsPids, nsExec, staleLabPrefixes } from '../../src/lab/sys.js';
 import { waitFor } from './wait.js';
 
 interface CliResult { code: number | null; stdout: string; stderr: string }
@@ -31,16 +31,7 @@ function l2lb(args: string[], input?: string, timeoutMs = 45_000): Promise<CliRe
 
 /** Removes labs left by dead test processes (prefixes l2lt<pid> and l2lt<pid>e). */
 async function cleanupStale(): Promise<void> {
-  const prefixes = new Set<string>();
-  for (const ns of listNetns()) {
-    const m = /^(l2lt(\d+)e?)-/.exec(ns);
-    if (m?.[1] && Number(m[2]) !== process.pid && !alive(Number(m[2]))) prefixes.add(m[1]);
-  }
-  for (const dir of existsSync('/run/l2lb-lab') ? readdirSync('/run/l2lb-lab') : []) {
-    const m = /^l2lt(\d+)e?$/.exec(dir);
-    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) prefixes.add(dir);
-  }
-  for (const p of prefixes) await l2lb(['lab', 'down', '--prefix', p]);
+  for (const p of staleLabPrefixes('l2lt', '/run/l2lb-lab', 'e?')) await l2lb(['lab', 'down', '--prefix', p]);
 }
 
 describe('l2lb lab end to end @integration', function () {

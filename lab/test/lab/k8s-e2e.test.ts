@@ -16,23 +16,14 @@ import {
 import { k8sStatus } from '../../src/lab/k8s-status.js';
 import { LabError } from '../../src/lab/lab.js';
 import { isLabNamespace, type LabPlan } from '../../src/lab/plan.js';
-import { alive, isRoot, listNetns, runAsync } from '../../src/lab/sys.js';
+import { isRoot, listNetns, runAsync, staleLabPrefixes } from '../../src/lab/sys.js';
 import { waitFor } from './wait.js';
 
 const log = (line: string): void => { process.stdout.write(`      ${line}\n`); };
 
 /** Tears down Kubernetes labs left by dead test processes (prefix k8t<pid>). */
 async function cleanupStale(): Promise<void> {
-  const prefixes = new Set<string>();
-  for (const ns of listNetns()) {
-    const m = /^(k8t(\d+))-/.exec(ns);
-    if (m?.[1] && Number(m[2]) !== process.pid && !alive(Number(m[2]))) prefixes.add(m[1]);
-  }
-  for (const dir of existsSync('/var/lib/l2lb-lab') ? readdirSync('/var/lib/l2lb-lab') : []) {
-    const m = /^k8t(\d+)$/.exec(dir);
-    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) prefixes.add(dir);
-  }
-  for (const p of prefixes) await k8sDown(p);
+  for (const p of staleLabPrefixes('k8t', '/var/lib/l2lb-lab')) await k8sDown(p);
 }
 
 describe('l2lb in a real Kubernetes 1.20 cluster @integration', function () {

@@ -4,11 +4,11 @@
 // loses at most 0.8 of its 2 cores), `fast` profile, 60 s. Nothing may fail over and no speaker may
 // declare a live peer dead. The 10-minute run is `npm run bench -- soak`.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+
 import { lossScript, NodeStress } from '../../src/lab/chaos.js';
 import { down, speakerHasRun } from '../../src/lab/lab.js';
 import { runSoak, soakLogEvents, soakReport } from '../../src/lab/soak.js';
-import { alive, have, isRoot, listNetns } from '../../src/lab/sys.js';
+import { have, isRoot, staleLabPrefixes } from '../../src/lab/sys.js';
 
 describe('soak: loss rules and log parsing', () => {
   it('the loss rules drop at the link level in both directions, and refuse a bad percentage', () => {
@@ -49,16 +49,7 @@ describe('soak: loss and CPU pressure, 60 s @integration', function () {
       this.skip();
     }
     // Labs (and their CPU-capped cgroups) of dead test processes.
-    const stale = new Set<string>();
-    for (const ns of listNetns()) {
-      const m = /^(l2lts(\d+))-/.exec(ns);
-      if (m?.[1] && !alive(Number(m[2]))) stale.add(m[1]);
-    }
-    for (const d of existsSync('/run/l2lb-lab') ? readdirSync('/run/l2lb-lab') : []) {
-      const m = /^l2lts(\d+)$/.exec(d);
-      if (m && !alive(Number(m[1]))) stale.add(d);
-    }
-    for (const p of stale) {
+    for (const p of staleLabPrefixes('l2lts')) {
       await down({ prefix: p });
       NodeStress.cleanup(p);
     }
