@@ -2,7 +2,8 @@
 // CRs count, the snapshots (applied / invalid keeps the last valid / no pool and why), the CRD re-check,
 // a further ConfigMap (metallb-excludel2) and the verdict ConfigurationState reports.
 import assert from 'node:assert/strict';
-import { CONFIGMAP_NAME, ConfigSource, type ObjectCache, type ObjectCacheSpec, type SourceTimers } from '../../src/kube/config-source.js';
+import { CONFIGMAP_NAME, ConfigSource, type ObjectCache, type ObjectCacheSpec } from '../../src/kube/config-source.js';
+import { ManualClock } from './manual-clock.js';
 import type { KubeObject } from '../../src/kube/types.js';
 
 const NS = 'l2lb-system';
@@ -45,24 +46,6 @@ class FakeCache implements ObjectCache {
   }
 }
 
-class ManualClock implements SourceTimers {
-  now = 0;
-  private timers: { at: number; fn: () => void; id: number }[] = [];
-  private next = 0;
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = ++this.next;
-    this.timers.push({ at: this.now + ms, fn, id });
-    return id;
-  }
-  clearTimeout(handle: unknown): void { this.timers = this.timers.filter((t) => t.id !== handle); }
-  advance(ms: number): void {
-    this.now += ms;
-    const due = this.timers.filter((t) => t.at <= this.now);
-    this.timers = this.timers.filter((t) => t.at > this.now);
-    for (const t of due) t.fn();
-  }
-  get pending(): number { return this.timers.length; }
-}
 
 const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));

@@ -4,33 +4,8 @@ import assert from 'node:assert/strict';
 import {
   ConfigurationStateWriter, configurationStateIdentity, configurationStateStatus, type ConfigurationStateStatus,
 } from '../../src/kube/configuration-state.js';
-import type { SourceTimers } from '../../src/kube/config-source.js';
+import { ManualClock } from './manual-clock.js';
 
-class ManualClock implements SourceTimers {
-  now = 0;
-  private timers: { at: number; fn: () => void; id: number }[] = [];
-  private next = 0;
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = ++this.next;
-    this.timers.push({ at: this.now + ms, fn, id });
-    return id;
-  }
-  clearTimeout(handle: unknown): void { this.timers = this.timers.filter((t) => t.id !== handle); }
-  /** Runs due timers one by one, letting the writes they start settle. */
-  async advance(ms: number): Promise<void> {
-    const end = this.now + ms;
-    for (;;) {
-      await new Promise((r) => setImmediate(r));
-      this.timers.sort((a, b) => a.at - b.at);
-      const t = this.timers[0];
-      if (t === undefined || t.at > end) break;
-      this.timers.shift();
-      this.now = t.at;
-      t.fn();
-    }
-    this.now = end;
-  }
-}
 
 class HttpError extends Error {
   constructor(readonly code: number) { super(`HTTP ${code}`); }
@@ -93,11 +68,11 @@ describe('ConfigurationState writer (fake API, manual clock)', () => {
   it('writes nothing before start() and nothing inside report(); creates the object when missing, then patches its status', async () => {
     const { clock, objects, calls, writer } = setup();
     writer.report(VALID);
-    await clock.advance(10);
+    await clock.advanceSettling(10);
     assert.deepEqual(calls, []);
     writer.start();
     assert.deepEqual(calls, [], 'the write runs on a later turn, never inside the caller');
-    await clock.advance(0);
+    await clock.advanceSettling(0);
     assert.deepEqual(calls, ['patch speaker-n1 Valid', 'create speaker-n1', 'patch speaker-n1 Valid']);
     assert.deepEqual(objects.get('speaker-n1')?.labels, { 'metallb.io/component-type': 'speaker', 'metallb.io/node-name': 'n1' });
     assert.equal(objects.get('speaker-n1')?.status?.result, 'Valid');
@@ -112,14 +87,14 @@ describe('ConfigurationState writer (fake API, manual clock)', () => {
     writer.report(INVALID);
     writer.report(VALID);
     writer.report(INVALID);
-    await clock.advance(0);
+    await clock.advanceSettling(0);
     assert.deepEqual(calls, ['patch speaker-n1 Invalid']);
     assert.equal(objects.get('speaker-n1')?.status?.errorSummary, INVALID.errorSummary);
     writer.report(INVALID);
-    await clock.advance(100);
+    await clock.advanceSettling(100);
     assert.equal(calls.length, 1, 'the same verdict again: no write');
     writer.report(VALID);
-    await clock.advance(0);
+    await clock.advanceSettling(0);
     assert.deepEqual(calls.slice(1), ['patch speaker-n1 Valid']);
   });
 
@@ -128,18 +103,18 @@ describe('ConfigurationState writer (fake API, manual clock)', () => {
     objects.set('speaker-n1', { labels: {} });
     writer.start();
     writer.report(INVALID);
-    await clock.advance(0);
+    await clock.advanceSettling(0);
     assert.equal(errors.length, 1);
-    await clock.advance(999);
+    await clock.advanceSettling(999);
     assert.equal(calls.length, 1, 'first retry after 1 s');
-    await clock.advance(1);
+    await clock.advanceSettling(1);
     assert.equal(errors.length, 2);
     writer.report(VALID); // arrives during the backoff: written at the next try, not at once
-    await clock.advance(1999);
+    await clock.advanceSettling(1999);
     assert.equal(calls.length, 2);
-    await clock.advance(1);
+    await clock.advanceSettling(1);
     assert.equal(errors.length, 3);
-    await clock.advance(4000);
+    await clock.advanceSettling(4000);
     assert.deepEqual(calls, ['patch speaker-n1 Invalid', 'patch speaker-n1 Invalid', 'patch speaker-n1 Valid', 'patch speaker-n1 Valid']);
     assert.equal(objects.get('speaker-n1')?.status?.result, 'Valid');
     assert.equal(writer.idle, true);
@@ -150,7 +125,7 @@ describe('ConfigurationState writer (fake API, manual clock)', () => {
     writer.start();
     writer.report(VALID);
     await writer.stop();
-    await clock.advance(10_000);
+    await clock.advanceSettling(10_000);
     assert.deepEqual(calls, []);
   });
 });
