@@ -6,7 +6,7 @@
 // generated.proto). Pure and total: bad input gives a 400/415 ApiError result, never an exception.
 
 import { ApiError } from './errors.js';
-import type { Json, JsonObject } from './json.js';
+import { setOwn, type Json, type JsonObject } from './json.js';
 import { CORE_V1_SCHEMAS, type FieldSpec, type MessageSchema } from './protobuf-schemas.js';
 
 export const PROTOBUF_MEDIA_TYPE = 'application/vnd.kubernetes.protobuf';
@@ -287,8 +287,7 @@ function decodeObject(buf: Uint8Array, schema: MessageSchema, path: string): Jso
       const m: JsonObject = {};
       for (const f of occ) {
         const [k, v] = decodeMapEntry(bytesOf(f, fpath), spec.type.value, fpath);
-        // defineProperty: a "__proto__" key is data like any other (plain assignment would set the prototype).
-        Object.defineProperty(m, k, { value: v, enumerable: true, writable: true, configurable: true });
+        setOwn(m, k, v);
       }
       out[spec.json] = m;
     } else if (spec.repeated) {
