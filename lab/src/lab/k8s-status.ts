@@ -8,6 +8,7 @@ import { buildStatus, formatStatus, parseAnnouncedGauge, parseNeigh, parseServic
 import { nsExec, nsHttpGet, run } from './sys.js';
 
 interface NodeList { items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[] }
+interface ConfigurationState { status?: { result?: string; conditions?: { message?: string }[] } }
 interface PodList { items: { metadata: { name: string; namespace: string; labels?: Record<string, string> }; spec: { nodeName?: string }; status: { phase?: string; conditions?: { type: string; status: string }[] } }[] }
 
 export interface K8sStatus extends LabStatus {
@@ -36,7 +37,12 @@ export async function k8sStatus(plan: LabPlan): Promise<K8sStatus> {
   const controller = podRows.find((p) => p.namespace === 'l2lb-system' && p.name.startsWith('controller-'));
   const svc = nsExec(plan.cp.ns, 'kubectl', ['--kubeconfig', `${plan.stateDir}/kubeconfig`, 'get', 'svc', '-A', '-o', 'json'], { allowFail: true, timeoutMs: 15_000 }).stdout;
   const neigh = run('ip', ['-n', plan.client.ns, 'neigh', 'show', 'dev', 'eth0'], { allowFail: true }).stdout;
-  const base = buildStatus(plan.prefix, nodes, parseServiceList(svc), parseNeigh(neigh), { apiserverUp: nodeList !== undefined, controllerReady: controller?.ready ?? false });
+  // The controller pod's /metrics are not routed to the lab's namespaces: its verdict comes from its ConfigurationState.
+  const state = kubectlJson<ConfigurationState>(plan, ['-n', 'l2lb-system', 'get', 'configurationstates.metallb.io', 'controller'])?.status;
+  const configState = state?.result !== undefined ? { result: state.result, ...(state.conditions?.[0]?.message !== undefined ? { message: state.conditions[0].message } : {}) } : undefined;
+  const base = buildStatus(plan.prefix, nodes, parseServiceList(svc), parseNeigh(neigh), {
+    apiserverUp: nodeList !== undefined, controllerReady: controller?.ready ?? false, ...(configState ? { controllerConfigState: configState } : {}),
+  });
   return {
     ...base,
     kubernetes: {

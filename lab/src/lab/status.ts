@@ -96,6 +96,26 @@ export interface ControlPlaneInput {
   controllerReady: boolean;
   /** The controller's /metrics text, when it could be read. */
   controllerMetrics?: string;
+  /**
+   * The controller's ConfigurationState status (`result`, and its condition's message), when the metrics
+   * cannot be read: in the real-Kubernetes lab the controller is a pod the lab's namespaces do not route to.
+   */
+  controllerConfigState?: { result: string; message?: string };
+}
+
+/** The configuration verdict: the controller's metrics first, else its ConfigurationState. */
+function configVerdict(cp: ControlPlaneInput | undefined): LabStatus['controlPlane']['config'] {
+  const m = cp?.controllerMetrics;
+  if (m !== undefined) {
+    const stale = metricValue(m, 'l2lb_controller_config_stale');
+    const loaded = metricValue(m, 'l2lb_controller_config_loaded');
+    if (stale === 1) return 'stale';
+    if (loaded !== undefined) return loaded === 1 ? 'valid' : 'none';
+  }
+  const state = cp?.controllerConfigState;
+  if (state?.result === 'Invalid') return 'stale';
+  if (state?.result === 'Valid') return state.message?.startsWith('no configuration') ? 'none' : 'valid';
+  return 'unknown';
 }
 
 export interface NeighEntry {
@@ -175,15 +195,13 @@ export function buildStatus(prefix: string, nodes: NodeInput[], services: LbServ
   // The live gauge wins over the log when the speaker's metrics could be read.
   const announced = (n: NodeInput): Map<string, string[]> => (n.speakerRunning ? n.announcedFromMetrics ?? n.log.announcing : new Map());
   const m = cp?.controllerMetrics;
-  const stale = m !== undefined ? metricValue(m, 'l2lb_controller_config_stale') : undefined;
-  const loaded = m !== undefined ? metricValue(m, 'l2lb_controller_config_loaded') : undefined;
   const pending = m !== undefined ? metricValue(m, 'l2lb_controller_services_pending') : undefined;
   return {
     prefix,
     controlPlane: {
       apiserver: cp?.apiserverUp ? 'up' : 'down',
       controller: cp?.controllerReady ? 'ready' : 'not ready',
-      config: stale === 1 ? 'stale' : loaded === 1 ? 'valid' : loaded === 0 ? 'none' : 'unknown',
+      config: configVerdict(cp),
       ...(pending !== undefined ? { servicesPending: pending } : {}),
     },
     nodes: nodes.map((n) => ({

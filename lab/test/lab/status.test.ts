@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { arpingMacs, parseNeighEvent, percentile } from '../../src/lab/failover.js';
 import { ingressIp } from '../../src/lab/scenario.js';
 import {
-  buildStatus, failoverPhases, formatStatus, metricValue, parseAnnouncedGauge, parseNeigh, parseServiceList, parseSpeakerLog, START_MARKER, type NodeInput,
+  buildStatus, failoverPhases, formatStatus, metricValue, parseAnnouncedGauge, parseNeigh, parseServiceList, parseSpeakerLog, START_MARKER, type ControlPlaneInput, type NodeInput,
 } from '../../src/lab/status.js';
 
 const line = (o: Record<string, unknown>): string => JSON.stringify({ level: 'info', timestamp: '2026-11-25T23:00:00Z', ...o });
@@ -150,6 +150,17 @@ describe('lab status', () => {
     const ok = buildStatus('l2lab', [], [], [], { apiserverUp: true, controllerReady: true, controllerMetrics: 'l2lb_controller_config_stale 0\nl2lb_controller_config_loaded 1\n' });
     assert.equal(ok.controlPlane.config, 'valid');
     assert.deepEqual(buildStatus('l2lab', [], [], []).controlPlane, { apiserver: 'down', controller: 'not ready', config: 'unknown' });
+  });
+
+  it('without the controller\'s metrics (the real-Kubernetes lab) takes the verdict from its ConfigurationState', () => {
+    const cp = (result: string, message?: string): ControlPlaneInput => ({ apiserverUp: true, controllerReady: true, controllerConfigState: { result, ...(message !== undefined ? { message } : {}) } });
+    const config = (input: ControlPlaneInput): string => buildStatus('k8s', [], [], [], input).controlPlane.config;
+    assert.equal(config(cp('Valid', 'the configuration is valid')), 'valid');
+    assert.equal(config(cp('Valid', 'no configuration: ConfigMap l2lb-system/config not found')), 'none');
+    assert.equal(config(cp('Invalid', 'address-pools[0].addresses[0]: not a CIDR')), 'stale');
+    assert.equal(config(cp('Unknown')), 'unknown');
+    // The metrics, when readable, still win.
+    assert.equal(config({ ...cp('Invalid'), controllerMetrics: 'l2lb_controller_config_stale 0\nl2lb_controller_config_loaded 1\n' }), 'valid');
   });
 
   it('percentile uses the nearest rank', () => {
