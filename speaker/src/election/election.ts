@@ -59,6 +59,41 @@ export interface ElectionInput {
   readonly members: ReadonlySet<string> | undefined;
   /** MetalLB's --ignore-exclude-lb: keep nodes labelled node.kubernetes.io/exclude-from-external-load-balancers. */
   readonly ignoreExcludeLb?: boolean;
+  /**
+   * Remembers the candidate list between decisions. Only for a caller that replaces `members`, `nodes`
+   * and `config` instead of changing them in place (the speaker core): the cache keys on their identity.
+   */
+  readonly candidateCache?: CandidateCache;
+}
+
+/**
+ * The candidates before the per-Service Local filter depend only on the members, the Node objects, the
+ * configuration and which advertisements apply, so a pass over 10 000 Services after a membership change
+ * computes them once per set of advertisements instead of once per Service (docs/decisions.md).
+ */
+export class CandidateCache {
+  private members: ReadonlySet<string> | undefined;
+  private nodes: ReadonlyMap<string, NodeView> | undefined;
+  private config: Config | undefined;
+  private readonly lists = new Map<string, readonly string[]>();
+
+  /** The cached list for these inputs, or `compute()`'s result frozen and remembered. */
+  candidates(input: ElectionInput, ads: readonly L2Advertisement[], compute: () => string[]): readonly string[] {
+    if (input.members !== this.members || input.nodes !== this.nodes || input.config !== this.config) {
+      this.members = input.members;
+      this.nodes = input.nodes;
+      this.config = input.config;
+      this.lists.clear();
+    }
+    const key = `${input.ignoreExcludeLb ? 1 : 0}:${ads.map((ad) => input.config.l2Advertisements.indexOf(ad)).join(',')}`;
+    let list = this.lists.get(key);
+    if (list === undefined) {
+      // Frozen: HashOrderCache may keep it by identity.
+      list = Object.freeze(compute());
+      this.lists.set(key, list);
+    }
+    return list;
+  }
 }
 
 export type Decision =
@@ -94,6 +129,21 @@ export function goIpString(text: string): string | undefined {
     return IP.fromBigInt(4, ip.value & 0xffffffffn).toString();
   }
   return ip.toString();
+}
+
+/** Parsed ingress IPs: a pass decides every Service again, and parsing was a fifth of its time. Bounded. */
+const parsedIps = new Map<string, { go: string; ip: IP } | null>();
+
+function parseIngressIp(text: string): { go: string; ip: IP } | undefined {
+  let parsed = parsedIps.get(text);
+  if (parsed === undefined) {
+    const go = goIpString(text);
+    const ip = go === undefined ? undefined : IP.parse(go);
+    parsed = ip && go !== undefined ? { go, ip } : null;
+    if (parsedIps.size >= 65_536) parsedIps.clear();
+    parsedIps.set(text, parsed);
+  }
+  return parsed ?? undefined;
 }
 
 /**
@@ -153,11 +203,10 @@ export function decide(input: ElectionInput): Decision {
   const ips: IP[] = [];
   const texts: string[] = [];
   for (const [i, text] of svc.ingressIPs.entries()) {
-    const go = goIpString(text);
-    const ip = go === undefined ? undefined : IP.parse(go);
-    if (!ip || go === undefined) return no('invalidIP', `status.loadBalancer.ingress[${i}].ip '${text}' is not an IP address`);
-    ips.push(ip);
-    texts.push(go);
+    const parsed = parseIngressIp(text);
+    if (!parsed) return no('invalidIP', `status.loadBalancer.ingress[${i}].ip '${text}' is not an IP address`);
+    ips.push(parsed.ip);
+    texts.push(parsed.go);
   }
   const pools = ips.map((ip) => poolOf(config, ip));
   const pool = pools[0];
@@ -179,13 +228,13 @@ export function decide(input: ElectionInput): Decision {
       ? `no L2Advertisement announces pool ${pool.name} for this Service`
       : `no L2Advertisement for pool ${pool.name} selects node ${myNode}`);
   }
-  const base = input.members ?? new Set(nodes.keys());
-  let candidates = [...base].filter((name) => {
+  const eligible = (): string[] => [...(input.members ?? nodes.keys())].filter((name) => {
     const node = nodes.get(name);
     if (node?.networkUnavailable) return false;
     if (!input.ignoreExcludeLb && node && EXCLUDE_LB_LABEL in node.labels) return false;
     return ads.some((ad) => adSelectsNode(ad, name, nodes));
   });
+  let candidates: readonly string[] = input.candidateCache ? input.candidateCache.candidates(input, ads, eligible) : eligible();
   if (svc.externalTrafficPolicy === 'Local') {
     const withEndpoint = new Set(input.endpoints.filter((e) => canServe(e) && e.nodeName).map((e) => e.nodeName));
     candidates = candidates.filter((n) => withEndpoint.has(n));
@@ -198,11 +247,23 @@ export function decide(input: ElectionInput): Decision {
   // Candidates are filtered (members, NetworkUnavailable, Local endpoints) before scoring: a preferred
   // node that cannot announce never wins, as in MetalLB.
   const scores = preferenceScores(ads, nodes);
-  const order = electionOrder(candidates, texts[0] ?? '', scores);
-  if (order[0] !== myNode) {
-    const score = scores.get(order[0] ?? '');
-    return no('notOwner', `node ${order[0] ?? '?'} wins the election for ${texts[0] ?? '?'}${score ? ` (preference score ${score})` : ''}`, order);
+  const ip0 = texts[0] ?? '';
+  // Without preference scores the winner is the first candidate in hash order: found without sorting or
+  // filtering the whole list, which is built only when someone reads `order` (the announcing log line,
+  // `kubectl l2lb explain`), not for the thousands of Services a pass decides not to announce.
+  const fullOrder = scores.size === 0 ? undefined : electionOrder(candidates, ip0, scores);
+  const winner = fullOrder ? fullOrder[0] : hashOrders.first(candidates, ip0);
+  const order = (): readonly string[] => fullOrder ?? electionOrder(candidates, ip0);
+  if (winner !== myNode) {
+    const score = scores.get(winner ?? '');
+    return withOrder(no('notOwner', `node ${winner ?? '?'} wins the election for ${ip0 || '?'}${score ? ` (preference score ${score})` : ''}`), order);
   }
   const interfaces = mine.some((ad) => ad.interfaces.length === 0) ? [] : [...new Set(mine.flatMap((ad) => ad.interfaces))].sort();
-  return { announce: true, ips: texts, pool: pool.name, interfaces, order };
+  return withOrder({ announce: true, ips: texts, pool: pool.name, interfaces }, order);
+}
+
+/** Adds `order` as an enumerable property computed on first read (then kept). */
+function withOrder<T extends object>(d: T, compute: () => readonly string[]): T & { readonly order: readonly string[] } {
+  let order: readonly string[] | undefined;
+  return Object.defineProperty(d, 'order', { enumerable: true, get: () => (order ??= compute()) }) as T & { readonly order: readonly string[] };
 }

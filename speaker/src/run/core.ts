@@ -9,7 +9,7 @@
 // the grace period over): a new speaker alone in its member list must not announce everything.
 import { Counter, Gauge } from 'prom-client';
 import { ConfigState, type Config, type ConfigInputs, type ConfigUpdate } from '@l2lb/shared';
-import { decide, type Decision, type EndpointView, type NodeView } from '../election/election.js';
+import { CandidateCache, decide, type Decision, type EndpointView, type NodeView } from '../election/election.js';
 import { keyOf, objectId, parseEndpointSlice, parseNode, parseService, type ObjectId, type ServiceInfo } from './views.js';
 
 export type { CoreAnnouncer, CoreLogger, EventSink, CoreTimers, SpeakerCoreOptions, CoreWithdrawReason } from './core-types.js';
@@ -35,7 +35,9 @@ export class SpeakerCore {
   /** slice key → its Service's key; and per Service key, its slices' endpoints (no scan per decision). */
   private readonly sliceOwner = new Map<string, string>();
   private readonly endpointsBySvc = new Map<string, Map<string, readonly EndpointView[]>>();
-  private readonly nodes = new Map<string, NodeView>();
+  /** Replaced, never changed in place: the election's CandidateCache keys on its identity. */
+  private nodes: ReadonlyMap<string, NodeView> = new Map<string, NodeView>();
+  private readonly candidateCache = new CandidateCache();
   private members: ReadonlySet<string> | undefined;
   private readonly announced = new Map<string, Announced>();
   /** ip → (service key → interfaces that Service wants). */
@@ -216,15 +218,18 @@ export class SpeakerCore {
     if (!p) return this.log.warn('ignoring a Node without metadata.name');
     if (p.problems.length > 0) this.log.warn('Node has unusable fields', { node: p.id.name, problems: p.problems });
     const old = this.nodes.get(p.id.name);
-    this.nodes.set(p.id.name, p.value);
     if (old && JSON.stringify(old) === JSON.stringify(p.value)) return;
+    this.nodes = new Map(this.nodes).set(p.id.name, p.value);
     this.reconcileAll();
   }
 
   deleteNode(obj: unknown): void {
     this.updates.inc();
     const p = parseNode(obj);
-    if (!p || !this.nodes.delete(p.id.name)) return;
+    if (!p || !this.nodes.has(p.id.name)) return;
+    const nodes = new Map(this.nodes);
+    nodes.delete(p.id.name);
+    this.nodes = nodes;
     this.reconcileAll();
   }
 
@@ -396,6 +401,7 @@ export class SpeakerCore {
       nodes: this.nodes,
       members: this.members,
       ignoreExcludeLb: this.options.ignoreExcludeLb ?? false,
+      candidateCache: this.candidateCache,
     });
   }
 

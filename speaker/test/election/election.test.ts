@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parseMetalLBResources, type Config } from '@l2lb/shared';
 import {
+  CandidateCache,
   decide,
   electionOrder,
   goIpString,
@@ -173,5 +174,57 @@ describe('speaker election (MetalLB layer-2 hash election)', () => {
     const shared = svc({ labels: { tier: 'frontend' }, annotations: { 'metallb.universe.tf/allow-shared-ip': 'k' } });
     const d = decide(input('node-a', { config, service: shared }));
     assert.ok(!d.announce && d.reason === 'sharedIPWithServiceSelector');
+  });
+
+  it('with a CandidateCache (inputs replaced, never changed in place) decides exactly as without one', () => {
+    const names = ['node-a', 'node-b', 'node-c', 'node-d', 'node-e'];
+    const config = parseMetalLBResources([
+      pool('web', ['192.168.1.240/28']),
+      ad('rack1', { ipAddressPools: ['web'], nodeSelectors: [{ matchLabels: { rack: '1' } }] }),
+      ad('labelled', { ipAddressPools: ['web'], serviceSelectors: [{ matchLabels: { tier: 'x' } }] }),
+    ]);
+    const nodeArb = fc.record({ rack: fc.constantFrom('1', '2'), down: fc.boolean(), excluded: fc.boolean() });
+    const step = fc.record({
+      members: fc.subarray(names),
+      nodes: fc.array(nodeArb, { minLength: names.length, maxLength: names.length }),
+      config: fc.constantFrom(CONFIG, config),
+      services: fc.array(fc.record({ ip: fc.integer({ min: 240, max: 254 }), local: fc.boolean(), labelled: fc.boolean(), endpoint: fc.constantFrom(...names) }), { minLength: 1, maxLength: 6 }),
+      ignoreExcludeLb: fc.boolean(),
+      // Keep one input object from the step before (as the core keeps what did not change).
+      keep: fc.constantFrom('members', 'nodes', 'none'),
+    });
+    fc.assert(fc.property(fc.array(step, { minLength: 1, maxLength: 8 }), (steps) => {
+      const caches = new Map(names.map((n) => [n, new CandidateCache()]));
+      let members = new Set<string>();
+      let nodes = new Map<string, NodeView>();
+      for (const [i, st] of steps.entries()) {
+        if (i === 0 || st.keep !== 'members') members = new Set(st.members);
+        if (i === 0 || st.keep !== 'nodes') {
+          nodes = new Map<string, NodeView>(names.map((n, k) => {
+            const v = st.nodes[k] ?? { rack: '1', down: false, excluded: false };
+            return [n, node({ rack: v.rack, ...(v.excluded ? { [EXCLUDE_LB_LABEL]: '' } : {}) }, v.down)];
+          }));
+        }
+        for (const sv of st.services) {
+          const service = svc({ ingressIPs: [`192.168.1.${sv.ip}`], externalTrafficPolicy: sv.local ? 'Local' : 'Cluster', labels: sv.labelled ? { tier: 'x' } : {} });
+          for (const me of names) {
+            const base: ElectionInput = { myNode: me, service, endpoints: [ready(sv.endpoint)], config: st.config, nodes, members, ignoreExcludeLb: st.ignoreExcludeLb };
+            const plain = decide(base);
+            const cached = decide({ ...base, candidateCache: caches.get(me) });
+            assert.deepEqual({ ...cached }, { ...plain });
+            if (plain.order) assert.deepEqual(cached.order, plain.order);
+          }
+        }
+      }
+    }), { numRuns: 150 });
+  });
+
+  it('the election order a decision carries is the full hash order over the candidates, winner first', () => {
+    const d = decide(input('node-a'));
+    const order = electionOrder(['node-a', 'node-b', 'node-c'], '192.168.1.240');
+    assert.deepEqual(d.order, order);
+    assert.equal(d.announce, order[0] === 'node-a');
+    assert.deepEqual(Object.keys(d).includes('order'), true, 'order is an enumerable field (logs and JSON show it)');
+    assert.deepEqual(JSON.parse(JSON.stringify(d)).order, order);
   });
 });

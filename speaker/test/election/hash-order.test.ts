@@ -49,6 +49,37 @@ describe('HashOrderCache', () => {
     assert.equal(hashes, 250 * 100, 'no hash after the membership change');
   });
 
+  it('first() is order()[0], and a frozen list passed again stays right while the universe grows and starts over', () => {
+    const random = rng(13);
+    const cache = new HashOrderCache({ maxIps: 8, maxNames: 30 });
+    let frozen: readonly string[] = Object.freeze(['node-0', 'node-1', 'node-2']);
+    for (let i = 0; i < 3000; i++) {
+      // Now and then a new frozen list (the speaker's candidates after a change); other calls bring new names.
+      if (random() < 0.05) frozen = Object.freeze(Array.from({ length: 1 + Math.floor(random() * 10) }, () => `node-${Math.floor(random() * 60)}`));
+      const other = Array.from({ length: 1 + Math.floor(random() * 10) }, () => `node-${Math.floor(random() * 60)}`);
+      const names = random() < 0.5 ? frozen : other;
+      const ip = `10.0.1.${Math.floor(random() * 20)}`;
+      const want = reference(names, ip);
+      assert.deepEqual(cache.order(names, ip), want, `call ${i}: order of ${names.join(',')} for ${ip}`);
+      assert.equal(cache.first(names, ip), want[0], `call ${i}: first of ${names.join(',')} for ${ip}`);
+    }
+    assert.equal(cache.first([], '10.0.0.1'), undefined);
+  });
+
+  it('node names that churn (autoscaling) do not pile up: an order costs at most about twice the cluster in hashes', () => {
+    let hashes = 0;
+    const cache = new HashOrderCache({ digest: (t) => { hashes += 1; return createHash('sha256').update(t).digest(); } });
+    // A 10-node cluster whose nodes are replaced one by one, 3 000 times: names never come back.
+    const live = Array.from({ length: 10 }, (_, i) => `node-${i}`);
+    for (let step = 0; step < 3000; step++) {
+      live[step % 10] = `node-${10 + step}`;
+      const ip = `10.2.${step >> 8}.${step & 255}`;
+      hashes = 0;
+      assert.deepEqual(cache.order(live, ip), reference(live, ip));
+      assert.ok(hashes <= 2 * 10 + 16 + 1, `step ${step}: ${hashes} hashes for one order of 10 names`);
+    }
+  });
+
   it('a name never seen before is placed correctly (the cached orders start over)', () => {
     const cache = new HashOrderCache();
     const names = ['a', 'b', 'c'];
