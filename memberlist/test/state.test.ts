@@ -134,7 +134,10 @@ describe('memberlist state rules', () => {
     h.inject(peerAlive(1));
     h.advance(200); // first probe at 50 ms, deadline one probe interval later
     assert.equal(h.ml.node('peer')?.state, 'suspect');
-    h.advance(250); // suspicion timeout for n=2 with the fast profile: 2 * 100 ms
+    // Suspicion timeout for n = 2 with the fast profile: 4 * 80 ms (k = 0: no one else to confirm).
+    h.advance(100);
+    assert.equal(h.ml.node('peer')?.state, 'suspect', 'dead before the 320 ms suspicion window ran out');
+    h.advance(300);
     assert.equal(h.ml.node('peer')?.state, 'dead');
     assert.ok(broadcastsAbout(h.sent, 'peer', 'dead').length > 0);
   });
