@@ -114,6 +114,19 @@ export class MemberStates {
     this.broadcasts.queueBroadcast(me.name, encodeMsg({ type: 'alive', msg: a }));
   }
 
+  /**
+   * An accusation of us at an incarnation we have already refuted: its sender missed our refutation
+   * (lost on a lossy link; broadcasts are retransmitted only a few times) and will declare us dead when
+   * its suspicion runs out, since a stale suspicion cannot be refuted with a higher incarnation. Gossip
+   * our current alive again so that it catches up. Not in Go's memberlist, which ignores the accusation;
+   * on the wire it is an ordinary alive message.
+   */
+  private reassert(me: NodeRec): void {
+    if (this.leaving) return;
+    const a: Alive = { incarnation: me.incarnation, node: me.name, addr: me.addr, port: me.port, meta: me.meta, vsn: me.vsn };
+    this.broadcasts.queueBroadcast(me.name, encodeMsg({ type: 'alive', msg: a }));
+  }
+
   aliveNode(a: Alive, bootstrap: boolean): void {
     const isSelf = a.node === this.cfg.name;
     if (this.leaving && isSelf) return;
@@ -186,7 +199,11 @@ export class MemberStates {
 
   suspectNode(s: Suspect): void {
     const n = this.nodes.get(s.node);
-    if (n === undefined || s.incarnation < n.incarnation) return;
+    if (n === undefined) return;
+    if (s.incarnation < n.incarnation) {
+      if (n.name === this.cfg.name) this.reassert(n);
+      return;
+    }
     const existing = this.suspicions.get(s.node);
     if (existing !== undefined) {
       if (existing.confirm(s.from)) this.broadcasts.queueBroadcast(s.node, encodeMsg({ type: 'suspect', msg: s }));
@@ -216,7 +233,11 @@ export class MemberStates {
 
   deadNode(d: Dead, notify?: () => void): void {
     const n = this.nodes.get(d.node);
-    if (n === undefined || d.incarnation < n.incarnation) return;
+    if (n === undefined) return;
+    if (d.incarnation < n.incarnation) {
+      if (n.name === this.cfg.name && d.from !== n.name) this.reassert(n);
+      return;
+    }
     this.suspicions.get(d.node)?.cancel();
     this.suspicions.delete(d.node);
     if (n.state >= NodeStateType.dead) return;

@@ -94,6 +94,23 @@ describe('memberlist state rules', () => {
     assert.ok(alives.length > 0 && alives.every((m) => m.type === 'alive' && m.msg.incarnation === 8 && m.msg.vsn?.length === 6));
   });
 
+  it('answers a suspicion of itself at an older incarnation with its current alive (an accuser that missed the refutation)', () => {
+    const h = harness();
+    h.inject({ type: 'suspect', msg: { node: 'me', incarnation: 7, from: 'peer' } });
+    assert.equal(h.ml.node('me')?.incarnation, 8);
+    h.inject(peerAlive(1));
+    h.advance(1000); // the refutation's retransmits are spent
+    const before = h.sent.length;
+    // An accuser whose copy of us is still at 7 (the refutation was lost on its way): its suspicion is
+    // stale, and without our current alive it would declare us dead when its timer ran out.
+    h.inject({ type: 'suspect', msg: { node: 'me', incarnation: 7, from: 'peer' } });
+    h.advance(200);
+    const alives = broadcastsAbout(h.sent.slice(before), 'me', 'alive');
+    assert.ok(alives.length > 0, 'no alive re-sent');
+    assert.ok(alives.every((m) => m.type === 'alive' && m.msg.incarnation === 8), 'a stale accusation must not raise the incarnation');
+    assert.equal(h.ml.node('me')?.incarnation, 8);
+  });
+
   it('refutes a death of itself; marks dead with From == Node as left', () => {
     const h = harness();
     h.inject({ type: 'dead', msg: { node: 'me', incarnation: 1, from: 'peer' } });
@@ -117,7 +134,10 @@ describe('memberlist state rules', () => {
     h.inject(peerAlive(1));
     h.advance(200); // first probe at 50 ms, deadline one probe interval later
     assert.equal(h.ml.node('peer')?.state, 'suspect');
-    h.advance(250); // suspicion timeout for n=2 with the fast profile: 2 * 100 ms
+    // Suspicion timeout for n = 2 with the fast profile: 4 * 80 ms (k = 0: no one else to confirm).
+    h.advance(100);
+    assert.equal(h.ml.node('peer')?.state, 'suspect', 'dead before the 320 ms suspicion window ran out');
+    h.advance(300);
     assert.equal(h.ml.node('peer')?.state, 'dead');
     assert.ok(broadcastsAbout(h.sent, 'peer', 'dead').length > 0);
   });
