@@ -1,5 +1,6 @@
-// The embedded Kubernetes API server: HTTP(S) routing, discovery, list/watch streaming, Table output,
-// bearer-token auth, optional file persistence, and test hooks (compact, endWatches, killWatches, request log).
+// The embedded Kubernetes API server: HTTP(S) routing, list/watch streaming, Table output, bearer-token
+// auth, optional file persistence, and test hooks (compact, endWatches, killWatches, request log).
+// The discovery documents are in discovery.ts.
 
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -7,6 +8,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { Api, type Filter } from './api.js';
+import { SERVER_VERSION, groupList, openapiV3, resourceList } from './discovery.js';
 import { ApiError, badRequest, expired } from './errors.js';
 import { isObject, meta, str, type Json, type JsonObject } from './json.js';
 import { openapiV2Response } from './openapi.js';
@@ -14,8 +16,6 @@ import { PROTOBUF_MEDIA_TYPE, protobufBody } from './protobuf.js';
 import { apiVersionOf, type ResourceType } from './resources.js';
 import { Store, type Snapshot, type StoreEvent } from './store.js';
 import { toTable, wantsTable } from './table.js';
-
-export const SERVER_VERSION = { major: '1', minor: '24', gitVersion: 'v1.24.0-l2lb', gitCommit: 'l2lb-embedded', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: 'n/a', compiler: 'node', platform: 'linux/amd64' };
 
 export interface ApiServerOptions {
   /** Host to bind (default 127.0.0.1). */
@@ -273,8 +273,8 @@ export class EmbeddedApiServer {
     if (method === 'GET' && path === '/api') {
       return send(res, 200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: this.url.replace(/^https?:\/\//, '') }] });
     }
-    if (method === 'GET' && path === '/apis') return send(res, 200, this.groupList());
-    if (method === 'GET' && path.startsWith('/openapi/v3')) return this.openapiV3(path, res);
+    if (method === 'GET' && path === '/apis') return send(res, 200, groupList(this.api.resources));
+    if (method === 'GET' && path.startsWith('/openapi/v3')) return send(res, 200, openapiV3(this.api.resources, path));
     if (method === 'GET' && path === '/openapi/v2') {
       const doc = openapiV2Response(req.headers, SERVER_VERSION.gitVersion);
       res.writeHead(200, { 'Content-Type': doc.contentType, 'Content-Length': doc.body.length, 'Cache-Control': 'no-cache, private' });
@@ -292,7 +292,7 @@ export class EmbeddedApiServer {
     } else if (parts[0] === 'apis' && parts.length >= 2) {
       group = parts[1] ?? '';
       if (parts.length === 2) {
-        const g = this.groupList().groups.find((x) => x.name === group);
+        const g = groupList(this.api.resources).groups.find((x) => x.name === group);
         if (!g || method !== 'GET') throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
         return send(res, 200, { kind: 'APIGroup', apiVersion: 'v1', ...g });
       }
@@ -303,7 +303,7 @@ export class EmbeddedApiServer {
     }
     if (rest.length === 0) {
       if (method !== 'GET') throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
-      const list = this.resourceList(group, version);
+      const list = resourceList(this.api.resources, group, version);
       if (!list) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
       return send(res, 200, list);
     }
@@ -512,83 +512,6 @@ export class EmbeddedApiServer {
       timers.push(tm);
     }
     res.on('close', () => watch.close(false));
-  }
-
-  // ---- discovery ----
-
-  /**
-   * A minimal OpenAPI v3: per group/version, one PATCH operation per kind that advertises the
-   * fieldValidation query parameter. That is what kubectl checks to leave validation to the server, so
-   * `kubectl apply` and `kubectl edit` work without --validate=false (there are no schemas: kubectl then
-   * computes strategic merge patches from its built-in types).
-   */
-  private openapiV3(path: string, res: ServerResponse): void {
-    const gvs = new Map<string, ResourceType[]>();
-    for (const t of this.api.resources) {
-      const key = t.group === '' ? `api/${t.version}` : `apis/${t.group}/${t.version}`;
-      gvs.set(key, [...(gvs.get(key) ?? []), t]);
-    }
-    const rest = path.replace(/^\/openapi\/v3\/?/, '');
-    if (rest === '') {
-      const paths: JsonObject = {};
-      for (const k of gvs.keys()) paths[k] = { serverRelativeURL: `/openapi/v3/${k}?hash=l2lb` };
-      return send(res, 200, { paths });
-    }
-    const types = gvs.get(rest);
-    if (!types) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-    const paths: JsonObject = {};
-    for (const t of types) {
-      const base = `/${rest}${t.namespaced ? '/namespaces/{namespace}' : ''}/${t.resource}/{name}`;
-      paths[base] = {
-        patch: {
-          operationId: `patch${t.kind}`,
-          parameters: [{ name: 'fieldValidation', in: 'query', schema: { type: 'string', uniqueItems: true } }],
-          'x-kubernetes-action': 'patch',
-          'x-kubernetes-group-version-kind': { group: t.group, version: t.version, kind: t.kind },
-        },
-      };
-    }
-    send(res, 200, { openapi: '3.0.0', info: { title: 'l2lb embedded API', version: SERVER_VERSION.gitVersion }, paths });
-  }
-
-  private groupList(): { kind: string; apiVersion: string; groups: { name: string; versions: { groupVersion: string; version: string }[]; preferredVersion: { groupVersion: string; version: string } }[] } {
-    const groups = new Map<string, string[]>();
-    for (const t of this.api.resources) {
-      if (t.group === '') continue;
-      const vs = groups.get(t.group) ?? [];
-      if (!vs.includes(t.version)) vs.push(t.version);
-      groups.set(t.group, vs);
-    }
-    const rank = (v: string): number => {
-      const m = /^v(\d+)(?:(alpha|beta)(\d+))?$/.exec(v);
-      if (!m) return 0;
-      return Number(m[1]) * 1000 + (m[2] === undefined ? 900 : m[2] === 'beta' ? 500 : 100) + Number(m[3] ?? 0);
-    };
-    return {
-      kind: 'APIGroupList', apiVersion: 'v1',
-      groups: [...groups.entries()].map(([name, vs]) => {
-        const sorted = [...vs].sort((a, b) => rank(b) - rank(a));
-        const versions = sorted.map((v) => ({ groupVersion: `${name}/${v}`, version: v }));
-        const pref = versions[0] ?? { groupVersion: `${name}/v1`, version: 'v1' };
-        return { name, versions, preferredVersion: pref };
-      }),
-    };
-  }
-
-  private resourceList(group: string, version: string): JsonObject | undefined {
-    const types = this.api.resources.filter((t) => t.group === group && t.version === version);
-    if (types.length === 0) return undefined;
-    const resources: Json[] = [];
-    for (const t of types) {
-      resources.push({
-        name: t.resource, singularName: t.singular, namespaced: t.namespaced, kind: t.kind,
-        verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
-        ...(t.shortNames.length > 0 ? { shortNames: t.shortNames } : {}),
-        ...(t.custom ? { categories: ['all'] } : {}),
-      });
-      if (t.status) resources.push({ name: `${t.resource}/status`, singularName: '', namespaced: t.namespaced, kind: t.kind, verbs: ['get', 'patch', 'update'] });
-    }
-    return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group === '' ? version : `${group}/${version}`, resources };
   }
 }
 

@@ -7,6 +7,7 @@ export type { Env, MemberInfo, MemberlistEvents, NodeStateName, Timer } from './
 export { MemberlistNode, parseHostPort } from './node.js';
 export type { Logger, NodeOptions } from './node.js';
 export { SimNetwork, seededRandom } from './sim.js';
-export { decodePacket, defaultWireOptions, encodePacket, encodeStream, parseStream } from './wire.js';
+export { decodePacket, encodePacket } from './packet.js';
+export { defaultWireOptions, encodeStream, parseStream } from './wire.js';
 export type { WireOptions } from './wire.js';
 export { registerMemberlistMetrics } from './metrics.js';

@@ -1,21 +1,18 @@
 // The SWIM/Lifeguard state machine, wire-compatible with HashiCorp memberlist. Pure: the clock, timers,
 // random source and transport come in through Env, so a simulated network runs it deterministically.
+// The probe cycle (ping, indirect ping, awareness) is in probe.ts, member states in state.ts.
 import { MemberlistConfig } from './config.js';
-import { IndirectPingReq, META_MAX_SIZE, NodeStateType, OUR_VSN, PacketMsg, Ping, Suspect, encodeMsg } from './messages.js';
-import { StreamMsg, decodePacket, encodePacket, encodeStream, encodeStreamPlain, packetOverhead, parseStream } from './wire.js';
-import { bytesToIp, ipToBytes } from './ip.js';
+import { META_MAX_SIZE, NodeStateType, OUR_VSN, PacketMsg, encodeMsg } from './messages.js';
+import { decodePacket, encodePacket, packetOverhead } from './packet.js';
+import { StreamMsg, encodeStream, encodeStreamPlain, parseStream } from './wire.js';
+import { ipToBytes } from './ip.js';
+import { Prober } from './probe.js';
 import { TransmitLimitedQueue } from './queue.js';
 import { MemberStates, type NodeRec } from './state.js';
 import type { Env, MemberInfo, MemberlistEvents, Timer } from './types.js';
 
 export type { Env, MemberInfo, MemberlistEvents, NodeStateName, StreamResult, Timer } from './types.js';
 export { bytesToIp, ipToBytes } from './ip.js';
-
-interface AckHandler {
-  ack: () => void;
-  nack: () => void;
-  timer: Timer;
-}
 
 /** Reconnect push/pulls outstanding at once (each is bounded by its own deadline). */
 const MAX_RECONNECTS_IN_FLIGHT = 2;
@@ -25,14 +22,9 @@ export class Memberlist {
   private readonly env: Env;
   private readonly events: MemberlistEvents;
   private readonly state: MemberStates;
-  private probeIndex = 0;
-  private seq = 0;
-  private awareness = 0;
-  private readonly acks = new Map<number, AckHandler>();
+  private readonly prober: Prober;
   private readonly broadcasts: TransmitLimitedQueue;
-  private probing = false;
   private reconnectsInFlight = 0;
-  private probePending = false;
   private running = false;
   private timers: Timer[] = [];
   private readonly selfAddr: Uint8Array;
@@ -49,7 +41,14 @@ export class Memberlist {
     this.broadcasts = new TransmitLimitedQueue(cfg.retransmitMult, () => this.state.nodes.size);
     this.state = new MemberStates(cfg, env, events, this.broadcasts, {
       drop: (reason, message) => this.drop(reason, message),
-      applyAwareness: (delta) => this.applyAwareness(delta),
+      applyAwareness: (delta) => this.prober.applyAwareness(delta),
+    });
+    this.prober = new Prober(cfg, env, this.state, this.selfAddr, {
+      running: () => this.running,
+      drop: (reason, message) => this.drop(reason, message),
+      sendMsg: (ip, port, msg, targetName) => this.sendMsg(ip, port, msg, targetName),
+      sendRaw: (ip, port, msgs, crc) => this.sendRaw(ip, port, msgs, crc),
+      nonce: () => this.nonce(),
     });
   }
 
@@ -63,7 +62,7 @@ export class Memberlist {
       incarnation: this.state.nextIncarnation(), node: this.cfg.name, addr: this.selfAddr, port: this.cfg.advertisePort,
       meta: this.cfg.meta, vsn: OUR_VSN,
     }, true);
-    this.ticker(this.cfg.probeIntervalMs, () => this.probe());
+    this.ticker(this.cfg.probeIntervalMs, () => this.prober.probe());
     this.ticker(this.cfg.gossipIntervalMs, () => this.gossip());
     if (this.cfg.pushPullIntervalMs > 0) this.pushPullTicker();
     if (this.cfg.reconnectIntervalMs > 0) this.ticker(this.cfg.reconnectIntervalMs, () => this.reconnect());
@@ -74,8 +73,7 @@ export class Memberlist {
     this.running = false;
     for (const t of this.timers) t.cancel();
     this.timers = [];
-    for (const h of this.acks.values()) h.timer.cancel();
-    this.acks.clear();
+    this.prober.shutdown();
     this.state.shutdown();
   }
 
@@ -153,7 +151,7 @@ export class Memberlist {
 
   /** Lifeguard awareness: 0 is healthy, higher means our own probes are failing. */
   healthScore(): number {
-    return this.awareness;
+    return this.prober.healthScore();
   }
 
   /** Send a user message over UDP to a member (best effort). */
@@ -260,61 +258,16 @@ export class Memberlist {
 
   private handleMsg(m: PacketMsg, fromIp: string, fromPort: number): void {
     switch (m.type) {
-      case 'ping': this.handlePing(m.msg, fromIp, fromPort); break;
-      case 'indirectPing': this.handleIndirectPing(m.msg, fromIp, fromPort); break;
-      case 'ackResp': this.acks.get(m.msg.seqNo)?.ack(); break;
-      case 'nackResp': this.acks.get(m.msg.seqNo)?.nack(); break;
+      case 'ping': this.prober.handlePing(m.msg, fromIp, fromPort); break;
+      case 'indirectPing': this.prober.handleIndirectPing(m.msg, fromIp, fromPort); break;
+      case 'ackResp': this.prober.handleAck(m.msg.seqNo); break;
+      case 'nackResp': this.prober.handleNack(m.msg.seqNo); break;
       case 'alive': this.state.aliveNode(m.msg, false); break;
       case 'suspect': this.state.suspectNode(m.msg); break;
       case 'dead': this.state.deadNode(m.msg); break;
       case 'user': this.events.message?.(m.msg); break;
       case 'err': this.drop('unexpected_err', 'errResp in a packet'); break;
     }
-  }
-
-  private replyAddr(addr: Uint8Array | null, port: number, fromIp: string, fromPort: number): [string, number] {
-    if (addr !== null && addr.length > 0 && port !== 0) {
-      const ip = bytesToIp(addr);
-      if (ip !== null) return [ip, port];
-    }
-    return [fromIp, fromPort];
-  }
-
-  private handlePing(p: Ping, fromIp: string, fromPort: number): void {
-    if (p.node !== '' && p.node !== this.cfg.name) {
-      this.drop('ping_wrong_node', `ping for "${p.node}", we are "${this.cfg.name}"`);
-      return;
-    }
-    const [ip, port] = this.replyAddr(p.sourceAddr, p.sourcePort, fromIp, fromPort);
-    this.sendMsg(ip, port, encodeMsg({ type: 'ackResp', msg: { seqNo: p.seqNo, payload: null } }), p.sourceNode);
-  }
-
-  private handleIndirectPing(ind: IndirectPingReq, fromIp: string, fromPort: number): void {
-    const targetIp = ind.target === null ? null : bytesToIp(ind.target);
-    if (targetIp === null) {
-      this.drop('bad_field', 'indirectPingReq.Target is not an IP address');
-      return;
-    }
-    const [rip, rport] = this.replyAddr(ind.sourceAddr, ind.sourcePort, fromIp, fromPort);
-    const seq = this.nextSeq();
-    let done = false;
-    const timer = this.env.setTimer(this.cfg.probeTimeoutMs, () => {
-      this.acks.delete(seq);
-      if (!done && ind.nack) this.sendMsg(rip, rport, encodeMsg({ type: 'nackResp', msg: { seqNo: ind.seqNo } }), ind.sourceNode);
-    });
-    this.acks.set(seq, {
-      ack: () => {
-        if (done) return;
-        done = true;
-        timer.cancel();
-        this.acks.delete(seq);
-        this.sendMsg(rip, rport, encodeMsg({ type: 'ackResp', msg: { seqNo: ind.seqNo, payload: null } }), ind.sourceNode);
-      },
-      nack: () => undefined,
-      timer,
-    });
-    const ping: Ping = { seqNo: seq, node: ind.node, sourceAddr: this.selfAddr, sourcePort: this.cfg.advertisePort, sourceNode: this.cfg.name };
-    this.sendMsg(targetIp, ind.port, encodeMsg({ type: 'ping', msg: ping }), ind.node);
   }
 
   // ------------------------------------------------------------------ sending
@@ -373,7 +326,7 @@ export class Memberlist {
   private reconnect(): void {
     if (this.reconnectsInFlight >= MAX_RECONNECTS_IN_FLIGHT) return;
     const now = this.env.now();
-    const dead = this.kRandom(1, (n) => n.name !== this.cfg.name && n.state === NodeStateType.dead && now - n.stateChange <= this.cfg.gossipToTheDeadMs);
+    const dead = this.prober.kRandom(1, (n) => n.name !== this.cfg.name && n.state === NodeStateType.dead && now - n.stateChange <= this.cfg.gossipToTheDeadMs);
     const target = dead[0];
     if (target === undefined) return;
     this.reconnectsInFlight++;
@@ -388,155 +341,11 @@ export class Memberlist {
     return out;
   }
 
-  // ------------------------------------------------------------------ probing
-
-  private nextSeq(): number {
-    this.seq = (this.seq + 1) >>> 0;
-    return this.seq;
-  }
-
-  private scaledProbeInterval(): number {
-    return this.cfg.probeIntervalMs * (this.awareness + 1);
-  }
-
-  private applyAwareness(delta: number): void {
-    this.awareness = Math.min(this.cfg.awarenessMaxMultiplier - 1, Math.max(0, this.awareness + delta));
-  }
-
-  private probe(): void {
-    if (this.probing) {
-      // Like Go's ticker (one buffered tick): probe again as soon as the current probe ends.
-      this.probePending = true;
-      return;
-    }
-    let checked = 0;
-    for (;;) {
-      if (checked >= this.state.probeList.length) return;
-      if (this.probeIndex >= this.state.probeList.length) {
-        this.resetNodes();
-        this.probeIndex = 0;
-        checked++;
-        continue;
-      }
-      const n = this.state.probeList[this.probeIndex++] as NodeRec;
-      checked++;
-      if (n.name === this.cfg.name || n.state >= NodeStateType.dead) continue;
-      this.probeNode(n);
-      return;
-    }
-  }
-
-  private probeDone(): void {
-    this.probing = false;
-    if (this.probePending) {
-      this.probePending = false;
-      this.env.setTimer(0, () => { if (this.running) this.probe(); });
-    }
-  }
-
-  /** Drop long-dead nodes and shuffle the probe order (Go resetNodes). */
-  private resetNodes(): void {
-    const now = this.env.now();
-    for (const n of [...this.state.nodes.values()]) {
-      if (n.state >= NodeStateType.dead && now - n.stateChange > this.cfg.gossipToTheDeadMs && n.name !== this.cfg.name) {
-        this.state.nodes.delete(n.name);
-      }
-    }
-    this.state.probeList = this.state.probeList.filter((n) => this.state.nodes.get(n.name) === n);
-    for (let i = this.state.probeList.length - 1; i > 0; i--) {
-      const j = Math.floor(this.env.random() * (i + 1));
-      [this.state.probeList[i], this.state.probeList[j]] = [this.state.probeList[j] as NodeRec, this.state.probeList[i] as NodeRec];
-    }
-  }
-
-  private probeNode(node: NodeRec): void {
-    this.probing = true;
-    const seq = this.nextSeq();
-    const interval = this.scaledProbeInterval();
-    let acked = false;
-    let nacks = 0;
-    let expectedNacks = 0;
-    let finished = false;
-    const finish = (ok: boolean): void => {
-      if (finished) return;
-      finished = true;
-      this.probeDone();
-      this.acks.delete(seq);
-      timeoutTimer.cancel();
-      deadline.cancel();
-      if (ok) {
-        this.applyAwareness(-1);
-        return;
-      }
-      this.applyAwareness(expectedNacks > 0 ? expectedNacks - nacks : 1);
-      const cur = this.state.nodes.get(node.name);
-      if (cur !== undefined) this.state.suspectNode({ incarnation: cur.incarnation, node: cur.name, from: this.cfg.name });
-    };
-    const ping: Ping = { seqNo: seq, node: node.name, sourceAddr: this.selfAddr, sourcePort: this.cfg.advertisePort, sourceNode: this.cfg.name };
-    let tcpOk = false;
-    const deadline = this.env.setTimer(interval, () => {
-      if (!acked && tcpOk) {
-        // UDP failed but TCP worked (Go: "network may be misconfigured"): alive, no awareness change.
-        this.drop('udp_probe_failed_tcp_ok', `"${node.name}" answered a TCP ping but not UDP probes`);
-        finished = true;
-        this.probeDone();
-        this.acks.delete(seq);
-        timeoutTimer.cancel();
-        return;
-      }
-      finish(acked);
-    });
-    const timeoutTimer = this.env.setTimer(this.cfg.probeTimeoutMs, () => {
-      if (acked || finished) return;
-      // Indirect probes through up to k other alive nodes.
-      const relays = this.kRandom(this.cfg.indirectChecks, (n) => n.name !== this.cfg.name && n.name !== node.name && n.state === NodeStateType.alive);
-      for (const r of relays) {
-        expectedNacks++;
-        const ind: IndirectPingReq = {
-          seqNo: seq, target: node.addr, port: node.port, node: node.name, nack: true,
-          sourceAddr: this.selfAddr, sourcePort: this.cfg.advertisePort, sourceNode: this.cfg.name,
-        };
-        this.sendMsg(r.ip, r.port, encodeMsg({ type: 'indirectPing', msg: ind }), r.name);
-      }
-      // TCP fallback ping (peers with protocol >= 3), bounded by the probe deadline.
-      const remaining = interval - this.cfg.probeTimeoutMs;
-      if (!this.cfg.disableTcpPings && (node.vsn[1] ?? 0) >= 3 && remaining > 0) {
-        const req = encodeStream(encodeStreamPlain({ type: 'ping', msg: ping }), this.cfg.wire, { dialer: true, nonce: this.nonce() });
-        this.env.sendStream(node.ip, node.port, req, remaining, (buf) => parseStream(buf, this.cfg.wire, false), (r) => {
-          if (r.msg?.type === 'ackResp' && r.msg.msg.seqNo === seq) tcpOk = true;
-        });
-      }
-    });
-    this.acks.set(seq, {
-      ack: () => {
-        acked = true;
-        finish(true);
-      },
-      nack: () => { nacks++; },
-      timer: deadline,
-    });
-    if (node.state === NodeStateType.alive) {
-      this.sendMsg(node.ip, node.port, encodeMsg({ type: 'ping', msg: ping }), node.name);
-    } else {
-      const s: Suspect = { incarnation: node.incarnation, node: node.name, from: this.cfg.name };
-      this.sendRaw(node.ip, node.port, [encodeMsg({ type: 'ping', msg: ping }), encodeMsg({ type: 'suspect', msg: s })], true);
-    }
-  }
-
-  private kRandom(k: number, ok: (n: NodeRec) => boolean): NodeRec[] {
-    const cands = [...this.state.nodes.values()].filter(ok);
-    for (let i = cands.length - 1; i > 0; i--) {
-      const j = Math.floor(this.env.random() * (i + 1));
-      [cands[i], cands[j]] = [cands[j] as NodeRec, cands[i] as NodeRec];
-    }
-    return cands.slice(0, k);
-  }
-
   // ------------------------------------------------------------------ gossip and push/pull
 
   private gossip(): void {
     const now = this.env.now();
-    const targets = this.kRandom(this.cfg.gossipNodes, (n) => {
+    const targets = this.prober.kRandom(this.cfg.gossipNodes, (n) => {
       if (n.name === this.cfg.name) return false;
       if (n.state <= NodeStateType.suspect) return true;
       return n.state === NodeStateType.dead && now - n.stateChange <= this.cfg.gossipToTheDeadMs;

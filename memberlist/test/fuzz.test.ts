@@ -7,7 +7,8 @@ import { lzwCompress, lzwDecompress } from '../src/lzw.js';
 import { makeConfig } from '../src/config.js';
 import { decodeValue, Reader } from '../src/msgpack.js';
 import { SimNetwork } from '../src/sim.js';
-import { WireOptions, decodePacket, defaultWireOptions, encodePacket, encodeStream, parseStream } from '../src/wire.js';
+import { decodePacket, encodePacket } from '../src/packet.js';
+import { WireOptions, defaultWireOptions, encodeStream, parseStream } from '../src/wire.js';
 import { hexFile, loadVectors } from './helpers.js';
 
 /** Deterministic xorshift PRNG so a failure is reproducible. */

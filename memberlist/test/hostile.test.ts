@@ -10,7 +10,8 @@ import { lzwCompress } from '../src/lzw.js';
 import { MsgType, encodeMsg } from '../src/messages.js';
 import { Writer } from '../src/msgpack.js';
 import { writeCompress } from '../src/messages.js';
-import { WireOptions, decodePacket, defaultWireOptions, encodePacket, makeCompound } from '../src/wire.js';
+import { decodePacket, encodePacket, makeCompound } from '../src/packet.js';
+import { WireOptions, defaultWireOptions } from '../src/wire.js';
 import { Peer, startTs } from './procs.js';
 
 const BASE = 47000 + (process.pid % 9000);

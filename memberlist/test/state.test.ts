@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { makeConfig } from '../src/config.js';
 import { Env, Memberlist, Timer } from '../src/memberlist.js';
 import { OUR_VSN, PacketMsg, encodeMsg } from '../src/messages.js';
-import { decodePacket, defaultWireOptions, encodePacket } from '../src/wire.js';
+import { decodePacket, encodePacket } from '../src/packet.js';
+import { defaultWireOptions } from '../src/wire.js';
 
 interface Sent { ip: string; port: number; msgs: PacketMsg[] }
 

@@ -8,9 +8,8 @@ import {
   writePushPullHeader, writeUserMsgHeader,
 } from '../src/messages.js';
 import { Reader, Writer } from '../src/msgpack.js';
-import {
-  WireOptions, decodePacket, defaultWireOptions, encodePacket, encodeStream, encodeStreamPlain, parseStream,
-} from '../src/wire.js';
+import { decodePacket, encodePacket } from '../src/packet.js';
+import { WireOptions, defaultWireOptions, encodeStream, encodeStreamPlain, parseStream } from '../src/wire.js';
 import {
   Vector, expectedFieldSets, headerFields, hex, hexFile, loadVectors, msgFields, nodeStateFields, streamFields,
 } from './helpers.js';

@@ -3,10 +3,8 @@
 import assert from 'node:assert/strict';
 import { Keyring } from '../src/crypto.js';
 import { encodeMsg } from '../src/messages.js';
-import {
-  MAX_PACKET_DECOMPRESSED, compressMsg, decodePacket, defaultWireOptions, encodePacket, encodeStream, encodeStreamPlain, makeCompound,
-  parseStream,
-} from '../src/wire.js';
+import { MAX_PACKET_DECOMPRESSED, decodePacket, encodePacket, makeCompound } from '../src/packet.js';
+import { compressMsg, defaultWireOptions, encodeStream, encodeStreamPlain, parseStream } from '../src/wire.js';
 
 const k1 = new Uint8Array(32).fill(1);
 const k2 = new Uint8Array(16).fill(2);

@@ -4,7 +4,8 @@
 // and a drop for an exception the decoder did not expect (reason "internal") is a finding too.
 import { Keyring, defaultWireOptions, encodePacket, encodeStream, parseStream, decodePacket, type WireOptions } from '@l2lb/memberlist';
 import { encodeMsg, type PacketMsg } from '@l2lb/memberlist/messages';
-import { compressMsg, encodeStreamPlain, makeCompound, type StreamMsg } from '@l2lb/memberlist/wire';
+import { makeCompound } from '@l2lb/memberlist/packet';
+import { compressMsg, encodeStreamPlain, type StreamMsg } from '@l2lb/memberlist/wire';
 import { Rng, hex, mutateBytes, type FuzzTarget } from '../harness.js';
 
 const KEY = Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex');
