@@ -1,5 +1,6 @@
 // The SWIM/Lifeguard state machine, wire-compatible with HashiCorp memberlist. Pure: the clock, timers,
 // random source and transport come in through Env, so a simulated network runs it deterministically.
+import { errorText } from '@l2lb/shared/log';
 import { MemberlistConfig } from './config.js';
 import { IndirectPingReq, META_MAX_SIZE, NodeStateType, OUR_VSN, PacketMsg, Ping, Suspect, encodeMsg } from './messages.js';
 import { StreamMsg, decodePacket, encodePacket, encodeStream, encodeStreamPlain, packetOverhead, parseStream } from './wire.js';
@@ -189,7 +190,7 @@ export class Memberlist {
       try {
         this.handleMsg(m, fromIp, fromPort);
       } catch (e) {
-        this.drop('handler', `${m.type} from ${fromIp}:${fromPort}: ${e instanceof Error ? e.message : String(e)}`, fromIp);
+        this.drop('handler', `${m.type} from ${fromIp}:${fromPort}: ${errorText(e)}`, fromIp);
       }
     }
   }

@@ -2,6 +2,7 @@
 // TCP stream messages (push/pull, ping, user, err). Decoding never throws: it returns the messages it
 // could read plus a list of drop reasons.
 import { crc32 } from 'node:zlib';
+import { errorText } from '@l2lb/shared/log';
 import { CryptoError, Keyring, NONCE_SIZE, TAG_SIZE, decryptPayload, encryptPayload, encryptedLength } from './crypto.js';
 import { LzwError, lzwCompress, lzwDecompress } from './lzw.js';
 import {
@@ -59,7 +60,7 @@ export interface Drop {
 function toDrop(e: unknown): Drop {
   if (e instanceof DecodeError || e instanceof CryptoError || e instanceof LzwError) return { reason: e.reason, message: e.message };
   if (e instanceof RangeError) return { reason: 'range', message: e.message };
-  return { reason: 'internal', message: e instanceof Error ? e.message : String(e) };
+  return { reason: 'internal', message: errorText(e) };
 }
 
 const utf8enc = new TextEncoder();
