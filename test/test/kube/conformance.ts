@@ -8,7 +8,7 @@ import { chooseEndpointsSource, serverVersion, supportsLoadBalancerClass } from 
 import { EventRecorder } from '@l2lb/shared/kube/events';
 import { Informer } from '@l2lb/shared/kube/informer';
 import { configMapInformer, endpointsInformer, podInformer, serviceInformer } from '@l2lb/apiserver/testing/informers';
-import { silentLogger } from '@l2lb/shared/kube/log';
+import { silentLogger } from '@l2lb/shared/log';
 import { resourcePath, Resources, type KubeObject, type Service } from '@l2lb/shared/kube/types';
 import { applySecret, patchAnnotations, patchServiceStatus, readSecret, updateWithRetry } from '@l2lb/apiserver/testing/writers';
 import { Registry } from 'prom-client';
