@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { isIP } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
+import { errorText } from '@l2lb/shared/log';
 import { renderKubeconfig } from './kubeconfig.js';
 import { EmbeddedApiServer } from './server.js';
 import { selfSignedCert } from './tls.js';
@@ -85,7 +86,7 @@ export function parseArgs(args: string[]): Parsed | string {
         default: return `unknown argument "${a}"\n${USAGE}`;
       }
     } catch (e) {
-      return e instanceof Error ? e.message : String(e);
+      return errorText(e);
     }
   }
   if ((out.tlsCert === undefined) !== (out.tlsKey === undefined)) return '--tls-cert and --tls-key go together';
@@ -116,7 +117,7 @@ export async function run(args: string[]): Promise<number> {
     if (p.tlsCert && p.tlsKey) tls = { cert: readFileSync(p.tlsCert, 'utf8'), key: readFileSync(p.tlsKey, 'utf8') };
     else if (p.tlsSelfSigned) tls = selfSignedCert(p.data ? resolve(p.data, 'tls') : mkdtempSync(join(tmpdir(), 'l2lb-apiserver-tls-')), p.advertiseAddress ?? p.host);
   } catch (e) {
-    process.stderr.write(`l2lb apiserver: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(`l2lb apiserver: ${errorText(e)}\n`);
     return 1;
   }
   // kubectl prompts for a password on an https server without credentials: HTTPS always gets a token
@@ -141,7 +142,7 @@ export async function run(args: string[]): Promise<number> {
   try {
     url = await server.start();
   } catch (e) {
-    process.stderr.write(`l2lb apiserver: cannot listen on ${p.host}:${p.port}: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(`l2lb apiserver: cannot listen on ${p.host}:${p.port}: ${errorText(e)}\n`);
     return 1;
   }
   const kcPath = p.kubeconfigOut ? resolve(p.kubeconfigOut) : p.data ? resolve(p.data, 'kubeconfig') : undefined;

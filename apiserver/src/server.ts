@@ -7,6 +7,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
+import { errorText } from '@l2lb/shared/log';
 import { Api, type Filter } from './api.js';
 import { SERVER_VERSION, groupList, openapiV3, resourceList } from './discovery.js';
 import { ApiError, badRequest, expired } from './errors.js';
@@ -119,7 +120,7 @@ export class EmbeddedApiServer {
   async start(): Promise<string> {
     const handler = (req: IncomingMessage, res: ServerResponse): void => {
       this.handle(req, res).catch((e: unknown) => {
-        const err = e instanceof ApiError ? e : new ApiError(500, 'InternalError', `internal error: ${e instanceof Error ? e.message : String(e)}`);
+        const err = e instanceof ApiError ? e : new ApiError(500, 'InternalError', `internal error: ${errorText(e)}`);
         if (!res.headersSent) send(res, err.code, err.toStatus());
         else res.destroy();
       });
@@ -238,7 +239,7 @@ export class EmbeddedApiServer {
     try {
       return JSON.parse(text) as Json;
     } catch (e) {
-      throw badRequest(`the body of the request is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
+      throw badRequest(`the body of the request is not valid JSON: ${errorText(e)}`);
     }
   }
 

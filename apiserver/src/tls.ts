@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { errorText } from '@l2lb/shared/log';
 
 export function selfSignedCert(dir: string, host: string): { cert: string; key: string } {
   mkdirSync(dir, { recursive: true });
@@ -17,7 +18,7 @@ export function selfSignedCert(dir: string, host: string): { cert: string; key: 
       execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '3650',
         '-subj', '/CN=l2lb-apiserver', '-addext', `subjectAltName=${[...names].join(',')}`], { stdio: ['ignore', 'ignore', 'pipe'] });
     } catch (e) {
-      throw new Error(`cannot create a self-signed certificate with openssl: ${e instanceof Error ? e.message : String(e)}`);
+      throw new Error(`cannot create a self-signed certificate with openssl: ${errorText(e)}`);
     }
     chmodSync(keyFile, 0o600); // the private key: owner-only whatever openssl's version and the umask do
   }

@@ -10,6 +10,7 @@ import { loadKubeConfig } from '@l2lb/shared/kube/config';
 import { Resources } from '@l2lb/shared/kube/types';
 import { EmbeddedApiServer, renderKubeconfig } from '@l2lb/apiserver';
 import { freePort } from '@l2lb/apiserver/testing/free-port';
+import { errorText } from '@l2lb/shared/log';
 
 const bin = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'l2lb-controller.js');
 const TARGET_MB = 150;
@@ -85,7 +86,7 @@ export async function measureControllerRss(count: number): Promise<void> {
     const after = rssOf(child.pid ?? 0);
     console.log(`controller restart with ${count} Services: ready and all reconciled in ${restartMs} ms, ${Number.isNaN(writes) ? 0 : writes} writes, RSS ${after.rssMB.toFixed(1)} MB (peak ${after.peakMB.toFixed(1)} MB)`);
   } catch (e) {
-    console.log(`TARGET MISSED: controller RSS benchmark failed: ${e instanceof Error ? e.message : String(e)}`);
+    console.log(`TARGET MISSED: controller RSS benchmark failed: ${errorText(e)}`);
   } finally {
     child.kill('SIGKILL');
     await server.close();

@@ -2,6 +2,7 @@
 import { hostname } from 'node:os';
 import { KubeClient } from '@l2lb/shared/kube/client';
 import { loadClientConfig } from '@l2lb/shared/kube/light-config';
+import { errorText } from '@l2lb/shared/log';
 import { Controller } from './controller.js';
 import { startProbeServer, type ProbeServer } from '@l2lb/shared/probes';
 import { processLogger, runUntilSignal } from '@l2lb/shared/lifecycle';
@@ -46,7 +47,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   try {
     client = new KubeClient(await loadClientConfig(parsed.kubeconfig), { userAgent: 'l2lb-controller' });
   } catch (e) {
-    log.error(`cannot load the Kubernetes client configuration: ${e instanceof Error ? e.message : String(e)}`);
+    log.error(`cannot load the Kubernetes client configuration: ${errorText(e)}`);
     return 1;
   }
   const metrics = controllerMetrics();
@@ -59,7 +60,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     try {
       probes = await startProbeServer({ host: parsed.metricsHost, port: parsed.metricsPort, registry: metrics.registry, ready: () => controller.ready, notReadyText: 'informers not synced yet', readyText: () => controller.status });
     } catch (e) {
-      log.error(`cannot listen on ${parsed.metricsHost}:${parsed.metricsPort} for metrics: ${e instanceof Error ? e.message : String(e)}`);
+      log.error(`cannot listen on ${parsed.metricsHost}:${parsed.metricsPort} for metrics: ${errorText(e)}`);
       return 1;
     }
   }

@@ -10,6 +10,7 @@ import { CONFIGMAP_NAME, ConfigSource, DEFAULT_CRD_RECHECK_MS, kubeConfigSourceD
 import { Resources, type KubeObject } from '@l2lb/shared/kube/types';
 import { processConfigurationStateWriter, type ConfigurationStateWriter } from '@l2lb/shared/kube/configuration-state';
 import { warningTargets, type ConfigEventTarget } from '@l2lb/shared';
+import { errorText } from '@l2lb/shared/log';
 import { controllerMetrics, type ControllerMetrics } from './metrics.js';
 import { Reconciler, type ServiceWrite } from './reconciler.js';
 import { PoolStatusWriter, type PoolStatus } from './pool-status.js';
@@ -92,7 +93,7 @@ export class Controller {
         const object = this.configSource.object('IPAddressPool', pool);
         return object ? { status: (object as { status?: unknown }).status } : undefined;
       },
-      onError: (pool, e) => this.log.warn(`writing the status of IPAddressPool ${opts.namespace}/${pool} failed: ${e instanceof Error ? e.message : String(e)}`),
+      onError: (pool, e) => this.log.warn(`writing the status of IPAddressPool ${opts.namespace}/${pool} failed: ${errorText(e)}`),
     });
   }
 
@@ -365,7 +366,7 @@ export class Controller {
     const attempt = (this.retryAttempts.get(key) ?? 0) + 1;
     this.retryAttempts.set(key, attempt);
     const delay = Math.min(30_000, 250 * 2 ** Math.min(attempt - 1, 7));
-    this.log.warn(`writing the status of ${key} failed, retrying in ${delay} ms: ${error instanceof Error ? error.message : String(error)}`, { service: key });
+    this.log.warn(`writing the status of ${key} failed, retrying in ${delay} ms: ${errorText(error)}`, { service: key });
     clearTimeout(this.retryTimers.get(key));
     this.retryTimers.set(key, setTimeout(() => {
       this.retryTimers.delete(key);
@@ -399,7 +400,7 @@ export class Controller {
         return;
       } catch (e) {
         if (!isApiError(e, 404)) {
-          this.log.warn(`cannot read Secret ${namespace}/${MEMBERLIST_SECRET}, retrying: ${e instanceof Error ? e.message : String(e)}`);
+          this.log.warn(`cannot read Secret ${namespace}/${MEMBERLIST_SECRET}, retrying: ${errorText(e)}`);
           await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * attempt)));
           continue;
         }
@@ -415,7 +416,7 @@ export class Controller {
         return;
       } catch (e) {
         if (isApiError(e, 409)) return;
-        this.log.warn(`cannot create Secret ${namespace}/${MEMBERLIST_SECRET}, retrying: ${e instanceof Error ? e.message : String(e)}`);
+        this.log.warn(`cannot create Secret ${namespace}/${MEMBERLIST_SECRET}, retrying: ${errorText(e)}`);
         await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * attempt)));
       }
     }

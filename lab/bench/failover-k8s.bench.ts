@@ -5,6 +5,7 @@
 // profile: `fast` (l2lb's default) and `lan` (MetalLB's timings, set on the DaemonSet with
 // L2LB_ML_PROFILE as a user of the lan overlay would), in the same run and cluster.
 // Needs root and the real-cluster tools; prints SKIPPED otherwise.
+import { errorText } from '@l2lb/shared/log';
 import { percentile, waitSingleOwner } from '../src/lab/failover.js';
 import { k8sFailover } from '../src/lab/k8s-failover.js';
 import { k8sDiagnostics, k8sDown, k8sReviveNode, k8sUp, requireK8sTools, serviceIp, waitRollout } from '../src/lab/k8s.js';
@@ -49,7 +50,7 @@ async function main(): Promise<number> {
     if (!isRoot()) throw new Error('needs root');
     requireK8sTools();
   } catch (e) {
-    console.log(`failover-k8s: SKIPPED (${(e as Error).message})`);
+    console.log(`failover-k8s: SKIPPED (${errorText(e)})`);
     return 0;
   }
   const started = Date.now();

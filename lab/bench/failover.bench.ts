@@ -4,6 +4,7 @@
 // same run, for MetalLB's (hashicorp/memberlist DefaultLANConfig, --ml-profile lan).
 // Needs root; prints SKIPPED otherwise. Target: l2lb p50 < 1 s.
 import { writeFileSync } from 'node:fs';
+import { errorText } from '@l2lb/shared/log';
 import { failoverSvg, type FailoverKill } from '../src/lab/failover-svg.js';
 import { apply, down, killNode, kubectl, phasesOnNode, reviveNode, speakerHasRun, up } from '../src/lab/lab.js';
 import { measureFailover, percentile, waitSettled } from '../src/lab/failover.js';
@@ -92,7 +93,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 main().catch(async (e: unknown) => {
-  console.error(`failover bench failed: ${e instanceof Error ? e.message : String(e)}`);
+  console.error(`failover bench failed: ${errorText(e)}`);
   await down({ prefix: PREFIX }).catch(() => undefined);
   process.exitCode = 1;
 });

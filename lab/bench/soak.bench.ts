@@ -6,6 +6,7 @@
 // Options (after the name): --seconds N (default 600), --loss P (percent, 0 = none), --stressed N (nodes, 0 = none),
 // --stress shared-quota|neighbour, --cpu-share F, --period-ms N, --profile fast|lan, --keep-logs DIR (copy the
 // lab's logs there before teardown).
+import { errorText } from '@l2lb/shared/log';
 import { NodeStress } from '../src/lab/chaos.js';
 import { down, speakerHasRun } from '../src/lab/lab.js';
 import type { MlProfile } from '../src/lab/plan.js';
@@ -56,7 +57,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 main().catch(async (e: unknown) => {
-  console.error(`soak bench failed: ${e instanceof Error ? e.message : String(e)}`);
+  console.error(`soak bench failed: ${errorText(e)}`);
   await down({ prefix: PREFIX }).catch(() => undefined);
   NodeStress.cleanup(PREFIX);
   process.exitCode = 1;

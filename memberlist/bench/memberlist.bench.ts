@@ -5,6 +5,7 @@
 // counters give exact bytes on the wire; otherwise byte rates are reported from our own agents only.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { errorText } from '@l2lb/shared/log';
 import { Peer, PeerOpts, ensureMlpeer, mlpeerPath, CLI } from '../test/procs.js';
 
 type Kind = 'fast' | 'lan' | 'go';
@@ -239,7 +240,7 @@ async function main(): Promise<void> {
 }
 
 main().then(() => process.exit(0), (err: unknown) => {
-  console.error(`memberlist bench failed: ${err instanceof Error ? err.stack : String(err)}`);
+  console.error(`memberlist bench failed: ${errorText(err, { stack: true })}`);
   cleanupNetns();
   process.exit(1);
 });

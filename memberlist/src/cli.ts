@@ -3,6 +3,7 @@
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import winston from 'winston';
+import { errorText } from '@l2lb/shared/log';
 import { ProfileName, Timings, makeConfig } from './config.js';
 import { Keyring, keyFromHex, metallbKey } from './crypto.js';
 import { MemberInfo } from './memberlist.js';
@@ -123,7 +124,7 @@ export async function main(argv: string[]): Promise<void> {
             const ip = net.isIP(hp.host) !== 0 ? hp.host : (await lookup(hp.host)).address;
             addrs.push({ ip, port: hp.port });
           } catch (e) {
-            errs.push(e instanceof Error ? e.message : String(e));
+            errs.push(errorText(e));
           }
         }
         const [n, errors] = await new Promise<[number, string[]]>((r) => node.ml.join(addrs, (c, e) => r([c, e])));

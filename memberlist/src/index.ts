@@ -5,7 +5,7 @@ export { Keyring, keyFromHex, metallbKey } from './crypto.js';
 export { Memberlist, bytesToIp, ipToBytes } from './memberlist.js';
 export type { Env, MemberInfo, MemberlistEvents, NodeStateName, Timer } from './memberlist.js';
 export { MemberlistNode, parseHostPort } from './node.js';
-export type { Logger, NodeOptions } from './node.js';
+export type { NodeLogger, NodeOptions } from './node.js';
 export { SimNetwork, seededRandom } from './sim.js';
 export { decodePacket, encodePacket } from './packet.js';
 export { defaultWireOptions, encodeStream, parseStream } from './wire.js';

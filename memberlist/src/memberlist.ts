@@ -1,6 +1,7 @@
 // The SWIM/Lifeguard state machine, wire-compatible with HashiCorp memberlist. Pure: the clock, timers,
 // random source and transport come in through Env, so a simulated network runs it deterministically.
 // The probe cycle (ping, indirect ping, awareness) is in probe.ts, member states in state.ts.
+import { errorText } from '@l2lb/shared/log';
 import { MemberlistConfig } from './config.js';
 import { META_MAX_SIZE, NodeStateType, OUR_VSN, PacketMsg, encodeMsg } from './messages.js';
 import { decodePacket, encodePacket, packetOverhead } from './packet.js';
@@ -187,7 +188,7 @@ export class Memberlist {
       try {
         this.handleMsg(m, fromIp, fromPort);
       } catch (e) {
-        this.drop('handler', `${m.type} from ${fromIp}:${fromPort}: ${e instanceof Error ? e.message : String(e)}`, fromIp);
+        this.drop('handler', `${m.type} from ${fromIp}:${fromPort}: ${errorText(e)}`, fromIp);
       }
     }
   }

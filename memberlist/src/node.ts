@@ -3,19 +3,15 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { randomInt } from 'node:crypto';
+import { errorText, silentLogger, type Logger } from '@l2lb/shared/log';
 import { MemberlistConfig } from './config.js';
 import { Env, Memberlist, MemberlistEvents, StreamResult, Timer } from './memberlist.js';
 import { DropLogLimiter } from './loglimit.js';
 import { LateAwareTimers } from './timers.js';
 import { FrameStep, StreamFramer, StreamParse } from './wire.js';
 
-export interface Logger {
-  info(msg: string, meta?: Record<string, unknown>): void;
-  warn(msg: string, meta?: Record<string, unknown>): void;
-  debug(msg: string, meta?: Record<string, unknown>): void;
-}
-
-const quiet: Logger = { info: () => undefined, warn: () => undefined, debug: () => undefined };
+/** What the node logs to: the shared Logger without error (the node never logs at error level; its failures are warnings). */
+export type NodeLogger = Pick<Logger, 'info' | 'warn' | 'debug'>;
 
 const MAX_INBOUND_STREAMS = 128;
 /**
@@ -32,7 +28,7 @@ export interface NodeOptions {
   /** IP to bind UDP and TCP to (loopback or a node address). */
   bindIp: string;
   bindPort: number;
-  logger?: Logger;
+  logger?: NodeLogger;
 }
 
 /** A memberlist node on real sockets. */
@@ -43,14 +39,14 @@ export class MemberlistNode {
   private readonly conns = new Set<net.Socket>();
   /** Late timers let the sockets be read first: a held-up process must not ignore answers already here. */
   private readonly timers: LateAwareTimers;
-  private readonly log: Logger;
+  private readonly log: NodeLogger;
   private closed = false;
   /** Bytes held by inbound stream framers right now (see INBOUND_STREAM_BUDGET_BYTES). */
   private inboundHeld = 0;
 
   constructor(cfg: MemberlistConfig, private readonly opts: NodeOptions, events: MemberlistEvents = {}) {
-    this.log = opts.logger ?? quiet;
-    this.timers = new LateAwareTimers({ onError: (e) => this.log.warn('timer callback failed', { err: e instanceof Error ? e.stack : String(e) }) });
+    this.log = opts.logger ?? silentLogger;
+    this.timers = new LateAwareTimers({ onError: (e) => this.log.warn('timer callback failed', { err: errorText(e, { stack: true }) }) });
     const env: Env = {
       now: () => performance.now(),
       setTimer: (ms, fn) => this.setTimer(ms, fn),

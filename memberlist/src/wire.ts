@@ -1,6 +1,7 @@
 // Wire options and the framing packets and streams share (label header, AES-GCM, LZW compression),
 // and the TCP stream messages (push/pull, ping, user, err) with their framer. UDP packet framing is in
 // packet.ts. Decoding never throws: it returns what it could read, or a drop reason.
+import { errorText } from '@l2lb/shared/log';
 import { CryptoError, Keyring, NONCE_SIZE, TAG_SIZE, decryptPayload, encryptPayload, encryptedLength } from './crypto.js';
 import { LzwError, lzwCompress, lzwDecompress } from './lzw.js';
 import {
@@ -48,7 +49,7 @@ export interface Drop {
 export function toDrop(e: unknown): Drop {
   if (e instanceof DecodeError || e instanceof CryptoError || e instanceof LzwError) return { reason: e.reason, message: e.message };
   if (e instanceof RangeError) return { reason: 'range', message: e.message };
-  return { reason: 'internal', message: e instanceof Error ? e.message : String(e) };
+  return { reason: 'internal', message: errorText(e) };
 }
 
 const utf8enc = new TextEncoder();

@@ -7,7 +7,7 @@ import net from 'node:net';
 import { makeConfig } from '../src/config.js';
 import { Keyring, metallbKey } from '../src/crypto.js';
 import { MemberlistEvents } from '../src/memberlist.js';
-import { Logger, MemberlistNode } from '../src/node.js';
+import { MemberlistNode, type NodeLogger } from '../src/node.js';
 import { defaultWireOptions } from '../src/wire.js';
 import { waitFor } from './helpers.js';
 
@@ -24,7 +24,7 @@ describe('memberlist node on real sockets', function () {
   });
 
   async function mk(name: string, ip: string, over: Parameters<typeof defaultWireOptions>[0] = {}, meta?: string, events: MemberlistEvents = {},
-    logger?: Logger): Promise<MemberlistNode> {
+    logger?: NodeLogger): Promise<MemberlistNode> {
     const port = BASE + seq++;
     const n = new MemberlistNode(makeConfig(name, ip, port, {
       wire: defaultWireOptions(over), meta: meta === undefined ? null : new TextEncoder().encode(meta),
@@ -140,7 +140,7 @@ describe('memberlist node on real sockets', function () {
 
   it('a flood of bad packets is counted exactly but logged once per reason and source', async () => {
     const warnings: Array<Record<string, unknown> | undefined> = [];
-    const logger: Logger = { info: () => undefined, debug: () => undefined, warn: (msg, meta) => { if (msg === 'dropped input') warnings.push(meta); } };
+    const logger: NodeLogger = { info: () => undefined, debug: () => undefined, warn: (msg, meta) => { if (msg === 'dropped input') warnings.push(meta); } };
     const a = await mk('flood-a', '127.0.0.1', {}, undefined, {}, logger);
     const port = a.ml.cfg.advertisePort;
     const sock = dgram.createSocket('udp4');

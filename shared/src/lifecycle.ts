@@ -1,6 +1,7 @@
 // How the controller and the speaker run: start, serve until SIGTERM/SIGINT, stop gracefully within a
 // deadline, flush the log, and give the exit code.
 import winston, { type Logger } from 'winston';
+import { errorText } from './log.js';
 
 export interface ProcessLoggerOptions {
   /** `defaultMeta.component` of every line. */
@@ -65,7 +66,7 @@ export async function runUntilSignal(service: Service, o: LifecycleOptions): Pro
         o.log.info('stopped');
         resolveDone(code);
       }, (e: unknown) => {
-        o.log.error(`stop failed: ${e instanceof Error ? e.message : String(e)}`);
+        o.log.error(`stop failed: ${errorText(e)}`);
         resolveDone(1);
       });
   };
@@ -83,7 +84,7 @@ export async function runUntilSignal(service: Service, o: LifecycleOptions): Pro
   service.start().then(
     () => o.log.info(o.ready),
     (e: unknown) => {
-      o.log.error(`${o.failed}: ${e instanceof Error ? e.message : String(e)}`);
+      o.log.error(`${o.failed}: ${errorText(e)}`);
       if (stopping) return;
       stopping = true;
       stop(1);

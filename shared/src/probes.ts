@@ -2,6 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { errorText } from './log.js';
 
 export interface ProbeServer {
   readonly port: number;
@@ -34,7 +35,7 @@ export async function startProbeServer(options: ProbeServerOptions): Promise<Pro
     } else if (path === '/metrics') {
       options.registry.metrics().then(
         (text) => res.writeHead(200, { 'Content-Type': options.registry.contentType }).end(text),
-        (e: unknown) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`metrics failed: ${e instanceof Error ? e.message : String(e)}\n`),
+        (e: unknown) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`metrics failed: ${errorText(e)}\n`),
       );
     } else {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found: try /metrics, /healthz or /readyz\n');

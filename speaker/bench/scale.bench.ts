@@ -14,6 +14,7 @@ import { cpus, loadavg } from 'node:os';
 import { simulateScale, type ScaleResult } from '@l2lb/memberlist/sim-scale';
 import type { ProfileName } from '@l2lb/memberlist';
 import { ensureMlpeer, startGo, type Peer } from '@l2lb/memberlist/testing/procs';
+import { errorText } from '@l2lb/shared/log';
 import { SpeakerCore } from '../src/run/core.js';
 import { runIdleSpeaker } from '../test/helpers/busy.js';
 import { have, isRoot } from '../test/helpers/netns.js';
@@ -78,7 +79,7 @@ try {
   console.log(`Go memberlist DefaultLANConfig, ${GO_SIZE} real agents on loopback: every survivor within p50 ${f0(p50(go))} ms, max ${f0(max(go))} ms`
     + `; simulated lan at ${GO_SIZE}: p50 ${f0(p50(lan?.allMs ?? []))} ms (ratio sim/Go ${(p50(lan?.allMs ?? []) / p50(go)).toFixed(2)})`);
 } catch (e) {
-  console.log(`Go memberlist comparison not run: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+  console.log(`Go memberlist comparison not run: ${errorText(e).split('\n')[0]}`);
 }
 
 // ---- 3. re-election pass -------------------------------------------------------------------------

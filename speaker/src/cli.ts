@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import winston from 'winston';
 import { Announcer } from './l2/announcer.js';
-import type { Logger } from './l2/port.js';
+import { errorText, type Logger } from '@l2lb/shared/log';
 import { nativeListInterfaces, nativeSocketFactory, nativeWatchLinks } from './l2/native.js';
 import { canonicalIp } from './l2/addr.js';
 
@@ -116,7 +116,7 @@ export function main(argv: string[]): void {
     import('./run/process.js').then(({ runCommand }) => runCommand(rest)).then(
       (code) => process.exit(code),
       (e: unknown) => {
-        console.error(`l2lb-speaker run: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+        console.error(`l2lb-speaker run: ${errorText(e, { stack: true })}`);
         process.exit(1);
       },
     );

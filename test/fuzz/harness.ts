@@ -2,6 +2,7 @@
 // target in-process with a per-input hang detector (wall time of each input) and RSS/heap sampling.
 // Pure except runTarget(), which reads the clock and process memory.
 import { performance } from 'node:perf_hooks';
+import { errorText } from '@l2lb/shared/log';
 
 /** xorshift128+ seeded by splitmix32; each input gets its own stream so input i replays from (seed, i). */
 export class Rng {
@@ -272,7 +273,7 @@ export function runTarget<I>(target: FuzzTarget<I>, opts: RunOptions): FuzzSumma
     try {
       input = target.generate(rng);
     } catch (e) {
-      throw new Error(`${target.name}: generator failed at input ${index}: ${e instanceof Error ? e.stack : String(e)}`);
+      throw new Error(`${target.name}: generator failed at input ${index}: ${errorText(e, { stack: true })}`);
     }
     if (opts.trace) process.stderr.write(`input ${index}\n`);
     const t1 = performance.now();
@@ -289,7 +290,7 @@ export function runTarget<I>(target: FuzzTarget<I>, opts: RunOptions): FuzzSumma
     }
     if (error !== undefined) {
       crashes++;
-      if (findings.length < 20) findings.push({ index, kind: 'crash', ms, message: error instanceof Error ? (error.stack ?? error.message) : String(error), input: target.show(input).slice(0, 4000) });
+      if (findings.length < 20) findings.push({ index, kind: 'crash', ms, message: errorText(error, { stack: true }), input: target.show(input).slice(0, 4000) });
     } else if (ms > opts.hangMs) {
       // On a loaded machine (2 cores, load average 20+) a descheduled input looks slow: run it again up to 4
       // times measuring this process's CPU time (user + system, GC included) instead of wall time, and call it
@@ -346,6 +347,6 @@ export function showJson(v: unknown): string {
   try {
     return JSON.stringify(v, (_k, x: unknown) => (x === undefined ? '<undefined>' : typeof x === 'number' && !Number.isFinite(x) ? String(x) : x)) ?? 'undefined';
   } catch (e) {
-    return `<unprintable: ${e instanceof Error ? e.message : String(e)}>`;
+    return `<unprintable: ${errorText(e)}>`;
   }
 }

@@ -4,7 +4,8 @@
 
 import type { Registry } from 'prom-client';
 import { ContentType, errorLine, isApiError, type KubeClient } from '@l2lb/shared/kube/client';
-import { defaultLogger, type Logger } from '@l2lb/shared/kube/log';
+import { defaultLogger } from '@l2lb/shared/kube/log';
+import type { Logger } from '@l2lb/shared/log';
 import { kubeMetrics } from '@l2lb/shared/kube/metrics';
 import { describeObject, resourcePath, Resources, type KubeObject, type ResourceRef, type Service, type ServiceStatus } from '@l2lb/shared/kube/types';
 

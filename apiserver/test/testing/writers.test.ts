@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { KubeApiError, KubeClient } from '@l2lb/shared/kube/client';
 import { loadKubeConfig } from '@l2lb/shared/kube/config';
 import { EventRecorder } from '@l2lb/shared/kube/events';
-import type { Logger } from '@l2lb/shared/kube/log';
+import type { Logger } from '@l2lb/shared/log';
 import { Resources, type KubeObject } from '@l2lb/shared/kube/types';
 import { patchAnnotations, patchServiceStatus, updateWithRetry } from '../../src/testing/writers.js';
 

@@ -5,6 +5,7 @@ import {
   ADVERTISEMENT_KIND, buildConfigFromSources, ConfigError, formatProblem, formatSelector, POOL_KIND,
   type Config, type LabelSelector,
 } from '@l2lb/shared';
+import { errorText } from '@l2lb/shared/log';
 
 export const EXIT_VALID = 0;
 export const EXIT_INVALID = 1;
@@ -61,7 +62,7 @@ async function checkFiles(files: string[], options: { json: boolean; strict: boo
     try {
       inputs.push({ name: file, text: file === '-' ? await readStdin() : await readFile(file, 'utf8') });
     } catch (error) {
-      io.err.write(`error: cannot read ${file}: ${(error as Error).message}\n`);
+      io.err.write(`error: cannot read ${file}: ${errorText(error)}\n`);
       return EXIT_UNREADABLE;
     }
   }
@@ -109,7 +110,7 @@ export function checkConfigTexts(inputs: readonly ConfigText[], { strict = false
       try {
         value = doc.toJS({ maxAliasCount: 100 });
       } catch (error) {
-        return verdict(EXIT_UNREADABLE, [`${file}: document ${index + 1} is not valid YAML: ${(error as Error).message}`], []);
+        return verdict(EXIT_UNREADABLE, [`${file}: document ${index + 1} is not valid YAML: ${errorText(error)}`], []);
       }
       classify(value, docs.length > 1 ? `${file} (document ${index + 1})` : file, collected);
     }

@@ -1,6 +1,7 @@
 // `l2lb lab demo`: the whole story on one machine, printed as the steps and commands an operator
 // would type. Exit 0 when every step did what it says.
 import { stringify } from 'yaml';
+import { errorText } from '@l2lb/shared/log';
 import { apply, down, killNode, kubectl, labStatus, LabError, phasesOnNode, restartSpeakers, reviveNode, speakerHasRun, up, type Say } from './lab.js';
 import { measureFailover, waitSettled, waitSingleOwner, type FailoverResult } from './failover.js';
 import { LAB_NAMESPACE, type LabPlan, type MlProfile } from './plan.js';
@@ -148,7 +149,7 @@ export async function demo(opts: DemoOptions, out: Say): Promise<number> {
     out('  the controller reports the configuration valid again (l2lb_controller_config_stale 0, Event ConfigurationLoaded)');
     ok = true;
   } catch (e) {
-    out(`\nDEMO FAILED: ${e instanceof Error ? e.message : String(e)}`);
+    out(`\nDEMO FAILED: ${errorText(e)}`);
     if (!opts.keep) out(`(run \`l2lb lab demo${pfx} --keep\` to leave the lab up, with its logs in ${opts.stateDir ?? `/run/l2lb-lab/${opts.prefix}`}/logs/)`);
   } finally {
     if (plan && opts.keep) {

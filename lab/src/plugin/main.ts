@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { KubeClient } from '@l2lb/shared/kube/client';
 import { loadClientConfig } from '@l2lb/shared/kube/light-config';
+import { errorText } from '@l2lb/shared/log';
 import { ansi, buildExplain, buildStatus, configOf, formatExplain, formatStatus, plain } from './report.js';
 import { takeSnapshot } from './snapshot.js';
 
@@ -80,7 +81,7 @@ export async function pluginMain(argv: readonly string[], io: PluginIo): Promise
     const kubeconfig = p.kubeconfig ?? process.env['KUBECONFIG'] ?? (existsSync(home) ? home : undefined); // undefined: in-cluster
     client = new KubeClient(await loadClientConfig(kubeconfig), { userAgent: 'kubectl-l2lb', timeoutMs: 10_000 });
   } catch (e) {
-    return fail(`cannot load the Kubernetes client configuration: ${e instanceof Error ? e.message : String(e)}`);
+    return fail(`cannot load the Kubernetes client configuration: ${errorText(e)}`);
   }
   const snap = await takeSnapshot(client, { namespace: p.l2lbNamespace, speakerMetrics: p.metrics });
   if (snap.unreadable.length >= 9) return fail(`cannot read anything from the cluster: ${snap.unreadable[0] ?? ''}`);

@@ -3,6 +3,7 @@
 import { errorLine, type KubeClient } from '@l2lb/shared/kube/client';
 import { chooseEndpointsSource } from '@l2lb/shared/kube/discovery';
 import { Resources, type KubeObject, type ResourceRef } from '@l2lb/shared/kube/types';
+import { errorText } from '@l2lb/shared/log';
 
 export interface SpeakerMetrics {
   /** Where they were read from (URL). */
@@ -41,7 +42,7 @@ async function fetchText(url: string, timeoutMs: number): Promise<SpeakerMetrics
     if (!r.ok) return { source: url, error: `HTTP ${r.status}` };
     return { source: url, text: await r.text() };
   } catch (e) {
-    return { source: url, error: e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e) };
+    return { source: url, error: errorText(e instanceof Error && e.cause instanceof Error ? e.cause : e) };
   }
 }
 

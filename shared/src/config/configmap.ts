@@ -3,6 +3,7 @@ import { parseDocument } from 'yaml';
 import { buildConfig, parsePoolAddresses, type AdvertisementDraft, type PoolDraft } from './build.js';
 import { ConfigError, describeType, ProblemList, show } from './errors.js';
 import { CONFIGMAP_ADVERTISEMENT_NAME, type Config } from './types.js';
+import { errorText } from '../log.js';
 
 const BGP_SECTIONS = ['peers', 'bgp-communities', 'bfd-profiles'] as const;
 const POOL_FIELDS = ['name', 'protocol', 'addresses', 'auto-assign', 'avoid-buggy-ips', 'bgp-advertisements'] as const;
@@ -114,7 +115,7 @@ export function parseYamlValue(text: string, object: string): unknown {
     return doc.toJS({ maxAliasCount: 100 });
   } catch (error) {
     if (error instanceof ConfigError) throw error;
-    throw new ConfigError([{ object, message: `not valid YAML: ${error instanceof Error ? error.message : String(error)}` }]);
+    throw new ConfigError([{ object, message: `not valid YAML: ${errorText(error)}` }]);
   }
 }
 

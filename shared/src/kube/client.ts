@@ -6,6 +6,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { describeObject, resourcePath, type KubeList, type KubeObject, type KubeStatus, type ResourceRef } from './types.js';
+import { errorText } from '../log.js';
 
 export const ContentType = {
   json: 'application/json',
@@ -49,7 +50,7 @@ export function isApiError(e: unknown, code?: number): e is KubeApiError {
 /** Turns any error into a one-line description for logs. */
 export function errorLine(verb: string, object: string, e: unknown): string {
   if (e instanceof KubeApiError) return e.describe(verb, object);
-  return `${verb} ${object} failed: ${e instanceof Error ? e.message : String(e)}`;
+  return `${verb} ${object} failed: ${errorText(e)}`;
 }
 
 /**
@@ -72,7 +73,7 @@ export class NdjsonSplitter {
       try {
         v = JSON.parse(line);
       } catch (e) {
-        this.onBad(line, `invalid JSON: ${(e as Error).message}`);
+        this.onBad(line, `invalid JSON: ${errorText(e)}`);
         continue;
       }
       if (typeof v !== 'object' || v === null || Array.isArray(v)) {
@@ -187,7 +188,7 @@ export class KubeClient {
             try {
               resolve((text === '' ? {} : JSON.parse(text)) as T);
             } catch (e) {
-              reject(new KubeApiError(code, 'BadResponse', `invalid JSON in the answer: ${(e as Error).message}`, method, shown));
+              reject(new KubeApiError(code, 'BadResponse', `invalid JSON in the answer: ${errorText(e)}`, method, shown));
             }
             return;
           }

@@ -8,7 +8,7 @@
 import type { Registry } from 'prom-client';
 import { ConfigState, type ConfigEventTarget, type ConfigUpdate } from '../config/state.js';
 import type { Config } from '../config/types.js';
-import type { Logger } from './log.js';
+import { errorText, type Logger } from '../log.js';
 import { Resources, type KubeObject, type ResourceRef } from './types.js';
 import { Informer } from './informer.js';
 import type { KubeClient } from './client.js';
@@ -326,7 +326,7 @@ export class ConfigSource {
         return await this.options.servesCrds();
       } catch (e) {
         if (this.stopping) return false;
-        this.options.logger.warn(`cannot reach the API server for discovery, retrying: ${e instanceof Error ? e.message : String(e)}`);
+        this.options.logger.warn(`cannot reach the API server for discovery, retrying: ${errorText(e)}`);
         await new Promise<void>((resolve) => this.timers.setTimeout(resolve, DISCOVERY_RETRY_MS));
       }
     }
@@ -360,7 +360,7 @@ export class ConfigSource {
     try {
       served = await this.options.servesCrds();
     } catch (e) {
-      this.options.logger.debug(`discovery of metallb.io failed, asking again in ${this.crdRecheckMs / 1000} s: ${e instanceof Error ? e.message : String(e)}`);
+      this.options.logger.debug(`discovery of metallb.io failed, asking again in ${this.crdRecheckMs / 1000} s: ${errorText(e)}`);
     }
     if (this.stopping) return;
     if (!served) {

@@ -7,7 +7,7 @@
 // The writer is coalesced and off every critical path: report() only records the newest verdict and
 // arms a timer; one write is in flight at a time and carries the newest verdict. An API error is
 // logged and counted and retried with backoff, never fatal.
-import type { Logger } from './log.js';
+import { errorText, type Logger } from '../log.js';
 import { realTimers, type ConfigurationVerdict, type SourceTimers } from './config-source.js';
 import { isApiError, type KubeClient } from './client.js';
 import { Resources } from './types.js';
@@ -172,7 +172,7 @@ export class ConfigurationStateWriter {
       this.options.onError?.(e);
       // Once per streak at warn, then debug: a missing CRD must not flood the log.
       const log = this.failures === 1 ? this.options.logger.warn.bind(this.options.logger) : this.options.logger.debug.bind(this.options.logger);
-      log(`cannot write ConfigurationState ${namespace}/${this.name} (retrying): ${e instanceof Error ? e.message : String(e)}`);
+      log(`cannot write ConfigurationState ${namespace}/${this.name} (retrying): ${errorText(e)}`);
     }
   }
 }

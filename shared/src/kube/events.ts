@@ -3,7 +3,8 @@
 
 import { randomBytes } from 'node:crypto';
 import { errorLine, isApiError, type KubeClient } from './client.js';
-import { defaultLogger, type Logger } from './log.js';
+import type { Logger } from '../log.js';
+import { defaultLogger } from './log.js';
 import { describeObject, Resources, type KubeObject } from './types.js';
 
 export interface EventTarget {

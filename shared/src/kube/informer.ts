@@ -6,7 +6,8 @@
 
 import type { Registry } from 'prom-client';
 import { errorLine, isApiError, KubeApiError, type KubeClient } from './client.js';
-import { defaultLogger, type Logger } from './log.js';
+import { errorText, type Logger } from '../log.js';
+import { defaultLogger } from './log.js';
 import { kubeMetrics, type KubeMetrics } from './metrics.js';
 import { describeObject, objectKey, resourcePath, type KubeObject, type KubeStatus, type ResourceRef } from './types.js';
 
@@ -201,7 +202,7 @@ export class Informer<T extends KubeObject = KubeObject> {
         if (kind === 'update') (h as UpdateHandler<T>)(obj, old as T);
         else (h as AddHandler<T>)(obj);
       } catch (e) {
-        this.log.error(`informer ${this.name}: ${kind} handler failed for ${objectKey(obj)}: ${e instanceof Error ? e.message : String(e)}`, { informer: this.name });
+        this.log.error(`informer ${this.name}: ${kind} handler failed for ${objectKey(obj)}: ${errorText(e)}`, { informer: this.name });
       }
     }
   }
@@ -258,7 +259,7 @@ export class Informer<T extends KubeObject = KubeObject> {
         this.log.warn(`${errorLine('watch', this.name, e)}; retry ${this.failures} in ${delay} ms`, { informer: this.name, attempt: this.failures, delayMs: delay });
         for (const h of this.handlers.error) {
           try {
-            h(e instanceof Error ? e : new Error(String(e)));
+            h(e instanceof Error ? e : new Error(errorText(e)));
           } catch {
             // handlers must not break the loop
           }

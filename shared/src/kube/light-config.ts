@@ -9,6 +9,7 @@ import type https from 'node:https';
 import { dirname, isAbsolute, join } from 'node:path';
 import { parse } from 'yaml';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { errorText } from '../log.js';
 
 export interface LightCluster {
   readonly name: string;
@@ -59,7 +60,7 @@ export class LightKubeConfig {
         this.token = readFileSync(file, 'utf8').trim();
         this.tokenReadAt = this.now();
       } catch (e) {
-        if (this.token === undefined) throw new Error(`cannot read the token file ${file}: ${e instanceof Error ? e.message : String(e)}`);
+        if (this.token === undefined) throw new Error(`cannot read the token file ${file}: ${errorText(e)}`);
       }
     }
     return this.token;

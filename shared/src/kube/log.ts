@@ -1,13 +1,7 @@
-// The logging interface the kube layer writes to (winston loggers fit it), and a default JSON logger.
+// The kube layer's default logger: winston JSON on stderr. The Logger interface itself is in ../log.ts.
 
 import winston from 'winston';
-
-export interface Logger {
-  error(message: string, meta?: Record<string, unknown>): unknown;
-  warn(message: string, meta?: Record<string, unknown>): unknown;
-  info(message: string, meta?: Record<string, unknown>): unknown;
-  debug(message: string, meta?: Record<string, unknown>): unknown;
-}
+import type { Logger } from '../log.js';
 
 let fallback: Logger | undefined;
 
@@ -21,6 +15,3 @@ export function defaultLogger(): Logger {
   });
   return fallback;
 }
-
-/** A logger that drops everything. */
-export const silentLogger: Logger = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };

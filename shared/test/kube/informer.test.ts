@@ -6,7 +6,7 @@ import { Registry } from 'prom-client';
 import { KubeClient } from '../../src/kube/client.js';
 import { loadKubeConfig } from '../../src/kube/config.js';
 import { backoffDelay, Informer, resourceVersionWentBack } from '../../src/kube/informer.js';
-import type { Logger } from '../../src/kube/log.js';
+import type { Logger } from '../../src/log.js';
 import { Resources } from '../../src/kube/types.js';
 
 async function waitFor(cond: () => boolean, timeoutMs = 3000): Promise<void> {

@@ -6,6 +6,7 @@
 // in unit tests without root. Frames are parsed by the pure codecs; bad input is dropped and
 // counted per reason, never thrown out of the receive path.
 import { EventEmitter } from 'node:events';
+import { errorText, silentLogger, type Logger } from '@l2lb/shared/log';
 import { canonicalIp, parseIp } from './addr.js';
 import { buildGratuitousArp } from './arp.js';
 import { buildUnsolicitedAdvert } from './ndp.js';
@@ -16,7 +17,6 @@ import {
   type AnnouncerDrop,
   type ConflictKind,
   type IpCounters,
-  type Logger,
   type PortEvents,
   type SocketFactory,
   type SocketKind,
@@ -26,8 +26,6 @@ export interface Timers {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
 }
-
-const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 export interface AnnouncerOptions {
   socketFactory: SocketFactory;
@@ -158,7 +156,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
       this.linkWatch = this.settings.watchLinks?.(() => this.rescanSoon(20));
     } catch (e) {
       this.settings.logger.warn('link notifications unavailable; relying on the periodic rescan', {
-        error: (e as Error).message,
+        error: errorText(e),
       });
     }
   }
@@ -302,7 +300,7 @@ export class Announcer extends EventEmitter<AnnouncerEvents> {
     try {
       this.applyInterfaces(this.settings.listInterfaces());
     } catch (e) {
-      this.settings.logger.error('interface scan failed', { error: (e as Error).message });
+      this.settings.logger.error('interface scan failed', { error: errorText(e) });
     }
     this.rescanTimer = this.settings.timers.setTimeout(() => this.rescan(), this.settings.rescanIntervalMs);
   }

@@ -3,6 +3,7 @@
 // from a mounted file; l2lb watches it and applies a change at once. Pure: the process edge hands
 // in the ConfigMap's data and keeps the last good list when a new one is refused.
 import { ConfigError, parseYamlValue } from '@l2lb/shared';
+import { errorText } from '@l2lb/shared/log';
 import { DEFAULT_EXCLUDE } from './interfaces.js';
 
 export const EXCLUDE_L2_CONFIGMAP = 'metallb-excludel2';
@@ -55,7 +56,7 @@ export function parseExcludeL2(data: unknown, object: string): ExcludeL2 {
     try {
       exclude.push(new RegExp(pattern));
     } catch (e) {
-      return { ok: false, error: `${at} ${JSON.stringify(pattern)} is not a valid regular expression: ${e instanceof Error ? e.message : String(e)}` };
+      return { ok: false, error: `${at} ${JSON.stringify(pattern)} is not a valid regular expression: ${errorText(e)}` };
     }
     patterns.push(pattern);
   }

@@ -7,6 +7,7 @@
 // announced where.
 import { constants as osConstants } from 'node:os';
 import type { ArpReflexTable } from '@l2lb/native';
+import { errorText, type Logger } from '@l2lb/shared/log';
 import { BROADCAST_MAC, bytesEqual, ipv6MulticastMac, macToString, parseMac, solicitedNodeAddress } from './addr.js';
 import { ARP_REPLY, ARP_REQUEST, buildArpReply } from './arp.js';
 import { decodeFrame } from './frame.js';
@@ -42,13 +43,6 @@ export interface L2Socket {
 
 export type SocketKind = 'arp' | 'ndp';
 export type SocketFactory = (ifname: string, kind: SocketKind) => L2Socket;
-
-export interface Logger {
-  debug(msg: string, meta?: Record<string, unknown>): void;
-  info(msg: string, meta?: Record<string, unknown>): void;
-  warn(msg: string, meta?: Record<string, unknown>): void;
-  error(msg: string, meta?: Record<string, unknown>): void;
-}
 
 export interface IpCounters {
   requestsReceived: number;
@@ -158,7 +152,7 @@ export class Port {
       port.arp.onFrames((b) => port.onArpBatch(b));
       port.arp.onError((e) => events.socketError(port, 'arp', e));
     } catch (e) {
-      logger.error('cannot open ARP socket', { interface: info.name, error: (e as Error).message });
+      logger.error('cannot open ARP socket', { interface: info.name, error: errorText(e) });
       port.closeSockets();
       return undefined;
     }
@@ -169,7 +163,7 @@ export class Port {
     } catch (e) {
       logger.warn('cannot open NDP socket; IPv6 not answered on this interface', {
         interface: info.name,
-        error: (e as Error).message,
+        error: errorText(e),
       });
       port.ndp = undefined;
     }
@@ -211,7 +205,7 @@ export class Port {
       return true;
     } catch (e) {
       this.events.drop('send-failed');
-      this.logger.warn('send failed', { interface: this.name, error: (e as Error).message });
+      this.logger.warn('send failed', { interface: this.name, error: errorText(e) });
       return false;
     }
   }
@@ -225,7 +219,7 @@ export class Port {
       // The JS path still answers; only the latency advantage is lost.
       this.logger.warn('cannot set the ARP reflex table; answering from JS', {
         interface: this.name,
-        error: (e as Error).message,
+        error: errorText(e),
       });
     }
   }
@@ -249,7 +243,7 @@ export class Port {
     try {
       ndp.addMulticast(ipv6MulticastMac(group));
     } catch (e) {
-      this.logger.warn('cannot add multicast MAC', { interface: this.name, ip: ip.text, error: (e as Error).message });
+      this.logger.warn('cannot add multicast MAC', { interface: this.name, ip: ip.text, error: errorText(e) });
     }
     try {
       ndp.joinGroup6(group); // MLD report, so snooping switches forward the NS to us
@@ -257,7 +251,7 @@ export class Port {
       this.logger.warn('cannot join solicited-node group', {
         interface: this.name,
         ip: ip.text,
-        error: (e as Error).message,
+        error: errorText(e),
       });
     }
   }
@@ -275,7 +269,7 @@ export class Port {
       ndp.dropMulticast(ipv6MulticastMac(group));
       ndp.leaveGroup6(group);
     } catch (e) {
-      this.logger.debug('leaving group failed', { interface: this.name, ip: ip.text, error: (e as Error).message });
+      this.logger.debug('leaving group failed', { interface: this.name, ip: ip.text, error: errorText(e) });
     }
   }
 
@@ -312,7 +306,7 @@ export class Port {
         handle(b.frame(i), i);
       } catch (e) {
         // Defensive: the codecs are total, but a bug here must not kill the receive path.
-        this.logger.error(`${protocol} frame handling failed`, { interface: this.name, error: (e as Error).message });
+        this.logger.error(`${protocol} frame handling failed`, { interface: this.name, error: errorText(e) });
       }
     }
   }

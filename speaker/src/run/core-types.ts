@@ -1,6 +1,7 @@
 // The speaker core's contract with its edges: what it is given (announcer, event sink, logger, timers,
 // options) and the reasons it withdraws with. Kept apart from core.ts so the core stays readable.
 import type { Registry } from 'prom-client';
+import type { Logger } from '@l2lb/shared/log';
 import type { ObjectId } from './views.js';
 
 export interface CoreAnnouncer {
@@ -16,13 +17,6 @@ export interface CoreAnnouncer {
   reassert?(ip: string): unknown;
 }
 
-export interface CoreLogger {
-  debug(msg: string, meta?: Record<string, unknown>): void;
-  info(msg: string, meta?: Record<string, unknown>): void;
-  warn(msg: string, meta?: Record<string, unknown>): void;
-  error(msg: string, meta?: Record<string, unknown>): void;
-}
-
 export type EventSink = (service: ObjectId, type: 'Normal' | 'Warning', reason: string, message: string) => void;
 
 export interface CoreTimers {
@@ -36,7 +30,7 @@ export interface SpeakerCoreOptions {
   /** --lb-class: '' handles Services without spec.loadBalancerClass only. */
   readonly lbClass?: string;
   readonly ignoreExcludeLb?: boolean;
-  readonly logger?: CoreLogger;
+  readonly logger?: Logger;
   readonly event?: EventSink;
   /** Registry for l2lb_speaker_* metrics (default: a private one). */
   readonly registry?: Registry;

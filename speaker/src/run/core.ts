@@ -9,25 +9,25 @@
 // the grace period over): a new speaker alone in its member list must not announce everything.
 import { Counter, Gauge } from 'prom-client';
 import { ConfigState, type Config, type ConfigInputs, type ConfigUpdate } from '@l2lb/shared';
+import { errorText, silentLogger, type Logger } from '@l2lb/shared/log';
 import { CandidateCache, decide, type Decision, type EndpointView, type NodeView } from '../election/election.js';
 import { keyOf, objectId, parseEndpointSlice, parseNode, parseService, type ObjectId, type ServiceInfo } from './views.js';
 
-export type { CoreAnnouncer, CoreLogger, EventSink, CoreTimers, SpeakerCoreOptions, CoreWithdrawReason } from './core-types.js';
-import type { CoreLogger, CoreTimers, SpeakerCoreOptions, CoreWithdrawReason } from './core-types.js';
+export type { CoreAnnouncer, EventSink, CoreTimers, SpeakerCoreOptions, CoreWithdrawReason } from './core-types.js';
+import type { CoreTimers, SpeakerCoreOptions, CoreWithdrawReason } from './core-types.js';
 
 interface Announced {
   readonly ips: readonly string[];
   readonly interfaces: readonly string[];
 }
 
-const quiet: CoreLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const realTimers: CoreTimers = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
 };
 
 export class SpeakerCore {
-  private readonly log: CoreLogger;
+  private readonly log: Logger;
   private readonly timers: CoreTimers;
   private readonly configState = new ConfigState();
   private config: Config | undefined;
@@ -71,7 +71,7 @@ export class SpeakerCore {
   private readonly updateErrors: Counter;
 
   constructor(private readonly options: SpeakerCoreOptions) {
-    this.log = options.logger ?? quiet;
+    this.log = options.logger ?? silentLogger;
     this.timers = options.timers ?? realTimers;
     this.gateOpen = !(options.gated ?? false);
     const registers = options.registry ? [options.registry] : [];
@@ -425,7 +425,7 @@ export class SpeakerCore {
         }
       }
       this.updateErrors.inc();
-      this.log.error(`deciding the Service failed: ${e instanceof Error ? e.message : String(e)}`, { service: key });
+      this.log.error(`deciding the Service failed: ${errorText(e)}`, { service: key });
     }
   }
 
@@ -524,7 +524,7 @@ export class SpeakerCore {
     try {
       this.options.event(svc.id, type, reason, message);
     } catch (e) {
-      this.log.warn('recording an event failed', { service: key, reason, error: e instanceof Error ? e.message : String(e) });
+      this.log.warn('recording an event failed', { service: key, reason, error: errorText(e) });
     }
   }
 }

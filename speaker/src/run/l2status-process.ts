@@ -2,9 +2,9 @@
 // namespace, the KubeClient calls, a periodic re-check, metrics. When the CRD is not served (MetalLB's
 // CRDs not installed) the speaker works as before and checks again every `recheckMs`.
 import { Counter, type Registry } from 'prom-client';
-import type winston from 'winston';
 import { isApiError, type KubeClient } from '@l2lb/shared/kube/client';
 import { Informer } from '@l2lb/shared/kube/informer';
+import { errorText, type Logger } from '@l2lb/shared/log';
 import { Resources, type KubeObject } from '@l2lb/shared/kube/types';
 import type { SpeakerCore } from './core.js';
 import { GENERATE_NAME, L2StatusWriter, type L2StatusApi } from './l2status.js';
@@ -25,7 +25,7 @@ export interface L2StatusProcessOptions {
   namespace: string;
   core: SpeakerCore;
   registry: Registry;
-  logger: winston.Logger;
+  logger: Logger;
   recheckMs: number;
   stopping: () => boolean;
 }
@@ -92,7 +92,7 @@ export async function startL2StatusWriter(o: L2StatusProcessOptions): Promise<L2
     try {
       served = await o.client.serves(Resources.serviceL2Statuses);
     } catch (e) {
-      o.logger.warn(`cannot check whether servicel2statuses.metallb.io is served: ${e instanceof Error ? e.message : String(e)}`);
+      o.logger.warn(`cannot check whether servicel2statuses.metallb.io is served: ${errorText(e)}`);
     }
     if (stopped || o.stopping()) return;
     if (!served) {

@@ -11,6 +11,7 @@
 // informer on servicel2statuses), remembering the object it created per Service so that a second
 // reconcile before the watch delivers the new object never creates a duplicate.
 import type { KubeObject } from '@l2lb/shared/kube/types';
+import { errorText, type Logger } from '@l2lb/shared/log';
 
 export const LABEL_NODE = 'metallb.io/node';
 export const LABEL_SERVICE_NAME = 'metallb.io/service-name';
@@ -127,12 +128,6 @@ export interface L2StatusApi {
   delete(name: string): Promise<void>;
 }
 
-export interface L2StatusLogger {
-  info(msg: string, meta?: Record<string, unknown>): void;
-  warn(msg: string, meta?: Record<string, unknown>): void;
-  debug(msg: string, meta?: Record<string, unknown>): void;
-}
-
 export interface L2StatusWriterOptions {
   readonly node: string;
   readonly api: L2StatusApi;
@@ -146,7 +141,8 @@ export interface L2StatusWriterOptions {
    * announced" means "not yet": a restarted speaker would delete the object it is about to adopt.
    */
   readonly decided: (key: string) => boolean;
-  readonly logger?: L2StatusLogger;
+  /** The writer never logs at error level: a failed write is retried, so it is a warning. */
+  readonly logger?: Pick<Logger, 'info' | 'warn' | 'debug'>;
   /** How work is scheduled after the caller's turn (default setImmediate). */
   readonly defer?: (fn: () => void) => void;
   readonly retryMs?: number;
@@ -283,7 +279,7 @@ export class L2StatusWriter {
       for (const a of actions) await this.apply(a);
     } catch (e) {
       if (this.stopped) return;
-      this.options.logger?.warn(`writing the ServiceL2Status of ${key} failed, retrying: ${e instanceof Error ? e.message : String(e)}`, { service: key });
+      this.options.logger?.warn(`writing the ServiceL2Status of ${key} failed, retrying: ${errorText(e)}`, { service: key });
       this.timer(() => this.changed(key), this.options.retryMs ?? 1000);
     }
   }

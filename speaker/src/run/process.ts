@@ -13,6 +13,7 @@ import { processConfigurationStateWriter, type ConfigurationStateWriter } from '
 import { CONFIGMAP_NAME, ConfigSource, DEFAULT_CRD_RECHECK_MS, kubeConfigSourceDeps, type ConfigMapReading } from '@l2lb/shared/kube/config-source';
 import { Resources, type KubeObject } from '@l2lb/shared/kube/types';
 import { Keyring, MemberlistNode, defaultWireOptions, makeConfig, metallbKey, registerMemberlistMetrics, type MemberInfo } from '@l2lb/memberlist';
+import { errorText } from '@l2lb/shared/log';
 import { Announcer } from '../l2/announcer.js';
 import { EXCLUDE_L2_CONFIGMAP, parseExcludeL2, type ExcludeL2 } from '../l2/excludel2.js';
 import { registerAnnouncerMetrics } from '../l2/metrics.js';
@@ -35,7 +36,7 @@ export function readSecretKey(dir: string): { key: string } | { missing: string 
     const key = readFileSync(path, 'utf8');
     return key === '' ? { missing: `${path} is empty` } : { key };
   } catch (e) {
-    return { missing: `cannot read ${path}: ${e instanceof Error ? e.message : String(e)}` };
+    return { missing: `cannot read ${path}: ${errorText(e)}` };
   }
 }
 
@@ -233,7 +234,7 @@ export class SpeakerProcess {
       await this.startMemberlist(bind);
     } catch (e) {
       // e.g. the port is taken: /readyz stays 503 meanwhile, so the rollout shows it.
-      this.log.error(`cannot start memberlist on ${hostPort(bind, this.run.mlBindPort)}, retrying in 5 s: ${e instanceof Error ? e.message : String(e)}`);
+      this.log.error(`cannot start memberlist on ${hostPort(bind, this.run.mlBindPort)}, retrying in 5 s: ${errorText(e)}`);
       const failed = this.ml as MemberlistNode | undefined; // set by startMemberlist before it threw
       await failed?.close().catch(() => undefined);
       this.ml = undefined;
@@ -308,7 +309,7 @@ export class SpeakerProcess {
           .map((p) => (p['status'] as { podIP?: unknown } | undefined)?.podIP)
           .filter((ip): ip is string => typeof ip === 'string' && ip !== '');
       } catch (e) {
-        this.log.warn(`cannot list speaker Pods (${this.run.mlLabels}) in ${this.run.namespace}: ${e instanceof Error ? e.message : String(e)}`);
+        this.log.warn(`cannot list speaker Pods (${this.run.mlLabels}) in ${this.run.namespace}: ${errorText(e)}`);
       }
     }
     const known = new Set(ml.ml.members().map((m) => hostPort(m.addr, m.port)));
@@ -375,7 +376,7 @@ export async function runCommand(argv: readonly string[], env: Readonly<Record<s
   try {
     client = new KubeClient(await loadClientConfig(parsed.kubeconfig), { userAgent: `l2lb-speaker/${parsed.nodeName}` });
   } catch (e) {
-    log.error(`cannot load the Kubernetes client configuration: ${e instanceof Error ? e.message : String(e)}`);
+    log.error(`cannot load the Kubernetes client configuration: ${errorText(e)}`);
     return 1;
   }
   const speaker = new SpeakerProcess(parsed, client, log);
@@ -387,7 +388,7 @@ export async function runCommand(argv: readonly string[], env: Readonly<Record<s
         notReadyText: 'not ready: informers not synced or memberlist not started',
       });
     } catch (e) {
-      log.error(`cannot listen on ${hostPort(parsed.metricsHost, parsed.metricsPort)} for metrics: ${e instanceof Error ? e.message : String(e)}`);
+      log.error(`cannot listen on ${hostPort(parsed.metricsHost, parsed.metricsPort)} for metrics: ${errorText(e)}`);
       return 1;
     }
   }

@@ -6,6 +6,7 @@
 // node is announced by that node, and when the Go peer dies the next l2lb node in the order takes
 // its IP. Everything is named l2v6i<pid>-... and removed even when a test fails.
 import assert from 'node:assert/strict';
+import { errorText } from '@l2lb/shared/log';
 import { electionOrder } from '../../src/election/election.js';
 import { SpeakerCluster, cleanupStalePrefix, ensureMlpeer } from '../helpers/cluster.js';
 import { have, isRoot, nsExec, type NsProcess } from '../helpers/netns.js';
@@ -48,7 +49,7 @@ describe('l2lb-speaker run: a mixed memberlist cluster with a Go (hashicorp/memb
       mlpeer = ensureMlpeer();
     } catch (e) {
       if (process.env['CI'] === 'true') throw e;
-      process.stdout.write(`      skipped: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.stdout.write(`      skipped: ${errorText(e)}\n`);
       this.skip();
     }
     assert.ok(VIP_GO && VIP_L2, 'the pool has an IP for each kind of winner');

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { isApiError, type KubeClient } from '@l2lb/shared/kube/client';
 import { chooseEndpointsSource } from '@l2lb/shared/kube/discovery';
 import { EventRecorder } from '@l2lb/shared/kube/events';
-import { silentLogger } from '@l2lb/shared/kube/log';
+import { silentLogger } from '@l2lb/shared/log';
 import { resourcePath, Resources, type KubeObject } from '@l2lb/shared/kube/types';
 import { applySecret, readSecret } from '@l2lb/apiserver/testing/writers';
 import { waitFor, type Target } from './helpers.js';

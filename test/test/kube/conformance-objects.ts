@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import type { KubeClient } from '@l2lb/shared/kube/client';
 import { serverVersion, supportsLoadBalancerClass } from '@l2lb/shared/kube/discovery';
-import { silentLogger } from '@l2lb/shared/kube/log';
+import { silentLogger } from '@l2lb/shared/log';
 import { resourcePath, Resources, type KubeObject, type Service } from '@l2lb/shared/kube/types';
 import { patchServiceStatus, updateWithRetry } from '@l2lb/apiserver/testing/writers';
 import type { Target } from './helpers.js';

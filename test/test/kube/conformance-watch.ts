@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { KubeClient } from '@l2lb/shared/kube/client';
 import { Informer } from '@l2lb/shared/kube/informer';
 import { configMapInformer, endpointsInformer, podInformer, serviceInformer } from '@l2lb/apiserver/testing/informers';
-import { silentLogger } from '@l2lb/shared/kube/log';
+import { silentLogger } from '@l2lb/shared/log';
 import { resourcePath, Resources, type KubeObject, type Service } from '@l2lb/shared/kube/types';
 import { patchAnnotations } from '@l2lb/apiserver/testing/writers';
 import { Registry } from 'prom-client';

@@ -11,7 +11,7 @@ import type { Json } from '@l2lb/apiserver/json';
 import { KubeClient } from '@l2lb/shared/kube/client';
 import { loadKubeConfig } from '@l2lb/shared/kube/config';
 import { Informer } from '@l2lb/shared/kube/informer';
-import type { Logger } from '@l2lb/shared/kube/log';
+import type { Logger } from '@l2lb/shared/log';
 import { Resources, type ResourceRef } from '@l2lb/shared/kube/types';
 import { Registry } from 'prom-client';
 import { waitFor } from './helpers.js';
