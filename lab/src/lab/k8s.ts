@@ -12,9 +12,9 @@ import {
   apiserverSans, cniConflist, containerdToml, etcdArgs, kcmArgs, k8sDataDir, kubeApiserverArgs, kubeconfig, kubeletArgs, kubeletConfig,
   kubeProxyConfig, nodePaths, nodeRoutes, poolConfigMap, schedulerArgs, tokensCsv, webObjects, K8S_USERS, KUBE_BINARIES, type K8sNodePaths,
 } from './k8s-plan.js';
-import { buildNetwork, down as processLabDown, LabError, logFile, type Say } from './lab.js';
+import { buildNetwork, down as processLabDown, LabError, linkUp, logFile, type Say } from './lab.js';
 import { findNode, isLabNamespace, planLab, type LabPlan, type NodePlan } from './plan.js';
-import { CommandError, alive, have, ip, listNetns, nsExec, run, runAsync, signal, sleep, stopPids, waitFor } from './sys.js';
+import { CommandError, alive, have, ip, listNetns, nsExec, nsHttpGet, run, runAsync, signal, sleep, stopPids, waitFor } from './sys.js';
 
 export const REPO_ROOT = new URL('../../../../', import.meta.url).pathname;
 const CNI_BIN_DIRS = ['/usr/lib/cni', '/opt/cni/bin'];
@@ -459,19 +459,58 @@ export async function k8sReviveNode(plan: LabPlan, name: string, timeoutMs = 120
   // A powered-off machine loses its runtime state (tmpfs in real life): sandboxes, netns, shim sockets.
   unmountUnder([p.run]);
   rmSync(p.run, { recursive: true, force: true });
+  const startedAtMs = Date.now();
   ip(['-n', plan.sw, 'link', 'set', node.swPort, 'up']);
   await startNode(plan, node, file.binDir, join(k8sDataDir(plan), 'images.tar'), false);
   const deadline = Date.now() + timeoutMs;
+  const left = (): number => Math.max(0, deadline - Date.now());
+  // The API still shows the Node Ready and the speaker Pod Ready from before the power-off (the node
+  // controller needs --node-monitor-grace-period to notice): only a speaker container started by the
+  // new kubelet counts, and only once every live speaker has it as a memberlist member again.
   await waitNodesReady(plan, [node], deadline);
-  await waitFor(() => speakerReadyOn(plan, node.name), { timeoutMs: Math.max(0, deadline - Date.now()), intervalMs: 500 });
+  const restarted = await waitFor(() => speakerRestartedReady(kubectlJson<PodList>(plan, SPEAKER_PODS), node.name, startedAtMs), { timeoutMs: left(), intervalMs: 500 });
+  if (!restarted) throw new LabError(`the speaker on ${node.name} was not restarted and Ready within ${timeoutMs} ms of the revive`);
+  const members = await waitFor(async () => (await speakersMissing(plan, node.name)).length === 0, { timeoutMs: left(), intervalMs: 300 });
+  if (!members) throw new LabError(`speakers ${(await speakersMissing(plan, node.name)).join(', ')} do not see ${node.name} as a memberlist member after its revive`);
   return { node };
 }
 
-interface PodList { items: { metadata: { name: string; namespace: string; labels?: Record<string, string> }; spec: { nodeName?: string }; status: { phase?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { restartCount: number; ready: boolean; state?: Record<string, { reason?: string } | undefined> }[] } }[] }
+const SPEAKER_PODS = ['-n', 'l2lb-system', 'get', 'pods', '-l', 'component=speaker'];
+
+export interface PodList { items: { metadata: { name: string; namespace: string; labels?: Record<string, string> }; spec: { nodeName?: string }; status: { phase?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { restartCount: number; ready: boolean; state?: Record<string, { reason?: string; startedAt?: string } | undefined> }[] } }[] }
 
 export function speakerReadyOn(plan: LabPlan, nodeName: string): boolean {
-  const pods = kubectlJson<PodList>(plan, ['-n', 'l2lb-system', 'get', 'pods', '-l', 'component=speaker']);
+  const pods = kubectlJson<PodList>(plan, SPEAKER_PODS);
   return (pods?.items ?? []).some((p) => p.spec.nodeName === nodeName && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+}
+
+/**
+ * The speaker Pod on nodeName is Ready and its container was started at or after sinceMs: a restart by
+ * the revived kubelet, not the status the API kept from before the power-off (startedAt has whole seconds).
+ */
+export function speakerRestartedReady(pods: PodList | undefined, nodeName: string, sinceMs: number): boolean {
+  const since = Math.floor(sinceMs / 1000) * 1000;
+  return (pods?.items ?? []).some((p) => {
+    if (p.spec.nodeName !== nodeName || !p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) return false;
+    const c = p.status.containerStatuses?.[0];
+    const started = Date.parse(c?.state?.running?.startedAt ?? '');
+    return c?.ready === true && Number.isFinite(started) && started >= since;
+  });
+}
+
+/** The nodes, link up, whose speaker /metrics do not list `member` among its memberlist members (unreadable counts as missing). */
+async function speakersMissing(plan: LabPlan, member: string): Promise<string[]> {
+  const up = plan.nodes.filter((n) => linkUp(plan, n));
+  const seen = await Promise.all(up.map(async (n) => {
+    const m = await nsHttpGet(n.ns, n.ip, 7472, '/metrics', 1500);
+    return m?.status === 200 && memberlistMembers(m.body).includes(member);
+  }));
+  return up.filter((_, i) => !seen[i]).map((n) => n.name);
+}
+
+/** The members in a speaker's `l2lb_speaker_memberlist_member{member="…"} 1` lines. */
+export function memberlistMembers(metrics: string): string[] {
+  return [...metrics.matchAll(/^l2lb_speaker_memberlist_member\{member="([^"]+)"\} 1$/gm)].map((m) => m[1] ?? '');
 }
 
 /** What a person needs when something failed: node conditions, pod states, kubelet and containerd log tails. */
