@@ -320,7 +320,23 @@ export class SpeakerProcess {
       if (k !== own && !known.has(k)) targets.set(k, t);
     }
     if (targets.size > 0 && !this.stopping) {
-      const [contacted, errors] = await new Promise<[number, string[]]>((r) => ml.ml.join([...targets.values()], (n, errs) => r([n, errs])));
+      // One join per peer: a powered-off node's Pod still lists its IP, and the push/pull to it waits for
+      // the TCP timeout. The first peer that answers has handed over its whole member list, so the hold
+      // can end there; peers already count this speaker as a candidate from that push/pull on, and a VIP
+      // it wins would go unanswered until the dead Pod timed out.
+      const [contacted, errors] = await new Promise<[number, string[]]>((resolve) => {
+        let pending = targets.size;
+        let ok = 0;
+        const errs: string[] = [];
+        for (const t of targets.values()) {
+          ml.ml.join([t], (n, e) => {
+            ok += n;
+            errs.push(...e);
+            if (n > 0 && first && !this.stopping) this.core.openGate('a memberlist peer answered');
+            if (--pending === 0) resolve([ok, errs]);
+          });
+        }
+      });
       this.log[contacted > 0 ? 'info' : 'warn']('memberlist join attempt', { peers: [...targets.keys()], contacted, errors });
     }
     if (first) this.core.openGate(targets.size > 0 ? 'first memberlist join attempt finished' : 'no memberlist peers to join');
