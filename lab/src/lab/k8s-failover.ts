@@ -34,8 +34,12 @@ export async function speakerTimeline(plan: LabPlan, sinceMs: number): Promise<T
   const kc = ['netns', 'exec', plan.cp.ns, 'kubectl', '--kubeconfig', `${plan.stateDir}/kubeconfig`, '-n', 'l2lb-system'];
   const since = new Date(sinceMs - 1000).toISOString();
   const logs = await Promise.all(pods.map(async (p) => {
-    const r = await runAsync('ip', [...kc, 'logs', p.metadata.name, `--since-time=${since}`], { allowFail: true, timeoutMs: 10_000 });
-    return r.status === 0 ? speakerSteps(r.stdout, p.spec.nodeName ?? p.metadata.name, sinceMs) : [];
+    const node = p.spec.nodeName ?? p.metadata.name;
+    let r = await runAsync('ip', [...kc, 'logs', p.metadata.name, `--since-time=${since}`], { allowFail: true, timeoutMs: 10_000 });
+    if (r.status !== 0) r = await runAsync('ip', [...kc, 'logs', p.metadata.name, `--since-time=${since}`], { allowFail: true, timeoutMs: 10_000 });
+    if (r.status === 0) return speakerSteps(r.stdout, node, sinceMs);
+    // Said in the timeline, so a missing step is not taken for one that did not happen.
+    return [{ atMs: sinceMs, who: node, what: `log of ${p.metadata.name} not read: ${(r.stderr.trim().split('\n')[0] ?? '').slice(0, 120) || `exit ${String(r.status)}`}` }];
   }));
   return logs.flat();
 }
