@@ -5,7 +5,7 @@
 // a node is killing every process in that tree.
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import {
@@ -69,6 +69,16 @@ function startDaemon(plan: LabPlan, name: string, ns: string, cmd: string, args:
     const script = `${cgroup ? `for h in /sys/fs/cgroup/*/; do [ -d "$h${cgroup.slice(1)}" ] && echo $$ > "$h${cgroup.slice(1)}/cgroup.procs"; done; ` : ''}exec nsenter --net=/run/netns/${ns} "$@"`;
     const child = spawn('sh', ['-c', script, 'sh', cmd, ...args], { detached: true, stdio: ['ignore', fd, fd] });
     if (child.pid === undefined) throw new CommandError(`could not start ${name}`);
+    // While this process lives, how a daemon ended goes into its log: a signal (killed from outside)
+    // and an exit code (it gave up by itself) call for different searches.
+    const log = logFile(plan, name);
+    child.on('exit', (code, sig) => {
+      try {
+        appendFileSync(log, `--- l2lb-lab: ${name} (pid ${String(child.pid)}) ended ${new Date().toISOString()}: ${sig ? `signal ${sig}` : `exit code ${String(code)}`}\n`);
+      } catch {
+        // the lab is being removed
+      }
+    });
     child.unref();
     writeFileSync(pidPath(plan, name), `${child.pid}\n`);
     return child.pid;
