@@ -176,7 +176,9 @@ export class SpeakerProcess {
 
   get ready(): boolean {
     // Without a valid configuration the speaker stays out of memberlist on purpose: that is ready too.
-    return this.synced && (this.run.mlBindAddr === undefined || this.mlStarted || !this.core.hasConfig);
+    // With memberlist, only once the start-up hold is over: peers count this speaker as a candidate from
+    // its first push/pull, and a rolling reboot that moves on at Ready must find it answering.
+    return this.synced && (this.run.mlBindAddr === undefined || (this.mlStarted && this.core.active) || !this.core.hasConfig);
   }
 
   private informer(i: KubeObjectInformer): KubeObjectInformer {
@@ -400,7 +402,7 @@ export async function runCommand(argv: readonly string[], env: Readonly<Record<s
     try {
       probes = await startProbeServer({
         host: parsed.metricsHost, port: parsed.metricsPort, registry: speaker.registry, ready: () => speaker.ready,
-        notReadyText: 'not ready: informers not synced or memberlist not started',
+        notReadyText: 'not ready: informers not synced, memberlist not started or its start-up hold not over',
       });
     } catch (e) {
       log.error(`cannot listen on ${hostPort(parsed.metricsHost, parsed.metricsPort)} for metrics: ${e instanceof Error ? e.message : String(e)}`);

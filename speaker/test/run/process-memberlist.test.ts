@@ -75,8 +75,8 @@ describe('speaker process edge with memberlist (loopback, speaker Pods, no root)
       '--ml-secret-key-path', join(dir, 'ml'), '--metrics-port', '0'], {}) as RunOptions;
     h.speaker = new SpeakerProcess(opts, client, memoryLogger(logs), { announcer });
     await h.speaker.start();
-    assert.ok(h.speaker.ready);
     const hold = await waitFor(() => logs.find((l) => l['message'] === 'start-up hold over, evaluating Services'), { timeoutMs: 5000, what: 'the start-up hold to end' });
+    assert.ok(h.speaker.ready);
     assert.equal(hold['why'], 'a memberlist peer answered');
     assert.ok(logs.some((l) => l['message'] === 'memberlist' && l['event'] === 'join' && l['member'] === 'peer'));
     assert.equal(logs.find((l) => l['message'] === 'memberlist started')?.['encrypted'], true);
@@ -172,6 +172,8 @@ describe('speaker process edge: a speaker Pod that does not answer (loopback, no
       '--ml-secret-key-path', join(dir, 'ml'), '--metrics-port', '0'], {}) as RunOptions;
     h.speaker = new SpeakerProcess(opts, client, memoryLogger(logs), { announcer });
     await h.speaker.start();
+    // Ready means answering for what it wins: a rolling reboot that waits for Ready must not move on earlier.
+    assert.equal(h.speaker.ready, logs.some((l) => l['message'] === 'start-up hold over, evaluating Services'), 'not Ready while the start-up hold lasts');
 
     const attempt = await waitFor(() => logs.find((l) => l['message'] === 'memberlist join attempt'), { timeoutMs: 10_000, what: 'the join attempt to end' });
     assert.equal(attempt['contacted'], 1, 'the peer answered, the dead Pod did not');
@@ -183,5 +185,38 @@ describe('speaker process edge: a speaker Pod that does not answer (loopback, no
     assert.ok(at((l) => l['message'] === 'announcing IP' && l['ip'] === mine) < at((l) => l['message'] === 'memberlist join attempt'),
       'the Service it wins was announced before the dead Pod timed out');
     assert.deepEqual(announcer.announced(), [mine]);
+    assert.ok(h.speaker.ready);
+  });
+});
+
+describe('speaker process edge: no speaker Pod answers (loopback, no root)', function () {
+  this.timeout(30_000);
+  const h = harness('02:00:00:00:0b:04');
+  const { logs, announcer } = h;
+  const held: Socket[] = [];
+  const silent = createServer((sock) => { held.push(sock); });
+  after(() => {
+    for (const sock of held) sock.destroy();
+    silent.close();
+  });
+
+  it('is not Ready until the start-up hold is over', async () => {
+    h.api = await startEmbedded();
+    const { client } = h.api;
+    const port = await freePort();
+    await new Promise<void>((resolve) => silent.listen(port, '127.0.0.3', resolve));
+    await client.create(Resources.namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+    await client.create(Resources.configMaps, NS, {
+      apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config', namespace: NS },
+      data: { config: 'address-pools:\n- name: p\n  protocol: layer2\n  addresses:\n  - 10.252.0.0/24\n' },
+    });
+    const opts = parseRunArgs(['--node-name', 'me', '--namespace', NS, '--ml-bind-addr', '127.0.0.1', '--ml-bind-port', String(port),
+      '--ml-join', `127.0.0.3:${port}`, '--ml-labels', '', '--ml-secret-key-path', '/nonexistent', '--metrics-port', '0'], {}) as RunOptions;
+    h.speaker = new SpeakerProcess(opts, client, memoryLogger(logs), { announcer });
+    await h.speaker.start();
+    assert.ok(logs.some((l) => l['message'] === 'memberlist started'));
+    assert.equal(h.speaker.ready, false, 'memberlist started, the only peer has not answered: still holding');
+    await waitFor(() => logs.find((l) => l['message'] === 'start-up hold over, evaluating Services'), { timeoutMs: 10_000, what: 'the start-up hold to end' });
+    assert.ok(h.speaker.ready);
   });
 });
