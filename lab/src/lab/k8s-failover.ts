@@ -3,8 +3,8 @@
 import { measureFailover, primeClient, waitSingleOwner } from './failover.js';
 import { clientSteps, failoverGaps, speakerSteps, type FailoverGaps, type TimelineEntry } from './failover-timeline.js';
 import { curlVip, k8sKillNode, kubectlJson, serviceIp } from './k8s.js';
-import { LabError } from './lab.js';
-import { nodeByMac, type LabPlan, type NodePlan } from './plan.js';
+import { LabError, linkUp } from './lab.js';
+import { findNode, nodeByMac, type LabPlan, type NodePlan } from './plan.js';
 import { runAsync, sleep } from './sys.js';
 
 export interface K8sFailover {
@@ -35,6 +35,9 @@ export async function speakerTimeline(plan: LabPlan, sinceMs: number): Promise<T
   const since = new Date(sinceMs - 1000).toISOString();
   const logs = await Promise.all(pods.map(async (p) => {
     const node = p.spec.nodeName ?? p.metadata.name;
+    const n = findNode(plan, node);
+    // A powered-off node's kubelet answers nothing: kubectl would wait for its timeouts.
+    if (n && !linkUp(plan, n)) return [{ atMs: sinceMs, who: node, what: `powered off: log of ${p.metadata.name} not read` }];
     let r = await runAsync('ip', [...kc, 'logs', p.metadata.name, `--since-time=${since}`], { allowFail: true, timeoutMs: 10_000 });
     if (r.status !== 0) r = await runAsync('ip', [...kc, 'logs', p.metadata.name, `--since-time=${since}`], { allowFail: true, timeoutMs: 10_000 });
     if (r.status === 0) return speakerSteps(r.stdout, node, sinceMs);
