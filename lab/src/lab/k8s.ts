@@ -489,11 +489,6 @@ const SPEAKER_PODS = ['-n', 'l2lb-system', 'get', 'pods', '-l', 'component=speak
 
 export interface PodList { items: { metadata: { name: string; namespace: string; labels?: Record<string, string> }; spec: { nodeName?: string }; status: { phase?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { restartCount: number; ready: boolean; state?: Record<string, { reason?: string; startedAt?: string } | undefined> }[] } }[] }
 
-export function speakerReadyOn(plan: LabPlan, nodeName: string): boolean {
-  const pods = kubectlJson<PodList>(plan, SPEAKER_PODS);
-  return (pods?.items ?? []).some((p) => p.spec.nodeName === nodeName && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-}
-
 /**
  * The speaker Pod on nodeName is Ready and its container was started at or after sinceMs: a restart by
  * the revived kubelet, not the status the API kept from before the power-off (startedAt has whole seconds).
