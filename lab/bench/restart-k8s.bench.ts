@@ -8,7 +8,8 @@ import { electionOrder } from '@l2lb/speaker/election/election';
 import { waitSingleOwner } from '../src/lab/failover.js';
 import { formatTimeline } from '../src/lab/failover-timeline.js';
 import { speakerTimeline } from '../src/lab/k8s-failover.js';
-import { k8sDown, k8sKillNode, k8sUp, kubectlJson, memberlistMembers, requireK8sTools, serviceIp, type PodList } from '../src/lab/k8s.js';
+import { memberlistMembers, type PodList } from '../src/lab/k8s-plan.js';
+import { k8sDown, k8sKillNode, k8sUp, kubectlJson, requireK8sTools, serviceIp } from '../src/lab/k8s.js';
 import { findNode } from '../src/lab/plan.js';
 import { isRoot, nsHttpGet, runAsync, sleep, waitFor } from '../src/lab/sys.js';
 

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import {
   apiserverSans, cniConflist, containerdToml, etcdArgs, kcmArgs, k8sDataDir, kubeApiserverArgs, kubeconfig, kubeletArgs, kubeletConfig,
-  kubeProxyConfig, nodePaths, nodeRoutes, poolConfigMap, schedulerArgs, tokensCsv, webObjects, K8S_USERS, KUBE_BINARIES, type K8sNodePaths,
+  kubeProxyConfig, memberlistMembers, nodePaths, nodeRoutes, poolConfigMap, schedulerArgs, speakerRestartedReady, tokensCsv, webObjects, K8S_USERS,
+  KUBE_BINARIES, type K8sNodePaths, type PodList,
 } from './k8s-plan.js';
 import { buildNetwork, down as processLabDown, LabError, linkUp, logFile, type Say } from './lab.js';
 import { findNode, isLabNamespace, planLab, type LabPlan, type NodePlan } from './plan.js';
@@ -487,22 +488,6 @@ export async function k8sReviveNode(plan: LabPlan, name: string, timeoutMs = 120
 
 const SPEAKER_PODS = ['-n', 'l2lb-system', 'get', 'pods', '-l', 'component=speaker'];
 
-export interface PodList { items: { metadata: { name: string; namespace: string; labels?: Record<string, string> }; spec: { nodeName?: string }; status: { phase?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { restartCount: number; ready: boolean; state?: Record<string, { reason?: string; startedAt?: string } | undefined> }[] } }[] }
-
-/**
- * The speaker Pod on nodeName is Ready and its container was started at or after sinceMs: a restart by
- * the revived kubelet, not the status the API kept from before the power-off (startedAt has whole seconds).
- */
-export function speakerRestartedReady(pods: PodList | undefined, nodeName: string, sinceMs: number): boolean {
-  const since = Math.floor(sinceMs / 1000) * 1000;
-  return (pods?.items ?? []).some((p) => {
-    if (p.spec.nodeName !== nodeName || !p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) return false;
-    const c = p.status.containerStatuses?.[0];
-    const started = Date.parse(c?.state?.running?.startedAt ?? '');
-    return c?.ready === true && Number.isFinite(started) && started >= since;
-  });
-}
-
 /** The nodes, link up, whose speaker /metrics do not list `member` among its memberlist members (unreadable counts as missing). */
 async function speakersMissing(plan: LabPlan, member: string): Promise<string[]> {
   const up = plan.nodes.filter((n) => linkUp(plan, n));
@@ -511,11 +496,6 @@ async function speakersMissing(plan: LabPlan, member: string): Promise<string[]>
     return m?.status === 200 && memberlistMembers(m.body).includes(member);
   }));
   return up.filter((_, i) => !seen[i]).map((n) => n.name);
-}
-
-/** The members in a speaker's `l2lb_speaker_memberlist_member{member="…"} 1` lines. */
-export function memberlistMembers(metrics: string): string[] {
-  return [...metrics.matchAll(/^l2lb_speaker_memberlist_member\{member="([^"]+)"\} 1$/gm)].map((m) => m[1] ?? '');
 }
 
 /** What a person needs when something failed: node conditions, pod states, kubelet and containerd log tails. */

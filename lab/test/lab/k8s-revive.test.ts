@@ -1,7 +1,7 @@
 // Reviving a Kubernetes-lab node waits for a speaker the revived kubelet started, not for the Ready
 // status the API kept from before the power-off, and for the speakers to see it as a member again.
 import assert from 'node:assert/strict';
-import { memberlistMembers, speakerRestartedReady, type PodList } from '../../src/lab/k8s.js';
+import { memberlistMembers, speakerRestartedReady, type PodList } from '../../src/lab/k8s-plan.js';
 
 const REVIVED = Date.parse('2026-01-01T00:01:00.400Z');
 
