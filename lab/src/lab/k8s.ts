@@ -15,7 +15,9 @@ import {
 } from './k8s-plan.js';
 import { buildNetwork, down as processLabDown, LabError, linkUp, logFile, type Say } from './lab.js';
 import { findNode, isLabNamespace, planLab, type LabPlan, type NodePlan } from './plan.js';
-import { CommandError, alive, have, ip, listNetns, nsExec, nsHttpGet, run, runAsync, signal, sleep, stopPids, waitFor } from './sys.js';
+import {
+  CommandError, alive, daemonEnd, have, ip, listNetns, nsExec, nsHttpGet, run, runAsync, signal, sleep, stopPids, trackDaemonEnd, waitFor,
+} from './sys.js';
 
 export const REPO_ROOT = new URL('../../../../', import.meta.url).pathname;
 const CNI_BIN_DIRS = ['/usr/lib/cni', '/opt/cni/bin'];
@@ -73,9 +75,9 @@ function startDaemon(plan: LabPlan, name: string, ns: string, cmd: string, args:
     // While this process lives, how a daemon ended goes into its log: a signal (killed from outside)
     // and an exit code (it gave up by itself) call for different searches.
     const log = logFile(plan, name);
-    child.on('exit', (code, sig) => {
+    trackDaemonEnd(child, (how) => {
       try {
-        appendFileSync(log, `--- l2lb-lab: ${name} (pid ${String(child.pid)}) ended ${new Date().toISOString()}: ${sig ? `signal ${sig}` : `exit code ${String(code)}`}\n`);
+        appendFileSync(log, `--- l2lb-lab: ${name} (pid ${String(child.pid)}) ended ${new Date().toISOString()}: ${how}\n`);
       } catch {
         // the lab is being removed
       }
@@ -355,13 +357,14 @@ async function startControlPlane(plan: LabPlan, binDir: string, deadline: number
     writeFileSync(join(p.data, 'proxy.kubeconfig'), kubeconfig(server, ca, 'system:kube-proxy', tokens['proxy'] ?? ''), { mode: 0o600 });
   }
   startDaemon(plan, 'etcd', plan.cp.ns, 'etcd', etcdArgs(dir));
-  startDaemon(plan, 'kube-apiserver', plan.cp.ns, join(binDir, 'kube-apiserver'), kubeApiserverArgs(plan, pki));
+  const apiserver = startDaemon(plan, 'kube-apiserver', plan.cp.ns, join(binDir, 'kube-apiserver'), kubeApiserverArgs(plan, pki));
   const ready = await waitFor(() => {
-    if (k8sPid(plan, 'kube-apiserver') === undefined) return 'died';
+    // Its own exit event, not k8sPid: that reads /proc/PID/cmdline, empty while sh and nsenter exec.
+    if (daemonEnd(apiserver) !== undefined) return 'died';
     return kubectlK8s(plan, ['get', '--raw', '/readyz'], { allowFail: true, timeoutMs: 5000 }).stdout.trim() === 'ok' ? 'ok' : undefined;
   }, { timeoutMs: Math.max(0, deadline - Date.now()), intervalMs: 300 });
   if (ready !== 'ok') {
-    throw new LabError(`kube-apiserver ${ready === 'died' ? 'exited' : 'not ready in time'}:\n${tailOf(logFile(plan, 'kube-apiserver'), 10)}\netcd:\n${tailOf(logFile(plan, 'etcd'), 5)}`);
+    throw new LabError(`kube-apiserver ${ready === 'died' ? `exited (${daemonEnd(apiserver) ?? '?'})` : 'not ready in time'}:\n${tailOf(logFile(plan, 'kube-apiserver'), 10)}\netcd:\n${tailOf(logFile(plan, 'etcd'), 5)}`);
   }
   startDaemon(plan, 'kube-controller-manager', plan.cp.ns, join(binDir, 'kube-controller-manager'), kcmArgs(dir, pki));
   startDaemon(plan, 'kube-scheduler', plan.cp.ns, join(binDir, 'kube-scheduler'), schedulerArgs(dir));
