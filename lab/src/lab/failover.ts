@@ -189,6 +189,8 @@ export interface FailoverResult {
   killedAtMs: number;
   /** ms from the kill until the client's entry for the VIP held another MAC; undefined if it never did. */
   ms?: number;
+  /** The client's neighbour events seen until then (for a timeline of the failover). */
+  neigh: NeighEvent[];
 }
 
 /**
@@ -205,9 +207,10 @@ export async function measureFailover(plan: LabPlan, vip: string, kill: (node: N
   try {
     const killedAtMs = await kill(from);
     const ev = await watch.next((e) => e.ip === vip && !e.deleted && e.mac !== undefined && e.mac !== from.mac && e.atMs >= killedAtMs - 5, timeoutMs);
-    if (!ev?.mac) return { vip, from, killedAtMs };
+    const neigh = [...watch.events];
+    if (!ev?.mac) return { vip, from, killedAtMs, neigh };
     const to = nodeByMac(plan, ev.mac) ?? findNode(plan, '');
-    return { vip, from, killedAtMs, ms: Math.max(0, ev.atMs - killedAtMs), toMac: ev.mac, ...(to ? { to } : {}) };
+    return { vip, from, killedAtMs, ms: Math.max(0, ev.atMs - killedAtMs), toMac: ev.mac, neigh, ...(to ? { to } : {}) };
   } finally {
     watch.stop();
   }

@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { LabCommand } from './args.js';
+import { formatTimeline, gapsText } from './failover-timeline.js';
 import { k8sFailover } from './k8s-failover.js';
 import { isK8sLab, k8sDown, k8sReviveNode, requireK8sTools, serviceIp } from './k8s.js';
 import { k8sUp } from './k8s.js';
@@ -61,6 +62,7 @@ export async function runK8sLab(c: LabCommand, say: Say, io: { out: NodeJS.Writa
       const f = await k8sFailover(plan, vip, 60_000, node);
       say(`killed ${f.from} at ${new Date(f.killedAtMs).toISOString()} killedAtMs=${f.killedAtMs}: kubelet, containerd, kube-proxy and every container SIGKILLed, link down`);
       say(`failover of ${vip}: ARP entry moved to ${f.to ?? '?'} after ${f.arpMoveMs ?? 'never'} ms; first good curl after ${f.firstCurlMs ?? 'never'} ms (${f.failedCurls} failed before)`);
+      say(`steps: ${gapsText(f.gaps)}; timeline (ms after the kill):\n${formatTimeline(f.timeline, f.killedAtMs)}`);
       return f.arpMoveMs !== undefined && f.firstCurlMs !== undefined ? 0 : 1;
     }
     case 'revive': {

@@ -243,3 +243,24 @@ export function poolConfigMap(range: string): Record<string, unknown> {
     data: { config: `address-pools:\n- name: lab\n  protocol: layer2\n  addresses:\n  - ${range}\n` },
   };
 }
+
+export interface PodList { items: { metadata: { name: string; namespace: string; labels?: Record<string, string> }; spec: { nodeName?: string }; status: { phase?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { restartCount: number; ready: boolean; state?: Record<string, { reason?: string; startedAt?: string } | undefined> }[] } }[] }
+
+/**
+ * The speaker Pod on nodeName is Ready and its container was started at or after sinceMs: a restart by
+ * the revived kubelet, not the status the API kept from before the power-off (startedAt has whole seconds).
+ */
+export function speakerRestartedReady(pods: PodList | undefined, nodeName: string, sinceMs: number): boolean {
+  const since = Math.floor(sinceMs / 1000) * 1000;
+  return (pods?.items ?? []).some((p) => {
+    if (p.spec.nodeName !== nodeName || !p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) return false;
+    const c = p.status.containerStatuses?.[0];
+    const started = Date.parse(c?.state?.running?.startedAt ?? '');
+    return c?.ready === true && Number.isFinite(started) && started >= since;
+  });
+}
+
+/** The members in a speaker's `l2lb_speaker_memberlist_member{member="…"} 1` lines. */
+export function memberlistMembers(metrics: string): string[] {
+  return [...metrics.matchAll(/^l2lb_speaker_memberlist_member\{member="([^"]+)"\} 1$/gm)].map((m) => m[1] ?? '');
+}

@@ -5,16 +5,19 @@
 // a node is killing every process in that tree.
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import {
   apiserverSans, cniConflist, containerdToml, etcdArgs, kcmArgs, k8sDataDir, kubeApiserverArgs, kubeconfig, kubeletArgs, kubeletConfig,
-  kubeProxyConfig, nodePaths, nodeRoutes, poolConfigMap, schedulerArgs, tokensCsv, webObjects, K8S_USERS, KUBE_BINARIES, type K8sNodePaths,
+  kubeProxyConfig, memberlistMembers, nodePaths, nodeRoutes, poolConfigMap, schedulerArgs, speakerRestartedReady, tokensCsv, webObjects, K8S_USERS,
+  KUBE_BINARIES, type K8sNodePaths, type PodList,
 } from './k8s-plan.js';
-import { buildNetwork, down as processLabDown, LabError, logFile, type Say } from './lab.js';
+import { buildNetwork, down as processLabDown, LabError, linkUp, logFile, type Say } from './lab.js';
 import { findNode, isLabNamespace, planLab, type LabPlan, type NodePlan } from './plan.js';
-import { CommandError, alive, have, ip, listNetns, nsExec, run, runAsync, signal, sleep, stopPids, waitFor } from './sys.js';
+import {
+  CommandError, alive, daemonEnd, have, ip, listNetns, nsExec, nsHttpGet, run, runAsync, signal, sleep, stopPids, trackDaemonEnd, waitFor,
+} from './sys.js';
 
 export const REPO_ROOT = new URL('../../../../', import.meta.url).pathname;
 const CNI_BIN_DIRS = ['/usr/lib/cni', '/opt/cni/bin'];
@@ -69,6 +72,16 @@ function startDaemon(plan: LabPlan, name: string, ns: string, cmd: string, args:
     const script = `${cgroup ? `for h in /sys/fs/cgroup/*/; do [ -d "$h${cgroup.slice(1)}" ] && echo $$ > "$h${cgroup.slice(1)}/cgroup.procs"; done; ` : ''}exec nsenter --net=/run/netns/${ns} "$@"`;
     const child = spawn('sh', ['-c', script, 'sh', cmd, ...args], { detached: true, stdio: ['ignore', fd, fd] });
     if (child.pid === undefined) throw new CommandError(`could not start ${name}`);
+    // While this process lives, how a daemon ended goes into its log: a signal (killed from outside)
+    // and an exit code (it gave up by itself) call for different searches.
+    const log = logFile(plan, name);
+    trackDaemonEnd(child, (how) => {
+      try {
+        appendFileSync(log, `--- l2lb-lab: ${name} (pid ${String(child.pid)}) ended ${new Date().toISOString()}: ${how}\n`);
+      } catch {
+        // the lab is being removed
+      }
+    });
     child.unref();
     writeFileSync(pidPath(plan, name), `${child.pid}\n`);
     return child.pid;
@@ -344,13 +357,14 @@ async function startControlPlane(plan: LabPlan, binDir: string, deadline: number
     writeFileSync(join(p.data, 'proxy.kubeconfig'), kubeconfig(server, ca, 'system:kube-proxy', tokens['proxy'] ?? ''), { mode: 0o600 });
   }
   startDaemon(plan, 'etcd', plan.cp.ns, 'etcd', etcdArgs(dir));
-  startDaemon(plan, 'kube-apiserver', plan.cp.ns, join(binDir, 'kube-apiserver'), kubeApiserverArgs(plan, pki));
+  const apiserver = startDaemon(plan, 'kube-apiserver', plan.cp.ns, join(binDir, 'kube-apiserver'), kubeApiserverArgs(plan, pki));
   const ready = await waitFor(() => {
-    if (k8sPid(plan, 'kube-apiserver') === undefined) return 'died';
+    // Its own exit event, not k8sPid: that reads /proc/PID/cmdline, empty while sh and nsenter exec.
+    if (daemonEnd(apiserver) !== undefined) return 'died';
     return kubectlK8s(plan, ['get', '--raw', '/readyz'], { allowFail: true, timeoutMs: 5000 }).stdout.trim() === 'ok' ? 'ok' : undefined;
   }, { timeoutMs: Math.max(0, deadline - Date.now()), intervalMs: 300 });
   if (ready !== 'ok') {
-    throw new LabError(`kube-apiserver ${ready === 'died' ? 'exited' : 'not ready in time'}:\n${tailOf(logFile(plan, 'kube-apiserver'), 10)}\netcd:\n${tailOf(logFile(plan, 'etcd'), 5)}`);
+    throw new LabError(`kube-apiserver ${ready === 'died' ? `exited (${daemonEnd(apiserver) ?? '?'})` : 'not ready in time'}:\n${tailOf(logFile(plan, 'kube-apiserver'), 10)}\netcd:\n${tailOf(logFile(plan, 'etcd'), 5)}`);
   }
   startDaemon(plan, 'kube-controller-manager', plan.cp.ns, join(binDir, 'kube-controller-manager'), kcmArgs(dir, pki));
   startDaemon(plan, 'kube-scheduler', plan.cp.ns, join(binDir, 'kube-scheduler'), schedulerArgs(dir));
@@ -459,19 +473,32 @@ export async function k8sReviveNode(plan: LabPlan, name: string, timeoutMs = 120
   // A powered-off machine loses its runtime state (tmpfs in real life): sandboxes, netns, shim sockets.
   unmountUnder([p.run]);
   rmSync(p.run, { recursive: true, force: true });
+  const startedAtMs = Date.now();
   ip(['-n', plan.sw, 'link', 'set', node.swPort, 'up']);
   await startNode(plan, node, file.binDir, join(k8sDataDir(plan), 'images.tar'), false);
   const deadline = Date.now() + timeoutMs;
+  const left = (): number => Math.max(0, deadline - Date.now());
+  // The API still shows the Node Ready and the speaker Pod Ready from before the power-off (the node
+  // controller needs --node-monitor-grace-period to notice): only a speaker container started by the
+  // new kubelet counts, and only once every live speaker has it as a memberlist member again.
   await waitNodesReady(plan, [node], deadline);
-  await waitFor(() => speakerReadyOn(plan, node.name), { timeoutMs: Math.max(0, deadline - Date.now()), intervalMs: 500 });
+  const restarted = await waitFor(() => speakerRestartedReady(kubectlJson<PodList>(plan, SPEAKER_PODS), node.name, startedAtMs), { timeoutMs: left(), intervalMs: 500 });
+  if (!restarted) throw new LabError(`the speaker on ${node.name} was not restarted and Ready within ${timeoutMs} ms of the revive`);
+  const members = await waitFor(async () => (await speakersMissing(plan, node.name)).length === 0, { timeoutMs: left(), intervalMs: 300 });
+  if (!members) throw new LabError(`speakers ${(await speakersMissing(plan, node.name)).join(', ')} do not see ${node.name} as a memberlist member after its revive`);
   return { node };
 }
 
-interface PodList { items: { metadata: { name: string; namespace: string; labels?: Record<string, string> }; spec: { nodeName?: string }; status: { phase?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { restartCount: number; ready: boolean; state?: Record<string, { reason?: string } | undefined> }[] } }[] }
+const SPEAKER_PODS = ['-n', 'l2lb-system', 'get', 'pods', '-l', 'component=speaker'];
 
-export function speakerReadyOn(plan: LabPlan, nodeName: string): boolean {
-  const pods = kubectlJson<PodList>(plan, ['-n', 'l2lb-system', 'get', 'pods', '-l', 'component=speaker']);
-  return (pods?.items ?? []).some((p) => p.spec.nodeName === nodeName && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+/** The nodes, link up, whose speaker /metrics do not list `member` among its memberlist members (unreadable counts as missing). */
+async function speakersMissing(plan: LabPlan, member: string): Promise<string[]> {
+  const up = plan.nodes.filter((n) => linkUp(plan, n));
+  const seen = await Promise.all(up.map(async (n) => {
+    const m = await nsHttpGet(n.ns, n.ip, 7472, '/metrics', 1500);
+    return m?.status === 200 && memberlistMembers(m.body).includes(member);
+  }));
+  return up.filter((_, i) => !seen[i]).map((n) => n.name);
 }
 
 /** What a person needs when something failed: node conditions, pod states, kubelet and containerd log tails. */

@@ -1,5 +1,5 @@
 // The lab's edge: running iproute2 and friends, detached processes, HTTP probes inside namespaces.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 
 export class CommandError extends Error {}
@@ -163,4 +163,27 @@ export async function nsHttpGet(ns: string, host: string, port: number, path: st
   if (!m) return undefined;
   const split = r.stdout.indexOf('\r\n\r\n');
   return { status: Number(m[1]), body: split >= 0 ? r.stdout.slice(split + 4) : '' };
+}
+
+/** How children this process started ended, by pid ("exit code 1", "signal SIGKILL"). */
+const daemonEnds = new Map<number, string>();
+
+/**
+ * Records how a child ends, from its own exit event. Reading /proc cannot tell: while a process execs
+ * (sh → nsenter → the daemon) its /proc/PID/cmdline reads empty for a moment.
+ */
+export function trackDaemonEnd(child: ChildProcess, onEnd?: (how: string) => void): void {
+  const pid = child.pid;
+  if (pid === undefined) return;
+  daemonEnds.delete(pid); // a pid used again: an earlier daemon's end is not this one's
+  child.on('exit', (code, sig) => {
+    const how = sig ? `signal ${sig}` : `exit code ${String(code)}`;
+    daemonEnds.set(pid, how);
+    onEnd?.(how);
+  });
+}
+
+/** How a tracked child ended, or undefined while it runs (or was never tracked). */
+export function daemonEnd(pid: number): string | undefined {
+  return daemonEnds.get(pid);
 }

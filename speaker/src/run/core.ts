@@ -5,7 +5,7 @@
 // Per Service it asks the pure MetalLB election (decide()) and acts on changes only: an IP announced
 // by several Services is reference-counted, a Service that moves to other IPs first withdraws the old
 // ones, `nodeAssigned` is recorded once per gain. Nothing is announced before the informers synced,
-// a configuration was loaded, and the start-up gate opened (first memberlist join attempt done or
+// a configuration was loaded, and the start-up gate opened (a first peer answered, the first join attempt done, or
 // the grace period over): a new speaker alone in its member list must not announce everything.
 import { Counter, Gauge } from 'prom-client';
 import { ConfigState, type Config, type ConfigInputs, type ConfigUpdate } from '@l2lb/shared';
@@ -117,7 +117,7 @@ export class SpeakerCore {
     this.gateTimer = this.timers.setTimeout(() => this.openGate(`no memberlist join finished within ${this.options.startupGraceMs ?? 3000} ms`), this.options.startupGraceMs ?? 3000);
   }
 
-  /** The first memberlist join attempt finished (or the grace period passed): announcements may start. */
+  /** The first join attempt reached a peer or finished (or the grace period passed): announcements may start. */
   openGate(why: string): void {
     if (this.gateOpen) return;
     this.gateOpen = true;

@@ -177,7 +177,9 @@ export class SpeakerProcess {
 
   get ready(): boolean {
     // Without a valid configuration the speaker stays out of memberlist on purpose: that is ready too.
-    return this.synced && (this.run.mlBindAddr === undefined || this.mlStarted || !this.core.hasConfig);
+    // With memberlist, only once the start-up hold is over: peers count this speaker as a candidate from
+    // its first push/pull, and a rolling reboot that moves on at Ready must find it answering.
+    return this.synced && (this.run.mlBindAddr === undefined || (this.mlStarted && this.core.active) || !this.core.hasConfig);
   }
 
   private informer(i: KubeObjectInformer): KubeObjectInformer {
@@ -321,7 +323,23 @@ export class SpeakerProcess {
       if (k !== own && !known.has(k)) targets.set(k, t);
     }
     if (targets.size > 0 && !this.stopping) {
-      const [contacted, errors] = await new Promise<[number, string[]]>((r) => ml.ml.join([...targets.values()], (n, errs) => r([n, errs])));
+      // One join per peer: a powered-off node's Pod still lists its IP, and the push/pull to it waits for
+      // the TCP timeout. The first peer that answers has handed over its whole member list, so the hold
+      // can end there; peers already count this speaker as a candidate from that push/pull on, and a VIP
+      // it wins would go unanswered until the dead Pod timed out.
+      const [contacted, errors] = await new Promise<[number, string[]]>((resolve) => {
+        let pending = targets.size;
+        let ok = 0;
+        const errs: string[] = [];
+        for (const t of targets.values()) {
+          ml.ml.join([t], (n, e) => {
+            ok += n;
+            errs.push(...e);
+            if (n > 0 && first && !this.stopping) this.core.openGate('a memberlist peer answered');
+            if (--pending === 0) resolve([ok, errs]);
+          });
+        }
+      });
       this.log[contacted > 0 ? 'info' : 'warn']('memberlist join attempt', { peers: [...targets.keys()], contacted, errors });
     }
     if (first) this.core.openGate(targets.size > 0 ? 'first memberlist join attempt finished' : 'no memberlist peers to join');
@@ -385,7 +403,7 @@ export async function runCommand(argv: readonly string[], env: Readonly<Record<s
     try {
       probes = await startProbeServer({
         host: parsed.metricsHost, port: parsed.metricsPort, registry: speaker.registry, ready: () => speaker.ready,
-        notReadyText: 'not ready: informers not synced or memberlist not started',
+        notReadyText: 'not ready: informers not synced, memberlist not started or its start-up hold not over',
       });
     } catch (e) {
       log.error(`cannot listen on ${hostPort(parsed.metricsHost, parsed.metricsPort)} for metrics: ${errorText(e)}`);

@@ -204,7 +204,7 @@ describe('l2lb-speaker run: three speakers, memberlist, election and failover @i
     await waitFor(() => lines(first, 'announcing').length === 1, { timeoutMs: 10_000, what: `${first} to announce again` });
     await waitFor(() => lines(third, 'withdrawn').find((l) => l['reason'] === 'notOwner'), { timeoutMs: 5000, what: `${third} to withdraw` });
     const hold = lines(first, 'start-up hold over, evaluating Services')[0];
-    assert.equal(hold?.['why'], 'first memberlist join attempt finished');
+    assert.equal(hold?.['why'], 'a memberlist peer answered');
     assert.deepEqual(hold?.['members'], [first, third].sort(), 'it knew the live peer before deciding anything');
   });
 
