@@ -38,8 +38,8 @@ if (!host || !port || !out || [services, nodes, churnPerSec, relistMs, nodeUpdat
 const nServices = services as number;
 const nNodes = nodes as number;
 
-// Resolved at run time: the lab package is built before the tests run (no compile-time dependency).
-const specifier = '@l2lb/lab/apiserver/index';
+// The embedded API server (@l2lb/apiserver; it left the lab package, and this path was not updated then).
+const specifier = '@l2lb/apiserver';
 const lab = (await import(specifier)) as LabApi;
 const server = new lab.EmbeddedApiServer({ host, port: Number(port) });
 const url = await server.start();
