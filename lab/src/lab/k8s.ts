@@ -3,25 +3,55 @@
 // namespace runs its own containerd, kubelet and kube-proxy, and l2lb is installed from manifests/l2lb.yaml
 // with images built by scripts/build-images.sh. Node daemons run in the node's own cgroup tree, so killing
 // a node is killing every process in that tree.
-import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import {
-  apiserverSans, cniConflist, containerdToml, etcdArgs, kcmArgs, k8sDataDir, kubeApiserverArgs, kubeconfig, kubeletArgs, kubeletConfig,
-  kubeProxyConfig, memberlistMembers, nodePaths, nodeRoutes, poolConfigMap, schedulerArgs, speakerRestartedReady, tokensCsv, webObjects, K8S_USERS,
-  KUBE_BINARIES, type K8sNodePaths, type PodList,
+  cniConflist,
+  containerdToml,
+  etcdArgs,
+  kcmArgs,
+  k8sDataDir,
+  kubeApiserverArgs,
+  kubeconfig,
+  kubeletArgs,
+  kubeletConfig,
+  kubeProxyConfig,
+  memberlistMembers,
+  nodePaths,
+  nodeRoutes,
+  poolConfigMap,
+  schedulerArgs,
+  speakerRestartedReady,
+  webObjects,
+  KUBE_BINARIES,
+  type K8sNodePaths,
+  type PodList,
 } from './k8s-plan.js';
+import { cgroupPids, makeCgroup, makePki, removeCgroup, restoreSysctls, saveSysctls, unmountUnder } from './k8s-host.js';
 import { buildNetwork, down as processLabDown, LabError, linkUp, logFile, type Say } from './lab.js';
 import { findNode, isLabNamespace, planLab, type LabPlan, type NodePlan } from './plan.js';
 import {
-  CommandError, alive, daemonEnd, have, ip, listNetns, nsExec, nsHttpGet, run, runAsync, signal, sleep, stopPids, trackDaemonEnd, waitFor,
+  CommandError,
+  alive,
+  daemonEnd,
+  have,
+  ip,
+  listNetns,
+  nsExec,
+  nsHttpGet,
+  run,
+  runAsync,
+  signal,
+  sleep,
+  stopPids,
+  trackDaemonEnd,
+  waitFor,
 } from './sys.js';
 
 export const REPO_ROOT = new URL('../../../../', import.meta.url).pathname;
 const CNI_BIN_DIRS = ['/usr/lib/cni', '/opt/cni/bin'];
-const SYSCTLS = ['vm/overcommit_memory', 'kernel/panic', 'kernel/panic_on_oops'];
 const CP_DAEMONS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
 const NODE_DAEMONS = ['containerd', 'kubelet', 'kube-proxy'] as const;
 
@@ -56,7 +86,12 @@ export function k8sPid(plan: LabPlan, name: string): number | undefined {
 
 function tailOf(path: string, lines: number): string {
   try {
-    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).map((l) => `    ${l.slice(0, 400)}`).join('\n');
+    return readFileSync(path, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .slice(-lines)
+      .map((l) => `    ${l.slice(0, 400)}`)
+      .join('\n');
   } catch {
     return '    (no log)';
   }
@@ -92,7 +127,9 @@ function startDaemon(plan: LabPlan, name: string, ns: string, cmd: string, args:
 
 function kubectlK8s(plan: LabPlan, args: string[], opts: { input?: string; allowFail?: boolean; timeoutMs?: number } = {}): ReturnType<typeof run> {
   return nsExec(plan.cp.ns, 'kubectl', ['--kubeconfig', join(plan.stateDir, 'kubeconfig'), ...args], {
-    ...(opts.input !== undefined ? { input: opts.input } : {}), allowFail: opts.allowFail ?? false, timeoutMs: opts.timeoutMs ?? 60_000,
+    ...(opts.input !== undefined ? { input: opts.input } : {}),
+    allowFail: opts.allowFail ?? false,
+    timeoutMs: opts.timeoutMs ?? 60_000,
   });
 }
 
@@ -110,99 +147,6 @@ export function applyObjects(plan: LabPlan, objects: Record<string, unknown>[]):
   kubectlK8s(plan, ['apply', '-f', '-'], { input: objects.map((o) => stringify(o)).join('---\n') });
 }
 
-function openssl(args: string[]): void {
-  run('openssl', args, { timeoutMs: 60_000 });
-}
-
-function makePki(plan: LabPlan, pki: string): Record<string, string> {
-  mkdirSync(pki, { recursive: true, mode: 0o700 });
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${pki}/ca.key`, '-out', `${pki}/ca.crt`, '-days', '30', '-subj', '/CN=l2lb-lab-ca']);
-  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${pki}/apiserver.key`, '-out', `${pki}/apiserver.csr`, '-subj', '/CN=kube-apiserver']);
-  writeFileSync(`${pki}/apiserver.ext`, `subjectAltName=${apiserverSans(plan)}\n`);
-  openssl(['x509', '-req', '-in', `${pki}/apiserver.csr`, '-CA', `${pki}/ca.crt`, '-CAkey', `${pki}/ca.key`, '-CAcreateserial', '-out', `${pki}/apiserver.crt`, '-days', '30', '-extfile', `${pki}/apiserver.ext`]);
-  openssl(['genrsa', '-out', `${pki}/sa.key`, '2048']);
-  openssl(['rsa', '-in', `${pki}/sa.key`, '-pubout', '-out', `${pki}/sa.pub`]);
-  const tokens: Record<string, string> = {};
-  for (const u of K8S_USERS) tokens[u.file] = randomBytes(24).toString('hex');
-  for (const n of plan.nodes) tokens[`node-${n.name}`] = randomBytes(24).toString('hex');
-  writeFileSync(`${pki}/tokens.csv`, tokensCsv(tokens, plan), { mode: 0o600 });
-  return tokens;
-}
-
-function cgroupDirs(cgroup: string): string[] {
-  return readdirSync('/sys/fs/cgroup').filter((h) => h !== 'unified').map((h) => `/sys/fs/cgroup/${h}${cgroup}`)
-    .filter((d) => existsSync(d.slice(0, d.length - cgroup.length)) && !d.includes('/sys/fs/cgroup/unified'));
-}
-
-function makeCgroup(cgroup: string): void {
-  for (const h of readdirSync('/sys/fs/cgroup')) {
-    const base = `/sys/fs/cgroup/${h}`;
-    if (h === 'unified' || !existsSync(`${base}/cgroup.procs`)) continue;
-    mkdirSync(`${base}${cgroup}`, { recursive: true });
-    if (h.includes('cpuset')) {
-      // A new cpuset cgroup starts empty; nothing can join it until cpus and mems are set.
-      for (const f of ['cpuset.cpus', 'cpuset.mems']) {
-        const all = readFileSync(`${base}/${f}`, 'utf8');
-        let path = '';
-        for (const part of cgroup.split('/').filter((p) => p !== '')) {
-          path += `/${part}`;
-          writeFileSync(`${base}${path}/${f}`, all);
-        }
-      }
-    }
-  }
-}
-
-/** Every pid in a cgroup tree (the pids hierarchy, or any v1 hierarchy that has it). */
-function cgroupPids(cgroup: string): number[] {
-  const pids = new Set<number>();
-  const walk = (dir: string): void => {
-    let entries: string[] = [];
-    try {
-      entries = readdirSync(dir);
-    } catch {
-      return;
-    }
-    try {
-      for (const l of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n')) if (/^\d+$/.test(l)) pids.add(Number(l));
-    } catch {
-      // gone meanwhile
-    }
-    for (const e of entries) {
-      const p = join(dir, e);
-      if (!e.includes('.') && existsSync(join(p, 'cgroup.procs'))) walk(p);
-    }
-  };
-  for (const d of cgroupDirs(cgroup)) walk(d);
-  return [...pids];
-}
-
-function removeCgroup(cgroup: string): void {
-  for (const d of cgroupDirs(cgroup)) {
-    if (!existsSync(d)) continue;
-    // Deepest first: a cgroup directory can only be removed once it has no children.
-    run('find', [d, '-depth', '-type', 'd', '-exec', 'rmdir', '{}', '+'], { allowFail: true });
-  }
-}
-
-/** Every mount point under one of these directories, deepest first. */
-function mountsUnder(dirs: string[]): string[] {
-  const out: string[] = [];
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const mp = line.split(' ')[4]?.replace(/\\040/g, ' ');
-    if (mp && dirs.some((d) => mp === d || mp.startsWith(`${d}/`))) out.push(mp);
-  }
-  return [...new Set(out)].sort((a, b) => b.length - a.length);
-}
-
-function unmountUnder(dirs: string[]): void {
-  for (let round = 0; round < 3; round++) {
-    const mps = mountsUnder(dirs);
-    if (mps.length === 0) return;
-    for (const mp of mps) run('umount', ['-l', mp], { allowFail: true });
-  }
-}
-
 /** SIGKILLs every process of a node: its daemons, the containerd shims and every container. */
 async function killNodeProcesses(plan: LabPlan, node: NodePlan): Promise<number> {
   const p = nodePaths(plan, node);
@@ -217,26 +161,10 @@ async function killNodeProcesses(plan: LabPlan, node: NodePlan): Promise<number>
   return killed;
 }
 
-function saveSysctls(plan: LabPlan): void {
-  const file = join(plan.stateDir, 'sysctls.json');
-  if (existsSync(file)) return;
-  const values: Record<string, string> = {};
-  for (const s of SYSCTLS) values[s] = readFileSync(`/proc/sys/${s}`, 'utf8').trim();
-  writeFileSync(file, `${JSON.stringify(values)}\n`);
-}
-
-function restoreSysctls(stateDir: string): void {
-  try {
-    const values = JSON.parse(readFileSync(join(stateDir, 'sysctls.json'), 'utf8')) as Record<string, string>;
-    for (const [k, v] of Object.entries(values)) if (SYSCTLS.includes(k)) writeFileSync(`/proc/sys/${k}`, `${v}\n`);
-  } catch {
-    // nothing saved: no kubelet ever ran
-  }
-}
-
 export function requireK8sTools(): void {
-  const missing = ['ip', 'kubectl', 'nsenter', 'etcd', 'containerd', 'ctr', 'runc', 'openssl', 'podman', 'iptables', 'conntrack', 'curl', 'arping']
-    .filter((t) => !have(t));
+  const missing = ['ip', 'kubectl', 'nsenter', 'etcd', 'containerd', 'ctr', 'runc', 'openssl', 'podman', 'iptables', 'conntrack', 'curl', 'arping'].filter(
+    (t) => !have(t),
+  );
   if (!CNI_BIN_DIRS.some((d) => existsSync(`${d}/bridge`))) missing.push('containernetworking-plugins');
   if (missing.length > 0) throw new LabError(`missing for the Kubernetes lab: ${missing.join(', ')} (bash scripts/setup-system.sh installs them)`);
 }
@@ -248,12 +176,17 @@ async function script(name: string, args: string[], say: Say, timeoutMs: number)
     let out = '';
     let err = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
       err += d;
       for (const l of d.split('\n')) if (l.startsWith('[l2lb ')) say(`  ${l}`);
     });
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, out, err }); });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, err });
+    });
   });
   if (r.code !== 0) throw new LabError(`scripts/${name} ${args.join(' ')} failed (${r.code}):\n${r.err.split('\n').slice(-15).join('\n')}`);
   return r.out;
@@ -284,12 +217,22 @@ export async function k8sUp(opts: K8sUpOptions): Promise<{ plan: LabPlan; timing
   }
   const timings: K8sTimings = {};
   let t = Date.now();
-  const lap = (step: string): void => { timings[step] = Date.now() - t; t = Date.now(); };
+  const lap = (step: string): void => {
+    timings[step] = Date.now() - t;
+    t = Date.now();
+  };
   try {
     for (const d of ['logs', 'pids']) mkdirSync(join(plan.stateDir, d), { recursive: true, mode: 0o700 });
     say('binaries: scripts/kube-binaries.sh (cached after the first build)');
     const binDir = (await script('kube-binaries.sh', ['install'], say, 40 * 60_000)).trim().split('\n').pop() ?? '';
-    const file: K8sLabFile = { prefix: plan.prefix, nodes: plan.nodes.length, mlProfile: opts.mlProfile, createdAt: new Date().toISOString(), kubernetes: true, binDir };
+    const file: K8sLabFile = {
+      prefix: plan.prefix,
+      nodes: plan.nodes.length,
+      mlProfile: opts.mlProfile,
+      createdAt: new Date().toISOString(),
+      kubernetes: true,
+      binDir,
+    };
     writeFileSync(join(plan.stateDir, 'lab.json'), `${JSON.stringify(file, null, 2)}\n`);
     lap('binaries');
     // L2LB_LAB_USE_BUILT_IMAGES=1 (development) takes the images as they are instead of rebuilding from the
@@ -326,7 +269,10 @@ export async function k8sUp(opts: K8sUpOptions): Promise<{ plan: LabPlan; timing
       applyObjects(plan, webObjects(3));
       const vip = await waitServiceIp(plan, 'default', 'web', deadline);
       await waitRollout(plan, 'default', 'deployment/web', deadline);
-      const ok = await waitFor(async () => (await curlVip(plan, vip, 2000)) !== undefined, { timeoutMs: Math.max(1000, deadline - Date.now()), intervalMs: 300 });
+      const ok = await waitFor(async () => (await curlVip(plan, vip, 2000)) !== undefined, {
+        timeoutMs: Math.max(1000, deadline - Date.now()),
+        intervalMs: 300,
+      });
       if (!ok) throw new LabError(`http://${vip}/ did not answer from ${plan.client.ns}`);
       lap('webServing');
       say(`web: default/web has EXTERNAL-IP ${vip}; ip netns exec ${plan.client.ns} curl http://${vip}/ answers`);
@@ -358,13 +304,18 @@ async function startControlPlane(plan: LabPlan, binDir: string, deadline: number
   }
   startDaemon(plan, 'etcd', plan.cp.ns, 'etcd', etcdArgs(dir));
   const apiserver = startDaemon(plan, 'kube-apiserver', plan.cp.ns, join(binDir, 'kube-apiserver'), kubeApiserverArgs(plan, pki));
-  const ready = await waitFor(() => {
-    // Its own exit event, not k8sPid: that reads /proc/PID/cmdline, empty while sh and nsenter exec.
-    if (daemonEnd(apiserver) !== undefined) return 'died';
-    return kubectlK8s(plan, ['get', '--raw', '/readyz'], { allowFail: true, timeoutMs: 5000 }).stdout.trim() === 'ok' ? 'ok' : undefined;
-  }, { timeoutMs: Math.max(0, deadline - Date.now()), intervalMs: 300 });
+  const ready = await waitFor(
+    () => {
+      // Its own exit event, not k8sPid: that reads /proc/PID/cmdline, empty while sh and nsenter exec.
+      if (daemonEnd(apiserver) !== undefined) return 'died';
+      return kubectlK8s(plan, ['get', '--raw', '/readyz'], { allowFail: true, timeoutMs: 5000 }).stdout.trim() === 'ok' ? 'ok' : undefined;
+    },
+    { timeoutMs: Math.max(0, deadline - Date.now()), intervalMs: 300 },
+  );
   if (ready !== 'ok') {
-    throw new LabError(`kube-apiserver ${ready === 'died' ? `exited (${daemonEnd(apiserver) ?? '?'})` : 'not ready in time'}:\n${tailOf(logFile(plan, 'kube-apiserver'), 10)}\netcd:\n${tailOf(logFile(plan, 'etcd'), 5)}`);
+    throw new LabError(
+      `kube-apiserver ${ready === 'died' ? `exited (${daemonEnd(apiserver) ?? '?'})` : 'not ready in time'}:\n${tailOf(logFile(plan, 'kube-apiserver'), 10)}\netcd:\n${tailOf(logFile(plan, 'etcd'), 5)}`,
+    );
   }
   startDaemon(plan, 'kube-controller-manager', plan.cp.ns, join(binDir, 'kube-controller-manager'), kcmArgs(dir, pki));
   startDaemon(plan, 'kube-scheduler', plan.cp.ns, join(binDir, 'kube-scheduler'), schedulerArgs(dir));
@@ -392,7 +343,10 @@ async function startNode(plan: LabPlan, node: NodePlan, binDir: string, archive:
   const daemonCg = `${p.cgroup}/daemons`;
   startDaemon(plan, `${node.name}-containerd`, node.ns, 'containerd', ['--config', join(p.data, 'containerd.toml')], daemonCg);
   const sock = join(p.run, 'containerd.sock');
-  const up = await waitFor(() => run('ctr', ['-a', sock, 'version'], { allowFail: true, timeoutMs: 5000 }).status === 0, { timeoutMs: 30_000, intervalMs: 200 });
+  const up = await waitFor(() => run('ctr', ['-a', sock, 'version'], { allowFail: true, timeoutMs: 5000 }).status === 0, {
+    timeoutMs: 30_000,
+    intervalMs: 200,
+  });
   if (!up) throw new LabError(`containerd of ${node.name} did not start:\n${tailOf(logFile(plan, `${node.name}-containerd`), 10)}`);
   if (first) {
     const r = await runAsync('ctr', ['-a', sock, '-n', 'k8s.io', 'images', 'import', '--all-platforms', archive], { allowFail: true, timeoutMs: 300_000 });
@@ -402,7 +356,9 @@ async function startNode(plan: LabPlan, node: NodePlan, binDir: string, archive:
   startDaemon(plan, `${node.name}-kube-proxy`, node.ns, join(binDir, 'kube-proxy'), [`--config=${join(p.data, 'kube-proxy.yaml')}`], daemonCg);
 }
 
-interface NodeList { items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] } }[] }
+interface NodeList {
+  items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] } }[];
+}
 
 function readyNodes(plan: LabPlan): Set<string> {
   const list = kubectlJson<NodeList>(plan, ['get', 'nodes']);
@@ -410,16 +366,29 @@ function readyNodes(plan: LabPlan): Set<string> {
 }
 
 async function waitNodesReady(plan: LabPlan, nodes: NodePlan[], deadline: number): Promise<void> {
-  const ok = await waitFor(() => {
-    const ready = readyNodes(plan);
-    return nodes.every((n) => ready.has(n.name));
-  }, { timeoutMs: Math.max(0, deadline - Date.now()), intervalMs: 500 });
-  if (!ok) throw new LabError(`nodes not Ready in time: ${nodes.filter((n) => !readyNodes(plan).has(n.name)).map((n) => n.name).join(', ')}`);
+  const ok = await waitFor(
+    () => {
+      const ready = readyNodes(plan);
+      return nodes.every((n) => ready.has(n.name));
+    },
+    { timeoutMs: Math.max(0, deadline - Date.now()), intervalMs: 500 },
+  );
+  if (!ok)
+    throw new LabError(
+      `nodes not Ready in time: ${nodes
+        .filter((n) => !readyNodes(plan).has(n.name))
+        .map((n) => n.name)
+        .join(', ')}`,
+    );
 }
 
 export async function waitRollout(plan: LabPlan, ns: string, what: string, deadline: number): Promise<void> {
   const secs = Math.max(1, Math.round((deadline - Date.now()) / 1000));
-  const r = await runAsync('ip', ['netns', 'exec', plan.cp.ns, 'kubectl', '--kubeconfig', join(plan.stateDir, 'kubeconfig'), '-n', ns, 'rollout', 'status', what, `--timeout=${secs}s`], { allowFail: true, timeoutMs: (secs + 10) * 1000 });
+  const r = await runAsync(
+    'ip',
+    ['netns', 'exec', plan.cp.ns, 'kubectl', '--kubeconfig', join(plan.stateDir, 'kubeconfig'), '-n', ns, 'rollout', 'status', what, `--timeout=${secs}s`],
+    { allowFail: true, timeoutMs: (secs + 10) * 1000 },
+  );
   if (r.status !== 0) throw new LabError(`kubectl rollout status ${what} -n ${ns}: ${(r.stderr || r.stdout).trim()}`);
 }
 
@@ -432,24 +401,32 @@ export async function installL2lb(plan: LabPlan, deadline: number, say: Say): Pr
   say('l2lb: controller and speaker rolled out');
 }
 
-interface Svc { status?: { loadBalancer?: { ingress?: { ip?: string }[] } } }
+interface Svc {
+  status?: { loadBalancer?: { ingress?: { ip?: string }[] } };
+}
 
 export function serviceIp(plan: LabPlan, ns: string, name: string): string | undefined {
   return kubectlJson<Svc>(plan, ['-n', ns, 'get', 'svc', name])?.status?.loadBalancer?.ingress?.[0]?.ip;
 }
 
 export async function waitServiceIp(plan: LabPlan, ns: string, name: string, deadline: number, not?: string): Promise<string> {
-  const got = await waitFor(() => {
-    const v = serviceIp(plan, ns, name);
-    return v !== undefined && v !== not ? v : undefined;
-  }, { timeoutMs: Math.max(0, deadline - Date.now()), intervalMs: 300 });
+  const got = await waitFor(
+    () => {
+      const v = serviceIp(plan, ns, name);
+      return v !== undefined && v !== not ? v : undefined;
+    },
+    { timeoutMs: Math.max(0, deadline - Date.now()), intervalMs: 300 },
+  );
   if (!got) throw new LabError(`Service ${ns}/${name} got no${not ? ' new' : ''} EXTERNAL-IP in time`);
   return got;
 }
 
 /** One HTTP GET of http://VIP/ from the client namespace; the body, or undefined on any failure. */
 export async function curlVip(plan: LabPlan, vip: string, timeoutMs = 1000): Promise<string | undefined> {
-  const r = await runAsync('ip', ['netns', 'exec', plan.client.ns, 'curl', '-sf', '--max-time', String(timeoutMs / 1000), `http://${vip}/`], { allowFail: true, timeoutMs: timeoutMs + 2000 });
+  const r = await runAsync('ip', ['netns', 'exec', plan.client.ns, 'curl', '-sf', '--max-time', String(timeoutMs / 1000), `http://${vip}/`], {
+    allowFail: true,
+    timeoutMs: timeoutMs + 2000,
+  });
   return r.status === 0 && r.stdout.startsWith('pod=') ? r.stdout.trim() : undefined;
 }
 
@@ -482,10 +459,14 @@ export async function k8sReviveNode(plan: LabPlan, name: string, timeoutMs = 120
   // controller needs --node-monitor-grace-period to notice): only a speaker container started by the
   // new kubelet counts, and only once every live speaker has it as a memberlist member again.
   await waitNodesReady(plan, [node], deadline);
-  const restarted = await waitFor(() => speakerRestartedReady(kubectlJson<PodList>(plan, SPEAKER_PODS), node.name, startedAtMs), { timeoutMs: left(), intervalMs: 500 });
+  const restarted = await waitFor(() => speakerRestartedReady(kubectlJson<PodList>(plan, SPEAKER_PODS), node.name, startedAtMs), {
+    timeoutMs: left(),
+    intervalMs: 500,
+  });
   if (!restarted) throw new LabError(`the speaker on ${node.name} was not restarted and Ready within ${timeoutMs} ms of the revive`);
   const members = await waitFor(async () => (await speakersMissing(plan, node.name)).length === 0, { timeoutMs: left(), intervalMs: 300 });
-  if (!members) throw new LabError(`speakers ${(await speakersMissing(plan, node.name)).join(', ')} do not see ${node.name} as a memberlist member after its revive`);
+  if (!members)
+    throw new LabError(`speakers ${(await speakersMissing(plan, node.name)).join(', ')} do not see ${node.name} as a memberlist member after its revive`);
   return { node };
 }
 
@@ -494,10 +475,12 @@ const SPEAKER_PODS = ['-n', 'l2lb-system', 'get', 'pods', '-l', 'component=speak
 /** The nodes, link up, whose speaker /metrics do not list `member` among its memberlist members (unreadable counts as missing). */
 async function speakersMissing(plan: LabPlan, member: string): Promise<string[]> {
   const up = plan.nodes.filter((n) => linkUp(plan, n));
-  const seen = await Promise.all(up.map(async (n) => {
-    const m = await nsHttpGet(n.ns, n.ip, 7472, '/metrics', 1500);
-    return m?.status === 200 && memberlistMembers(m.body).includes(member);
-  }));
+  const seen = await Promise.all(
+    up.map(async (n) => {
+      const m = await nsHttpGet(n.ns, n.ip, 7472, '/metrics', 1500);
+      return m?.status === 200 && memberlistMembers(m.body).includes(member);
+    }),
+  );
   return up.filter((_, i) => !seen[i]).map((n) => n.name);
 }
 
@@ -506,7 +489,10 @@ export function k8sDiagnostics(plan: LabPlan): string {
   const out: string[] = ['== diagnostics'];
   const k = (args: string[]): string => kubectlK8s(plan, args, { allowFail: true, timeoutMs: 15_000 }).stdout.trim() || '(no answer from the API server)';
   out.push('-- nodes', k(['get', 'nodes', '-o', 'wide']));
-  out.push('-- node conditions', k(['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}{": "}{range .status.conditions[*]}{.type}={.status}({.reason}) {end}{"\\n"}{end}']));
+  out.push(
+    '-- node conditions',
+    k(['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}{": "}{range .status.conditions[*]}{.type}={.status}({.reason}) {end}{"\\n"}{end}']),
+  );
   out.push('-- pods', k(['get', 'pods', '-A', '-o', 'wide']));
   out.push('-- events', k(['get', 'events', '-A', '--sort-by=.lastTimestamp']).split('\n').slice(-25).join('\n'));
   for (const n of plan.nodes) {
@@ -552,7 +538,8 @@ export async function k8sDown(prefix: string, stateDir?: string, nodeCount = 40)
     }
   }
   try {
-    for (const e of readdirSync('/var/log/containers')) if (!existsSync(join('/var/log/containers', e))) rmSync(join('/var/log/containers', e), { force: true });
+    for (const e of readdirSync('/var/log/containers'))
+      if (!existsSync(join('/var/log/containers', e))) rmSync(join('/var/log/containers', e), { force: true });
   } catch {
     // none
   }
