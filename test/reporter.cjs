@@ -10,9 +10,15 @@ class L2lbReporter extends Mocha.reporters.Spec {
     let passed = 0;
     let failed = 0;
     let skipped = 0;
-    runner.on(EVENT_TEST_PASS, () => { passed += 1; });
-    runner.on(EVENT_TEST_FAIL, () => { failed += 1; });
-    runner.on(EVENT_TEST_PENDING, () => { skipped += 1; });
+    runner.on(EVENT_TEST_PASS, () => {
+      passed += 1;
+    });
+    runner.on(EVENT_TEST_FAIL, () => {
+      failed += 1;
+    });
+    runner.on(EVENT_TEST_PENDING, () => {
+      skipped += 1;
+    });
     runner.once(EVENT_RUN_END, () => {
       process.stdout.write(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
     });

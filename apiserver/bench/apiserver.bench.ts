@@ -11,23 +11,40 @@ const TARGETS = { listMs: 400, watchEventsPerSec: 10_000, httpPatchPerSec: 1_500
 
 function svc(i: number): Json {
   return {
-    apiVersion: 'v1', kind: 'Service',
+    apiVersion: 'v1',
+    kind: 'Service',
     metadata: { name: `svc-${i}`, namespace: `ns-${i % 20}`, labels: { app: `a${i % 100}`, tier: i % 2 ? 'front' : 'back' } },
     spec: { type: 'LoadBalancer', allocateLoadBalancerNodePorts: false, selector: { app: `a${i % 100}` }, ports: [{ name: 'http', port: 80 }] },
   } as Json;
 }
 
-function call(port: number, method: string, path: string, body?: Json, headers: Record<string, string> = {}): Promise<{ status: number; bytes: number; text: string }> {
+function call(
+  port: number,
+  method: string,
+  path: string,
+  body?: Json,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; bytes: number; text: string }> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = request({ host: '127.0.0.1', port, method, path, agent: keepAlive, headers: { ...(payload ? { 'Content-Type': headers['Content-Type'] ?? 'application/json' } : {}), ...headers } }, (res: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const buf = Buffer.concat(chunks);
-        resolve({ status: res.statusCode ?? 0, bytes: buf.length, text: buf.length < 4096 ? buf.toString() : '' });
-      });
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        agent: keepAlive,
+        headers: { ...(payload ? { 'Content-Type': headers['Content-Type'] ?? 'application/json' } : {}), ...headers },
+      },
+      (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const buf = Buffer.concat(chunks);
+          resolve({ status: res.statusCode ?? 0, bytes: buf.length, text: buf.length < 4096 ? buf.toString() : '' });
+        });
+      },
+    );
     req.on('error', reject);
     req.end(payload);
   });
@@ -38,9 +55,11 @@ const keepAlive = new Agent({ keepAlive: true, maxSockets: 16 });
 
 async function parallel(total: number, width: number, fn: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < total) await fn(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < total) await fn(next++);
+    }),
+  );
 }
 
 interface Watcher {
@@ -122,46 +141,74 @@ async function main(): Promise<void> {
   const sel = await timeList('/api/v1/services?labelSelector=tier%3Dfront');
   const page = await timeList('/api/v1/services?limit=500');
   const table = await timeList('/api/v1/services', { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json' });
-  console.log(`list all ${N} Services: ${full.ms.toFixed(1)} ms (${(full.bytes / 1e6).toFixed(1)} MB, ${(N / (full.ms / 1000)).toFixed(0)} objects/s), ratio to reference ${(full.ms / refMs).toFixed(2)}x`);
-  console.log(`list with labelSelector (5 000 match): ${sel.ms.toFixed(1)} ms; first page of 500: ${page.ms.toFixed(1)} ms; Table (kubectl get svc -A): ${table.ms.toFixed(1)} ms`);
+  console.log(
+    `list all ${N} Services: ${full.ms.toFixed(1)} ms (${(full.bytes / 1e6).toFixed(1)} MB, ${(N / (full.ms / 1000)).toFixed(0)} objects/s), ratio to reference ${(full.ms / refMs).toFixed(2)}x`,
+  );
+  console.log(
+    `list with labelSelector (5 000 match): ${sel.ms.toFixed(1)} ms; first page of 500: ${page.ms.toFixed(1)} ms; Table (kubectl get svc -A): ${table.ms.toFixed(1)} ms`,
+  );
 
   // 3. Watch fan-out: in-process status writes, measured until every watcher has seen every event.
   const events = N;
   for (const watchers of [1, 10]) {
     let done = 0;
     let finish: () => void = () => undefined;
-    const allSeen = new Promise<void>((r) => { finish = r; });
+    const allSeen = new Promise<void>((r) => {
+      finish = r;
+    });
     const rv = String(api.store.resourceVersion);
     const ws: Watcher[] = [];
     for (let i = 0; i < watchers; i++) {
-      ws.push(await watch(port, `/api/v1/services?watch=1&resourceVersion=${rv}`, (n) => {
-        if (n === events && ++done === watchers) finish();
-      }));
+      ws.push(
+        await watch(port, `/api/v1/services?watch=1&resourceVersion=${rv}`, (n) => {
+          if (n === events && ++done === watchers) finish();
+        }),
+      );
     }
     await new Promise((r) => setTimeout(r, 50));
     t0 = process.hrtime.bigint();
     for (let i = 0; i < events; i++) {
-      api.patch(svcType, `ns-${i % 20}`, `svc-${i}`, { status: { loadBalancer: { ingress: [{ ip: `198.51.${(i >> 8) & 255}.${i & 255}`, ipMode: watchers === 1 ? 'VIP' : 'Proxy' }] } } }, 'application/merge-patch+json', 'status');
+      api.patch(
+        svcType,
+        `ns-${i % 20}`,
+        `svc-${i}`,
+        { status: { loadBalancer: { ingress: [{ ip: `198.51.${(i >> 8) & 255}.${i & 255}`, ipMode: watchers === 1 ? 'VIP' : 'Proxy' }] } } },
+        'application/merge-patch+json',
+        'status',
+      );
     }
     const writeMs = ms(t0);
     await allSeen;
     const totalMs = ms(t0);
     const rate = (events * watchers) / (totalMs / 1000);
-    console.log(`watch, ${watchers} watcher(s): ${events} writes in ${writeMs.toFixed(0)} ms, all ${events * watchers} events delivered in ${totalMs.toFixed(0)} ms = ${rate.toFixed(0)} events/s`);
+    console.log(
+      `watch, ${watchers} watcher(s): ${events} writes in ${writeMs.toFixed(0)} ms, all ${events * watchers} events delivered in ${totalMs.toFixed(0)} ms = ${rate.toFixed(0)} events/s`,
+    );
     for (const w of ws) w.close();
-    if (watchers === 1 && rate < TARGETS.watchEventsPerSec) console.log(`TARGET MISSED: watch delivery ${rate.toFixed(0)} events/s < ${TARGETS.watchEventsPerSec}`);
+    if (watchers === 1 && rate < TARGETS.watchEventsPerSec)
+      console.log(`TARGET MISSED: watch delivery ${rate.toFixed(0)} events/s < ${TARGETS.watchEventsPerSec}`);
   }
 
   // 4. End to end: HTTP merge patches on /status, one watcher.
   {
     const patches = 2000;
     let finish: () => void = () => undefined;
-    const seen = new Promise<void>((r) => { finish = r; });
-    const w = await watch(port, `/api/v1/services?watch=1&resourceVersion=${api.store.resourceVersion}`, (n) => { if (n === patches) finish(); });
+    const seen = new Promise<void>((r) => {
+      finish = r;
+    });
+    const w = await watch(port, `/api/v1/services?watch=1&resourceVersion=${api.store.resourceVersion}`, (n) => {
+      if (n === patches) finish();
+    });
     await new Promise((r) => setTimeout(r, 50));
     t0 = process.hrtime.bigint();
     await parallel(patches, 8, async (i) => {
-      const r = await call(port, 'PATCH', `/api/v1/namespaces/ns-${i % 20}/services/svc-${i}/status`, { status: { loadBalancer: { ingress: [{ ip: '192.0.2.1' }] } } }, { 'Content-Type': 'application/merge-patch+json' });
+      const r = await call(
+        port,
+        'PATCH',
+        `/api/v1/namespaces/ns-${i % 20}/services/svc-${i}/status`,
+        { status: { loadBalancer: { ingress: [{ ip: '192.0.2.1' }] } } },
+        { 'Content-Type': 'application/merge-patch+json' },
+      );
       if (r.status !== 200) throw new Error(`patch ${i}: ${r.status} ${r.text}`);
     });
     await seen;
@@ -174,7 +221,9 @@ async function main(): Promise<void> {
 
   if (full.ms > TARGETS.listMs) console.log(`TARGET MISSED: list of ${N} Services took ${full.ms.toFixed(0)} ms > ${TARGETS.listMs} ms`);
   if (createRate < TARGETS.httpCreatePerSec) console.log(`TARGET MISSED: HTTP create ${createRate.toFixed(0)}/s < ${TARGETS.httpCreatePerSec}`);
-  console.log(`targets: list < ${TARGETS.listMs} ms, watch ≥ ${TARGETS.watchEventsPerSec} events/s, HTTP patch→event ≥ ${TARGETS.httpPatchPerSec}/s, HTTP create ≥ ${TARGETS.httpCreatePerSec}/s`);
+  console.log(
+    `targets: list < ${TARGETS.listMs} ms, watch ≥ ${TARGETS.watchEventsPerSec} events/s, HTTP patch→event ≥ ${TARGETS.httpPatchPerSec}/s, HTTP create ≥ ${TARGETS.httpCreatePerSec}/s`,
+  );
   keepAlive.destroy();
   await server.close();
 }

@@ -42,8 +42,13 @@ function randomSuffix(): string {
 
 // events.k8s.io/v1 and core/v1 Events are two views of one object (as on the real server).
 const CORE_TO_EVENTS: Record<string, string> = {
-  involvedObject: 'regarding', message: 'note', reportingComponent: 'reportingController', source: 'deprecatedSource',
-  firstTimestamp: 'deprecatedFirstTimestamp', lastTimestamp: 'deprecatedLastTimestamp', count: 'deprecatedCount',
+  involvedObject: 'regarding',
+  message: 'note',
+  reportingComponent: 'reportingController',
+  source: 'deprecatedSource',
+  firstTimestamp: 'deprecatedFirstTimestamp',
+  lastTimestamp: 'deprecatedLastTimestamp',
+  count: 'deprecatedCount',
 };
 const EVENTS_TO_CORE: Record<string, string> = Object.fromEntries(Object.entries(CORE_TO_EVENTS).map(([a, b]) => [b, a]));
 
@@ -88,7 +93,10 @@ export class Api {
     const ns = this.type('', 'v1', 'namespaces');
     for (const name of DEFAULT_NAMESPACES) {
       if (ns && !this.store.get(ns.storageKey, undefined, name)) {
-        this.store.put(ns.storageKey, this.stamp(ns, { apiVersion: 'v1', kind: 'Namespace', metadata: { name }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } }));
+        this.store.put(
+          ns.storageKey,
+          this.stamp(ns, { apiVersion: 'v1', kind: 'Namespace', metadata: { name }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } }),
+        );
       }
     }
   }
@@ -121,7 +129,10 @@ export class Api {
       const allowed = ['metadata.name', ...(t.namespaced ? ['metadata.namespace'] : []), ...t.fieldSelectors];
       let fields = parseFieldSelector(fieldSelector ?? '', allowed);
       if (t.group === 'events.k8s.io') {
-        fields = fields.map((f) => ({ ...f, field: f.field.replace(/^regarding\./, 'involvedObject.').replace(/^reportingController$/, 'reportingComponent') }));
+        fields = fields.map((f) => ({
+          ...f,
+          field: f.field.replace(/^regarding\./, 'involvedObject.').replace(/^reportingController$/, 'reportingComponent'),
+        }));
       }
       return { ...(namespace !== undefined ? { namespace } : {}), label, fields };
     } catch (e) {
@@ -186,7 +197,11 @@ export class Api {
     const ns = this.store.get(nsType.storageKey, undefined, namespace);
     if (!ns) throw notFound('namespaces', '', namespace);
     if (meta(ns)['deletionTimestamp'] !== undefined) {
-      throw new ApiError(403, 'Forbidden', `${t.resource} "${str(meta(ns)['name'])}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`);
+      throw new ApiError(
+        403,
+        'Forbidden',
+        `${t.resource} "${str(meta(ns)['name'])}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
+      );
     }
   }
 
@@ -216,7 +231,17 @@ export class Api {
     } else {
       this.validateName(t, name, 'metadata.name', causes);
     }
-    for (const k of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation', 'selfLink', 'managedFields']) delete m[k];
+    for (const k of [
+      'uid',
+      'resourceVersion',
+      'creationTimestamp',
+      'deletionTimestamp',
+      'deletionGracePeriodSeconds',
+      'generation',
+      'selfLink',
+      'managedFields',
+    ])
+      delete m[k];
     if (t.status) {
       if (t.statusOnCreate === 'drop') delete obj['status'];
       else if (t.statusOnCreate !== 'keep') obj['status'] = { ...(isObject(obj['status']) ? obj['status'] : {}), ...t.statusOnCreate };
@@ -231,7 +256,13 @@ export class Api {
       obj['status'] = {
         conditions: [
           { type: 'NamesAccepted', status: 'True', reason: 'NoConflicts', message: 'no conflicts found', lastTransitionTime: nowIso() },
-          { type: 'Established', status: 'True', reason: 'InitialNamesAccepted', message: 'the initial names have been accepted', lastTransitionTime: nowIso() },
+          {
+            type: 'Established',
+            status: 'True',
+            reason: 'InitialNamesAccepted',
+            message: 'the initial names have been accepted',
+            lastTransitionTime: nowIso(),
+          },
         ],
         acceptedNames: isObject(getPath(obj, 'spec.names')) ? (getPath(obj, 'spec.names') as JsonObject) : {},
         storedVersions: [],
@@ -258,7 +289,9 @@ export class Api {
     const rv = str(m['resourceVersion']);
     if (rv === undefined || rv === '') {
       if (t.custom) {
-        throw invalid(t.kind, t.group, name, [{ reason: 'FieldValueInvalid', message: 'Invalid value: 0x0: must be specified for an update', field: 'metadata.resourceVersion' }]);
+        throw invalid(t.kind, t.group, name, [
+          { reason: 'FieldValueInvalid', message: 'Invalid value: 0x0: must be specified for an update', field: 'metadata.resourceVersion' },
+        ]);
       }
     } else if (rv !== str(meta(cur)['resourceVersion'])) {
       throw conflict(t.resource, t.group, name);
@@ -266,13 +299,25 @@ export class Api {
     return this.commitUpdate(t, cur, next, subresource, dryRun);
   }
 
-  patch(t: ResourceType, namespace: string | undefined, name: string, body: Json, contentType: string, subresource: 'status' | undefined, dryRun = false): JsonObject {
+  patch(
+    t: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    body: Json,
+    contentType: string,
+    subresource: 'status' | undefined,
+    dryRun = false,
+  ): JsonObject {
     const ct = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
     const accepted = t.custom
       ? [PATCH_TYPES.json, PATCH_TYPES.merge, PATCH_TYPES.apply]
       : [PATCH_TYPES.json, PATCH_TYPES.merge, PATCH_TYPES.apply, PATCH_TYPES.strategic];
     if (!(accepted as string[]).includes(ct) || ct === PATCH_TYPES.apply) {
-      throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`);
+      throw new ApiError(
+        415,
+        'UnsupportedMediaType',
+        `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`,
+      );
     }
     const cur = this.present(t, this.get(t, namespace, name));
     let patched: Json;
@@ -374,7 +419,9 @@ export class Api {
     const kind = obj['kind'];
     const apiVersion = obj['apiVersion'];
     if (kind !== undefined && kind !== '' && kind !== t.kind) {
-      throw badRequest(`the API version in the data (${String(apiVersion)}) does not match the expected API version (${apiVersionOf(t)}) or kind ${String(kind)} != ${t.kind}`);
+      throw badRequest(
+        `the API version in the data (${String(apiVersion)}) does not match the expected API version (${apiVersionOf(t)}) or kind ${String(kind)} != ${t.kind}`,
+      );
     }
     if (apiVersion !== undefined && apiVersion !== '' && typeof apiVersion === 'string' && apiVersion.split('/').slice(0, -1).join('/') !== t.group) {
       throw badRequest(`the API version in the data (${apiVersion}) does not match the expected API version (${apiVersionOf(t)})`);
@@ -436,7 +483,11 @@ export class Api {
     ports.forEach((p, i) => {
       const port = isObject(p) ? p['port'] : undefined;
       if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
-        causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(port ?? null)}: must be between 1 and 65535, inclusive`, field: `spec.ports[${i}].port` });
+        causes.push({
+          reason: 'FieldValueInvalid',
+          message: `Invalid value: ${JSON.stringify(port ?? null)}: must be between 1 and 65535, inclusive`,
+          field: `spec.ports[${i}].port`,
+        });
       }
       const proto = isObject(p) ? p['protocol'] : undefined;
       if (proto !== undefined && proto !== 'TCP' && proto !== 'UDP' && proto !== 'SCTP') {
@@ -479,7 +530,8 @@ export class Api {
           if (p['targetPort'] === undefined) p['targetPort'] = p['port'] ?? 0;
           const curPorts = curSpec && Array.isArray(curSpec['ports']) ? curSpec['ports'] : [];
           const old = curPorts.find((c) => isObject(c) && c['port'] === p['port'] && c['protocol'] === p['protocol']) ?? curPorts[i];
-          if (p['nodePort'] === undefined && isObject(old) && typeof old['nodePort'] === 'number' && spec['type'] !== 'ClusterIP') p['nodePort'] = old['nodePort'];
+          if (p['nodePort'] === undefined && isObject(old) && typeof old['nodePort'] === 'number' && spec['type'] !== 'ClusterIP')
+            p['nodePort'] = old['nodePort'];
         });
       }
       if (spec['type'] !== 'ExternalName') {

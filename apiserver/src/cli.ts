@@ -73,17 +73,38 @@ export function parseArgs(args: string[]): Parsed | string {
           if (out.port > 65535) return `--listen: bad port in "${v}"`;
           break;
         }
-        case '--data': out.data = value(); break;
-        case '--kubeconfig-out': out.kubeconfigOut = value(); break;
-        case '--token': out.token = value(); break;
-        case '--tls-cert': out.tlsCert = value(); break;
-        case '--tls-key': out.tlsKey = value(); break;
-        case '--tls': out.tlsSelfSigned = true; break;
-        case '--advertise-address': out.advertiseAddress = value(); break;
-        case '--bookmark-interval-ms': out.bookmarkIntervalMs = Number(value()); break;
-        case '--allow-unauthenticated': out.allowUnauthenticated = true; break;
-        case '-h': case '--help': return USAGE;
-        default: return `unknown argument "${a}"\n${USAGE}`;
+        case '--data':
+          out.data = value();
+          break;
+        case '--kubeconfig-out':
+          out.kubeconfigOut = value();
+          break;
+        case '--token':
+          out.token = value();
+          break;
+        case '--tls-cert':
+          out.tlsCert = value();
+          break;
+        case '--tls-key':
+          out.tlsKey = value();
+          break;
+        case '--tls':
+          out.tlsSelfSigned = true;
+          break;
+        case '--advertise-address':
+          out.advertiseAddress = value();
+          break;
+        case '--bookmark-interval-ms':
+          out.bookmarkIntervalMs = Number(value());
+          break;
+        case '--allow-unauthenticated':
+          out.allowUnauthenticated = true;
+          break;
+        case '-h':
+        case '--help':
+          return USAGE;
+        default:
+          return `unknown argument "${a}"\n${USAGE}`;
       }
     } catch (e) {
       return errorText(e);
@@ -94,9 +115,11 @@ export function parseArgs(args: string[]): Parsed | string {
   // HTTPS always gets a token (generated when not given, see run()); plain HTTP without --token has none.
   const authenticated = out.token !== undefined || out.tlsSelfSigned === true || out.tlsCert !== undefined;
   if (!authenticated && !isLoopbackHost(out.host) && !out.allowUnauthenticated) {
-    return `--listen ${out.host}: refusing to serve a non-loopback address without authentication (anyone who reaches it ` +
+    return (
+      `--listen ${out.host}: refusing to serve a non-loopback address without authentication (anyone who reaches it ` +
       'could read and change every object, Secrets included); give --token TOKEN (or --tls), listen on 127.0.0.1, ' +
-      'or pass --allow-unauthenticated if that network is private';
+      'or pass --allow-unauthenticated if that network is private'
+    );
   }
   return out;
 }
@@ -109,13 +132,16 @@ export async function run(args: string[]): Promise<number> {
     return help ? 0 : 2;
   }
   if (p.allowUnauthenticated && !p.token && !p.tlsSelfSigned && !p.tlsCert && !isLoopbackHost(p.host)) {
-    process.stderr.write(`l2lb apiserver: WARNING: --allow-unauthenticated: serving ${p.host}:${p.port} WITHOUT AUTHENTICATION; ` +
-      'anyone who can reach it can read and change every object, Secrets included\n');
+    process.stderr.write(
+      `l2lb apiserver: WARNING: --allow-unauthenticated: serving ${p.host}:${p.port} WITHOUT AUTHENTICATION; ` +
+        'anyone who can reach it can read and change every object, Secrets included\n',
+    );
   }
   let tls: { cert: string; key: string } | undefined;
   try {
     if (p.tlsCert && p.tlsKey) tls = { cert: readFileSync(p.tlsCert, 'utf8'), key: readFileSync(p.tlsKey, 'utf8') };
-    else if (p.tlsSelfSigned) tls = selfSignedCert(p.data ? resolve(p.data, 'tls') : mkdtempSync(join(tmpdir(), 'l2lb-apiserver-tls-')), p.advertiseAddress ?? p.host);
+    else if (p.tlsSelfSigned)
+      tls = selfSignedCert(p.data ? resolve(p.data, 'tls') : mkdtempSync(join(tmpdir(), 'l2lb-apiserver-tls-')), p.advertiseAddress ?? p.host);
   } catch (e) {
     process.stderr.write(`l2lb apiserver: ${errorText(e)}\n`);
     return 1;
@@ -132,7 +158,8 @@ export async function run(args: string[]): Promise<number> {
     }
   }
   const server = new EmbeddedApiServer({
-    host: p.host, port: p.port,
+    host: p.host,
+    port: p.port,
     ...(p.data ? { dataDir: resolve(p.data) } : {}),
     ...(token ? { tokens: [token] } : {}),
     ...(tls ? { tls } : {}),
@@ -148,7 +175,9 @@ export async function run(args: string[]): Promise<number> {
   const kcPath = p.kubeconfigOut ? resolve(p.kubeconfigOut) : p.data ? resolve(p.data, 'kubeconfig') : undefined;
   if (kcPath) {
     mkdirSync(dirname(kcPath), { recursive: true });
-    const advertised = p.advertiseAddress ? `${url.split('://')[0]}://${p.advertiseAddress.includes(':') ? `[${p.advertiseAddress}]` : p.advertiseAddress}:${server.port}` : url;
+    const advertised = p.advertiseAddress
+      ? `${url.split('://')[0]}://${p.advertiseAddress.includes(':') ? `[${p.advertiseAddress}]` : p.advertiseAddress}:${server.port}`
+      : url;
     writeFileSync(kcPath, renderKubeconfig({ server: advertised, ...(token ? { token } : {}), ...(tls ? { caPem: tls.cert } : {}) }), { mode: 0o600 });
   }
   process.stdout.write(`l2lb apiserver: serving ${url}${p.data ? ` (data in ${resolve(p.data)})` : ' (in memory)'}\n`);

@@ -4,7 +4,17 @@ import { ApiError } from './errors.js';
 import type { Json, JsonObject } from './json.js';
 import type { ResourceType } from './resources.js';
 
-export const SERVER_VERSION = { major: '1', minor: '24', gitVersion: 'v1.24.0-l2lb', gitCommit: 'l2lb-embedded', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: 'n/a', compiler: 'node', platform: 'linux/amd64' };
+export const SERVER_VERSION = {
+  major: '1',
+  minor: '24',
+  gitVersion: 'v1.24.0-l2lb',
+  gitCommit: 'l2lb-embedded',
+  gitTreeState: 'clean',
+  buildDate: '2026-01-01T00:00:00Z',
+  goVersion: 'n/a',
+  compiler: 'node',
+  platform: 'linux/amd64',
+};
 
 /**
  * A minimal OpenAPI v3: per group/version, one PATCH operation per kind that advertises the
@@ -41,7 +51,11 @@ export function openapiV3(served: readonly ResourceType[], path: string): JsonOb
   return { openapi: '3.0.0', info: { title: 'l2lb embedded API', version: SERVER_VERSION.gitVersion }, paths };
 }
 
-export function groupList(served: readonly ResourceType[]): { kind: string; apiVersion: string; groups: { name: string; versions: { groupVersion: string; version: string }[]; preferredVersion: { groupVersion: string; version: string } }[] } {
+export function groupList(served: readonly ResourceType[]): {
+  kind: string;
+  apiVersion: string;
+  groups: { name: string; versions: { groupVersion: string; version: string }[]; preferredVersion: { groupVersion: string; version: string } }[];
+} {
   const groups = new Map<string, string[]>();
   for (const t of served) {
     if (t.group === '') continue;
@@ -55,7 +69,8 @@ export function groupList(served: readonly ResourceType[]): { kind: string; apiV
     return Number(m[1]) * 1000 + (m[2] === undefined ? 900 : m[2] === 'beta' ? 500 : 100) + Number(m[3] ?? 0);
   };
   return {
-    kind: 'APIGroupList', apiVersion: 'v1',
+    kind: 'APIGroupList',
+    apiVersion: 'v1',
     groups: [...groups.entries()].map(([name, vs]) => {
       const sorted = [...vs].sort((a, b) => rank(b) - rank(a));
       const versions = sorted.map((v) => ({ groupVersion: `${name}/${v}`, version: v }));
@@ -71,7 +86,10 @@ export function resourceList(served: readonly ResourceType[], group: string, ver
   const resources: Json[] = [];
   for (const t of types) {
     resources.push({
-      name: t.resource, singularName: t.singular, namespaced: t.namespaced, kind: t.kind,
+      name: t.resource,
+      singularName: t.singular,
+      namespaced: t.namespaced,
+      kind: t.kind,
       verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
       ...(t.shortNames.length > 0 ? { shortNames: t.shortNames } : {}),
       ...(t.custom ? { categories: ['all'] } : {}),

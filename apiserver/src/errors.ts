@@ -20,7 +20,13 @@ export class ApiError extends Error {
 
   toStatus(): JsonObject {
     const status: JsonObject = {
-      kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: this.message, reason: this.reason, code: this.code,
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: this.message,
+      reason: this.reason,
+      code: this.code,
     };
     if (this.details) {
       const d: JsonObject = {};
@@ -46,9 +52,12 @@ export function alreadyExists(resource: string, group: string, name: string): Ap
 
 export function conflict(resource: string, group: string, name: string): ApiError {
   const qual = group ? `${resource}.${group}` : resource;
-  return new ApiError(409, 'Conflict',
+  return new ApiError(
+    409,
+    'Conflict',
     `Operation cannot be fulfilled on ${qual} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
-    { name, group, kind: resource });
+    { name, group, kind: resource },
+  );
 }
 
 export function invalid(kind: string, group: string, name: string, causes: StatusCause[]): ApiError {

@@ -5,7 +5,10 @@
 import { clone, deepEqual, isObject, ownValue, setOwn, type Json, type JsonObject } from './json.js';
 
 export class PatchError extends Error {
-  constructor(message: string, readonly code = 400) {
+  constructor(
+    message: string,
+    readonly code = 400,
+  ) {
     super(message);
   }
 }

@@ -16,9 +16,7 @@ export const PROTOBUF_MAGIC = Uint8Array.of(0x6b, 0x38, 0x73, 0x00);
 export const WT = { varint: 0, fixed64: 1, bytes: 2, startGroup: 3, endGroup: 4, fixed32: 5 } as const;
 
 /** One field occurrence: varints and fixed values as bigint, length-delimited payloads as a view of the input. */
-export type WireField =
-  | { no: number; wt: 0 | 1 | 5; value: bigint; at: number }
-  | { no: number; wt: 2; bytes: Uint8Array; at: number };
+export type WireField = { no: number; wt: 0 | 1 | 5; value: bigint; at: number } | { no: number; wt: 2; bytes: Uint8Array; at: number };
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -351,8 +349,11 @@ export function readEnvelope(body: Uint8Array): Result<Envelope> {
 export const PROTOBUF_KINDS = [...CORE_V1_SCHEMAS.keys()].map((k) => k.replace(/^v1\//, ''));
 
 function unsupported(what: string): ApiError {
-  return new ApiError(415, 'UnsupportedMediaType',
-    `the l2lb embedded API server decodes protobuf bodies only for v1 ${PROTOBUF_KINDS.join(', ')}, not ${what} (send JSON: kubectl create/apply -f, or --dry-run=client -o yaml | kubectl apply -f -)`);
+  return new ApiError(
+    415,
+    'UnsupportedMediaType',
+    `the l2lb embedded API server decodes protobuf bodies only for v1 ${PROTOBUF_KINDS.join(', ')}, not ${what} (send JSON: kubectl create/apply -f, or --dry-run=client -o yaml | kubectl apply -f -)`,
+  );
 }
 
 function malformed(msg: string): ApiError {

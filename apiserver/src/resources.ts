@@ -66,30 +66,100 @@ const METALLB = 'metallb.io';
 
 /** The kinds served from the start; without `metallb`, the metallb.io kinds come only from their CRDs (see `metallbCrds`). */
 export function builtinResources(opts: { metallb?: boolean } = {}): ResourceType[] {
-  return [...coreResources(), ...(opts.metallb ?? true ? metallbResources() : [])];
+  return [...coreResources(), ...((opts.metallb ?? true) ? metallbResources() : [])];
 }
 
 function coreResources(): ResourceType[] {
   return [
-    def({ group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false, shortNames: ['ns'], status: true, fieldSelectors: ['status.phase'], statusOnCreate: { phase: 'Active' } }),
+    def({
+      group: '',
+      version: 'v1',
+      resource: 'namespaces',
+      kind: 'Namespace',
+      namespaced: false,
+      shortNames: ['ns'],
+      status: true,
+      fieldSelectors: ['status.phase'],
+      statusOnCreate: { phase: 'Active' },
+    }),
     def({ group: '', version: 'v1', resource: 'services', kind: 'Service', namespaced: true, shortNames: ['svc'], status: true }),
     def({ group: '', version: 'v1', resource: 'endpoints', kind: 'Endpoints', namespaced: true, shortNames: ['ep'] }),
-    def({ group: '', version: 'v1', resource: 'nodes', kind: 'Node', namespaced: false, shortNames: ['no'], status: true, fieldSelectors: ['spec.unschedulable'], statusOnCreate: 'keep' }),
-    def({ group: '', version: 'v1', resource: 'pods', kind: 'Pod', namespaced: true, shortNames: ['po'], status: true,
-      fieldSelectors: ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'status.phase', 'status.podIP', 'status.nominatedNodeName'],
-      statusOnCreate: { phase: 'Pending' } }),
+    def({
+      group: '',
+      version: 'v1',
+      resource: 'nodes',
+      kind: 'Node',
+      namespaced: false,
+      shortNames: ['no'],
+      status: true,
+      fieldSelectors: ['spec.unschedulable'],
+      statusOnCreate: 'keep',
+    }),
+    def({
+      group: '',
+      version: 'v1',
+      resource: 'pods',
+      kind: 'Pod',
+      namespaced: true,
+      shortNames: ['po'],
+      status: true,
+      fieldSelectors: [
+        'spec.nodeName',
+        'spec.restartPolicy',
+        'spec.schedulerName',
+        'spec.serviceAccountName',
+        'status.phase',
+        'status.podIP',
+        'status.nominatedNodeName',
+      ],
+      statusOnCreate: { phase: 'Pending' },
+    }),
     def({ group: '', version: 'v1', resource: 'configmaps', kind: 'ConfigMap', namespaced: true, shortNames: ['cm'] }),
     def({ group: '', version: 'v1', resource: 'secrets', kind: 'Secret', namespaced: true, fieldSelectors: ['type'] }),
     def({ group: '', version: 'v1', resource: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true, shortNames: ['sa'] }),
-    def({ group: '', version: 'v1', resource: 'events', kind: 'Event', namespaced: true, shortNames: ['ev'],
-      fieldSelectors: ['involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion',
-        'involvedObject.resourceVersion', 'involvedObject.fieldPath', 'reason', 'reportingComponent', 'source', 'type'] }),
-    def({ group: 'events.k8s.io', version: 'v1', resource: 'events', kind: 'Event', namespaced: true, shortNames: ['ev'], storageKey: '/events',
-      fieldSelectors: ['regarding.kind', 'regarding.namespace', 'regarding.name', 'regarding.uid', 'reason', 'type', 'reportingController'] }),
+    def({
+      group: '',
+      version: 'v1',
+      resource: 'events',
+      kind: 'Event',
+      namespaced: true,
+      shortNames: ['ev'],
+      fieldSelectors: [
+        'involvedObject.kind',
+        'involvedObject.namespace',
+        'involvedObject.name',
+        'involvedObject.uid',
+        'involvedObject.apiVersion',
+        'involvedObject.resourceVersion',
+        'involvedObject.fieldPath',
+        'reason',
+        'reportingComponent',
+        'source',
+        'type',
+      ],
+    }),
+    def({
+      group: 'events.k8s.io',
+      version: 'v1',
+      resource: 'events',
+      kind: 'Event',
+      namespaced: true,
+      shortNames: ['ev'],
+      storageKey: '/events',
+      fieldSelectors: ['regarding.kind', 'regarding.namespace', 'regarding.name', 'regarding.uid', 'reason', 'type', 'reportingController'],
+    }),
     def({ group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', kind: 'EndpointSlice', namespaced: true }),
     def({ group: 'discovery.k8s.io', version: 'v1beta1', resource: 'endpointslices', kind: 'EndpointSlice', namespaced: true }),
     def({ group: 'coordination.k8s.io', version: 'v1', resource: 'leases', kind: 'Lease', namespaced: true }),
-    def({ group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions', kind: 'CustomResourceDefinition', namespaced: false, shortNames: ['crd', 'crds'], status: true }),
+    def({
+      group: 'apiextensions.k8s.io',
+      version: 'v1',
+      resource: 'customresourcedefinitions',
+      kind: 'CustomResourceDefinition',
+      namespaced: false,
+      shortNames: ['crd', 'crds'],
+      status: true,
+    }),
   ];
 }
 
@@ -116,11 +186,15 @@ export function metallbCrds(): JsonObject[] {
       group: t.group,
       names: { kind: t.kind, listKind: `${t.kind}List`, plural: t.resource, singular: t.singular },
       scope: t.namespaced ? 'Namespaced' : 'Cluster',
-      versions: [{
-        name: t.version, served: true, storage: true,
-        ...(t.status ? { subresources: { status: {} } } : {}),
-        schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
-      }],
+      versions: [
+        {
+          name: t.version,
+          served: true,
+          storage: true,
+          ...(t.status ? { subresources: { status: {} } } : {}),
+          schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+        },
+      ],
     },
   }));
 }
@@ -131,7 +205,12 @@ export function resourcesFromCrd(crd: unknown): ResourceType[] {
   const spec = (crd as { spec?: unknown }).spec;
   if (typeof spec !== 'object' || spec === null) return [];
   const s = spec as { group?: unknown; names?: unknown; scope?: unknown; versions?: unknown };
-  const names = (typeof s.names === 'object' && s.names !== null ? s.names : {}) as { plural?: unknown; kind?: unknown; singular?: unknown; shortNames?: unknown };
+  const names = (typeof s.names === 'object' && s.names !== null ? s.names : {}) as {
+    plural?: unknown;
+    kind?: unknown;
+    singular?: unknown;
+    shortNames?: unknown;
+  };
   if (typeof s.group !== 'string' || typeof names.plural !== 'string' || typeof names.kind !== 'string' || !Array.isArray(s.versions)) return [];
   const out: ResourceType[] = [];
   for (const v of s.versions as unknown[]) {
@@ -140,9 +219,14 @@ export function resourcesFromCrd(crd: unknown): ResourceType[] {
     if (typeof ver.name !== 'string' || ver.served === false) continue;
     const subs = ver.subresources as { status?: unknown } | undefined;
     const t = def({
-      group: s.group, version: ver.name, resource: names.plural, kind: names.kind, namespaced: s.scope !== 'Cluster',
+      group: s.group,
+      version: ver.name,
+      resource: names.plural,
+      kind: names.kind,
+      namespaced: s.scope !== 'Cluster',
       shortNames: Array.isArray(names.shortNames) ? names.shortNames.filter((x): x is string => typeof x === 'string') : [],
-      status: typeof subs === 'object' && subs !== null && subs.status !== undefined, custom: true,
+      status: typeof subs === 'object' && subs !== null && subs.status !== undefined,
+      custom: true,
     });
     if (typeof names.singular === 'string') t.singular = names.singular;
     out.push(t);
@@ -155,10 +239,20 @@ const MERGE_KEYS: Record<string, Record<string, string>> = {
   '*': { 'metadata.ownerReferences': 'uid', 'metadata.finalizers': '' },
   Service: { 'spec.ports': 'port', 'status.conditions': 'type', 'status.loadBalancer.ingress.ports': 'port' },
   Pod: {
-    'spec.containers': 'name', 'spec.initContainers': 'name', 'spec.ephemeralContainers': 'name', 'spec.volumes': 'name',
-    'spec.imagePullSecrets': 'name', 'spec.containers.ports': 'containerPort', 'spec.containers.env': 'name',
-    'spec.containers.volumeMounts': 'mountPath', 'spec.initContainers.env': 'name', 'spec.initContainers.ports': 'containerPort',
-    'spec.initContainers.volumeMounts': 'mountPath', 'status.conditions': 'type', 'status.podIPs': 'ip', 'spec.hostAliases': 'ip',
+    'spec.containers': 'name',
+    'spec.initContainers': 'name',
+    'spec.ephemeralContainers': 'name',
+    'spec.volumes': 'name',
+    'spec.imagePullSecrets': 'name',
+    'spec.containers.ports': 'containerPort',
+    'spec.containers.env': 'name',
+    'spec.containers.volumeMounts': 'mountPath',
+    'spec.initContainers.env': 'name',
+    'spec.initContainers.ports': 'containerPort',
+    'spec.initContainers.volumeMounts': 'mountPath',
+    'status.conditions': 'type',
+    'status.podIPs': 'ip',
+    'spec.hostAliases': 'ip',
   },
   Node: { 'spec.taints': 'key', 'spec.podCIDRs': '', 'status.addresses': 'type', 'status.conditions': 'type' },
   Namespace: { 'status.conditions': 'type' },

@@ -4,9 +4,7 @@
 export class SelectorError extends Error {}
 
 export type LabelRequirement =
-  | { key: string; op: 'eq' | 'neq'; value: string }
-  | { key: string; op: 'in' | 'notin'; values: string[] }
-  | { key: string; op: 'exists' | 'notexists' };
+  { key: string; op: 'eq' | 'neq'; value: string } | { key: string; op: 'in' | 'notin'; values: string[] } | { key: string; op: 'exists' | 'notexists' };
 
 export type LabelSelector = LabelRequirement[];
 
@@ -76,12 +74,24 @@ export function matchLabels(sel: LabelSelector, labels: Record<string, string>):
     const has = Object.prototype.hasOwnProperty.call(labels, r.key);
     const v = labels[r.key];
     switch (r.op) {
-      case 'eq': if (v !== r.value) return false; break;
-      case 'neq': if (has && v === r.value) return false; break;
-      case 'in': if (v === undefined || !r.values.includes(v)) return false; break;
-      case 'notin': if (v !== undefined && r.values.includes(v)) return false; break;
-      case 'exists': if (!has) return false; break;
-      case 'notexists': if (has) return false; break;
+      case 'eq':
+        if (v !== r.value) return false;
+        break;
+      case 'neq':
+        if (has && v === r.value) return false;
+        break;
+      case 'in':
+        if (v === undefined || !r.values.includes(v)) return false;
+        break;
+      case 'notin':
+        if (v !== undefined && r.values.includes(v)) return false;
+        break;
+      case 'exists':
+        if (!has) return false;
+        break;
+      case 'notexists':
+        if (has) return false;
+        break;
     }
   }
   return true;

@@ -222,8 +222,11 @@ export class EmbeddedApiServer {
   private async readBody(req: IncomingMessage): Promise<Json> {
     const ct = (req.headers['content-type'] ?? '').toLowerCase();
     if (ct.startsWith('application/cbor')) {
-      throw new ApiError(415, 'UnsupportedMediaType',
-        `the l2lb embedded API server accepts JSON bodies (and protobuf for core/v1 kinds) only, not ${ct.split(';')[0] ?? ct} (use kubectl create/apply -f, or --dry-run=client -o yaml | kubectl apply -f -)`);
+      throw new ApiError(
+        415,
+        'UnsupportedMediaType',
+        `the l2lb embedded API server accepts JSON bodies (and protobuf for core/v1 kinds) only, not ${ct.split(';')[0] ?? ct} (use kubectl create/apply -f, or --dry-run=client -o yaml | kubectl apply -f -)`,
+      );
     }
     const chunks: Buffer[] = [];
     let size = 0;
@@ -272,7 +275,11 @@ export class EmbeddedApiServer {
     }
     if (method === 'GET' && path === '/version') return send(res, 200, SERVER_VERSION);
     if (method === 'GET' && path === '/api') {
-      return send(res, 200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: this.url.replace(/^https?:\/\//, '') }] });
+      return send(res, 200, {
+        kind: 'APIVersions',
+        versions: ['v1'],
+        serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: this.url.replace(/^https?:\/\//, '') }],
+      });
     }
     if (method === 'GET' && path === '/apis') return send(res, 200, groupList(this.api.resources));
     if (method === 'GET' && path.startsWith('/openapi/v3')) return send(res, 200, openapiV3(this.api.resources, path));
@@ -282,7 +289,10 @@ export class EmbeddedApiServer {
       res.end(doc.body);
       return;
     }
-    const parts = path.split('/').filter((p) => p !== '').map(decodeURIComponent);
+    const parts = path
+      .split('/')
+      .filter((p) => p !== '')
+      .map(decodeURIComponent);
     let group: string;
     let version: string;
     let rest: string[];
@@ -339,7 +349,7 @@ export class EmbeddedApiServer {
     const dryRun = query['dryRun'] === 'All';
     const table = wantsTable(req.headers.accept);
     if (r.subresource !== undefined && r.subresource !== 'status') throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-    const sub = r.subresource === 'status' ? 'status' as const : undefined;
+    const sub = r.subresource === 'status' ? ('status' as const) : undefined;
     if (sub && !t.status) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     if (r.name === undefined) {
       const filter = this.api.filter(t, r.namespace, query['labelSelector'], query['fieldSelector']);
@@ -352,8 +362,15 @@ export class EmbeddedApiServer {
         return send(res, 201, this.api.present(t, this.api.create(t, r.namespace, body, dryRun)));
       }
       if (method === 'DELETE') {
-        const items = this.api.list(t, filter).map((o) => this.api.present(t, this.api.delete(t, str(meta(o)['namespace']), str(meta(o)['name']) ?? '', dryRun)));
-        return send(res, 200, { kind: `${t.kind}List`, apiVersion: apiVersionOf(t), metadata: { resourceVersion: String(this.api.store.resourceVersion) }, items });
+        const items = this.api
+          .list(t, filter)
+          .map((o) => this.api.present(t, this.api.delete(t, str(meta(o)['namespace']), str(meta(o)['name']) ?? '', dryRun)));
+        return send(res, 200, {
+          kind: `${t.kind}List`,
+          apiVersion: apiVersionOf(t),
+          metadata: { resourceVersion: String(this.api.store.resourceVersion) },
+          items,
+        });
       }
       throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
     }
@@ -375,9 +392,13 @@ export class EmbeddedApiServer {
       case 'DELETE': {
         if (sub) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
         const gone = this.api.delete(t, r.namespace, name, dryRun);
-        if (meta(gone)['deletionTimestamp'] !== undefined && this.api.store.get(t.storageKey, r.namespace, name)) return send(res, 200, this.api.present(t, gone));
+        if (meta(gone)['deletionTimestamp'] !== undefined && this.api.store.get(t.storageKey, r.namespace, name))
+          return send(res, 200, this.api.present(t, gone));
         return send(res, 200, {
-          kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success',
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Success',
           details: { name, group: t.group, kind: t.resource, uid: str(meta(gone)['uid']) ?? '' },
         });
       }
@@ -515,4 +536,3 @@ export class EmbeddedApiServer {
     res.on('close', () => watch.close(false));
   }
 }
-

@@ -38,11 +38,13 @@ function list(v: Json | undefined): Json[] {
 function servicePorts(o: JsonObject): string {
   const ports = list(getPath(o, 'spec.ports'));
   if (ports.length === 0) return '<none>';
-  return ports.map((p) => {
-    if (!isObject(p)) return '';
-    const np = typeof p['nodePort'] === 'number' && p['nodePort'] !== 0 ? `:${p['nodePort']}` : '';
-    return `${String(p['port'] ?? '')}${np}/${str(p['protocol']) ?? 'TCP'}`;
-  }).join(',');
+  return ports
+    .map((p) => {
+      if (!isObject(p)) return '';
+      const np = typeof p['nodePort'] === 'number' && p['nodePort'] !== 0 ? `:${p['nodePort']}` : '';
+      return `${String(p['port'] ?? '')}${np}/${str(p['protocol']) ?? 'TCP'}`;
+    })
+    .join(',');
 }
 
 function externalIp(o: JsonObject): string {
@@ -50,7 +52,8 @@ function externalIp(o: JsonObject): string {
   const external = list(getPath(o, 'spec.externalIPs')).filter((x): x is string => typeof x === 'string');
   if (type === 'ExternalName') return str(getPath(o, 'spec.externalName')) ?? '<none>';
   if (type === 'LoadBalancer') {
-    const ingress = list(getPath(o, 'status.loadBalancer.ingress')).map((i) => (isObject(i) ? str(i['ip']) ?? str(i['hostname']) : undefined))
+    const ingress = list(getPath(o, 'status.loadBalancer.ingress'))
+      .map((i) => (isObject(i) ? (str(i['ip']) ?? str(i['hostname'])) : undefined))
       .filter((x): x is string => x !== undefined && x !== '');
     const all = [...ingress, ...external];
     return all.length > 0 ? all.join(',') : '<pending>';
@@ -61,7 +64,9 @@ function externalIp(o: JsonObject): string {
 function selector(o: JsonObject): string {
   const sel = getPath(o, 'spec.selector');
   if (!isObject(sel) || Object.keys(sel).length === 0) return '<none>';
-  return Object.entries(sel).map(([k, v]) => `${k}=${String(v)}`).join(',');
+  return Object.entries(sel)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(',');
 }
 
 function nodeStatus(o: JsonObject): string {
@@ -73,7 +78,11 @@ function nodeStatus(o: JsonObject): string {
 
 function nodeRoles(o: JsonObject): string {
   const labels = meta(o)['labels'];
-  const roles = isObject(labels) ? Object.keys(labels).filter((k) => k.startsWith('node-role.kubernetes.io/')).map((k) => k.slice(24)) : [];
+  const roles = isObject(labels)
+    ? Object.keys(labels)
+        .filter((k) => k.startsWith('node-role.kubernetes.io/'))
+        .map((k) => k.slice(24))
+    : [];
   return roles.length > 0 ? roles.join(',') : '<none>';
 }
 
@@ -101,13 +110,26 @@ const COLUMNS: Record<string, Column[]> = {
     ageCol,
     { name: 'Node', type: 'string', priority: 1, description: 'Node name', cell: (o) => str(getPath(o, 'spec.nodeName')) ?? '<none>' },
   ],
-  '/configmaps': [nameCol, { name: 'Data', type: 'integer', description: 'Number of keys', cell: (o) => {
-    const d = o['data'];
-    const b = o['binaryData'];
-    return (isObject(d) ? Object.keys(d).length : 0) + (isObject(b) ? Object.keys(b).length : 0);
-  } }, ageCol],
-  '/secrets': [nameCol, { name: 'Type', type: 'string', description: 'Secret type', cell: (o) => str(o['type']) ?? 'Opaque' },
-    { name: 'Data', type: 'integer', description: 'Number of keys', cell: (o) => (isObject(o['data']) ? Object.keys(o['data']).length : 0) }, ageCol],
+  '/configmaps': [
+    nameCol,
+    {
+      name: 'Data',
+      type: 'integer',
+      description: 'Number of keys',
+      cell: (o) => {
+        const d = o['data'];
+        const b = o['binaryData'];
+        return (isObject(d) ? Object.keys(d).length : 0) + (isObject(b) ? Object.keys(b).length : 0);
+      },
+    },
+    ageCol,
+  ],
+  '/secrets': [
+    nameCol,
+    { name: 'Type', type: 'string', description: 'Secret type', cell: (o) => str(o['type']) ?? 'Opaque' },
+    { name: 'Data', type: 'integer', description: 'Number of keys', cell: (o) => (isObject(o['data']) ? Object.keys(o['data']).length : 0) },
+    ageCol,
+  ],
 };
 
 function columnsFor(storageKey: string): Column[] {
@@ -119,9 +141,9 @@ export function toTable(storageKey: string, objects: JsonObject[], resourceVersi
   const cols = columnsFor(storageKey);
   const columnDefinitions: Json[] = withColumns
     ? cols.map((c) => {
-      const d: JsonObject = { name: c.name, type: c.type, format: c.format ?? '', description: c.description, priority: c.priority ?? 0 };
-      return d;
-    })
+        const d: JsonObject = { name: c.name, type: c.type, format: c.format ?? '', description: c.description, priority: c.priority ?? 0 };
+        return d;
+      })
     : [];
   const rows: Json[] = objects.map((o) => ({
     cells: cols.map((c) => c.cell(o, now)),

@@ -15,8 +15,27 @@ export function selfSignedCert(dir: string, host: string): { cert: string; key: 
     const names = new Set(['IP:127.0.0.1', 'DNS:localhost']);
     if (host && host !== '0.0.0.0' && host !== '::') names.add(isIP(host) ? `IP:${host}` : `DNS:${host}`);
     try {
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '3650',
-        '-subj', '/CN=l2lb-apiserver', '-addext', `subjectAltName=${[...names].join(',')}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-keyout',
+          keyFile,
+          '-out',
+          certFile,
+          '-days',
+          '3650',
+          '-subj',
+          '/CN=l2lb-apiserver',
+          '-addext',
+          `subjectAltName=${[...names].join(',')}`,
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
     } catch (e) {
       throw new Error(`cannot create a self-signed certificate with openssl: ${errorText(e)}`);
     }

@@ -8,10 +8,20 @@ import { renderKubeconfig } from '../src/kubeconfig.js';
 
 describe('l2lb apiserver CLI arguments', () => {
   it('parses --listen, --data, --kubeconfig-out, --token (also --flag=value)', () => {
-    assert.deepEqual(parseArgs(['--listen', '127.0.0.1:18080', '--data=/tmp/d', '--kubeconfig-out', 'kc', '--token', 't']),
-      { host: '127.0.0.1', port: 18080, data: '/tmp/d', kubeconfigOut: 'kc', token: 't' });
+    assert.deepEqual(parseArgs(['--listen', '127.0.0.1:18080', '--data=/tmp/d', '--kubeconfig-out', 'kc', '--token', 't']), {
+      host: '127.0.0.1',
+      port: 18080,
+      data: '/tmp/d',
+      kubeconfigOut: 'kc',
+      token: 't',
+    });
     assert.deepEqual(parseArgs(['--listen', '[::1]:0']), { host: '::1', port: 0 });
-    assert.deepEqual(parseArgs(['--listen', '0.0.0.0:1', '--advertise-address', '10.0.0.1', '--tls']), { host: '0.0.0.0', port: 1, advertiseAddress: '10.0.0.1', tlsSelfSigned: true });
+    assert.deepEqual(parseArgs(['--listen', '0.0.0.0:1', '--advertise-address', '10.0.0.1', '--tls']), {
+      host: '0.0.0.0',
+      port: 1,
+      advertiseAddress: '10.0.0.1',
+      tlsSelfSigned: true,
+    });
   });
 
   it('refuses a non-loopback --listen without a token unless --allow-unauthenticated says so', () => {
@@ -54,7 +64,8 @@ describe('l2lb apiserver state files', () => {
       const server = new EmbeddedApiServer({ dataDir: dir });
       await server.start();
       await fetch(`http://127.0.0.1:${server.port}/api/v1/namespaces/default/secrets`, {
-        method: 'POST', headers: { 'content-type': 'application/json' },
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, data: { k: 'dg==' } }),
       });
       server.flush();

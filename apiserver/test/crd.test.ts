@@ -39,15 +39,24 @@ describe('apiserver: metallb.io kinds from their CRDs', () => {
 
     const crds = metallbCrds();
     assert.deepEqual(crds.map((c) => (c['metadata'] as { name: string }).name).sort(), [
-      'bfdprofiles.metallb.io', 'bgpadvertisements.metallb.io', 'bgppeers.metallb.io', 'communities.metallb.io', 'configurationstates.metallb.io',
-      'ipaddresspools.metallb.io', 'l2advertisements.metallb.io', 'servicel2statuses.metallb.io',
+      'bfdprofiles.metallb.io',
+      'bgpadvertisements.metallb.io',
+      'bgppeers.metallb.io',
+      'communities.metallb.io',
+      'configurationstates.metallb.io',
+      'ipaddresspools.metallb.io',
+      'l2advertisements.metallb.io',
+      'servicel2statuses.metallb.io',
     ]);
     const poolCrd = crds.find((c) => (c['metadata'] as { name: string }).name === 'ipaddresspools.metallb.io');
     assert.equal(await post('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', poolCrd), 201);
 
     assert.ok((await groups()).includes('metallb.io'));
     const list = (await get('/apis/metallb.io/v1beta1')).body['resources'] as { name: string }[];
-    assert.deepEqual(list.map((r) => r.name), ['ipaddresspools', 'ipaddresspools/status']);
+    assert.deepEqual(
+      list.map((r) => r.name),
+      ['ipaddresspools', 'ipaddresspools/status'],
+    );
     assert.equal(await post('/apis/metallb.io/v1beta1/namespaces/default/ipaddresspools', pool), 201);
     assert.equal((await get('/apis/metallb.io/v1beta1/namespaces/default/l2advertisements')).status, 404);
 

@@ -52,12 +52,17 @@ describe('kubectl create generators (protobuf bodies) against l2lb apiserver @in
     dir = mkdtempSync(join(tmpdir(), 'l2lb-kubectl-pb-'));
     env = { ...process.env, KUBECONFIG: join(dir, 'none'), HOME: dir };
     const port = await freePort();
-    const child = spawn(process.execPath, [bin, '--listen', `127.0.0.1:${port}`, '--data', join(dir, 'data'), '--kubeconfig-out', join(dir, 'kubeconfig')],
-      { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, '--listen', `127.0.0.1:${port}`, '--data', join(dir, 'data'), '--kubeconfig-out', join(dir, 'kubeconfig')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const s = { child, out: '', exited: new Promise<number | null>((r) => child.once('exit', (code) => r(code))) };
     server = s;
-    child.stdout.on('data', (d: Buffer) => { s.out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { s.out += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      s.out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      s.out += d.toString();
+    });
     await waitFor(() => s.out.includes('kubeconfig written to'), 10_000, `l2lb apiserver to start (output: ${s.out})`);
   });
 
@@ -78,8 +83,14 @@ describe('kubectl create generators (protobuf bodies) against l2lb apiserver @in
   it('create configmap --from-file: get -o yaml shows the exact file content', async () => {
     const config = 'address-pools:\n- name: default\n  protocol: layer2\n  addresses:\n  - 192.0.2.0/28   \n# ünïcode ✓ and "quotes"\n\ttab\n';
     writeFileSync(join(dir, 'config.yaml'), config);
-    assert.match(await kubectl('create', 'configmap', 'config', `--from-file=config=${join(dir, 'config.yaml')}`, '-n', 'metallb-system'), /configmap\/config created/);
-    const cm = parse(await kubectl('get', 'configmap', 'config', '-n', 'metallb-system', '-o', 'yaml')) as { data?: Record<string, string>; metadata?: { namespace?: string } };
+    assert.match(
+      await kubectl('create', 'configmap', 'config', `--from-file=config=${join(dir, 'config.yaml')}`, '-n', 'metallb-system'),
+      /configmap\/config created/,
+    );
+    const cm = parse(await kubectl('get', 'configmap', 'config', '-n', 'metallb-system', '-o', 'yaml')) as {
+      data?: Record<string, string>;
+      metadata?: { namespace?: string };
+    };
     assert.deepEqual(cm.data, { config });
     assert.equal(cm.metadata?.namespace, 'metallb-system');
     await assert.rejects(kubectl('create', 'configmap', 'x', '--from-literal=a=b', '-n', 'nowhere'), /namespaces "nowhere" not found/);
@@ -87,7 +98,10 @@ describe('kubectl create generators (protobuf bodies) against l2lb apiserver @in
 
   it('create secret generic --from-literal: data round-trips through base64', async () => {
     const secretkey = randomBytes(96).toString('base64');
-    assert.match(await kubectl('create', 'secret', 'generic', 'memberlist', `--from-literal=secretkey=${secretkey}`, '-n', 'metallb-system'), /secret\/memberlist created/);
+    assert.match(
+      await kubectl('create', 'secret', 'generic', 'memberlist', `--from-literal=secretkey=${secretkey}`, '-n', 'metallb-system'),
+      /secret\/memberlist created/,
+    );
     const data = await kubectl('get', 'secret', 'memberlist', '-n', 'metallb-system', '-o', 'jsonpath={.data.secretkey}');
     assert.equal(Buffer.from(data, 'base64').toString(), secretkey);
   });
@@ -99,7 +113,10 @@ describe('kubectl create generators (protobuf bodies) against l2lb apiserver @in
 
   it('create service loadbalancer: get svc shows TYPE LoadBalancer and the port', async () => {
     assert.match(await kubectl('create', 'service', 'loadbalancer', 'web', '--tcp=80:8080'), /service\/web created/);
-    const lines = (await kubectl('get', 'svc', 'web')).trim().split('\n').map((l) => l.trim().split(/\s+/));
+    const lines = (await kubectl('get', 'svc', 'web'))
+      .trim()
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/));
     assert.deepEqual(lines[0], ['NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)', 'AGE']);
     assert.equal(lines[1]?.[0], 'web');
     assert.equal(lines[1]?.[1], 'LoadBalancer');

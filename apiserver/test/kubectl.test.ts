@@ -32,8 +32,12 @@ interface Proc {
 function start(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Proc {
   const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const p: Proc = { child, out: '', exited: new Promise((r) => child.once('exit', (code) => r(code))) };
-  child.stdout?.on('data', (d: Buffer) => { p.out += d.toString(); });
-  child.stderr?.on('data', (d: Buffer) => { p.out += d.toString(); });
+  child.stdout?.on('data', (d: Buffer) => {
+    p.out += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    p.out += d.toString();
+  });
   return p;
 }
 
@@ -121,7 +125,10 @@ data:
 
   it('get svc -A prints TYPE, CLUSTER-IP, EXTERNAL-IP and PORT(S)', async () => {
     const out = await kubectl('--server', `http://127.0.0.1:${port}`, 'get', 'svc', '-A');
-    const lines = out.trim().split('\n').map((l) => l.trim().split(/\s+/));
+    const lines = out
+      .trim()
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/));
     assert.deepEqual(lines[0], ['NAMESPACE', 'NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)', 'AGE']);
     const web = lines.find((l) => l[1] === 'web');
     const dns = lines.find((l) => l[1] === 'dns');
@@ -143,8 +150,11 @@ data:
       assert.match(await kubectl('patch', 'svc', 'web', '--subresource=status', '--type=merge', '-p', status), /service\/web patched/);
     } else {
       // kubectl < 1.24 has no --subresource flag: patch /status the way the controller does, over HTTP.
-      const res = await fetch(`http://127.0.0.1:${port}/api/v1/namespaces/default/services/web/status`,
-        { method: 'PATCH', headers: { 'Content-Type': 'application/merge-patch+json' }, body: status });
+      const res = await fetch(`http://127.0.0.1:${port}/api/v1/namespaces/default/services/web/status`, {
+        method: 'PATCH',
+        headers: { 'Content-Type': 'application/merge-patch+json' },
+        body: status,
+      });
       assert.equal(res.status, 200, await res.text());
     }
     await waitFor(() => /web\s+LoadBalancer\s+\S+\s+192\.0\.2\.10/.test(w.out), 15_000, `the updated row (${w.out})`);
@@ -164,14 +174,18 @@ data:
   it('kubectl edit of the pool ConfigMap (strategic merge patch from the editor)', async () => {
     const editor = join(dir, 'editor.sh');
     writeFileSync(editor, '#!/bin/sh\nsed -i "s#192.0.2.0/27#198.51.100.0/28#" "$1"\n', { mode: 0o755 });
-    const { stdout } = await exec(KUBECTL, ['--kubeconfig', join(dir, 'kubeconfig'), '--cache-dir', join(dir, 'cache'), 'edit', 'cm', 'config'],
-      { env: { ...env, KUBE_EDITOR: editor }, timeout: 20_000 });
+    const { stdout } = await exec(KUBECTL, ['--kubeconfig', join(dir, 'kubeconfig'), '--cache-dir', join(dir, 'cache'), 'edit', 'cm', 'config'], {
+      env: { ...env, KUBE_EDITOR: editor },
+      timeout: 20_000,
+    });
     assert.match(stdout, /configmap\/config edited/);
     assert.match(await kubectl('get', 'cm', 'config', '-o', 'jsonpath={.data.config}'), /198\.51\.100\.0\/28/);
   });
 
   it('applies and lists metallb.io custom resources, and deletes with NotFound afterwards', async () => {
-    writeFileSync(join(dir, 'pool.yaml'), `apiVersion: v1
+    writeFileSync(
+      join(dir, 'pool.yaml'),
+      `apiVersion: v1
 kind: Namespace
 metadata: {name: metallb-system}
 ---
@@ -186,7 +200,8 @@ kind: L2Advertisement
 metadata: {name: l2, namespace: metallb-system}
 spec:
   ipAddressPools: [first-pool]
-`);
+`,
+    );
     const out = await kubectl('apply', '-f', join(dir, 'pool.yaml'));
     assert.match(out, /ipaddresspool\.metallb\.io\/first-pool created/);
     assert.match(await kubectl('get', 'ipaddresspools', '-n', 'metallb-system'), /^NAME\s+AGE\nfirst-pool\s+\d+s/);

@@ -41,7 +41,11 @@ describe('apiserver /openapi/v2', () => {
       // Go's mime.ParseMediaType (kubectl) rejects '@' in a Content-Type: the dotted spelling goes back.
       assert.equal(res.headers.get('content-type'), DOTTED);
       const doc = fields(new Uint8Array(await res.arrayBuffer()));
-      assert.deepEqual(doc.map((f) => f.no), [1, 2, 8, 9], 'swagger, info, paths, definitions');
+      assert.deepEqual(
+        doc.map((f) => f.no),
+        [1, 2, 8, 9],
+        'swagger, info, paths, definitions',
+      );
       assert.equal(text(doc[0]), '2.0');
       const info = doc[1];
       assert.ok(info && info.wt === 2);
@@ -58,7 +62,7 @@ describe('apiserver /openapi/v2', () => {
       const res = await fetch(`${base}/openapi/v2`, { headers });
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('content-type'), 'application/json');
-      const doc = await res.json() as { swagger?: string; info?: { title?: string }; paths?: object; definitions?: object };
+      const doc = (await res.json()) as { swagger?: string; info?: { title?: string }; paths?: object; definitions?: object };
       assert.equal(doc.swagger, '2.0');
       assert.equal(doc.info?.title, 'l2lb embedded API');
       assert.deepEqual(doc.paths, {});

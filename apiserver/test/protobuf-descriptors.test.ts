@@ -71,21 +71,31 @@ function allSchemas(): MessageSchema[] {
 
 function expectedType(spec: FieldSpec): { type: number; typeName?: string } {
   switch (spec.type.k) {
-    case 'string': return { type: TYPE.string };
-    case 'bytes': return { type: TYPE.bytes };
-    case 'int32': return { type: TYPE.int32 };
-    case 'int64': return { type: TYPE.int64 };
-    case 'bool': return { type: TYPE.bool };
-    case 'time': return { type: TYPE.message, typeName: 'Time' };
-    case 'intOrString': return { type: TYPE.message, typeName: 'IntOrString' };
-    case 'rawJson': return { type: TYPE.message, typeName: 'FieldsV1' };
-    case 'map': return { type: TYPE.message, typeName: 'Entry' };
-    case 'message': return { type: TYPE.message, typeName: spec.type.m.name };
+    case 'string':
+      return { type: TYPE.string };
+    case 'bytes':
+      return { type: TYPE.bytes };
+    case 'int32':
+      return { type: TYPE.int32 };
+    case 'int64':
+      return { type: TYPE.int64 };
+    case 'bool':
+      return { type: TYPE.bool };
+    case 'time':
+      return { type: TYPE.message, typeName: 'Time' };
+    case 'intOrString':
+      return { type: TYPE.message, typeName: 'IntOrString' };
+    case 'rawJson':
+      return { type: TYPE.message, typeName: 'FieldsV1' };
+    case 'map':
+      return { type: TYPE.message, typeName: 'Entry' };
+    case 'message':
+      return { type: TYPE.message, typeName: spec.type.m.name };
   }
 }
 
 describe('apiserver protobuf schemas against the descriptors in kubectl @integration', () => {
-  it('every decoded message has exactly kubectl\'s field numbers, names, types and repeatedness', function () {
+  it("every decoded message has exactly kubectl's field numbers, names, types and repeatedness", function () {
     this.timeout(30_000);
     if (!existsSync('/usr/bin/kubectl')) throw new Error('kubectl is not installed (CI image ships /usr/bin/kubectl)');
     const descs = descriptorsIn(readFileSync('/usr/bin/kubectl'));
@@ -101,7 +111,7 @@ describe('apiserver protobuf schemas against the descriptors in kubectl @integra
       });
       const want = fields.map((f) => {
         // Map fields are repeated messages of a nested "<Field>Entry" type.
-        const tn = f.typeName.includes(`.${s.name}.`) ? 'Entry' : f.typeName.split('.').pop() ?? '';
+        const tn = f.typeName.includes(`.${s.name}.`) ? 'Entry' : (f.typeName.split('.').pop() ?? '');
         return `${f.no} ${f.name}${f.repeated ? '[]' : ''} ${f.type}${f.type === TYPE.message ? `<${tn}>` : ''}`;
       });
       assert.deepEqual(got, want, `${s.name}: schema (actual) vs kubectl's descriptor (expected)`);

@@ -35,7 +35,9 @@ const KUBECTL: { name: string; body: string; json: JsonObject }[] = [
     name: 'service loadbalancer',
     body: '6b3873000a0d0a027631120753657276696365126c0a1f0a0377656212001a0022002a003200380042005a0a0a03617070120377656212450a1b0a0738302d38303830120354435018502207080010903f1a002800120a0a0361707012037765621a00220c4c6f616442616c616e6365723a00420052005a00600068001a020a001a002200',
     json: {
-      kind: 'Service', apiVersion: 'v1', metadata: { name: 'web', creationTimestamp: null, labels: { app: 'web' } },
+      kind: 'Service',
+      apiVersion: 'v1',
+      metadata: { name: 'web', creationTimestamp: null, labels: { app: 'web' } },
       spec: { ports: [{ name: '80-8080', protocol: 'TCP', port: 80, targetPort: 8080 }], selector: { app: 'web' }, type: 'LoadBalancer' },
       status: { loadBalancer: {} },
     },
@@ -48,13 +50,21 @@ const KUBECTL: { name: string; body: string; json: JsonObject }[] = [
   {
     name: 'secret generic --type',
     body: '6b3873000a0c0a027631120653656372657412390a150a02733212001a036e733122002a0032003800420012060a01611201621a186b756265726e657465732e696f2f62617369632d617574681a002200',
-    json: { kind: 'Secret', apiVersion: 'v1', metadata: { name: 's2', namespace: 'ns1', creationTimestamp: null }, data: { a: 'Yg==' }, type: 'kubernetes.io/basic-auth' },
+    json: {
+      kind: 'Secret',
+      apiVersion: 'v1',
+      metadata: { name: 's2', namespace: 'ns1', creationTimestamp: null },
+      data: { a: 'Yg==' },
+      type: 'kubernetes.io/basic-auth',
+    },
   },
   {
     name: 'service nodeport --node-port',
     body: '6b3873000a0d0a027631120753657276696365126a0a1d0a026e7012001a0022002a003200380042005a090a0361707012026e7012450a200a09353637382d38303830120354435018ae2c2207080010903f1a0028b1ea0112090a0361707012026e701a0022084e6f6465506f72743a00420052005a00600068001a020a001a002200',
     json: {
-      kind: 'Service', apiVersion: 'v1', metadata: { name: 'np', creationTimestamp: null, labels: { app: 'np' } },
+      kind: 'Service',
+      apiVersion: 'v1',
+      metadata: { name: 'np', creationTimestamp: null, labels: { app: 'np' } },
       spec: { ports: [{ name: '5678-8080', protocol: 'TCP', port: 5678, targetPort: 8080, nodePort: 30001 }], selector: { app: 'np' }, type: 'NodePort' },
       status: { loadBalancer: {} },
     },
@@ -63,8 +73,11 @@ const KUBECTL: { name: string; body: string; json: JsonObject }[] = [
     name: 'service clusterip --clusterip=None',
     body: '6b3873000a0d0a027631120753657276696365125f0a290a08686561646c65737312001a0022002a003200380042005a0f0a036170701208686561646c657373122e120f0a036170701208686561646c6573731a044e6f6e652209436c757374657249503a00420052005a00600068001a020a001a002200',
     json: {
-      kind: 'Service', apiVersion: 'v1', metadata: { name: 'headless', creationTimestamp: null, labels: { app: 'headless' } },
-      spec: { selector: { app: 'headless' }, clusterIP: 'None', type: 'ClusterIP' }, status: { loadBalancer: {} },
+      kind: 'Service',
+      apiVersion: 'v1',
+      metadata: { name: 'headless', creationTimestamp: null, labels: { app: 'headless' } },
+      spec: { selector: { app: 'headless' }, clusterIP: 'None', type: 'ClusterIP' },
+      status: { loadBalancer: {} },
     },
   },
 ];
@@ -102,14 +115,25 @@ describe('apiserver protobuf: wire reader', () => {
     bad([], /truncated/);
     bad([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02], /overflows/);
     bad([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00], /overflows|longer/);
-    fc.assert(fc.property(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), (n) => ok([...varint(n)]) === n), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), (n) => ok([...varint(n)]) === n),
+      { numRuns: 300 },
+    );
   });
 
   it('splits a message into fields of every wire type, in order', () => {
     const r = readFields(cat(vi(1, 150), fixed64(2, 0x0102030405060708n), s(3, 'hi'), fixed32(4, 0xdeadbeef), bytes(5, new Uint8Array())));
     if (!r.ok) assert.fail(r.error);
-    assert.deepEqual(r.value.map((f) => [f.no, f.wt, f.wt === 2 ? Buffer.from(f.bytes).toString() : f.value]),
-      [[1, 0, 150n], [2, 1, 0x0102030405060708n], [3, 2, 'hi'], [4, 5, 0xdeadbeefn], [5, 2, '']]);
+    assert.deepEqual(
+      r.value.map((f) => [f.no, f.wt, f.wt === 2 ? Buffer.from(f.bytes).toString() : f.value]),
+      [
+        [1, 0, 150n],
+        [2, 1, 0x0102030405060708n],
+        [3, 2, 'hi'],
+        [4, 5, 0xdeadbeefn],
+        [5, 2, ''],
+      ],
+    );
   });
 
   it('rejects field number 0, groups, and lengths or fixed values running past the end', () => {
@@ -141,41 +165,68 @@ describe('apiserver protobuf: schemas', () => {
 
   it('decodes ObjectMeta: times, int64, pointer zeros, maps, owner references, finalizers, managedFields; skips unknown fields', () => {
     const raw = cat(
-      s(1, 'n'), s(3, 'ns'), s(5, 'uid-1'), s(6, '42'), vi(7, 9007199254740991n),
-      m(8, vi(1, 1767225600), vi(2, 123)), m(9, vi(1, 0)), vi(10, 0),
-      entry(11, 'app', 'web'), entry(11, 'tier', ''), entry(12, 'note', 'x'),
+      s(1, 'n'),
+      s(3, 'ns'),
+      s(5, 'uid-1'),
+      s(6, '42'),
+      vi(7, 9007199254740991n),
+      m(8, vi(1, 1767225600), vi(2, 123)),
+      m(9, vi(1, 0)),
+      vi(10, 0),
+      entry(11, 'app', 'web'),
+      entry(11, 'tier', ''),
+      entry(12, 'note', 'x'),
       m(13, s(1, 'Deployment'), s(3, 'd'), s(4, 'u'), s(5, 'apps/v1'), vi(6, true)),
-      s(14, 'a/b'), s(14, ''),
+      s(14, 'a/b'),
+      s(14, ''),
       m(17, s(1, 'kubectl'), s(2, 'Update'), s(3, 'v1'), m(4, vi(1, 1767225600)), s(6, 'FieldsV1'), m(7, s(1, '{"f:data":{}}'))),
-      vi(99, 7), fixed32(98, 1), fixed64(97, 1n), s(96, 'unknown'),
+      vi(99, 7),
+      fixed32(98, 1),
+      fixed64(97, 1n),
+      s(96, 'unknown'),
     );
     const r = decodeWithSchema(raw, ObjectMeta);
     if (!r.ok) assert.fail(r.error);
     assert.deepEqual(r.value, {
-      name: 'n', namespace: 'ns', uid: 'uid-1', resourceVersion: '42', generation: 9007199254740991,
-      creationTimestamp: '2026-01-01T00:00:00Z', deletionTimestamp: '1970-01-01T00:00:00Z', deletionGracePeriodSeconds: 0,
-      labels: { app: 'web', tier: '' }, annotations: { note: 'x' },
+      name: 'n',
+      namespace: 'ns',
+      uid: 'uid-1',
+      resourceVersion: '42',
+      generation: 9007199254740991,
+      creationTimestamp: '2026-01-01T00:00:00Z',
+      deletionTimestamp: '1970-01-01T00:00:00Z',
+      deletionGracePeriodSeconds: 0,
+      labels: { app: 'web', tier: '' },
+      annotations: { note: 'x' },
       ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'd', uid: 'u', controller: true }],
       finalizers: ['a/b', ''],
-      managedFields: [{ manager: 'kubectl', operation: 'Update', apiVersion: 'v1', time: '2026-01-01T00:00:00Z', fieldsType: 'FieldsV1', fieldsV1: { 'f:data': {} } }],
+      managedFields: [
+        { manager: 'kubectl', operation: 'Update', apiVersion: 'v1', time: '2026-01-01T00:00:00Z', fieldsType: 'FieldsV1', fieldsV1: { 'f:data': {} } },
+      ],
     });
   });
 
   it('reads int32 (sign-extended), int64 and bool varints of every length exactly', () => {
-    fc.assert(fc.property(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.maxSafeInteger(), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), (i32, i64, b) => {
-      const port = decodeWithSchema(m(2, m(1, vi(3, i32))), Service);
-      const meta = decodeWithSchema(cat(vi(7, i64), vi(10, b)), ObjectMeta);
-      if (!port.ok || !meta.ok) assert.fail('decode failed');
-      assert.equal(((port.value['spec'] as JsonObject)['ports'] as JsonObject[])[0]?.['port'], i32);
-      assert.equal(meta.value['generation'], i64 === 0 ? undefined : i64);
-      assert.equal(meta.value['deletionGracePeriodSeconds'], Number(BigInt.asIntN(64, b)));
-      const bool = decodeWithSchema(vi(4, b), ConfigMap);
-      assert.equal(bool.ok && bool.value['immutable'], b !== 0n);
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.maxSafeInteger(), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), (i32, i64, b) => {
+        const port = decodeWithSchema(m(2, m(1, vi(3, i32))), Service);
+        const meta = decodeWithSchema(cat(vi(7, i64), vi(10, b)), ObjectMeta);
+        if (!port.ok || !meta.ok) assert.fail('decode failed');
+        assert.equal(((port.value['spec'] as JsonObject)['ports'] as JsonObject[])[0]?.['port'], i32);
+        assert.equal(meta.value['generation'], i64 === 0 ? undefined : i64);
+        assert.equal(meta.value['deletionGracePeriodSeconds'], Number(BigInt.asIntN(64, b)));
+        const bool = decodeWithSchema(vi(4, b), ConfigMap);
+        assert.equal(bool.ok && bool.value['immutable'], b !== 0n);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('merges a message field sent twice and lets the last scalar win', () => {
-    const r = decodeWithSchema(cat(m(1, s(1, 'a'), entry(11, 'x', '1')), m(1, s(1, 'b'), entry(11, 'y', '2')), entry(2, 'k', 'v1'), entry(2, 'k', 'v2')), ConfigMap);
+    const r = decodeWithSchema(
+      cat(m(1, s(1, 'a'), entry(11, 'x', '1')), m(1, s(1, 'b'), entry(11, 'y', '2')), entry(2, 'k', 'v1'), entry(2, 'k', 'v2')),
+      ConfigMap,
+    );
     if (!r.ok) assert.fail(r.error);
     assert.deepEqual(r.value, { metadata: { name: 'b', labels: { x: '1', y: '2' } }, data: { k: 'v2' } });
     const p = decodeWithSchema(cat(entry(2, '__proto__', 'x'), entry(2, 'constructor', 'y')), ConfigMap);
@@ -190,21 +241,52 @@ describe('apiserver protobuf: schemas', () => {
     const spec = cat(
       m(1, s(1, 'http'), s(2, 'TCP'), vi(3, 80), m(4, vi(1, 1), s(3, 'web')), vi(5, 30080), s(6, 'http')),
       m(1, s(2, 'UDP'), vi(3, 0), m(4, vi(1, 0), vi(2, 0))),
-      entry(2, 'app', 'web'), s(3, '10.96.0.10'), s(4, 'LoadBalancer'), s(5, '192.0.2.9'), s(7, 'ClientIP'), s(8, ''),
-      s(9, '10.0.0.0/8'), s(11, 'Local'), vi(12, -1), vi(13, true), m(14, m(1, vi(1, 10800))),
-      s(17, 'SingleStack'), s(18, '10.96.0.10'), s(19, 'IPv4'), vi(20, false), s(21, 'l2lb.io/l2'), s(22, 'Cluster'),
+      entry(2, 'app', 'web'),
+      s(3, '10.96.0.10'),
+      s(4, 'LoadBalancer'),
+      s(5, '192.0.2.9'),
+      s(7, 'ClientIP'),
+      s(8, ''),
+      s(9, '10.0.0.0/8'),
+      s(11, 'Local'),
+      vi(12, -1),
+      vi(13, true),
+      m(14, m(1, vi(1, 10800))),
+      s(17, 'SingleStack'),
+      s(18, '10.96.0.10'),
+      s(19, 'IPv4'),
+      vi(20, false),
+      s(21, 'l2lb.io/l2'),
+      s(22, 'Cluster'),
     );
     const status = m(1, m(1, s(1, '192.0.2.1'), s(3, 'VIP'), m(4, vi(1, 80), s(2, 'TCP'))));
     const cond = m(2, s(1, 'Ready'), s(2, 'True'), m(4, vi(1, 0)), s(5, 'R'), s(6, ''));
     const obj = decodeOk(envelope('v1', 'Service', cat(m(1, s(1, 'web'), s(3, 'default')), m(2, spec), m(3, status, cond))));
     assert.deepEqual(obj, {
-      kind: 'Service', apiVersion: 'v1', metadata: { name: 'web', namespace: 'default' },
+      kind: 'Service',
+      apiVersion: 'v1',
+      metadata: { name: 'web', namespace: 'default' },
       spec: {
-        ports: [{ name: 'http', protocol: 'TCP', appProtocol: 'http', port: 80, targetPort: 'web', nodePort: 30080 }, { protocol: 'UDP', port: 0 }],
-        selector: { app: 'web' }, clusterIP: '10.96.0.10', clusterIPs: ['10.96.0.10'], type: 'LoadBalancer', externalIPs: ['192.0.2.9'],
-        sessionAffinity: 'ClientIP', loadBalancerSourceRanges: ['10.0.0.0/8'], externalTrafficPolicy: 'Local', healthCheckNodePort: -1,
-        publishNotReadyAddresses: true, sessionAffinityConfig: { clientIP: { timeoutSeconds: 10800 } }, ipFamilies: ['IPv4'],
-        ipFamilyPolicy: 'SingleStack', allocateLoadBalancerNodePorts: false, loadBalancerClass: 'l2lb.io/l2', internalTrafficPolicy: 'Cluster',
+        ports: [
+          { name: 'http', protocol: 'TCP', appProtocol: 'http', port: 80, targetPort: 'web', nodePort: 30080 },
+          { protocol: 'UDP', port: 0 },
+        ],
+        selector: { app: 'web' },
+        clusterIP: '10.96.0.10',
+        clusterIPs: ['10.96.0.10'],
+        type: 'LoadBalancer',
+        externalIPs: ['192.0.2.9'],
+        sessionAffinity: 'ClientIP',
+        loadBalancerSourceRanges: ['10.0.0.0/8'],
+        externalTrafficPolicy: 'Local',
+        healthCheckNodePort: -1,
+        publishNotReadyAddresses: true,
+        sessionAffinityConfig: { clientIP: { timeoutSeconds: 10800 } },
+        ipFamilies: ['IPv4'],
+        ipFamilyPolicy: 'SingleStack',
+        allocateLoadBalancerNodePorts: false,
+        loadBalancerClass: 'l2lb.io/l2',
+        internalTrafficPolicy: 'Cluster',
       },
       status: {
         loadBalancer: { ingress: [{ ip: '192.0.2.1', ipMode: 'VIP', ports: [{ port: 80, protocol: 'TCP' }] }] },
@@ -215,21 +297,44 @@ describe('apiserver protobuf: schemas', () => {
 
   it('decodes Secret bytes as base64, ConfigMap binaryData and immutable, Endpoints subsets', () => {
     const bin = Uint8Array.of(0, 0xff, 0x80, 10);
-    assert.deepEqual(decodeOk(envelope('v1', 'Secret', cat(m(1, s(1, 'k')), entry(2, 'key', bin), entry(2, 'empty', new Uint8Array()), s(3, 'Opaque'), entry(4, 'plain', 'text'), vi(5, true)))), {
-      kind: 'Secret', apiVersion: 'v1', metadata: { name: 'k' }, immutable: true, data: { key: 'AP+ACg==', empty: '' }, stringData: { plain: 'text' }, type: 'Opaque',
-    });
+    assert.deepEqual(
+      decodeOk(
+        envelope(
+          'v1',
+          'Secret',
+          cat(m(1, s(1, 'k')), entry(2, 'key', bin), entry(2, 'empty', new Uint8Array()), s(3, 'Opaque'), entry(4, 'plain', 'text'), vi(5, true)),
+        ),
+      ),
+      {
+        kind: 'Secret',
+        apiVersion: 'v1',
+        metadata: { name: 'k' },
+        immutable: true,
+        data: { key: 'AP+ACg==', empty: '' },
+        stringData: { plain: 'text' },
+        type: 'Opaque',
+      },
+    );
     assert.deepEqual(decodeOk(envelope('v1', 'ConfigMap', cat(m(1, s(1, 'c')), entry(3, 'b', bin), vi(4, false)))), {
-      kind: 'ConfigMap', apiVersion: 'v1', metadata: { name: 'c' }, immutable: false, binaryData: { b: 'AP+ACg==' },
+      kind: 'ConfigMap',
+      apiVersion: 'v1',
+      metadata: { name: 'c' },
+      immutable: false,
+      binaryData: { b: 'AP+ACg==' },
     });
     const addr = m(1, s(1, '10.0.0.1'), m(2, s(1, 'Pod'), s(2, 'default'), s(3, 'p'), s(4, 'u')), s(4, 'node-a'));
     const subset = m(2, addr, m(2, s(1, '10.0.0.2'), s(3, 'h')), m(3, s(1, 'http'), vi(2, 8080), s(3, 'TCP')));
     assert.deepEqual(decodeOk(envelope('v1', 'Endpoints', cat(m(1, s(1, 'web'), s(3, 'default')), subset))), {
-      kind: 'Endpoints', apiVersion: 'v1', metadata: { name: 'web', namespace: 'default' },
-      subsets: [{
-        addresses: [{ ip: '10.0.0.1', nodeName: 'node-a', targetRef: { kind: 'Pod', namespace: 'default', name: 'p', uid: 'u' } }],
-        notReadyAddresses: [{ ip: '10.0.0.2', hostname: 'h' }],
-        ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
-      }],
+      kind: 'Endpoints',
+      apiVersion: 'v1',
+      metadata: { name: 'web', namespace: 'default' },
+      subsets: [
+        {
+          addresses: [{ ip: '10.0.0.1', nodeName: 'node-a', targetRef: { kind: 'Pod', namespace: 'default', name: 'p', uid: 'u' } }],
+          notReadyAddresses: [{ ip: '10.0.0.2', hostname: 'h' }],
+          ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+        },
+      ],
     });
   });
 
@@ -257,7 +362,10 @@ describe('apiserver protobuf: schemas', () => {
 
     e = decodeErr(envelope('metallb.io/v1beta1', 'IPAddressPool', new Uint8Array()));
     assert.deepEqual([e.code, e.reason], [415, 'UnsupportedMediaType']);
-    assert.match(e.message, /only for v1 Namespace, ConfigMap, Secret, Service, Endpoints, ServiceAccount, not metallb\.io\/v1beta1 IPAddressPool \(send JSON: kubectl create\/apply -f/);
+    assert.match(
+      e.message,
+      /only for v1 Namespace, ConfigMap, Secret, Service, Endpoints, ServiceAccount, not metallb\.io\/v1beta1 IPAddressPool \(send JSON: kubectl create\/apply -f/,
+    );
     assert.match(decodeErr(envelope('apps/v1', 'Deployment', new Uint8Array())).message, /not apps\/v1 Deployment/);
     assert.match(decodeErr(envelope('', '', new Uint8Array())).message, /without apiVersion\/kind/);
     assert.match(decodeErr(envelope('v1', 'Secret', new Uint8Array(), 'gzip')).message, /contentEncoding "gzip"/);
@@ -281,12 +389,17 @@ describe('apiserver protobuf: fuzz', () => {
     }
   };
   const magic = Uint8Array.of(0x6b, 0x38, 0x73, 0);
-  const seeds = [...KUBECTL.map((k) => hex(k.body)),
+  const seeds = [
+    ...KUBECTL.map((k) => hex(k.body)),
     envelope('v1', 'Endpoints', cat(m(1, s(1, 'e')), m(2, m(1, s(1, '10.0.0.1'), m(2, s(1, 'Pod'))), m(3, vi(2, 80))))),
-    envelope('v1', 'ConfigMap', m(1, m(17, m(4, vi(1, 5)), m(7, s(1, '{}'))), m(8, vi(1, 5))))];
+    envelope('v1', 'ConfigMap', m(1, m(17, m(4, vi(1, 5)), m(7, s(1, '{}'))), m(8, vi(1, 5)))),
+  ];
 
   it('random bodies (with and without the magic) never throw and always give an object or a Status', () => {
-    fc.assert(fc.property(fc.boolean(), fc.uint8Array({ maxLength: 200 }), (withMagic, b) => check(withMagic ? cat(magic, b) : b)), { numRuns: 5000 });
+    fc.assert(
+      fc.property(fc.boolean(), fc.uint8Array({ maxLength: 200 }), (withMagic, b) => check(withMagic ? cat(magic, b) : b)),
+      { numRuns: 5000 },
+    );
   });
 
   it('mutated kubectl and hand-built bodies never throw and always give an object or a Status', () => {
@@ -296,31 +409,46 @@ describe('apiserver protobuf: fuzz', () => {
       fc.record({ op: fc.constant('insert' as const), at: fc.nat(), v: fc.uint8Array({ minLength: 1, maxLength: 12 }) }),
       fc.record({ op: fc.constant('delete' as const), at: fc.nat(), n: fc.integer({ min: 1, max: 8 }) }),
     );
-    fc.assert(fc.property(fc.constantFrom(...seeds), fc.array(mutation, { minLength: 1, maxLength: 6 }), (seed, muts) => {
-      let b: Uint8Array = Uint8Array.from(seed);
-      for (const mu of muts) {
-        const at = b.length === 0 ? 0 : mu.at % (b.length + 1);
-        if (mu.op === 'set' && at < b.length) b[at] = mu.v;
-        else if (mu.op === 'cut') b = b.subarray(0, at);
-        else if (mu.op === 'insert') b = cat(b.subarray(0, at), mu.v, b.subarray(at));
-        else if (mu.op === 'delete') b = cat(b.subarray(0, at), b.subarray(at + mu.n));
-      }
-      check(b);
-    }), { numRuns: 5000 });
+    fc.assert(
+      fc.property(fc.constantFrom(...seeds), fc.array(mutation, { minLength: 1, maxLength: 6 }), (seed, muts) => {
+        let b: Uint8Array = Uint8Array.from(seed);
+        for (const mu of muts) {
+          const at = b.length === 0 ? 0 : mu.at % (b.length + 1);
+          if (mu.op === 'set' && at < b.length) b[at] = mu.v;
+          else if (mu.op === 'cut') b = b.subarray(0, at);
+          else if (mu.op === 'insert') b = cat(b.subarray(0, at), mu.v, b.subarray(at));
+          else if (mu.op === 'delete') b = cat(b.subarray(0, at), b.subarray(at + mu.n));
+        }
+        check(b);
+      }),
+      { numRuns: 5000 },
+    );
   });
 
   it('random ConfigMaps and Secrets round-trip: encoded by hand, decoded to the same JSON', () => {
     const key = fc.string({ minLength: 1, maxLength: 12 });
-    fc.assert(fc.property(fc.boolean(), key, fc.dictionary(key, fc.string({ maxLength: 20 }), { maxKeys: 4 }),
-      fc.dictionary(key, fc.uint8Array({ maxLength: 20 }), { maxKeys: 4 }), (secret, name, labels, data) => {
-        labels = Object.fromEntries(Object.entries(labels));
-        const meta = cat(s(1, name), s(3, 'ns'), ...Object.entries(labels).map(([k, v]) => entry(11, k, v)));
-        const body = envelope('v1', secret ? 'Secret' : 'ConfigMap', cat(m(1, meta), ...Object.entries(data).map(([k, v]) => entry(secret ? 2 : 3, k, v))));
-        const want: JsonObject = { kind: secret ? 'Secret' : 'ConfigMap', apiVersion: 'v1', metadata: { name, namespace: 'ns', ...(Object.keys(labels).length ? { labels } : {}) } };
-        const b64: JsonObject = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
-        if (Object.keys(data).length) want[secret ? 'data' : 'binaryData'] = b64;
-        assert.deepEqual(decodeOk(body), want);
-      }), { numRuns: 1500 });
+    fc.assert(
+      fc.property(
+        fc.boolean(),
+        key,
+        fc.dictionary(key, fc.string({ maxLength: 20 }), { maxKeys: 4 }),
+        fc.dictionary(key, fc.uint8Array({ maxLength: 20 }), { maxKeys: 4 }),
+        (secret, name, labels, data) => {
+          labels = Object.fromEntries(Object.entries(labels));
+          const meta = cat(s(1, name), s(3, 'ns'), ...Object.entries(labels).map(([k, v]) => entry(11, k, v)));
+          const body = envelope('v1', secret ? 'Secret' : 'ConfigMap', cat(m(1, meta), ...Object.entries(data).map(([k, v]) => entry(secret ? 2 : 3, k, v))));
+          const want: JsonObject = {
+            kind: secret ? 'Secret' : 'ConfigMap',
+            apiVersion: 'v1',
+            metadata: { name, namespace: 'ns', ...(Object.keys(labels).length ? { labels } : {}) },
+          };
+          const b64: JsonObject = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
+          if (Object.keys(data).length) want[secret ? 'data' : 'binaryData'] = b64;
+          assert.deepEqual(decodeOk(body), want);
+        },
+      ),
+      { numRuns: 1500 },
+    );
   });
 });
 
@@ -335,7 +463,11 @@ describe('apiserver protobuf: server hook', () => {
   });
 
   const post = async (path: string, body: Uint8Array): Promise<{ status: number; json: JsonObject }> => {
-    const res = await fetch(`http://127.0.0.1:${server.port}${path}`, { method: 'POST', body: Uint8Array.from(body), headers: { 'content-type': 'application/vnd.kubernetes.protobuf', accept: 'application/json' } });
+    const res = await fetch(`http://127.0.0.1:${server.port}${path}`, {
+      method: 'POST',
+      body: Uint8Array.from(body),
+      headers: { 'content-type': 'application/vnd.kubernetes.protobuf', accept: 'application/json' },
+    });
     return { status: res.status, json: (await res.json()) as JsonObject };
   };
 

@@ -9,14 +9,20 @@ describe('apiserver store', () => {
     for (let i = 1; i <= 5; i++) s.put('/x', obj(`o${i}`));
     assert.equal(s.resourceVersion, 5);
     assert.equal(s.eventsSince(1), undefined);
-    assert.deepEqual(s.eventsSince(2)?.map((e) => e.rv), [3, 4, 5]);
+    assert.deepEqual(
+      s.eventsSince(2)?.map((e) => e.rv),
+      [3, 4, 5],
+    );
     assert.deepEqual(s.eventsSince(5), []);
   });
 
   it('stays correct after many evictions (history array compaction)', () => {
     const s = new Store(10);
     for (let i = 1; i <= 10_000; i++) s.put('/x', obj(`o${i % 7}`, i));
-    assert.deepEqual(s.eventsSince(9990)?.map((e) => e.rv), [9991, 9992, 9993, 9994, 9995, 9996, 9997, 9998, 9999, 10000]);
+    assert.deepEqual(
+      s.eventsSince(9990)?.map((e) => e.rv),
+      [9991, 9992, 9993, 9994, 9995, 9996, 9997, 9998, 9999, 10000],
+    );
     assert.equal(s.eventsSince(9989), undefined);
     assert.equal(s.list('/x').length, 7);
   });
@@ -28,7 +34,10 @@ describe('apiserver store', () => {
     const gone = s.remove('/x', 'ns', 'a');
     assert.equal(gone?.['metadata'] && (gone['metadata'] as { resourceVersion?: string }).resourceVersion, '3');
     const evs = s.eventsSince(0) ?? [];
-    assert.deepEqual(evs.map((e) => e.type), ['ADDED', 'MODIFIED', 'DELETED']);
+    assert.deepEqual(
+      evs.map((e) => e.type),
+      ['ADDED', 'MODIFIED', 'DELETED'],
+    );
     assert.equal((evs[1]?.previous as { v?: number } | undefined)?.v, 1);
     s.compact();
     assert.equal(s.eventsSince(2), undefined);

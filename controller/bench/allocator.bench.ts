@@ -9,14 +9,23 @@ import { FirstFreeScanAllocator } from './reference-allocator.js';
 import { measureControllerRss } from './rss.js';
 
 const COUNT = 10_000;
-const pools = parseConfigMapConfig(JSON.stringify({
-  'address-pools': [{ name: 'bench', protocol: 'layer2', addresses: ['10.20.0.0/16'] }],
-})).pools;
+const pools = parseConfigMapConfig(
+  JSON.stringify({
+    'address-pools': [{ name: 'bench', protocol: 'layer2', addresses: ['10.20.0.0/16'] }],
+  }),
+).pools;
 
 function request(i: number): ServiceRequest {
   return {
-    key: `bench/svc-${i}`, namespace: 'bench', labels: {}, namespaceLabels: {}, families: [4], policy: 'SingleStack',
-    ports: [{ protocol: 'TCP', port: 80 }], sharingKey: '', backendKey: '',
+    key: `bench/svc-${i}`,
+    namespace: 'bench',
+    labels: {},
+    namespaceLabels: {},
+    families: [4],
+    policy: 'SingleStack',
+    ports: [{ protocol: 'TCP', port: 80 }],
+    sharingKey: '',
+    backendKey: '',
   };
 }
 
@@ -46,20 +55,26 @@ let refMs = Number.POSITIVE_INFINITY;
 const firstRun: number[] = [];
 for (let run = 0; run < RUNS; run += 1) {
   const candidate = new Allocator(pools);
-  fastMs = Math.min(fastMs, timeIt(() => {
-    for (const r of requests) {
-      const result = candidate.allocate(r);
-      if (!result.ok) throw new Error(`allocation failed: ${result.message}`);
-    }
-  }));
+  fastMs = Math.min(
+    fastMs,
+    timeIt(() => {
+      for (const r of requests) {
+        const result = candidate.allocate(r);
+        if (!result.ok) throw new Error(`allocation failed: ${result.message}`);
+      }
+    }),
+  );
   fast = candidate;
   if (run === 0) firstRun.push(fastMs);
   const reference = new FirstFreeScanAllocator(pools);
-  refMs = Math.min(refMs, timeIt(() => {
-    for (const r of requests) {
-      if (reference.allocate(r.key, 4) === undefined) throw new Error('reference allocation failed');
-    }
-  }));
+  refMs = Math.min(
+    refMs,
+    timeIt(() => {
+      for (const r of requests) {
+        if (reference.allocate(r.key, 4) === undefined) throw new Error('reference allocation failed');
+      }
+    }),
+  );
   if (run === 0) firstRun.push(refMs);
   (globalThis as { gc?: () => void }).gc?.();
 }
@@ -69,7 +84,9 @@ const ratio = refMs / fastMs;
 console.log(`allocations:             ${COUNT} from 10.20.0.0/16 (last address ${last})`);
 console.log(`l2lb allocator (best of ${RUNS}):          ${fastMs.toFixed(1)} ms (${((fastMs * 1000) / COUNT).toFixed(2)} µs/allocation)`);
 console.log(`first-free-scan reference (best of ${RUNS}): ${refMs.toFixed(1)} ms (${((refMs * 1000) / COUNT).toFixed(2)} µs/allocation)`);
-console.log(`first run only:          l2lb ${firstRun[0]?.toFixed(1)} ms, reference ${firstRun[1]?.toFixed(1)} ms (${((firstRun[1] ?? 0) / (firstRun[0] ?? 1)).toFixed(1)}x)`);
+console.log(
+  `first run only:          l2lb ${firstRun[0]?.toFixed(1)} ms, reference ${firstRun[1]?.toFixed(1)} ms (${((firstRun[1] ?? 0) / (firstRun[0] ?? 1)).toFixed(1)}x)`,
+);
 console.log(`ratio:                   ${ratio.toFixed(1)}x faster`);
 if (fastMs > 1000) console.log(`TARGET MISSED: l2lb allocator took ${fastMs.toFixed(0)} ms (target ≤ 1000 ms)`);
 if (ratio < 20) console.log(`TARGET MISSED: ratio ${ratio.toFixed(1)}x (target ≥ 20x)`);

@@ -30,15 +30,22 @@ async function metric(port: number, name: string): Promise<number> {
 async function until(what: string, timeoutMs: number, cond: () => Promise<boolean>): Promise<number> {
   const start = Date.now();
   for (;;) {
-    try { if (await cond()) return Date.now() - start; } catch { /* not up yet */ }
+    try {
+      if (await cond()) return Date.now() - start;
+    } catch {
+      /* not up yet */
+    }
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
 function startController(kubeconfig: string, port: number): ReturnType<typeof spawn> {
-  return spawn(process.execPath, [bin, '--kubeconfig', kubeconfig, '--namespace', 'l2lb-system', '--metrics-port', String(port), '--metrics-host', '127.0.0.1', '--log-level', 'warn'],
-    { stdio: ['ignore', 'ignore', 'inherit'] });
+  return spawn(
+    process.execPath,
+    [bin, '--kubeconfig', kubeconfig, '--namespace', 'l2lb-system', '--metrics-port', String(port), '--metrics-host', '127.0.0.1', '--log-level', 'warn'],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
 }
 
 export async function measureControllerRss(count: number): Promise<void> {
@@ -54,16 +61,24 @@ export async function measureControllerRss(count: number): Promise<void> {
     await client.create(Resources.namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'l2lb-system' } });
     await client.create(Resources.namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
     await client.create(Resources.configMaps, 'l2lb-system', {
-      apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config', namespace: 'l2lb-system' },
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'config', namespace: 'l2lb-system' },
       data: { config: 'address-pools:\n- name: bench\n  protocol: layer2\n  addresses: [10.20.0.0/16]\n' },
     });
     await until('controller ready', 20_000, async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200);
     const started = Date.now();
     for (let i = 0; i < count; i += 100) {
-      await Promise.all(Array.from({ length: Math.min(100, count - i) }, (_, j) => client.create(Resources.services, 'bench', {
-        apiVersion: 'v1', kind: 'Service', metadata: { name: `svc-${i + j}`, namespace: 'bench' },
-        spec: { type: 'LoadBalancer', ports: [{ port: 80, protocol: 'TCP' }] },
-      })));
+      await Promise.all(
+        Array.from({ length: Math.min(100, count - i) }, (_, j) =>
+          client.create(Resources.services, 'bench', {
+            apiVersion: 'v1',
+            kind: 'Service',
+            metadata: { name: `svc-${i + j}`, namespace: 'bench' },
+            spec: { type: 'LoadBalancer', ports: [{ port: 80, protocol: 'TCP' }] },
+          }),
+        ),
+      );
     }
     const createdMs = Date.now() - started;
     await until(`${count} allocations`, 300_000, async () => (await metric(port, 'l2lb_allocator_addresses_in_use_total')) >= count);
@@ -73,7 +88,9 @@ export async function measureControllerRss(count: number): Promise<void> {
     console.log(`controller, ${count} Services created on the embedded server: created in ${createdMs} ms, all assigned and written after ${allAssignedMs} ms`);
     const heapMB = (await metric(port, 'nodejs_heap_size_used_bytes')) / 1048576;
     const heapTotalMB = (await metric(port, 'nodejs_heap_size_total_bytes')) / 1048576;
-    console.log(`controller RSS with ${count} Services: ${live.rssMB.toFixed(1)} MB (peak ${live.peakMB.toFixed(1)} MB; JS heap used ${heapMB.toFixed(1)} MB of ${heapTotalMB.toFixed(1)} MB)`);
+    console.log(
+      `controller RSS with ${count} Services: ${live.rssMB.toFixed(1)} MB (peak ${live.peakMB.toFixed(1)} MB; JS heap used ${heapMB.toFixed(1)} MB of ${heapTotalMB.toFixed(1)} MB)`,
+    );
     if (live.rssMB > TARGET_MB) console.log(`TARGET MISSED: controller RSS ${live.rssMB.toFixed(1)} MB (target ≤ ${TARGET_MB} MB)`);
     // Restart: the new process rebuilds from status; time until every Service was reconciled.
     child.kill('SIGKILL');
@@ -84,7 +101,9 @@ export async function measureControllerRss(count: number): Promise<void> {
     const restartMs = Date.now() - restartStart;
     const writes = await metric(port, 'l2lb_controller_service_writes_total');
     const after = rssOf(child.pid ?? 0);
-    console.log(`controller restart with ${count} Services: ready and all reconciled in ${restartMs} ms, ${Number.isNaN(writes) ? 0 : writes} writes, RSS ${after.rssMB.toFixed(1)} MB (peak ${after.peakMB.toFixed(1)} MB)`);
+    console.log(
+      `controller restart with ${count} Services: ready and all reconciled in ${restartMs} ms, ${Number.isNaN(writes) ? 0 : writes} writes, RSS ${after.rssMB.toFixed(1)} MB (peak ${after.peakMB.toFixed(1)} MB)`,
+    );
   } catch (e) {
     console.log(`TARGET MISSED: controller RSS benchmark failed: ${errorText(e)}`);
   } finally {

@@ -52,13 +52,24 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   }
   const metrics = controllerMetrics();
   const controller = new Controller({
-    client, namespace: parsed.namespace, lbClass: parsed.lbClass, logger: log, metrics,
+    client,
+    namespace: parsed.namespace,
+    lbClass: parsed.lbClass,
+    logger: log,
+    metrics,
     instance: env['POD_NAME'] ?? env['L2LB_POD_NAME'] ?? hostname(),
   });
   let probes: ProbeServer | undefined;
   if (parsed.metricsPort !== 0) {
     try {
-      probes = await startProbeServer({ host: parsed.metricsHost, port: parsed.metricsPort, registry: metrics.registry, ready: () => controller.ready, notReadyText: 'informers not synced yet', readyText: () => controller.status });
+      probes = await startProbeServer({
+        host: parsed.metricsHost,
+        port: parsed.metricsPort,
+        registry: metrics.registry,
+        ready: () => controller.ready,
+        notReadyText: 'informers not synced yet',
+        readyText: () => controller.status,
+      });
     } catch (e) {
       log.error(`cannot listen on ${parsed.metricsHost}:${parsed.metricsPort} for metrics: ${errorText(e)}`);
       return 1;

@@ -79,13 +79,21 @@ export class Controller {
     this.services = new Informer(opts.client, { resource: Resources.services, name: 'services', ...common });
     this.namespaces = new Informer(opts.client, { resource: Resources.namespaces, name: 'namespaces', ...common });
     this.configSource = new ConfigSource({
-      namespace: opts.namespace, logger: this.log, crdRecheckMs: opts.crdRecheckIntervalMs ?? DEFAULT_CRD_RECHECK_MS,
+      namespace: opts.namespace,
+      logger: this.log,
+      crdRecheckMs: opts.crdRecheckIntervalMs ?? DEFAULT_CRD_RECHECK_MS,
       ...kubeConfigSourceDeps(opts.client, kubeLog, this.metrics.registry),
     });
     this.configurationState = processConfigurationStateWriter({
-      client: opts.client, namespace: opts.namespace, component: 'controller', logger: kubeLog, registry: this.metrics.registry,
+      client: opts.client,
+      namespace: opts.namespace,
+      component: 'controller',
+      logger: kubeLog,
+      registry: this.metrics.registry,
     });
-    this.configSource.onChange(() => this.configChanged()).onPoolObject((pool) => this.poolStatus.objectChanged(pool))
+    this.configSource
+      .onChange(() => this.configChanged())
+      .onPoolObject((pool) => this.poolStatus.objectChanged(pool))
       .onVerdict((verdict) => this.configurationState.report(verdict));
     this.poolStatus = new PoolStatusWriter({
       patch: (pool, status) => this.patchPoolStatus(pool, status),
@@ -249,7 +257,8 @@ export class Controller {
     const reason = `no configuration: ${this.configSource.missingReason()}; allocating nothing and keeping every Service's IP, status and pool annotation as they are`;
     this.metrics.setConfigState(false, false);
     if (recovered) {
-      for (const target of this.invalidTargets) this.configEvent(target, 'Normal', 'ConfigurationLoaded', 'the configuration is valid again (it defines no address pool)');
+      for (const target of this.invalidTargets)
+        this.configEvent(target, 'Normal', 'ConfigurationLoaded', 'the configuration is valid again (it defines no address pool)');
       this.invalidTargets = [];
     }
     if (reason === this.noConfigurationReason) return;
@@ -267,9 +276,10 @@ export class Controller {
   private configEvent(target: ConfigEventTarget, type: 'Normal' | 'Warning', reason: string, message: string): void {
     const ns = this.opts.namespace;
     const obj = this.configSource.object(target.kind, target.name);
-    let ref: EventTarget = target.kind === 'ConfigMap'
-      ? { kind: 'ConfigMap', apiVersion: 'v1', namespace: ns, name: CONFIGMAP_NAME }
-      : { kind: target.kind, apiVersion: 'metallb.io/v1beta1', namespace: ns, name: target.name ?? '' };
+    let ref: EventTarget =
+      target.kind === 'ConfigMap'
+        ? { kind: 'ConfigMap', apiVersion: 'v1', namespace: ns, name: CONFIGMAP_NAME }
+        : { kind: target.kind, apiVersion: 'metallb.io/v1beta1', namespace: ns, name: target.name ?? '' };
     if (obj?.metadata?.uid !== undefined) ref = { ...ref, uid: obj.metadata.uid };
     this.track(this.events.record(ref, type, reason, message));
   }
@@ -284,7 +294,10 @@ export class Controller {
         if (this.inFlight.size >= limit) break;
         let next: string | undefined;
         for (const key of this.queue) {
-          if (!this.inFlight.has(key)) { next = key; break; }
+          if (!this.inFlight.has(key)) {
+            next = key;
+            break;
+          }
         }
         if (next === undefined) break;
         this.queue.delete(next);
@@ -322,7 +335,8 @@ export class Controller {
     const problems = readServiceObject(svc)?.problems ?? [];
     if (problems.length > 0) this.log.warn('service fields of the wrong type are ignored', { service: key, problems });
     const outcome = this.reconciler.reconcile(svc, nsLabels);
-    if (outcome.pending) this.pending.add(key); else this.pending.delete(key);
+    if (outcome.pending) this.pending.add(key);
+    else this.pending.delete(key);
     this.metrics.pending.set(this.pending.size);
     if (outcome.freed) this.retryPending(key);
     if (outcome.failure !== undefined && outcome.events.some((e) => e.reason === 'AllocationFailed')) {
@@ -368,10 +382,13 @@ export class Controller {
     const delay = Math.min(30_000, 250 * 2 ** Math.min(attempt - 1, 7));
     this.log.warn(`writing the status of ${key} failed, retrying in ${delay} ms: ${errorText(error)}`, { service: key });
     clearTimeout(this.retryTimers.get(key));
-    this.retryTimers.set(key, setTimeout(() => {
-      this.retryTimers.delete(key);
-      this.enqueue(key);
-    }, delay));
+    this.retryTimers.set(
+      key,
+      setTimeout(() => {
+        this.retryTimers.delete(key);
+        this.enqueue(key);
+      }, delay),
+    );
   }
 
   /** One merge patch on /status carrying the ingress, the conditions and the pool annotation. */
@@ -408,7 +425,9 @@ export class Controller {
       const key = randomBytes(16).toString('base64').replace(/=+$/, '');
       try {
         await client.create(Resources.secrets, namespace, {
-          apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
+          apiVersion: 'v1',
+          kind: 'Secret',
+          type: 'Opaque',
           metadata: { name: MEMBERLIST_SECRET, namespace, labels: { 'app.kubernetes.io/managed-by': 'l2lb-controller' } },
           data: { secretkey: Buffer.from(key, 'utf8').toString('base64') },
         });

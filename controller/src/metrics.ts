@@ -27,17 +27,49 @@ export interface ControllerMetrics {
 export function controllerMetrics(registry = new Registry(), options: { defaultMetrics?: boolean } = {}): ControllerMetrics {
   const registers = [registry];
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
-  const total = new Gauge({ name: 'l2lb_allocator_addresses_total', help: 'Assignable addresses per pool and family', labelNames: ['pool', 'family'], registers });
-  const inUse = new Gauge({ name: 'l2lb_allocator_addresses_in_use_total', help: 'Addresses in use per pool and family', labelNames: ['pool', 'family'], registers });
-  const mlTotal = new Gauge({ name: 'metallb_allocator_addresses_total', help: 'MetalLB-compatible: assignable addresses per pool', labelNames: ['pool'], registers });
-  const mlInUse = new Gauge({ name: 'metallb_allocator_addresses_in_use_total', help: 'MetalLB-compatible: addresses in use per pool', labelNames: ['pool'], registers });
-  const configStale = new Gauge({ name: 'l2lb_controller_config_stale', help: '1 when the newest configuration is invalid and the last good one is still in force', registers });
+  const total = new Gauge({
+    name: 'l2lb_allocator_addresses_total',
+    help: 'Assignable addresses per pool and family',
+    labelNames: ['pool', 'family'],
+    registers,
+  });
+  const inUse = new Gauge({
+    name: 'l2lb_allocator_addresses_in_use_total',
+    help: 'Addresses in use per pool and family',
+    labelNames: ['pool', 'family'],
+    registers,
+  });
+  const mlTotal = new Gauge({
+    name: 'metallb_allocator_addresses_total',
+    help: 'MetalLB-compatible: assignable addresses per pool',
+    labelNames: ['pool'],
+    registers,
+  });
+  const mlInUse = new Gauge({
+    name: 'metallb_allocator_addresses_in_use_total',
+    help: 'MetalLB-compatible: addresses in use per pool',
+    labelNames: ['pool'],
+    registers,
+  });
+  const configStale = new Gauge({
+    name: 'l2lb_controller_config_stale',
+    help: '1 when the newest configuration is invalid and the last good one is still in force',
+    registers,
+  });
   const configLoaded = new Gauge({ name: 'l2lb_controller_config_loaded', help: '1 once a valid configuration has been loaded', registers });
   const mlStale = new Gauge({ name: 'metallb_k8s_client_config_stale_bool', help: 'MetalLB-compatible: 1 when the configuration is stale', registers });
   const mlLoaded = new Gauge({ name: 'metallb_k8s_client_config_loaded_bool', help: 'MetalLB-compatible: 1 once a configuration was loaded', registers });
   // MetalLB's internal/k8s/controllers/stats.go: plain counters without labels.
-  const updates = new Counter({ name: 'metallb_k8s_client_updates_total', help: 'MetalLB-compatible: Number of k8s object updates that have been processed.', registers });
-  const updateErrors = new Counter({ name: 'metallb_k8s_client_update_errors_total', help: 'MetalLB-compatible: Number of k8s object updates that failed for some reason.', registers });
+  const updates = new Counter({
+    name: 'metallb_k8s_client_updates_total',
+    help: 'MetalLB-compatible: Number of k8s object updates that have been processed.',
+    registers,
+  });
+  const updateErrors = new Counter({
+    name: 'metallb_k8s_client_update_errors_total',
+    help: 'MetalLB-compatible: Number of k8s object updates that failed for some reason.',
+    registers,
+  });
   let known = new Set<string>();
   const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
   const num = (v: bigint): number => Number(v > MAX_SAFE ? MAX_SAFE : v);
@@ -47,8 +79,18 @@ export function controllerMetrics(registry = new Registry(), options: { defaultM
   mlLoaded.set(0);
   return {
     registry,
-    allocations: new Counter({ name: 'l2lb_controller_allocations_total', help: 'Addresses assigned to Services (new allocations, not re-registrations)', labelNames: ['pool'], registers }),
-    failures: new Counter({ name: 'l2lb_controller_allocation_failures_total', help: 'Failed allocations by reason (counted when a Service\'s failure changes)', labelNames: ['reason'], registers }),
+    allocations: new Counter({
+      name: 'l2lb_controller_allocations_total',
+      help: 'Addresses assigned to Services (new allocations, not re-registrations)',
+      labelNames: ['pool'],
+      registers,
+    }),
+    failures: new Counter({
+      name: 'l2lb_controller_allocation_failures_total',
+      help: "Failed allocations by reason (counted when a Service's failure changes)",
+      labelNames: ['reason'],
+      registers,
+    }),
     updates,
     updateErrors,
     setConfigState(loaded, stale) {
@@ -59,7 +101,12 @@ export function controllerMetrics(registry = new Registry(), options: { defaultM
       configStale.set(stale ? 1 : 0);
       mlStale.set(stale ? 1 : 0);
     },
-    reconcileDuration: new Histogram({ name: 'l2lb_controller_reconcile_duration_seconds', help: 'Time to reconcile one Service (decision and writes)', buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers }),
+    reconcileDuration: new Histogram({
+      name: 'l2lb_controller_reconcile_duration_seconds',
+      help: 'Time to reconcile one Service (decision and writes)',
+      buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    }),
     pending: new Gauge({ name: 'l2lb_controller_services_pending', help: 'LoadBalancer Services without an IP', registers }),
     writes: new Counter({ name: 'l2lb_controller_service_writes_total', help: 'Service status writes by result', labelNames: ['result'], registers }),
     setPools(stats) {

@@ -33,7 +33,12 @@ export function poolStatusOf(s: PoolStats): PoolStatus {
 export function sameStatus(a: unknown, b: PoolStatus): boolean {
   if (typeof a !== 'object' || a === null) return false;
   const o = a as Record<string, unknown>;
-  return o['assignedIPv4'] === b.assignedIPv4 && o['assignedIPv6'] === b.assignedIPv6 && o['availableIPv4'] === b.availableIPv4 && o['availableIPv6'] === b.availableIPv6;
+  return (
+    o['assignedIPv4'] === b.assignedIPv4 &&
+    o['assignedIPv6'] === b.assignedIPv6 &&
+    o['availableIPv4'] === b.availableIPv4 &&
+    o['availableIPv6'] === b.availableIPv6
+  );
 }
 
 export interface PoolStatusWriterOptions {
@@ -97,12 +102,15 @@ export class PoolStatusWriter {
     this.inFlight.add(pool);
     this.lastWrite.set(pool, this.now());
     this.writes += 1;
-    void this.options.patch(pool, want).catch((e: unknown) => this.options.onError?.(pool, e)).finally(() => {
-      this.inFlight.delete(pool);
-      // Counts that changed meanwhile (or a failed write) are written after the interval.
-      const again = this.wanted.get(pool);
-      if (again !== undefined && !sameStatus(want, again)) this.consider(pool);
-      else if (this.options.current(pool) !== undefined && !sameStatus(this.options.current(pool)?.status, want)) this.consider(pool);
-    });
+    void this.options
+      .patch(pool, want)
+      .catch((e: unknown) => this.options.onError?.(pool, e))
+      .finally(() => {
+        this.inFlight.delete(pool);
+        // Counts that changed meanwhile (or a failed write) are written after the interval.
+        const again = this.wanted.get(pool);
+        if (again !== undefined && !sameStatus(want, again)) this.consider(pool);
+        else if (this.options.current(pool) !== undefined && !sameStatus(this.options.current(pool)?.status, want)) this.consider(pool);
+      });
   }
 }

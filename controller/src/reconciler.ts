@@ -4,8 +4,15 @@
 import { IP, type Config } from '@l2lb/shared';
 import { Allocator, type Allocation, type FailureReason, type PoolChange } from './allocator/allocator.js';
 import {
-  ANN_ALLOCATED_FROM_POOL, handledByClass, isLoadBalancer, parseService, readServiceObject, serviceKey, statusIPs,
-  type ServiceCondition, type ServiceObject,
+  ANN_ALLOCATED_FROM_POOL,
+  handledByClass,
+  isLoadBalancer,
+  parseService,
+  readServiceObject,
+  serviceKey,
+  statusIPs,
+  type ServiceCondition,
+  type ServiceObject,
 } from './service.js';
 
 export const CONDITION_TYPE = 'l2lb.io/Allocated';
@@ -49,7 +56,15 @@ export interface ReconcilerOptions {
   readonly now?: () => Date;
 }
 
-const IGNORED = (key: string): ServiceOutcome => ({ key, write: undefined, events: [], freed: false, pending: false, allocation: undefined, failure: undefined });
+const IGNORED = (key: string): ServiceOutcome => ({
+  key,
+  write: undefined,
+  events: [],
+  freed: false,
+  pending: false,
+  allocation: undefined,
+  failure: undefined,
+});
 
 function sameIPs(a: readonly IP[], b: readonly IP[]): boolean {
   if (a.length !== b.length) return false;
@@ -178,7 +193,12 @@ export class Reconciler {
       if (kept === undefined) return undefined;
       const message = `${problem}; keeping ${quoted(kept.ips)} from pool "${kept.pool}" until the Service asks for something that can be assigned`;
       const condition = this.condition(svc, 'False', reason, message);
-      const write = this.desiredWrite(svc, kept.ips.map((ip) => ip.toString()), kept.pool, condition);
+      const write = this.desiredWrite(
+        svc,
+        kept.ips.map((ip) => ip.toString()),
+        kept.pool,
+        condition,
+      );
       if (this.conditionChanged(key, condition)) {
         events.push({ type: 'Warning', reason: 'AllocationFailed', message: `Failed to allocate IP for "${key}": ${message}` });
       }
@@ -199,8 +219,8 @@ export class Reconciler {
     if (current.length > 0) {
       const families = new Set(current.map((ip) => ip.family));
       const wanted = new Set(request.families);
-      const familyOK = [...families].every((f) => wanted.has(f)) &&
-        (families.size === wanted.size || (families.size === 1 && request.policy === 'PreferDualStack'));
+      const familyOK =
+        [...families].every((f) => wanted.has(f)) && (families.size === wanted.size || (families.size === 1 && request.policy === 'PreferDualStack'));
       if (!familyOK) {
         drop(`current IP(s) ${quoted(current)} for "${key}" do not match the Service's IP families, will attempt for new IP assignment`);
       } else {
@@ -243,7 +263,11 @@ export class Reconciler {
       const more = this.allocator.allocateAdditionalFamily(request);
       if (more?.ok === true) {
         allocation = more;
-        events.push({ type: 'Normal', reason: 'IPAllocated', message: `Assigned additional IP ${quoted(more.ips.filter((ip) => !statusIPs(svc).some((s) => s.equals(ip))))}` });
+        events.push({
+          type: 'Normal',
+          reason: 'IPAllocated',
+          message: `Assigned additional IP ${quoted(more.ips.filter((ip) => !statusIPs(svc).some((s) => s.equals(ip))))}`,
+        });
       }
     }
 
@@ -278,9 +302,12 @@ export class Reconciler {
 
   private condition(svc: ServiceObject, status: 'True' | 'False', reason: string, message: string): ServiceCondition {
     const existing = (svc.status?.conditions ?? []).find((c) => c.type === CONDITION_TYPE);
-    const lastTransitionTime = existing !== undefined && existing.status === status && existing.lastTransitionTime !== undefined
-      ? existing.lastTransitionTime
-      : this.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const lastTransitionTime =
+      existing !== undefined && existing.status === status && existing.lastTransitionTime !== undefined
+        ? existing.lastTransitionTime
+        : this.now()
+            .toISOString()
+            .replace(/\.\d{3}Z$/, 'Z');
     const condition: ServiceCondition = { type: CONDITION_TYPE, status, reason, message, lastTransitionTime };
     const generation = svc.metadata?.generation;
     if (typeof generation === 'number') condition.observedGeneration = generation;
@@ -291,7 +318,12 @@ export class Reconciler {
   }
 
   /** The full write when the Service differs from the desired state; undefined when it already matches. */
-  private desiredWrite(svc: ServiceObject, ips: readonly string[], pool: string | undefined, condition: ServiceCondition | undefined): ServiceWrite | undefined {
+  private desiredWrite(
+    svc: ServiceObject,
+    ips: readonly string[],
+    pool: string | undefined,
+    condition: ServiceCondition | undefined,
+  ): ServiceWrite | undefined {
     const key = serviceKey(svc);
     const currentIngress = (svc.status?.loadBalancer?.ingress ?? []).map((e) => e.ip ?? e.hostname ?? '');
     const currentPool = svc.metadata?.annotations?.[ANN_ALLOCATED_FROM_POOL];
@@ -299,8 +331,7 @@ export class Reconciler {
     const existing = (svc.status?.conditions ?? []).find((c) => c.type === CONDITION_TYPE);
     const ingressSame = currentIngress.length === ips.length && currentIngress.every((ip, i) => ip === ips[i]);
     const poolSame = (currentPool ?? null) === (pool ?? null);
-    const conditionSame = conditionsEqual(existing, condition) &&
-      (condition === undefined || existing?.observedGeneration === condition.observedGeneration);
+    const conditionSame = conditionsEqual(existing, condition) && (condition === undefined || existing?.observedGeneration === condition.observedGeneration);
     if (ingressSame && poolSame && conditionSame) {
       this.lastWrite.delete(key);
       return undefined;

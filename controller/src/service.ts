@@ -116,9 +116,13 @@ export function readServiceObject(raw: unknown): { service: ServiceObject; probl
   const status = obj(raw['status'], 'status');
   const service: ServiceObject = {
     metadata: defined({
-      name: str(m['name'], 'metadata.name'), namespace: str(m['namespace'], 'metadata.namespace'), uid: str(m['uid'], 'metadata.uid'),
-      resourceVersion: str(m['resourceVersion'], 'metadata.resourceVersion'), generation: num(m['generation'], 'metadata.generation'),
-      labels: stringMap(m['labels'], 'metadata.labels'), annotations: stringMap(m['annotations'], 'metadata.annotations'),
+      name: str(m['name'], 'metadata.name'),
+      namespace: str(m['namespace'], 'metadata.namespace'),
+      uid: str(m['uid'], 'metadata.uid'),
+      resourceVersion: str(m['resourceVersion'], 'metadata.resourceVersion'),
+      generation: num(m['generation'], 'metadata.generation'),
+      labels: stringMap(m['labels'], 'metadata.labels'),
+      annotations: stringMap(m['annotations'], 'metadata.annotations'),
     }),
   };
   if (spec !== undefined) {
@@ -131,30 +135,55 @@ export function readServiceObject(raw: unknown): { service: ServiceObject; probl
       ports.push(protocol === undefined ? { port } : { protocol, port });
     });
     service.spec = defined({
-      type: str(spec['type'], 'spec.type'), clusterIP: str(spec['clusterIP'], 'spec.clusterIP'),
-      clusterIPs: strings(spec['clusterIPs'], 'spec.clusterIPs'), ipFamilies: strings(spec['ipFamilies'], 'spec.ipFamilies'),
-      ipFamilyPolicy: str(spec['ipFamilyPolicy'], 'spec.ipFamilyPolicy'), loadBalancerIP: str(spec['loadBalancerIP'], 'spec.loadBalancerIP'),
+      type: str(spec['type'], 'spec.type'),
+      clusterIP: str(spec['clusterIP'], 'spec.clusterIP'),
+      clusterIPs: strings(spec['clusterIPs'], 'spec.clusterIPs'),
+      ipFamilies: strings(spec['ipFamilies'], 'spec.ipFamilies'),
+      ipFamilyPolicy: str(spec['ipFamilyPolicy'], 'spec.ipFamilyPolicy'),
+      loadBalancerIP: str(spec['loadBalancerIP'], 'spec.loadBalancerIP'),
       loadBalancerClass: str(spec['loadBalancerClass'], 'spec.loadBalancerClass'),
       externalTrafficPolicy: str(spec['externalTrafficPolicy'], 'spec.externalTrafficPolicy'),
-      selector: stringMap(spec['selector'], 'spec.selector'), ports: spec['ports'] === undefined ? undefined : ports,
+      selector: stringMap(spec['selector'], 'spec.selector'),
+      ports: spec['ports'] === undefined ? undefined : ports,
     });
   }
   if (status !== undefined) {
     const lb = obj(status['loadBalancer'], 'status.loadBalancer');
-    const ingress = lb === undefined || lb['ingress'] === undefined ? undefined : list(lb['ingress'], 'status.loadBalancer.ingress').flatMap((e, i) => {
-      const eo = obj(e, `status.loadBalancer.ingress[${i}]`);
-      return eo === undefined ? [] : [defined({ ip: str(eo['ip'], `status.loadBalancer.ingress[${i}].ip`), hostname: str(eo['hostname'], `status.loadBalancer.ingress[${i}].hostname`) })];
-    });
-    const conditions = status['conditions'] === undefined ? undefined : list(status['conditions'], 'status.conditions').flatMap((c, i) => {
-      const co = obj(c, `status.conditions[${i}]`);
-      if (co === undefined) return [];
-      const f = `status.conditions[${i}]`;
-      const type = str(co['type'], `${f}.type`);
-      const st = str(co['status'], `${f}.status`);
-      if (type === undefined || st === undefined) return [];
-      return [defined({ type, status: st, reason: str(co['reason'], `${f}.reason`), message: str(co['message'], `${f}.message`),
-        lastTransitionTime: str(co['lastTransitionTime'], `${f}.lastTransitionTime`), observedGeneration: num(co['observedGeneration'], `${f}.observedGeneration`) })];
-    });
+    const ingress =
+      lb === undefined || lb['ingress'] === undefined
+        ? undefined
+        : list(lb['ingress'], 'status.loadBalancer.ingress').flatMap((e, i) => {
+            const eo = obj(e, `status.loadBalancer.ingress[${i}]`);
+            return eo === undefined
+              ? []
+              : [
+                  defined({
+                    ip: str(eo['ip'], `status.loadBalancer.ingress[${i}].ip`),
+                    hostname: str(eo['hostname'], `status.loadBalancer.ingress[${i}].hostname`),
+                  }),
+                ];
+          });
+    const conditions =
+      status['conditions'] === undefined
+        ? undefined
+        : list(status['conditions'], 'status.conditions').flatMap((c, i) => {
+            const co = obj(c, `status.conditions[${i}]`);
+            if (co === undefined) return [];
+            const f = `status.conditions[${i}]`;
+            const type = str(co['type'], `${f}.type`);
+            const st = str(co['status'], `${f}.status`);
+            if (type === undefined || st === undefined) return [];
+            return [
+              defined({
+                type,
+                status: st,
+                reason: str(co['reason'], `${f}.reason`),
+                message: str(co['message'], `${f}.message`),
+                lastTransitionTime: str(co['lastTransitionTime'], `${f}.lastTransitionTime`),
+                observedGeneration: num(co['observedGeneration'], `${f}.observedGeneration`),
+              }),
+            ];
+          });
     service.status = defined({ loadBalancer: lb === undefined ? undefined : defined({ ingress }), conditions });
   }
   return { service, problems };
@@ -213,7 +242,10 @@ export function serviceFamilies(svc: ServiceObject): IPFamily[] {
 
 /** `k=v,k2=v2` sorted by key, as labels.Set.String() renders a selector. */
 export function selectorString(selector: Readonly<Record<string, string>> | undefined): string {
-  return Object.keys(selector ?? {}).sort().map((k) => `${k}=${(selector ?? {})[k] ?? ''}`).join(',');
+  return Object.keys(selector ?? {})
+    .sort()
+    .map((k) => `${k}=${(selector ?? {})[k] ?? ''}`)
+    .join(',');
 }
 
 export function parseService(svc: ServiceObject, namespaceLabels: Readonly<Record<string, string>>): ParsedService {
@@ -221,9 +253,7 @@ export function parseService(svc: ServiceObject, namespaceLabels: Readonly<Recor
   const deprecated: string[] = [];
   const policyText = svc.spec?.ipFamilyPolicy;
   const policy: FamilyPolicy = policyText === 'PreferDualStack' || policyText === 'RequireDualStack' ? policyText : 'SingleStack';
-  const ports: ServicePort[] = (svc.spec?.ports ?? [])
-    .filter((p) => typeof p.port === 'number')
-    .map((p) => ({ protocol: p.protocol ?? 'TCP', port: p.port }));
+  const ports: ServicePort[] = (svc.spec?.ports ?? []).filter((p) => typeof p.port === 'number').map((p) => ({ protocol: p.protocol ?? 'TCP', port: p.port }));
   const sharingKey = annotation(annotations, ANN_ALLOW_SHARED_IP, deprecated) ?? '';
   const backendKey = svc.spec?.externalTrafficPolicy === 'Local' ? selectorString(svc.spec.selector) : '';
   const poolAnnotation = annotation(annotations, ANN_ADDRESS_POOL, deprecated);

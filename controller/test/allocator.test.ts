@@ -34,23 +34,29 @@ describe('IntervalSet', () => {
   });
 
   it('behaves like a plain set (property)', () => {
-    fc.assert(fc.property(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 40 })), { maxLength: 200 }), (ops) => {
-      const s = new IntervalSet();
-      const model = new Set<number>();
-      for (const [add, n] of ops) {
-        const v = BigInt(n);
-        assert.equal(add ? s.add(v) : s.delete(v), add ? !model.has(n) : model.has(n));
-        if (add) model.add(n); else model.delete(n);
-      }
-      assert.equal(s.size, BigInt(model.size));
-      for (let n = 0; n <= 42; n += 1) {
-        assert.equal(s.has(BigInt(n)), model.has(n));
-        let expected = n;
-        while (model.has(expected)) expected += 1;
-        assert.equal(s.firstAbsentAtOrAfter(BigInt(n)), BigInt(expected));
-      }
-      assert.deepEqual([...s.values()].map(Number), [...model].sort((a, b) => a - b));
-    }));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 40 })), { maxLength: 200 }), (ops) => {
+        const s = new IntervalSet();
+        const model = new Set<number>();
+        for (const [add, n] of ops) {
+          const v = BigInt(n);
+          assert.equal(add ? s.add(v) : s.delete(v), add ? !model.has(n) : model.has(n));
+          if (add) model.add(n);
+          else model.delete(n);
+        }
+        assert.equal(s.size, BigInt(model.size));
+        for (let n = 0; n <= 42; n += 1) {
+          assert.equal(s.has(BigInt(n)), model.has(n));
+          let expected = n;
+          while (model.has(expected)) expected += 1;
+          assert.equal(s.firstAbsentAtOrAfter(BigInt(n)), BigInt(expected));
+        }
+        assert.deepEqual(
+          [...s.values()].map(Number),
+          [...model].sort((a, b) => a - b),
+        );
+      }),
+    );
   });
 });
 
@@ -70,7 +76,7 @@ describe('Allocator: addresses within a pool', () => {
     assert.deepEqual(a.stats()[0]?.total, { 4: 2n, 6: 0n });
   });
 
-  it('does not treat a pool\'s first and last address specially without avoid-buggy-ips', () => {
+  it("does not treat a pool's first and last address specially without avoid-buggy-ips", () => {
     const a = new Allocator(cmPools({ name: 'p', addresses: ['10.0.0.255/32', '10.0.1.0/32'] }));
     assert.deepEqual([ok(a.allocate(req('a'))).ips[0], ok(a.allocate(req('b'))).ips[0]], ['10.0.0.255', '10.0.1.0']);
   });
@@ -85,22 +91,24 @@ describe('Allocator: addresses within a pool', () => {
   });
 
   it('matches the first-free-scan reference on random allocate/release sequences (property)', () => {
-    fc.assert(fc.property(fc.boolean(), fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 30 })), { maxLength: 120 }), (buggy, ops) => {
-      const pools = cmPools({ name: 'p', addresses: ['10.0.0.250-10.0.1.4', '10.0.3.0/31'], 'avoid-buggy-ips': buggy });
-      const fast = new Allocator(pools);
-      const reference = new FirstFreeScanAllocator(pools);
-      for (const [allocate, n] of ops) {
-        const key = `default/s${n}`;
-        if (allocate && fast.get(key) === undefined) {
-          const expected = reference.allocate(key, 4);
-          const got = fast.allocate(req(`s${n}`));
-          assert.equal(got.ok ? got.ips[0]?.toString() : undefined, expected?.toString());
-        } else if (!allocate) {
-          fast.release(key);
-          reference.release(key);
+    fc.assert(
+      fc.property(fc.boolean(), fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 30 })), { maxLength: 120 }), (buggy, ops) => {
+        const pools = cmPools({ name: 'p', addresses: ['10.0.0.250-10.0.1.4', '10.0.3.0/31'], 'avoid-buggy-ips': buggy });
+        const fast = new Allocator(pools);
+        const reference = new FirstFreeScanAllocator(pools);
+        for (const [allocate, n] of ops) {
+          const key = `default/s${n}`;
+          if (allocate && fast.get(key) === undefined) {
+            const expected = reference.allocate(key, 4);
+            const got = fast.allocate(req(`s${n}`));
+            assert.equal(got.ok ? got.ips[0]?.toString() : undefined, expected?.toString());
+          } else if (!allocate) {
+            fast.release(key);
+            reference.release(key);
+          }
         }
-      }
-    }));
+      }),
+    );
   });
 });
 
@@ -133,7 +141,10 @@ describe('Allocator: pool order and selection', () => {
     const pools = crdPools(
       crdPool('by-ns', { addresses: ['10.0.1.0/32'], serviceAllocation: { namespaces: ['team-a'] } }),
       crdPool('by-ns-label', { addresses: ['10.0.2.0/32'], serviceAllocation: { namespaceSelectors: [{ matchLabels: { tier: 'gold' } }] } }),
-      crdPool('by-svc-label', { addresses: ['10.0.3.0/32'], serviceAllocation: { serviceSelectors: [{ matchExpressions: [{ key: 'app', operator: 'In', values: ['web'] }] }] } }),
+      crdPool('by-svc-label', {
+        addresses: ['10.0.3.0/32'],
+        serviceAllocation: { serviceSelectors: [{ matchExpressions: [{ key: 'app', operator: 'In', values: ['web'] }] }] },
+      }),
       crdPool('both', { addresses: ['10.0.4.0/32'], serviceAllocation: { namespaces: ['team-b'], serviceSelectors: [{ matchLabels: { app: 'db' } }] } }),
     );
     const a = new Allocator(pools);
@@ -144,7 +155,11 @@ describe('Allocator: pool order and selection', () => {
     assert.equal(ok(a.allocate(req('t', { namespace: 'team-b', labels: { app: 'db' } }))).pool, 'both');
     // Requesting an IP of a restricted pool the Service is not allowed to use.
     const b = new Allocator(pools);
-    failed(b.allocate(req('s', { namespace: 'other' }), { requestedIPs: [ip('10.0.1.0')] }), 'PoolNotCompatible', /not compatible for ip assignment.*namespace "other"/);
+    failed(
+      b.allocate(req('s', { namespace: 'other' }), { requestedIPs: [ip('10.0.1.0')] }),
+      'PoolNotCompatible',
+      /not compatible for ip assignment.*namespace "other"/,
+    );
     failed(b.allocate(req('s', { namespace: 'other' }), { pool: 'by-svc-label' }), 'PoolNotCompatible', /serviceSelectors/);
   });
 
@@ -177,7 +192,7 @@ describe('Allocator: pool order and selection', () => {
     assert.deepEqual(ok(a.allocate(req('h'))).ips, ['10.0.0.3']);
   });
 
-  it('keeps a Service\'s allocation when allocate is called again (idempotent)', () => {
+  it("keeps a Service's allocation when allocate is called again (idempotent)", () => {
     const a = new Allocator(cmPools({ name: 'p', addresses: ['10.0.0.0/29'] }));
     const first = ok(a.allocate(req('a')));
     ok(a.allocate(req('b')));
@@ -213,7 +228,7 @@ describe('Allocator: IP sharing (allow-shared-ip)', () => {
     assert.deepEqual(ok(a.allocate(req('g', { sharingKey: 'k', ports: tcp(80) }))).ips, ['10.0.0.0']);
   });
 
-  it('refuses a requested shared IP with MetalLB\'s reasons', () => {
+  it("refuses a requested shared IP with MetalLB's reasons", () => {
     const a = new Allocator(pools);
     const at = { requestedIPs: [ip('10.0.0.1')] };
     ok(a.allocate(req('a', { sharingKey: 'k', ports: tcp(80) }), at));
@@ -236,7 +251,7 @@ describe('Allocator: IP sharing (allow-shared-ip)', () => {
     failed(b.allocate(req('c1', { sharingKey: 'k', ports: tcp(4), backendKey: '' }), at), 'SharingConflict', /backend key/);
   });
 
-  it('updates a sole user\'s sharing key in place, but not one shared with others', () => {
+  it("updates a sole user's sharing key in place, but not one shared with others", () => {
     const a = new Allocator(pools);
     ok(a.allocate(req('a', { sharingKey: 'k', ports: tcp(80) })));
     assert.deepEqual(ok(a.assign(req('a', { sharingKey: 'new', ports: tcp(80) }), [ip('10.0.0.0')])).ips, ['10.0.0.0']);
@@ -255,7 +270,7 @@ describe('Allocator: dual-stack', () => {
     { name: 'dual', addresses: ['10.0.9.0/31', 'fd09::/127'] },
   );
 
-  it('SingleStack takes the first pool with the Service\'s family', () => {
+  it("SingleStack takes the first pool with the Service's family", () => {
     const a = new Allocator(pools);
     assert.deepEqual(ok(a.allocate(req('a', { families: [6] }))), { ips: ['fd00::'], pool: 'v6only' });
     assert.deepEqual(ok(a.allocate(req('b', { families: [4] }))), { ips: ['10.0.0.0'], pool: 'v4only' });
@@ -266,8 +281,11 @@ describe('Allocator: dual-stack', () => {
     assert.deepEqual(ok(a.allocate(req('a', { families: [6, 4], policy: 'RequireDualStack' }))), { ips: ['10.0.9.0', 'fd09::'], pool: 'dual' });
     ok(a.allocate(req('b', { families: [4, 6], policy: 'RequireDualStack' })));
     failed(a.allocate(req('c', { families: [4, 6], policy: 'RequireDualStack' })), 'PoolExhausted');
-    failed(new Allocator(cmPools({ name: 'v4', addresses: ['10.0.0.0/30'] })).allocate(req('d', { families: [4, 6], policy: 'RequireDualStack' })),
-      'NoSuitablePool', /no suitable pool for IPv6 IPFamily/);
+    failed(
+      new Allocator(cmPools({ name: 'v4', addresses: ['10.0.0.0/30'] })).allocate(req('d', { families: [4, 6], policy: 'RequireDualStack' })),
+      'NoSuitablePool',
+      /no suitable pool for IPv6 IPFamily/,
+    );
   });
 
   it('PreferDualStack prefers a dual pool, then the primary family, then the secondary', () => {

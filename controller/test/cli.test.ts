@@ -4,7 +4,13 @@ import { parseArgs } from '../src/cli.js';
 describe('l2lb-controller flags', () => {
   it('has MetalLB-like defaults', () => {
     assert.deepEqual(parseArgs([], {}), {
-      kubeconfig: undefined, namespace: 'l2lb-system', lbClass: '', metricsPort: 7472, metricsHost: '0.0.0.0', logLevel: 'info', logFormat: 'json',
+      kubeconfig: undefined,
+      namespace: 'l2lb-system',
+      lbClass: '',
+      metricsPort: 7472,
+      metricsHost: '0.0.0.0',
+      logLevel: 'info',
+      logFormat: 'json',
     });
   });
 

@@ -22,7 +22,9 @@ interface StateView {
 /** The CRDs manifests/l2lb.yaml installs (labelled l2lb.io/crd). */
 function manifestCrds(): KubeObject[] {
   const text = readFileSync(join(repoRoot, 'manifests', 'l2lb.yaml'), 'utf8');
-  return parseAllDocuments(text).map((d) => d.toJSON() as KubeObject).filter((o) => o?.kind === 'CustomResourceDefinition');
+  return parseAllDocuments(text)
+    .map((d) => d.toJSON() as KubeObject)
+    .filter((o) => o?.kind === 'CustomResourceDefinition');
 }
 
 function suite(title: string, makeTarget: () => Promise<ApiTarget>): void {
@@ -59,36 +61,56 @@ function suite(title: string, makeTarget: () => Promise<ApiTarget>): void {
 
     afterEach(function () {
       if (this.currentTest?.state === 'failed' && controller !== undefined) {
-        console.log(controller.logs.slice(-30).map((l) => JSON.stringify(l)).join('\n'));
+        console.log(
+          controller.logs
+            .slice(-30)
+            .map((l) => JSON.stringify(l))
+            .join('\n'),
+        );
       }
     });
 
     it('writes ConfigurationState "controller" with MetalLB\'s label, Valid', async () => {
-      const s = await waitFor(async () => {
-        const v = await state();
-        return v?.result === 'Valid' ? v : undefined;
-      }, { timeoutMs: 15_000, what: 'ConfigurationState controller Valid' });
+      const s = await waitFor(
+        async () => {
+          const v = await state();
+          return v?.result === 'Valid' ? v : undefined;
+        },
+        { timeoutMs: 15_000, what: 'ConfigurationState controller Valid' },
+      );
       assert.deepEqual(s.labels, { 'metallb.io/component-type': 'controller' });
       assert.equal(s.errorSummary ?? '', '');
-      assert.deepEqual(s.conditions?.map((c) => [c.type, c.status, c.reason]), [['configReconcilerValid', 'True', 'Reconciled']]);
+      assert.deepEqual(
+        s.conditions?.map((c) => [c.type, c.status, c.reason]),
+        [['configReconcilerValid', 'True', 'Reconciled']],
+      );
     });
 
     it('an invalid ConfigMap makes it Invalid with the error summary; fixed, it is Valid again', async () => {
       await putConfigMap((target as ApiTarget).client, pool('first', ['192.0.2.0/28', 'not-a-cidr']));
-      const bad = await waitFor(async () => {
-        const v = await state();
-        return v?.result === 'Invalid' ? v : undefined;
-      }, { timeoutMs: 15_000, what: 'ConfigurationState controller Invalid' });
+      const bad = await waitFor(
+        async () => {
+          const v = await state();
+          return v?.result === 'Invalid' ? v : undefined;
+        },
+        { timeoutMs: 15_000, what: 'ConfigurationState controller Invalid' },
+      );
       assert.match(bad.errorSummary ?? '', /not-a-cidr/);
       assert.match(bad.errorSummary ?? '', /pool #1 "first": addresses\[1\]/, 'names the pool and the field');
-      assert.deepEqual(bad.conditions?.map((c) => [c.type, c.status, c.reason]), [['configReconcilerValid', 'False', 'ConfigurationError']]);
+      assert.deepEqual(
+        bad.conditions?.map((c) => [c.type, c.status, c.reason]),
+        [['configReconcilerValid', 'False', 'ConfigurationError']],
+      );
       // The last valid configuration stays in force meanwhile (MetalLB's stale state).
       assert.equal(await controller?.metric('l2lb_controller_config_stale'), 1);
       await putConfigMap((target as ApiTarget).client, pool('first', ['192.0.2.0/28']));
-      const good = await waitFor(async () => {
-        const v = await state();
-        return v?.result === 'Valid' ? v : undefined;
-      }, { timeoutMs: 15_000, what: 'ConfigurationState controller Valid again' });
+      const good = await waitFor(
+        async () => {
+          const v = await state();
+          return v?.result === 'Valid' ? v : undefined;
+        },
+        { timeoutMs: 15_000, what: 'ConfigurationState controller Valid again' },
+      );
       assert.equal(good.errorSummary ?? '', '', 'no error summary once valid');
     });
   });

@@ -26,8 +26,12 @@ describe('controller: metallb.io CRDs installed after startup (embedded API serv
     });
     logger.on('data', (info: { message?: unknown }) => logs.push(String(info.message)));
     controller = new Controller({
-      client: target.client, namespace: NS, logger, metrics: controllerMetrics(undefined, { defaultMetrics: false }),
-      crdRecheckIntervalMs: RECHECK_MS, createMemberlistSecret: false,
+      client: target.client,
+      namespace: NS,
+      logger,
+      metrics: controllerMetrics(undefined, { defaultMetrics: false }),
+      crdRecheckIntervalMs: RECHECK_MS,
+      createMemberlistSecret: false,
     });
     await controller.start();
   });
@@ -42,7 +46,10 @@ describe('controller: metallb.io CRDs installed after startup (embedded API serv
   it('works from the ConfigMap while the CRDs are absent, asking discovery again every interval', async () => {
     assert.equal(controller?.ready, true);
     assert.equal(controller?.watchingCrds, false);
-    assert.ok(logs.some((l) => /metallb\.io CRDs are not served/.test(l)), logs.join('\n'));
+    assert.ok(
+      logs.some((l) => /metallb\.io CRDs are not served/.test(l)),
+      logs.join('\n'),
+    );
     const before = discoveries();
     await waitFor(() => discoveries() >= before + 6, { what: 'three more discovery rounds (2 requests each)', timeoutMs: 5000 });
     await target.client.create(Resources.services, 'default', lbService('early', 'default'));
@@ -60,7 +67,10 @@ describe('controller: metallb.io CRDs installed after startup (embedded API serv
     };
     await target.client.create(Resources.customResourceDefinitions, undefined, crd('ipaddresspools'));
     await target.client.create(Resources.ipAddressPools, NS, {
-      apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'late', namespace: NS }, spec: { addresses: ['198.18.0.0/30'] },
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'IPAddressPool',
+      metadata: { name: 'late', namespace: NS },
+      spec: { addresses: ['198.18.0.0/30'] },
     });
     const seen = discoveries();
     await waitFor(() => discoveries() >= seen + 4, { what: 'two more discovery rounds', timeoutMs: 5000 });
@@ -69,7 +79,10 @@ describe('controller: metallb.io CRDs installed after startup (embedded API serv
     await target.client.create(Resources.customResourceDefinitions, undefined, crd('l2advertisements'));
     await waitFor(() => controller?.watchingCrds === true, { what: 'CR informers started', timeoutMs: 5000 });
     const watchedAt = discoveries();
-    assert.ok(logs.some((l) => /metallb\.io CRDs are now served/.test(l)), logs.join('\n'));
+    assert.ok(
+      logs.some((l) => /metallb\.io CRDs are now served/.test(l)),
+      logs.join('\n'),
+    );
     // The pool created before the informers started is picked up (initial list) ...
     const pinned = lbService('pinned', 'default');
     pinned.metadata = { ...pinned.metadata, annotations: { 'metallb.io/address-pool': 'late' } };
@@ -77,7 +90,9 @@ describe('controller: metallb.io CRDs installed after startup (embedded API serv
     await waitFor(async () => (await serviceState(target.client, 'default', 'pinned')).pool === 'late', { what: 'default/pinned from pool late' });
     // ... and later changes are followed.
     await target.client.delete(Resources.ipAddressPools, NS, 'late');
-    await waitFor(async () => (await serviceState(target.client, 'default', 'pinned')).ips.length === 0, { what: 'default/pinned released after its pool was deleted' });
+    await waitFor(async () => (await serviceState(target.client, 'default', 'pinned')).ips.length === 0, {
+      what: 'default/pinned released after its pool was deleted',
+    });
     // The ConfigMap pool is untouched throughout, and discovery stopped once the CRs were watched.
     assert.equal((await serviceState(target.client, 'default', 'early')).pool, 'general');
     assert.equal(discoveries(), watchedAt);

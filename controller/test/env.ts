@@ -68,13 +68,18 @@ export async function realTarget(): Promise<ApiTarget> {
   while (etcdPort === port || etcdPort + 1 === port) etcdPort = await freePort();
   let info: { kubeconfig: string };
   try {
-    const { stdout } = await run('bash', [realServerScript, 'start', dir, '--port', String(port), '--etcd-port', String(etcdPort)], { timeout: 120_000, maxBuffer: 1 << 20 });
+    const { stdout } = await run('bash', [realServerScript, 'start', dir, '--port', String(port), '--etcd-port', String(etcdPort)], {
+      timeout: 120_000,
+      maxBuffer: 1 << 20,
+    });
     info = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { kubeconfig: string };
   } catch (e) {
     await run('bash', [realServerScript, 'stop', dir]).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
     const err = e as { stderr?: string; stdout?: string; message?: string; code?: unknown };
-    throw new Error(`cannot start the real kube-apiserver (${String(err.code)}): ${err.message ?? ''}\nstdout: ${err.stdout ?? ''}\nstderr: ${err.stderr ?? ''}`);
+    throw new Error(
+      `cannot start the real kube-apiserver (${String(err.code)}): ${err.message ?? ''}\nstdout: ${err.stdout ?? ''}\nstderr: ${err.stderr ?? ''}`,
+    );
   }
   return {
     kind: 'real',
@@ -93,7 +98,10 @@ export class ControllerProcess {
   private exitCode: number | null | undefined;
   private readonly exited: Promise<number | null>;
 
-  private constructor(readonly proc: ChildProcess, readonly metricsPort: number) {
+  private constructor(
+    readonly proc: ChildProcess,
+    readonly metricsPort: number,
+  ) {
     let buffer = '';
     proc.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
       buffer += chunk;
@@ -101,18 +109,43 @@ export class ControllerProcess {
       while (nl >= 0) {
         const line = buffer.slice(0, nl);
         buffer = buffer.slice(nl + 1);
-        try { this.logs.push(JSON.parse(line) as Record<string, unknown>); } catch { this.logs.push({ message: line }); }
+        try {
+          this.logs.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          this.logs.push({ message: line });
+        }
         nl = buffer.indexOf('\n');
       }
     });
     proc.stderr?.setEncoding('utf8').on('data', (chunk: string) => this.logs.push({ stderr: chunk }));
-    this.exited = new Promise((res) => proc.once('exit', (code) => { this.exitCode = code; res(code); }));
+    this.exited = new Promise((res) =>
+      proc.once('exit', (code) => {
+        this.exitCode = code;
+        res(code);
+      }),
+    );
   }
 
   static async start(target: ApiTarget, extraArgs: string[] = []): Promise<ControllerProcess> {
     const port = await freePort();
-    const proc = spawn(process.execPath, [controllerBin, '--kubeconfig', target.kubeconfig, '--namespace', 'l2lb-system',
-      '--metrics-port', String(port), '--metrics-host', '127.0.0.1', '--log-level', 'debug', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(
+      process.execPath,
+      [
+        controllerBin,
+        '--kubeconfig',
+        target.kubeconfig,
+        '--namespace',
+        'l2lb-system',
+        '--metrics-port',
+        String(port),
+        '--metrics-host',
+        '127.0.0.1',
+        '--log-level',
+        'debug',
+        ...extraArgs,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const c = new ControllerProcess(proc, port);
     return c;
   }
@@ -149,7 +182,9 @@ export class ControllerProcess {
     if (!this.running) return this.exitCode ?? null;
     this.proc.kill(signal);
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`controller did not exit ${timeoutMs} ms after ${signal}`)), timeoutMs); });
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`controller did not exit ${timeoutMs} ms after ${signal}`)), timeoutMs);
+    });
     try {
       return await Promise.race([this.exited, timeout]);
     } finally {
@@ -197,7 +232,8 @@ export interface SvcState {
 
 export async function serviceState(client: KubeClient, namespace: string, name: string): Promise<SvcState> {
   const svc = await client.get(Resources.services, namespace, name);
-  const status = svc['status'] as { loadBalancer?: { ingress?: { ip?: string }[] }; conditions?: { type: string; status: string; reason?: string; message?: string }[] } | undefined;
+  const status = svc['status'] as
+    { loadBalancer?: { ingress?: { ip?: string }[] }; conditions?: { type: string; status: string; reason?: string; message?: string }[] } | undefined;
   return {
     ips: (status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? ''),
     pool: svc.metadata?.annotations?.['metallb.io/ip-allocated-from-pool'],
@@ -217,7 +253,8 @@ export async function eventsFor(client: KubeClient, namespace: string, kind: str
     }
     for (const e of items) {
       const ref = (e['regarding'] ?? e['involvedObject']) as { kind?: string; name?: string } | undefined;
-      if (ref?.kind === kind && ref.name === name) out.set(e.metadata?.name ?? String(out.size), `${String(e['type'])} ${String(e['reason'])}: ${String(e['note'] ?? e['message'])}`);
+      if (ref?.kind === kind && ref.name === name)
+        out.set(e.metadata?.name ?? String(out.size), `${String(e['type'])} ${String(e['reason'])}: ${String(e['note'] ?? e['message'])}`);
     }
   }
   return [...out.values()];
@@ -245,7 +282,10 @@ export class ServiceWatch {
       if (seen[seen.length - 1] !== state) seen.push(state);
       this.history.set(key, seen);
     };
-    this.informer.on('add', (o) => record(o)).on('update', (o) => record(o)).on('delete', (o) => record(o, true));
+    this.informer
+      .on('add', (o) => record(o))
+      .on('update', (o) => record(o))
+      .on('delete', (o) => record(o, true));
   }
 
   async start(): Promise<void> {

@@ -38,7 +38,10 @@ export function req(name: string, overrides: Partial<ServiceRequest> = {}): Serv
 }
 
 /** Waits until cond() is truthy (polling), or throws after timeoutMs naming what was awaited. */
-export async function waitFor<T>(cond: () => T | Promise<T>, options: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  cond: () => T | Promise<T>,
+  options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + (options.timeoutMs ?? 5000);
   let last: unknown;
   for (;;) {
@@ -49,7 +52,9 @@ export async function waitFor<T>(cond: () => T | Promise<T>, options: { timeoutM
       last = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${options.timeoutMs ?? 5000} ms waiting for ${options.what ?? 'condition'}${last instanceof Error ? ` (last error: ${last.message})` : ''}`);
+      throw new Error(
+        `timed out after ${options.timeoutMs ?? 5000} ms waiting for ${options.what ?? 'condition'}${last instanceof Error ? ` (last error: ${last.message})` : ''}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 25));
   }

@@ -22,7 +22,14 @@ describe('controller: MetalLB metric names on /metrics (embedded API server)', f
     await ensureNamespace(target.client, 'l2lb-system');
     await putConfigMap(target.client, pool('general', ['192.0.2.0/28']));
     const logger = winston.createLogger({ transports: [new winston.transports.Console({ silent: true })] });
-    controller = new Controller({ client: target.client, namespace: 'l2lb-system', logger, metrics, createMemberlistSecret: false, crdRecheckIntervalMs: 60_000 });
+    controller = new Controller({
+      client: target.client,
+      namespace: 'l2lb-system',
+      logger,
+      metrics,
+      createMemberlistSecret: false,
+      crdRecheckIntervalMs: 60_000,
+    });
     await controller.start();
     probes = await startProbeServer({ host: '127.0.0.1', port: 0, registry: metrics.registry, ready: () => controller?.ready ?? false });
   });
@@ -39,31 +46,41 @@ describe('controller: MetalLB metric names on /metrics (embedded API server)', f
     return line === undefined ? undefined : Number(line.slice(series.length + 1));
   };
 
-  it('exposes every metallb_ series of the allocator and the k8s client, with MetalLB\'s labels', async () => {
+  it("exposes every metallb_ series of the allocator and the k8s client, with MetalLB's labels", async () => {
     await target.client.create(Resources.services, 'default', lbService('web', 'default'));
     await waitFor(async () => (await serviceState(target.client, 'default', 'web')).pool === 'general', { what: 'default/web allocated' });
-    const text = await waitFor(async () => {
-      const t = await scrape();
-      return sample(t, 'metallb_allocator_addresses_in_use_total{pool="general"}') === 1 ? t : undefined;
-    }, { what: 'the in-use gauge at 1' });
+    const text = await waitFor(
+      async () => {
+        const t = await scrape();
+        return sample(t, 'metallb_allocator_addresses_in_use_total{pool="general"}') === 1 ? t : undefined;
+      },
+      { what: 'the in-use gauge at 1' },
+    );
     assert.equal(sample(text, 'metallb_allocator_addresses_total{pool="general"}'), 16);
     assert.equal(sample(text, 'metallb_k8s_client_config_loaded_bool'), 1);
     assert.equal(sample(text, 'metallb_k8s_client_config_stale_bool'), 0);
     assert.ok((sample(text, 'metallb_k8s_client_updates_total') ?? 0) >= 2, 'the config and the Service');
     assert.equal(sample(text, 'metallb_k8s_client_update_errors_total'), 0);
     for (const [name, type] of [
-      ['metallb_allocator_addresses_total', 'gauge'], ['metallb_allocator_addresses_in_use_total', 'gauge'],
-      ['metallb_k8s_client_config_loaded_bool', 'gauge'], ['metallb_k8s_client_config_stale_bool', 'gauge'],
-      ['metallb_k8s_client_updates_total', 'counter'], ['metallb_k8s_client_update_errors_total', 'counter'],
-    ]) assert.match(text, new RegExp(`^# TYPE ${name} ${type}$`, 'm'));
+      ['metallb_allocator_addresses_total', 'gauge'],
+      ['metallb_allocator_addresses_in_use_total', 'gauge'],
+      ['metallb_k8s_client_config_loaded_bool', 'gauge'],
+      ['metallb_k8s_client_config_stale_bool', 'gauge'],
+      ['metallb_k8s_client_updates_total', 'counter'],
+      ['metallb_k8s_client_update_errors_total', 'counter'],
+    ])
+      assert.match(text, new RegExp(`^# TYPE ${name} ${type}$`, 'm'));
   });
 
   it('an invalid configuration sets the stale gauge and counts an update error', async () => {
     await target.client.patch(Resources.configMaps, 'l2lb-system', 'config', { data: { config: 'address-pools: [ {' } }, 'merge');
-    const text = await waitFor(async () => {
-      const t = await scrape();
-      return sample(t, 'metallb_k8s_client_config_stale_bool') === 1 ? t : undefined;
-    }, { what: 'the stale gauge at 1' });
+    const text = await waitFor(
+      async () => {
+        const t = await scrape();
+        return sample(t, 'metallb_k8s_client_config_stale_bool') === 1 ? t : undefined;
+      },
+      { what: 'the stale gauge at 1' },
+    );
     assert.ok((sample(text, 'metallb_k8s_client_update_errors_total') ?? 0) >= 1);
     assert.equal(sample(text, 'metallb_k8s_client_config_loaded_bool'), 1);
   });

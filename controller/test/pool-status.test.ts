@@ -41,7 +41,12 @@ describe('pool status writer (fake clock)', () => {
   }
 
   it('counts as MetalLB does; IPv6 availability capped at 2^53-1', () => {
-    assert.deepEqual(poolStatusOf({ pool: 'p', total: { 4: 256n, 6: 2n ** 64n }, inUse: { 4: 3, 6: 1 } }), { assignedIPv4: 3, assignedIPv6: 1, availableIPv4: 253, availableIPv6: MAX_COUNT });
+    assert.deepEqual(poolStatusOf({ pool: 'p', total: { 4: 256n, 6: 2n ** 64n }, inUse: { 4: 3, 6: 1 } }), {
+      assignedIPv4: 3,
+      assignedIPv6: 1,
+      availableIPv4: 253,
+      availableIPv6: MAX_COUNT,
+    });
   });
 
   it('writes at most once a second per pool, with the newest counts, and not when unchanged', async () => {
@@ -53,14 +58,25 @@ describe('pool status writer (fake clock)', () => {
       await advance(50);
     }
     await advance(1000);
-    assert.deepEqual(writes.map((x) => [x.at, x.status.assignedIPv4]), [[0, 1], [1000, 10]]);
+    assert.deepEqual(
+      writes.map((x) => [x.at, x.status.assignedIPv4]),
+      [
+        [0, 1],
+        [1000, 10],
+      ],
+    );
     w.update(stats(10));
     await advance(2000);
     assert.equal(writes.length, 2);
   });
 });
 
-const ipaddresspool = (name: string, addresses: string[]): KubeObject => ({ apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name, namespace: 'l2lb-system' }, spec: { addresses } });
+const ipaddresspool = (name: string, addresses: string[]): KubeObject => ({
+  apiVersion: 'metallb.io/v1beta1',
+  kind: 'IPAddressPool',
+  metadata: { name, namespace: 'l2lb-system' },
+  spec: { addresses },
+});
 
 function poolStatusSuite(title: string, makeTarget: () => Promise<ApiTarget>): void {
   describe(title, function () {
@@ -87,21 +103,28 @@ function poolStatusSuite(title: string, makeTarget: () => Promise<ApiTarget>): v
       await target?.close();
     });
 
-    const status = async (): Promise<unknown> => ((await target?.client.get(Resources.ipAddressPools, 'l2lb-system', 'gold')) as { status?: unknown } | undefined)?.status;
+    const status = async (): Promise<unknown> =>
+      ((await target?.client.get(Resources.ipAddressPools, 'l2lb-system', 'gold')) as { status?: unknown } | undefined)?.status;
 
     it('counts match the allocations, written at most once a second', async () => {
       const t = target as ApiTarget;
-      await waitFor(async () => JSON.stringify(await status()) === JSON.stringify({ assignedIPv4: 0, assignedIPv6: 0, availableIPv4: 16, availableIPv6: 256 }), { timeoutMs: 10_000, what: 'the empty pool\'s status' });
+      await waitFor(
+        async () => JSON.stringify(await status()) === JSON.stringify({ assignedIPv4: 0, assignedIPv6: 0, availableIPv4: 16, availableIPv6: 256 }),
+        { timeoutMs: 10_000, what: "the empty pool's status" },
+      );
       const started = Date.now();
       const before = t.requestsTo?.(/\/ipaddresspools\/gold\/status$/);
       await ensureNamespace(t.client, 'ps');
       for (let i = 0; i < 6; i++) await t.client.create(Resources.services, 'ps', lbService(`s${i}`, 'ps'));
       await t.client.create(Resources.services, 'ps', lbService('dual', 'ps', { ipFamilyPolicy: 'PreferDualStack', ipFamilies: ['IPv4', 'IPv6'] }));
       // 7 IPv4 addresses; the dual-stack Service also one IPv6 where the server keeps ipFamilies (not 1.20 without the gate).
-      const got = await waitFor(async () => {
-        const s = (await status()) as PoolStatus | undefined;
-        return s?.assignedIPv4 === 7 ? s : undefined;
-      }, { timeoutMs: 15_000, what: '7 assigned IPv4 addresses in the pool status' });
+      const got = await waitFor(
+        async () => {
+          const s = (await status()) as PoolStatus | undefined;
+          return s?.assignedIPv4 === 7 ? s : undefined;
+        },
+        { timeoutMs: 15_000, what: '7 assigned IPv4 addresses in the pool status' },
+      );
       assert.equal(got.availableIPv4, 16 - 7);
       assert.equal(got.assignedIPv6 + got.availableIPv6, 256);
       const elapsedS = (Date.now() - started) / 1000;

@@ -9,10 +9,19 @@ function config(...pools: { name: string; addresses: string[]; 'auto-assign'?: b
 }
 
 let clusterIP = 1;
-function svc(name: string, extra: { annotations?: Record<string, string>; spec?: ServiceObject['spec']; status?: ServiceObject['status'] } = {}): ServiceObject {
+function svc(
+  name: string,
+  extra: { annotations?: Record<string, string>; spec?: ServiceObject['spec']; status?: ServiceObject['status'] } = {},
+): ServiceObject {
   return {
     metadata: { name, namespace: 'default', uid: `uid-${name}`, annotations: extra.annotations ?? {} },
-    spec: { type: 'LoadBalancer', clusterIP: `10.96.0.${clusterIP}`, clusterIPs: [`10.96.0.${clusterIP++}`], ports: [{ protocol: 'TCP', port: 80 }], ...extra.spec },
+    spec: {
+      type: 'LoadBalancer',
+      clusterIP: `10.96.0.${clusterIP}`,
+      clusterIPs: [`10.96.0.${clusterIP++}`],
+      ports: [{ protocol: 'TCP', port: 80 }],
+      ...extra.spec,
+    },
     ...(extra.status !== undefined ? { status: extra.status } : {}),
   };
 }
@@ -36,10 +45,25 @@ function reasons(outcome: ServiceOutcome): string[] {
 
 describe('Service parsing', () => {
   it('reads annotations (current prefix wins), families, ports, sharing and backend keys', () => {
-    const p = parseService(svc('a', {
-      annotations: { 'metallb.io/loadBalancerIPs': '10.0.0.1, fd00::1', 'metallb.universe.tf/address-pool': 'old', 'metallb.io/address-pool': 'new', 'metallb.io/allow-shared-ip': 'k' },
-      spec: { type: 'LoadBalancer', clusterIPs: ['10.96.0.9', 'fd96::9'], ipFamilyPolicy: 'RequireDualStack', externalTrafficPolicy: 'Local', selector: { b: '2', a: '1' }, ports: [{ port: 53, protocol: 'UDP' }, { port: 80 }] },
-    }), {});
+    const p = parseService(
+      svc('a', {
+        annotations: {
+          'metallb.io/loadBalancerIPs': '10.0.0.1, fd00::1',
+          'metallb.universe.tf/address-pool': 'old',
+          'metallb.io/address-pool': 'new',
+          'metallb.io/allow-shared-ip': 'k',
+        },
+        spec: {
+          type: 'LoadBalancer',
+          clusterIPs: ['10.96.0.9', 'fd96::9'],
+          ipFamilyPolicy: 'RequireDualStack',
+          externalTrafficPolicy: 'Local',
+          selector: { b: '2', a: '1' },
+          ports: [{ port: 53, protocol: 'UDP' }, { port: 80 }],
+        },
+      }),
+      {},
+    );
     assert.equal(p.error, undefined);
     assert.deepEqual(p.requestedIPs.map(String), ['10.0.0.1', 'fd00::1']);
     assert.equal(p.pool, 'new');
@@ -47,15 +71,33 @@ describe('Service parsing', () => {
     assert.deepEqual(p.request.families, [4, 6]);
     assert.equal(p.request.sharingKey, 'k');
     assert.equal(p.request.backendKey, 'a=1,b=2');
-    assert.deepEqual(p.request.ports, [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 80 }]);
+    assert.deepEqual(p.request.ports, [
+      { protocol: 'UDP', port: 53 },
+      { protocol: 'TCP', port: 80 },
+    ]);
   });
 
   it('rejects contradictory or malformed requests with a clear message', () => {
-    assert.match(parseService(svc('a', { annotations: { 'metallb.io/loadBalancerIPs': '10.0.0.1' }, spec: { type: 'LoadBalancer', clusterIPs: ['10.96.0.1'], loadBalancerIP: '10.0.0.2' } }), {}).error ?? '', /can not have both/);
+    assert.match(
+      parseService(
+        svc('a', {
+          annotations: { 'metallb.io/loadBalancerIPs': '10.0.0.1' },
+          spec: { type: 'LoadBalancer', clusterIPs: ['10.96.0.1'], loadBalancerIP: '10.0.0.2' },
+        }),
+        {},
+      ).error ?? '',
+      /can not have both/,
+    );
     assert.match(parseService(svc('a', { annotations: { 'metallb.io/loadBalancerIPs': '10.0.0.300' } }), {}).error ?? '', /invalid IP "10\.0\.0\.300"/);
-    assert.match(parseService(svc('a', { spec: { type: 'LoadBalancer', clusterIPs: ['10.96.0.1'], ipFamilyPolicy: 'RequireDualStack' } }), {}).error ?? '', /not enough clusterips/);
+    assert.match(
+      parseService(svc('a', { spec: { type: 'LoadBalancer', clusterIPs: ['10.96.0.1'], ipFamilyPolicy: 'RequireDualStack' } }), {}).error ?? '',
+      /not enough clusterips/,
+    );
     assert.match(parseService({ metadata: { name: 'x', namespace: 'd' }, spec: { type: 'LoadBalancer' } }, {}).error ?? '', /no cluster IP/);
-    assert.deepEqual(parseService(svc('a', { spec: { type: 'LoadBalancer', clusterIPs: ['10.96.0.1'], loadBalancerIP: '10.0.0.7' } }), {}).requestedIPs.map(String), ['10.0.0.7']);
+    assert.deepEqual(
+      parseService(svc('a', { spec: { type: 'LoadBalancer', clusterIPs: ['10.96.0.1'], loadBalancerIP: '10.0.0.7' } }), {}).requestedIPs.map(String),
+      ['10.0.0.7'],
+    );
   });
 });
 
@@ -67,7 +109,9 @@ describe('Reconciler', () => {
     const first = r.reconcile(s);
     assert.deepEqual(first.write?.ingress, ['10.0.0.0']);
     assert.equal(first.write?.pool, 'p');
-    assert.deepEqual(first.write?.conditions, [{ type: CONDITION_TYPE, status: 'True', reason: 'IPAllocated', message: 'Assigned 10.0.0.0 from pool "p"', lastTransitionTime: '2026-01-01T00:00:00Z' }]);
+    assert.deepEqual(first.write?.conditions, [
+      { type: CONDITION_TYPE, status: 'True', reason: 'IPAllocated', message: 'Assigned 10.0.0.0 from pool "p"', lastTransitionTime: '2026-01-01T00:00:00Z' },
+    ]);
     assert.deepEqual(first.events, [{ type: 'Normal', reason: 'IPAllocated', message: 'Assigned IP ["10.0.0.0"]' }]);
     // Informer cache not yet updated: no second write, no second event.
     const lagging = r.reconcile(s);
@@ -83,11 +127,17 @@ describe('Reconciler', () => {
     const r = new Reconciler();
     assert.equal(r.reconcile(svc('early')).write, undefined);
     r.setConfig(config({ name: 'p', addresses: ['10.0.0.0/30'] }));
-    assert.equal(r.reconcile(svc('other', { spec: { type: 'LoadBalancer', clusterIPs: ['10.96.1.1'], loadBalancerClass: 'example.com/other' } })).write, undefined);
+    assert.equal(
+      r.reconcile(svc('other', { spec: { type: 'LoadBalancer', clusterIPs: ['10.96.1.1'], loadBalancerClass: 'example.com/other' } })).write,
+      undefined,
+    );
     const mine = new Reconciler({ lbClass: 'example.com/l2lb' });
     mine.setConfig(config({ name: 'p', addresses: ['10.0.0.0/30'] }));
     assert.equal(mine.reconcile(svc('unclassed')).write, undefined);
-    assert.deepEqual(mine.reconcile(svc('classed', { spec: { type: 'LoadBalancer', clusterIPs: ['10.96.1.2'], loadBalancerClass: 'example.com/l2lb' } })).write?.ingress, ['10.0.0.0']);
+    assert.deepEqual(
+      mine.reconcile(svc('classed', { spec: { type: 'LoadBalancer', clusterIPs: ['10.96.1.2'], loadBalancerClass: 'example.com/l2lb' } })).write?.ingress,
+      ['10.0.0.0'],
+    );
   });
 
   it('clears status, annotation and condition when a Service stops being a LoadBalancer, and frees the IP', () => {
@@ -113,7 +163,10 @@ describe('Reconciler', () => {
     const failed = r.reconcile(b0);
     assert.equal(failed.pending, true);
     assert.deepEqual(failed.write?.ingress, []);
-    assert.deepEqual(failed.write?.conditions.map((c) => [c.status, c.reason, c.message]), [['False', 'PoolExhausted', 'no available IPs']]);
+    assert.deepEqual(
+      failed.write?.conditions.map((c) => [c.status, c.reason, c.message]),
+      [['False', 'PoolExhausted', 'no available IPs']],
+    );
     assert.deepEqual(failed.events, [{ type: 'Warning', reason: 'AllocationFailed', message: 'Failed to allocate IP for "default/b": no available IPs' }]);
     const b1 = applied(b0, failed.write);
     const again = r.reconcile(b1);
@@ -122,7 +175,10 @@ describe('Reconciler', () => {
     assert.equal(r.deleted('default/a').freed, true);
     const assigned = r.reconcile(b1);
     assert.deepEqual(assigned.write?.ingress, ['10.0.0.0']);
-    assert.deepEqual(assigned.write?.conditions.map((c) => c.status), ['True']);
+    assert.deepEqual(
+      assigned.write?.conditions.map((c) => c.status),
+      ['True'],
+    );
     assert.deepEqual(reasons(assigned), ['IPAllocated']);
     void a;
   });
@@ -131,7 +187,10 @@ describe('Reconciler', () => {
     const cfg = config({ name: 'p', addresses: ['10.0.0.0/28'] });
     const first = new Reconciler();
     first.setConfig(cfg);
-    const stored = ['a', 'b', 'c', 'd'].map((n) => { const s = svc(n); return applied(s, first.reconcile(s).write); });
+    const stored = ['a', 'b', 'c', 'd'].map((n) => {
+      const s = svc(n);
+      return applied(s, first.reconcile(s).write);
+    });
     const restarted = new Reconciler();
     restarted.setConfig(cfg);
     const pendingNew = svc('new');
@@ -185,7 +244,10 @@ describe('Reconciler', () => {
     r.setConfig(config({ name: 'p', addresses: ['10.0.0.0/30'] }));
     assert.equal(r.reconcile(s).write, undefined);
     const other = r.reconcile(svc('other'));
-    assert.notDeepEqual(other.write?.ingress, s.status?.loadBalancer?.ingress?.map((i) => i.ip));
+    assert.notDeepEqual(
+      other.write?.ingress,
+      s.status?.loadBalancer?.ingress?.map((i) => i.ip),
+    );
   });
 
   it('moves a Service when its requested IP or pool annotation changes', () => {
@@ -220,8 +282,10 @@ describe('Reconciler', () => {
   });
 
   describe('a Service holding an IP whose annotations become invalid keeps its IP', () => {
-    const annotate = (s: ServiceObject, annotations: Record<string, string>): ServiceObject =>
-      ({ ...s, metadata: { ...s.metadata, annotations: { ...s.metadata?.annotations, ...annotations } } });
+    const annotate = (s: ServiceObject, annotations: Record<string, string>): ServiceObject => ({
+      ...s,
+      metadata: { ...s.metadata, annotations: { ...s.metadata?.annotations, ...annotations } },
+    });
     const holding = (r: Reconciler, name: string, annotations: Record<string, string> = {}, ports = [{ protocol: 'TCP', port: 80 }]): ServiceObject => {
       const fresh = svc(name, { annotations, spec: { type: 'LoadBalancer', clusterIPs: [`10.96.8.${clusterIP++}`], ports } });
       const out = r.reconcile(fresh);
@@ -329,7 +393,10 @@ describe('Reconciler', () => {
     const s = svc('web', { annotations: { 'metallb.universe.tf/allow-shared-ip': 'k' }, status: { conditions: [{ type: 'Other', status: 'True' }] } });
     const out = r.reconcile(s);
     assert.deepEqual(reasons(out), ['IPAllocated', 'deprecatedAnnotation']);
-    assert.deepEqual(out.write?.conditions.map((c) => c.type), ['Other', CONDITION_TYPE]);
+    assert.deepEqual(
+      out.write?.conditions.map((c) => c.type),
+      ['Other', CONDITION_TYPE],
+    );
   });
 });
 
@@ -346,7 +413,10 @@ describe('ConfigState', () => {
     assert.equal(bad.kind, 'invalid');
     if (bad.kind !== 'invalid') return;
     assert.equal(bad.repeated, false);
-    assert.deepEqual(bad.targets.map((t) => t.kind), ['ConfigMap']);
+    assert.deepEqual(
+      bad.targets.map((t) => t.kind),
+      ['ConfigMap'],
+    );
     assert.match(bad.targets[0]?.message ?? '', /keeping the last valid one.*nonsense/);
     assert.equal(state.stale, true);
     assert.equal(state.config?.pools[0]?.name, 'p');
@@ -359,9 +429,15 @@ describe('ConfigState', () => {
 
   it('sends CRD errors to the offending object', () => {
     const state = new ConfigState();
-    const bad = state.update(inputs(undefined, [{ apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'web' }, spec: { addresses: ['x'] } }]));
+    const bad = state.update(
+      inputs(undefined, [{ apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'web' }, spec: { addresses: ['x'] } }]),
+    );
     assert.equal(bad.kind, 'invalid');
-    if (bad.kind === 'invalid') assert.deepEqual(bad.targets.map((t) => [t.kind, t.name]), [['IPAddressPool', 'web']]);
+    if (bad.kind === 'invalid')
+      assert.deepEqual(
+        bad.targets.map((t) => [t.kind, t.name]),
+        [['IPAddressPool', 'web']],
+      );
   });
 });
 
@@ -373,15 +449,61 @@ describe('reconciler: Services with fields of the wrong type (found by npm run f
     spec: { type: 'LoadBalancer', clusterIP: '10.96.0.1', ports: [{ port: 80 }] },
   });
   const hostile: [string, (o: Record<string, unknown>) => void][] = [
-    ['spec.ports a string', (o) => { (o['spec'] as Record<string, unknown>)['ports'] = '80'; }],
-    ['spec.ports[0] null', (o) => { (o['spec'] as Record<string, unknown>)['ports'] = [null]; }],
-    ['an annotation a number', (o) => { (o['metadata'] as Record<string, unknown>)['annotations'] = { 'metallb.io/loadBalancerIPs': 5 }; }],
-    ['spec.clusterIPs an object', (o) => { (o['spec'] as Record<string, unknown>)['clusterIPs'] = { a: 1 }; }],
-    ['status.loadBalancer.ingress a number', (o) => { o['status'] = { loadBalancer: { ingress: 7 } }; }],
-    ['status.loadBalancer.ingress[0] null', (o) => { o['status'] = { loadBalancer: { ingress: [null] } }; }],
-    ['status.conditions a string', (o) => { o['status'] = { conditions: 'x' }; }],
-    ['spec.selector an array', (o) => { (o['spec'] as Record<string, unknown>)['selector'] = ['a']; (o['spec'] as Record<string, unknown>)['externalTrafficPolicy'] = 'Local'; }],
-    ['spec null', (o) => { o['spec'] = null; }],
+    [
+      'spec.ports a string',
+      (o) => {
+        (o['spec'] as Record<string, unknown>)['ports'] = '80';
+      },
+    ],
+    [
+      'spec.ports[0] null',
+      (o) => {
+        (o['spec'] as Record<string, unknown>)['ports'] = [null];
+      },
+    ],
+    [
+      'an annotation a number',
+      (o) => {
+        (o['metadata'] as Record<string, unknown>)['annotations'] = { 'metallb.io/loadBalancerIPs': 5 };
+      },
+    ],
+    [
+      'spec.clusterIPs an object',
+      (o) => {
+        (o['spec'] as Record<string, unknown>)['clusterIPs'] = { a: 1 };
+      },
+    ],
+    [
+      'status.loadBalancer.ingress a number',
+      (o) => {
+        o['status'] = { loadBalancer: { ingress: 7 } };
+      },
+    ],
+    [
+      'status.loadBalancer.ingress[0] null',
+      (o) => {
+        o['status'] = { loadBalancer: { ingress: [null] } };
+      },
+    ],
+    [
+      'status.conditions a string',
+      (o) => {
+        o['status'] = { conditions: 'x' };
+      },
+    ],
+    [
+      'spec.selector an array',
+      (o) => {
+        (o['spec'] as Record<string, unknown>)['selector'] = ['a'];
+        (o['spec'] as Record<string, unknown>)['externalTrafficPolicy'] = 'Local';
+      },
+    ],
+    [
+      'spec null',
+      (o) => {
+        o['spec'] = null;
+      },
+    ],
   ];
   for (const [what, mutate] of hostile) {
     it(`reconciles a Service with ${what} without throwing`, () => {

@@ -17,12 +17,19 @@ import type { LabPlan } from '../src/lab/plan.js';
 import { isRoot, runAsync } from '../src/lab/sys.js';
 
 const KILLS = Number(process.env['L2LB_BENCH_KILLS'] ?? 5);
-const PROFILES = (process.env['L2LB_BENCH_PROFILES'] ?? 'fast,lan').split(',').map((p) => p.trim()).filter((p): p is 'fast' | 'lan' => p === 'fast' || p === 'lan');
+const PROFILES = (process.env['L2LB_BENCH_PROFILES'] ?? 'fast,lan')
+  .split(',')
+  .map((p) => p.trim())
+  .filter((p): p is 'fast' | 'lan' => p === 'fast' || p === 'lan');
 const FULL_TIMELINE = process.env['L2LB_BENCH_TIMELINE'] === '1';
 const SLOW_MS = 1000;
 const PREFIX = `k8b${process.pid}`;
 
-interface Figures { arp: number[]; curl: number[]; missed: number }
+interface Figures {
+  arp: number[];
+  curl: number[];
+  missed: number;
+}
 
 function fmt(v: number[]): string {
   return v.length ? `p50 ${percentile(v, 50)} ms, max ${Math.max(...v)} ms` : 'no data';
@@ -45,8 +52,10 @@ async function runProfile(plan: LabPlan, profile: 'fast' | 'lan'): Promise<Figur
     if (!(await waitSingleOwner(plan, vip, 60_000))) throw new Error(`no single owner of ${vip} before kill ${i + 1}`);
     const sinceRevive = Date.now() - revivedAtMs;
     const r = await k8sFailover(plan, vip, 60_000, undefined, Math.min(sinceRevive, 120_000));
-    console.log(`  ${profile} kill ${i + 1}/${KILLS}: ${r.from} -> ${r.to ?? '?'}  ARP move ${r.arpMoveMs ?? 'never'} ms, first good curl ${r.firstCurlMs ?? 'never'} ms`
-      + ` (${gapsText(r.gaps)}; previous revive began ${Math.round(sinceRevive / 1000)} s before)`);
+    console.log(
+      `  ${profile} kill ${i + 1}/${KILLS}: ${r.from} -> ${r.to ?? '?'}  ARP move ${r.arpMoveMs ?? 'never'} ms, first good curl ${r.firstCurlMs ?? 'never'} ms` +
+        ` (${gapsText(r.gaps)}; previous revive began ${Math.round(sinceRevive / 1000)} s before)`,
+    );
     if (FULL_TIMELINE || r.arpMoveMs === undefined || r.arpMoveMs > SLOW_MS) console.log(formatTimeline(r.timeline, r.killedAtMs));
     if (r.arpMoveMs === undefined || r.firstCurlMs === undefined) f.missed++;
     if (r.arpMoveMs !== undefined) f.arp.push(r.arpMoveMs);
@@ -67,7 +76,14 @@ async function main(): Promise<number> {
     return 0;
   }
   const started = Date.now();
-  const { plan, timings } = await k8sUp({ prefix: PREFIX, nodes: 3, mlProfile: 'fast', timeoutMs: 600_000, workloads: true, say: (l) => console.log(`  ${l}`) });
+  const { plan, timings } = await k8sUp({
+    prefix: PREFIX,
+    nodes: 3,
+    mlProfile: 'fast',
+    timeoutMs: 600_000,
+    workloads: true,
+    say: (l) => console.log(`  ${l}`),
+  });
   console.log(`  cluster up in ${((Date.now() - started) / 1000).toFixed(0)} s ${JSON.stringify(timings)}`);
   try {
     const figures = new Map<'fast' | 'lan', Figures>();
@@ -87,4 +103,10 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code), (e: unknown) => { console.error(e); process.exit(1); });
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

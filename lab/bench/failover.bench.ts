@@ -20,7 +20,13 @@ async function cleanupStale(): Promise<void> {
   for (const p of staleLabPrefixes('l2ltb')) await down({ prefix: p });
 }
 
-interface ProfileResult { ms: number[]; detected: number[]; announced: number[]; missed: number; kills: FailoverKill[] }
+interface ProfileResult {
+  ms: number[];
+  detected: number[];
+  announced: number[];
+  missed: number;
+  kills: FailoverKill[];
+}
 /** Where the picture goes (L2LB_BENCH_SVG, default failover.svg in the working directory). */
 const SVG_PATH = process.env['L2LB_BENCH_SVG'] ?? 'failover.svg';
 
@@ -44,8 +50,10 @@ async function runProfile(profile: MlProfile): Promise<ProfileResult> {
       if (ph.detectedMs !== undefined) detected.push(ph.detectedMs);
       if (ph.announcedMs !== undefined) announced.push(ph.announcedMs);
       kills.push({ from: r.from.name, ...(r.to ? { to: r.to.name } : {}), ...(r.ms !== undefined ? { clientMs: r.ms } : {}), ...ph });
-      console.log(`  ${profile} kill ${i + 1}: ${r.from.name} -> ${r.to?.name ?? 'nobody'}: ${r.ms === undefined ? 'no failover within 30 s' : `${r.ms} ms`}`
-        + ` (declared dead +${ph.detectedMs ?? '?'} ms, announcing +${ph.announcedMs ?? '?'} ms)`);
+      console.log(
+        `  ${profile} kill ${i + 1}: ${r.from.name} -> ${r.to?.name ?? 'nobody'}: ${r.ms === undefined ? 'no failover within 30 s' : `${r.ms} ms`}` +
+          ` (declared dead +${ph.detectedMs ?? '?'} ms, announcing +${ph.announcedMs ?? '?'} ms)`,
+      );
       await reviveNode(plan, r.from.name, profile);
     }
   } finally {
@@ -57,7 +65,9 @@ async function runProfile(profile: MlProfile): Promise<ProfileResult> {
 async function main(): Promise<void> {
   const missing = ['ip', 'kubectl', 'arping', 'ping', 'bash'].filter((t) => !have(t));
   if (!isRoot() || missing.length > 0 || !speakerHasRun()) {
-    console.log(`SKIPPED: the failover benchmark ${!isRoot() ? 'needs root' : missing.length ? `needs ${missing.join(', ')}` : 'needs an l2lb-speaker with a run command'}`);
+    console.log(
+      `SKIPPED: the failover benchmark ${!isRoot() ? 'needs root' : missing.length ? `needs ${missing.join(', ')}` : 'needs an l2lb-speaker with a run command'}`,
+    );
     return;
   }
   await cleanupStale();
@@ -66,21 +76,26 @@ async function main(): Promise<void> {
   const results: Record<MlProfile, ProfileResult> = { fast: empty(), lan: empty() };
   for (const profile of ['fast', 'lan'] as const) results[profile] = await runProfile(profile);
   const row = (label: string, r: ProfileResult): string =>
-    `${label.padEnd(46)} p50 ${String(percentile(r.ms, 50)).padStart(6)} ms   max ${String(Math.max(...r.ms)).padStart(6)} ms   n=${r.ms.length}${r.missed ? `  (${r.missed} never failed over)` : ''}`
-    + `   [declared dead p50 ${percentile(r.detected, 50)} ms, announcing p50 ${percentile(r.announced, 50)} ms]`;
+    `${label.padEnd(46)} p50 ${String(percentile(r.ms, 50)).padStart(6)} ms   max ${String(Math.max(...r.ms)).padStart(6)} ms   n=${r.ms.length}${r.missed ? `  (${r.missed} never failed over)` : ''}` +
+    `   [declared dead p50 ${percentile(r.detected, 50)} ms, announcing p50 ${percentile(r.announced, 50)} ms]`;
   console.log('');
   console.log(row('l2lb (--ml-profile fast, the default)', results.fast));
   console.log(row('reference: MetalLB timings (--ml-profile lan)', results.lan));
-  writeFileSync(SVG_PATH, failoverSvg(`l2lb failover, 3-node lab, ${KILLS} kills per profile`, [
-    { label: 'l2lb (--ml-profile fast)', kills: results.fast.kills },
-    { label: 'MetalLB timings (--ml-profile lan)', kills: results.lan.kills },
-  ]));
+  writeFileSync(
+    SVG_PATH,
+    failoverSvg(`l2lb failover, 3-node lab, ${KILLS} kills per profile`, [
+      { label: 'l2lb (--ml-profile fast)', kills: results.fast.kills },
+      { label: 'MetalLB timings (--ml-profile lan)', kills: results.lan.kills },
+    ]),
+  );
   console.log(`picture: ${SVG_PATH}`);
   const fastP50 = percentile(results.fast.ms, 50);
   const lanP50 = percentile(results.lan.ms, 50);
   console.log(`ratio (reference p50 / l2lb p50): ${(lanP50 / fastP50).toFixed(1)}x`);
   if (!(fastP50 < TARGET_P50_MS) || results.fast.missed > 0) {
-    console.log(`TARGET MISSED: l2lb p50 ${fastP50} ms (target < ${TARGET_P50_MS} ms)${results.fast.missed ? `, ${results.fast.missed} kills without failover` : ''}`);
+    console.log(
+      `TARGET MISSED: l2lb p50 ${fastP50} ms (target < ${TARGET_P50_MS} ms)${results.fast.missed ? `, ${results.fast.missed} kills without failover` : ''}`,
+    );
   } else {
     console.log(`target met: l2lb p50 ${fastP50} ms < ${TARGET_P50_MS} ms`);
   }

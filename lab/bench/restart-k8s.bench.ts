@@ -28,18 +28,24 @@ async function main(): Promise<number> {
   try {
     const vip = serviceIp(plan, 'default', 'web');
     if (!vip) throw new Error('the web Service has no IP');
-    const [winner, off, survivor] = electionOrder(plan.nodes.map((n) => n.name), vip);
+    const [winner, off, survivor] = electionOrder(
+      plan.nodes.map((n) => n.name),
+      vip,
+    );
     if (!winner || !off || !survivor) throw new Error('three nodes expected');
     if ((await waitSingleOwner(plan, vip, 30_000))?.node?.name !== winner) throw new Error(`${winner} does not answer for ${vip}`);
     await k8sKillNode(plan, off);
-    const dropped = await waitFor(async () => {
-      for (const name of [winner, survivor]) {
-        const n = findNode(plan, name);
-        const m = n ? await nsHttpGet(n.ns, n.ip, 7472, '/metrics', 1500) : undefined;
-        if (m?.status !== 200 || memberlistMembers(m.body).includes(off)) return false;
-      }
-      return true;
-    }, { timeoutMs: 20_000, intervalMs: 200 });
+    const dropped = await waitFor(
+      async () => {
+        for (const name of [winner, survivor]) {
+          const n = findNode(plan, name);
+          const m = n ? await nsHttpGet(n.ns, n.ip, 7472, '/metrics', 1500) : undefined;
+          if (m?.status !== 200 || memberlistMembers(m.body).includes(off)) return false;
+        }
+        return true;
+      },
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
     if (!dropped) throw new Error(`the speakers still list ${off} after its power-off`);
     console.log(`  ${vip}: election order ${winner}, ${off}, ${survivor}; ${off} powered off`);
     const kc = ['netns', 'exec', plan.cp.ns, 'kubectl', '--kubeconfig', `${plan.stateDir}/kubeconfig`, '-n', 'l2lb-system'];
@@ -49,7 +55,10 @@ async function main(): Promise<number> {
       if (!pod) throw new Error(`no speaker Pod on ${winner}`);
       const t0 = Date.now();
       await runAsync('ip', [...kc, 'delete', 'pod', pod.metadata.name, '--wait=false'], { timeoutMs: 30_000 });
-      const back = await waitFor(async () => Date.now() - t0 > 3000 && (await waitSingleOwner(plan, vip, 1000))?.node?.name === winner, { timeoutMs: 120_000, intervalMs: 300 });
+      const back = await waitFor(async () => Date.now() - t0 > 3000 && (await waitSingleOwner(plan, vip, 1000))?.node?.name === winner, {
+        timeoutMs: 120_000,
+        intervalMs: 300,
+      });
       if (!back) throw new Error(`${winner} did not announce ${vip} again`);
       await sleep(1000);
       const tl = await speakerTimeline(plan, t0);
@@ -57,15 +66,25 @@ async function main(): Promise<number> {
       const burst = tl.filter((e) => e.who === winner && e.what.startsWith('gratuitous burst')).pop();
       const gap = withdrew && burst ? burst.atMs - withdrew.atMs : undefined;
       if (gap !== undefined) gaps.push(gap);
-      console.log(`  round ${round}: ${survivor} withdrew at +${withdrew ? withdrew.atMs - t0 : '?'} ms, restarted ${winner} burst at +${burst ? burst.atMs - t0 : '?'} ms: no announcer for ${gap ?? '?'} ms`);
+      console.log(
+        `  round ${round}: ${survivor} withdrew at +${withdrew ? withdrew.atMs - t0 : '?'} ms, restarted ${winner} burst at +${burst ? burst.atMs - t0 : '?'} ms: no announcer for ${gap ?? '?'} ms`,
+      );
       console.log(formatTimeline(tl, t0));
       await sleep(3000);
     }
-    console.log(`restart-k8s (${ROUNDS} restarts of the winner's speaker with ${off} powered off, fast): no announcer for ${gaps.length ? gaps.join(', ') : '?'} ms`);
+    console.log(
+      `restart-k8s (${ROUNDS} restarts of the winner's speaker with ${off} powered off, fast): no announcer for ${gaps.length ? gaps.join(', ') : '?'} ms`,
+    );
     return 0;
   } finally {
     await k8sDown(PREFIX);
   }
 }
 
-main().then((code) => process.exit(code), (e: unknown) => { console.error(e); process.exit(1); });
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

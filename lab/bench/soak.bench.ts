@@ -29,14 +29,33 @@ async function main(): Promise<void> {
     console.log(`SKIPPED: the soak ${!isRoot() ? 'needs root' : missing.length ? `needs ${missing.join(', ')}` : 'needs an l2lb-speaker with a run command'}`);
     return;
   }
-  const mode = process.argv.slice(2).find((a) => a.startsWith('--stress='))?.slice('--stress='.length) ?? 'shared-quota';
+  const mode =
+    process.argv
+      .slice(2)
+      .find((a) => a.startsWith('--stress='))
+      ?.slice('--stress='.length) ?? 'shared-quota';
   if (mode !== 'neighbour' && mode !== 'shared-quota') throw new Error(`--stress must be neighbour or shared-quota, got ${mode}`);
-  const logsArg = process.argv.slice(2).find((a) => a.startsWith('--keep-logs='))?.slice('--keep-logs='.length);
-  const profileArg = process.argv.slice(2).find((a) => a.startsWith('--profile='))?.slice('--profile='.length) ?? 'fast';
+  const logsArg = process.argv
+    .slice(2)
+    .find((a) => a.startsWith('--keep-logs='))
+    ?.slice('--keep-logs='.length);
+  const profileArg =
+    process.argv
+      .slice(2)
+      .find((a) => a.startsWith('--profile='))
+      ?.slice('--profile='.length) ?? 'fast';
   if (profileArg !== 'fast' && profileArg !== 'lan') throw new Error(`--profile must be fast or lan, got ${profileArg}`);
   const r = await runSoak({
-    prefix: PREFIX, nodes: 5, mlProfile: profileArg as MlProfile, seconds: option('seconds', 600), lossPercent: option('loss', 5, true),
-    stressedNodes: option('stressed', 2, true), stressCpuShare: option('cpu-share', mode === 'neighbour' ? 0.5 : 0.4), stressPeriodMs: option('period-ms', 100), stressMode: mode, say: (l) => console.log(l),
+    prefix: PREFIX,
+    nodes: 5,
+    mlProfile: profileArg as MlProfile,
+    seconds: option('seconds', 600),
+    lossPercent: option('loss', 5, true),
+    stressedNodes: option('stressed', 2, true),
+    stressCpuShare: option('cpu-share', mode === 'neighbour' ? 0.5 : 0.4),
+    stressPeriodMs: option('period-ms', 100),
+    stressMode: mode,
+    say: (l) => console.log(l),
     ...(logsArg ? { keepLogsIn: logsArg } : {}),
   });
   for (const line of soakReport(r)) console.log(line);

@@ -102,7 +102,14 @@ function pct(sorted: number[], q: number): number {
   return sorted[i] as number;
 }
 
-interface Result { kind: Kind; times: number[]; falseDeaths: number; cpuPct: number; bytesPerNode: number | null; appBytesPerNode: number | null }
+interface Result {
+  kind: Kind;
+  times: number[];
+  falseDeaths: number;
+  cpuPct: number;
+  bytesPerNode: number | null;
+  appBytesPerNode: number | null;
+}
 
 async function measure(kind: Kind, clusterBase: number): Promise<Result> {
   const times: number[] = [];
@@ -116,7 +123,9 @@ async function measure(kind: Kind, clusterBase: number): Promise<Result> {
       const survivors = peers.filter((_, i) => i !== victimIdx);
       const killedAt = performance.now();
       peers[victimIdx]!.signal('SIGKILL');
-      const evs = await Promise.all(survivors.map((p) => p.waitEvent((e) => e.ev === 'leave' && e.node?.name === victim && e.ts !== undefined, 60_000, `${victim} declared dead`)));
+      const evs = await Promise.all(
+        survivors.map((p) => p.waitEvent((e) => e.ev === 'leave' && e.node?.name === victim && e.ts !== undefined, 60_000, `${victim} declared dead`)),
+      );
       const took = Math.max(...evs.map((e) => e.at - killedAt));
       times.push(took);
       falseDeaths += survivors.reduce((acc, p) => acc + p.events.filter((e) => e.ev === 'leave' && e.node?.name !== victim).length, 0);
@@ -143,7 +152,7 @@ async function measure(kind: Kind, clusterBase: number): Promise<Result> {
     const b1 = loBytes();
     const s1 = peers.map((p) => lastStats(p));
     const hz = 100;
-    cpuPct = c1.reduce((acc, v, i) => acc + (v - (c0[i] as number)), 0) / hz / dt / N * 100;
+    cpuPct = (c1.reduce((acc, v, i) => acc + (v - (c0[i] as number)), 0) / hz / dt / N) * 100;
     if (b0 !== null && b1 !== null) bytesPerNode = (b1 - b0) / dt / N;
     if (kind !== 'go') {
       const sent = s1.reduce((acc, v, i) => acc + (v - (s0[i] as number)), 0);
@@ -167,22 +176,28 @@ async function lossRun(kind: Kind, cluster: number, periodMs: number): Promise<v
   }
   const peers = await startCluster(kind, cluster);
   try {
-    if (!nft(['add table inet l2m_loss']) || !nft(['add chain inet l2m_loss out { type filter hook output priority 0 ; }']) ||
-      !nft(['add rule inet l2m_loss out numgen random mod 100 < 5 counter drop'])) {
+    if (
+      !nft(['add table inet l2m_loss']) ||
+      !nft(['add chain inet l2m_loss out { type filter hook output priority 0 ; }']) ||
+      !nft(['add rule inet l2m_loss out numgen random mod 100 < 5 counter drop'])
+    ) {
       console.log(`  ${kind} under 5 % loss: skipped (nft failed)`);
       return;
     }
     await new Promise((r) => setTimeout(r, periodMs));
     const falseDeaths = peers.reduce((a, p) => a + p.events.filter((e) => e.ev === 'leave').length, 0);
     const suspicions = peers.reduce((a, p) => a + p.events.filter((e) => e.ev === 'suspect').length, 0);
-    const listing = netns === null ? '' : spawnSync('ip', ['netns', 'exec', netns, 'nft', 'list', 'table', 'inet', 'l2m_loss'], { encoding: 'utf8' }).stdout ?? '';
+    const listing =
+      netns === null ? '' : (spawnSync('ip', ['netns', 'exec', netns, 'nft', 'list', 'table', 'inet', 'l2m_loss'], { encoding: 'utf8' }).stdout ?? '');
     const dropped = /counter packets (\d+)/.exec(listing)?.[1] ?? '?';
     const killedAt = performance.now();
     peers[2]!.signal('SIGKILL');
     const survivors = peers.filter((_, i) => i !== 2);
     const evs = await Promise.all(survivors.map((p) => p.waitEvent((e) => e.ev === 'leave' && e.node?.name === 'n2', 60_000, 'n2 dead')));
     const took = Math.max(...evs.map((e) => e.at - killedAt));
-    console.log(`  ${kind} under 5 % packet loss (all packets, nft numgen) for ${(periodMs / 1000).toFixed(0)} s (${dropped} packets dropped): ${falseDeaths} false deaths, ${suspicions} suspicions (refuted); then a SIGKILL was declared dead by all after ${(took / 1000).toFixed(3)} s`);
+    console.log(
+      `  ${kind} under 5 % packet loss (all packets, nft numgen) for ${(periodMs / 1000).toFixed(0)} s (${dropped} packets dropped): ${falseDeaths} false deaths, ${suspicions} suspicions (refuted); then a SIGKILL was declared dead by all after ${(took / 1000).toFixed(3)} s`,
+    );
     if (falseDeaths > 0) console.log(`TARGET MISSED: ${kind} declared a live node dead at 5 % loss`);
   } finally {
     nft(['delete table inet l2m_loss']);
@@ -202,8 +217,13 @@ async function main(): Promise<void> {
   ensureMlpeer();
   setupNetns();
   process.on('exit', cleanupNetns);
-  process.on('SIGINT', () => { cleanupNetns(); process.exit(130); });
-  console.log(`memberlist failure detection: ${N} agents, SIGKILL one, ${TRIALS} trials per kind${netns === null ? ' (loopback of the host)' : ` (loopback of netns ${netns})`}`);
+  process.on('SIGINT', () => {
+    cleanupNetns();
+    process.exit(130);
+  });
+  console.log(
+    `memberlist failure detection: ${N} agents, SIGKILL one, ${TRIALS} trials per kind${netns === null ? ' (loopback of the host)' : ` (loopback of netns ${netns})`}`,
+  );
   const results: Result[] = [];
   let base = 0;
   const kinds = (process.env.ML_BENCH_KINDS ?? 'fast,lan,go').split(',') as Kind[];
@@ -217,11 +237,18 @@ async function main(): Promise<void> {
   console.log('kind   p50 (s)   max (s)   false deaths   idle CPU %/node   bytes/s/node (wire)   bytes/s/node (app, UDP+TCP payload sent)');
   for (const r of results) {
     const s = [...r.times].sort((a, b) => a - b);
-    console.log(`${r.kind.padEnd(6)} ${(pct(s, 0.5) / 1000).toFixed(3).padStart(7)}   ${(s[s.length - 1]! / 1000).toFixed(3).padStart(7)}   ${String(r.falseDeaths).padStart(12)}   ${r.cpuPct.toFixed(2).padStart(15)}   ${(r.bytesPerNode === null ? 'n/a' : r.bytesPerNode.toFixed(0)).padStart(19)}   ${r.appBytesPerNode === null ? 'n/a' : r.appBytesPerNode.toFixed(0)}`);
+    console.log(
+      `${r.kind.padEnd(6)} ${(pct(s, 0.5) / 1000).toFixed(3).padStart(7)}   ${(s[s.length - 1]! / 1000).toFixed(3).padStart(7)}   ${String(r.falseDeaths).padStart(12)}   ${r.cpuPct.toFixed(2).padStart(15)}   ${(r.bytesPerNode === null ? 'n/a' : r.bytesPerNode.toFixed(0)).padStart(19)}   ${r.appBytesPerNode === null ? 'n/a' : r.appBytesPerNode.toFixed(0)}`,
+    );
   }
   const p50 = (k: Kind): number | null => {
     const r = results.find((x) => x.kind === k);
-    return r === undefined ? null : pct([...r.times].sort((x, y) => x - y), 0.5);
+    return r === undefined
+      ? null
+      : pct(
+          [...r.times].sort((x, y) => x - y),
+          0.5,
+        );
   };
   const fast = p50('fast');
   const goP50 = p50('go');
@@ -239,8 +266,11 @@ async function main(): Promise<void> {
   cleanupNetns();
 }
 
-main().then(() => process.exit(0), (err: unknown) => {
-  console.error(`memberlist bench failed: ${errorText(err, { stack: true })}`);
-  cleanupNetns();
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(`memberlist bench failed: ${errorText(err, { stack: true })}`);
+    cleanupNetns();
+    process.exit(1);
+  },
+);

@@ -10,10 +10,14 @@ import { FAST, type Timings } from '../src/config.js';
 import { detectionTrial, simulateSoak, type SoakOptions } from '../src/sim-soak.js';
 import { HARSH_STALLS, SOAK_STALLS, type StallModel } from '../src/sim-stall.js';
 
-const { values } = parseArgs({ options: {
-  seeds: { type: 'string', default: '10' }, seconds: { type: 'string', default: '60' },
-  trials: { type: 'string', default: '20' }, candidates: { type: 'string', default: 'true' },
-} });
+const { values } = parseArgs({
+  options: {
+    seeds: { type: 'string', default: '10' },
+    seconds: { type: 'string', default: '60' },
+    trials: { type: 'string', default: '20' },
+    candidates: { type: 'string', default: 'true' },
+  },
+});
 const SEEDS = Number(values.seeds);
 const SECONDS = Number(values.seconds);
 const TRIALS = Number(values.trials);
@@ -22,7 +26,12 @@ const TARGETS = { falseDeaths: 0, detectP50Ms: 500, detectMaxMs: 1000 };
 type Candidate = [label: string, timings: Partial<Timings>];
 /** The `fast` profile before this tuning: k = 0, one fixed 160 ms suspicion window. */
 const BEFORE: Partial<Timings> = { probeIntervalMs: 80, probeTimeoutMs: 30, suspicionMult: 2, suspicionMaxTimeoutMult: 1 };
-const CURRENT: Partial<Timings> = { probeIntervalMs: FAST.probeIntervalMs, probeTimeoutMs: FAST.probeTimeoutMs, suspicionMult: FAST.suspicionMult, suspicionMaxTimeoutMult: FAST.suspicionMaxTimeoutMult };
+const CURRENT: Partial<Timings> = {
+  probeIntervalMs: FAST.probeIntervalMs,
+  probeTimeoutMs: FAST.probeTimeoutMs,
+  suspicionMult: FAST.suspicionMult,
+  suspicionMaxTimeoutMult: FAST.suspicionMaxTimeoutMult,
+};
 const CANDIDATES: Candidate[] = [
   ['mult 3, max x3', { ...BEFORE, suspicionMult: 3, suspicionMaxTimeoutMult: 3 }],
   ['mult 4, max x3', { ...BEFORE, suspicionMult: 4, suspicionMaxTimeoutMult: 3 }],
@@ -39,7 +48,13 @@ const pct = (xs: number[], q: number): number => {
 };
 const base = (timings: Partial<Timings>, stalls: StallModel, seed: number): SoakOptions => ({ members: 5, stalled: 2, stalls, linkLoss: 0.05, timings, seed });
 
-interface Row { falseDeathsPerMin: number; harshPerMin: number; deadS: number; quiet5: number[]; soak5: number[] }
+interface Row {
+  falseDeathsPerMin: number;
+  harshPerMin: number;
+  deadS: number;
+  quiet5: number[];
+  soak5: number[];
+}
 
 function soakRate(timings: Partial<Timings>, stalls: StallModel): { perMin: number; deadS: number } {
   let deaths = 0;
@@ -49,7 +64,7 @@ function soakRate(timings: Partial<Timings>, stalls: StallModel): { perMin: numb
     deaths += r.falseDeaths;
     deadMs += r.deadMs;
   }
-  return { perMin: deaths / (SEEDS * SECONDS / 60), deadS: deadMs / 1000 };
+  return { perMin: deaths / ((SEEDS * SECONDS) / 60), deadS: deadMs / 1000 };
 }
 
 function detection(timings: Partial<Timings>, members: number, soak: boolean): number[] {
@@ -64,15 +79,26 @@ function detection(timings: Partial<Timings>, members: number, soak: boolean): n
 function row(timings: Partial<Timings>): Row {
   const soak = soakRate(timings, SOAK_STALLS);
   const harsh = soakRate(timings, HARSH_STALLS);
-  return { falseDeathsPerMin: soak.perMin, harshPerMin: harsh.perMin, deadS: soak.deadS, quiet5: detection(timings, 5, false), soak5: detection(timings, 5, true) };
+  return {
+    falseDeathsPerMin: soak.perMin,
+    harshPerMin: harsh.perMin,
+    deadS: soak.deadS,
+    quiet5: detection(timings, 5, false),
+    soak5: detection(timings, 5, true),
+  };
 }
 
 const pm = (xs: number[]): string => `${pct(xs, 0.5).toFixed(0)}/${Math.max(...xs).toFixed(0)}`;
-console.log(`simulated soak: 5 members, 5 % loss each way on every link, 2 stalled (quota: ${SOAK_STALLS.throttleMinMs}-${SOAK_STALLS.throttleMaxMs} ms of every ${SOAK_STALLS.periodMs} ms; `
-  + `${SOAK_STALLS.longPerMinute}/min of ${SOAK_STALLS.longMinMs}-${SOAK_STALLS.longMaxMs} ms; harsh: ${HARSH_STALLS.longPerMinute}/min of ${HARSH_STALLS.longMinMs}-${HARSH_STALLS.longMaxMs} ms), ${SEEDS} seeds x ${SECONDS} s;`
-  + ` detection over ${TRIALS} kills`);
-console.log('timings                               false deaths/min (soak / harsh)  dead in someone\'s view (soak, s)  detect ms p50/max quiet  under soak');
-const print = (label: string, r: Row): void => console.log(`${label.padEnd(37)} ${`${r.falseDeathsPerMin.toFixed(2)} / ${r.harshPerMin.toFixed(2)}`.padStart(31)}  ${r.deadS.toFixed(1).padStart(32)}  ${pm(r.quiet5).padStart(23)}  ${pm(r.soak5).padStart(10)}`);
+console.log(
+  `simulated soak: 5 members, 5 % loss each way on every link, 2 stalled (quota: ${SOAK_STALLS.throttleMinMs}-${SOAK_STALLS.throttleMaxMs} ms of every ${SOAK_STALLS.periodMs} ms; ` +
+    `${SOAK_STALLS.longPerMinute}/min of ${SOAK_STALLS.longMinMs}-${SOAK_STALLS.longMaxMs} ms; harsh: ${HARSH_STALLS.longPerMinute}/min of ${HARSH_STALLS.longMinMs}-${HARSH_STALLS.longMaxMs} ms), ${SEEDS} seeds x ${SECONDS} s;` +
+    ` detection over ${TRIALS} kills`,
+);
+console.log("timings                               false deaths/min (soak / harsh)  dead in someone's view (soak, s)  detect ms p50/max quiet  under soak");
+const print = (label: string, r: Row): void =>
+  console.log(
+    `${label.padEnd(37)} ${`${r.falseDeathsPerMin.toFixed(2)} / ${r.harshPerMin.toFixed(2)}`.padStart(31)}  ${r.deadS.toFixed(1).padStart(32)}  ${pm(r.quiet5).padStart(23)}  ${pm(r.soak5).padStart(10)}`,
+  );
 const t0 = performance.now();
 print('before (mult 2, max x1: k = 0)', row(BEFORE));
 if (values.candidates !== 'false') for (const [label, timings] of CANDIDATES) print(label, row(timings));
@@ -87,6 +113,13 @@ console.log(`(wall ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
 const check = (ok: boolean, text: string): void => console.log(ok ? `target met: ${text}` : `TARGET MISSED: ${text}`);
 check(now.falseDeathsPerMin <= TARGETS.falseDeaths, `FAST false deaths in the simulated soak ${now.falseDeathsPerMin.toFixed(2)}/min (target 0)`);
 check(now.harshPerMin <= TARGETS.falseDeaths, `FAST false deaths in the harsh soak ${now.harshPerMin.toFixed(2)}/min (target 0)`);
-check(pct(now.quiet5, 0.5) <= TARGETS.detectP50Ms, `FAST detection p50 at 5 members ${pct(now.quiet5, 0.5).toFixed(0)} ms (target <= ${TARGETS.detectP50Ms} ms)`);
-for (const [n, xs] of bySize) check(Math.max(...xs) <= TARGETS.detectMaxMs, `FAST detection max at ${n} members ${Math.max(...xs).toFixed(0)} ms (target <= ${TARGETS.detectMaxMs} ms)`);
-check(Math.max(...now.soak5) <= TARGETS.detectMaxMs, `FAST detection max at 5 members under the soak ${Math.max(...now.soak5).toFixed(0)} ms (target <= ${TARGETS.detectMaxMs} ms)`);
+check(
+  pct(now.quiet5, 0.5) <= TARGETS.detectP50Ms,
+  `FAST detection p50 at 5 members ${pct(now.quiet5, 0.5).toFixed(0)} ms (target <= ${TARGETS.detectP50Ms} ms)`,
+);
+for (const [n, xs] of bySize)
+  check(Math.max(...xs) <= TARGETS.detectMaxMs, `FAST detection max at ${n} members ${Math.max(...xs).toFixed(0)} ms (target <= ${TARGETS.detectMaxMs} ms)`);
+check(
+  Math.max(...now.soak5) <= TARGETS.detectMaxMs,
+  `FAST detection max at 5 members under the soak ${Math.max(...now.soak5).toFixed(0)} ms (target <= ${TARGETS.detectMaxMs} ms)`,
+);

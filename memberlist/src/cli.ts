@@ -69,14 +69,22 @@ export async function main(argv: string[]): Promise<void> {
   if (net.isIP(advertise) === 0 || advertise === '0.0.0.0' || advertise === '::') {
     throw new Error(`--advertise must be a concrete IP address (needed when --bind is a wildcard), got "${advertise}"`);
   }
-  const cfg = makeConfig(name, advertise, port, {
-    meta: meta === undefined || meta === '' ? null : new TextEncoder().encode(meta),
-    wire: defaultWireOptions({
-      keyring, label, compression: (args.get('compression') ?? 'true') !== 'false',
-      verifyIncoming: (args.get('verify-incoming') ?? 'true') !== 'false',
-      verifyOutgoing: (args.get('verify-outgoing') ?? 'true') !== 'false',
-    }),
-  }, prof);
+  const cfg = makeConfig(
+    name,
+    advertise,
+    port,
+    {
+      meta: meta === undefined || meta === '' ? null : new TextEncoder().encode(meta),
+      wire: defaultWireOptions({
+        keyring,
+        label,
+        compression: (args.get('compression') ?? 'true') !== 'false',
+        verifyIncoming: (args.get('verify-incoming') ?? 'true') !== 'false',
+        verifyOutgoing: (args.get('verify-outgoing') ?? 'true') !== 'false',
+      }),
+    },
+    prof,
+  );
   const timing = args.get('timing');
   if (timing !== undefined) {
     for (const kv of timing.split(',')) {
@@ -97,22 +105,37 @@ export async function main(argv: string[]): Promise<void> {
     transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug', 'verbose', 'silly'] })],
   });
 
-  const node = new MemberlistNode(cfg, { bindIp: bind, bindPort: port, logger }, {
-    join: (n) => emit({ ev: 'join', node: nodeJson(n) }),
-    leave: (n, reason) => emit({ ev: 'leave', reason, node: nodeJson(n) }),
-    update: (n) => emit({ ev: 'update', node: nodeJson(n) }),
-    suspect: (n) => emit({ ev: 'suspect', node: nodeJson(n) }),
-  });
+  const node = new MemberlistNode(
+    cfg,
+    { bindIp: bind, bindPort: port, logger },
+    {
+      join: (n) => emit({ ev: 'join', node: nodeJson(n) }),
+      leave: (n, reason) => emit({ ev: 'leave', reason, node: nodeJson(n) }),
+      update: (n) => emit({ ev: 'update', node: nodeJson(n) }),
+      suspect: (n) => emit({ ev: 'suspect', node: nodeJson(n) }),
+    },
+  );
   await node.start();
   const self = node.ml.node(name);
   emit({
-    ev: 'start', name, addr: self?.addr ?? advertise, addr_len: net.isIPv6(advertise) ? 16 : 4, port, encrypted: keyring !== null,
-    key_bits: keyring === null ? 0 : (keyring.primary?.length ?? 0) * 8, vsn: [1, 5, 2, 0, 0, 0], lib: 'l2lb-memberlist',
-    label, profile: prof,
+    ev: 'start',
+    name,
+    addr: self?.addr ?? advertise,
+    addr_len: net.isIPv6(advertise) ? 16 : 4,
+    port,
+    encrypted: keyring !== null,
+    key_bits: keyring === null ? 0 : (keyring.primary?.length ?? 0) * 8,
+    vsn: [1, 5, 2, 0, 0, 0],
+    lib: 'l2lb-memberlist',
+    label,
+    profile: prof,
   });
 
   let stopping = false;
-  const joinList = (args.get('join') ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const joinList = (args.get('join') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (joinList.length > 0) {
     void (async () => {
       for (let attempt = 1; ; attempt++) {

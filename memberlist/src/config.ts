@@ -104,6 +104,12 @@ export interface MemberlistConfig extends Timings {
   wire: WireOptions;
 }
 
-export function makeConfig(name: string, advertiseIp: string, advertisePort: number, over: Partial<MemberlistConfig> = {}, prof: ProfileName = 'fast'): MemberlistConfig {
+export function makeConfig(
+  name: string,
+  advertiseIp: string,
+  advertisePort: number,
+  over: Partial<MemberlistConfig> = {},
+  prof: ProfileName = 'fast',
+): MemberlistConfig {
   return { ...profile(prof), name, advertiseIp, advertisePort, meta: null, wire: defaultWireOptions(), ...over };
 }

@@ -8,7 +8,10 @@ export const TAG_SIZE = 16;
 const BLOCK = 16;
 
 export class CryptoError extends Error {
-  constructor(readonly reason: string, message: string) {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'CryptoError';
   }
@@ -16,10 +19,14 @@ export class CryptoError extends Error {
 
 function cipherName(key: Uint8Array): 'aes-128-gcm' | 'aes-192-gcm' | 'aes-256-gcm' {
   switch (key.length) {
-    case 16: return 'aes-128-gcm';
-    case 24: return 'aes-192-gcm';
-    case 32: return 'aes-256-gcm';
-    default: throw new CryptoError('bad_key', `AES key must be 16, 24 or 32 bytes, got ${key.length}`);
+    case 16:
+      return 'aes-128-gcm';
+    case 24:
+      return 'aes-192-gcm';
+    case 32:
+      return 'aes-256-gcm';
+    default:
+      throw new CryptoError('bad_key', `AES key must be 16, 24 or 32 bytes, got ${key.length}`);
   }
 }
 

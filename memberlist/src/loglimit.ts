@@ -25,7 +25,11 @@ export const OVERFLOW_SOURCE = '*';
 export class DropLogLimiter {
   private readonly slots = new Map<string, Slot>();
 
-  constructor(private readonly windowMs: number, private readonly maxKeys: number, private readonly now: () => number) {}
+  constructor(
+    private readonly windowMs: number,
+    private readonly maxKeys: number,
+    private readonly now: () => number,
+  ) {}
 
   admit(reason: string, source: string): LimitVerdict {
     const t = this.now();

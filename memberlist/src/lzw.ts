@@ -7,7 +7,10 @@ const EOF = 257;
 const MAX_CODE = 4095;
 
 export class LzwError extends Error {
-  constructor(readonly reason: string, message: string) {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'LzwError';
   }

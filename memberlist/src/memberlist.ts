@@ -59,10 +59,17 @@ export class Memberlist {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.state.aliveNode({
-      incarnation: this.state.nextIncarnation(), node: this.cfg.name, addr: this.selfAddr, port: this.cfg.advertisePort,
-      meta: this.cfg.meta, vsn: OUR_VSN,
-    }, true);
+    this.state.aliveNode(
+      {
+        incarnation: this.state.nextIncarnation(),
+        node: this.cfg.name,
+        addr: this.selfAddr,
+        port: this.cfg.advertisePort,
+        meta: this.cfg.meta,
+        vsn: OUR_VSN,
+      },
+      true,
+    );
     this.ticker(this.cfg.probeIntervalMs, () => this.prober.probe());
     this.ticker(this.cfg.gossipIntervalMs, () => this.gossip());
     if (this.cfg.pushPullIntervalMs > 0) this.pushPullTicker();
@@ -259,15 +266,33 @@ export class Memberlist {
 
   private handleMsg(m: PacketMsg, fromIp: string, fromPort: number): void {
     switch (m.type) {
-      case 'ping': this.prober.handlePing(m.msg, fromIp, fromPort); break;
-      case 'indirectPing': this.prober.handleIndirectPing(m.msg, fromIp, fromPort); break;
-      case 'ackResp': this.prober.handleAck(m.msg.seqNo); break;
-      case 'nackResp': this.prober.handleNack(m.msg.seqNo); break;
-      case 'alive': this.state.aliveNode(m.msg, false); break;
-      case 'suspect': this.state.suspectNode(m.msg); break;
-      case 'dead': this.state.deadNode(m.msg); break;
-      case 'user': this.events.message?.(m.msg); break;
-      case 'err': this.drop('unexpected_err', 'errResp in a packet'); break;
+      case 'ping':
+        this.prober.handlePing(m.msg, fromIp, fromPort);
+        break;
+      case 'indirectPing':
+        this.prober.handleIndirectPing(m.msg, fromIp, fromPort);
+        break;
+      case 'ackResp':
+        this.prober.handleAck(m.msg.seqNo);
+        break;
+      case 'nackResp':
+        this.prober.handleNack(m.msg.seqNo);
+        break;
+      case 'alive':
+        this.state.aliveNode(m.msg, false);
+        break;
+      case 'suspect':
+        this.state.suspectNode(m.msg);
+        break;
+      case 'dead':
+        this.state.deadNode(m.msg);
+        break;
+      case 'user':
+        this.events.message?.(m.msg);
+        break;
+      case 'err':
+        this.drop('unexpected_err', 'errResp in a packet');
+        break;
     }
   }
 
@@ -333,7 +358,15 @@ export class Memberlist {
     this.reconnectsInFlight++;
     // A short deadline: during the split a connect hangs, and the next attempt should not wait for it.
     const timeoutMs = Math.min(this.cfg.tcpTimeoutMs, 2 * this.cfg.reconnectIntervalMs);
-    this.pushPullNode(target.ip, target.port, false, () => { this.reconnectsInFlight--; }, timeoutMs);
+    this.pushPullNode(
+      target.ip,
+      target.port,
+      false,
+      () => {
+        this.reconnectsInFlight--;
+      },
+      timeoutMs,
+    );
   }
 
   private aliveOthers(): NodeRec[] {
@@ -366,25 +399,32 @@ export class Memberlist {
     }
     this.stats.streamsOut++;
     const req = encodeStream(encodeStreamPlain(this.state.localState(join)), this.cfg.wire, { dialer: true, nonce: this.nonce() });
-    this.env.sendStream(ip, port, req, timeoutMs, (buf) => parseStream(buf, this.cfg.wire, false), (r) => {
-      if (r.error !== undefined || r.msg === undefined) {
-        done(r.error ?? 'no reply');
-        return;
-      }
-      if (r.msg.type === 'err') {
-        done(`remote error: ${r.msg.msg.error}`);
-        return;
-      }
-      if (r.msg.type !== 'pushPull') {
-        done(`unexpected reply ${r.msg.type}`);
-        return;
-      }
-      if (!this.running) {
-        done('not running');
-        return;
-      }
-      this.state.mergeRemoteState(r.msg.nodes);
-      done(null);
-    });
+    this.env.sendStream(
+      ip,
+      port,
+      req,
+      timeoutMs,
+      (buf) => parseStream(buf, this.cfg.wire, false),
+      (r) => {
+        if (r.error !== undefined || r.msg === undefined) {
+          done(r.error ?? 'no reply');
+          return;
+        }
+        if (r.msg.type === 'err') {
+          done(`remote error: ${r.msg.msg.error}`);
+          return;
+        }
+        if (r.msg.type !== 'pushPull') {
+          done(`unexpected reply ${r.msg.type}`);
+          return;
+        }
+        if (!this.running) {
+          done('not running');
+          return;
+        }
+        this.state.mergeRemoteState(r.msg.nodes);
+        done(null);
+      },
+    );
   }
 }

@@ -1,7 +1,5 @@
 // memberlist message structs and their Go-exact msgpack form (keys sorted, omitempty honoured).
-import {
-  DecodeError, MpMap, Reader, Writer, decodeStruct, fBool, fBytes, fString, fUint,
-} from './msgpack.js';
+import { DecodeError, MpMap, Reader, Writer, decodeStruct, fBool, fBytes, fString, fUint } from './msgpack.js';
 
 export const MsgType = {
   ping: 0,
@@ -45,11 +43,26 @@ export interface IndirectPingReq {
   sourcePort: number;
   sourceNode: string;
 }
-export interface AckResp { seqNo: number; payload: Uint8Array | null }
-export interface NackResp { seqNo: number }
-export interface ErrResp { error: string }
-export interface Suspect { incarnation: number; node: string; from: string }
-export interface Dead { incarnation: number; node: string; from: string }
+export interface AckResp {
+  seqNo: number;
+  payload: Uint8Array | null;
+}
+export interface NackResp {
+  seqNo: number;
+}
+export interface ErrResp {
+  error: string;
+}
+export interface Suspect {
+  incarnation: number;
+  node: string;
+  from: string;
+}
+export interface Dead {
+  incarnation: number;
+  node: string;
+  from: string;
+}
 export interface Alive {
   incarnation: number;
   node: string;
@@ -58,7 +71,11 @@ export interface Alive {
   meta: Uint8Array | null;
   vsn: Uint8Array | null;
 }
-export interface PushPullHeader { nodes: number; userStateLen: number; join: boolean }
+export interface PushPullHeader {
+  nodes: number;
+  userStateLen: number;
+  join: boolean;
+}
 export interface PushNodeState {
   name: string;
   addr: Uint8Array | null;
@@ -68,8 +85,13 @@ export interface PushNodeState {
   state: number;
   vsn: Uint8Array | null;
 }
-export interface UserMsgHeader { userMsgLen: number }
-export interface Compress { algo: number; buf: Uint8Array | null }
+export interface UserMsgHeader {
+  userMsgLen: number;
+}
+export interface Compress {
+  algo: number;
+  buf: Uint8Array | null;
+}
 
 const U16 = 0xffff;
 const I64 = Number.MAX_SAFE_INTEGER;
@@ -247,15 +269,42 @@ export type PacketMsg =
 export function encodeMsg(m: PacketMsg): Uint8Array {
   const w = new Writer(128);
   switch (m.type) {
-    case 'ping': w.u8(MsgType.ping); writePing(w, m.msg); break;
-    case 'indirectPing': w.u8(MsgType.indirectPing); writeIndirectPing(w, m.msg); break;
-    case 'ackResp': w.u8(MsgType.ackResp); writeAck(w, m.msg); break;
-    case 'nackResp': w.u8(MsgType.nackResp); writeNack(w, m.msg); break;
-    case 'suspect': w.u8(MsgType.suspect); writeSuspectOrDead(w, m.msg); break;
-    case 'alive': w.u8(MsgType.alive); writeAlive(w, m.msg); break;
-    case 'dead': w.u8(MsgType.dead); writeSuspectOrDead(w, m.msg); break;
-    case 'user': w.u8(MsgType.user); w.raw(m.msg); break;
-    case 'err': w.u8(MsgType.err); writeErr(w, m.msg); break;
+    case 'ping':
+      w.u8(MsgType.ping);
+      writePing(w, m.msg);
+      break;
+    case 'indirectPing':
+      w.u8(MsgType.indirectPing);
+      writeIndirectPing(w, m.msg);
+      break;
+    case 'ackResp':
+      w.u8(MsgType.ackResp);
+      writeAck(w, m.msg);
+      break;
+    case 'nackResp':
+      w.u8(MsgType.nackResp);
+      writeNack(w, m.msg);
+      break;
+    case 'suspect':
+      w.u8(MsgType.suspect);
+      writeSuspectOrDead(w, m.msg);
+      break;
+    case 'alive':
+      w.u8(MsgType.alive);
+      writeAlive(w, m.msg);
+      break;
+    case 'dead':
+      w.u8(MsgType.dead);
+      writeSuspectOrDead(w, m.msg);
+      break;
+    case 'user':
+      w.u8(MsgType.user);
+      w.raw(m.msg);
+      break;
+    case 'err':
+      w.u8(MsgType.err);
+      writeErr(w, m.msg);
+      break;
   }
   return w.finish();
 }
@@ -265,16 +314,34 @@ export function decodeSimple(type: number, body: Uint8Array): PacketMsg {
   const r = new Reader(body);
   let out: PacketMsg;
   switch (type) {
-    case MsgType.ping: out = { type: 'ping', msg: readPing(r) }; break;
-    case MsgType.indirectPing: out = { type: 'indirectPing', msg: readIndirectPing(r) }; break;
-    case MsgType.ackResp: out = { type: 'ackResp', msg: readAck(r) }; break;
-    case MsgType.nackResp: out = { type: 'nackResp', msg: readNack(r) }; break;
-    case MsgType.suspect: out = { type: 'suspect', msg: readSuspectOrDead(r, 'suspect') }; break;
-    case MsgType.alive: out = { type: 'alive', msg: readAlive(r) }; break;
-    case MsgType.dead: out = { type: 'dead', msg: readSuspectOrDead(r, 'dead') }; break;
-    case MsgType.user: return { type: 'user', msg: body.slice() };
-    case MsgType.err: out = { type: 'err', msg: readErr(r) }; break;
-    default: throw new DecodeError('unknown_type', `unknown message type ${type}`);
+    case MsgType.ping:
+      out = { type: 'ping', msg: readPing(r) };
+      break;
+    case MsgType.indirectPing:
+      out = { type: 'indirectPing', msg: readIndirectPing(r) };
+      break;
+    case MsgType.ackResp:
+      out = { type: 'ackResp', msg: readAck(r) };
+      break;
+    case MsgType.nackResp:
+      out = { type: 'nackResp', msg: readNack(r) };
+      break;
+    case MsgType.suspect:
+      out = { type: 'suspect', msg: readSuspectOrDead(r, 'suspect') };
+      break;
+    case MsgType.alive:
+      out = { type: 'alive', msg: readAlive(r) };
+      break;
+    case MsgType.dead:
+      out = { type: 'dead', msg: readSuspectOrDead(r, 'dead') };
+      break;
+    case MsgType.user:
+      return { type: 'user', msg: body.slice() };
+    case MsgType.err:
+      out = { type: 'err', msg: readErr(r) };
+      break;
+    default:
+      throw new DecodeError('unknown_type', `unknown message type ${type}`);
   }
   return out;
 }

@@ -5,7 +5,10 @@ import { Memberlist } from './memberlist.js';
 /** Register l2lb_memberlist_* metrics for one node on a registry. */
 export function registerMemberlistMetrics(registry: Registry, ml: Memberlist, prefix = 'l2lb_memberlist_'): void {
   new Gauge({
-    name: `${prefix}members`, help: 'Known cluster nodes by state (alive, suspect, dead, left)', labelNames: ['state'], registers: [registry],
+    name: `${prefix}members`,
+    help: 'Known cluster nodes by state (alive, suspect, dead, left)',
+    labelNames: ['state'],
+    registers: [registry],
     collect() {
       const counts: Record<string, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
       for (const n of ml.allNodes()) counts[n.state] = (counts[n.state] ?? 0) + 1;
@@ -13,14 +16,20 @@ export function registerMemberlistMetrics(registry: Registry, ml: Memberlist, pr
     },
   });
   new Gauge({
-    name: `${prefix}health_score`, help: 'Lifeguard awareness score (0 = healthy; higher = our probes are failing)', registers: [registry],
-    collect() { this.set(ml.healthScore()); },
+    name: `${prefix}health_score`,
+    help: 'Lifeguard awareness score (0 = healthy; higher = our probes are failing)',
+    registers: [registry],
+    collect() {
+      this.set(ml.healthScore());
+    },
   });
   // Counters advance by the delta since the previous scrape.
   const seen = new Map<string, number>();
   new Counter({
-    name: `${prefix}dropped_total`, help: 'Inputs dropped (bad, hostile or unexpected packets and streams), by reason',
-    labelNames: ['reason'], registers: [registry],
+    name: `${prefix}dropped_total`,
+    help: 'Inputs dropped (bad, hostile or unexpected packets and streams), by reason',
+    labelNames: ['reason'],
+    registers: [registry],
     collect() {
       for (const [reason, v] of ml.drops) {
         const d = v - (seen.get(reason) ?? 0);
@@ -31,7 +40,10 @@ export function registerMemberlistMetrics(registry: Registry, ml: Memberlist, pr
   });
   const seenStats = new Map<string, number>();
   new Counter({
-    name: `${prefix}traffic_total`, help: 'Packets, streams and bytes, by kind and direction', labelNames: ['what'], registers: [registry],
+    name: `${prefix}traffic_total`,
+    help: 'Packets, streams and bytes, by kind and direction',
+    labelNames: ['what'],
+    registers: [registry],
     collect() {
       for (const [what, v] of Object.entries(ml.stats)) {
         const d = v - (seenStats.get(what) ?? 0);

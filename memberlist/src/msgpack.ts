@@ -5,7 +5,10 @@
 // malformed input becomes a DecodeError; truncated input becomes a TruncatedError (streams wait for more).
 
 export class DecodeError extends Error {
-  constructor(readonly reason: string, message: string) {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'DecodeError';
   }
@@ -17,7 +20,10 @@ export class TruncatedError extends DecodeError {
    * @param needed a lower bound on the buffer length at which the same read can get further (stream
    * readers wait for that many bytes before looking again, instead of re-parsing on every chunk)
    */
-  constructor(what: string, readonly needed = 0) {
+  constructor(
+    what: string,
+    readonly needed = 0,
+  ) {
     super('truncated', `truncated input while reading ${what}`);
     this.name = 'TruncatedError';
   }
@@ -32,7 +38,11 @@ const textEncoder = new TextEncoder();
 
 export class Reader {
   pos: number;
-  constructor(readonly buf: Uint8Array, start = 0, readonly end = buf.length) {
+  constructor(
+    readonly buf: Uint8Array,
+    start = 0,
+    readonly end = buf.length,
+  ) {
     this.pos = start;
   }
   remaining(): number {
@@ -55,7 +65,7 @@ export class Reader {
     this.need(4, what);
     const b = this.buf;
     const p = this.pos;
-    const v = ((b[p] as number) * 0x1000000) + (((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number));
+    const v = (b[p] as number) * 0x1000000 + (((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number));
     this.pos += 4;
     return v;
   }
@@ -77,35 +87,97 @@ export function decodeValue(r: Reader, depth = 0): MpValue {
   if ((t & 0xf0) === 0x90) return decodeArray(r, t & 0x0f, depth);
   if ((t & 0xe0) === 0xa0) return r.bytes(t & 0x1f, 'fixstr');
   switch (t) {
-    case 0xc0: return null;
-    case 0xc2: return false;
-    case 0xc3: return true;
-    case 0xc4: case 0xd9: return r.bytes(r.u8('str8/bin8 length'), 'str8/bin8');
-    case 0xc5: case 0xda: return r.bytes(r.u16('str16/bin16 length'), 'str16/bin16');
-    case 0xc6: case 0xdb: return r.bytes(r.u32('str32/bin32 length'), 'str32/bin32');
-    case 0xc7: { const n = r.u8(); r.u8(); return r.bytes(n, 'ext8'); }
-    case 0xc8: { const n = r.u16(); r.u8(); return r.bytes(n, 'ext16'); }
-    case 0xc9: { const n = r.u32(); r.u8(); return r.bytes(n, 'ext32'); }
-    case 0xca: { const b = r.bytes(4, 'float32'); return new DataView(b.buffer, b.byteOffset, 4).getFloat32(0); }
-    case 0xcb: { const b = r.bytes(8, 'float64'); return new DataView(b.buffer, b.byteOffset, 8).getFloat64(0); }
-    case 0xcc: return r.u8('uint8');
-    case 0xcd: return r.u16('uint16');
-    case 0xce: return r.u32('uint32');
-    case 0xcf: { const hi = r.u32('uint64'); const lo = r.u32('uint64'); return hi * 0x100000000 + lo; }
-    case 0xd0: { const v = r.u8('int8'); return v >= 0x80 ? v - 0x100 : v; }
-    case 0xd1: { const v = r.u16('int16'); return v >= 0x8000 ? v - 0x10000 : v; }
-    case 0xd2: { const v = r.u32('int32'); return v >= 0x80000000 ? v - 0x100000000 : v; }
-    case 0xd3: { const hi = r.u32('int64'); const lo = r.u32('int64'); return (hi >= 0x80000000 ? hi - 0x100000000 : hi) * 0x100000000 + lo; }
-    case 0xd4: r.bytes(2, 'fixext1'); return null;
-    case 0xd5: r.bytes(3, 'fixext2'); return null;
-    case 0xd6: r.bytes(5, 'fixext4'); return null;
-    case 0xd7: r.bytes(9, 'fixext8'); return null;
-    case 0xd8: r.bytes(17, 'fixext16'); return null;
-    case 0xdc: return decodeArray(r, r.u16('array16 length'), depth);
-    case 0xdd: return decodeArray(r, r.u32('array32 length'), depth);
-    case 0xde: return decodeMap(r, r.u16('map16 length'), depth);
-    case 0xdf: return decodeMap(r, r.u32('map32 length'), depth);
-    default: throw new DecodeError('bad_msgpack', `unsupported msgpack type byte 0x${t.toString(16)}`);
+    case 0xc0:
+      return null;
+    case 0xc2:
+      return false;
+    case 0xc3:
+      return true;
+    case 0xc4:
+    case 0xd9:
+      return r.bytes(r.u8('str8/bin8 length'), 'str8/bin8');
+    case 0xc5:
+    case 0xda:
+      return r.bytes(r.u16('str16/bin16 length'), 'str16/bin16');
+    case 0xc6:
+    case 0xdb:
+      return r.bytes(r.u32('str32/bin32 length'), 'str32/bin32');
+    case 0xc7: {
+      const n = r.u8();
+      r.u8();
+      return r.bytes(n, 'ext8');
+    }
+    case 0xc8: {
+      const n = r.u16();
+      r.u8();
+      return r.bytes(n, 'ext16');
+    }
+    case 0xc9: {
+      const n = r.u32();
+      r.u8();
+      return r.bytes(n, 'ext32');
+    }
+    case 0xca: {
+      const b = r.bytes(4, 'float32');
+      return new DataView(b.buffer, b.byteOffset, 4).getFloat32(0);
+    }
+    case 0xcb: {
+      const b = r.bytes(8, 'float64');
+      return new DataView(b.buffer, b.byteOffset, 8).getFloat64(0);
+    }
+    case 0xcc:
+      return r.u8('uint8');
+    case 0xcd:
+      return r.u16('uint16');
+    case 0xce:
+      return r.u32('uint32');
+    case 0xcf: {
+      const hi = r.u32('uint64');
+      const lo = r.u32('uint64');
+      return hi * 0x100000000 + lo;
+    }
+    case 0xd0: {
+      const v = r.u8('int8');
+      return v >= 0x80 ? v - 0x100 : v;
+    }
+    case 0xd1: {
+      const v = r.u16('int16');
+      return v >= 0x8000 ? v - 0x10000 : v;
+    }
+    case 0xd2: {
+      const v = r.u32('int32');
+      return v >= 0x80000000 ? v - 0x100000000 : v;
+    }
+    case 0xd3: {
+      const hi = r.u32('int64');
+      const lo = r.u32('int64');
+      return (hi >= 0x80000000 ? hi - 0x100000000 : hi) * 0x100000000 + lo;
+    }
+    case 0xd4:
+      r.bytes(2, 'fixext1');
+      return null;
+    case 0xd5:
+      r.bytes(3, 'fixext2');
+      return null;
+    case 0xd6:
+      r.bytes(5, 'fixext4');
+      return null;
+    case 0xd7:
+      r.bytes(9, 'fixext8');
+      return null;
+    case 0xd8:
+      r.bytes(17, 'fixext16');
+      return null;
+    case 0xdc:
+      return decodeArray(r, r.u16('array16 length'), depth);
+    case 0xdd:
+      return decodeArray(r, r.u32('array32 length'), depth);
+    case 0xde:
+      return decodeMap(r, r.u16('map16 length'), depth);
+    case 0xdf:
+      return decodeMap(r, r.u32('map32 length'), depth);
+    default:
+      throw new DecodeError('bad_msgpack', `unsupported msgpack type byte 0x${t.toString(16)}`);
   }
 }
 
@@ -120,31 +192,93 @@ export function skipValue(r: Reader, depth = 0): void {
   let items = 0;
   if ((t & 0xf0) === 0x80) items = 2 * (t & 0x0f);
   else if ((t & 0xf0) === 0x90) items = t & 0x0f;
-  else if ((t & 0xe0) === 0xa0) { r.bytes(t & 0x1f, 'fixstr'); return; } else {
+  else if ((t & 0xe0) === 0xa0) {
+    r.bytes(t & 0x1f, 'fixstr');
+    return;
+  } else {
     switch (t) {
-      case 0xc0: case 0xc2: case 0xc3: return;
-      case 0xc4: case 0xd9: r.bytes(r.u8('str8/bin8 length'), 'str8/bin8'); return;
-      case 0xc5: case 0xda: r.bytes(r.u16('str16/bin16 length'), 'str16/bin16'); return;
-      case 0xc6: case 0xdb: r.bytes(r.u32('str32/bin32 length'), 'str32/bin32'); return;
-      case 0xc7: { const n = r.u8(); r.bytes(n + 1, 'ext8'); return; }
-      case 0xc8: { const n = r.u16(); r.bytes(n + 1, 'ext16'); return; }
-      case 0xc9: { const n = r.u32(); r.bytes(n + 1, 'ext32'); return; }
-      case 0xca: r.bytes(4, 'float32'); return;
-      case 0xcb: r.bytes(8, 'float64'); return;
-      case 0xcc: case 0xd0: r.bytes(1, 'int8'); return;
-      case 0xcd: case 0xd1: r.bytes(2, 'int16'); return;
-      case 0xce: case 0xd2: r.bytes(4, 'int32'); return;
-      case 0xcf: case 0xd3: r.bytes(8, 'int64'); return;
-      case 0xd4: r.bytes(2, 'fixext1'); return;
-      case 0xd5: r.bytes(3, 'fixext2'); return;
-      case 0xd6: r.bytes(5, 'fixext4'); return;
-      case 0xd7: r.bytes(9, 'fixext8'); return;
-      case 0xd8: r.bytes(17, 'fixext16'); return;
-      case 0xdc: items = r.u16('array16 length'); break;
-      case 0xdd: items = r.u32('array32 length'); break;
-      case 0xde: items = 2 * r.u16('map16 length'); break;
-      case 0xdf: items = 2 * r.u32('map32 length'); break;
-      default: throw new DecodeError('bad_msgpack', `unsupported msgpack type byte 0x${t.toString(16)}`);
+      case 0xc0:
+      case 0xc2:
+      case 0xc3:
+        return;
+      case 0xc4:
+      case 0xd9:
+        r.bytes(r.u8('str8/bin8 length'), 'str8/bin8');
+        return;
+      case 0xc5:
+      case 0xda:
+        r.bytes(r.u16('str16/bin16 length'), 'str16/bin16');
+        return;
+      case 0xc6:
+      case 0xdb:
+        r.bytes(r.u32('str32/bin32 length'), 'str32/bin32');
+        return;
+      case 0xc7: {
+        const n = r.u8();
+        r.bytes(n + 1, 'ext8');
+        return;
+      }
+      case 0xc8: {
+        const n = r.u16();
+        r.bytes(n + 1, 'ext16');
+        return;
+      }
+      case 0xc9: {
+        const n = r.u32();
+        r.bytes(n + 1, 'ext32');
+        return;
+      }
+      case 0xca:
+        r.bytes(4, 'float32');
+        return;
+      case 0xcb:
+        r.bytes(8, 'float64');
+        return;
+      case 0xcc:
+      case 0xd0:
+        r.bytes(1, 'int8');
+        return;
+      case 0xcd:
+      case 0xd1:
+        r.bytes(2, 'int16');
+        return;
+      case 0xce:
+      case 0xd2:
+        r.bytes(4, 'int32');
+        return;
+      case 0xcf:
+      case 0xd3:
+        r.bytes(8, 'int64');
+        return;
+      case 0xd4:
+        r.bytes(2, 'fixext1');
+        return;
+      case 0xd5:
+        r.bytes(3, 'fixext2');
+        return;
+      case 0xd6:
+        r.bytes(5, 'fixext4');
+        return;
+      case 0xd7:
+        r.bytes(9, 'fixext8');
+        return;
+      case 0xd8:
+        r.bytes(17, 'fixext16');
+        return;
+      case 0xdc:
+        items = r.u16('array16 length');
+        break;
+      case 0xdd:
+        items = r.u32('array32 length');
+        break;
+      case 0xde:
+        items = 2 * r.u16('map16 length');
+        break;
+      case 0xdf:
+        items = 2 * r.u32('map32 length');
+        break;
+      default:
+        throw new DecodeError('bad_msgpack', `unsupported msgpack type byte 0x${t.toString(16)}`);
     }
   }
   // Every element takes at least one byte: a huge count is caught by the length check, not a loop.
@@ -285,7 +419,9 @@ export class Writer {
     if (v <= 0xffff) return this.u8(0xcd).u16(v);
     if (v <= 0xffffffff) return this.u8(0xce).u32(v);
     const hi = Math.floor(v / 0x100000000);
-    return this.u8(0xcf).u32(hi).u32(v - hi * 0x100000000);
+    return this.u8(0xcf)
+      .u32(hi)
+      .u32(v - hi * 0x100000000);
   }
   bool(v: boolean): this {
     return this.u8(v ? 0xc3 : 0xc2);

@@ -44,7 +44,11 @@ export class MemberlistNode {
   /** Bytes held by inbound stream framers right now (see INBOUND_STREAM_BUDGET_BYTES). */
   private inboundHeld = 0;
 
-  constructor(cfg: MemberlistConfig, private readonly opts: NodeOptions, events: MemberlistEvents = {}) {
+  constructor(
+    cfg: MemberlistConfig,
+    private readonly opts: NodeOptions,
+    events: MemberlistEvents = {},
+  ) {
     this.log = opts.logger ?? silentLogger;
     this.timers = new LateAwareTimers({ onError: (e) => this.log.warn('timer callback failed', { err: errorText(e, { stack: true }) }) });
     const env: Env = {
@@ -135,8 +139,14 @@ export class MemberlistNode {
     });
   }
 
-  private sendStream(ip: string, port: number, data: Uint8Array, timeoutMs: number,
-    parseReply: ((buf: Uint8Array) => StreamParse) | null, done: (r: StreamResult) => void): void {
+  private sendStream(
+    ip: string,
+    port: number,
+    data: Uint8Array,
+    timeoutMs: number,
+    parseReply: ((buf: Uint8Array) => StreamParse) | null,
+    done: (r: StreamResult) => void,
+  ): void {
     let finished = false;
     const framer = parseReply === null ? null : new StreamFramer(this.ml.cfg.wire, false);
     const sock = net.connect({ host: ip, port });
@@ -209,7 +219,10 @@ export class MemberlistNode {
       const grow = framer.held - before;
       if (step.kind === 'incomplete' && grow > 0 && this.inboundHeld + grow > INBOUND_STREAM_BUDGET_BYTES) {
         close();
-        this.ml.rejectStream({ reason: 'inbound_budget', message: `inbound streams hold ${this.inboundHeld} bytes, budget ${INBOUND_STREAM_BUDGET_BYTES}` }, from);
+        this.ml.rejectStream(
+          { reason: 'inbound_budget', message: `inbound streams hold ${this.inboundHeld} bytes, budget ${INBOUND_STREAM_BUDGET_BYTES}` },
+          from,
+        );
         sock.destroy();
         return;
       }

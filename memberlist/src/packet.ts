@@ -115,7 +115,7 @@ export function decodePacket(input: Uint8Array, opts: WireOptions): DecodedPacke
       }
     }
     if (buf.length >= 5 && buf[0] === MsgType.hasCrc) {
-      const want = ((buf[1] as number) * 0x1000000) + (((buf[2] as number) << 16) | ((buf[3] as number) << 8) | (buf[4] as number));
+      const want = (buf[1] as number) * 0x1000000 + (((buf[2] as number) << 16) | ((buf[3] as number) << 8) | (buf[4] as number));
       buf = buf.subarray(5);
       if (crc32(buf) !== want) {
         out.drops.push({ reason: 'bad_crc', message: 'packet CRC mismatch' });

@@ -149,7 +149,9 @@ export class Prober {
     this.probing = false;
     if (this.probePending) {
       this.probePending = false;
-      this.env.setTimer(0, () => { if (this.deps.running()) this.probe(); });
+      this.env.setTimer(0, () => {
+        if (this.deps.running()) this.probe();
+      });
     }
   }
 
@@ -212,8 +214,14 @@ export class Prober {
       for (const r of relays) {
         expectedNacks++;
         const ind: IndirectPingReq = {
-          seqNo: seq, target: node.addr, port: node.port, node: node.name, nack: true,
-          sourceAddr: this.selfAddr, sourcePort: this.cfg.advertisePort, sourceNode: this.cfg.name,
+          seqNo: seq,
+          target: node.addr,
+          port: node.port,
+          node: node.name,
+          nack: true,
+          sourceAddr: this.selfAddr,
+          sourcePort: this.cfg.advertisePort,
+          sourceNode: this.cfg.name,
         };
         this.deps.sendMsg(r.ip, r.port, encodeMsg({ type: 'indirectPing', msg: ind }), r.name);
       }
@@ -221,9 +229,16 @@ export class Prober {
       const remaining = interval - this.cfg.probeTimeoutMs;
       if (!this.cfg.disableTcpPings && (node.vsn[1] ?? 0) >= 3 && remaining > 0) {
         const req = encodeStream(encodeStreamPlain({ type: 'ping', msg: ping }), this.cfg.wire, { dialer: true, nonce: this.deps.nonce() });
-        this.env.sendStream(node.ip, node.port, req, remaining, (buf) => parseStream(buf, this.cfg.wire, false), (r) => {
-          if (r.msg?.type === 'ackResp' && r.msg.msg.seqNo === seq) tcpOk = true;
-        });
+        this.env.sendStream(
+          node.ip,
+          node.port,
+          req,
+          remaining,
+          (buf) => parseStream(buf, this.cfg.wire, false),
+          (r) => {
+            if (r.msg?.type === 'ackResp' && r.msg.msg.seqNo === seq) tcpOk = true;
+          },
+        );
       }
     });
     this.acks.set(seq, {
@@ -231,7 +246,9 @@ export class Prober {
         acked = true;
         finish(true);
       },
-      nack: () => { nacks++; },
+      nack: () => {
+        nacks++;
+      },
       timer: deadline,
     });
     if (node.state === NodeStateType.alive) {

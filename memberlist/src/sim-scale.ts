@@ -53,10 +53,19 @@ export function simulateScale(o: ScaleOptions): ScaleResult {
     });
   });
   // Staggered starts, each joining the first member and one random earlier one (as speakers join the listed Pods).
-  nodes.forEach((m, i) => net.schedule(i * 5, () => {
-    m.start();
-    if (i > 0) m.join([{ ip: ip(0), port: 7946 }, { ip: ip(Math.floor(net.rand() * i)), port: 7946 }], () => undefined);
-  }));
+  nodes.forEach((m, i) =>
+    net.schedule(i * 5, () => {
+      m.start();
+      if (i > 0)
+        m.join(
+          [
+            { ip: ip(0), port: 7946 },
+            { ip: ip(Math.floor(net.rand() * i)), port: 7946 },
+          ],
+          () => undefined,
+        );
+    }),
+  );
   const converged = net.runUntilCond(() => nodes.every((m) => m.members().length === n), 600_000);
   if (converged === null) throw new Error(`${o.profile}, ${n} members: no convergence within 600 s of virtual time`);
   net.runUntil(net.now + 2000);
@@ -87,7 +96,12 @@ export function simulateScale(o: ScaleOptions): ScaleResult {
     net.runUntil(net.now + 1000);
   }
   return {
-    members: n, convergeMs: converged, firstMs, allMs,
-    bytesPerSecMean: rates.reduce((a, b) => a + b, 0) / rates.length, bytesPerSecMax: Math.max(...rates), falseDeaths,
+    members: n,
+    convergeMs: converged,
+    firstMs,
+    allMs,
+    bytesPerSecMean: rates.reduce((a, b) => a + b, 0) / rates.length,
+    bytesPerSecMax: Math.max(...rates),
+    falseDeaths,
   };
 }

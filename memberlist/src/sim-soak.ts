@@ -35,7 +35,10 @@ export interface SoakResult {
 const ip = (i: number): string => `10.0.${i >> 8}.${(i & 255) + 1}`;
 const WARMUP_MS = 3000;
 
-export interface Cluster { net: SimNetwork; nodes: Memberlist[] }
+export interface Cluster {
+  net: SimNetwork;
+  nodes: Memberlist[];
+}
 
 /**
  * Starts and converges a cluster without loss or stalls, then turns the soak conditions on for the
@@ -45,8 +48,14 @@ export function soakCluster(o: SoakOptions, durationMs: number): Cluster {
   const net = new SimNetwork(o.seed);
   if (o.resumeOrder !== undefined) net.resumeOrder = o.resumeOrder;
   const nodes = Array.from({ length: o.members }, (_, i) =>
-    net.addNode(makeConfig(`m${i}`, ip(i), 7946, { wire: defaultWireOptions({ compression: false }), ...o.timings }, 'fast')));
-  nodes.forEach((m, i) => net.schedule(i * 5, () => { m.start(); if (i > 0) m.join([{ ip: ip(0), port: 7946 }], () => undefined); }));
+    net.addNode(makeConfig(`m${i}`, ip(i), 7946, { wire: defaultWireOptions({ compression: false }), ...o.timings }, 'fast')),
+  );
+  nodes.forEach((m, i) =>
+    net.schedule(i * 5, () => {
+      m.start();
+      if (i > 0) m.join([{ ip: ip(0), port: 7946 }], () => undefined);
+    }),
+  );
   if (net.runUntilCond(() => nodes.every((m) => m.members().length === o.members), 60_000) === null) {
     throw new Error(`${o.members} members did not converge`);
   }
@@ -80,7 +89,10 @@ export function simulateSoak(o: SoakOptions, seconds: number): SoakResult {
       deaths.push({ t: e.t - t0, observer: e.observer, node: e.node });
     }
     const since = deadSince.get(k);
-    if (e.kind === 'join' && since !== undefined) { deadMs += e.t - since; deadSince.delete(k); }
+    if (e.kind === 'join' && since !== undefined) {
+      deadMs += e.t - since;
+      deadSince.delete(k);
+    }
   }
   for (const since of deadSince.values()) deadMs += end - since;
   return { falseDeaths, deadMs, suspicions, deaths };

@@ -18,15 +18,28 @@ export interface StallModel {
 
 /** Calibrated to the lab soak (see memberlist/README.md "Profiles"). */
 export const SOAK_STALLS: StallModel = Object.freeze({
-  periodMs: 100, throttleMinMs: 45, throttleMaxMs: 60, longPerMinute: 1, longMinMs: 200, longMaxMs: 300,
+  periodMs: 100,
+  throttleMinMs: 45,
+  throttleMaxMs: 60,
+  longPerMinute: 1,
+  longMinMs: 200,
+  longMaxMs: 300,
 });
 
 /** The harsher variant: the same quota, longer and more frequent long stalls. */
 export const HARSH_STALLS: StallModel = Object.freeze({
-  periodMs: 100, throttleMinMs: 45, throttleMaxMs: 60, longPerMinute: 3, longMinMs: 200, longMaxMs: 400,
+  periodMs: 100,
+  throttleMinMs: 45,
+  throttleMaxMs: 60,
+  longPerMinute: 3,
+  longMinMs: 200,
+  longMaxMs: 400,
 });
 
-export interface StallInterval { start: number; end: number }
+export interface StallInterval {
+  start: number;
+  end: number;
+}
 
 /**
  * The stalls of one node in [fromMs, toMs), sorted by start; intervals may overlap (a long stall over

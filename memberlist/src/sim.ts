@@ -5,13 +5,23 @@ import { MemberlistConfig } from './config.js';
 import { Env, MemberInfo, Memberlist, MemberlistEvents, StreamResult, Timer } from './memberlist.js';
 import { StreamParse } from './wire.js';
 
-interface Ev { t: number; seq: number; fn: () => void; cancelled: boolean }
+interface Ev {
+  t: number;
+  seq: number;
+  fn: () => void;
+  cancelled: boolean;
+}
 /** Work a stall held: a node's timer (skipped if cancelled meanwhile) or a packet or stream it received. */
-interface Held { fn: () => void; timer?: Ev }
+interface Held {
+  fn: () => void;
+  timer?: Ev;
+}
 
 class Heap {
   private a: Ev[] = [];
-  get size(): number { return this.a.length; }
+  get size(): number {
+    return this.a.length;
+  }
   push(e: Ev): void {
     const a = this.a;
     a.push(e);
@@ -42,7 +52,9 @@ class Heap {
     a[i] = last;
     return top;
   }
-  peek(): Ev | undefined { return this.a[0]; }
+  peek(): Ev | undefined {
+    return this.a[0];
+  }
 }
 function less(x: Ev, y: Ev): boolean {
   return x.t < y.t || (x.t === y.t && x.seq < y.seq);
@@ -67,7 +79,13 @@ export function seededRandom(seed: number): () => number {
  */
 export type ResumeOrder = 'io-first' | 'timers-first';
 
-export interface SimEvent { t: number; observer: string; kind: 'join' | 'leave' | 'update' | 'suspect'; node: string; reason?: string }
+export interface SimEvent {
+  t: number;
+  observer: string;
+  kind: 'join' | 'leave' | 'update' | 'suspect';
+  node: string;
+  reason?: string;
+}
 
 export class SimNetwork {
   now = 0;
@@ -110,7 +128,11 @@ export class SimNetwork {
 
   schedule(ms: number, fn: () => void): Timer {
     const e = this.push(ms, fn);
-    return { cancel: () => { e.cancelled = true; } };
+    return {
+      cancel: () => {
+        e.cancelled = true;
+      },
+    };
   }
 
   private push(ms: number, fn: () => void): Ev {
@@ -188,7 +210,11 @@ export class SimNetwork {
       e.fn = fn; // what the replay runs
       this.holdFor(name).timers.push(e);
     };
-    return { cancel: () => { e.cancelled = true; } };
+    return {
+      cancel: () => {
+        e.cancelled = true;
+      },
+    };
   }
 
   /** Whether a datagram is lost on either node's link (linkLoss; the path-wide `loss` is drawn apart). */
@@ -265,12 +291,20 @@ export class SimNetwork {
         const copy = data.slice();
         this.schedule(this.delay(), () => {
           if (!this.blocked(name, dst.cfg.name)) {
-            this.deliver(dst.cfg.name, () => { if (!this.blocked(name, dst.cfg.name)) dst.handlePacket(copy, cfg.advertiseIp, cfg.advertisePort); });
+            this.deliver(dst.cfg.name, () => {
+              if (!this.blocked(name, dst.cfg.name)) dst.handlePacket(copy, cfg.advertiseIp, cfg.advertisePort);
+            });
           }
         });
       },
-      sendStream: (ip: string, port: number, data: Uint8Array, timeoutMs: number,
-        parseReply: ((buf: Uint8Array) => StreamParse) | null, done: (r: StreamResult) => void): void => {
+      sendStream: (
+        ip: string,
+        port: number,
+        data: Uint8Array,
+        timeoutMs: number,
+        parseReply: ((buf: Uint8Array) => StreamParse) | null,
+        done: (r: StreamResult) => void,
+      ): void => {
         const dst = this.byAddr.get(`${ip}:${port}`);
         let finished = false;
         const finish = (r: StreamResult): void => {
@@ -281,7 +315,11 @@ export class SimNetwork {
         this.count(name, data.length);
         const t = this.nodeTimer(name, timeoutMs, () => finish({ error: 'i/o timeout' }));
         // What reaches the dialer is handled when it runs (it may be stalled).
-        const toDialer = (r: StreamResult): void => this.deliver(name, () => { t.cancel(); finish(r); });
+        const toDialer = (r: StreamResult): void =>
+          this.deliver(name, () => {
+            t.cancel();
+            finish(r);
+          });
         if (dst === undefined || this.blocked(name, dst.cfg.name) || this.rand() < this.loss) {
           this.schedule(this.delay(), () => toDialer({ error: 'connection refused' }));
           return;
@@ -289,40 +327,56 @@ export class SimNetwork {
         const copy = data.slice();
         const dstName = dst.cfg.name;
         // The kernel completes the handshake and queues the request even while the listener is stalled.
-        this.schedule(this.delay() + this.retransmitDelay(1000), () => this.deliver(dstName, () => {
-          if (this.blocked(name, dstName)) return;
-          const res = dst.handleStream(copy);
-          if (res.kind !== 'done') {
-            toDialer({ error: 'incomplete request' });
-            return;
-          }
-          if (parseReply === null) {
-            toDialer({});
-            return;
-          }
-          const reply = res.reply;
-          if (reply !== null) this.count(dstName, reply.length);
-          this.schedule(this.delay() + this.retransmitDelay(200), () => {
-            if (reply === null) {
-              toDialer({ error: 'EOF' });
+        this.schedule(this.delay() + this.retransmitDelay(1000), () =>
+          this.deliver(dstName, () => {
+            if (this.blocked(name, dstName)) return;
+            const res = dst.handleStream(copy);
+            if (res.kind !== 'done') {
+              toDialer({ error: 'incomplete request' });
               return;
             }
-            const p = parseReply(reply);
-            if (p.kind === 'ok') toDialer({ msg: p.msg });
-            else toDialer({ error: p.kind === 'error' ? p.drop.message : 'truncated reply' });
-          });
-        }));
+            if (parseReply === null) {
+              toDialer({});
+              return;
+            }
+            const reply = res.reply;
+            if (reply !== null) this.count(dstName, reply.length);
+            this.schedule(this.delay() + this.retransmitDelay(200), () => {
+              if (reply === null) {
+                toDialer({ error: 'EOF' });
+                return;
+              }
+              const p = parseReply(reply);
+              if (p.kind === 'ok') toDialer({ msg: p.msg });
+              else toDialer({ error: p.kind === 'error' ? p.drop.message : 'truncated reply' });
+            });
+          }),
+        );
       },
     };
-    const rec = (kind: SimEvent['kind']) => (n: MemberInfo, reason?: string): void => {
-      this.events.push({ t: this.now, observer: name, kind, node: n.name, reason });
-    };
+    const rec =
+      (kind: SimEvent['kind']) =>
+      (n: MemberInfo, reason?: string): void => {
+        this.events.push({ t: this.now, observer: name, kind, node: n.name, reason });
+      };
     const ml = new Memberlist(cfg, env, {
       ...extra,
-      join: (n) => { rec('join')(n); extra.join?.(n); },
-      leave: (n, r) => { rec('leave')(n, r); extra.leave?.(n, r); },
-      update: (n) => { rec('update')(n); extra.update?.(n); },
-      suspect: (n) => { rec('suspect')(n); extra.suspect?.(n); },
+      join: (n) => {
+        rec('join')(n);
+        extra.join?.(n);
+      },
+      leave: (n, r) => {
+        rec('leave')(n, r);
+        extra.leave?.(n, r);
+      },
+      update: (n) => {
+        rec('update')(n);
+        extra.update?.(n);
+      },
+      suspect: (n) => {
+        rec('suspect')(n);
+        extra.suspect?.(n);
+      },
     });
     this.nodes.set(name, ml);
     this.envs.set(name, env);

@@ -57,7 +57,13 @@ export class MemberStates {
 
   localState(join: boolean): StreamMsg {
     const nodes: PushNodeState[] = [...this.nodes.values()].map((n) => ({
-      name: n.name, addr: n.addr, port: n.port, meta: n.meta, incarnation: n.incarnation, state: n.state, vsn: n.vsn,
+      name: n.name,
+      addr: n.addr,
+      port: n.port,
+      meta: n.meta,
+      incarnation: n.incarnation,
+      state: n.state,
+      vsn: n.vsn,
     }));
     return { type: 'pushPull', header: { join, nodes: nodes.length, userStateLen: 0 }, nodes, userState: new Uint8Array(0) };
   }
@@ -153,8 +159,15 @@ export class MemberStates {
     let updatesAddr = false;
     if (n === undefined) {
       n = {
-        name: a.node, addr: a.addr, ip, port: a.port, meta: a.meta, incarnation: 0, state: NodeStateType.dead,
-        stateChange: now, vsn: vsn !== null && vsn.length >= 6 ? vsn : OUR_VSN,
+        name: a.node,
+        addr: a.addr,
+        ip,
+        port: a.port,
+        meta: a.meta,
+        incarnation: 0,
+        state: NodeStateType.dead,
+        stateChange: now,
+        vsn: vsn !== null && vsn.length >= 6 ? vsn : OUR_VSN,
       };
       this.nodes.set(a.node, n);
       const at = Math.floor(this.env.random() * (this.probeList.length + 1));

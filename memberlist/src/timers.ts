@@ -9,7 +9,9 @@
 /** Later than this past its due time, a timer lets pending I/O in first. */
 export const LATE_TIMER_MS = 5;
 
-export interface CancelableTimer { cancel(): void }
+export interface CancelableTimer {
+  cancel(): void;
+}
 
 export interface LateAwareTimersOptions {
   now?: () => number;

@@ -2,9 +2,14 @@
 // transport) and the member events.
 import type { StreamMsg, StreamParse } from './wire.js';
 
-export interface Timer { cancel(): void }
+export interface Timer {
+  cancel(): void;
+}
 
-export interface StreamResult { msg?: StreamMsg; error?: string }
+export interface StreamResult {
+  msg?: StreamMsg;
+  error?: string;
+}
 
 export interface Env {
   now(): number;
@@ -16,8 +21,14 @@ export interface Env {
    * Dial ip:port, write data, and (when parseReply is given) read one reply message; the edge calls
    * parseReply on the bytes received so far until it is complete. done() is called exactly once.
    */
-  sendStream(ip: string, port: number, data: Uint8Array, timeoutMs: number,
-    parseReply: ((buf: Uint8Array) => StreamParse) | null, done: (r: StreamResult) => void): void;
+  sendStream(
+    ip: string,
+    port: number,
+    data: Uint8Array,
+    timeoutMs: number,
+    parseReply: ((buf: Uint8Array) => StreamParse) | null,
+    done: (r: StreamResult) => void,
+  ): void;
 }
 
 export type NodeStateName = 'alive' | 'suspect' | 'dead' | 'left';

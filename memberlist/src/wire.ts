@@ -5,9 +5,26 @@ import { errorText } from '@l2lb/shared/log';
 import { CryptoError, Keyring, NONCE_SIZE, TAG_SIZE, decryptPayload, encryptPayload, encryptedLength } from './crypto.js';
 import { LzwError, lzwCompress, lzwDecompress } from './lzw.js';
 import {
-  AckResp, ErrResp, MsgType, Ping, PushNodeState, PushPullHeader, readAck, readCompress,
-  readErr, readPing, readPushNodeState, readPushPullHeader, readUserMsgHeader, writeCompress,
-  writePushNodeState, writePushPullHeader, writePing, writeAck, writeErr, writeUserMsgHeader,
+  AckResp,
+  ErrResp,
+  MsgType,
+  Ping,
+  PushNodeState,
+  PushPullHeader,
+  readAck,
+  readCompress,
+  readErr,
+  readPing,
+  readPushNodeState,
+  readPushPullHeader,
+  readUserMsgHeader,
+  writeCompress,
+  writePushNodeState,
+  writePushPullHeader,
+  writePing,
+  writeAck,
+  writeErr,
+  writeUserMsgHeader,
 } from './messages.js';
 import { DecodeError, Reader, TruncatedError, Writer, skipValue } from './msgpack.js';
 
@@ -36,8 +53,15 @@ export interface WireOptions {
 
 export function defaultWireOptions(over: Partial<WireOptions> = {}): WireOptions {
   return {
-    keyring: null, label: '', encryptionVersion: 1, compression: true,
-    maxDecompressed: DEFAULT_MAX_DECOMPRESSED, maxPushNodes: 4096, verifyIncoming: true, verifyOutgoing: true, ...over,
+    keyring: null,
+    label: '',
+    encryptionVersion: 1,
+    compression: true,
+    maxDecompressed: DEFAULT_MAX_DECOMPRESSED,
+    maxPushNodes: 4096,
+    verifyIncoming: true,
+    verifyOutgoing: true,
+    ...over,
   };
 }
 
@@ -93,10 +117,7 @@ export type StreamMsg =
   | { type: 'user'; data: Uint8Array }
   | { type: 'err'; msg: ErrResp };
 
-export type StreamParse =
-  | { kind: 'incomplete' }
-  | { kind: 'error'; drop: Drop }
-  | { kind: 'ok'; msg: StreamMsg; consumed: number; label: string };
+export type StreamParse = { kind: 'incomplete' } | { kind: 'error'; drop: Drop } | { kind: 'ok'; msg: StreamMsg; consumed: number; label: string };
 
 export interface StreamSendOptions {
   /** The dialer writes the label header; the acceptor does not. */
@@ -135,7 +156,6 @@ export function encodePushPull(header: PushPullHeader, nodes: PushNodeState[], u
   w.raw(userState);
   return w.finish();
 }
-
 
 /**
  * Parse one stream message from the start of buf. `acceptor` streams may begin with a label header.
@@ -245,10 +265,23 @@ export function encodeStreamPlain(m: StreamMsg): Uint8Array {
   if (m.type === 'pushPull') return encodePushPull(m.header, m.nodes, m.userState);
   const w = new Writer(64);
   switch (m.type) {
-    case 'ping': w.u8(MsgType.ping); writePing(w, m.msg); break;
-    case 'ackResp': w.u8(MsgType.ackResp); writeAck(w, m.msg); break;
-    case 'err': w.u8(MsgType.err); writeErr(w, m.msg); break;
-    case 'user': w.u8(MsgType.user); writeUserMsgHeader(w, { userMsgLen: m.data.length }); w.raw(m.data); break;
+    case 'ping':
+      w.u8(MsgType.ping);
+      writePing(w, m.msg);
+      break;
+    case 'ackResp':
+      w.u8(MsgType.ackResp);
+      writeAck(w, m.msg);
+      break;
+    case 'err':
+      w.u8(MsgType.err);
+      writeErr(w, m.msg);
+      break;
+    case 'user':
+      w.u8(MsgType.user);
+      writeUserMsgHeader(w, { userMsgLen: m.data.length });
+      w.raw(m.data);
+      break;
   }
   return w.finish();
 }
@@ -261,10 +294,7 @@ export function encodeStreamPlain(m: StreamMsg): Uint8Array {
  */
 export const MAX_STREAM_MESSAGE_BYTES = 8 * 1024 * 1024;
 
-export type FrameStep =
-  | { kind: 'incomplete' }
-  | { kind: 'frame'; bytes: Uint8Array }
-  | { kind: 'error'; drop: Drop };
+export type FrameStep = { kind: 'incomplete' } | { kind: 'frame'; bytes: Uint8Array } | { kind: 'error'; drop: Drop };
 
 /**
  * Finds where one stream message ends as its bytes arrive, without decoding it, so a slow sender
@@ -289,7 +319,11 @@ export class StreamFramer {
   private total = -1;
   private failed: Drop | null = null;
 
-  constructor(private readonly opts: WireOptions, private readonly acceptor: boolean, private readonly maxBytes = MAX_STREAM_MESSAGE_BYTES) {}
+  constructor(
+    private readonly opts: WireOptions,
+    private readonly acceptor: boolean,
+    private readonly maxBytes = MAX_STREAM_MESSAGE_BYTES,
+  ) {}
 
   /** Bytes held (the buffer's capacity: what the budget should charge). */
   get held(): number {
@@ -394,7 +428,10 @@ export class StreamFramer {
   /** Read the plaintext message's fixed head and note what follows it (node states, raw bytes). */
   private planPlain(type: number, r: Reader): void {
     switch (type) {
-      case MsgType.compress: case MsgType.ping: case MsgType.ackResp: case MsgType.err:
+      case MsgType.compress:
+      case MsgType.ping:
+      case MsgType.ackResp:
+      case MsgType.err:
         skipValue(r);
         this.pushPullNodesLeft = 0;
         return;

@@ -4,9 +4,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Keyring } from '../src/crypto.js';
 import { MsgType } from '../src/messages.js';
-import {
-  FrameStep, StreamFramer, StreamMsg, WireOptions, defaultWireOptions, encodeStream, encodeStreamPlain, parseStream,
-} from '../src/wire.js';
+import { FrameStep, StreamFramer, StreamMsg, WireOptions, defaultWireOptions, encodeStream, encodeStreamPlain, parseStream } from '../src/wire.js';
 
 const key = new Keyring([new Uint8Array(32).fill(7)]);
 
@@ -25,37 +23,63 @@ function feed(f: StreamFramer, bytes: Uint8Array, cuts: number[]): { step: Frame
 }
 
 const node = (i: number, meta: Uint8Array | null) => ({
-  name: `node-${i}`, addr: Uint8Array.from([10, 0, 0, i & 255]), port: 7946, meta, incarnation: i, state: i % 4, vsn: Uint8Array.from([1, 5, 2, 0, 0, 0]),
+  name: `node-${i}`,
+  addr: Uint8Array.from([10, 0, 0, i & 255]),
+  port: 7946,
+  meta,
+  incarnation: i,
+  state: i % 4,
+  vsn: Uint8Array.from([1, 5, 2, 0, 0, 0]),
 });
 
 const msgArb: fc.Arbitrary<StreamMsg> = fc.oneof(
-  fc.record({ n: fc.integer({ min: 0, max: 40 }), meta: fc.option(fc.uint8Array({ maxLength: 512 }), { nil: null }), user: fc.uint8Array({ maxLength: 300 }), join: fc.boolean() })
-    .map(({ n, meta, user, join }): StreamMsg => ({ type: 'pushPull', header: { join, nodes: n, userStateLen: user.length }, nodes: Array.from({ length: n }, (_, i) => node(i, meta)), userState: user })),
+  fc
+    .record({
+      n: fc.integer({ min: 0, max: 40 }),
+      meta: fc.option(fc.uint8Array({ maxLength: 512 }), { nil: null }),
+      user: fc.uint8Array({ maxLength: 300 }),
+      join: fc.boolean(),
+    })
+    .map(({ n, meta, user, join }): StreamMsg => ({
+      type: 'pushPull',
+      header: { join, nodes: n, userStateLen: user.length },
+      nodes: Array.from({ length: n }, (_, i) => node(i, meta)),
+      userState: user,
+    })),
   fc.uint8Array({ maxLength: 3000 }).map((data): StreamMsg => ({ type: 'user', data })),
   fc.string({ maxLength: 40 }).map((error): StreamMsg => ({ type: 'err', msg: { error } })),
   fc.nat().map((seqNo): StreamMsg => ({ type: 'ping', msg: { seqNo, node: 'x', sourceAddr: null, sourcePort: 0, sourceNode: '' } })),
 );
 
-const optsArb: fc.Arbitrary<WireOptions> = fc.record({ enc: fc.boolean(), compression: fc.boolean(), vsn: fc.constantFrom<0 | 1>(0, 1), label: fc.constantFrom('', 'lbl') })
+const optsArb: fc.Arbitrary<WireOptions> = fc
+  .record({ enc: fc.boolean(), compression: fc.boolean(), vsn: fc.constantFrom<0 | 1>(0, 1), label: fc.constantFrom('', 'lbl') })
   .map(({ enc, compression, vsn, label }) => defaultWireOptions({ keyring: enc ? key : null, compression, encryptionVersion: vsn, label }));
 
 describe('memberlist stream framer', function () {
   this.timeout(30_000);
   it('property: any message split anywhere frames to exactly its bytes, and trailing bytes are ignored', () => {
-    fc.assert(fc.property(msgArb, optsArb, fc.array(fc.nat(), { maxLength: 30 }), fc.uint8Array({ maxLength: 20 }), (m, opts, cuts, trailer) => {
-      const bytes = encodeStream(encodeStreamPlain(m), opts, { dialer: true });
-      const withTrailer = Uint8Array.from([...bytes, ...trailer]);
-      const { step } = feed(new StreamFramer(opts, true), withTrailer, cuts);
-      assert.equal(step.kind, 'frame', JSON.stringify(step));
-      if (step.kind !== 'frame') return;
-      assert.deepEqual(Buffer.from(step.bytes), Buffer.from(bytes));
-      assert.equal(parseStream(step.bytes, opts, true).kind, 'ok');
-    }), { numRuns: 400 });
+    fc.assert(
+      fc.property(msgArb, optsArb, fc.array(fc.nat(), { maxLength: 30 }), fc.uint8Array({ maxLength: 20 }), (m, opts, cuts, trailer) => {
+        const bytes = encodeStream(encodeStreamPlain(m), opts, { dialer: true });
+        const withTrailer = Uint8Array.from([...bytes, ...trailer]);
+        const { step } = feed(new StreamFramer(opts, true), withTrailer, cuts);
+        assert.equal(step.kind, 'frame', JSON.stringify(step));
+        if (step.kind !== 'frame') return;
+        assert.deepEqual(Buffer.from(step.bytes), Buffer.from(bytes));
+        assert.equal(parseStream(step.bytes, opts, true).kind, 'ok');
+      }),
+      { numRuns: 400 },
+    );
   });
 
   it('byte by byte, a plaintext push/pull is scanned in linear time (each node state stepped over once)', () => {
     const opts = defaultWireOptions({ compression: false });
-    const m: StreamMsg = { type: 'pushPull', header: { join: false, nodes: 1000, userStateLen: 0 }, nodes: Array.from({ length: 1000 }, (_, i) => node(i, null)), userState: new Uint8Array(0) };
+    const m: StreamMsg = {
+      type: 'pushPull',
+      header: { join: false, nodes: 1000, userStateLen: 0 },
+      nodes: Array.from({ length: 1000 }, (_, i) => node(i, null)),
+      userState: new Uint8Array(0),
+    };
     const bytes = encodeStream(encodeStreamPlain(m), opts, { dialer: true });
     const f = new StreamFramer(opts, true);
     const t0 = performance.now();
@@ -101,8 +125,11 @@ describe('memberlist stream framer', function () {
   });
 
   it('property: arbitrary bytes in arbitrary chunks never throw', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 400 }), optsArb, fc.array(fc.nat(), { maxLength: 10 }), (bytes, opts, cuts) => {
-      feed(new StreamFramer(opts, true), bytes, cuts);
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), optsArb, fc.array(fc.nat(), { maxLength: 10 }), (bytes, opts, cuts) => {
+        feed(new StreamFramer(opts, true), bytes, cuts);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

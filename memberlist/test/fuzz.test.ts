@@ -15,9 +15,11 @@ import { hexFile, loadVectors } from './helpers.js';
 function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
   return () => {
-    s ^= s << 13; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
     s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
+    s ^= s << 5;
+    s >>>= 0;
     return s / 0x100000000;
   };
 }
@@ -29,19 +31,40 @@ function mutate(src: Uint8Array, r: () => number): Uint8Array {
     const op = Math.floor(r() * 7);
     const i = Math.floor(r() * Math.max(1, b.length));
     switch (op) {
-      case 0: if (b.length) b[i] = (b[i]! ^ (1 << Math.floor(r() * 8))) & 0xff; break; // bit flip
-      case 1: if (b.length) b[i] = Math.floor(r() * 256); break; // random byte
-      case 2: b.length = Math.floor(r() * b.length); break; // truncate
-      case 3: b.splice(i, 0, Math.floor(r() * 256)); break; // insert
-      case 4: b.splice(i, Math.floor(r() * 8)); break; // delete a run
-      case 5: if (b.length) b[i] = [0xff, 0xdb, 0xdf, 0xdd, 0xc6, 0xce, 0xcf, 0x00][Math.floor(r() * 8)]!; break; // hostile lengths
-      case 6: { const j = Math.floor(r() * Math.max(1, b.length)); b.splice(i, 0, ...b.slice(j, j + 16)); break; } // duplicate
+      case 0:
+        if (b.length) b[i] = (b[i]! ^ (1 << Math.floor(r() * 8))) & 0xff;
+        break; // bit flip
+      case 1:
+        if (b.length) b[i] = Math.floor(r() * 256);
+        break; // random byte
+      case 2:
+        b.length = Math.floor(r() * b.length);
+        break; // truncate
+      case 3:
+        b.splice(i, 0, Math.floor(r() * 256));
+        break; // insert
+      case 4:
+        b.splice(i, Math.floor(r() * 8));
+        break; // delete a run
+      case 5:
+        if (b.length) b[i] = [0xff, 0xdb, 0xdf, 0xdd, 0xc6, 0xce, 0xcf, 0x00][Math.floor(r() * 8)]!;
+        break; // hostile lengths
+      case 6: {
+        const j = Math.floor(r() * Math.max(1, b.length));
+        b.splice(i, 0, ...b.slice(j, j + 16));
+        break;
+      } // duplicate
     }
   }
   return Uint8Array.from(b);
 }
 
-interface Seed { bytes: Uint8Array; opts: WireOptions; stream: boolean; acceptor: boolean }
+interface Seed {
+  bytes: Uint8Array;
+  opts: WireOptions;
+  stream: boolean;
+  acceptor: boolean;
+}
 
 function seeds(): Seed[] {
   const out: Seed[] = [];
@@ -58,8 +81,10 @@ function seeds(): Seed[] {
       out.push({ bytes: hexFile(inner), opts: { ...plainOpts, label: '' }, stream, acceptor: true });
       // ...and the ciphertext with the key, so the crypto layer sees it.
       out.push({
-        bytes: hexFile(v.file), opts: { ...plainOpts, keyring: new Keyring([new Uint8Array(Buffer.from(key, 'hex'))]) },
-        stream, acceptor: !v.name.endsWith('-response'),
+        bytes: hexFile(v.file),
+        opts: { ...plainOpts, keyring: new Keyring([new Uint8Array(Buffer.from(key, 'hex'))]) },
+        stream,
+        acceptor: !v.name.endsWith('-response'),
       });
     }
   }
@@ -145,8 +170,23 @@ describe('memberlist decoder fuzz', function () {
 
   it('refuses a huge declared node count or length without allocating', () => {
     // pushPull header claiming 2^32-1 nodes, and a str32 claiming 4 GiB.
-    const hdr = Uint8Array.from([6, 0x83, 0xa4, ...Buffer.from('Join'), 0xc3, 0xa5, ...Buffer.from('Nodes'), 0xce, 0xff, 0xff, 0xff, 0xff,
-      0xac, ...Buffer.from('UserStateLen'), 0]);
+    const hdr = Uint8Array.from([
+      6,
+      0x83,
+      0xa4,
+      ...Buffer.from('Join'),
+      0xc3,
+      0xa5,
+      ...Buffer.from('Nodes'),
+      0xce,
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      0xac,
+      ...Buffer.from('UserStateLen'),
+      0,
+    ]);
     const p = parseStream(hdr, defaultWireOptions(), true);
     assert.equal(p.kind, 'error');
     const str = Uint8Array.from([0xdb, 0xff, 0xff, 0xff, 0xff, 1, 2]);
@@ -154,24 +194,40 @@ describe('memberlist decoder fuzz', function () {
   });
 
   it('LZW round-trips arbitrary bytes (property)', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 6000 }), (data) => {
-      const back = lzwDecompress(lzwCompress(data), 1 << 20);
-      assert.deepEqual(Buffer.from(back), Buffer.from(data));
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 6000 }), (data) => {
+        const back = lzwDecompress(lzwCompress(data), 1 << 20);
+        assert.deepEqual(Buffer.from(back), Buffer.from(data));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('packet framing round-trips arbitrary user payloads with every option (property)', () => {
     const key = new Keyring([new Uint8Array(32).fill(7)]);
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 1200 }), fc.boolean(), fc.boolean(), fc.constantFrom<0 | 1>(0, 1), fc.constantFrom('', 'lbl'),
-      (payload, enc, compression, vsn, label) => {
-        const opts = defaultWireOptions({ keyring: enc ? key : null, compression, encryptionVersion: vsn, label });
-        const msg = Uint8Array.from([8, ...payload]);
-        const d = decodePacket(encodePacket([msg, msg], opts, { crc: true }), opts);
-        assert.deepEqual(d.drops, []);
-        assert.equal(d.msgs.length, 2);
-        const s = encodeStream(Uint8Array.from([8, 0x81, 0xaa, ...Buffer.from('UserMsgLen'), 0xcd, payload.length >> 8, payload.length & 255, ...payload]), opts, { dialer: true });
-        const p = parseStream(s, opts, true);
-        assert.equal(p.kind, 'ok');
-      }), { numRuns: 300 });
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 1200 }),
+        fc.boolean(),
+        fc.boolean(),
+        fc.constantFrom<0 | 1>(0, 1),
+        fc.constantFrom('', 'lbl'),
+        (payload, enc, compression, vsn, label) => {
+          const opts = defaultWireOptions({ keyring: enc ? key : null, compression, encryptionVersion: vsn, label });
+          const msg = Uint8Array.from([8, ...payload]);
+          const d = decodePacket(encodePacket([msg, msg], opts, { crc: true }), opts);
+          assert.deepEqual(d.drops, []);
+          assert.equal(d.msgs.length, 2);
+          const s = encodeStream(
+            Uint8Array.from([8, 0x81, 0xaa, ...Buffer.from('UserMsgLen'), 0xcd, payload.length >> 8, payload.length & 255, ...payload]),
+            opts,
+            { dialer: true },
+          );
+          const p = parseStream(s, opts, true);
+          assert.equal(p.kind, 'ok');
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

@@ -73,21 +73,33 @@ function withSource(f: Fields, addr: Uint8Array | null, node: string, port: numb
 
 export function msgFields(m: PacketMsg): Fields {
   switch (m.type) {
-    case 'ping': return withSource({ Node: m.msg.node, SeqNo: m.msg.seqNo }, m.msg.sourceAddr, m.msg.sourceNode, m.msg.sourcePort);
+    case 'ping':
+      return withSource({ Node: m.msg.node, SeqNo: m.msg.seqNo }, m.msg.sourceAddr, m.msg.sourceNode, m.msg.sourcePort);
     case 'indirectPing': {
       const f = withSource({ Nack: m.msg.nack, Node: m.msg.node, Port: m.msg.port, SeqNo: m.msg.seqNo }, m.msg.sourceAddr, m.msg.sourceNode, m.msg.sourcePort);
       f.Target = ipView(m.msg.target);
       return f;
     }
-    case 'ackResp': return { Payload: bytesView(m.msg.payload), SeqNo: m.msg.seqNo };
-    case 'nackResp': return { SeqNo: m.msg.seqNo };
-    case 'suspect': case 'dead': return { From: m.msg.from, Incarnation: m.msg.incarnation, Node: m.msg.node };
-    case 'alive': return {
-      Addr: ipView(m.msg.addr), Incarnation: m.msg.incarnation, Meta: bytesView(m.msg.meta), Node: m.msg.node,
-      Port: m.msg.port, Vsn: m.msg.vsn === null ? null : Array.from(m.msg.vsn),
-    };
-    case 'err': return { Error: m.msg.error };
-    case 'user': return { payload: hex(m.msg) };
+    case 'ackResp':
+      return { Payload: bytesView(m.msg.payload), SeqNo: m.msg.seqNo };
+    case 'nackResp':
+      return { SeqNo: m.msg.seqNo };
+    case 'suspect':
+    case 'dead':
+      return { From: m.msg.from, Incarnation: m.msg.incarnation, Node: m.msg.node };
+    case 'alive':
+      return {
+        Addr: ipView(m.msg.addr),
+        Incarnation: m.msg.incarnation,
+        Meta: bytesView(m.msg.meta),
+        Node: m.msg.node,
+        Port: m.msg.port,
+        Vsn: m.msg.vsn === null ? null : Array.from(m.msg.vsn),
+      };
+    case 'err':
+      return { Error: m.msg.error };
+    case 'user':
+      return { payload: hex(m.msg) };
   }
 }
 
@@ -97,18 +109,28 @@ export function headerFields(h: PushPullHeader): Fields {
 
 export function nodeStateFields(n: PushNodeState): Fields {
   return {
-    Addr: ipView(n.addr), Incarnation: n.incarnation, Meta: bytesView(n.meta), Name: n.name, Port: n.port,
-    State: n.state, Vsn: n.vsn === null ? null : Array.from(n.vsn),
+    Addr: ipView(n.addr),
+    Incarnation: n.incarnation,
+    Meta: bytesView(n.meta),
+    Name: n.name,
+    Port: n.port,
+    State: n.state,
+    Vsn: n.vsn === null ? null : Array.from(n.vsn),
   };
 }
 
 export function streamFields(m: StreamMsg): Fields[] {
   switch (m.type) {
-    case 'pushPull': return [headerFields(m.header), ...m.nodes.map(nodeStateFields)];
-    case 'ping': return [msgFields({ type: 'ping', msg: m.msg })];
-    case 'ackResp': return [msgFields({ type: 'ackResp', msg: m.msg })];
-    case 'err': return [msgFields({ type: 'err', msg: m.msg })];
-    case 'user': return [{ UserMsgLen: m.data.length }];
+    case 'pushPull':
+      return [headerFields(m.header), ...m.nodes.map(nodeStateFields)];
+    case 'ping':
+      return [msgFields({ type: 'ping', msg: m.msg })];
+    case 'ackResp':
+      return [msgFields({ type: 'ackResp', msg: m.msg })];
+    case 'err':
+      return [msgFields({ type: 'err', msg: m.msg })];
+    case 'user':
+      return [{ UserMsgLen: m.data.length }];
   }
 }
 

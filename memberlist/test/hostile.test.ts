@@ -38,7 +38,11 @@ class Pinger {
   private seqNo = 1;
   readonly port: number;
 
-  private constructor(port: number, private readonly target: number, private readonly wire: WireOptions) {
+  private constructor(
+    port: number,
+    private readonly target: number,
+    private readonly wire: WireOptions,
+  ) {
     this.port = port;
     this.sock.on('message', (msg) => {
       for (const m of decodePacket(new Uint8Array(msg), wire).msgs) {
@@ -59,8 +63,15 @@ class Pinger {
     const msg = encodeMsg({ type: 'ping', msg: { seqNo, node: '', sourceAddr: Uint8Array.from([127, 0, 0, 1]), sourcePort: this.port, sourceNode: 'pinger' } });
     const t0 = performance.now();
     return new Promise((resolve) => {
-      const timer = setTimeout(() => { this.pending.delete(seqNo); resolve(Infinity); }, timeoutMs);
-      this.pending.set(seqNo, (at) => { clearTimeout(timer); this.pending.delete(seqNo); resolve(at - t0); });
+      const timer = setTimeout(() => {
+        this.pending.delete(seqNo);
+        resolve(Infinity);
+      }, timeoutMs);
+      this.pending.set(seqNo, (at) => {
+        clearTimeout(timer);
+        this.pending.delete(seqNo);
+        resolve(at - t0);
+      });
       this.sock.send(encodePacket([msg], { ...this.wire, compression: false }), this.target, '127.0.0.1');
     });
   }
@@ -118,7 +129,9 @@ describe('memberlist agent under hostile input (separate process)', function () 
     } finally {
       attacker.close();
     }
-    console.log(`      bomb packet ${packet.length} B; ping RTT (ms) alone: median ${median(baseline).toFixed(1)}; behind the bomb: ${rtts.map((x) => x.toFixed(1)).join(' ')}`);
+    console.log(
+      `      bomb packet ${packet.length} B; ping RTT (ms) alone: median ${median(baseline).toFixed(1)}; behind the bomb: ${rtts.map((x) => x.toFixed(1)).join(' ')}`,
+    );
     assert.ok(median(rtts) < 30, `median ping RTT behind a ${packet.length}-byte bomb is ${median(rtts).toFixed(1)} ms (want < 30)`);
     // The median is the claim; the worst case only has to stay clear of a stall that would be a death
     // (probe + ~320 ms suspicion), with room for the scheduling noise of a loaded 2-core CI machine.
@@ -147,24 +160,33 @@ describe('memberlist agent under hostile input (separate process)', function () 
       }
     })();
     try {
-      await Promise.all(Array.from({ length: 128 }, () => new Promise<void>((resolve) => {
-        const s = net.connect({ host: '127.0.0.1', port }, () => {
-          s.write(header);
-          let sent = 0;
-          const pump = (): void => {
-            // Stop early if the agent is already far over the limit (bounded test, no host OOM).
-            while (sent < 2 * 1024 * 1024 && peakRss - rss0 < 256 * 1024 * 1024) {
-              sent += body.length;
-              if (!s.write(body)) { s.once('drain', pump); return; }
-            }
-            resolve();
-          };
-          pump();
-        });
-        s.on('error', () => resolve());
-        s.on('close', () => resolve());
-        socks.push(s);
-      })));
+      await Promise.all(
+        Array.from(
+          { length: 128 },
+          () =>
+            new Promise<void>((resolve) => {
+              const s = net.connect({ host: '127.0.0.1', port }, () => {
+                s.write(header);
+                let sent = 0;
+                const pump = (): void => {
+                  // Stop early if the agent is already far over the limit (bounded test, no host OOM).
+                  while (sent < 2 * 1024 * 1024 && peakRss - rss0 < 256 * 1024 * 1024) {
+                    sent += body.length;
+                    if (!s.write(body)) {
+                      s.once('drain', pump);
+                      return;
+                    }
+                  }
+                  resolve();
+                };
+                pump();
+              });
+              s.on('error', () => resolve());
+              s.on('close', () => resolve());
+              socks.push(s);
+            }),
+        ),
+      );
       // Hold the streams open a moment while the agent still has them.
       const until = performance.now() + 1000;
       while (performance.now() < until) await new Promise((r) => setTimeout(r, 50));
@@ -175,7 +197,9 @@ describe('memberlist agent under hostile input (separate process)', function () 
     }
     const growthMb = (peakRss - rss0) / 1e6;
     const lost = rtts.filter((x) => x === Infinity).length;
-    console.log(`      RSS ${(rss0 / 1e6).toFixed(1)} -> peak ${(peakRss / 1e6).toFixed(1)} MB (+${growthMb.toFixed(1)}); ${rtts.length} pings, median ${median(rtts).toFixed(1)} ms, max ${Math.max(...rtts).toFixed(1)} ms, lost ${lost}`);
+    console.log(
+      `      RSS ${(rss0 / 1e6).toFixed(1)} -> peak ${(peakRss / 1e6).toFixed(1)} MB (+${growthMb.toFixed(1)}); ${rtts.length} pings, median ${median(rtts).toFixed(1)} ms, max ${Math.max(...rtts).toFixed(1)} ms, lost ${lost}`,
+    );
     assert.ok(growthMb <= 64, `RSS grew by ${growthMb.toFixed(1)} MB (want <= 64)`);
     assert.equal(lost, 0, 'no ping may go unanswered');
     assert.ok(median(rtts) < 30, `median ping RTT ${median(rtts).toFixed(1)} ms (want < 30)`);

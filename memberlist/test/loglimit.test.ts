@@ -34,33 +34,35 @@ describe('memberlist drop log limiter', () => {
   });
 
   it('property: lines + suppressed reported + still pending == drops, and at most one line per key per window', () => {
-    fc.assert(fc.property(
-      fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 400 })), { maxLength: 300 }),
-      (events) => {
-        let now = 0;
-        const l = new DropLogLimiter(1000, 1000, () => now);
-        let lines = 0;
-        let reported = 0;
-        const lastLine = new Map<string, number>();
-        const pending = new Map<string, number>();
-        for (const [r, s, dt] of events) {
-          now += dt;
-          const key = `${r}/${s}`;
-          const v = l.admit(`r${r}`, `s${s}`);
-          if (v.log) {
-            const prev = lastLine.get(key);
-            if (prev !== undefined && now - prev < 1000) return false;
-            lastLine.set(key, now);
-            lines++;
-            reported += v.suppressed;
-            pending.set(key, 0);
-          } else {
-            pending.set(key, v.suppressed);
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 400 })), { maxLength: 300 }),
+        (events) => {
+          let now = 0;
+          const l = new DropLogLimiter(1000, 1000, () => now);
+          let lines = 0;
+          let reported = 0;
+          const lastLine = new Map<string, number>();
+          const pending = new Map<string, number>();
+          for (const [r, s, dt] of events) {
+            now += dt;
+            const key = `${r}/${s}`;
+            const v = l.admit(`r${r}`, `s${s}`);
+            if (v.log) {
+              const prev = lastLine.get(key);
+              if (prev !== undefined && now - prev < 1000) return false;
+              lastLine.set(key, now);
+              lines++;
+              reported += v.suppressed;
+              pending.set(key, 0);
+            } else {
+              pending.set(key, v.suppressed);
+            }
           }
-        }
-        const stillPending = [...pending.values()].reduce((a, b) => a + b, 0);
-        return lines + reported + stillPending === events.length;
-      },
-    ));
+          const stillPending = [...pending.values()].reduce((a, b) => a + b, 0);
+          return lines + reported + stillPending === events.length;
+        },
+      ),
+    );
   });
 });

@@ -23,12 +23,23 @@ describe('memberlist node on real sockets', function () {
     nodes.length = 0;
   });
 
-  async function mk(name: string, ip: string, over: Parameters<typeof defaultWireOptions>[0] = {}, meta?: string, events: MemberlistEvents = {},
-    logger?: NodeLogger): Promise<MemberlistNode> {
+  async function mk(
+    name: string,
+    ip: string,
+    over: Parameters<typeof defaultWireOptions>[0] = {},
+    meta?: string,
+    events: MemberlistEvents = {},
+    logger?: NodeLogger,
+  ): Promise<MemberlistNode> {
     const port = BASE + seq++;
-    const n = new MemberlistNode(makeConfig(name, ip, port, {
-      wire: defaultWireOptions(over), meta: meta === undefined ? null : new TextEncoder().encode(meta),
-    }), { bindIp: ip, bindPort: port, logger }, events);
+    const n = new MemberlistNode(
+      makeConfig(name, ip, port, {
+        wire: defaultWireOptions(over),
+        meta: meta === undefined ? null : new TextEncoder().encode(meta),
+      }),
+      { bindIp: ip, bindPort: port, logger },
+      events,
+    );
     nodes.push(n);
     await n.start();
     return n;
@@ -48,7 +59,8 @@ describe('memberlist node on real sockets', function () {
     try {
       const before = openFds();
       for (let i = 0; i < 20; i++) {
-        for (const p of [port, port + 1]) { // the UDP port taken, then only the TCP port taken
+        for (const p of [port, port + 1]) {
+          // the UDP port taken, then only the TCP port taken
           const n = new MemberlistNode(makeConfig('busy', '127.0.0.1', p), { bindIp: '127.0.0.1', bindPort: p });
           await assert.rejects(n.start(), /EADDRINUSE/);
         }
@@ -71,7 +83,10 @@ describe('memberlist node on real sockets', function () {
     const deadline = Date.now() + 3000;
     for (;;) {
       const again = new MemberlistNode(makeConfig('again', '127.0.0.1', port), { bindIp: '127.0.0.1', bindPort: port });
-      const ok = await again.start().then(() => true, () => false);
+      const ok = await again.start().then(
+        () => true,
+        () => false,
+      );
       await again.close();
       if (ok) break;
       assert.ok(Date.now() < deadline, 'the closed node still holds its port');
@@ -140,14 +155,24 @@ describe('memberlist node on real sockets', function () {
 
   it('a flood of bad packets is counted exactly but logged once per reason and source', async () => {
     const warnings: Array<Record<string, unknown> | undefined> = [];
-    const logger: NodeLogger = { info: () => undefined, debug: () => undefined, warn: (msg, meta) => { if (msg === 'dropped input') warnings.push(meta); } };
+    const logger: NodeLogger = {
+      info: () => undefined,
+      debug: () => undefined,
+      warn: (msg, meta) => {
+        if (msg === 'dropped input') warnings.push(meta);
+      },
+    };
     const a = await mk('flood-a', '127.0.0.1', {}, undefined, {}, logger);
     const port = a.ml.cfg.advertisePort;
     const sock = dgram.createSocket('udp4');
     for (let i = 0; i < 300; i++) await new Promise<void>((r) => sock.send(Buffer.from([0xf4, 0]), port, '127.0.0.1', () => r()));
     sock.close();
     await waitFor(() => [...a.ml.drops.values()].reduce((x, y) => x + y, 0) >= 300, { timeoutMs: 5000, what: '300 drops counted' });
-    assert.equal([...a.ml.drops.values()].reduce((x, y) => x + y, 0), 300, 'every drop is counted');
+    assert.equal(
+      [...a.ml.drops.values()].reduce((x, y) => x + y, 0),
+      300,
+      'every drop is counted',
+    );
     assert.equal(warnings.length, 1, `one log line for one reason from one source, got ${warnings.length}`);
   });
 });

@@ -23,8 +23,13 @@ function mlpeerSourceHash(): string {
   if (sourceHash !== undefined) return sourceHash;
   if (!existsSync(MLPEER_SRC)) throw new Error(`cannot build mlpeer: its source ${MLPEER_SRC} is missing`);
   const h = createHash('sha256');
-  for (const f of readdirSync(MLPEER_SRC).filter((n) => n.endsWith('.go')).sort()) {
-    h.update(f).update('\0').update(readFileSync(join(MLPEER_SRC, f))).update('\0');
+  for (const f of readdirSync(MLPEER_SRC)
+    .filter((n) => n.endsWith('.go'))
+    .sort()) {
+    h.update(f)
+      .update('\0')
+      .update(readFileSync(join(MLPEER_SRC, f)))
+      .update('\0');
   }
   sourceHash = h.digest('hex').slice(0, 16);
   return sourceHash;
@@ -44,13 +49,19 @@ export function ensureMlpeer(): string {
   const out = mlpeerPath();
   if (existsSync(out)) return out;
   if (!existsSync(join(DEBIAN_GOPATH, 'src/github.com/hashicorp/memberlist'))) {
-    throw new Error(`cannot build mlpeer: ${DEBIAN_GOPATH}/src/github.com/hashicorp/memberlist not found; install golang-go and golang-github-hashicorp-memberlist-dev (bash scripts/setup-system.sh)`);
+    throw new Error(
+      `cannot build mlpeer: ${DEBIAN_GOPATH}/src/github.com/hashicorp/memberlist not found; install golang-go and golang-github-hashicorp-memberlist-dev (bash scripts/setup-system.sh)`,
+    );
   }
   mkdirSync(cacheDir(), { recursive: true });
   // Build under a private name, then rename: concurrent test processes never run a half-written binary.
   const tmp = `${out}.${process.pid}.tmp`;
   const env: NodeJS.ProcessEnv = {
-    ...process.env, GO111MODULE: 'off', GOPATH: DEBIAN_GOPATH, GOFLAGS: '', CGO_ENABLED: '0',
+    ...process.env,
+    GO111MODULE: 'off',
+    GOPATH: DEBIAN_GOPATH,
+    GOFLAGS: '',
+    CGO_ENABLED: '0',
     GOCACHE: process.env.GOCACHE ?? join(cacheDir(), 'go-build'),
   };
   const r = spawnSync('go', ['build', '-o', tmp, '.'], { cwd: MLPEER_SRC, env, encoding: 'utf8', timeout: 300_000 });
@@ -82,7 +93,11 @@ export class Peer {
   exited: number | null = null;
   private waiters: Array<() => void> = [];
 
-  constructor(readonly name: string, cmd: string, args: string[]) {
+  constructor(
+    readonly name: string,
+    cmd: string,
+    args: string[],
+  ) {
     this.proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stdout?.setEncoding('utf8');
     this.proc.stdout?.on('data', (d: string) => {
@@ -100,8 +115,13 @@ export class Peer {
       this.wake();
     });
     this.proc.stderr?.setEncoding('utf8');
-    this.proc.stderr?.on('data', (d: string) => { this.stderr = (this.stderr + d).slice(-4000); });
-    this.proc.on('exit', (code) => { this.exited = code ?? -1; this.wake(); });
+    this.proc.stderr?.on('data', (d: string) => {
+      this.stderr = (this.stderr + d).slice(-4000);
+    });
+    this.proc.on('exit', (code) => {
+      this.exited = code ?? -1;
+      this.wake();
+    });
   }
 
   private wake(): void {
@@ -122,18 +142,26 @@ export class Peer {
       if (e !== undefined) return e;
       const left = deadline - performance.now();
       if (left <= 0) {
-        throw new Error(`${this.name}: timed out after ${timeoutMs} ms waiting for ${what}; last events: ${JSON.stringify(this.events.slice(-4))}; stderr: ${this.stderr.slice(-800)}`);
+        throw new Error(
+          `${this.name}: timed out after ${timeoutMs} ms waiting for ${what}; last events: ${JSON.stringify(this.events.slice(-4))}; stderr: ${this.stderr.slice(-800)}`,
+        );
       }
       await new Promise<void>((r) => {
         const t = setTimeout(r, Math.min(left, 200));
-        this.waiters.push(() => { clearTimeout(t); r(); });
+        this.waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
       });
     }
   }
 
   async waitMembers(names: string[], timeoutMs: number): Promise<void> {
-    await this.waitEvent((e) => e.ev === 'members' && names.every((n) => (e.members ?? []).some((m) => m.name === n)) && (e.members ?? []).length === names.length,
-      timeoutMs, `members = ${names.join(',')}`);
+    await this.waitEvent(
+      (e) => e.ev === 'members' && names.every((n) => (e.members ?? []).some((m) => m.name === n)) && (e.members ?? []).length === names.length,
+      timeoutMs,
+      `members = ${names.join(',')}`,
+    );
   }
 
   signal(sig: NodeJS.Signals): void {
@@ -163,8 +191,19 @@ export interface PeerOpts {
 }
 
 export function startGo(o: PeerOpts): Peer {
-  const args = ['--name', o.name, '--bind', o.bind, '--port', String(o.port), '--quiet',
-    '--members-interval', `${o.membersIntervalMs ?? 500}ms`, '--leave-timeout', '2s'];
+  const args = [
+    '--name',
+    o.name,
+    '--bind',
+    o.bind,
+    '--port',
+    String(o.port),
+    '--quiet',
+    '--members-interval',
+    `${o.membersIntervalMs ?? 500}ms`,
+    '--leave-timeout',
+    '2s',
+  ];
   if (o.join !== undefined) args.push('--join', o.join);
   if (o.secret !== undefined) args.push('--secret', o.secret);
   if (o.meta !== undefined) args.push('--meta', o.meta);
@@ -173,8 +212,22 @@ export function startGo(o: PeerOpts): Peer {
 }
 
 export function startTs(o: PeerOpts): Peer {
-  const args = [CLI, 'agent', '--name', o.name, '--bind', o.bind, '--port', String(o.port),
-    '--profile', o.profile ?? 'fast', '--members-interval', String(o.membersIntervalMs ?? 500), '--leave-timeout', '2000'];
+  const args = [
+    CLI,
+    'agent',
+    '--name',
+    o.name,
+    '--bind',
+    o.bind,
+    '--port',
+    String(o.port),
+    '--profile',
+    o.profile ?? 'fast',
+    '--members-interval',
+    String(o.membersIntervalMs ?? 500),
+    '--leave-timeout',
+    '2000',
+  ];
   if (o.join !== undefined) args.push('--join', o.join);
   if (o.secret !== undefined) args.push('--secret', o.secret);
   if (o.meta !== undefined) args.push('--meta', o.meta);

@@ -16,7 +16,10 @@ function pair(seed = 1): { net: SimNetwork; a: ReturnType<SimNetwork['addNode']>
   a.start();
   b.start();
   b.join([{ ip: '10.0.0.1', port: 7946 }], () => undefined);
-  assert.notEqual(net.runUntilCond(() => a.members().length === 2 && b.members().length === 2, 5000), null);
+  assert.notEqual(
+    net.runUntilCond(() => a.members().length === 2 && b.members().length === 2, 5000),
+    null,
+  );
   return { net, a, b };
 }
 
@@ -42,7 +45,10 @@ describe('simulated CPU stalls and link loss', () => {
     assert.deepEqual(fired, [], 'nothing of a stalled node runs');
     cancelled.cancel();
     net.runUntil(t0 + 600);
-    assert.deepEqual(fired, [['x', 300], ['late', 500]]);
+    assert.deepEqual(fired, [
+      ['x', 300],
+      ['late', 500],
+    ]);
     assert.equal(net.stalledMs.get('b'), 300);
   });
 
@@ -50,7 +56,10 @@ describe('simulated CPU stalls and link loss', () => {
     const { net, b } = pair(2);
     const seen: number[] = [];
     const orig = b.handlePacket.bind(b);
-    b.handlePacket = (...args: Parameters<typeof orig>): void => { seen.push(net.now); orig(...args); };
+    b.handlePacket = (...args: Parameters<typeof orig>): void => {
+      seen.push(net.now);
+      orig(...args);
+    };
     const t0 = net.now;
     net.stall('b', t0 + 400);
     net.runUntil(t0 + 399);
@@ -90,7 +99,9 @@ describe('simulated CPU stalls and link loss', () => {
     net.addNode(makeConfig('a', '10.0.0.1', 7946, { wire }));
     const b = net.addNode(makeConfig('b', '10.0.0.2', 7946, { wire }));
     let got = 0;
-    b.handlePacket = (): void => { got++; };
+    b.handlePacket = (): void => {
+      got++;
+    };
     const env = envOf(net, 'a');
     const sent = 20_000;
     for (let i = 0; i < sent; i++) env.sendPacket('10.0.0.2', 7946, Uint8Array.of(0));

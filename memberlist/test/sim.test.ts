@@ -41,7 +41,10 @@ describe('memberlist simulation (virtual time)', function () {
     const t = net.runUntilCond(() => ml.every((m) => aliveCount(m) === 50), 60_000);
     assert.notEqual(t, null, `not converged: ${ml.map(aliveCount).join(',')}`);
     // No one was ever declared dead along the way.
-    assert.deepEqual(net.events.filter((e) => e.kind === 'leave'), []);
+    assert.deepEqual(
+      net.events.filter((e) => e.kind === 'leave'),
+      [],
+    );
   });
 
   it('50 nodes converge after joins (lan profile)', () => {
@@ -55,7 +58,10 @@ describe('memberlist simulation (virtual time)', function () {
     it(`a killed node is declared dead by all (${prof}, 20 nodes)`, () => {
       const { net, ml } = build(20, prof, 21);
       startAndJoin(net, ml);
-      assert.notEqual(net.runUntilCond(() => ml.every((m) => aliveCount(m) === 20), 60_000), null);
+      assert.notEqual(
+        net.runUntilCond(() => ml.every((m) => aliveCount(m) === 20), 60_000),
+        null,
+      );
       net.runUntil(net.now + 2000);
       const victim = 'node-7';
       const killedAt = net.now;
@@ -73,29 +79,38 @@ describe('memberlist simulation (virtual time)', function () {
     });
   }
 
-  for (const disableTcpPings of [false, true]) it(`5 % random loss for 10 simulated minutes: fast declares no live node dead (10 nodes${disableTcpPings ? ', UDP only' : ''})`, () => {
-    const { net, ml } = build(10, 'fast', 31, { disableTcpPings });
-    startAndJoin(net, ml);
-    assert.notEqual(net.runUntilCond(() => ml.every((m) => aliveCount(m) === 10), 30_000), null);
-    net.loss = 0.05;
-    net.runUntil(net.now + 10 * 60_000);
-    const deaths = net.events.filter((e) => e.kind === 'leave');
-    const suspicions = net.events.filter((e) => e.kind === 'suspect').length;
-    assert.deepEqual(deaths, [], `false positives: ${JSON.stringify(deaths.slice(0, 5))}`);
-    assert.ok(ml.every((m) => aliveCount(m) === 10));
-    // The loss is real: some probes failed and were refuted.
-    // The loss is real: some UDP probes failed and were rescued by TCP fallback, or suspected and refuted.
-    const rescued = ml.reduce((acc, m) => acc + (m.drops.get('udp_probe_failed_tcp_ok') ?? 0), 0);
-    assert.ok(suspicions + rescued > 0, 'expected failed probes under loss');
-    console.log(`      ${rescued} probes rescued by TCP ping, ${suspicions} suspicions raised and refuted, ${net.packets} packets sent`);
-  });
+  for (const disableTcpPings of [false, true])
+    it(`5 % random loss for 10 simulated minutes: fast declares no live node dead (10 nodes${disableTcpPings ? ', UDP only' : ''})`, () => {
+      const { net, ml } = build(10, 'fast', 31, { disableTcpPings });
+      startAndJoin(net, ml);
+      assert.notEqual(
+        net.runUntilCond(() => ml.every((m) => aliveCount(m) === 10), 30_000),
+        null,
+      );
+      net.loss = 0.05;
+      net.runUntil(net.now + 10 * 60_000);
+      const deaths = net.events.filter((e) => e.kind === 'leave');
+      const suspicions = net.events.filter((e) => e.kind === 'suspect').length;
+      assert.deepEqual(deaths, [], `false positives: ${JSON.stringify(deaths.slice(0, 5))}`);
+      assert.ok(ml.every((m) => aliveCount(m) === 10));
+      // The loss is real: some probes failed and were refuted.
+      // The loss is real: some UDP probes failed and were rescued by TCP fallback, or suspected and refuted.
+      const rescued = ml.reduce((acc, m) => acc + (m.drops.get('udp_probe_failed_tcp_ok') ?? 0), 0);
+      assert.ok(suspicions + rescued > 0, 'expected failed probes under loss');
+      console.log(`      ${rescued} probes rescued by TCP ping, ${suspicions} suspicions raised and refuted, ${net.packets} packets sent`);
+    });
 
   it('graceful leave is seen as left (not dead) by everyone', () => {
     const { net, ml } = build(8, 'fast', 41);
     startAndJoin(net, ml);
-    assert.notEqual(net.runUntilCond(() => ml.every((m) => aliveCount(m) === 8), 30_000), null);
+    assert.notEqual(
+      net.runUntilCond(() => ml.every((m) => aliveCount(m) === 8), 30_000),
+      null,
+    );
     let done = false;
-    ml[3]!.leave(2000, () => { done = true; });
+    ml[3]!.leave(2000, () => {
+      done = true;
+    });
     const t = net.runUntilCond(() => done && ml.every((m, i) => i === 3 || m.node('node-3')?.state === 'left'), 10_000);
     assert.notEqual(t, null);
     const reasons = net.events.filter((e) => e.kind === 'leave' && e.node === 'node-3' && e.observer !== 'node-3').map((e) => e.reason);
@@ -106,9 +121,15 @@ describe('memberlist simulation (virtual time)', function () {
   it('a partitioned node is declared dead, then rejoins by refuting with a higher incarnation', () => {
     const { net, ml } = build(6, 'fast', 51);
     startAndJoin(net, ml);
-    assert.notEqual(net.runUntilCond(() => ml.every((m) => aliveCount(m) === 6), 30_000), null);
+    assert.notEqual(
+      net.runUntilCond(() => ml.every((m) => aliveCount(m) === 6), 30_000),
+      null,
+    );
     net.partition = (a, b) => (a === 'node-2') !== (b === 'node-2');
-    assert.notEqual(net.runUntilCond(() => ml.every((m, i) => i === 2 || m.node('node-2')?.state === 'dead'), 10_000), null);
+    assert.notEqual(
+      net.runUntilCond(() => ml.every((m, i) => i === 2 || m.node('node-2')?.state === 'dead'), 10_000),
+      null,
+    );
     net.partition = null;
     // Periodic push/pull (15 s) heals: node-2 learns it was declared dead and refutes.
     const t = net.runUntilCond(() => ml.every((m) => aliveCount(m) === 6), 60_000);
@@ -116,14 +137,24 @@ describe('memberlist simulation (virtual time)', function () {
     assert.ok((ml[2]!.node('node-2')?.incarnation ?? 0) > 1);
   });
 
-  for (const [label, side] of [['{n0} | {n1, n2}', ['node-0']], ['{n0, n1} | {n2}', ['node-2']]] as Array<[string, string[]]>) {
+  for (const [label, side] of [
+    ['{n0} | {n1, n2}', ['node-0']],
+    ['{n0, n1} | {n2}', ['node-2']],
+  ] as Array<[string, string[]]>) {
     it(`a 4 s split ${label} of 3 nodes heals within 1 s (push/pull with recently-dead members), fast`, () => {
       const { net, ml } = build(3, 'fast', 71);
       startAndJoin(net, ml);
-      assert.notEqual(net.runUntilCond(() => ml.every((m) => aliveCount(m) === 3), 30_000), null);
+      assert.notEqual(
+        net.runUntilCond(() => ml.every((m) => aliveCount(m) === 3), 30_000),
+        null,
+      );
       net.partition = (a, b) => side.includes(a) !== side.includes(b);
       // Both sides declare the other dead (the split brain the speakers see).
-      assert.notEqual(net.runUntilCond(() => ml.every((m) => m.members().length < 3), 4_000), null, 'both sides see the other dead');
+      assert.notEqual(
+        net.runUntilCond(() => ml.every((m) => m.members().length < 3), 4_000),
+        null,
+        'both sides see the other dead',
+      );
       net.runUntil(net.now + 4_000 - (net.now % 4_000));
       net.partition = null;
       const healedAt = net.now;
@@ -138,7 +169,10 @@ describe('memberlist simulation (virtual time)', function () {
   it('metadata updates reach every node as update events', () => {
     const { net, ml } = build(5, 'fast', 61);
     startAndJoin(net, ml);
-    assert.notEqual(net.runUntilCond(() => ml.every((m) => aliveCount(m) === 5), 30_000), null);
+    assert.notEqual(
+      net.runUntilCond(() => ml.every((m) => aliveCount(m) === 5), 30_000),
+      null,
+    );
     ml[1]!.updateMeta(new TextEncoder().encode('zone=b'));
     const t = net.runUntilCond(() => ml.every((m) => Buffer.from(m.node('node-1')?.meta ?? []).toString() === 'zone=b'), 5_000);
     assert.notEqual(t, null);

@@ -7,7 +7,11 @@ import { OUR_VSN, PacketMsg, encodeMsg } from '../src/messages.js';
 import { decodePacket, encodePacket } from '../src/packet.js';
 import { defaultWireOptions } from '../src/wire.js';
 
-interface Sent { ip: string; port: number; msgs: PacketMsg[] }
+interface Sent {
+  ip: string;
+  port: number;
+  msgs: PacketMsg[];
+}
 
 function harness(): { ml: Memberlist; sent: Sent[]; advance: (ms: number) => void; inject: (...m: PacketMsg[]) => void } {
   let now = 0;
@@ -19,10 +23,16 @@ function harness(): { ml: Memberlist; sent: Sent[]; advance: (ms: number) => voi
     setTimer: (ms, fn): Timer => {
       const e = { t: now + ms, fn, dead: false };
       timers.push(e);
-      return { cancel: () => { e.dead = true; } };
+      return {
+        cancel: () => {
+          e.dead = true;
+        },
+      };
     },
     random: () => 0.5,
-    sendPacket: (ip, port, data) => { sent.push({ ip, port, msgs: decodePacket(data, wire).msgs }); },
+    sendPacket: (ip, port, data) => {
+      sent.push({ ip, port, msgs: decodePacket(data, wire).msgs });
+    },
     sendStream: (_ip, _port, _d, _t, _p, done) => done({ error: 'no streams here' }),
   };
   const ml = new Memberlist(makeConfig('me', '10.0.0.1', 7946, { wire }), env);
@@ -44,7 +54,8 @@ function harness(): { ml: Memberlist; sent: Sent[]; advance: (ms: number) => voi
 }
 
 const peerAlive = (inc: number, vsn: Uint8Array = OUR_VSN): PacketMsg => ({
-  type: 'alive', msg: { node: 'peer', incarnation: inc, addr: Uint8Array.from([10, 0, 0, 2]), port: 7946, meta: null, vsn },
+  type: 'alive',
+  msg: { node: 'peer', incarnation: inc, addr: Uint8Array.from([10, 0, 0, 2]), port: 7946, meta: null, vsn },
 });
 
 function broadcastsAbout(sent: Sent[], name: string, type: PacketMsg['type']): PacketMsg[] {
@@ -108,7 +119,10 @@ describe('memberlist state rules', () => {
     h.advance(200);
     const alives = broadcastsAbout(h.sent.slice(before), 'me', 'alive');
     assert.ok(alives.length > 0, 'no alive re-sent');
-    assert.ok(alives.every((m) => m.type === 'alive' && m.msg.incarnation === 8), 'a stale accusation must not raise the incarnation');
+    assert.ok(
+      alives.every((m) => m.type === 'alive' && m.msg.incarnation === 8),
+      'a stale accusation must not raise the incarnation',
+    );
     assert.equal(h.ml.node('me')?.incarnation, 8);
   });
 

@@ -12,7 +12,11 @@ class ManualClock implements SuspicionClock {
   setTimer(ms: number, fn: () => void): { cancel(): void } {
     const t = { at: this.time + ms, fn, cancelled: false };
     this.timers.push(t);
-    return { cancel: () => { t.cancelled = true; } };
+    return {
+      cancel: () => {
+        t.cancelled = true;
+      },
+    };
   }
   /** Moves to `to`, firing due timers in order. */
   advanceTo(to: number): void {

@@ -6,7 +6,9 @@ import { LATE_TIMER_MS, LateAwareTimers } from '../src/timers.js';
 /** Holds the event loop (and so every timer and socket read) for ms, as a throttled or busy process would be. */
 function holdLoop(ms: number): void {
   const end = performance.now() + ms;
-  while (performance.now() < end) { /* busy */ }
+  while (performance.now() < end) {
+    /* busy */
+  }
 }
 
 describe('LateAwareTimers', () => {
@@ -68,7 +70,9 @@ describe('LateAwareTimers', () => {
     await new Promise<void>((r) => rx.bind(0, '127.0.0.1', r));
     const timers = new LateAwareTimers();
     let fired = false;
-    const deadline = timers.set(10, () => { fired = true; });
+    const deadline = timers.set(10, () => {
+      fired = true;
+    });
     rx.on('message', () => deadline.cancel());
     try {
       await new Promise<void>((r) => tx.send('ack', (rx.address() as AddressInfo).port, '127.0.0.1', () => r()));
@@ -85,7 +89,9 @@ describe('LateAwareTimers', () => {
   it('reports a throwing callback instead of throwing', async () => {
     const errors: unknown[] = [];
     const timers = new LateAwareTimers({ onError: (e) => errors.push(e) });
-    timers.set(0, () => { throw new Error('boom'); });
+    timers.set(0, () => {
+      throw new Error('boom');
+    });
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(errors.length, 1);
   });

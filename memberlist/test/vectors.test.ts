@@ -4,15 +4,20 @@ import assert from 'node:assert/strict';
 import { Keyring, decryptPayload, metallbKey } from '../src/crypto.js';
 import { lzwCompress, lzwDecompress } from '../src/lzw.js';
 import {
-  MsgType, encodeMsg, readCompress, readPushNodeState, readPushPullHeader, readUserMsgHeader, writePushNodeState,
-  writePushPullHeader, writeUserMsgHeader,
+  MsgType,
+  encodeMsg,
+  readCompress,
+  readPushNodeState,
+  readPushPullHeader,
+  readUserMsgHeader,
+  writePushNodeState,
+  writePushPullHeader,
+  writeUserMsgHeader,
 } from '../src/messages.js';
 import { Reader, Writer } from '../src/msgpack.js';
 import { decodePacket, encodePacket } from '../src/packet.js';
 import { WireOptions, defaultWireOptions, encodeStream, encodeStreamPlain, parseStream } from '../src/wire.js';
-import {
-  Vector, expectedFieldSets, headerFields, hex, hexFile, loadVectors, msgFields, nodeStateFields, streamFields,
-} from './helpers.js';
+import { Vector, expectedFieldSets, headerFields, hex, hexFile, loadVectors, msgFields, nodeStateFields, streamFields } from './helpers.js';
 
 const METALLB_KEY_HEX = '6d6574616c6c622d746573742d736563726574e3b0c44298fc1c149afbf4c899';
 
@@ -44,7 +49,7 @@ describe('memberlist wire vectors', () => {
       const bytes = hexFile(v.file);
       const captured = v.source === 'captured';
       const kind = captured ? (v.transport === 'tcp' ? 'stream' : 'packet') : (v.kind ?? 'body');
-      const encVsn: 0 | 1 = captured ? (v.encryptionVersion === 0 ? 0 : 1) : (v.name.includes('-v0') ? 0 : 1);
+      const encVsn: 0 | 1 = captured ? (v.encryptionVersion === 0 ? 0 : 1) : v.name.includes('-v0') ? 0 : 1;
       const expected = expectedFieldSets(v.decoded);
 
       if (kind === 'body') {
@@ -53,9 +58,19 @@ describe('memberlist wire vectors', () => {
           const r = new Reader(bytes, 1);
           const w = new Writer().u8(type);
           let fields;
-          if (v.name === 'pushpull-header') { const h = readPushPullHeader(r); fields = headerFields(h); writePushPullHeader(w, h); }
-          else if (v.name === 'push-node-state') { const n = readPushNodeState(r); fields = nodeStateFields(n); writePushNodeState(w, n); }
-          else { const h = readUserMsgHeader(r); fields = { UserMsgLen: h.userMsgLen }; writeUserMsgHeader(w, h); }
+          if (v.name === 'pushpull-header') {
+            const h = readPushPullHeader(r);
+            fields = headerFields(h);
+            writePushPullHeader(w, h);
+          } else if (v.name === 'push-node-state') {
+            const n = readPushNodeState(r);
+            fields = nodeStateFields(n);
+            writePushNodeState(w, n);
+          } else {
+            const h = readUserMsgHeader(r);
+            fields = { UserMsgLen: h.userMsgLen };
+            writeUserMsgHeader(w, h);
+          }
           assert.equal(r.pos, bytes.length);
           assert.deepEqual([fields], expected);
           assert.equal(hex(w.finish()), hex(bytes));
@@ -83,9 +98,10 @@ describe('memberlist wire vectors', () => {
         assert.equal(hex(again), hex(bytes));
         if (v.plainFile !== undefined) {
           // Encrypted vectors: plainFile = the decrypted payload; plaintext ones: the decompressed message.
-          const plain = opts.keyring === null
-            ? encodePacket(d.msgs.map(encodeMsg), { ...opts, compression: false }, {})
-            : encodePacket(d.msgs.map(encodeMsg), { ...opts, keyring: null, label: '' }, { crc });
+          const plain =
+            opts.keyring === null
+              ? encodePacket(d.msgs.map(encodeMsg), { ...opts, compression: false }, {})
+              : encodePacket(d.msgs.map(encodeMsg), { ...opts, keyring: null, label: '' }, { crc });
           assert.equal(hex(plain), hex(hexFile(v.plainFile)));
         }
         return;

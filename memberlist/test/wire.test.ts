@@ -55,17 +55,26 @@ describe('memberlist packet decompression limits', () => {
     const c = compressMsg(ping);
     const d = decodePacket(makeCompound([c, c, c]), opts);
     assert.equal(d.msgs.length, 1, 'the first compressed part is decoded');
-    assert.deepEqual(d.drops.map((x) => x.reason), ['compress_limit', 'compress_limit']);
+    assert.deepEqual(
+      d.drops.map((x) => x.reason),
+      ['compress_limit', 'compress_limit'],
+    );
     // Nesting does not get around it: a compressed compound of compressed parts.
     const nested = decodePacket(compressMsg(makeCompound([c, c])), opts);
     assert.equal(nested.msgs.length, 0);
-    assert.deepEqual(nested.drops.map((x) => x.reason), ['compress_limit', 'compress_limit']);
+    assert.deepEqual(
+      nested.drops.map((x) => x.reason),
+      ['compress_limit', 'compress_limit'],
+    );
   });
 
   it(`a compressed part that expands beyond ${MAX_PACKET_DECOMPRESSED} bytes is dropped; streams keep the larger cap`, () => {
     const big = new Uint8Array(MAX_PACKET_DECOMPRESSED + 1);
     const d = decodePacket(compressMsg(big), opts);
-    assert.deepEqual(d.drops.map((x) => x.reason), ['too_large']);
+    assert.deepEqual(
+      d.drops.map((x) => x.reason),
+      ['too_large'],
+    );
     // Exactly at the cap still decodes (to whatever the bytes say: here a zero-filled ping fails later).
     const atCap = decodePacket(compressMsg(new Uint8Array(MAX_PACKET_DECOMPRESSED)), opts);
     assert.ok(!atCap.drops.some((x) => x.reason === 'too_large'));

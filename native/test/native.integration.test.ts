@@ -51,8 +51,7 @@ describe('native: AF_PACKET socket in a network namespace @integration', functio
     assert.equal(out.replyBytes, true, 'reply: to the requester, from the table MAC, sender IP = VIP');
     assert.deepEqual(out.unicastToUs, answered, 'unicast request to the table MAC');
     assert.deepEqual(out.otherTableIp, answered, 'the second IP of a replaced table');
-    for (const k of ['otherIp', 'unicastElsewhere', 'announcementOfVip', 'arpReply', 'fromOwnMac', 'truncated',
-      'ignoredMac', 'removedIp', 'off']) {
+    for (const k of ['otherIp', 'unicastElsewhere', 'announcementOfVip', 'arpReply', 'fromOwnMac', 'truncated', 'ignoredMac', 'removedIp', 'off']) {
       assert.deepEqual(out[k], untouched, `${k}: left to JS`);
     }
     assert.equal(out.badMac, 'TypeError');

@@ -24,8 +24,15 @@ describe('native: AF_PACKET addon (no root needed)', () => {
 describe('native: ARP reflex decision through the test-only entry point (no socket)', () => {
   const mac = Buffer.from('02000000000a', 'hex');
   const vip = Buffer.from([10, 77, 0, 100]);
-  const request = Buffer.concat([Buffer.alloc(6, 0xff), Buffer.from('0200000000d1', 'hex'), Buffer.from('08060001080006040001', 'hex'),
-    Buffer.from('0200000000d1', 'hex'), Buffer.from([10, 77, 0, 1]), Buffer.alloc(6), vip]);
+  const request = Buffer.concat([
+    Buffer.alloc(6, 0xff),
+    Buffer.from('0200000000d1', 'hex'),
+    Buffer.from('08060001080006040001', 'hex'),
+    Buffer.from('0200000000d1', 'hex'),
+    Buffer.from([10, 77, 0, 1]),
+    Buffer.alloc(6),
+    vip,
+  ]);
   const decide = (frame: Buffer, pkttype = 0): Buffer | null => loadAddon()._testArpReflex(mac, vip, mac, frame, pkttype);
 
   it('answers a plain request with the reply the TypeScript rule states', () => {
@@ -56,8 +63,11 @@ describe('native: privileges @integration', () => {
     const script = `import(${JSON.stringify(new URL('../src/index.js', import.meta.url).href)}).then((m) => {
       try { m.PacketSocket.open({ ifname: 'lo', protocol: 'arp' }); console.log('opened'); }
       catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); } })`;
-    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all',
-      process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' });
+    const r = spawnSync(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, '--input-type=module', '-e', script],
+      { encoding: 'utf8' },
+    );
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout.trim()) as { code: string; message: string };
     assert.equal(out.code, 'EPERM');

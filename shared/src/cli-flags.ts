@@ -84,7 +84,8 @@ export function processOptions(raw: ReadonlyMap<string, string>): ProcessOptions
   const logFormat = raw.get('logFormat') ?? 'json';
   if (logFormat !== 'json' && logFormat !== 'text') return { error: `--log-format must be json or text, got ${JSON.stringify(logFormat)}` };
   const namespace = raw.get('namespace') ?? 'l2lb-system';
-  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace) || namespace.length > 63) return { error: `--namespace ${JSON.stringify(namespace)} is not a valid namespace name` };
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace) || namespace.length > 63)
+    return { error: `--namespace ${JSON.stringify(namespace)} is not a valid namespace name` };
   return {
     kubeconfig: raw.get('kubeconfig') || undefined,
     namespace,

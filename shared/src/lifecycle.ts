@@ -51,7 +51,9 @@ export interface LifecycleOptions {
 /** Starts `service` and resolves with the exit code once it has been stopped by a signal or failed. */
 export async function runUntilSignal(service: Service, o: LifecycleOptions): Promise<number> {
   let resolveDone: (code: number) => void = () => undefined;
-  const done = new Promise<number>((resolve) => { resolveDone = resolve; });
+  const done = new Promise<number>((resolve) => {
+    resolveDone = resolve;
+  });
   let stopping = false;
   const stop = (code: number): void => {
     const timer = setTimeout(() => {
@@ -59,16 +61,20 @@ export async function runUntilSignal(service: Service, o: LifecycleOptions): Pro
       resolveDone(o.deadline.code);
     }, o.deadline.ms);
     timer.unref();
-    void service.stop()
+    void service
+      .stop()
       .then(() => o.afterStop?.())
-      .then(() => {
-        clearTimeout(timer);
-        o.log.info('stopped');
-        resolveDone(code);
-      }, (e: unknown) => {
-        o.log.error(`stop failed: ${errorText(e)}`);
-        resolveDone(1);
-      });
+      .then(
+        () => {
+          clearTimeout(timer);
+          o.log.info('stopped');
+          resolveDone(code);
+        },
+        (e: unknown) => {
+          o.log.error(`stop failed: ${errorText(e)}`);
+          resolveDone(1);
+        },
+      );
   };
   const onSignal = (signal: string): void => {
     if (stopping) return;

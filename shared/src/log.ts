@@ -28,7 +28,7 @@ export interface ErrorTextOptions {
  */
 export function errorText(e: unknown, options: ErrorTextOptions = {}): string {
   try {
-    if (e instanceof Error) return String(options.stack ? e.stack ?? e.message : e.message);
+    if (e instanceof Error) return String(options.stack ? (e.stack ?? e.message) : e.message);
     return String(e);
   } catch {
     return unprintable(e);

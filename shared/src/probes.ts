@@ -31,7 +31,9 @@ export async function startProbeServer(options: ProbeServerOptions): Promise<Pro
       res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok\n');
     } else if (path === '/readyz') {
       const ready = options.ready();
-      res.writeHead(ready ? 200 : 503, { 'Content-Type': 'text/plain' }).end(ready ? `${options.readyText?.() ?? 'ok'}\n` : `${options.notReadyText ?? 'not ready'}\n`);
+      res
+        .writeHead(ready ? 200 : 503, { 'Content-Type': 'text/plain' })
+        .end(ready ? `${options.readyText?.() ?? 'ok'}\n` : `${options.notReadyText ?? 'not ready'}\n`);
     } else if (path === '/metrics') {
       options.registry.metrics().then(
         (text) => res.writeHead(200, { 'Content-Type': options.registry.contentType }).end(text),
@@ -50,9 +52,10 @@ export async function startProbeServer(options: ProbeServerOptions): Promise<Pro
   });
   return {
     port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
-import {
-  buildConfigFromSources, ConfigError, parseConfigMapConfig, parseMetalLBResources, type Config,
-} from '../src/index.js';
+import { buildConfigFromSources, ConfigError, parseConfigMapConfig, parseMetalLBResources, type Config } from '../src/index.js';
 
 /** Builds a legacy config text from pool objects, so tests read as data. */
 function legacy(...pools: Record<string, unknown>[]): string {
@@ -25,7 +23,10 @@ function problemsOf(run: () => unknown): string[] {
 function assertRejected(run: () => unknown, ...expected: RegExp[]): void {
   const problems = problemsOf(run);
   for (const pattern of expected) {
-    assert.ok(problems.some((p) => pattern.test(p)), `no problem matches ${pattern}; got:\n  ${problems.join('\n  ')}`);
+    assert.ok(
+      problems.some((p) => pattern.test(p)),
+      `no problem matches ${pattern}; got:\n  ${problems.join('\n  ')}`,
+    );
   }
 }
 
@@ -70,7 +71,10 @@ describe('config: legacy ConfigMap format', () => {
 
   it('keeps ConfigMap order, which is the allocation order', () => {
     const config = parseConfigMapConfig(legacy(pool('zeta', ['10.0.2.0/30']), pool('alpha', ['10.0.1.0/30']), pool('mid', ['10.0.0.0/30'])));
-    assert.deepEqual(config.pools.map((p) => p.name), ['zeta', 'alpha', 'mid']);
+    assert.deepEqual(
+      config.pools.map((p) => p.name),
+      ['zeta', 'alpha', 'mid'],
+    );
   });
 
   it('accepts an empty config (no pools) with a warning', () => {
@@ -91,11 +95,20 @@ describe('config: legacy ConfigMap format', () => {
   });
 
   it('rejects a bad CIDR, naming pool and value', () => {
-    assertRejected(() => parseConfigMapConfig(legacy(pool('a', ['10.0.0.0/33']))), /"a": addresses\[0\]: invalid CIDR "10.0.0.0\/33": prefix length "33" must be a number from 0 to 32/);
-    assertRejected(() => parseConfigMapConfig(legacy(pool('a', ['10.0.0.300/24']))), /invalid CIDR "10.0.0.300\/24": "10.0.0.300" is not a valid IPv4 or IPv6 address/);
+    assertRejected(
+      () => parseConfigMapConfig(legacy(pool('a', ['10.0.0.0/33']))),
+      /"a": addresses\[0\]: invalid CIDR "10.0.0.0\/33": prefix length "33" must be a number from 0 to 32/,
+    );
+    assertRejected(
+      () => parseConfigMapConfig(legacy(pool('a', ['10.0.0.300/24']))),
+      /invalid CIDR "10.0.0.300\/24": "10.0.0.300" is not a valid IPv4 or IPv6 address/,
+    );
     assertRejected(() => parseConfigMapConfig(legacy(pool('a', ['fc00::/129']))), /prefix length "129" must be a number from 0 to 128 for IPv6/);
     assertRejected(() => parseConfigMapConfig(legacy(pool('a', ['hello']))), /"hello" is not a CIDR/);
-    assertRejected(() => parseConfigMapConfig(legacy(pool('a', [42]))), /addresses\[0\]: must be a CIDR or an address range written as a string, got the number 42/);
+    assertRejected(
+      () => parseConfigMapConfig(legacy(pool('a', [42]))),
+      /addresses\[0\]: must be a CIDR or an address range written as a string, got the number 42/,
+    );
   });
 
   it('rejects a bare address without a prefix length (as MetalLB), suggesting /32 or /128', () => {
@@ -106,8 +119,14 @@ describe('config: legacy ConfigMap format', () => {
   it('reads a CIDR with host bits set as its network, as MetalLB does, with a warning naming the pool', () => {
     const v4 = parseConfigMapConfig(legacy(pool('a', ['192.168.1.5/24'])));
     assert.deepEqual(v4.pools[0]?.cidrs.map(String), ['192.168.1.0/24']);
-    assert.ok(v4.warnings.some((w) => /"a": addresses\[0\]: CIDR "192.168.1.5\/24" has host bits set: read as "192.168.1.0\/24"/.test(w)), v4.warnings.join('\n'));
-    assert.deepEqual(v4.objectWarnings?.map((w) => w.object), ['address pool #1 "a"']);
+    assert.ok(
+      v4.warnings.some((w) => /"a": addresses\[0\]: CIDR "192.168.1.5\/24" has host bits set: read as "192.168.1.0\/24"/.test(w)),
+      v4.warnings.join('\n'),
+    );
+    assert.deepEqual(
+      v4.objectWarnings?.map((w) => w.object),
+      ['address pool #1 "a"'],
+    );
     const v6 = parseConfigMapConfig(legacy(pool('a', ['fc00::1/64'])));
     assert.deepEqual(v6.pools[0]?.cidrs.map(String), ['fc00::/64']);
     assert.ok(v6.warnings.some((w) => /has host bits set: read as "fc00::\/64"/.test(w)));
@@ -128,19 +147,25 @@ describe('config: legacy ConfigMap format', () => {
   });
 
   it('rejects duplicate pool names', () => {
-    assertRejected(() => parseConfigMapConfig(legacy(pool('a', ['10.0.0.0/30']), pool('a', ['10.0.1.0/30']))),
-      /address pool #2 "a": duplicate pool name "a": address pool #1 "a" already uses it/);
+    assertRejected(
+      () => parseConfigMapConfig(legacy(pool('a', ['10.0.0.0/30']), pool('a', ['10.0.1.0/30']))),
+      /address pool #2 "a": duplicate pool name "a": address pool #1 "a" already uses it/,
+    );
   });
 
   it('rejects overlap across pools', () => {
-    assertRejected(() => parseConfigMapConfig(legacy(pool('a', ['10.0.0.0/16']), pool('b', ['10.0.5.0/24']))),
-      /address pool #2 "b": addresses\[0\]: "10.0.5.0\/24" overlaps "10.0.0.0\/16" \(addresses\[0\] of address pool #1 "a"\)/);
+    assertRejected(
+      () => parseConfigMapConfig(legacy(pool('a', ['10.0.0.0/16']), pool('b', ['10.0.5.0/24']))),
+      /address pool #2 "b": addresses\[0\]: "10.0.5.0\/24" overlaps "10.0.0.0\/16" \(addresses\[0\] of address pool #1 "a"\)/,
+    );
     assertRejected(() => parseConfigMapConfig(legacy(pool('a', ['10.0.0.10-10.0.0.20']), pool('b', ['10.0.0.20/32']))), /"b".*overlaps "10.0.0.10-10.0.0.20"/);
   });
 
   it('rejects overlap within one pool', () => {
-    assertRejected(() => parseConfigMapConfig(legacy(pool('a', ['10.0.0.0/24', '10.0.0.128-10.0.0.130']))),
-      /"a": addresses\[1\]: "10.0.0.128-10.0.0.130" overlaps "10.0.0.0\/24" \(addresses\[0\] of the same pool\)/);
+    assertRejected(
+      () => parseConfigMapConfig(legacy(pool('a', ['10.0.0.0/24', '10.0.0.128-10.0.0.130']))),
+      /"a": addresses\[1\]: "10.0.0.128-10.0.0.130" overlaps "10.0.0.0\/24" \(addresses\[0\] of the same pool\)/,
+    );
   });
 
   it('does not call adjacent ranges or different families an overlap', () => {
@@ -150,12 +175,21 @@ describe('config: legacy ConfigMap format', () => {
 
   it('rejects a missing or unknown protocol', () => {
     assertRejected(() => parseConfigMapConfig(legacy({ name: 'a', addresses: ['10.0.0.0/30'] })), /"a": protocol: the protocol field is missing/);
-    assertRejected(() => parseConfigMapConfig(legacy(pool('a', ['10.0.0.0/30'], { protocol: 'arp' }))), /"a": protocol: unknown protocol "arp" \(l2lb supports layer2\)/);
+    assertRejected(
+      () => parseConfigMapConfig(legacy(pool('a', ['10.0.0.0/30'], { protocol: 'arp' }))),
+      /"a": protocol: unknown protocol "arp" \(l2lb supports layer2\)/,
+    );
   });
 
   it('rejects BGP pools and every BGP section with one clear message', () => {
-    assertRejected(() => parseConfigMapConfig(legacy(pool('a', ['10.0.0.0/30'], { protocol: 'bgp' }))), /"a": protocol: protocol "bgp": BGP mode is not supported by l2lb/);
-    assertRejected(() => parseConfigMapConfig(legacy(pool('a', ['10.0.0.0/30'], { 'bgp-advertisements': [] }))), /"a": bgp-advertisements: BGP mode is not supported by l2lb/);
+    assertRejected(
+      () => parseConfigMapConfig(legacy(pool('a', ['10.0.0.0/30'], { protocol: 'bgp' }))),
+      /"a": protocol: protocol "bgp": BGP mode is not supported by l2lb/,
+    );
+    assertRejected(
+      () => parseConfigMapConfig(legacy(pool('a', ['10.0.0.0/30'], { 'bgp-advertisements': [] }))),
+      /"a": bgp-advertisements: BGP mode is not supported by l2lb/,
+    );
     for (const section of ['peers', 'bgp-communities', 'bfd-profiles']) {
       const text = JSON.stringify({ [section]: [], 'address-pools': [pool('a', ['10.0.0.0/30'])] });
       assertRejected(() => parseConfigMapConfig(text), new RegExp(`config: ${section}: BGP mode is not supported by l2lb; remove the "${section}" section`));
@@ -164,13 +198,22 @@ describe('config: legacy ConfigMap format', () => {
 
   it('rejects unknown keys, at the top and in pools (as MetalLB)', () => {
     assertRejected(() => parseConfigMapConfig(JSON.stringify({ 'adress-pools': [] })), /config: unknown field "adress-pools"/);
-    assertRejected(() => parseConfigMapConfig(legacy(pool('a', ['10.0.0.0/30'], { auto_assign: false }))), /"a": unknown field "auto_assign" \(known: name, protocol, addresses, auto-assign, avoid-buggy-ips\)/);
+    assertRejected(
+      () => parseConfigMapConfig(legacy(pool('a', ['10.0.0.0/30'], { auto_assign: false }))),
+      /"a": unknown field "auto_assign" \(known: name, protocol, addresses, auto-assign, avoid-buggy-ips\)/,
+    );
   });
 
   it('rejects wrongly typed fields', () => {
-    assertRejected(() => parseConfigMapConfig(legacy(pool('a', ['10.0.0.0/30'], { 'auto-assign': 'maybe' }))), /"a": auto-assign: must be true or false, got the string "maybe"/);
+    assertRejected(
+      () => parseConfigMapConfig(legacy(pool('a', ['10.0.0.0/30'], { 'auto-assign': 'maybe' }))),
+      /"a": auto-assign: must be true or false, got the string "maybe"/,
+    );
     assertRejected(() => parseConfigMapConfig(legacy(pool('a', '10.0.0.0/30'))), /"a": addresses: must be a list of CIDRs or ranges, got the string/);
-    assertRejected(() => parseConfigMapConfig(legacy({ name: 7, protocol: 'layer2', addresses: ['10.0.0.0/30'] })), /address pool #1: name: must be a string, got the number 7/);
+    assertRejected(
+      () => parseConfigMapConfig(legacy({ name: 7, protocol: 'layer2', addresses: ['10.0.0.0/30'] })),
+      /address pool #1: name: must be a string, got the number 7/,
+    );
     assertRejected(() => parseConfigMapConfig('- a\n- b\n'), /config: must be a mapping with an address-pools list, got a list/);
     assertRejected(() => parseConfigMapConfig(JSON.stringify({ 'address-pools': { a: 1 } })), /address-pools: must be a list of pools, got a mapping/);
   });
@@ -185,7 +228,9 @@ describe('config: legacy ConfigMap format', () => {
   });
 
   it('reports every problem in one run', () => {
-    const problems = problemsOf(() => parseConfigMapConfig(legacy(pool('a', ['10.0.0.0/33']), { protocol: 'layer2', addresses: [] }, pool('c', ['1.2.3.4/32'], { protocol: 'bgp' }))));
+    const problems = problemsOf(() =>
+      parseConfigMapConfig(legacy(pool('a', ['10.0.0.0/33']), { protocol: 'layer2', addresses: [] }, pool('c', ['1.2.3.4/32'], { protocol: 'bgp' }))),
+    );
     assert.equal(problems.length, 4, problems.join('\n'));
   });
 });
@@ -215,14 +260,13 @@ describe('config: address summarisation and sizes', () => {
     assert.deepEqual(cidrsOf(config), ['::/1', 'fd00::/64']);
   });
 
-  it('sorts a pool\'s CIDRs ascending, IPv4 first, whatever the order written', () => {
+  it("sorts a pool's CIDRs ascending, IPv4 first, whatever the order written", () => {
     const config = parseConfigMapConfig(legacy(pool('a', ['fc00::/126', '10.0.1.0/30', '10.0.0.0/30'])));
     assert.deepEqual(cidrsOf(config), ['10.0.0.0/30', '10.0.1.0/30', 'fc00::/126']);
   });
 
   it('leaves out .0 and .255 addresses from the size with avoid-buggy-ips', () => {
-    const sizeOf = (addresses: string[]): bigint | undefined =>
-      parseConfigMapConfig(legacy(pool('a', addresses, { 'avoid-buggy-ips': true }))).pools[0]?.size;
+    const sizeOf = (addresses: string[]): bigint | undefined => parseConfigMapConfig(legacy(pool('a', addresses, { 'avoid-buggy-ips': true }))).pools[0]?.size;
     assert.equal(sizeOf(['10.0.0.0/24']), 254n);
     assert.equal(sizeOf(['10.0.0.0/16']), 65536n - 512n);
     assert.equal(sizeOf(['10.0.0.0/30']), 3n);
@@ -279,7 +323,10 @@ describe('config: MetalLB CRDs', () => {
       ipAddressPool('d-prio-0', { addresses: ['10.0.5.0/30'], serviceAllocation: { priority: 0 } }),
       l2Advertisement('all'),
     ]);
-    assert.deepEqual(config.pools.map((p) => p.name), ['c-prio-1', 'a-prio-5', 'b-prio-5', 'aa-unset', 'd-prio-0', 'zz-unset']);
+    assert.deepEqual(
+      config.pools.map((p) => p.name),
+      ['c-prio-1', 'a-prio-5', 'b-prio-5', 'aa-unset', 'd-prio-0', 'zz-unset'],
+    );
   });
 
   it('gives the same order whatever order the objects arrive in', () => {
@@ -300,7 +347,8 @@ describe('config: MetalLB CRDs', () => {
       ipAddressPool('pinned', {
         addresses: ['10.0.1.0/30'],
         serviceAllocation: {
-          priority: 2, namespaces: ['a', 'b'],
+          priority: 2,
+          namespaces: ['a', 'b'],
           namespaceSelectors: [{ matchLabels: { team: 'x' } }],
           serviceSelectors: [{ matchExpressions: [{ key: 'tier', operator: 'In', values: ['web'] }] }],
         },
@@ -341,48 +389,94 @@ describe('config: MetalLB CRDs', () => {
   it('applies every address rule to CRD pools, naming the object and the field', () => {
     assertRejected(() => parseMetalLBResources([ipAddressPool('p', { addresses: [] })]), /IPAddressPool "p": spec.addresses: the pool has no addresses/);
     assertRejected(() => parseMetalLBResources([ipAddressPool('p', {})]), /IPAddressPool "p": spec.addresses: the pool has no addresses/);
-    assert.ok(parseMetalLBResources([ipAddressPool('p', { addresses: ['10.0.0.1/24'] })]).warnings.some((w) => /IPAddressPool "p": spec.addresses\[0\]: CIDR "10.0.0.1\/24" has host bits set: read as "10.0.0.0\/24"/.test(w)));
+    assert.ok(
+      parseMetalLBResources([ipAddressPool('p', { addresses: ['10.0.0.1/24'] })]).warnings.some((w) =>
+        /IPAddressPool "p": spec.addresses\[0\]: CIDR "10.0.0.1\/24" has host bits set: read as "10.0.0.0\/24"/.test(w),
+      ),
+    );
     assertRejected(() => parseMetalLBResources([ipAddressPool('p', { addresses: ['10.0.0.5-10.0.0.1'] })]), /start 10.0.0.5 is after end 10.0.0.1/);
-    assertRejected(() => parseMetalLBResources([
-      ipAddressPool('b', { addresses: ['10.0.0.0/24'] }),
-      ipAddressPool('a', { addresses: ['10.0.0.128/25'] }),
-    ]), /IPAddressPool "b": spec.addresses\[0\]: "10.0.0.0\/24" overlaps "10.0.0.128\/25" \(spec.addresses\[0\] of IPAddressPool "a"\)/);
+    assertRejected(
+      () => parseMetalLBResources([ipAddressPool('b', { addresses: ['10.0.0.0/24'] }), ipAddressPool('a', { addresses: ['10.0.0.128/25'] })]),
+      /IPAddressPool "b": spec.addresses\[0\]: "10.0.0.0\/24" overlaps "10.0.0.128\/25" \(spec.addresses\[0\] of IPAddressPool "a"\)/,
+    );
   });
 
   it('rejects missing names, duplicates, bad fields and unknown fields', () => {
-    assertRejected(() => parseMetalLBResources([{ apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', spec: { addresses: ['10.0.0.0/30'] } }]),
-      /IPAddressPool \(resource #1\): metadata.name: the object has no name/);
-    assertRejected(() => parseMetalLBResources([ipAddressPool('p', { addresses: ['10.0.0.0/30'] }), ipAddressPool('p', { addresses: ['10.0.1.0/30'] })]),
-      /IPAddressPool "p": metadata.name: duplicate IPAddressPool name "p"/);
+    assertRejected(
+      () => parseMetalLBResources([{ apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', spec: { addresses: ['10.0.0.0/30'] } }]),
+      /IPAddressPool \(resource #1\): metadata.name: the object has no name/,
+    );
+    assertRejected(
+      () => parseMetalLBResources([ipAddressPool('p', { addresses: ['10.0.0.0/30'] }), ipAddressPool('p', { addresses: ['10.0.1.0/30'] })]),
+      /IPAddressPool "p": metadata.name: duplicate IPAddressPool name "p"/,
+    );
     assertRejected(() => parseMetalLBResources([ipAddressPool('Bad_Name', { addresses: ['10.0.0.0/30'] })]), /"Bad_Name" is not a valid name/);
     // Unknown fields are pruned by the API server: ignored here too, with a warning.
     const pruned = parseMetalLBResources([ipAddressPool('p', { addresses: ['10.0.0.0/30'], autoassign: false })]);
     assert.equal(pruned.pools[0]?.autoAssign, true);
     assert.ok(pruned.warnings.some((w) => /IPAddressPool "p": spec: unknown field "autoassign" is ignored/.test(w)));
-    assertRejected(() => parseMetalLBResources([ipAddressPool('p', { addresses: ['10.0.0.0/30'], autoAssign: 'true' })]), /spec.autoAssign: must be true or false, got the string "true"/);
-    assertRejected(() => parseMetalLBResources([ipAddressPool('p', { addresses: ['10.0.0.0/30'], serviceAllocation: { priority: -1 } })]), /spec.serviceAllocation.priority: must be a whole number/);
-    assertRejected(() => parseMetalLBResources([ipAddressPool('p', { addresses: ['10.0.0.0/30'], serviceAllocation: { namespaces: ['a', 'a'] } })]), /spec.serviceAllocation.namespaces\[1\]: duplicate entry "a"/);
-    assertRejected(() => parseMetalLBResources([{ ...ipAddressPool('p', { addresses: ['10.0.0.0/30'] }), apiVersion: 'metallb.io/v1alpha1' }]), /apiVersion: must be "metallb.io\/v1beta1"/);
-    assertRejected(() => parseMetalLBResources([{ apiVersion: 'v1', kind: 'Service', metadata: { name: 's' } }]), /resource #1: kind: "Service" is not an IPAddressPool or L2Advertisement/);
+    assertRejected(
+      () => parseMetalLBResources([ipAddressPool('p', { addresses: ['10.0.0.0/30'], autoAssign: 'true' })]),
+      /spec.autoAssign: must be true or false, got the string "true"/,
+    );
+    assertRejected(
+      () => parseMetalLBResources([ipAddressPool('p', { addresses: ['10.0.0.0/30'], serviceAllocation: { priority: -1 } })]),
+      /spec.serviceAllocation.priority: must be a whole number/,
+    );
+    assertRejected(
+      () => parseMetalLBResources([ipAddressPool('p', { addresses: ['10.0.0.0/30'], serviceAllocation: { namespaces: ['a', 'a'] } })]),
+      /spec.serviceAllocation.namespaces\[1\]: duplicate entry "a"/,
+    );
+    assertRejected(
+      () => parseMetalLBResources([{ ...ipAddressPool('p', { addresses: ['10.0.0.0/30'] }), apiVersion: 'metallb.io/v1alpha1' }]),
+      /apiVersion: must be "metallb.io\/v1beta1"/,
+    );
+    assertRejected(
+      () => parseMetalLBResources([{ apiVersion: 'v1', kind: 'Service', metadata: { name: 's' } }]),
+      /resource #1: kind: "Service" is not an IPAddressPool or L2Advertisement/,
+    );
     assertRejected(() => parseMetalLBResources(['text']), /resource #1: must be a Kubernetes object/);
   });
 
   it('validates advertisement fields and label selectors', () => {
     const withPool = (ad: Record<string, unknown>): unknown[] => [ipAddressPool('p', { addresses: ['10.0.0.0/30'] }), ad];
-    assertRejected(() => parseMetalLBResources(withPool(l2Advertisement('a', { ipAddressPools: ['p', 'p'] }))), /L2Advertisement "a": spec.ipAddressPools\[1\]: duplicate entry "p"/);
-    assertRejected(() => parseMetalLBResources(withPool(l2Advertisement('a', { interfaces: ['this-name-is-too-long0'] }))), /spec.interfaces\[0\]: "this-name-is-too-long0" is not a valid interface name/);
-    assertRejected(() => parseMetalLBResources(withPool(l2Advertisement('a', { nodeSelectors: [{ matchExpressions: [{ key: 'k', operator: 'In' }] }] }))),
-      /spec.nodeSelectors\[0\].matchExpressions\[0\].values: operator In needs at least one value/);
-    assertRejected(() => parseMetalLBResources(withPool(l2Advertisement('a', { nodeSelectors: [{ matchExpressions: [{ key: 'k', operator: 'Exists', values: ['x'] }] }] }))),
-      /operator Exists takes no values/);
-    assertRejected(() => parseMetalLBResources(withPool(l2Advertisement('a', { nodeSelectors: [{ matchExpressions: [{ key: 'k', operator: 'Equals', values: ['x'] }] }] }))),
-      /"Equals" is not a valid operator/);
-    assertRejected(() => parseMetalLBResources(withPool(l2Advertisement('a', { nodeSelectors: [{ matchLabels: { 'bad key!': 'v' } }] }))), /label key "bad key!" is invalid/);
-    assertRejected(() => parseMetalLBResources(withPool(l2Advertisement('a', { nodeSelectors: [{ matchLabels: { a: 'b' } }, { matchLabels: { a: 'b' } }] }))),
-      /spec.nodeSelectors\[1\]: duplicate label selector a=b/);
-    assertRejected(() => parseMetalLBResources(withPool(l2Advertisement('a', { preferredNodeSelectors: [{ weight: 0, preference: {} }] }))),
-      /spec.preferredNodeSelectors\[0\].weight: must be a whole number from 1 to 100/);
-    assert.ok(parseMetalLBResources(withPool(l2Advertisement('a', { nodeSelector: [] }))).warnings.some((w) => /L2Advertisement "a": spec: unknown field "nodeSelector" is ignored/.test(w)));
+    assertRejected(
+      () => parseMetalLBResources(withPool(l2Advertisement('a', { ipAddressPools: ['p', 'p'] }))),
+      /L2Advertisement "a": spec.ipAddressPools\[1\]: duplicate entry "p"/,
+    );
+    assertRejected(
+      () => parseMetalLBResources(withPool(l2Advertisement('a', { interfaces: ['this-name-is-too-long0'] }))),
+      /spec.interfaces\[0\]: "this-name-is-too-long0" is not a valid interface name/,
+    );
+    assertRejected(
+      () => parseMetalLBResources(withPool(l2Advertisement('a', { nodeSelectors: [{ matchExpressions: [{ key: 'k', operator: 'In' }] }] }))),
+      /spec.nodeSelectors\[0\].matchExpressions\[0\].values: operator In needs at least one value/,
+    );
+    assertRejected(
+      () => parseMetalLBResources(withPool(l2Advertisement('a', { nodeSelectors: [{ matchExpressions: [{ key: 'k', operator: 'Exists', values: ['x'] }] }] }))),
+      /operator Exists takes no values/,
+    );
+    assertRejected(
+      () => parseMetalLBResources(withPool(l2Advertisement('a', { nodeSelectors: [{ matchExpressions: [{ key: 'k', operator: 'Equals', values: ['x'] }] }] }))),
+      /"Equals" is not a valid operator/,
+    );
+    assertRejected(
+      () => parseMetalLBResources(withPool(l2Advertisement('a', { nodeSelectors: [{ matchLabels: { 'bad key!': 'v' } }] }))),
+      /label key "bad key!" is invalid/,
+    );
+    assertRejected(
+      () => parseMetalLBResources(withPool(l2Advertisement('a', { nodeSelectors: [{ matchLabels: { a: 'b' } }, { matchLabels: { a: 'b' } }] }))),
+      /spec.nodeSelectors\[1\]: duplicate label selector a=b/,
+    );
+    assertRejected(
+      () => parseMetalLBResources(withPool(l2Advertisement('a', { preferredNodeSelectors: [{ weight: 0, preference: {} }] }))),
+      /spec.preferredNodeSelectors\[0\].weight: must be a whole number from 1 to 100/,
+    );
+    assert.ok(
+      parseMetalLBResources(withPool(l2Advertisement('a', { nodeSelector: [] }))).warnings.some((w) =>
+        /L2Advertisement "a": spec: unknown field "nodeSelector" is ignored/.test(w),
+      ),
+    );
   });
 
   it('ignores BGP kinds with a warning (MetalLB accepts them beside the layer-2 objects)', () => {
@@ -390,8 +484,14 @@ describe('config: MetalLB CRDs', () => {
       { apiVersion: 'metallb.io/v1beta2', kind: 'BGPPeer', metadata: { name: 'peer' }, spec: { anything: true } },
       ipAddressPool('p', { addresses: ['10.0.0.0/30'] }),
     ]);
-    assert.deepEqual(config.pools.map((p) => p.name), ['p']);
-    assert.ok(config.warnings.some((w) => /BGPPeer "peer": BGP mode is not supported by l2lb: this object is ignored/.test(w)), config.warnings.join('\n'));
+    assert.deepEqual(
+      config.pools.map((p) => p.name),
+      ['p'],
+    );
+    assert.ok(
+      config.warnings.some((w) => /BGPPeer "peer": BGP mode is not supported by l2lb: this object is ignored/.test(w)),
+      config.warnings.join('\n'),
+    );
   });
 });
 
@@ -401,12 +501,25 @@ describe('config: both sources together', () => {
       configMapText: legacy(pool('cm', ['10.0.0.0/30'])),
       resources: [ipAddressPool('crd', { addresses: ['10.0.1.0/30'] }), l2Advertisement('ad')],
     });
-    assert.deepEqual(config.pools.map((p) => p.name), ['cm', 'crd']);
-    assert.deepEqual(config.l2Advertisements.map((a) => [a.name, a.ipAddressPools]), [['configmap', ['cm']], ['ad', ['crd']]]);
-    assertRejected(() => buildConfigFromSources({
-      configMapText: legacy(pool('x', ['10.0.0.0/24'])),
-      resources: [ipAddressPool('x', { addresses: ['10.0.0.0/28'] })],
-    }), /IPAddressPool "x": duplicate pool name "x": address pool #1 "x" already uses it/);
+    assert.deepEqual(
+      config.pools.map((p) => p.name),
+      ['cm', 'crd'],
+    );
+    assert.deepEqual(
+      config.l2Advertisements.map((a) => [a.name, a.ipAddressPools]),
+      [
+        ['configmap', ['cm']],
+        ['ad', ['crd']],
+      ],
+    );
+    assertRejected(
+      () =>
+        buildConfigFromSources({
+          configMapText: legacy(pool('x', ['10.0.0.0/24'])),
+          resources: [ipAddressPool('x', { addresses: ['10.0.0.0/28'] })],
+        }),
+      /IPAddressPool "x": duplicate pool name "x": address pool #1 "x" already uses it/,
+    );
   });
 
   it('returns frozen objects', () => {
@@ -424,7 +537,11 @@ describe('config: hostile YAML nesting (found by npm run fuzz -- config)', () =>
   const flow = `address-pools: ${'['.repeat(5000)}`;
   const afterApostrophe = `address-pools:\n- name: it's\n  addresses': ${'{'.repeat(5000)}`; // ' inside a plain scalar quotes nothing
   const block = `${'- '.repeat(2000)}x`;
-  for (const [name, text] of [['flow', flow], ['block', block], ['flow (after a plain apostrophe)', afterApostrophe]] as const) {
+  for (const [name, text] of [
+    ['flow', flow],
+    ['block', block],
+    ['flow (after a plain apostrophe)', afterApostrophe],
+  ] as const) {
     it(`rejects ${name} nesting deeper than the limit with a ConfigError, every time`, () => {
       for (let i = 0; i < 3; i++) {
         const problems = problemsOf(() => parseConfigMapConfig(text, { object: 'ConfigMap l2lb-system/config' }));

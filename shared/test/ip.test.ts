@@ -57,7 +57,29 @@ describe('shared ip: bytes <-> text', () => {
   });
 
   it("accepts exactly the zone-free literals Node's net.isIP accepts (what memberlist and the speaker used)", () => {
-    const token = fc.constantFrom('0', '1', '00', '01', '9', '10', '255', '256', 'ff', 'FFFF', 'fffff', 'g', '.', '.', ':', ':', '::', '1.2.3.4', '01.2.3.4', '::ffff:', '');
+    const token = fc.constantFrom(
+      '0',
+      '1',
+      '00',
+      '01',
+      '9',
+      '10',
+      '255',
+      '256',
+      'ff',
+      'FFFF',
+      'fffff',
+      'g',
+      '.',
+      '.',
+      ':',
+      ':',
+      '::',
+      '1.2.3.4',
+      '01.2.3.4',
+      '::ffff:',
+      '',
+    );
     fc.assert(
       fc.property(fc.array(token, { maxLength: 12 }), (tokens) => {
         const text = tokens.join('');

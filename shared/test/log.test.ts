@@ -39,16 +39,31 @@ describe('errorText', () => {
   });
 
   it('never throws', () => {
-    const throwingToString = { toString: () => { throw new Error('toString failed'); } };
+    const throwingToString = {
+      toString: () => {
+        throw new Error('toString failed');
+      },
+    };
     assert.equal(errorText(throwingToString), '[object Object]');
     assert.equal(errorText(Object.create(null)), '[object Object]');
     const throwingMessage = new Error('hidden');
-    Object.defineProperty(throwingMessage, 'message', { get: () => { throw new Error('getter failed'); } });
-    assert.equal(errorText(throwingMessage), '[object Error]');
-    const hostile = new Proxy({}, {
-      getPrototypeOf: () => { throw new Error('trap'); },
-      get: () => { throw new Error('trap'); },
+    Object.defineProperty(throwingMessage, 'message', {
+      get: () => {
+        throw new Error('getter failed');
+      },
     });
+    assert.equal(errorText(throwingMessage), '[object Error]');
+    const hostile = new Proxy(
+      {},
+      {
+        getPrototypeOf: () => {
+          throw new Error('trap');
+        },
+        get: () => {
+          throw new Error('trap');
+        },
+      },
+    );
     assert.equal(errorText(hostile), '[unprintable value]');
   });
 });

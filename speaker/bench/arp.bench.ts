@@ -87,8 +87,7 @@ async function main(): Promise<void> {
   const cResponder = compile('arp-responder');
   const multi = cpus().length >= 2;
   const rt = have('chrt') && process.env.L2LB_BENCH_RT === '1';
-  const pin = (cpu: number, cmd: string, args: string[]): [string, string[]] =>
-    multi ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args];
+  const pin = (cpu: number, cmd: string, args: string[]): [string, string[]] => (multi ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args]);
   // Responders run SCHED_OTHER, as the speaker DaemonSet does. L2LB_BENCH_RT=1 runs them SCHED_FIFO
   // instead, to see the figures without the noise of other tenants of a shared host.
   const responder = (cmd: string, args: string[]): [string, string[]] => {
@@ -109,10 +108,8 @@ async function main(): Promise<void> {
       const out = run('ip', ['netns', 'exec', nsC, cmd, ...a], { timeoutMs });
       return JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as T;
     };
-    const latency = (vip: string, count: number): Latency =>
-      probe<Latency>(['latency', 'c0', CLIENT_IP, vip, String(count), '1000']);
-    const flood = (vip: string, rate: number, secs = 2): Flood =>
-      probe<Flood>(['flood', 'c0', CLIENT_IP, vip, String(rate), String(secs)]);
+    const latency = (vip: string, count: number): Latency => probe<Latency>(['latency', 'c0', CLIENT_IP, vip, String(count), '1000']);
+    const flood = (vip: string, rate: number, secs = 2): Flood => probe<Flood>(['flood', 'c0', CLIENT_IP, vip, String(rate), String(secs)]);
     const noise = (rate: number, secs: number): unknown => probe(['noise', 'c0', NODE_MAC, String(rate), String(secs)]);
     const throughput = async (row: Row, vip: string, pid: number | undefined): Promise<void> => {
       flood(vip, 20_000, 0.3); // warm-up
@@ -126,13 +123,38 @@ async function main(): Promise<void> {
     // Both userspace responders run side by side (l2lb for VIP, C for VIP_C), and the one not
     // being measured is SIGSTOPped, so latency blocks can be interleaved under the same host
     // noise and throughput runs see only one responder on CPU1.
-    const [lcmd, largs] = responder(process.execPath, [speakerBin(), 'announce', '--interface', 'n0', '--ip', VIP,
-      '--garp-count', '1', '--rescan-interval', '10000', '--log-level', 'warn']);
+    const [lcmd, largs] = responder(process.execPath, [
+      speakerBin(),
+      'announce',
+      '--interface',
+      'n0',
+      '--ip',
+      VIP,
+      '--garp-count',
+      '1',
+      '--rescan-interval',
+      '10000',
+      '--log-level',
+      'warn',
+    ]);
     const l2 = new NsProcess(nsN, lcmd, largs);
     procs.push(l2);
     await waitFor(() => l2.find((l) => l.event === 'announced'), { timeoutMs: 10_000, what: 'l2lb announced' });
-    const [jcmd, jargs] = responder(process.execPath, [speakerBin(), 'announce', '--interface', 'n0', '--ip', VIP_JS,
-      '--garp-count', '1', '--rescan-interval', '10000', '--log-level', 'warn', '--no-arp-reflex']);
+    const [jcmd, jargs] = responder(process.execPath, [
+      speakerBin(),
+      'announce',
+      '--interface',
+      'n0',
+      '--ip',
+      VIP_JS,
+      '--garp-count',
+      '1',
+      '--rescan-interval',
+      '10000',
+      '--log-level',
+      'warn',
+      '--no-arp-reflex',
+    ]);
     const js = new NsProcess(nsN, jcmd, jargs);
     procs.push(js);
     await waitFor(() => js.find((l) => l.event === 'announced'), { timeoutMs: 10_000, what: 'l2lb (JS path) announced' });
@@ -170,7 +192,11 @@ async function main(): Promise<void> {
     rowJ.noiseCpu = await cpuDuring(jspid, () => noise(50_000, 1));
 
     for (let round = 0; round < 5; round++) {
-      for (const [row, pid, vip] of [[rowL, l2pid, VIP], [rowJ, jspid, VIP_JS], [rowC, cpid, VIP_C]] as const) {
+      for (const [row, pid, vip] of [
+        [rowL, l2pid, VIP],
+        [rowJ, jspid, VIP_JS],
+        [rowC, cpid, VIP_C],
+      ] as const) {
         only(pid);
         latency(vip, 20); // warm-up after SIGCONT (drains what queued while stopped)
         const r = latency(vip, 200);
@@ -248,15 +274,21 @@ function report(rows: Row[], multi: boolean, rt: boolean): void {
   if (!l2?.lat || !js?.lat || !c?.lat || !k?.lat) return;
   const rP50c = l2.lat.p50_us / c.lat.p50_us;
   const rP99c = l2.lat.p99_us / c.lat.p99_us;
-  console.log(`ratios: l2lb/C p50 ${rP50c.toFixed(2)}x, p99 ${rP99c.toFixed(2)}x; ` +
-    `l2lb/kernel p50 ${(l2.lat.p50_us / k.lat.p50_us).toFixed(2)}x, p99 ${(l2.lat.p99_us / k.lat.p99_us).toFixed(2)}x; ` +
-    `C/kernel p50 ${(c.lat.p50_us / k.lat.p50_us).toFixed(2)}x`);
-  console.log(`JS path (--no-arp-reflex)/C: p50 ${(js.lat.p50_us / c.lat.p50_us).toFixed(2)}x, ` +
-    `p99 ${(js.lat.p99_us / c.lat.p99_us).toFixed(2)}x (for information; the targets apply to l2lb as shipped)`);
+  console.log(
+    `ratios: l2lb/C p50 ${rP50c.toFixed(2)}x, p99 ${rP99c.toFixed(2)}x; ` +
+      `l2lb/kernel p50 ${(l2.lat.p50_us / k.lat.p50_us).toFixed(2)}x, p99 ${(l2.lat.p99_us / k.lat.p99_us).toFixed(2)}x; ` +
+      `C/kernel p50 ${(c.lat.p50_us / k.lat.p50_us).toFixed(2)}x`,
+  );
+  console.log(
+    `JS path (--no-arp-reflex)/C: p50 ${(js.lat.p50_us / c.lat.p50_us).toFixed(2)}x, ` +
+      `p99 ${(js.lat.p99_us / c.lat.p99_us).toFixed(2)}x (for information; the targets apply to l2lb as shipped)`,
+  );
   const answered100 = l2.at100 ? l2.at100.received / l2.at100.sent : 0;
   const offered100 = l2.at100 ? l2.at100.sent / l2.at100.seconds : 0;
-  console.log(`offered at "100k/s": ${Math.round(offered100)} requests/s actually sent by the prober ` +
-    `(prober socket drops: l2lb ${l2.at100?.rx_drops ?? 'n/a'}, C ${c.at100?.rx_drops ?? 'n/a'}, kernel ${k.at100?.rx_drops ?? 'n/a'})`);
+  console.log(
+    `offered at "100k/s": ${Math.round(offered100)} requests/s actually sent by the prober ` +
+      `(prober socket drops: l2lb ${l2.at100?.rx_drops ?? 'n/a'}, C ${c.at100?.rx_drops ?? 'n/a'}, kernel ${k.at100?.rx_drops ?? 'n/a'})`,
+  );
   const targets: [boolean, string][] = [
     [rP50c <= 1.5, `p50 ${f1(l2.lat.p50_us)} us <= 1.5x C (${f1(c.lat.p50_us)} us): ratio ${rP50c.toFixed(2)}`],
     [l2.lat.p99_us <= 1000, `p99 ${f1(l2.lat.p99_us)} us <= 1 ms`],

@@ -22,19 +22,35 @@ if (!isRoot() || !have('cc')) {
   process.exit(0);
 }
 const r = await runBusy({
-  seconds, services: 10_000, nodes: 50, churnPerSec: 500, relistMs: 10_000, nodeUpdatesPerSec: 10,
+  seconds,
+  services: 10_000,
+  nodes: 50,
+  churnPerSec: 500,
+  relistMs: 10_000,
+  nodeUpdatesPerSec: 10,
   log: (l) => console.log(`  ${l}`),
 });
 console.log(`busy speaker, ${seconds} s, 10 000 Services (one run; references measured at the same moments):`);
 for (const line of describeBusy(r)) console.log(`  ${line}`);
 const ratio = (a: number, b: number): string => (b > 0 ? `${(a / b).toFixed(1)}x` : 'n/a');
-console.log(`ratios: ack p99 speaker/idle agent ${ratio(r.acks.speaker.p99, r.acks.reference.p99)}; ARP p99 speaker/kernel ${ratio(r.arp.speaker.p99, r.arp.kernel.p99)}`);
+console.log(
+  `ratios: ack p99 speaker/idle agent ${ratio(r.acks.speaker.p99, r.acks.reference.p99)}; ARP p99 speaker/kernel ${ratio(r.arp.speaker.p99, r.arp.kernel.p99)}`,
+);
 const deaths = Object.values(r.falseDeaths).reduce((a, b) => a + b, 0);
 const lostAcks = r.acks.speaker.lost;
 const targets: [boolean, string][] = [
   [deaths <= TARGETS.falseDeaths, `false deaths of the busy speaker ${deaths} (target ${TARGETS.falseDeaths})`],
-  [r.acks.speaker.p99 <= TARGETS.ackP99Ms && lostAcks === 0, `memberlist ack p99 ${r.acks.speaker.p99.toFixed(1)} ms, ${lostAcks} lost (target <= ${TARGETS.ackP99Ms} ms, none lost)`],
-  [r.arp.speaker.p99 <= TARGETS.arpP99Ms && r.arp.speaker.lost === 0, `ARP reply p99 ${r.arp.speaker.p99.toFixed(1)} ms, ${r.arp.speaker.lost} lost (target <= ${TARGETS.arpP99Ms} ms, none lost)`],
-  [r.loop.maxMs < TARGETS.loopMaxMs, `speaker event-loop delay max ${r.loop.maxMs.toFixed(1)} ms (target < ${TARGETS.loopMaxMs} ms, the fast profile's margin)`],
+  [
+    r.acks.speaker.p99 <= TARGETS.ackP99Ms && lostAcks === 0,
+    `memberlist ack p99 ${r.acks.speaker.p99.toFixed(1)} ms, ${lostAcks} lost (target <= ${TARGETS.ackP99Ms} ms, none lost)`,
+  ],
+  [
+    r.arp.speaker.p99 <= TARGETS.arpP99Ms && r.arp.speaker.lost === 0,
+    `ARP reply p99 ${r.arp.speaker.p99.toFixed(1)} ms, ${r.arp.speaker.lost} lost (target <= ${TARGETS.arpP99Ms} ms, none lost)`,
+  ],
+  [
+    r.loop.maxMs < TARGETS.loopMaxMs,
+    `speaker event-loop delay max ${r.loop.maxMs.toFixed(1)} ms (target < ${TARGETS.loopMaxMs} ms, the fast profile's margin)`,
+  ],
 ];
 for (const [ok, text] of targets) console.log(ok ? `target met: ${text}` : `TARGET MISSED: ${text}`);

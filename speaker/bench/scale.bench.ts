@@ -38,13 +38,19 @@ for (const profile of ['fast', 'lan'] as ProfileName[]) {
     const t = performance.now();
     const r = simulateScale({ profile, members, kills: KILLS });
     sim.set(`${profile}/${members}`, r);
-    console.log(`${profile.padEnd(8)} ${String(members).padStart(7)}  ${`${f0(p50(r.firstMs))}/${f0(max(r.firstMs))}`.padStart(16)}  ${`${f0(p50(r.allMs))}/${f0(max(r.allMs))}`.padStart(14)}  `
-      + `${`${f0(r.bytesPerSecMean)}/${f0(r.bytesPerSecMax)}`.padStart(30)}  ${String(r.falseDeaths).padStart(12)}  (${((performance.now() - t) / 1000).toFixed(1)})`);
+    console.log(
+      `${profile.padEnd(8)} ${String(members).padStart(7)}  ${`${f0(p50(r.firstMs))}/${f0(max(r.firstMs))}`.padStart(16)}  ${`${f0(p50(r.allMs))}/${f0(max(r.allMs))}`.padStart(14)}  ` +
+        `${`${f0(r.bytesPerSecMean)}/${f0(r.bytesPerSecMax)}`.padStart(30)}  ${String(r.falseDeaths).padStart(12)}  (${((performance.now() - t) / 1000).toFixed(1)})`,
+    );
   }
 }
 for (const members of SIZES) {
   const r = sim.get(`fast/${members}`);
-  if (r) results.push([max(r.allMs) <= TARGETS.fastDetectMs, `fast at ${members} members: every survivor within ${f0(max(r.allMs))} ms (target <= ${TARGETS.fastDetectMs} ms)`]);
+  if (r)
+    results.push([
+      max(r.allMs) <= TARGETS.fastDetectMs,
+      `fast at ${members} members: every survivor within ${f0(max(r.allMs))} ms (target <= ${TARGETS.fastDetectMs} ms)`,
+    ]);
 }
 
 // ---- 2. real Go agents -------------------------------------------------------------------------
@@ -63,8 +69,11 @@ async function goDetection(n: number, kills: number): Promise<number[]> {
       const victim = 1 + (k % (n - 1));
       const killedAt = performance.now();
       peers[victim]?.signal('SIGKILL');
-      const seen = await Promise.all(peers.filter((_, i) => i !== victim)
-        .map((p) => p.waitEvent((e) => e.ev === 'leave' && e.node?.name === `g${victim}`, 60_000, `g${victim} declared dead`)));
+      const seen = await Promise.all(
+        peers
+          .filter((_, i) => i !== victim)
+          .map((p) => p.waitEvent((e) => e.ev === 'leave' && e.node?.name === `g${victim}`, 60_000, `g${victim} declared dead`)),
+      );
       times.push(max(seen.map((e) => e.at - killedAt)));
     } finally {
       for (const p of peers) p.signal('SIGKILL');
@@ -76,8 +85,10 @@ async function goDetection(n: number, kills: number): Promise<number[]> {
 try {
   const go = await goDetection(GO_SIZE, KILLS);
   const lan = sim.get(`lan/${GO_SIZE}`);
-  console.log(`Go memberlist DefaultLANConfig, ${GO_SIZE} real agents on loopback: every survivor within p50 ${f0(p50(go))} ms, max ${f0(max(go))} ms`
-    + `; simulated lan at ${GO_SIZE}: p50 ${f0(p50(lan?.allMs ?? []))} ms (ratio sim/Go ${(p50(lan?.allMs ?? []) / p50(go)).toFixed(2)})`);
+  console.log(
+    `Go memberlist DefaultLANConfig, ${GO_SIZE} real agents on loopback: every survivor within p50 ${f0(p50(go))} ms, max ${f0(max(go))} ms` +
+      `; simulated lan at ${GO_SIZE}: p50 ${f0(p50(lan?.allMs ?? []))} ms (ratio sim/Go ${(p50(lan?.allMs ?? []) / p50(go)).toFixed(2)})`,
+  );
 } catch (e) {
   console.log(`Go memberlist comparison not run: ${errorText(e).split('\n')[0]}`);
 }
@@ -89,7 +100,13 @@ const cpuMs = (): number => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 };
-interface PassFigures { totalMs: number; totalCpuMs: number; maxTaskMs: number; maxTaskCpuMs: number; tasks: number }
+interface PassFigures {
+  totalMs: number;
+  totalCpuMs: number;
+  maxTaskMs: number;
+  maxTaskCpuMs: number;
+  tasks: number;
+}
 async function passAfterMembershipChange(services: number, nodes: number): Promise<PassFigures> {
   const name = (i: number): string => `node-${i}`;
   let tasks: number[] = [];
@@ -112,16 +129,24 @@ async function passAfterMembershipChange(services: number, nodes: number): Promi
       });
     },
   });
-  const settled = (): Promise<void> => new Promise((r) => {
-    if (pending === 0) r();
-    else idle = r;
-  });
+  const settled = (): Promise<void> =>
+    new Promise((r) => {
+      if (pending === 0) r();
+      else idle = r;
+    });
   core.setConfig({ configMapText: 'address-pools:\n- name: p\n  protocol: layer2\n  addresses:\n  - 10.100.0.0/16\n', resources: [] });
   for (let i = 0; i < nodes; i++) core.upsertNode({ metadata: { name: name(i), labels: { 'kubernetes.io/hostname': name(i) } }, status: { conditions: [] } });
   for (let i = 0; i < services; i++) {
     const svc = `svc-${i}`;
-    core.upsertService({ metadata: { name: svc, namespace: 'default', uid: `u${i}` }, spec: { type: 'LoadBalancer' }, status: { loadBalancer: { ingress: [{ ip: `10.100.${i >> 8}.${i & 255}` }] } } });
-    core.upsertSlice({ metadata: { name: `${svc}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': svc } }, endpoints: [{ nodeName: name(i % nodes), conditions: { ready: true } }] });
+    core.upsertService({
+      metadata: { name: svc, namespace: 'default', uid: `u${i}` },
+      spec: { type: 'LoadBalancer' },
+      status: { loadBalancer: { ingress: [{ ip: `10.100.${i >> 8}.${i & 255}` }] } },
+    });
+    core.upsertSlice({
+      metadata: { name: `${svc}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': svc } },
+      endpoints: [{ nodeName: name(i % nodes), conditions: { ready: true } }],
+    });
   }
   core.markSynced();
   const all = Array.from({ length: nodes }, (_, i) => name(i));
@@ -138,17 +163,25 @@ async function passAfterMembershipChange(services: number, nodes: number): Promi
   return { totalMs: performance.now() - t0, totalCpuMs: cpuMs() - c0, maxTaskMs: max(tasks), maxTaskCpuMs: max(taskCpu), tasks: tasks.length };
 }
 const pass = await passAfterMembershipChange(10_000, 250);
-console.log(`speaker re-election pass after a membership change, 10 000 Services x 250 nodes: ${f0(pass.totalMs)} ms wall (${f0(pass.totalCpuMs)} ms CPU) in ${pass.tasks} tasks, `
-  + `longest task ${pass.maxTaskMs.toFixed(1)} ms wall (${pass.maxTaskCpuMs.toFixed(1)} ms CPU); load average ${loadavg()[0]?.toFixed(1)} on ${cpus().length} cores`);
+console.log(
+  `speaker re-election pass after a membership change, 10 000 Services x 250 nodes: ${f0(pass.totalMs)} ms wall (${f0(pass.totalCpuMs)} ms CPU) in ${pass.tasks} tasks, ` +
+    `longest task ${pass.maxTaskMs.toFixed(1)} ms wall (${pass.maxTaskCpuMs.toFixed(1)} ms CPU); load average ${loadavg()[0]?.toFixed(1)} on ${cpus().length} cores`,
+);
 results.push([pass.totalCpuMs <= TARGETS.passMs, `re-election pass ${f0(pass.totalCpuMs)} ms CPU (target <= ${TARGETS.passMs} ms)`]);
-results.push([pass.maxTaskCpuMs <= TARGETS.passBlockMs, `longest task of the pass ${pass.maxTaskCpuMs.toFixed(1)} ms CPU (target <= ${TARGETS.passBlockMs} ms)`]);
+results.push([
+  pass.maxTaskCpuMs <= TARGETS.passBlockMs,
+  `longest task of the pass ${pass.maxTaskCpuMs.toFixed(1)} ms CPU (target <= ${TARGETS.passBlockMs} ms)`,
+]);
 
 // ---- 4. speaker process ---------------------------------------------------------------------------
 if (isRoot() && have('ip')) {
   for (const services of [1000, 10_000]) {
     const r = await runIdleSpeaker({ services, seconds: 20 });
-    console.log(`speaker with ${services} LoadBalancer Services (announces ${r.announced} of them, 3 members): RSS ${r.rssMb.toFixed(1)} MB, idle CPU ${r.cpuPct.toFixed(1)} % of a core over 20 s (started and announcing after ${(r.startupMs / 1000).toFixed(1)} s)`);
-    if (services === 1000) results.push([r.rssMb <= TARGETS.rss1000Mb, `speaker RSS with 1 000 VIPs ${r.rssMb.toFixed(1)} MB (target <= ${TARGETS.rss1000Mb} MB)`]);
+    console.log(
+      `speaker with ${services} LoadBalancer Services (announces ${r.announced} of them, 3 members): RSS ${r.rssMb.toFixed(1)} MB, idle CPU ${r.cpuPct.toFixed(1)} % of a core over 20 s (started and announcing after ${(r.startupMs / 1000).toFixed(1)} s)`,
+    );
+    if (services === 1000)
+      results.push([r.rssMb <= TARGETS.rss1000Mb, `speaker RSS with 1 000 VIPs ${r.rssMb.toFixed(1)} MB (target <= ${TARGETS.rss1000Mb} MB)`]);
   }
 } else {
   console.log('speaker RSS and idle CPU: SKIPPED (needs root: network namespaces)');

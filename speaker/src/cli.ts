@@ -113,13 +113,15 @@ export function main(argv: string[]): void {
   const [cmd, ...rest] = argv;
   if (cmd === 'run') {
     // Loaded on demand: `announce` stays free of the Kubernetes and memberlist modules (RSS).
-    import('./run/process.js').then(({ runCommand }) => runCommand(rest)).then(
-      (code) => process.exit(code),
-      (e: unknown) => {
-        console.error(`l2lb-speaker run: ${errorText(e, { stack: true })}`);
-        process.exit(1);
-      },
-    );
+    import('./run/process.js')
+      .then(({ runCommand }) => runCommand(rest))
+      .then(
+        (code) => process.exit(code),
+        (e: unknown) => {
+          console.error(`l2lb-speaker run: ${errorText(e, { stack: true })}`);
+          process.exit(1);
+        },
+      );
     return;
   }
   try {

@@ -84,26 +84,111 @@ export function mutateBytes(rng: Rng, input: Uint8Array, maxLen = 4096): Buffer 
   for (let r = 0; r < rounds; r++) {
     const at = b.length === 0 ? 0 : rng.int(b.length);
     switch (rng.int(11)) {
-      case 0: if (b.length > 0) b[at] = (b[at] as number) ^ (1 << rng.int(8)); break;
-      case 1: if (b.length > 0) b[at] = rng.pick(INTERESTING_BYTES); break;
-      case 2: if (b.length > 0) b[at] = rng.u32() & 0xff; break;
-      case 3: if (b.length >= 2) { const v = rng.pick(INTERESTING_U16); const p = Math.min(at, b.length - 2); if (rng.chance(2)) b.writeUInt16BE(v, p); else b.writeUInt16LE(v, p); } break;
-      case 4: if (b.length >= 4) { const v = rng.pick(INTERESTING_U32); const p = Math.min(at, b.length - 4); if (rng.chance(2)) b.writeUInt32BE(v, p); else b.writeUInt32LE(v, p); } break;
-      case 5: b = b.subarray(0, rng.int(b.length + 1)); break; // truncate
-      case 6: b = Buffer.concat([b.subarray(0, at), rng.bytes(rng.len(64)), b.subarray(at)]); break; // insert random
-      case 7: { const n = rng.int(Math.max(1, b.length - at) + 1); b = Buffer.concat([b.subarray(0, at), b.subarray(at + n)]); break; } // delete
-      case 8: { const n = rng.int(Math.min(64, b.length - at) + 1); b = Buffer.concat([b.subarray(0, at), b.subarray(at, at + n), b.subarray(at)]); break; } // duplicate
-      case 9: b = Buffer.concat([b, rng.bytes(rng.len(128))]); break; // extend
-      default: { const n = rng.int(Math.min(16, b.length - at) + 1); for (let i = 0; i < n; i++) b[at + i] = rng.u32() & 0xff; }
+      case 0:
+        if (b.length > 0) b[at] = (b[at] as number) ^ (1 << rng.int(8));
+        break;
+      case 1:
+        if (b.length > 0) b[at] = rng.pick(INTERESTING_BYTES);
+        break;
+      case 2:
+        if (b.length > 0) b[at] = rng.u32() & 0xff;
+        break;
+      case 3:
+        if (b.length >= 2) {
+          const v = rng.pick(INTERESTING_U16);
+          const p = Math.min(at, b.length - 2);
+          if (rng.chance(2)) b.writeUInt16BE(v, p);
+          else b.writeUInt16LE(v, p);
+        }
+        break;
+      case 4:
+        if (b.length >= 4) {
+          const v = rng.pick(INTERESTING_U32);
+          const p = Math.min(at, b.length - 4);
+          if (rng.chance(2)) b.writeUInt32BE(v, p);
+          else b.writeUInt32LE(v, p);
+        }
+        break;
+      case 5:
+        b = b.subarray(0, rng.int(b.length + 1));
+        break; // truncate
+      case 6:
+        b = Buffer.concat([b.subarray(0, at), rng.bytes(rng.len(64)), b.subarray(at)]);
+        break; // insert random
+      case 7: {
+        const n = rng.int(Math.max(1, b.length - at) + 1);
+        b = Buffer.concat([b.subarray(0, at), b.subarray(at + n)]);
+        break;
+      } // delete
+      case 8: {
+        const n = rng.int(Math.min(64, b.length - at) + 1);
+        b = Buffer.concat([b.subarray(0, at), b.subarray(at, at + n), b.subarray(at)]);
+        break;
+      } // duplicate
+      case 9:
+        b = Buffer.concat([b, rng.bytes(rng.len(128))]);
+        break; // extend
+      default: {
+        const n = rng.int(Math.min(16, b.length - at) + 1);
+        for (let i = 0; i < n; i++) b[at + i] = rng.u32() & 0xff;
+      }
     }
     if (b.length > maxLen) b = b.subarray(0, maxLen);
   }
   return Buffer.from(b);
 }
 
-const TEXT_TOKENS = ['{', '}', '[', ']', ':', ',', '"', "'", '-', ' ', '\n', '  ', '\t', '&a', '*a', '!!str', '!!binary', '---', '...', '#', '|', '>',
-  'null', 'true', 'yes', 'no', '~', '0x', '1e999', '-0', '1.5', '99999999999999999999', '\\u0000', '\u0000', '\ud800', '\u2028', '%', '@', '`',
-  '<<', '?', '__proto__', 'constructor', 'prototype', '10.0.0.0/8', '::/0', '1.2.3.4-1.2.3.1', 'fe80::1%eth0', '0.0.0.0/0'];
+const TEXT_TOKENS = [
+  '{',
+  '}',
+  '[',
+  ']',
+  ':',
+  ',',
+  '"',
+  "'",
+  '-',
+  ' ',
+  '\n',
+  '  ',
+  '\t',
+  '&a',
+  '*a',
+  '!!str',
+  '!!binary',
+  '---',
+  '...',
+  '#',
+  '|',
+  '>',
+  'null',
+  'true',
+  'yes',
+  'no',
+  '~',
+  '0x',
+  '1e999',
+  '-0',
+  '1.5',
+  '99999999999999999999',
+  '\\u0000',
+  '\u0000',
+  '\ud800',
+  '\u2028',
+  '%',
+  '@',
+  '`',
+  '<<',
+  '?',
+  '__proto__',
+  'constructor',
+  'prototype',
+  '10.0.0.0/8',
+  '::/0',
+  '1.2.3.4-1.2.3.1',
+  'fe80::1%eth0',
+  '0.0.0.0/0',
+];
 
 /** Text mutation: replaced/inserted/deleted characters and grammar tokens, duplicated spans, truncation. */
 export function mutateText(rng: Rng, input: string, maxLen = 16384): string {
@@ -112,13 +197,30 @@ export function mutateText(rng: Rng, input: string, maxLen = 16384): string {
   for (let r = 0; r < rounds; r++) {
     const at = rng.int(s.length + 1);
     switch (rng.int(7)) {
-      case 0: s = s.slice(0, at) + rng.pick(TEXT_TOKENS) + s.slice(at); break;
-      case 1: s = s.slice(0, at) + s.slice(at + 1 + rng.int(8)); break;
-      case 2: s = s.slice(0, at) + String.fromCharCode(rng.int(rng.chance(4) ? 0x10000 : 128)) + s.slice(at + 1); break;
-      case 3: { const n = rng.int(Math.min(64, s.length - at) + 1); s = s.slice(0, at) + s.slice(at, at + n).repeat(1 + rng.int(4)) + s.slice(at); break; }
-      case 4: s = s.slice(0, at); break;
-      case 5: { const n = rng.len(4000); s = s.slice(0, at) + rng.pick(['[', '{"a":', '- ', '  ', '{', '[[']).repeat(n) + s.slice(at); break; } // deep nesting
-      default: s = s.slice(0, at) + rng.bytes(rng.len(16)).toString('latin1') + s.slice(at);
+      case 0:
+        s = s.slice(0, at) + rng.pick(TEXT_TOKENS) + s.slice(at);
+        break;
+      case 1:
+        s = s.slice(0, at) + s.slice(at + 1 + rng.int(8));
+        break;
+      case 2:
+        s = s.slice(0, at) + String.fromCharCode(rng.int(rng.chance(4) ? 0x10000 : 128)) + s.slice(at + 1);
+        break;
+      case 3: {
+        const n = rng.int(Math.min(64, s.length - at) + 1);
+        s = s.slice(0, at) + s.slice(at, at + n).repeat(1 + rng.int(4)) + s.slice(at);
+        break;
+      }
+      case 4:
+        s = s.slice(0, at);
+        break;
+      case 5: {
+        const n = rng.len(4000);
+        s = s.slice(0, at) + rng.pick(['[', '{"a":', '- ', '  ', '{', '[[']).repeat(n) + s.slice(at);
+        break;
+      } // deep nesting
+      default:
+        s = s.slice(0, at) + rng.bytes(rng.len(16)).toString('latin1') + s.slice(at);
     }
     if (s.length > maxLen) s = s.slice(0, maxLen);
   }
@@ -131,22 +233,31 @@ type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]:
 export function randomJson(rng: Rng, depth = 0): JsonValue {
   const r = rng.int(depth > 4 ? 6 : 9);
   switch (r) {
-    case 0: return null;
-    case 1: return rng.chance(2);
-    case 2: return rng.pick([0, -1, 1.5, 1e308, -1e308, 2 ** 53 + 1, 65536, 4294967296, Number.MIN_VALUE, 80, 443]);
-    case 3: return rng.pick(['', 'a', 'LoadBalancer', 'Local', 'Cluster', 'True', '10.0.0.1', '::1', 'default', 'x'.repeat(rng.len(3000)), '\u0000', '__proto__']);
-    case 4: return rng.bytes(rng.len(24)).toString('latin1');
-    case 5: { // deep
+    case 0:
+      return null;
+    case 1:
+      return rng.chance(2);
+    case 2:
+      return rng.pick([0, -1, 1.5, 1e308, -1e308, 2 ** 53 + 1, 65536, 4294967296, Number.MIN_VALUE, 80, 443]);
+    case 3:
+      return rng.pick(['', 'a', 'LoadBalancer', 'Local', 'Cluster', 'True', '10.0.0.1', '::1', 'default', 'x'.repeat(rng.len(3000)), '\u0000', '__proto__']);
+    case 4:
+      return rng.bytes(rng.len(24)).toString('latin1');
+    case 5: {
+      // deep
       let v: JsonValue = rng.chance(2) ? [] : {};
       const n = rng.len(300);
       for (let i = 0; i < n; i++) v = rng.chance(2) ? [v] : { a: v };
       return v;
     }
-    case 6: return Array.from({ length: rng.len(8) }, () => randomJson(rng, depth + 1));
+    case 6:
+      return Array.from({ length: rng.len(8) }, () => randomJson(rng, depth + 1));
     default: {
       const o: { [k: string]: JsonValue } = {};
       const n = rng.len(6);
-      for (let i = 0; i < n; i++) o[rng.pick(['name', 'metadata', 'spec', 'status', 'ip', 'port', 'labels', '__proto__', 'constructor', 'x', '$patch', 'op', 'path', 'value'])] = randomJson(rng, depth + 1);
+      for (let i = 0; i < n; i++)
+        o[rng.pick(['name', 'metadata', 'spec', 'status', 'ip', 'port', 'labels', '__proto__', 'constructor', 'x', '$patch', 'op', 'path', 'value'])] =
+          randomJson(rng, depth + 1);
       return o;
     }
   }
@@ -165,15 +276,31 @@ function mutateAt(rng: Rng, v: unknown, depth: number): unknown {
   const isObj = typeof v === 'object' && v !== null;
   if (!isObj || depth > 12 || rng.chance(4)) {
     switch (rng.int(5)) {
-      case 0: return randomJson(rng, depth);
-      case 1: return undefined; // deleted
-      case 2: { let x: unknown = v; const n = 1 + rng.len(300); for (let i = 0; i < n; i++) x = rng.chance(2) ? [x] : { a: x }; return x; }
-      case 3: return Array.isArray(v) ? Object.fromEntries(v.map((x, i) => [String(i), x as unknown])) : typeof v === 'object' && v !== null ? Object.values(v) : [v];
-      default: return typeof v === 'string' ? v + rng.pick(TEXT_TOKENS) : typeof v === 'number' ? rng.pick([-v, v * 1e6, NaN, Infinity, v + 0.5]) : randomJson(rng, depth);
+      case 0:
+        return randomJson(rng, depth);
+      case 1:
+        return undefined; // deleted
+      case 2: {
+        let x: unknown = v;
+        const n = 1 + rng.len(300);
+        for (let i = 0; i < n; i++) x = rng.chance(2) ? [x] : { a: x };
+        return x;
+      }
+      case 3:
+        return Array.isArray(v) ? Object.fromEntries(v.map((x, i) => [String(i), x as unknown])) : typeof v === 'object' && v !== null ? Object.values(v) : [v];
+      default:
+        return typeof v === 'string'
+          ? v + rng.pick(TEXT_TOKENS)
+          : typeof v === 'number'
+            ? rng.pick([-v, v * 1e6, NaN, Infinity, v + 0.5])
+            : randomJson(rng, depth);
     }
   }
   if (Array.isArray(v)) {
-    if (v.length === 0 || rng.chance(5)) { v.push(randomJson(rng, depth + 1)); return v; }
+    if (v.length === 0 || rng.chance(5)) {
+      v.push(randomJson(rng, depth + 1));
+      return v;
+    }
     const i = rng.int(v.length);
     const m = mutateAt(rng, v[i], depth + 1);
     if (m === undefined) v.splice(i, 1);
@@ -182,7 +309,10 @@ function mutateAt(rng: Rng, v: unknown, depth: number): unknown {
   }
   const o = v as Record<string, unknown>;
   const keys = Object.keys(o);
-  if (keys.length === 0 || rng.chance(6)) { o[rng.pick(['name', 'spec', 'x', '__proto__', 'constructor', 'labels', 'ports'])] = randomJson(rng, depth + 1); return o; }
+  if (keys.length === 0 || rng.chance(6)) {
+    o[rng.pick(['name', 'spec', 'x', '__proto__', 'constructor', 'labels', 'ports'])] = randomJson(rng, depth + 1);
+    return o;
+  }
   const k = rng.pick(keys);
   const m = mutateAt(rng, o[k], depth + 1);
   if (m === undefined) delete o[k];
@@ -283,14 +413,18 @@ export function runTarget<I>(target: FuzzTarget<I>, opts: RunOptions): FuzzSumma
       error = e;
     }
     const ms = performance.now() - t1;
-    { const bucket = Math.min(5001, Math.floor(ms * 100)); buckets[bucket] = (buckets[bucket] ?? 0) + 1; }
+    {
+      const bucket = Math.min(5001, Math.floor(ms * 100));
+      buckets[bucket] = (buckets[bucket] ?? 0) + 1;
+    }
     if (ms > maxMs) {
       maxMs = ms;
       maxIndex = index;
     }
     if (error !== undefined) {
       crashes++;
-      if (findings.length < 20) findings.push({ index, kind: 'crash', ms, message: errorText(error, { stack: true }), input: target.show(input).slice(0, 4000) });
+      if (findings.length < 20)
+        findings.push({ index, kind: 'crash', ms, message: errorText(error, { stack: true }), input: target.show(input).slice(0, 4000) });
     } else if (ms > opts.hangMs) {
       // On a loaded machine (2 cores, load average 20+) a descheduled input looks slow: run it again up to 4
       // times measuring this process's CPU time (user + system, GC included) instead of wall time, and call it
@@ -298,14 +432,25 @@ export function runTarget<I>(target: FuzzTarget<I>, opts: RunOptions): FuzzSumma
       let best = Infinity;
       for (let k = 0; k < 4 && best > opts.hangMs; k++) {
         const c0 = process.cpuUsage();
-        try { target.execute(input); } catch { /* reported above if it throws the first time */ }
+        try {
+          target.execute(input);
+        } catch {
+          /* reported above if it throws the first time */
+        }
         const c = process.cpuUsage(c0);
         best = Math.min(best, (c.user + c.system) / 1000);
       }
       confirmedMax = Math.max(confirmedMax, best);
       if (best > opts.hangMs) {
         hangs++;
-        if (findings.length < 20) findings.push({ index, kind: 'hang', ms: best, message: `took ${best.toFixed(1)} ms of CPU (best of 4 runs)`, input: target.show(input).slice(0, 4000) });
+        if (findings.length < 20)
+          findings.push({
+            index,
+            kind: 'hang',
+            ms: best,
+            message: `took ${best.toFixed(1)} ms of CPU (best of 4 runs)`,
+            input: target.show(input).slice(0, 4000),
+          });
       }
     } else {
       confirmedMax = Math.max(confirmedMax, ms);
@@ -333,9 +478,20 @@ export function runTarget<I>(target: FuzzTarget<I>, opts: RunOptions): FuzzSumma
     }
   }
   return {
-    target: target.name, seed: opts.seed, inputs: done, seconds: (performance.now() - began) / 1000,
-    maxInputMs: confirmedMax, maxRawInputMs: maxMs, maxInputIndex: maxIndex, p999InputMs: p999,
-    rssPeakMiB: rssPeak / 1048576, heapPeakMiB: heapPeak / 1048576, crashes, hangs, findings, stoppedByTime,
+    target: target.name,
+    seed: opts.seed,
+    inputs: done,
+    seconds: (performance.now() - began) / 1000,
+    maxInputMs: confirmedMax,
+    maxRawInputMs: maxMs,
+    maxInputIndex: maxIndex,
+    p999InputMs: p999,
+    rssPeakMiB: rssPeak / 1048576,
+    heapPeakMiB: heapPeak / 1048576,
+    crashes,
+    hangs,
+    findings,
+    stoppedByTime,
   };
 }
 
@@ -345,7 +501,9 @@ export const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 /** A JSON form of any input (undefined, NaN, bigints shown), for findings. */
 export function showJson(v: unknown): string {
   try {
-    return JSON.stringify(v, (_k, x: unknown) => (x === undefined ? '<undefined>' : typeof x === 'number' && !Number.isFinite(x) ? String(x) : x)) ?? 'undefined';
+    return (
+      JSON.stringify(v, (_k, x: unknown) => (x === undefined ? '<undefined>' : typeof x === 'number' && !Number.isFinite(x) ? String(x) : x)) ?? 'undefined'
+    );
   } catch (e) {
     return `<unprintable: ${errorText(e)}>`;
   }

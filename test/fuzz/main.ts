@@ -51,20 +51,38 @@ function main(args: string[]): number {
   }
   const count = Number(arg(args, '--count') ?? 1_000_000);
   const summary = runTarget(target, {
-    seed, count, start: Number(arg(args, '--start') ?? 0),
+    seed,
+    count,
+    start: Number(arg(args, '--start') ?? 0),
     maxSeconds: Number(arg(args, '--max-seconds') ?? 1800),
     hangMs: Number(arg(args, '--hang-ms') ?? 50),
     trace: args.includes('--trace'),
-    progress: args.includes('--quiet') ? undefined : (done, s) => { if (done % 262144 === 0) process.stderr.write(`  ${target.name}: ${done} inputs, ${s.toFixed(0)} s\n`); },
+    progress: args.includes('--quiet')
+      ? undefined
+      : (done, s) => {
+          if (done % 262144 === 0) process.stderr.write(`  ${target.name}: ${done} inputs, ${s.toFixed(0)} s\n`);
+        },
   });
   for (const f of summary.findings) {
-    console.log(`FINDING ${f.kind} at input ${f.index} (${f.ms.toFixed(2)} ms): replay with --seed ${seed} --replay ${f.index}\n  ${f.message.split('\n').slice(0, 6).join('\n  ')}\n  input: ${f.input.slice(0, 600)}`);
+    console.log(
+      `FINDING ${f.kind} at input ${f.index} (${f.ms.toFixed(2)} ms): replay with --seed ${seed} --replay ${f.index}\n  ${f.message.split('\n').slice(0, 6).join('\n  ')}\n  input: ${f.input.slice(0, 600)}`,
+    );
   }
   const line = {
-    target: summary.target, seed: `0x${summary.seed.toString(16)}`, inputs: summary.inputs, seconds: Number(summary.seconds.toFixed(1)),
-    inputsPerSecond: Math.round(summary.inputs / summary.seconds), maxInputMs: Number(summary.maxInputMs.toFixed(2)), maxRawInputMs: Number(summary.maxRawInputMs.toFixed(2)), maxRawInputIndex: summary.maxInputIndex,
-    p999InputMs: summary.p999InputMs, rssPeakMiB: Number(summary.rssPeakMiB.toFixed(0)), heapPeakMiB: Number(summary.heapPeakMiB.toFixed(0)),
-    crashes: summary.crashes, hangs: summary.hangs, stoppedByTime: summary.stoppedByTime,
+    target: summary.target,
+    seed: `0x${summary.seed.toString(16)}`,
+    inputs: summary.inputs,
+    seconds: Number(summary.seconds.toFixed(1)),
+    inputsPerSecond: Math.round(summary.inputs / summary.seconds),
+    maxInputMs: Number(summary.maxInputMs.toFixed(2)),
+    maxRawInputMs: Number(summary.maxRawInputMs.toFixed(2)),
+    maxRawInputIndex: summary.maxInputIndex,
+    p999InputMs: summary.p999InputMs,
+    rssPeakMiB: Number(summary.rssPeakMiB.toFixed(0)),
+    heapPeakMiB: Number(summary.heapPeakMiB.toFixed(0)),
+    crashes: summary.crashes,
+    hangs: summary.hangs,
+    stoppedByTime: summary.stoppedByTime,
   };
   console.log(`RESULT ${JSON.stringify(line)}`);
   return summary.crashes + summary.hangs > 0 || summary.stoppedByTime ? 1 : 0;

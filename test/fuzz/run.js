@@ -23,7 +23,10 @@ for (let i = 0; i < argv.length; i++) {
   else names.push(argv[i]);
 }
 const list = spawnSync(process.execPath, [main, '--list'], { encoding: 'utf8' });
-const all = list.stdout.trim().split('\n').map((l) => l.split('\t')[0]);
+const all = list.stdout
+  .trim()
+  .split('\n')
+  .map((l) => l.split('\t')[0]);
 const unknown = names.filter((n) => !all.includes(n));
 if (unknown.length > 0) {
   console.error(`unknown fuzz target(s): ${unknown.join(', ')}; available: ${all.join(', ')}`);
@@ -34,7 +37,11 @@ const rows = [];
 let failed = 0;
 for (const name of selected) {
   console.log(`\n=== fuzz ${name} ${pass.join(' ')} (heap cap ${HEAP_MIB} MiB) ===`);
-  const r = spawnSync(process.execPath, [`--max-old-space-size=${HEAP_MIB}`, '--stack-size=984', main, name, ...pass], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync(process.execPath, [`--max-old-space-size=${HEAP_MIB}`, '--stack-size=984', main, name, ...pass], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 64 * 1024 * 1024,
+  });
   process.stdout.write(r.stdout ?? '');
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('RESULT '));
   if (r.status !== 0) failed++;
@@ -43,7 +50,12 @@ for (const name of selected) {
 console.log('\n=== fuzz summary ===');
 console.log('target                         inputs       s  inputs/s  max ms  raw max  p99.9 ms  RSS MiB  crashes  hangs');
 for (const x of rows) {
-  if (x.error) { console.log(`${x.target.padEnd(28)} ${x.error}`); continue; }
-  console.log(`${x.target.padEnd(28)} ${String(x.inputs).padStart(8)} ${String(x.seconds).padStart(6)} ${String(x.inputsPerSecond).padStart(9)} ${String(x.maxInputMs).padStart(7)} ${String(x.maxRawInputMs).padStart(8)} ${String(x.p999InputMs).padStart(9)} ${String(x.rssPeakMiB).padStart(8)} ${String(x.crashes).padStart(8)} ${String(x.hangs).padStart(6)}${x.stoppedByTime ? '  (stopped by --max-seconds)' : ''}`);
+  if (x.error) {
+    console.log(`${x.target.padEnd(28)} ${x.error}`);
+    continue;
+  }
+  console.log(
+    `${x.target.padEnd(28)} ${String(x.inputs).padStart(8)} ${String(x.seconds).padStart(6)} ${String(x.inputsPerSecond).padStart(9)} ${String(x.maxInputMs).padStart(7)} ${String(x.maxRawInputMs).padStart(8)} ${String(x.p999InputMs).padStart(9)} ${String(x.rssPeakMiB).padStart(8)} ${String(x.crashes).padStart(8)} ${String(x.hangs).padStart(6)}${x.stoppedByTime ? '  (stopped by --max-seconds)' : ''}`,
+  );
 }
 process.exit(failed === 0 ? 0 : 1);

@@ -44,7 +44,9 @@ export async function startApiServerScript(script: string, dir: string, cmd: str
     const err = e as { stderr?: string; message: string };
     await run('bash', [script, 'stop', dir]).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
-    throw new Error(`cannot start the real kube-apiserver (${script} start): ${err.stderr?.trim() || err.message}\n` +
-      'Install etcd-server and run scripts/kube-apiserver.sh install (CI does both).');
+    throw new Error(
+      `cannot start the real kube-apiserver (${script} start): ${err.stderr?.trim() || err.message}\n` +
+        'Install etcd-server and run scripts/kube-apiserver.sh install (CI does both).',
+    );
   }
 }

@@ -8,7 +8,12 @@ import { Resources, type KubeObject, type ResourceRef, type Service } from '@l2l
 /** Options every factory accepts (logger, registry, backoff, timeouts...). */
 export type CommonInformerOptions = Omit<InformerOptions, 'resource' | 'namespace' | 'labelSelector' | 'fieldSelector'>;
 
-function make<T extends KubeObject>(client: KubeClient, resource: ResourceRef, o: CommonInformerOptions, filter: Pick<InformerOptions, 'namespace' | 'labelSelector' | 'fieldSelector'> = {}): Informer<T> {
+function make<T extends KubeObject>(
+  client: KubeClient,
+  resource: ResourceRef,
+  o: CommonInformerOptions,
+  filter: Pick<InformerOptions, 'namespace' | 'labelSelector' | 'fieldSelector'> = {},
+): Informer<T> {
   return new Informer<T>(client, { ...o, resource, ...filter });
 }
 
@@ -29,7 +34,11 @@ export function namespaceInformer(client: KubeClient, o: CommonInformerOptions =
 /** Pods matching a label selector, optionally in one namespace and/or on one node (spec.nodeName). */
 export function podInformer(client: KubeClient, o: CommonInformerOptions & { labelSelector: string; namespace?: string; nodeName?: string }): Informer {
   const { labelSelector, namespace, nodeName, ...rest } = o;
-  return make(client, Resources.pods, rest, { labelSelector, ...(namespace ? { namespace } : {}), ...(nodeName ? { fieldSelector: `spec.nodeName=${nodeName}` } : {}) });
+  return make(client, Resources.pods, rest, {
+    labelSelector,
+    ...(namespace ? { namespace } : {}),
+    ...(nodeName ? { fieldSelector: `spec.nodeName=${nodeName}` } : {}),
+  });
 }
 
 /** One ConfigMap by name (a field selector on metadata.name: the cache holds 0 or 1 object). */
@@ -51,7 +60,10 @@ export function customResourceInformer(client: KubeClient, resource: ResourceRef
  * Endpoints of Services: discovery.k8s.io/v1 EndpointSlices, else v1beta1 (Kubernetes 1.20), else core/v1
  * Endpoints. `kind` tells the consumer which object shape it will see.
  */
-export async function endpointsInformer(client: KubeClient, o: CommonInformerOptions & { namespace?: string } = {}): Promise<{ kind: 'EndpointSlice' | 'Endpoints'; informer: Informer }> {
+export async function endpointsInformer(
+  client: KubeClient,
+  o: CommonInformerOptions & { namespace?: string } = {},
+): Promise<{ kind: 'EndpointSlice' | 'Endpoints'; informer: Informer }> {
   const src = await chooseEndpointsSource(client);
   const { namespace, ...rest } = o;
   return { kind: src.kind, informer: make(client, src.resource, rest, namespace ? { namespace } : {}) };

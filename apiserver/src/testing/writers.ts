@@ -34,22 +34,45 @@ async function logged<T>(verb: string, r: ResourceRef, ns: string | undefined, n
  * application/merge-patch+json). `status.loadBalancer.ingress` is replaced as a whole (lists are atomic in
  * a merge patch). Without `resourceVersion` this is last-writer-wins; with it, a stale write gets 409.
  */
-export async function patchServiceStatus(client: KubeClient, namespace: string, name: string, status: ServiceStatus, o: WriteOptions & { resourceVersion?: string } = {}): Promise<Service> {
+export async function patchServiceStatus(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  status: ServiceStatus,
+  o: WriteOptions & { resourceVersion?: string } = {},
+): Promise<Service> {
   const body: Record<string, unknown> = { status };
   if (o.resourceVersion) body['metadata'] = { resourceVersion: o.resourceVersion };
   return logged('patch status', Resources.services, namespace, name, o, () =>
     client.request<Service>('PATCH', resourcePath(Resources.services, namespace, name, 'status'), {
-      body, contentType: ContentType.mergePatch, ...(o.fieldManager ? { query: { fieldManager: o.fieldManager } } : {}),
-    }));
+      body,
+      contentType: ContentType.mergePatch,
+      ...(o.fieldManager ? { query: { fieldManager: o.fieldManager } } : {}),
+    }),
+  );
 }
 
 /** Sets (string) or removes (null) annotations with a merge patch on the main resource. */
-export async function patchAnnotations<T extends KubeObject = KubeObject>(client: KubeClient, r: ResourceRef, namespace: string | undefined, name: string, annotations: Record<string, string | null>, o: WriteOptions = {}): Promise<T> {
+export async function patchAnnotations<T extends KubeObject = KubeObject>(
+  client: KubeClient,
+  r: ResourceRef,
+  namespace: string | undefined,
+  name: string,
+  annotations: Record<string, string | null>,
+  o: WriteOptions = {},
+): Promise<T> {
   return logged('annotate', r, namespace, name, o, () => client.patch<T>(r, namespace, name, { metadata: { annotations } }, 'merge'));
 }
 
 /** Sets (string) or removes (null) labels with a merge patch on the main resource. */
-export async function patchLabels<T extends KubeObject = KubeObject>(client: KubeClient, r: ResourceRef, namespace: string | undefined, name: string, labels: Record<string, string | null>, o: WriteOptions = {}): Promise<T> {
+export async function patchLabels<T extends KubeObject = KubeObject>(
+  client: KubeClient,
+  r: ResourceRef,
+  namespace: string | undefined,
+  name: string,
+  labels: Record<string, string | null>,
+  o: WriteOptions = {},
+): Promise<T> {
   return logged('label', r, namespace, name, o, () => client.patch<T>(r, namespace, name, { metadata: { labels } }, 'merge'));
 }
 
@@ -59,8 +82,12 @@ export async function patchLabels<T extends KubeObject = KubeObject>(client: Kub
  * object, or the current one when `mutate` declined.
  */
 export async function updateWithRetry<T extends KubeObject = KubeObject>(
-  client: KubeClient, r: ResourceRef, namespace: string | undefined, name: string,
-  mutate: (current: T) => T | undefined, o: WriteOptions & { subresource?: 'status' } = {},
+  client: KubeClient,
+  r: ResourceRef,
+  namespace: string | undefined,
+  name: string,
+  mutate: (current: T) => T | undefined,
+  o: WriteOptions & { subresource?: 'status' } = {},
 ): Promise<T> {
   const attempts = o.attempts ?? 5;
   return logged(o.subresource ? 'update status' : 'update', r, namespace, name, o, async () => {
@@ -101,7 +128,10 @@ export async function applySecret(client: KubeClient, s: SecretSpec, o: WriteOpt
   const r = Resources.secrets;
   const data = toSecretData(s);
   const body: KubeObject = {
-    apiVersion: 'v1', kind: 'Secret', type: s.type ?? 'Opaque', data,
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: s.type ?? 'Opaque',
+    data,
     metadata: { name: s.name, namespace: s.namespace, ...(s.labels ? { labels: s.labels } : {}), ...(s.annotations ? { annotations: s.annotations } : {}) },
   };
   try {
@@ -111,11 +141,18 @@ export async function applySecret(client: KubeClient, s: SecretSpec, o: WriteOpt
       return logged('create', r, s.namespace, s.name, o, () => Promise.reject(e));
     }
   }
-  return updateWithRetry(client, r, s.namespace, s.name, (cur) => {
-    const next: KubeObject = { ...cur, data };
-    next.metadata = { ...cur.metadata, labels: { ...cur.metadata?.labels, ...s.labels }, annotations: { ...cur.metadata?.annotations, ...s.annotations } };
-    return next;
-  }, o);
+  return updateWithRetry(
+    client,
+    r,
+    s.namespace,
+    s.name,
+    (cur) => {
+      const next: KubeObject = { ...cur, data };
+      next.metadata = { ...cur.metadata, labels: { ...cur.metadata?.labels, ...s.labels }, annotations: { ...cur.metadata?.annotations, ...s.annotations } };
+      return next;
+    },
+    o,
+  );
 }
 
 /** Reads a Secret's data decoded to strings, or undefined when it does not exist. */

@@ -11,10 +11,18 @@ import { patchAnnotations, patchServiceStatus, updateWithRetry } from '../../src
 
 class Capture implements Logger {
   lines: string[] = [];
-  error(m: string): void { this.lines.push(`error ${m}`); }
-  warn(m: string): void { this.lines.push(`warn ${m}`); }
-  info(m: string): void { this.lines.push(`info ${m}`); }
-  debug(): void { /* dropped */ }
+  error(m: string): void {
+    this.lines.push(`error ${m}`);
+  }
+  warn(m: string): void {
+    this.lines.push(`warn ${m}`);
+  }
+  info(m: string): void {
+    this.lines.push(`info ${m}`);
+  }
+  debug(): void {
+    /* dropped */
+  }
 }
 
 describe('kube writers and events (unit, stub server)', () => {
@@ -33,12 +41,18 @@ describe('kube writers and events (unit, stub server)', () => {
       };
       req.resume();
       req.on('end', () => {
-        if (path.startsWith('/apis/events.k8s.io/')) return reply(404, { kind: 'Status', reason: 'NotFound', message: 'the server could not find the requested resource', code: 404 });
+        if (path.startsWith('/apis/events.k8s.io/'))
+          return reply(404, { kind: 'Status', reason: 'NotFound', message: 'the server could not find the requested resource', code: 404 });
         if (path.endsWith('/events')) return reply(201, { apiVersion: 'v1', kind: 'Event', metadata: { name: 'e1' } });
         if (path.includes('/gone')) return reply(404, { kind: 'Status', reason: 'NotFound', message: 'services "gone" not found', code: 404 });
         if (req.method === 'PUT' && conflictsLeft > 0) {
           conflictsLeft -= 1;
-          return reply(409, { kind: 'Status', reason: 'Conflict', message: 'Operation cannot be fulfilled on services "web": the object has been modified', code: 409 });
+          return reply(409, {
+            kind: 'Status',
+            reason: 'Conflict',
+            message: 'Operation cannot be fulfilled on services "web": the object has been modified',
+            code: 409,
+          });
         }
         return reply(200, { kind: 'Service', metadata: { name: 'web', namespace: 'ns', resourceVersion: '7' } });
       });
@@ -60,7 +74,10 @@ describe('kube writers and events (unit, stub server)', () => {
     await assert.rejects(patchAnnotations(client, Resources.ipAddressPools, 'metallb-system', 'gone', { a: null }, { logger: log, registry }));
     assert.equal(log.lines.length, 2);
     const m = await registry.getSingleMetric('l2lb_kube_api_errors_total')!.get();
-    assert.equal(m.values.reduce((a, v) => a + v.value, 0), 2);
+    assert.equal(
+      m.values.reduce((a, v) => a + v.value, 0),
+      2,
+    );
   });
 
   it('retries a 409 with a fresh read, and gives up after the attempts', async () => {
@@ -68,11 +85,24 @@ describe('kube writers and events (unit, stub server)', () => {
     conflictsLeft = 2;
     seen.length = 0;
     let calls = 0;
-    await updateWithRetry(client, Resources.services, 'ns', 'web', (cur) => { calls += 1; return cur; }, { logger: log });
+    await updateWithRetry(
+      client,
+      Resources.services,
+      'ns',
+      'web',
+      (cur) => {
+        calls += 1;
+        return cur;
+      },
+      { logger: log },
+    );
     assert.equal(calls, 3);
     assert.deepEqual(seen.filter((s) => s.startsWith('GET')).length, 3);
     conflictsLeft = 10;
-    await assert.rejects(updateWithRetry(client, Resources.services, 'ns', 'web', (cur) => cur, { logger: log, attempts: 2 }), (e: unknown) => e instanceof KubeApiError && e.code === 409);
+    await assert.rejects(
+      updateWithRetry(client, Resources.services, 'ns', 'web', (cur) => cur, { logger: log, attempts: 2 }),
+      (e: unknown) => e instanceof KubeApiError && e.code === 409,
+    );
     assert.match(log.lines.at(-1) ?? '', /^error update services ns\/web failed: 409 Conflict/);
     conflictsLeft = 0;
   });

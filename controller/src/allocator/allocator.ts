@@ -90,7 +90,10 @@ class PoolState {
   readonly shared = new Map<string, Map<string, IP>>();
   readonly total: Record<IPFamily, bigint> = { 4: 0n, 6: 0n };
 
-  constructor(readonly pool: AddressPool, readonly index: number) {
+  constructor(
+    readonly pool: AddressPool,
+    readonly index: number,
+  ) {
     for (const cidr of pool.cidrs) {
       const first = cidr.base;
       const last = cidr.base + cidr.size - 1n;
@@ -307,12 +310,18 @@ export class Allocator {
     if (requested.length > 0) {
       const reqFamilies = uniqueFamilies(requested.map((ip) => ip.family));
       if (!sameFamilies(reqFamilies, families) || reqFamilies.length !== requested.length) {
-        return fail('FamilyMismatch', `requested loadBalancer IP(s) "${quoteIPs(requested)}" does not match the ipFamily of the service (${families.map(familyName).join('+')})`);
+        return fail(
+          'FamilyMismatch',
+          `requested loadBalancer IP(s) "${quoteIPs(requested)}" does not match the ipFamily of the service (${families.map(familyName).join('+')})`,
+        );
       }
       if (options.pool !== undefined) {
         const owner = this.ownerOf(requested);
         if (owner !== undefined && owner.pool.name !== options.pool) {
-          return fail('RequestedPoolMismatch', `requested loadBalancer IP(s) "${quoteIPs(requested)}" is not compatible with requested address pool "${options.pool}" (they belong to pool "${owner.pool.name}")`);
+          return fail(
+            'RequestedPoolMismatch',
+            `requested loadBalancer IP(s) "${quoteIPs(requested)}" is not compatible with requested address pool "${options.pool}" (they belong to pool "${owner.pool.name}")`,
+          );
         }
       }
       return this.assign(request, requested);
@@ -347,7 +356,10 @@ export class Allocator {
     }
     const considered = [...pinned, ...unrestricted];
     if (considered.length === 0) {
-      return fail('NoSuitablePool', 'no pool can be used automatically by this Service (every pool is autoAssign=false or restricted to other Services by serviceAllocation)');
+      return fail(
+        'NoSuitablePool',
+        'no pool can be used automatically by this Service (every pool is autoAssign=false or restricted to other Services by serviceAllocation)',
+      );
     }
     const needed = request.policy === 'RequireDualStack' || families.length === 1 ? families : [];
     const missing = needed.filter((f) => !considered.some((p) => p.ranges[f].length > 0));

@@ -2,8 +2,14 @@
 import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
 import {
-  ADVERTISEMENT_KIND, buildConfigFromSources, ConfigError, formatProblem, formatSelector, POOL_KIND,
-  type Config, type LabelSelector,
+  ADVERTISEMENT_KIND,
+  buildConfigFromSources,
+  ConfigError,
+  formatProblem,
+  formatSelector,
+  POOL_KIND,
+  type Config,
+  type LabelSelector,
 } from '@l2lb/shared';
 import { errorText } from '@l2lb/shared/log';
 
@@ -98,8 +104,13 @@ export interface ConfigVerdict {
  */
 export function checkConfigTexts(inputs: readonly ConfigText[], { strict = false }: { strict?: boolean } = {}): ConfigVerdict {
   const collected: Collected = { configMaps: [], resources: [], problems: [], warnings: [] };
-  const verdict = (code: number, errors: string[], warnings: string[], summary?: string, config?: Config): ConfigVerdict =>
-    ({ code, errors, warnings, summary, config });
+  const verdict = (code: number, errors: string[], warnings: string[], summary?: string, config?: Config): ConfigVerdict => ({
+    code,
+    errors,
+    warnings,
+    summary,
+    config,
+  });
   for (const { name: file, text } of inputs) {
     const documents = parseAllDocuments(text, { version: '1.1', uniqueKeys: true, prettyErrors: false });
     const docs = Array.isArray(documents) ? documents : [documents];
@@ -196,8 +207,10 @@ function classify(value: unknown, where: string, collected: Collected): void {
     collected.resources.push({ where, value }); // wrong apiVersion: reported by the validator
     return;
   }
-  collected.problems.push(`${where}: ${kind === undefined ? 'a mapping without address-pools' : `kind ${JSON.stringify(kind)}`} is not l2lb configuration `
-    + '(expected a ConfigMap, the raw config with address-pools, IPAddressPool or L2Advertisement)');
+  collected.problems.push(
+    `${where}: ${kind === undefined ? 'a mapping without address-pools' : `kind ${JSON.stringify(kind)}`} is not l2lb configuration ` +
+      '(expected a ConfigMap, the raw config with address-pools, IPAddressPool or L2Advertisement)',
+  );
 }
 
 async function readStdin(): Promise<string> {
@@ -223,7 +236,10 @@ export function configToJson(config: Config): ConfigJson {
     l2Advertisements: config.l2Advertisements.map((ad) => ({
       name: ad.name,
       ipAddressPools: [...ad.ipAddressPools],
-      nodeSelectors: ad.nodeSelectors.map((s) => ({ matchLabels: { ...s.matchLabels }, matchExpressions: s.matchExpressions.map((e) => ({ ...e, values: [...e.values] })) })),
+      nodeSelectors: ad.nodeSelectors.map((s) => ({
+        matchLabels: { ...s.matchLabels },
+        matchExpressions: s.matchExpressions.map((e) => ({ ...e, values: [...e.values] })),
+      })),
       interfaces: [...ad.interfaces],
     })),
   };
@@ -246,7 +262,9 @@ export function summarize(config: Config): string {
         ...(pool.avoidBuggyIPs ? ['avoids .0/.255'] : []),
         ...(pool.serviceAllocation !== undefined ? [`priority ${pool.serviceAllocation.priority || 'unset'}`] : []),
       ];
-      lines.push(`  ${String(i + 1).padStart(2)}. ${pool.name.padEnd(width)}  ${plural(pool.size, 'address', 'addresses').padStart(14)}  (${flags.join(', ')})`);
+      lines.push(
+        `  ${String(i + 1).padStart(2)}. ${pool.name.padEnd(width)}  ${plural(pool.size, 'address', 'addresses').padStart(14)}  (${flags.join(', ')})`,
+      );
       lines.push(`      ${pool.cidrs.map((c) => c.toString()).join(', ')}`);
       const allocation = pool.serviceAllocation;
       if (allocation !== undefined) {

@@ -14,7 +14,10 @@ commands:
   help                            show this text
 `;
 
-export async function main(argv: string[], io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream } = { out: process.stdout, err: process.stderr }): Promise<number> {
+export async function main(
+  argv: string[],
+  io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream } = { out: process.stdout, err: process.stderr },
+): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'config':

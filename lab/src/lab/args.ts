@@ -95,7 +95,8 @@ export function parseLabArgs(argv: string[], env: Record<string, string | undefi
         case '--nodes': {
           const v = value();
           const n = Number(v);
-          if (!needs(v) || !/^\d+$/.test(v) || n < 1 || n > MAX_NODES) return fail(`--nodes wants a whole number from 1 to ${MAX_NODES}, got ${JSON.stringify(v ?? '')}`);
+          if (!needs(v) || !/^\d+$/.test(v) || n < 1 || n > MAX_NODES)
+            return fail(`--nodes wants a whole number from 1 to ${MAX_NODES}, got ${JSON.stringify(v ?? '')}`);
           nodes = n;
           break;
         }
@@ -112,18 +113,29 @@ export function parseLabArgs(argv: string[], env: Record<string, string | undefi
           timeoutMs = Math.round(n * 1000);
           break;
         }
-        case '--json': json = true; break;
+        case '--json':
+          json = true;
+          break;
         case '--svg': {
           const v = value();
           if (!needs(v)) return fail('--svg needs a file name');
           svg = v;
           break;
         }
-        case '--keep': keep = true; break;
-        case '--no-compare': compare = false; break;
-        case '--kubernetes': kubernetes = true; break;
-        case '-h': case '--help': return { ok: true, command: { cmd: 'help' } };
-        default: return fail(`unknown option ${JSON.stringify(a)}${sub ? ` for "lab ${sub}"` : ''}`);
+        case '--keep':
+          keep = true;
+          break;
+        case '--no-compare':
+          compare = false;
+          break;
+        case '--kubernetes':
+          kubernetes = true;
+          break;
+        case '-h':
+        case '--help':
+          return { ok: true, command: { cmd: 'help' } };
+        default:
+          return fail(`unknown option ${JSON.stringify(a)}${sub ? ` for "lab ${sub}"` : ''}`);
       }
       continue;
     }
@@ -156,12 +168,19 @@ export function parseLabArgs(argv: string[], env: Record<string, string | undefi
     '--svg': svg !== undefined,
     '--kubernetes': kubernetes,
   };
-  const noPositional = (): ParseResult | undefined => (positional.length > 0 ? fail(`unexpected argument ${JSON.stringify(positional[0])} for "lab ${sub}"`) : undefined);
+  const noPositional = (): ParseResult | undefined =>
+    positional.length > 0 ? fail(`unexpected argument ${JSON.stringify(positional[0])} for "lab ${sub}"`) : undefined;
   switch (sub) {
     case 'up':
-      return only(['--nodes', '--ml-profile', '--timeout', '--kubernetes'], given) ?? noPositional() ?? { ok: true, command: { ...common, cmd: 'up', nodes, mlProfile, timeoutMs, ...(kubernetes ? { kubernetes: true as const } : {}) } };
+      return (
+        only(['--nodes', '--ml-profile', '--timeout', '--kubernetes'], given) ??
+        noPositional() ?? { ok: true, command: { ...common, cmd: 'up', nodes, mlProfile, timeoutMs, ...(kubernetes ? { kubernetes: true as const } : {}) } }
+      );
     case 'demo':
-      return only(['--nodes', '--ml-profile', '--timeout', '--keep', '--no-compare'], given) ?? noPositional() ?? { ok: true, command: { ...common, cmd: 'demo', nodes, keep, compare, mlProfile, timeoutMs } };
+      return (
+        only(['--nodes', '--ml-profile', '--timeout', '--keep', '--no-compare'], given) ??
+        noPositional() ?? { ok: true, command: { ...common, cmd: 'demo', nodes, keep, compare, mlProfile, timeoutMs } }
+      );
     case 'status':
       return only(['--json'], given) ?? noPositional() ?? { ok: true, command: { ...common, cmd: 'status', json } };
     case 'down':

@@ -87,8 +87,14 @@ function cpuCgroupRoot(): { root: string; v2: boolean } | undefined {
  * machine as a whole loses at most `cpuShare` of one core per stressed node.
  */
 export class NodeStress {
-  private constructor(readonly node: NodePlan, private readonly dir: string, private readonly v2: boolean, private readonly stressPid: number,
-    private readonly speakerPid: number, private readonly mode: StressMode) {}
+  private constructor(
+    readonly node: NodePlan,
+    private readonly dir: string,
+    private readonly v2: boolean,
+    private readonly stressPid: number,
+    private readonly speakerPid: number,
+    private readonly mode: StressMode,
+  ) {}
 
   static start(plan: LabPlan, node: NodePlan, o: StressOptions): NodeStress {
     const cg = cpuCgroupRoot();
@@ -152,7 +158,10 @@ export class NodeStress {
     }
     const procs = (): number[] => {
       try {
-        return readFileSync(join(this.dir, 'cgroup.procs'), 'utf8').split('\n').filter((l) => /^\d+$/.test(l)).map(Number);
+        return readFileSync(join(this.dir, 'cgroup.procs'), 'utf8')
+          .split('\n')
+          .filter((l) => /^\d+$/.test(l))
+          .map(Number);
       } catch {
         return [];
       }
@@ -162,7 +171,10 @@ export class NodeStress {
       if (this.mode === 'shared-quota') writeFileSync(root, String(this.speakerPid));
       else run('taskset', ['-a', '-p', '-c', `0-${availableParallelism() - 1}`, String(this.speakerPid)], { allowFail: true });
     }
-    await stopPids(procs().filter((p) => p !== this.speakerPid), 2000);
+    await stopPids(
+      procs().filter((p) => p !== this.speakerPid),
+      2000,
+    );
     for (const p of procs()) {
       try {
         writeFileSync(root, String(p));
@@ -184,7 +196,9 @@ export class NodeStress {
     const r = run('sh', ['-c', `ls -d ${cg.root}/l2lb-chaos-${prefix}-* 2>/dev/null`], { allowFail: true });
     for (const dir of r.stdout.split('\n').filter((d) => d !== '')) {
       try {
-        for (const p of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter((l) => /^\d+$/.test(l))) {
+        for (const p of readFileSync(join(dir, 'cgroup.procs'), 'utf8')
+          .split('\n')
+          .filter((l) => /^\d+$/.test(l))) {
           if (alive(Number(p))) signal(Number(p), 'SIGKILL');
         }
         rmdirSync(dir);
@@ -215,10 +229,13 @@ export async function stopApiserver(plan: LabPlan): Promise<void> {
 export async function startApiserver(plan: LabPlan, timeoutMs = 30_000): Promise<number> {
   const pid = spawnDetached(plan.cp.ns, process.execPath, [BIN.l2lb, ...apiserverArgs(plan)], logFile(plan, 'apiserver'));
   writeFileSync(join(plan.stateDir, 'pids', 'apiserver.pid'), `${pid}\n`);
-  const ok = await waitFor(async () => {
-    if (!alive(pid)) return 'died';
-    return (await nsHttpGet(plan.cp.ns, plan.cp.ip, API_PORT, '/version', 1500))?.status === 200 ? 'ok' : undefined;
-  }, { timeoutMs, intervalMs: 100 });
+  const ok = await waitFor(
+    async () => {
+      if (!alive(pid)) return 'died';
+      return (await nsHttpGet(plan.cp.ns, plan.cp.ip, API_PORT, '/version', 1500))?.status === 200 ? 'ok' : undefined;
+    },
+    { timeoutMs, intervalMs: 100 },
+  );
   if (ok !== 'ok') throw new Error(`the API server ${ok === 'died' ? 'exited' : 'did not answer /version in time'} after a restart`);
   return pid;
 }

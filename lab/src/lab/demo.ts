@@ -25,10 +25,18 @@ function yamlDocs(objects: Record<string, unknown>[]): string {
 }
 
 function indent(text: string, by = '    '): string {
-  return text.trimEnd().split('\n').map((l) => `${by}${l}`).join('\n');
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((l) => `${by}${l}`)
+    .join('\n');
 }
 
-interface EventLike { reason?: string; message?: string; involvedObject?: { name?: string; kind?: string } }
+interface EventLike {
+  reason?: string;
+  message?: string;
+  involvedObject?: { name?: string; kind?: string };
+}
 
 export async function demo(opts: DemoOptions, out: Say): Promise<number> {
   const pfx = opts.prefix === 'l2lab' ? '' : ` --prefix ${opts.prefix}`;
@@ -41,7 +49,14 @@ export async function demo(opts: DemoOptions, out: Say): Promise<number> {
   try {
     heading(`Build the lab: a switch, a control plane, ${opts.nodes} nodes and a client, each a network namespace`);
     cmd(`l2lb lab up${pfx} --nodes ${opts.nodes}${opts.mlProfile !== 'fast' ? ` --ml-profile ${opts.mlProfile}` : ''}`);
-    plan = await up({ prefix: opts.prefix, ...(opts.stateDir ? { stateDir: opts.stateDir } : {}), nodes: opts.nodes, mlProfile: opts.mlProfile, timeoutMs: opts.timeoutMs, say: (l) => out(`  ${l}`) });
+    plan = await up({
+      prefix: opts.prefix,
+      ...(opts.stateDir ? { stateDir: opts.stateDir } : {}),
+      nodes: opts.nodes,
+      mlProfile: opts.mlProfile,
+      timeoutMs: opts.timeoutMs,
+      say: (l) => out(`  ${l}`),
+    });
     const p = plan;
     out(`  ready in ${((Date.now() - started) / 1000).toFixed(1)} s; logs in ${p.stateDir}/logs/`);
 
@@ -79,25 +94,34 @@ export async function demo(opts: DemoOptions, out: Say): Promise<number> {
     out(`  the client's entry for ${vip} moved from ${fo.from.name} (${fo.from.mac}) to ${fo.to?.name ?? '?'} (${fo.toMac}) ${fo.ms} ms after the kill`);
     if (fo.to) {
       const ph = await phasesOnNode(p, fo.to.name, fo.from.name, 'default/web', fo.killedAtMs);
-      out(`  on ${fo.to.name}: memberlist declared ${fo.from.name} dead at +${ph.detectedMs ?? '?'} ms, announcing (gratuitous ARP) at +${ph.announcedMs ?? '?'} ms; client updated at +${fo.ms} ms`);
+      out(
+        `  on ${fo.to.name}: memberlist declared ${fo.from.name} dead at +${ph.detectedMs ?? '?'} ms, announcing (gratuitous ARP) at +${ph.announcedMs ?? '?'} ms; client updated at +${fo.ms} ms`,
+      );
     }
 
     heading(`Bring ${owner.node.name} back`);
     cmd(`l2lb lab revive${pfx} ${owner.node.name}`);
     await reviveNode(p, owner.node.name, opts.mlProfile);
-    if (!(await waitSettled(p, 'default/web', vip, 20_000))) throw new LabError(`after ${owner.node.name} came back, the speakers did not settle on one owner for ${vip} within 20 s`);
+    if (!(await waitSettled(p, 'default/web', vip, 20_000)))
+      throw new LabError(`after ${owner.node.name} came back, the speakers did not settle on one owner for ${vip} within 20 s`);
     out(`  ${owner.node.name}'s speaker is ready again (informers synced, memberlist joined); one node answers for ${vip}`);
 
     let reference: FailoverResult | undefined;
     if (opts.compare !== false && opts.mlProfile === 'fast') {
-      heading('The same failure with MetalLB\'s failure detection (hashicorp/memberlist LAN timings: probe 1 s, suspicion >= 4 s)');
+      heading("The same failure with MetalLB's failure detection (hashicorp/memberlist LAN timings: probe 1 s, suspicion >= 4 s)");
       out('  restarting the speakers with --ml-profile lan ...');
       await restartSpeakers(p, 'lan');
-      if (!(await waitSettled(p, 'default/web', vip, 30_000))) throw new LabError('the speakers did not settle on one owner after restarting with --ml-profile lan');
-      reference = await measureFailover(p, vip, async (n) => {
-        cmd(`l2lb lab kill${pfx} ${n.name}`);
-        return (await killNode(p, n.name)).killedAtMs;
-      }, 30_000);
+      if (!(await waitSettled(p, 'default/web', vip, 30_000)))
+        throw new LabError('the speakers did not settle on one owner after restarting with --ml-profile lan');
+      reference = await measureFailover(
+        p,
+        vip,
+        async (n) => {
+          cmd(`l2lb lab kill${pfx} ${n.name}`);
+          return (await killNode(p, n.name)).killedAtMs;
+        },
+        30_000,
+      );
       if (reference.ms === undefined) {
         out(`  no failover within 30 s with MetalLB's timings`);
       } else {
@@ -109,9 +133,10 @@ export async function demo(opts: DemoOptions, out: Say): Promise<number> {
         out(`  with l2lb's default timings it took ${fo.ms} ms: ${(reference.ms / Math.max(1, fo.ms)).toFixed(0)}x faster`);
       }
       await reviveNode(p, reference.from.name, 'lan');
-      out('  back to l2lb\'s default timings ...');
+      out("  back to l2lb's default timings ...");
       await restartSpeakers(p, 'fast');
-      if (!(await waitSettled(p, 'default/web', vip, 30_000))) throw new LabError('the speakers did not settle on one owner after restarting with --ml-profile fast');
+      if (!(await waitSettled(p, 'default/web', vip, 30_000)))
+        throw new LabError('the speakers did not settle on one owner after restarting with --ml-profile fast');
     }
 
     heading('A broken pool configuration is refused; the address keeps working');
@@ -120,21 +145,25 @@ export async function demo(opts: DemoOptions, out: Say): Promise<number> {
     cmd(`l2lb lab kubectl${pfx} apply -f bad-pool.yaml`);
     out(indent(apply(p, [bad])));
     cmd(`l2lb lab kubectl${pfx} -n ${LAB_NAMESPACE} get events --field-selector reason=InvalidConfiguration`);
-    const ev = await waitFor(() => {
-      const list = kubectl(p, ['-n', LAB_NAMESPACE, 'get', 'events', '-o', 'json'], { allowFail: true });
-      try {
-        const items = (JSON.parse(list) as { items?: EventLike[] }).items ?? [];
-        return items.find((e) => e.reason === 'InvalidConfiguration');
-      } catch {
-        return undefined;
-      }
-    }, { timeoutMs: 10_000, intervalMs: 250 });
+    const ev = await waitFor(
+      () => {
+        const list = kubectl(p, ['-n', LAB_NAMESPACE, 'get', 'events', '-o', 'json'], { allowFail: true });
+        try {
+          const items = (JSON.parse(list) as { items?: EventLike[] }).items ?? [];
+          return items.find((e) => e.reason === 'InvalidConfiguration');
+        } catch {
+          return undefined;
+        }
+      },
+      { timeoutMs: 10_000, intervalMs: 250 },
+    );
     if (!ev) throw new LabError('the controller did not report the invalid configuration (no InvalidConfiguration Event within 10 s)');
     out(`  Warning InvalidConfiguration on ${ev.involvedObject?.kind ?? 'ConfigMap'}/${ev.involvedObject?.name ?? 'config'}:`);
     out(indent(ev.message ?? '', '    '));
     const still = ingressIp(kubectl(p, ['get', 'svc', 'web', '-o', 'json'], { allowFail: true }));
     const answer = await waitSingleOwner(p, vip, 5000);
-    if (still !== vip || !answer) throw new LabError(`after the bad config, web has ${still ?? 'no IP'} and ${answer ? '' : 'no '}single ARP answer for ${vip}`);
+    if (still !== vip || !answer)
+      throw new LabError(`after the bad config, web has ${still ?? 'no IP'} and ${answer ? '' : 'no '}single ARP answer for ${vip}`);
     out(`  web keeps ${vip}, and ${answer.node?.name ?? answer.mac} still answers for it: the last good configuration stays in force`);
 
     heading('Where things stand');
@@ -153,7 +182,9 @@ export async function demo(opts: DemoOptions, out: Say): Promise<number> {
     if (!opts.keep) out(`(run \`l2lb lab demo${pfx} --keep\` to leave the lab up, with its logs in ${opts.stateDir ?? `/run/l2lb-lab/${opts.prefix}`}/logs/)`);
   } finally {
     if (plan && opts.keep) {
-      out(`\nThe lab stays up (--keep). Look around with \`l2lb lab status${pfx}\`, \`l2lb lab kubectl${pfx} get svc -A\`; remove it with \`l2lb lab down${pfx}\`.`);
+      out(
+        `\nThe lab stays up (--keep). Look around with \`l2lb lab status${pfx}\`, \`l2lb lab kubectl${pfx} get svc -A\`; remove it with \`l2lb lab down${pfx}\`.`,
+      );
     } else {
       heading('Clean up');
       cmd(`l2lb lab down${pfx}`);

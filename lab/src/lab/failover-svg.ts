@@ -36,7 +36,9 @@ function axis(y: number, height: number): string[] {
   const out: string[] = [];
   for (const t of [10, 30, 100, 300, 1000, 3000, 10_000]) {
     out.push(`<line x1="${x(t).toFixed(1)}" y1="${y}" x2="${x(t).toFixed(1)}" y2="${y + height}" stroke="#ddd"/>`);
-    out.push(`<text x="${x(t).toFixed(1)}" y="${y + height + 14}" font-size="11" text-anchor="middle" fill="#555">${t >= 1000 ? `${t / 1000} s` : `${t} ms`}</text>`);
+    out.push(
+      `<text x="${x(t).toFixed(1)}" y="${y + height + 14}" font-size="11" text-anchor="middle" fill="#555">${t >= 1000 ? `${t / 1000} s` : `${t} ms`}</text>`,
+    );
   }
   out.push(`<line x1="${x(1000).toFixed(1)}" y1="${y}" x2="${x(1000).toFixed(1)}" y2="${y + height}" stroke="#c0392b" stroke-dasharray="4 3"/>`);
   return out;
@@ -64,9 +66,17 @@ export function failoverSvg(title: string, profiles: readonly FailoverProfile[])
         body.push(`<text x="${LEFT}" y="${mid + 4}" font-size="11" fill="${COLORS.missed}">no failover within the deadline</text>`);
       } else {
         body.push(`<rect x="${LEFT}" y="${mid - 3}" width="${(x(k.clientMs) - LEFT).toFixed(1)}" height="6" fill="#cfe8d4"/>`);
-        if (k.detectedMs !== undefined) body.push(`<circle cx="${x(k.detectedMs).toFixed(1)}" cy="${mid}" r="5" fill="${COLORS.detected}"><title>declared dead +${k.detectedMs} ms</title></circle>`);
-        if (k.announcedMs !== undefined) body.push(`<circle cx="${x(k.announcedMs).toFixed(1)}" cy="${mid}" r="4" fill="${COLORS.announced}"><title>announcing +${k.announcedMs} ms</title></circle>`);
-        body.push(`<rect x="${(x(k.clientMs) - 2).toFixed(1)}" y="${mid - 7}" width="4" height="14" fill="${COLORS.client}"><title>client moved +${k.clientMs} ms</title></rect>`);
+        if (k.detectedMs !== undefined)
+          body.push(
+            `<circle cx="${x(k.detectedMs).toFixed(1)}" cy="${mid}" r="5" fill="${COLORS.detected}"><title>declared dead +${k.detectedMs} ms</title></circle>`,
+          );
+        if (k.announcedMs !== undefined)
+          body.push(
+            `<circle cx="${x(k.announcedMs).toFixed(1)}" cy="${mid}" r="4" fill="${COLORS.announced}"><title>announcing +${k.announcedMs} ms</title></circle>`,
+          );
+        body.push(
+          `<rect x="${(x(k.clientMs) - 2).toFixed(1)}" y="${mid - 7}" width="4" height="14" fill="${COLORS.client}"><title>client moved +${k.clientMs} ms</title></rect>`,
+        );
         body.push(`<text x="${(x(k.clientMs) + 6).toFixed(1)}" y="${mid + 4}" font-size="10" fill="#333">${k.clientMs} ms</text>`);
       }
       y += ROW;
@@ -82,14 +92,25 @@ export function failoverSvg(title: string, profiles: readonly FailoverProfile[])
     const times = p.kills.map((k) => k.clientMs).filter((v): v is number => v !== undefined);
     const med = median(times);
     body.push(`<text x="20" y="${y + 19}" font-size="11">${esc(p.label)}${med !== undefined ? ` (p50 ${med} ms, n=${times.length})` : ''}</text>`);
-    for (const t of times) body.push(`<line x1="${x(t).toFixed(1)}" y1="${y + 6}" x2="${x(t).toFixed(1)}" y2="${y + 24}" stroke="${COLORS.client}" stroke-width="2" opacity="0.7"/>`);
-    if (med !== undefined) body.push(`<polygon points="${x(med).toFixed(1)},${y + 4} ${(x(med) - 5).toFixed(1)},${y - 4} ${(x(med) + 5).toFixed(1)},${y - 4}" fill="#000"/>`);
+    for (const t of times)
+      body.push(
+        `<line x1="${x(t).toFixed(1)}" y1="${y + 6}" x2="${x(t).toFixed(1)}" y2="${y + 24}" stroke="${COLORS.client}" stroke-width="2" opacity="0.7"/>`,
+      );
+    if (med !== undefined)
+      body.push(`<polygon points="${x(med).toFixed(1)},${y + 4} ${(x(med) - 5).toFixed(1)},${y - 4} ${(x(med) + 5).toFixed(1)},${y - 4}" fill="#000"/>`);
     y += 30;
   }
   y += 40;
-  const legend = [['declared dead (memberlist)', COLORS.detected], ['announcing (gratuitous ARP)', COLORS.announced], ['client entry moved', COLORS.client], ['1 s', COLORS.missed]] as const;
+  const legend = [
+    ['declared dead (memberlist)', COLORS.detected],
+    ['announcing (gratuitous ARP)', COLORS.announced],
+    ['client entry moved', COLORS.client],
+    ['1 s', COLORS.missed],
+  ] as const;
   legend.forEach(([label, color], i) => {
-    body.push(`<rect x="${10 + i * 210}" y="${y - 10}" width="12" height="12" fill="${color}"/><text x="${28 + i * 210}" y="${y}" font-size="11">${esc(label)}</text>`);
+    body.push(
+      `<rect x="${10 + i * 210}" y="${y - 10}" width="12" height="12" fill="${color}"/><text x="${28 + i * 210}" y="${y}" font-size="11">${esc(label)}</text>`,
+    );
   });
   const height = y + 20;
   return [

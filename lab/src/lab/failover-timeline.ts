@@ -28,17 +28,28 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : Array.isArray(v
 /** The step a speaker log object stands for, or undefined when it is not one a failover is made of. */
 function step(o: Record<string, unknown>): string | undefined {
   switch (o['message']) {
-    case 'starting': return 'speaker process starting';
-    case 'informers synced': return 'informers synced';
-    case 'memberlist started': return 'memberlist started';
-    case 'memberlist join attempt': return `memberlist join attempt (contacted ${str(o['contacted'])})`;
-    case 'start-up hold over, evaluating Services': return `start-up hold over (${str(o['why'])}; members ${str(o['members'])})`;
-    case 'memberlist': return `memberlist ${str(o['event'])} ${str(o['member'])}`;
-    case 'announcing': return `elected for ${str(o['service'])} (order ${str(o['order'])})`;
-    case 'announcing IP': return `gratuitous burst for ${str(o['ip'])} on ${str(o['interfaces'])}`;
-    case 're-announcing after a member joined': return `re-announcing ${str(o['ips'])} (a member joined)`;
-    case 'withdrawn': return `withdrew ${str(o['ips'])} (${str(o['reason'])})`;
-    default: return undefined;
+    case 'starting':
+      return 'speaker process starting';
+    case 'informers synced':
+      return 'informers synced';
+    case 'memberlist started':
+      return 'memberlist started';
+    case 'memberlist join attempt':
+      return `memberlist join attempt (contacted ${str(o['contacted'])})`;
+    case 'start-up hold over, evaluating Services':
+      return `start-up hold over (${str(o['why'])}; members ${str(o['members'])})`;
+    case 'memberlist':
+      return `memberlist ${str(o['event'])} ${str(o['member'])}`;
+    case 'announcing':
+      return `elected for ${str(o['service'])} (order ${str(o['order'])})`;
+    case 'announcing IP':
+      return `gratuitous burst for ${str(o['ip'])} on ${str(o['interfaces'])}`;
+    case 're-announcing after a member joined':
+      return `re-announcing ${str(o['ips'])} (a member joined)`;
+    case 'withdrawn':
+      return `withdrew ${str(o['ips'])} (${str(o['reason'])})`;
+    default:
+      return undefined;
   }
 }
 
@@ -58,11 +69,13 @@ export function speakerSteps(logText: string, node: string, sinceMs: number): Ti
 
 /** The client's neighbour events for the VIP, with the MACs named by node where known. */
 export function clientSteps(events: readonly NeighEvent[], vip: string, nodeOfMac: (mac: string) => string | undefined, sinceMs: number): TimelineEntry[] {
-  return events.filter((e) => e.ip === vip && e.atMs >= sinceMs).map((e) => {
-    const owner = e.mac ? nodeOfMac(e.mac) : undefined;
-    const mac = e.mac ? ` ${e.mac}${owner ? ` (${owner})` : ''}` : '';
-    return { atMs: e.atMs, who: 'client', what: `${e.deleted ? 'neighbour entry deleted' : 'neighbour entry'}${mac} ${e.state}` };
-  });
+  return events
+    .filter((e) => e.ip === vip && e.atMs >= sinceMs)
+    .map((e) => {
+      const owner = e.mac ? nodeOfMac(e.mac) : undefined;
+      const mac = e.mac ? ` ${e.mac}${owner ? ` (${owner})` : ''}` : '';
+      return { atMs: e.atMs, who: 'client', what: `${e.deleted ? 'neighbour entry deleted' : 'neighbour entry'}${mac} ${e.state}` };
+    });
 }
 
 export interface FailoverGaps {
@@ -84,17 +97,23 @@ export function failoverGaps(entries: readonly TimelineEntry[], deadNode: string
   const detectedMs = first((e) => e.what === `memberlist leave ${deadNode}`);
   const electedMs = first((e) => e.what.startsWith(`elected for ${service} `));
   const burstMs = first((e) => e.what.startsWith(`gratuitous burst for ${vip} `));
-  return { ...(detectedMs !== undefined ? { detectedMs } : {}), ...(electedMs !== undefined ? { electedMs } : {}), ...(burstMs !== undefined ? { burstMs } : {}) };
+  return {
+    ...(detectedMs !== undefined ? { detectedMs } : {}),
+    ...(electedMs !== undefined ? { electedMs } : {}),
+    ...(burstMs !== undefined ? { burstMs } : {}),
+  };
 }
 
 /** The entries in time order, as lines `+1234 ms  n2  memberlist leave n1` relative to the kill. */
 export function formatTimeline(entries: readonly TimelineEntry[], killedAtMs: number, indent = '    '): string {
   const rows = [...entries].sort((a, b) => a.atMs - b.atMs);
   const width = Math.max(6, ...rows.map((r) => r.who.length));
-  return rows.map((r) => {
-    const d = r.atMs - killedAtMs;
-    return `${indent}${`${d >= 0 ? '+' : ''}${d} ms`.padStart(10)}  ${r.who.padEnd(width)}  ${r.what}`;
-  }).join('\n');
+  return rows
+    .map((r) => {
+      const d = r.atMs - killedAtMs;
+      return `${indent}${`${d >= 0 ? '+' : ''}${d} ms`.padStart(10)}  ${r.who.padEnd(width)}  ${r.what}`;
+    })
+    .join('\n');
 }
 
 /** "dead +180 ms, elected +181 ms, burst +182 ms" ("?" where the log had no such line). */

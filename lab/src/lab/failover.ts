@@ -64,12 +64,15 @@ export class NeighWatch {
     const child = spawn('ip', ['-n', ns, '-ts', 'monitor', 'neigh'], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env } });
     const w = new NeighWatch(child);
     let attempt = 0;
-    const seen = await waitFor(async () => {
-      // A replace that changes nothing reports nothing: alternate the MAC so every attempt is an event.
-      const m = `${SYNC_MAC.slice(0, -1)}${attempt++ % 2 === 0 ? 'e' : 'd'}`;
-      await runAsync('ip', ['-n', ns, 'neigh', 'replace', SYNC_IP, 'lladdr', m, 'dev', 'eth0', 'nud', 'permanent'], { allowFail: true });
-      return w.events.some((e) => e.ip === SYNC_IP);
-    }, { timeoutMs, intervalMs: 50 });
+    const seen = await waitFor(
+      async () => {
+        // A replace that changes nothing reports nothing: alternate the MAC so every attempt is an event.
+        const m = `${SYNC_MAC.slice(0, -1)}${attempt++ % 2 === 0 ? 'e' : 'd'}`;
+        await runAsync('ip', ['-n', ns, 'neigh', 'replace', SYNC_IP, 'lladdr', m, 'dev', 'eth0', 'nud', 'permanent'], { allowFail: true });
+        return w.events.some((e) => e.ip === SYNC_IP);
+      },
+      { timeoutMs, intervalMs: 50 },
+    );
     await runAsync('ip', ['-n', ns, 'neigh', 'del', SYNC_IP, 'dev', 'eth0'], { allowFail: true });
     if (!seen) {
       w.stop();
@@ -88,7 +91,10 @@ export class NeighWatch {
       if (left <= 0) return undefined;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.min(left, 200));
-        this.waiters.push(() => { clearTimeout(t); resolve(); });
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
       });
     }
   }
@@ -129,7 +135,10 @@ export function arpingMacs(output: string): string[] {
 
 export async function arpingFromClient(plan: LabPlan, vip: string, opts: { count?: number; deadlineS?: number } = {}): Promise<ArpReply[]> {
   const deadlineS = opts.deadlineS ?? 2;
-  const r = await runAsync('ip', ['netns', 'exec', plan.client.ns, ...arpingArgs(opts.count ?? 1, deadlineS, vip)], { allowFail: true, timeoutMs: (deadlineS + 3) * 1000 });
+  const r = await runAsync('ip', ['netns', 'exec', plan.client.ns, ...arpingArgs(opts.count ?? 1, deadlineS, vip)], {
+    allowFail: true,
+    timeoutMs: (deadlineS + 3) * 1000,
+  });
   const macs = arpingMacs(r.stdout);
   return macs.map((mac) => {
     const node = nodeByMac(plan, mac);
@@ -139,10 +148,13 @@ export async function arpingFromClient(plan: LabPlan, vip: string, opts: { count
 
 /** Waits until exactly one MAC answers ARP for the VIP; returns it. */
 export async function waitSingleOwner(plan: LabPlan, vip: string, timeoutMs: number): Promise<ArpReply | undefined> {
-  const r = await waitFor(async () => {
-    const replies = await arpingFromClient(plan, vip, { count: 2, deadlineS: 1 });
-    return replies.length === 1 ? replies[0] : undefined;
-  }, { timeoutMs, intervalMs: 100 });
+  const r = await waitFor(
+    async () => {
+      const replies = await arpingFromClient(plan, vip, { count: 2, deadlineS: 1 });
+      return replies.length === 1 ? replies[0] : undefined;
+    },
+    { timeoutMs, intervalMs: 100 },
+  );
   return r;
 }
 
@@ -151,12 +163,15 @@ export async function waitSingleOwner(plan: LabPlan, vip: string, timeoutMs: num
  * exactly one MAC answers ARP for the VIP (the state to measure a failover from).
  */
 export async function waitSettled(plan: LabPlan, service: string, vip: string, timeoutMs: number): Promise<boolean> {
-  const ok = await waitFor(async () => {
-    const s = await labStatus(plan);
-    const allMembers = s.nodes.every((n) => n.speaker === 'up' && n.members.length === plan.nodes.length);
-    const one = s.services.find((x) => x.service === service)?.announcedBy.length === 1;
-    return allMembers && one && (await waitSingleOwner(plan, vip, 2000)) !== undefined;
-  }, { timeoutMs, intervalMs: 300 });
+  const ok = await waitFor(
+    async () => {
+      const s = await labStatus(plan);
+      const allMembers = s.nodes.every((n) => n.speaker === 'up' && n.members.length === plan.nodes.length);
+      const one = s.services.find((x) => x.service === service)?.announcedBy.length === 1;
+      return allMembers && one && (await waitSingleOwner(plan, vip, 2000)) !== undefined;
+    },
+    { timeoutMs, intervalMs: 300 },
+  );
   return ok === true;
 }
 
@@ -175,10 +190,13 @@ export function clientNeigh(plan: LabPlan, ipAddr: string): { mac?: string; stat
  * address, but ARP does), so its neighbour table holds the current owner's MAC. Returns that MAC.
  */
 export async function primeClient(plan: LabPlan, vip: string, timeoutMs = 3000): Promise<string | undefined> {
-  return waitFor(async () => {
-    await runAsync('ip', ['netns', 'exec', plan.client.ns, 'ping', '-c', '1', '-W', '0.3', vip], { allowFail: true, timeoutMs: 3000 });
-    return clientNeigh(plan, vip)?.mac;
-  }, { timeoutMs, intervalMs: 50 });
+  return waitFor(
+    async () => {
+      await runAsync('ip', ['netns', 'exec', plan.client.ns, 'ping', '-c', '1', '-W', '0.3', vip], { allowFail: true, timeoutMs: 3000 });
+      return clientNeigh(plan, vip)?.mac;
+    },
+    { timeoutMs, intervalMs: 50 },
+  );
 }
 
 export interface FailoverResult {

@@ -21,7 +21,9 @@ export async function runLab(argv: string[], io: Io = { out: process.stdout, err
     return 2;
   }
   const c = parsed.command;
-  const say = (line: string): void => { io.out.write(`${line}\n`); };
+  const say = (line: string): void => {
+    io.out.write(`${line}\n`);
+  };
   try {
     // A lab made by `up --kubernetes` (and `up --kubernetes` itself) is handled by the real-cluster mode.
     const k8s = await runK8sLab(c, say, io);
@@ -43,7 +45,9 @@ export async function runLab(argv: string[], io: Io = { out: process.stdout, err
         return await demo(c, say);
       case 'down': {
         const r = await down(c);
-        say(`lab ${c.prefix}: stopped ${r.processes} processes, deleted ${r.namespaces.length} namespaces${r.namespaces.length ? ` (${r.namespaces.join(', ')})` : ''}${r.stateRemoved ? ', removed the state directory' : ''}`);
+        say(
+          `lab ${c.prefix}: stopped ${r.processes} processes, deleted ${r.namespaces.length} namespaces${r.namespaces.length ? ` (${r.namespaces.join(', ')})` : ''}${r.stateRemoved ? ', removed the state directory' : ''}`,
+        );
         return 0;
       }
       case 'kill': {
@@ -51,14 +55,18 @@ export async function runLab(argv: string[], io: Io = { out: process.stdout, err
         const { plan } = loadLab(c.prefix, c.stateDir);
         if (c.svg !== undefined) return await killWithPicture(plan, c.node, c.svg, say);
         const r = await killNode(plan, c.node);
-        say(`killed ${r.node.name} at ${new Date(r.killedAtMs).toISOString()} killedAtMs=${r.killedAtMs}: speaker ${r.pid !== undefined ? `pid ${r.pid} SIGKILLed` : 'was not running'}, link ${r.node.swPort} down`);
+        say(
+          `killed ${r.node.name} at ${new Date(r.killedAtMs).toISOString()} killedAtMs=${r.killedAtMs}: speaker ${r.pid !== undefined ? `pid ${r.pid} SIGKILLed` : 'was not running'}, link ${r.node.swPort} down`,
+        );
         return 0;
       }
       case 'revive': {
         requireRoot('revive');
         const { plan, file } = loadLab(c.prefix, c.stateDir);
         const r = await reviveNode(plan, c.node, file.mlProfile);
-        say(`revived ${r.node.name}: link ${r.node.swPort} up, speaker ${r.pid !== undefined ? `pid ${r.pid} healthy` : 'not started (no `run` in this speaker build)'}`);
+        say(
+          `revived ${r.node.name}: link ${r.node.swPort} up, speaker ${r.pid !== undefined ? `pid ${r.pid} healthy` : 'not started (no `run` in this speaker build)'}`,
+        );
         return 0;
       }
       case 'status': {

@@ -22,7 +22,11 @@ export async function runK8sLab(c: LabCommand, say: Say, io: { out: NodeJS.Writa
     requireK8sTools();
     const started = Date.now();
     const { plan, timings } = await k8sUp({ ...c, timeoutMs: c.timeoutMs === 60_000 ? K8S_DEFAULT_TIMEOUT_MS : c.timeoutMs, workloads: true, say });
-    say(`kubernetes lab ${plan.prefix} is up in ${((Date.now() - started) / 1000).toFixed(1)} s (${Object.entries(timings).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(', ')})`);
+    say(
+      `kubernetes lab ${plan.prefix} is up in ${((Date.now() - started) / 1000).toFixed(1)} s (${Object.entries(timings)
+        .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`)
+        .join(', ')})`,
+    );
     const p = plan.prefix === 'l2lab' ? '' : ` --prefix ${plan.prefix}`;
     say(`next: l2lb lab status${p}; l2lb lab kubectl${p} get pods -A; l2lb lab kill${p} <owner>; l2lb lab down${p}`);
     return 0;
@@ -56,19 +60,27 @@ export async function runK8sLab(c: LabCommand, say: Say, io: { out: NodeJS.Writa
       if (!vip) {
         const { k8sKillNode } = await import('./k8s.js');
         const r = await k8sKillNode(plan, node.name);
-        say(`killed ${node.name} at ${new Date(r.killedAtMs).toISOString()} killedAtMs=${r.killedAtMs}: ${r.processes} processes SIGKILLed, link down (no web Service to measure)`);
+        say(
+          `killed ${node.name} at ${new Date(r.killedAtMs).toISOString()} killedAtMs=${r.killedAtMs}: ${r.processes} processes SIGKILLed, link down (no web Service to measure)`,
+        );
         return 0;
       }
       const f = await k8sFailover(plan, vip, 60_000, node);
-      say(`killed ${f.from} at ${new Date(f.killedAtMs).toISOString()} killedAtMs=${f.killedAtMs}: kubelet, containerd, kube-proxy and every container SIGKILLed, link down`);
-      say(`failover of ${vip}: ARP entry moved to ${f.to ?? '?'} after ${f.arpMoveMs ?? 'never'} ms; first good curl after ${f.firstCurlMs ?? 'never'} ms (${f.failedCurls} failed before)`);
+      say(
+        `killed ${f.from} at ${new Date(f.killedAtMs).toISOString()} killedAtMs=${f.killedAtMs}: kubelet, containerd, kube-proxy and every container SIGKILLed, link down`,
+      );
+      say(
+        `failover of ${vip}: ARP entry moved to ${f.to ?? '?'} after ${f.arpMoveMs ?? 'never'} ms; first good curl after ${f.firstCurlMs ?? 'never'} ms (${f.failedCurls} failed before)`,
+      );
       say(`steps: ${gapsText(f.gaps)}; timeline (ms after the kill):\n${formatTimeline(f.timeline, f.killedAtMs)}`);
       return f.arpMoveMs !== undefined && f.firstCurlMs !== undefined ? 0 : 1;
     }
     case 'revive': {
       const started = Date.now();
       await k8sReviveNode(plan, c.node);
-      say(`revived ${c.node}: link up, containerd, kubelet and kube-proxy started, Node Ready and its speaker Ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      say(
+        `revived ${c.node}: link up, containerd, kubelet and kube-proxy started, Node Ready and its speaker Ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      );
       return 0;
     }
   }

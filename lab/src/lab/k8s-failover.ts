@@ -23,7 +23,9 @@ export interface K8sFailover {
   gaps: FailoverGaps;
 }
 
-interface PodNames { items: { metadata: { name: string }; spec: { nodeName?: string } }[] }
+interface PodNames {
+  items: { metadata: { name: string }; spec: { nodeName?: string } }[];
+}
 
 /**
  * The failover steps in the logs of every speaker Pod that can still be read (`kubectl logs`, as an
@@ -33,17 +35,25 @@ export async function speakerTimeline(plan: LabPlan, sinceMs: number): Promise<T
   const pods = kubectlJson<PodNames>(plan, ['-n', 'l2lb-system', 'get', 'pods', '-l', 'component=speaker'])?.items ?? [];
   const kc = ['netns', 'exec', plan.cp.ns, 'kubectl', '--kubeconfig', `${plan.stateDir}/kubeconfig`, '-n', 'l2lb-system'];
   const since = new Date(sinceMs - 1000).toISOString();
-  const logs = await Promise.all(pods.map(async (p) => {
-    const node = p.spec.nodeName ?? p.metadata.name;
-    const n = findNode(plan, node);
-    // A powered-off node's kubelet answers nothing: kubectl would wait for its timeouts.
-    if (n && !linkUp(plan, n)) return [{ atMs: sinceMs, who: node, what: `powered off: log of ${p.metadata.name} not read` }];
-    let r = await runAsync('ip', [...kc, 'logs', p.metadata.name, `--since-time=${since}`], { allowFail: true, timeoutMs: 10_000 });
-    if (r.status !== 0) r = await runAsync('ip', [...kc, 'logs', p.metadata.name, `--since-time=${since}`], { allowFail: true, timeoutMs: 10_000 });
-    if (r.status === 0) return speakerSteps(r.stdout, node, sinceMs);
-    // Said in the timeline, so a missing step is not taken for one that did not happen.
-    return [{ atMs: sinceMs, who: node, what: `log of ${p.metadata.name} not read: ${(r.stderr.trim().split('\n')[0] ?? '').slice(0, 120) || `exit ${String(r.status)}`}` }];
-  }));
+  const logs = await Promise.all(
+    pods.map(async (p) => {
+      const node = p.spec.nodeName ?? p.metadata.name;
+      const n = findNode(plan, node);
+      // A powered-off node's kubelet answers nothing: kubectl would wait for its timeouts.
+      if (n && !linkUp(plan, n)) return [{ atMs: sinceMs, who: node, what: `powered off: log of ${p.metadata.name} not read` }];
+      let r = await runAsync('ip', [...kc, 'logs', p.metadata.name, `--since-time=${since}`], { allowFail: true, timeoutMs: 10_000 });
+      if (r.status !== 0) r = await runAsync('ip', [...kc, 'logs', p.metadata.name, `--since-time=${since}`], { allowFail: true, timeoutMs: 10_000 });
+      if (r.status === 0) return speakerSteps(r.stdout, node, sinceMs);
+      // Said in the timeline, so a missing step is not taken for one that did not happen.
+      return [
+        {
+          atMs: sinceMs,
+          who: node,
+          what: `log of ${p.metadata.name} not read: ${(r.stderr.trim().split('\n')[0] ?? '').slice(0, 120) || `exit ${String(r.status)}`}`,
+        },
+      ];
+    }),
+  );
   return logs.flat();
 }
 
@@ -65,20 +75,28 @@ async function firstGoodCurl(plan: LabPlan, vip: string, timeoutMs: number, inte
  */
 export async function k8sFailover(plan: LabPlan, vip: string, timeoutMs = 60_000, only?: NodePlan, lookbackMs = 0): Promise<K8sFailover> {
   let curl: Promise<{ atMs?: number; failed: number }> | undefined;
-  const r = await measureFailover(plan, vip, async (node) => {
-    if (only && node !== only) throw new LabError(`${vip} is announced by ${node.name}, not ${only.name}`);
-    const k = await k8sKillNode(plan, node.name);
-    curl = firstGoodCurl(plan, vip, timeoutMs);
-    return k.killedAtMs;
-  }, timeoutMs);
+  const r = await measureFailover(
+    plan,
+    vip,
+    async (node) => {
+      if (only && node !== only) throw new LabError(`${vip} is announced by ${node.name}, not ${only.name}`);
+      const k = await k8sKillNode(plan, node.name);
+      curl = firstGoodCurl(plan, vip, timeoutMs);
+      return k.killedAtMs;
+    },
+    timeoutMs,
+  );
   const c = curl ? await curl : { failed: 0 };
   const sinceMs = r.killedAtMs - lookbackMs;
-  const timeline = [
-    ...await speakerTimeline(plan, sinceMs),
-    ...clientSteps(r.neigh, vip, (mac) => nodeByMac(plan, mac)?.name, sinceMs),
-  ].sort((a, b) => a.atMs - b.atMs);
+  const timeline = [...(await speakerTimeline(plan, sinceMs)), ...clientSteps(r.neigh, vip, (mac) => nodeByMac(plan, mac)?.name, sinceMs)].sort(
+    (a, b) => a.atMs - b.atMs,
+  );
   return {
-    vip, from: r.from.name, killedAtMs: r.killedAtMs, failedCurls: c.failed, timeline,
+    vip,
+    from: r.from.name,
+    killedAtMs: r.killedAtMs,
+    failedCurls: c.failed,
+    timeline,
     gaps: failoverGaps(timeline, r.from.name, 'default/web', vip, r.killedAtMs),
     ...(r.to ? { to: r.to.name } : {}),
     ...(r.ms !== undefined ? { arpMoveMs: r.ms } : {}),
@@ -98,7 +116,9 @@ export function webVip(plan: LabPlan): string | undefined {
   return serviceIp(plan, 'default', 'web');
 }
 
-interface Svcs { items: { metadata: { namespace: string; name: string }; spec: { type?: string }; status?: { loadBalancer?: { ingress?: { ip?: string }[] } } }[] }
+interface Svcs {
+  items: { metadata: { namespace: string; name: string }; spec: { type?: string }; status?: { loadBalancer?: { ingress?: { ip?: string }[] } } }[];
+}
 
 /** Every LoadBalancer Service VIP in the cluster, as "ns/name" -> IP. */
 export function loadBalancerIps(plan: LabPlan): Map<string, string> {

@@ -52,10 +52,7 @@ export function podCidr(node: NodePlan): string {
 /** Static routes of a node: the Service range on-link (a hostNetwork pod's route lookup happens before the
  * OUTPUT DNAT of kube-proxy), and every other node's pod CIDR via that node (externalTrafficPolicy: Cluster). */
 export function nodeRoutes(plan: LabPlan, node: NodePlan): string[][] {
-  return [
-    [SERVICE_CIDR, 'dev', 'eth0'],
-    ...plan.nodes.filter((n) => n !== node).map((n) => [podCidr(n), 'via', n.ip]),
-  ];
+  return [[SERVICE_CIDR, 'dev', 'eth0'], ...plan.nodes.filter((n) => n !== node).map((n) => [podCidr(n), 'via', n.ip])];
 }
 
 export function tokensCsv(tokens: Record<string, string>, plan: LabPlan): string {
@@ -67,36 +64,79 @@ export function tokensCsv(tokens: Record<string, string>, plan: LabPlan): string
 export function kubeconfig(server: string, caPem: string, user: string, token: string): string {
   const ca = Buffer.from(caPem).toString('base64');
   return [
-    'apiVersion: v1', 'kind: Config',
-    'clusters:', '- name: l2lb-lab', '  cluster:', `    server: ${server}`, `    certificate-authority-data: ${ca}`,
-    'users:', `- name: ${user}`, '  user:', `    token: ${token}`,
-    'contexts:', '- name: l2lb-lab', '  context: {cluster: l2lb-lab, user: ' + user + '}',
-    'current-context: l2lb-lab', '',
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    '- name: l2lb-lab',
+    '  cluster:',
+    `    server: ${server}`,
+    `    certificate-authority-data: ${ca}`,
+    'users:',
+    `- name: ${user}`,
+    '  user:',
+    `    token: ${token}`,
+    'contexts:',
+    '- name: l2lb-lab',
+    '  context: {cluster: l2lb-lab, user: ' + user + '}',
+    'current-context: l2lb-lab',
+    '',
   ].join('\n');
 }
 
 /** Subject alternative names of the apiserver certificate. */
 export function apiserverSans(plan: LabPlan): string {
   return [
-    `IP:${plan.cp.ip}`, `IP:${KUBERNETES_SERVICE_IP}`, 'IP:127.0.0.1',
-    'DNS:kubernetes', 'DNS:kubernetes.default', 'DNS:kubernetes.default.svc', 'DNS:kubernetes.default.svc.cluster.local', 'DNS:localhost',
+    `IP:${plan.cp.ip}`,
+    `IP:${KUBERNETES_SERVICE_IP}`,
+    'IP:127.0.0.1',
+    'DNS:kubernetes',
+    'DNS:kubernetes.default',
+    'DNS:kubernetes.default.svc',
+    'DNS:kubernetes.default.svc.cluster.local',
+    'DNS:localhost',
   ].join(',');
 }
 
 export function etcdArgs(dir: string): string[] {
   const client = `http://127.0.0.1:${ETCD_CLIENT_PORT}`;
   const peer = `http://127.0.0.1:${ETCD_CLIENT_PORT + 1}`;
-  return ['--name', 'l2lb-lab', '--data-dir', `${dir}/etcd`, '--listen-client-urls', client, '--advertise-client-urls', client,
-    '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `l2lb-lab=${peer}`, '--listen-metrics-urls', ''];
+  return [
+    '--name',
+    'l2lb-lab',
+    '--data-dir',
+    `${dir}/etcd`,
+    '--listen-client-urls',
+    client,
+    '--advertise-client-urls',
+    client,
+    '--listen-peer-urls',
+    peer,
+    '--initial-advertise-peer-urls',
+    peer,
+    '--initial-cluster',
+    `l2lb-lab=${peer}`,
+    '--listen-metrics-urls',
+    '',
+  ];
 }
 
 export function kubeApiserverArgs(plan: LabPlan, pki: string): string[] {
   return [
-    `--etcd-servers=http://127.0.0.1:${ETCD_CLIENT_PORT}`, `--bind-address=${plan.cp.ip}`, `--advertise-address=${plan.cp.ip}`, '--secure-port=6443',
-    `--tls-cert-file=${pki}/apiserver.crt`, `--tls-private-key-file=${pki}/apiserver.key`, `--client-ca-file=${pki}/ca.crt`,
-    `--token-auth-file=${pki}/tokens.csv`, '--authorization-mode=Node,RBAC', '--enable-admission-plugins=NodeRestriction',
-    '--service-account-issuer=https://kubernetes.default.svc.cluster.local', `--service-account-key-file=${pki}/sa.pub`,
-    `--service-account-signing-key-file=${pki}/sa.key`, `--service-cluster-ip-range=${SERVICE_CIDR}`, '--allow-privileged=true',
+    `--etcd-servers=http://127.0.0.1:${ETCD_CLIENT_PORT}`,
+    `--bind-address=${plan.cp.ip}`,
+    `--advertise-address=${plan.cp.ip}`,
+    '--secure-port=6443',
+    `--tls-cert-file=${pki}/apiserver.crt`,
+    `--tls-private-key-file=${pki}/apiserver.key`,
+    `--client-ca-file=${pki}/ca.crt`,
+    `--token-auth-file=${pki}/tokens.csv`,
+    '--authorization-mode=Node,RBAC',
+    '--enable-admission-plugins=NodeRestriction',
+    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+    `--service-account-key-file=${pki}/sa.pub`,
+    `--service-account-signing-key-file=${pki}/sa.key`,
+    `--service-cluster-ip-range=${SERVICE_CIDR}`,
+    '--allow-privileged=true',
     // Else `kubectl logs/exec` dial the node name, which nothing resolves.
     '--kubelet-preferred-address-types=InternalIP',
   ];
@@ -104,29 +144,58 @@ export function kubeApiserverArgs(plan: LabPlan, pki: string): string[] {
 
 export function kcmArgs(dir: string, pki: string): string[] {
   const kc = `${dir}/kcm.kubeconfig`;
-  return [`--kubeconfig=${kc}`, `--authentication-kubeconfig=${kc}`, `--authorization-kubeconfig=${kc}`, '--bind-address=127.0.0.1',
-    '--secure-port=10257', '--port=0', `--cert-dir=${dir}/kcm-certs`, '--leader-elect=false', `--service-account-private-key-file=${pki}/sa.key`,
-    `--root-ca-file=${pki}/ca.crt`, '--use-service-account-credentials=true',
+  return [
+    `--kubeconfig=${kc}`,
+    `--authentication-kubeconfig=${kc}`,
+    `--authorization-kubeconfig=${kc}`,
+    '--bind-address=127.0.0.1',
+    '--secure-port=10257',
+    '--port=0',
+    `--cert-dir=${dir}/kcm-certs`,
+    '--leader-elect=false',
+    `--service-account-private-key-file=${pki}/sa.key`,
+    `--root-ca-file=${pki}/ca.crt`,
+    '--use-service-account-credentials=true',
     // Fast enough that a killed node's pods are evicted in a lab run, not the default 5 minutes.
-    '--node-monitor-grace-period=20s', '--pod-eviction-timeout=30s'];
+    '--node-monitor-grace-period=20s',
+    '--pod-eviction-timeout=30s',
+  ];
 }
 
 export function schedulerArgs(dir: string): string[] {
   const kc = `${dir}/scheduler.kubeconfig`;
-  return [`--kubeconfig=${kc}`, `--authentication-kubeconfig=${kc}`, `--authorization-kubeconfig=${kc}`, '--bind-address=127.0.0.1',
-    '--secure-port=10259', '--port=0', `--cert-dir=${dir}/scheduler-certs`, '--leader-elect=false'];
+  return [
+    `--kubeconfig=${kc}`,
+    `--authentication-kubeconfig=${kc}`,
+    `--authorization-kubeconfig=${kc}`,
+    '--bind-address=127.0.0.1',
+    '--secure-port=10259',
+    '--port=0',
+    `--cert-dir=${dir}/scheduler-certs`,
+    '--leader-elect=false',
+  ];
 }
 
 export function cniConflist(plan: LabPlan, node: NodePlan, p: K8sNodePaths): string {
-  return `${JSON.stringify({
-    cniVersion: '0.4.0',
-    name: `l2lb-${plan.prefix}-${node.name}`,
-    plugins: [
-      { type: 'bridge', bridge: 'cni0', isGateway: true, ipMasq: true, hairpinMode: true,
-        ipam: { type: 'host-local', ranges: [[{ subnet: p.podCidr }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: `${p.data}/cni/ipam` } },
-      { type: 'portmap', capabilities: { portMappings: true } },
-    ],
-  }, null, 2)}\n`;
+  return `${JSON.stringify(
+    {
+      cniVersion: '0.4.0',
+      name: `l2lb-${plan.prefix}-${node.name}`,
+      plugins: [
+        {
+          type: 'bridge',
+          bridge: 'cni0',
+          isGateway: true,
+          ipMasq: true,
+          hairpinMode: true,
+          ipam: { type: 'host-local', ranges: [[{ subnet: p.podCidr }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: `${p.data}/cni/ipam` },
+        },
+        { type: 'portmap', capabilities: { portMappings: true } },
+      ],
+    },
+    null,
+    2,
+  )}\n`;
 }
 
 export function containerdToml(p: K8sNodePaths, cniBinDir: string): string {
@@ -186,9 +255,18 @@ evictionHard: {memory.available: 100Mi, nodefs.available: 2%, imagefs.available:
 }
 
 export function kubeletArgs(node: NodePlan, p: K8sNodePaths): string[] {
-  return [`--config=${p.data}/kubelet-config.yaml`, `--kubeconfig=${p.data}/kubeconfig`, '--container-runtime=remote',
-    `--container-runtime-endpoint=unix://${p.run}/containerd.sock`, `--root-dir=${p.data}/kubelet`, `--cert-dir=${p.data}/kubelet/pki`,
-    `--hostname-override=${node.name}`, `--node-ip=${node.ip}`, '--node-labels=l2lb.io/lab-node=true', '--v=1'];
+  return [
+    `--config=${p.data}/kubelet-config.yaml`,
+    `--kubeconfig=${p.data}/kubeconfig`,
+    '--container-runtime=remote',
+    `--container-runtime-endpoint=unix://${p.run}/containerd.sock`,
+    `--root-dir=${p.data}/kubelet`,
+    `--cert-dir=${p.data}/kubelet/pki`,
+    `--hostname-override=${node.name}`,
+    `--node-ip=${node.ip}`,
+    '--node-labels=l2lb.io/lab-node=true',
+    '--v=1',
+  ];
 }
 
 export function kubeProxyConfig(node: NodePlan, p: K8sNodePaths): string {
@@ -210,27 +288,37 @@ export function webObjects(replicas: number, policy: 'Cluster' | 'Local' = 'Clus
   const labels = { app: 'web' };
   return [
     {
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'default' },
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', namespace: 'default' },
       spec: {
-        replicas, selector: { matchLabels: labels },
+        replicas,
+        selector: { matchLabels: labels },
         template: {
           metadata: { labels },
           spec: {
             terminationGracePeriodSeconds: 2,
-            containers: [{
-              name: 'web', image: WEB_IMAGE, imagePullPolicy: 'Never', ports: [{ containerPort: 8080 }],
-              env: [
-                { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-                { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
-              ],
-              readinessProbe: { httpGet: { path: '/', port: 8080 }, periodSeconds: 2 },
-            }],
+            containers: [
+              {
+                name: 'web',
+                image: WEB_IMAGE,
+                imagePullPolicy: 'Never',
+                ports: [{ containerPort: 8080 }],
+                env: [
+                  { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+                  { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+                ],
+                readinessProbe: { httpGet: { path: '/', port: 8080 }, periodSeconds: 2 },
+              },
+            ],
           },
         },
       },
     },
     {
-      apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' },
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web', namespace: 'default' },
       spec: { type: 'LoadBalancer', externalTrafficPolicy: policy, selector: labels, ports: [{ port: 80, targetPort: 8080 }] },
     },
   ];
@@ -239,12 +327,24 @@ export function webObjects(replicas: number, policy: 'Cluster' | 'Local' = 'Clus
 /** MetalLB's legacy ("seed-style") pool ConfigMap with one layer-2 range. */
 export function poolConfigMap(range: string): Record<string, unknown> {
   return {
-    apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config', namespace: 'l2lb-system' },
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'config', namespace: 'l2lb-system' },
     data: { config: `address-pools:\n- name: lab\n  protocol: layer2\n  addresses:\n  - ${range}\n` },
   };
 }
 
-export interface PodList { items: { metadata: { name: string; namespace: string; labels?: Record<string, string> }; spec: { nodeName?: string }; status: { phase?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { restartCount: number; ready: boolean; state?: Record<string, { reason?: string; startedAt?: string } | undefined> }[] } }[] }
+export interface PodList {
+  items: {
+    metadata: { name: string; namespace: string; labels?: Record<string, string> };
+    spec: { nodeName?: string };
+    status: {
+      phase?: string;
+      conditions?: { type: string; status: string }[];
+      containerStatuses?: { restartCount: number; ready: boolean; state?: Record<string, { reason?: string; startedAt?: string } | undefined> }[];
+    };
+  }[];
+}
 
 /**
  * The speaker Pod on nodeName is Ready and its container was started at or after sinceMs: a restart by

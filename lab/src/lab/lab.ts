@@ -7,13 +7,35 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import {
-  allNamespaces, apiserverArgs, bootstrapObjects, controllerArgs, defaultStateDir, findNode, isLabNamespace,
-  planLab, speakerArgs, API_PORT, METRICS_PORT, type HostPlan, type LabPlan, type MlProfile, type NodePlan,
+  allNamespaces,
+  apiserverArgs,
+  bootstrapObjects,
+  controllerArgs,
+  defaultStateDir,
+  findNode,
+  isLabNamespace,
+  planLab,
+  speakerArgs,
+  API_PORT,
+  METRICS_PORT,
+  type HostPlan,
+  type LabPlan,
+  type MlProfile,
+  type NodePlan,
 } from './plan.js';
-import { buildStatus, failoverPhases, parseAnnouncedGauge, parseNeigh, parseServiceList, parseSpeakerLog, START_MARKER, type FailoverPhases, type LabStatus, type NodeInput } from './status.js';
 import {
-  alive, have, ip, isRoot, listNetns, netnsPids, nsExec, nsHttpGet, run, signal, spawnDetached, stopPids, waitFor,
-} from './sys.js';
+  buildStatus,
+  failoverPhases,
+  parseAnnouncedGauge,
+  parseNeigh,
+  parseServiceList,
+  parseSpeakerLog,
+  START_MARKER,
+  type FailoverPhases,
+  type LabStatus,
+  type NodeInput,
+} from './status.js';
+import { alive, have, ip, isRoot, listNetns, netnsPids, nsExec, nsHttpGet, run, signal, spawnDetached, stopPids, waitFor } from './sys.js';
 
 /** A failure with a message meant for the operator (no stack trace). */
 export class LabError extends Error {}
@@ -69,7 +91,9 @@ export function logFile(plan: LabPlan, name: string): string {
 export function isLabProcess(pid: number, stateDir: string): boolean {
   if (!alive(pid)) return false;
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((a) => a.startsWith(`${stateDir}/`));
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\0')
+      .some((a) => a.startsWith(`${stateDir}/`));
   } catch {
     return false;
   }
@@ -88,7 +112,10 @@ export function readPid(plan: LabPlan, name: string): number | undefined {
 function tail(path: string, lines = 8): string {
   try {
     const all = readFileSync(path, 'utf8').trimEnd().split('\n');
-    return all.slice(-lines).map((l) => `    ${l}`).join('\n');
+    return all
+      .slice(-lines)
+      .map((l) => `    ${l}`)
+      .join('\n');
   } catch {
     return '    (no log)';
   }
@@ -119,8 +146,13 @@ export function buildNetwork(plan: LabPlan): void {
 }
 
 export function startSpeaker(plan: LabPlan, node: NodePlan, mlProfile: MlProfile): number {
-  const pid = spawnDetached(node.ns, process.execPath, [BIN.speaker, ...speakerArgs(plan, node, { mlProfile })], logFile(plan, node.name),
-    JSON.stringify({ message: START_MARKER, node: node.name, time: new Date().toISOString() }));
+  const pid = spawnDetached(
+    node.ns,
+    process.execPath,
+    [BIN.speaker, ...speakerArgs(plan, node, { mlProfile })],
+    logFile(plan, node.name),
+    JSON.stringify({ message: START_MARKER, node: node.name, time: new Date().toISOString() }),
+  );
   writeFileSync(pidFile(plan, node.name), `${pid}\n`);
   return pid;
 }
@@ -133,10 +165,13 @@ async function httpOk(ns: string, host: string, port: number, path: string): Pro
 /** Waits for a detached process to answer 200 on a path; fails naming it (with its log tail) otherwise. */
 async function waitHealthy(plan: LabPlan, name: string, ns: string, host: string, port: number, path: string, deadline: number): Promise<void> {
   const pid = readPid(plan, name);
-  const ok = await waitFor(async () => {
-    if (pid !== undefined && !alive(pid)) return 'died';
-    return (await httpOk(ns, host, port, path)) ? 'ok' : undefined;
-  }, { timeoutMs: Math.max(0, deadline - Date.now()), intervalMs: 200 });
+  const ok = await waitFor(
+    async () => {
+      if (pid !== undefined && !alive(pid)) return 'died';
+      return (await httpOk(ns, host, port, path)) ? 'ok' : undefined;
+    },
+    { timeoutMs: Math.max(0, deadline - Date.now()), intervalMs: 200 },
+  );
   if (ok === 'ok') return;
   const why = ok === 'died' ? 'exited' : `did not answer 200 on http://${host}:${port}${path} in time`;
   throw new LabError(`${name} ${why}; last lines of ${logFile(plan, name)}:\n${tail(logFile(plan, name))}`);
@@ -298,27 +333,31 @@ export async function reviveNode(plan: LabPlan, name: string, mlProfile: MlProfi
 }
 
 export async function labStatus(plan: LabPlan): Promise<LabStatus> {
-  const nodes: NodeInput[] = await Promise.all(plan.nodes.map(async (n) => {
-    const pid = readPid(plan, n.name);
-    const running = pid !== undefined && alive(pid);
-    let log = '';
-    try {
-      log = readFileSync(logFile(plan, n.name), 'utf8');
-    } catch {
-      // no speaker log yet
-    }
-    const healthy = running && (await httpOk(n.ns, n.ip, METRICS_PORT, '/healthz'));
-    const metrics = healthy ? await nsHttpGet(n.ns, n.ip, METRICS_PORT, '/metrics', 1500) : undefined;
-    const fromMetrics = metrics?.status === 200 ? parseAnnouncedGauge(metrics.body) : undefined;
-    return {
-      name: n.name, ip: n.ip, mac: n.mac,
-      speakerRunning: running,
-      healthy,
-      linkUp: linkUp(plan, n),
-      log: parseSpeakerLog(log),
-      ...(fromMetrics ? { announcedFromMetrics: fromMetrics } : {}),
-    };
-  }));
+  const nodes: NodeInput[] = await Promise.all(
+    plan.nodes.map(async (n) => {
+      const pid = readPid(plan, n.name);
+      const running = pid !== undefined && alive(pid);
+      let log = '';
+      try {
+        log = readFileSync(logFile(plan, n.name), 'utf8');
+      } catch {
+        // no speaker log yet
+      }
+      const healthy = running && (await httpOk(n.ns, n.ip, METRICS_PORT, '/healthz'));
+      const metrics = healthy ? await nsHttpGet(n.ns, n.ip, METRICS_PORT, '/metrics', 1500) : undefined;
+      const fromMetrics = metrics?.status === 200 ? parseAnnouncedGauge(metrics.body) : undefined;
+      return {
+        name: n.name,
+        ip: n.ip,
+        mac: n.mac,
+        speakerRunning: running,
+        healthy,
+        linkUp: linkUp(plan, n),
+        log: parseSpeakerLog(log),
+        ...(fromMetrics ? { announcedFromMetrics: fromMetrics } : {}),
+      };
+    }),
+  );
   const [apiserverUp, controllerReady, ctlMetrics] = await Promise.all([
     httpOk(plan.cp.ns, plan.cp.ip, API_PORT, '/version'),
     httpOk(plan.cp.ns, plan.cp.ip, METRICS_PORT, '/readyz'),
@@ -327,7 +366,9 @@ export async function labStatus(plan: LabPlan): Promise<LabStatus> {
   const svc = kubectl(plan, ['get', 'svc', '-A', '-o', 'json'], { allowFail: true });
   const neigh = run('ip', ['-n', plan.client.ns, 'neigh', 'show', 'dev', 'eth0'], { allowFail: true }).stdout;
   return buildStatus(plan.prefix, nodes, parseServiceList(svc), parseNeigh(neigh), {
-    apiserverUp, controllerReady, ...(ctlMetrics?.status === 200 ? { controllerMetrics: ctlMetrics.body } : {}),
+    apiserverUp,
+    controllerReady,
+    ...(ctlMetrics?.status === 200 ? { controllerMetrics: ctlMetrics.body } : {}),
   });
 }
 
@@ -340,8 +381,13 @@ export async function phasesOnNode(plan: LabPlan, newOwner: string, deadNode: st
       return {};
     }
   };
-  return (await waitFor(() => {
-    const ph = read();
-    return ph.detectedMs !== undefined && ph.announcedMs !== undefined ? ph : undefined;
-  }, { timeoutMs: 2000, intervalMs: 50 })) ?? read();
+  return (
+    (await waitFor(
+      () => {
+        const ph = read();
+        return ph.detectedMs !== undefined && ph.announcedMs !== undefined ? ph : undefined;
+      },
+      { timeoutMs: 2000, intervalMs: 50 },
+    )) ?? read()
+  );
 }

@@ -123,42 +123,63 @@ export function speakerArgs(plan: LabPlan, node: NodePlan, opts: { mlProfile: Ml
   const others = plan.nodes.filter((n) => n !== node).map((n) => `${n.ip}:${ML_PORT}`);
   return [
     'run',
-    '--node-name', node.name,
-    '--namespace', LAB_NAMESPACE,
-    '--kubeconfig', `${plan.stateDir}/kubeconfig`,
-    '--ml-bind-addr', node.ip,
-    '--ml-bind-port', String(ML_PORT),
+    '--node-name',
+    node.name,
+    '--namespace',
+    LAB_NAMESPACE,
+    '--kubeconfig',
+    `${plan.stateDir}/kubeconfig`,
+    '--ml-bind-addr',
+    node.ip,
+    '--ml-bind-port',
+    String(ML_PORT),
     ...(others.length > 0 ? ['--ml-join', others.join(',')] : []),
-    '--ml-secret-key-path', `${plan.stateDir}/ml`,
-    '--ml-profile', opts.mlProfile,
-    '--metrics-host', node.ip,
-    '--metrics-port', String(METRICS_PORT),
-    '--log-level', opts.logLevel ?? 'info',
+    '--ml-secret-key-path',
+    `${plan.stateDir}/ml`,
+    '--ml-profile',
+    opts.mlProfile,
+    '--metrics-host',
+    node.ip,
+    '--metrics-port',
+    String(METRICS_PORT),
+    '--log-level',
+    opts.logLevel ?? 'info',
   ];
 }
 
 export function controllerArgs(plan: LabPlan, opts: { logLevel?: string } = {}): string[] {
   return [
-    '--kubeconfig', `${plan.stateDir}/kubeconfig`,
-    '--namespace', LAB_NAMESPACE,
-    '--metrics-host', plan.cp.ip,
-    '--metrics-port', String(METRICS_PORT),
-    '--log-level', opts.logLevel ?? 'info',
+    '--kubeconfig',
+    `${plan.stateDir}/kubeconfig`,
+    '--namespace',
+    LAB_NAMESPACE,
+    '--metrics-host',
+    plan.cp.ip,
+    '--metrics-port',
+    String(METRICS_PORT),
+    '--log-level',
+    opts.logLevel ?? 'info',
   ];
 }
 
 export function apiserverArgs(plan: LabPlan): string[] {
   // The lab LAN is a bridge inside network namespaces that only the lab's own hosts are plugged into.
   // --data: the state survives a stop and start of the API server (the API-outage test restarts it).
-  return ['apiserver', '--listen', `${plan.cp.ip}:${API_PORT}`, '--data', `${plan.stateDir}/apiserver`, '--kubeconfig-out', `${plan.stateDir}/kubeconfig`, '--allow-unauthenticated'];
+  return [
+    'apiserver',
+    '--listen',
+    `${plan.cp.ip}:${API_PORT}`,
+    '--data',
+    `${plan.stateDir}/apiserver`,
+    '--kubeconfig-out',
+    `${plan.stateDir}/kubeconfig`,
+    '--allow-unauthenticated',
+  ];
 }
 
 /** Kubernetes objects `up` creates: the lab namespace and one Node per lab node. */
 export function bootstrapObjects(plan: LabPlan): Record<string, unknown>[] {
-  return [
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: LAB_NAMESPACE } },
-    ...plan.nodes.map((n) => nodeObject(n)),
-  ];
+  return [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: LAB_NAMESPACE } }, ...plan.nodes.map((n) => nodeObject(n))];
 }
 
 export function nodeObject(n: NodePlan): Record<string, unknown> {
@@ -172,7 +193,10 @@ export function nodeObject(n: NodePlan): Record<string, unknown> {
 
 export function nodeStatus(n: NodePlan): Record<string, unknown> {
   return {
-    addresses: [{ type: 'InternalIP', address: n.ip }, { type: 'Hostname', address: n.name }],
+    addresses: [
+      { type: 'InternalIP', address: n.ip },
+      { type: 'Hostname', address: n.name },
+    ],
     conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'l2lb lab node' }],
   };
 }

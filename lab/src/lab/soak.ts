@@ -55,10 +55,22 @@ export interface SoakResult {
   finalOwner?: string;
 }
 
-interface LogLine { message?: unknown; event?: unknown; member?: unknown; service?: unknown; timestamp?: unknown }
+interface LogLine {
+  message?: unknown;
+  event?: unknown;
+  member?: unknown;
+  service?: unknown;
+  timestamp?: unknown;
+}
 
 /** memberlist leave events and the Service's announcement changes in a speaker log between two times. Pure. */
-export function soakLogEvents(node: string, logText: string, service: string, fromMs: number, toMs: number): { leaves: MemberlistChange[]; announcements: { node: string; message: string; atMs: number }[] } {
+export function soakLogEvents(
+  node: string,
+  logText: string,
+  service: string,
+  fromMs: number,
+  toMs: number,
+): { leaves: MemberlistChange[]; announcements: { node: string; message: string; atMs: number }[] } {
   const leaves: MemberlistChange[] = [];
   const announcements: { node: string; message: string; atMs: number }[] = [];
   for (const line of logText.split('\n')) {
@@ -116,14 +128,19 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     }
     await Promise.all(plan.nodes.map(loopDelay)); // resets the histograms: what follows covers the soak only
     const t0 = Date.now();
-    say(`soak: ${o.nodes} nodes (${o.mlProfile}), ${o.lossPercent} % loss each way on every node's link, CPU pressure on ${stressedNodes.map((n) => n.name).join(', ')}`
-      + ` (${o.stressMode === 'neighbour' ? `stress-ng on the speaker's CPU, capped at ${o.stressCpuShare} core` : `speaker + stress-ng sharing a quota of ${o.stressCpuShare} core`},`
-      + ` ${o.stressPeriodMs} ms period); VIP ${vip} on ${owner.name}; ${o.seconds} s`);
+    say(
+      `soak: ${o.nodes} nodes (${o.mlProfile}), ${o.lossPercent} % loss each way on every node's link, CPU pressure on ${stressedNodes.map((n) => n.name).join(', ')}` +
+        ` (${o.stressMode === 'neighbour' ? `stress-ng on the speaker's CPU, capped at ${o.stressCpuShare} core` : `speaker + stress-ng sharing a quota of ${o.stressCpuShare} core`},` +
+        ` ${o.stressPeriodMs} ms period); VIP ${vip} on ${owner.name}; ${o.seconds} s`,
+    );
     // The measurement window itself (not a wait for a condition): check now and then that the trouble still runs.
     const endAt = t0 + o.seconds * 1000;
     while (Date.now() < endAt) {
       await sleep(Math.min(10_000, endAt - Date.now()));
-      const dead = plan.nodes.filter((n) => { const p = readPid(plan, n.name); return p === undefined || !alive(p); });
+      const dead = plan.nodes.filter((n) => {
+        const p = readPid(plan, n.name);
+        return p === undefined || !alive(p);
+      });
       if (dead.length > 0) throw new Error(`speaker(s) ${dead.map((n) => n.name).join(', ')} exited during the soak`);
       if (stresses.some((s) => !s.running)) throw new Error('stress-ng ended early');
       say(`  ${Math.round((Date.now() - t0) / 1000)} s: ${watch.events.filter((e) => e.ip === vip).length} neighbour events for the VIP so far`);
@@ -156,8 +173,16 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     }
     const final = await waitSingleOwner(plan, vip, 10_000);
     return {
-      vip, owner: owner.name, stressed: stressedNodes.map((n) => n.name), seconds: (t1 - t0) / 1000,
-      macChanges, falseDeaths, announcementChanges, droppedFrames, throttling, loopDelay: delays,
+      vip,
+      owner: owner.name,
+      stressed: stressedNodes.map((n) => n.name),
+      seconds: (t1 - t0) / 1000,
+      macChanges,
+      falseDeaths,
+      announcementChanges,
+      droppedFrames,
+      throttling,
+      loopDelay: delays,
       ...(final?.node ? { finalOwner: final.node.name } : {}),
     };
   } finally {
@@ -172,12 +197,14 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
 
 /** The figures, one line each. */
 export function soakReport(r: SoakResult): string[] {
-  const thr = r.throttling.map((t) => `${t.node}'s cgroup throttled in ${t.throttled}/${t.periods} periods (${Math.round(t.throttledMs)} ms held back)`).join('; ');
+  const thr = r.throttling
+    .map((t) => `${t.node}'s cgroup throttled in ${t.throttled}/${t.periods} periods (${Math.round(t.throttledMs)} ms held back)`)
+    .join('; ');
   return [
     `VIP ${r.vip} owned by ${r.owner}; CPU pressure on ${r.stressed.join(', ')}; ${r.seconds.toFixed(0)} s; ${r.droppedFrames} frames dropped by the loss rules`,
     `client: ${r.macChanges.length} changes of the VIP's MAC${r.macChanges.length ? ` (${r.macChanges.map((c) => `+${(c.atMs / 1000).toFixed(1)} s -> ${c.toNode ?? c.to}`).join(', ')})` : ''} (target 0)`,
-    `memberlist false deaths: ${r.falseDeaths.length}${r.falseDeaths.length ? ` (${r.falseDeaths.map((d) => `${d.node} saw ${d.member} dead at +${(d.atMs / 1000).toFixed(1)} s`).join(', ')})` : ''} (target 0)`
-      + `${r.falseDeaths.length ? `; of a stressed node ${r.falseDeaths.filter((d) => r.stressed.includes(d.member)).length}, seen by a stressed node ${r.falseDeaths.filter((d) => r.stressed.includes(d.node)).length}` : ''}`,
+    `memberlist false deaths: ${r.falseDeaths.length}${r.falseDeaths.length ? ` (${r.falseDeaths.map((d) => `${d.node} saw ${d.member} dead at +${(d.atMs / 1000).toFixed(1)} s`).join(', ')})` : ''} (target 0)` +
+      `${r.falseDeaths.length ? `; of a stressed node ${r.falseDeaths.filter((d) => r.stressed.includes(d.member)).length}, seen by a stressed node ${r.falseDeaths.filter((d) => r.stressed.includes(d.node)).length}` : ''}`,
     `announcement changes for default/web: ${r.announcementChanges.length}${r.announcementChanges.length ? ` (${r.announcementChanges.map((a) => `${a.node} ${a.message} +${(a.atMs / 1000).toFixed(1)} s`).join(', ')})` : ''}`,
     `CPU pressure: ${thr}`,
     `speakers' event-loop delay over the soak: ${r.loopDelay.map((d) => `${d.node} max ${Math.round(d.maxMs)} ms / p99 ${Math.round(d.p99Ms)} ms`).join('; ')}`,

@@ -184,7 +184,16 @@ export interface NodeInput {
 export interface LabStatus {
   prefix: string;
   controlPlane: { apiserver: 'up' | 'down'; controller: 'ready' | 'not ready'; config: 'valid' | 'stale' | 'none' | 'unknown'; servicesPending?: number };
-  nodes: { name: string; ip: string; mac: string; speaker: 'up' | 'down' | 'unhealthy'; link: 'up' | 'down'; members: string[]; announcing: string[]; announcingSource: 'metrics' | 'log' }[];
+  nodes: {
+    name: string;
+    ip: string;
+    mac: string;
+    speaker: 'up' | 'down' | 'unhealthy';
+    link: 'up' | 'down';
+    members: string[];
+    announcing: string[];
+    announcingSource: 'metrics' | 'log';
+  }[];
   services: { service: string; ips: string[]; announcedBy: string[]; clientSees: { ip: string; mac?: string; node?: string; state: string }[] }[];
   client: NeighEntry[];
 }
@@ -193,7 +202,7 @@ export interface LabStatus {
 export function buildStatus(prefix: string, nodes: NodeInput[], services: LbService[], neigh: NeighEntry[], cp?: ControlPlaneInput): LabStatus {
   const byMac = new Map(nodes.map((n) => [n.mac.toLowerCase(), n.name]));
   // The live gauge wins over the log when the speaker's metrics could be read.
-  const announced = (n: NodeInput): Map<string, string[]> => (n.speakerRunning ? n.announcedFromMetrics ?? n.log.announcing : new Map());
+  const announced = (n: NodeInput): Map<string, string[]> => (n.speakerRunning ? (n.announcedFromMetrics ?? n.log.announcing) : new Map());
   const m = cp?.controllerMetrics;
   const pending = m !== undefined ? metricValue(m, 'l2lb_controller_services_pending') : undefined;
   return {
@@ -230,8 +239,18 @@ export function buildStatus(prefix: string, nodes: NodeInput[], services: LbServ
 
 function table(rows: string[][]): string {
   const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => { widths[i] = Math.max(widths[i] ?? 0, c.length); });
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n');
+  for (const r of rows)
+    r.forEach((c, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, c.length);
+    });
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export function formatStatus(s: LabStatus): string {
@@ -248,8 +267,9 @@ export function formatStatus(s: LabStatus): string {
   for (const e of s.client) neighRows.push([e.ip, e.mac ?? '-', e.state]);
   const c = s.controlPlane;
   const config = c.config === 'stale' ? 'INVALID, refused (the last valid one stays in force)' : c.config === 'none' ? 'none loaded yet' : c.config;
-  const cpLine = `control plane: API server ${c.apiserver}, controller ${c.controller}, configuration ${config}`
-    + `${c.servicesPending !== undefined ? `, ${c.servicesPending} Service(s) waiting for an IP` : ''}`;
+  const cpLine =
+    `control plane: API server ${c.apiserver}, controller ${c.controller}, configuration ${config}` +
+    `${c.servicesPending !== undefined ? `, ${c.servicesPending} Service(s) waiting for an IP` : ''}`;
   const parts = [`lab ${s.prefix}`, cpLine, '', table(nodeRows), '', s.services.length ? table(svcRows) : 'no LoadBalancer Services', ''];
   parts.push(s.client.length ? table(neighRows) : 'client neighbour table is empty');
   const multi = s.services.filter((x) => x.announcedBy.length > 1);

@@ -33,11 +33,21 @@ export function runAsync(cmd: string, args: string[], opts: RunOptions = {}): Pr
     const child = spawn(cmd, args, { stdio: [opts.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 15_000);
-    child.on('error', (e) => { clearTimeout(timer); resolve({ status: null, stdout, stderr: stderr + e.message }); });
-    child.on('close', (code) => { clearTimeout(timer); resolve({ status: code, stdout, stderr }); });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      resolve({ status: null, stdout, stderr: stderr + e.message });
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ status: code, stdout, stderr });
+    });
     if (child.stdin) {
       child.stdin.on('error', () => undefined); // the program may exit without reading its input
       child.stdin.end(opts.input);
@@ -63,7 +73,10 @@ export function nsExec(ns: string, cmd: string, args: string[], opts: RunOptions
 
 export function listNetns(): string[] {
   const r = run('ip', ['netns', 'list'], { allowFail: true });
-  return r.stdout.split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n !== '');
+  return r.stdout
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n !== '');
 }
 
 /**
@@ -84,7 +97,10 @@ export function staleLabPrefixes(stem: string, stateRoot = '/run/l2lb-lab', suff
 
 export function netnsPids(ns: string): number[] {
   const r = run('ip', ['netns', 'pids', ns], { allowFail: true });
-  return r.stdout.split('\n').map((l) => Number(l.trim())).filter((n) => Number.isInteger(n) && n > 0);
+  return r.stdout
+    .split('\n')
+    .map((l) => Number(l.trim()))
+    .filter((n) => Number.isInteger(n) && n > 0);
 }
 
 export function alive(pid: number): boolean {
@@ -116,7 +132,10 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls until cond() is truthy; resolves its value, or undefined at the deadline. */
-export async function waitFor<T>(cond: () => T | undefined | false | Promise<T | undefined | false>, opts: { timeoutMs: number; intervalMs?: number }): Promise<T | undefined> {
+export async function waitFor<T>(
+  cond: () => T | undefined | false | Promise<T | undefined | false>,
+  opts: { timeoutMs: number; intervalMs?: number },
+): Promise<T | undefined> {
   const deadline = Date.now() + opts.timeoutMs;
   for (;;) {
     const v = await cond();
@@ -158,7 +177,10 @@ export function spawnDetached(ns: string, cmd: string, args: string[], logFile: 
  */
 export async function nsHttpGet(ns: string, host: string, port: number, path: string, timeoutMs = 2000): Promise<{ status: number; body: string } | undefined> {
   const script = `exec 3<>/dev/tcp/${host}/${port} || exit 7; printf 'GET ${path} HTTP/1.0\\r\\nHost: ${host}\\r\\n\\r\\n' >&3; cat <&3`;
-  const r = await runAsync('ip', ['netns', 'exec', ns, 'timeout', String(Math.max(1, Math.ceil(timeoutMs / 1000))), 'bash', '-c', script], { allowFail: true, timeoutMs: timeoutMs + 1000 });
+  const r = await runAsync('ip', ['netns', 'exec', ns, 'timeout', String(Math.max(1, Math.ceil(timeoutMs / 1000))), 'bash', '-c', script], {
+    allowFail: true,
+    timeoutMs: timeoutMs + 1000,
+  });
   const m = /^HTTP\/1\.[01] (\d{3})/.exec(r.stdout);
   if (!m) return undefined;
   const split = r.stdout.indexOf('\r\n\r\n');

@@ -30,7 +30,15 @@ export interface PluginIo {
   isTTY: boolean;
 }
 
-interface Parsed { cmd: string; target?: string; json: boolean; namespace: string; l2lbNamespace: string; kubeconfig?: string; metrics: string[] }
+interface Parsed {
+  cmd: string;
+  target?: string;
+  json: boolean;
+  namespace: string;
+  l2lbNamespace: string;
+  kubeconfig?: string;
+  metrics: string[];
+}
 
 function parse(argv: readonly string[]): Parsed | { error: string } | { help: true } {
   const p: Parsed = { cmd: '', json: false, namespace: 'default', l2lbNamespace: 'l2lb-system', metrics: [] };
@@ -68,7 +76,8 @@ export async function pluginMain(argv: readonly string[], io: PluginIo): Promise
     return code;
   };
   if ('error' in p) return fail(p.error, 2);
-  if (!['status', 'explain', 'check'].includes(p.cmd)) return fail(p.cmd === '' ? 'no command (status, explain svc/NAME, check; --help)' : `unknown command "${p.cmd}"`, 2);
+  if (!['status', 'explain', 'check'].includes(p.cmd))
+    return fail(p.cmd === '' ? 'no command (status, explain svc/NAME, check; --help)' : `unknown command "${p.cmd}"`, 2);
   let service: string | undefined;
   if (p.cmd === 'explain') {
     const m = /^(?:svc|service|services)\/(.+)$/.exec(p.target ?? '');
@@ -98,7 +107,13 @@ export async function pluginMain(argv: readonly string[], io: PluginIo): Promise
     return 0;
   }
   const c = configOf(snap);
-  const result = { valid: c.valid, ...(c.error ? { error: c.error } : {}), pools: c.config?.pools.map((x) => x.name) ?? [], warnings: c.config?.warnings ?? [], unreadable: snap.unreadable };
+  const result = {
+    valid: c.valid,
+    ...(c.error ? { error: c.error } : {}),
+    pools: c.config?.pools.map((x) => x.name) ?? [],
+    warnings: c.config?.warnings ?? [],
+    unreadable: snap.unreadable,
+  };
   if (p.json) io.out(`${JSON.stringify(result, null, 2)}\n`);
   else {
     io.out(c.valid ? `configuration valid: ${result.pools.length} pool(s): ${result.pools.join(', ')}\n` : '');

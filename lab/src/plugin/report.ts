@@ -83,11 +83,16 @@ function model(s: Snapshot): Model {
     const k = `${ns}/${name}`;
     announcedBy.set(k, [...(announcedBy.get(k) ?? []), node].sort());
   }
-  const memberViews = s.speakers.filter((m) => m.text !== undefined).map((m) => {
-    const members = samples(m.text ?? '', 'l2lb_speaker_memberlist_member').filter((x) => x.value === 1).map((x) => x.labels['member'] ?? '').sort();
-    const node = samples(m.text ?? '', 'l2lb_speaker_announced')[0]?.labels['node'];
-    return { source: m.source, node, members };
-  });
+  const memberViews = s.speakers
+    .filter((m) => m.text !== undefined)
+    .map((m) => {
+      const members = samples(m.text ?? '', 'l2lb_speaker_memberlist_member')
+        .filter((x) => x.value === 1)
+        .map((x) => x.labels['member'] ?? '')
+        .sort();
+      const node = samples(m.text ?? '', 'l2lb_speaker_announced')[0]?.labels['node'];
+      return { source: m.source, node, members };
+    });
   return { services, endpoints, nodes, announcedBy, memberViews };
 }
 
@@ -120,12 +125,17 @@ export function buildStatus(s: Snapshot): StatusReport {
     const announcedBy = m.announcedBy.get(key) ?? [];
     const row: StatusReport['services'][number] = { service: key, ips, pool: poolOfService(cfg.config, obj, ips), announcedBy };
     if (ips.length === 0) {
-      const conds = ((obj['status'] as { conditions?: { message?: string; reason?: string }[] } | undefined)?.conditions ?? []);
-      const why = conds.map((c) => c.message ?? c.reason).filter(Boolean).join('; ');
-      row.pending = why !== '' ? why : 'no IP assigned (see the Service\'s Events: kubectl describe svc)';
+      const conds = (obj['status'] as { conditions?: { message?: string; reason?: string }[] } | undefined)?.conditions ?? [];
+      const why = conds
+        .map((c) => c.message ?? c.reason)
+        .filter(Boolean)
+        .join('; ');
+      row.pending = why !== '' ? why : "no IP assigned (see the Service's Events: kubectl describe svc)";
       warnings.push(`${key} is pending: ${row.pending}`);
     } else if (announcedBy.length === 0 && !s.unreadable.some((u) => u.includes('servicel2statuses'))) {
-      warnings.push(`${key} has ${ips.join(', ')} but no node announces it (no ServiceL2Status); run kubectl l2lb explain svc/${obj.metadata?.name ?? ''} -n ${obj.metadata?.namespace ?? ''}`);
+      warnings.push(
+        `${key} has ${ips.join(', ')} but no node announces it (no ServiceL2Status); run kubectl l2lb explain svc/${obj.metadata?.name ?? ''} -n ${obj.metadata?.namespace ?? ''}`,
+      );
     } else if (announcedBy.length > 1) {
       warnings.push(`${key} is announced by several nodes: ${announcedBy.join(', ')}`);
     }
@@ -146,17 +156,30 @@ export function buildStatus(s: Snapshot): StatusReport {
   const components: StatusReport['configuration']['components'] = s.configStates.map((c) => {
     const st = (c as { status?: { result?: string; errorSummary?: string } }).status ?? {};
     const labels = c.metadata?.labels ?? {};
-    const who = labels['metallb.io/component-type'] === 'speaker' ? `speaker ${labels['metallb.io/node-name'] ?? c.metadata?.name ?? ''}` : (labels['metallb.io/component-type'] ?? c.metadata?.name ?? '?');
+    const who =
+      labels['metallb.io/component-type'] === 'speaker'
+        ? `speaker ${labels['metallb.io/node-name'] ?? c.metadata?.name ?? ''}`
+        : (labels['metallb.io/component-type'] ?? c.metadata?.name ?? '?');
     return { component: who, result: st.result ?? 'Unknown', ...(st.errorSummary ? { error: st.errorSummary } : {}) };
   });
-  const configuration: StatusReport['configuration'] = components.length > 0
-    ? { source: 'ConfigurationState', components }
-    : { source: 'computed', components: [{ component: 'objects in the cluster', result: cfg.valid ? 'Valid' : 'Invalid', ...(cfg.error ? { error: cfg.error } : {}) }] };
+  const configuration: StatusReport['configuration'] =
+    components.length > 0
+      ? { source: 'ConfigurationState', components }
+      : {
+          source: 'computed',
+          components: [{ component: 'objects in the cluster', result: cfg.valid ? 'Valid' : 'Invalid', ...(cfg.error ? { error: cfg.error } : {}) }],
+        };
   const speakers: StatusReport['speakers'] = s.speakers.map((sp) => {
     if (sp.text === undefined) return { source: sp.source, reachable: false, error: sp.error ?? 'unreachable' };
     const view = m.memberViews.find((v) => v.source === sp.source);
     const stale = samples(sp.text, 'l2lb_speaker_config_stale')[0]?.value;
-    return { source: sp.source, reachable: true, ...(view?.node ? { node: view.node } : {}), members: view?.members ?? [], ...(stale !== undefined ? { configStale: stale === 1 } : {}) };
+    return {
+      source: sp.source,
+      reachable: true,
+      ...(view?.node ? { node: view.node } : {}),
+      members: view?.members ?? [],
+      ...(stale !== undefined ? { configStale: stale === 1 } : {}),
+    };
   });
   if (s.speakers.length === 0) warnings.push('no speaker /metrics found (no speaker Pods readable; pass --speaker-metrics URL): memberlist views unknown');
   for (const sp of speakers) if (!sp.reachable) warnings.push(`speaker metrics ${sp.source} not reachable: ${sp.error ?? ''}`);
@@ -204,12 +227,17 @@ export function buildExplain(s: Snapshot, service: string): ExplainReport | { er
   const members = view ? new Set(view.members) : undefined;
   const endpoints = m.endpoints.get(service) ?? [];
   const ips = svc.info.view.ingressIPs.map((x) => goIpString(x) ?? x);
-  const run = (me: string, mem: ReadonlySet<string> | undefined) => decide({ myNode: me, service: svc.info.view, endpoints, config, nodes: m.nodes, members: mem, ignoreExcludeLb: false });
+  const run = (me: string, mem: ReadonlySet<string> | undefined) =>
+    decide({ myNode: me, service: svc.info.view, endpoints, config, nodes: m.nodes, members: mem, ignoreExcludeLb: false });
   const names = [...new Set([...m.nodes.keys(), ...(members ?? [])])].sort();
   const ip0 = ips[0] === undefined ? undefined : IP.parse(ips[0]);
   const pool = ip0 ? config.pools.find((p) => p.cidrs.some((c) => c.contains(ip0))) : undefined;
-  const ads = config.l2Advertisements.filter((a) => pool !== undefined && a.ipAddressPools.includes(pool.name)
-    && (a.serviceSelectors.length === 0 || a.serviceSelectors.some((sel) => selectorMatches(sel, svc.info.view.labels))));
+  const ads = config.l2Advertisements.filter(
+    (a) =>
+      pool !== undefined &&
+      a.ipAddressPools.includes(pool.name) &&
+      (a.serviceSelectors.length === 0 || a.serviceSelectors.some((sel) => selectorMatches(sel, svc.info.view.labels))),
+  );
   const scores = preferenceScores(ads, m.nodes);
   const withEndpoint = new Set(endpoints.filter((e) => (e.ready ?? true) || e.serving === true).map((e) => e.nodeName));
   const nodes: NodeVerdict[] = names.map((n) => {
@@ -219,7 +247,10 @@ export function buildExplain(s: Snapshot, service: string): ExplainReport | { er
     if (members && !members.has(n)) why.push('not a memberlist member (no speaker running there, or it is down)');
     if (nv?.networkUnavailable) why.push('condition NetworkUnavailable is True');
     if (nv && EXCLUDE_LB_LABEL in nv.labels) why.push(`label ${EXCLUDE_LB_LABEL}`);
-    if (ads.length > 0 && !ads.some((a) => a.nodeSelectors.length === 0 || (nv !== undefined && a.nodeSelectors.some((sel) => selectorMatches(sel, nv.labels))))) {
+    if (
+      ads.length > 0 &&
+      !ads.some((a) => a.nodeSelectors.length === 0 || (nv !== undefined && a.nodeSelectors.some((sel) => selectorMatches(sel, nv.labels))))
+    ) {
       why.push(`no L2Advertisement for pool ${pool?.name ?? '?'} selects it (nodeSelectors)`);
     }
     if (svc.info.view.externalTrafficPolicy === 'Local' && !withEndpoint.has(n)) why.push('no ready endpoint on it (externalTrafficPolicy Local)');
@@ -237,7 +268,8 @@ export function buildExplain(s: Snapshot, service: string): ExplainReport | { er
       order = d.order;
     } else if (noWinner === undefined && d.reason !== 'notOwner') noWinner = d.detail;
   }
-  if (!winner && noWinner === undefined) noWinner = run(names[0] ?? '', members).announce ? undefined : (run(names[0] ?? '', members) as { detail: string }).detail;
+  if (!winner && noWinner === undefined)
+    noWinner = run(names[0] ?? '', members).announce ? undefined : (run(names[0] ?? '', members) as { detail: string }).detail;
   let successor: string | undefined;
   if (winner) {
     const without = new Set([...(members ?? m.nodes.keys())].filter((x) => x !== winner));
@@ -246,10 +278,20 @@ export function buildExplain(s: Snapshot, service: string): ExplainReport | { er
   const candidates = nodes.filter((n) => n.candidate).map((n) => n.node);
   const orders = ips.map((ip, i) => ({ ip, order: i === 0 && order.length > 0 ? [...order] : electionOrder(candidates, ip, scores) }));
   return {
-    service, ips, pool: poolOfService(config, svc.obj, ips),
-    members: { names: members ? [...members].sort() : undefined, source: view ? `memberlist as seen by ${view.node ?? view.source}` : 'no speaker metrics read: every Node counted as a member' },
-    nodes, orders, winner, successor, announcedBy: m.announcedBy.get(service) ?? [],
-    ...(winner ? {} : { noWinner: noWinner ?? 'no candidate' }), unreadable: s.unreadable,
+    service,
+    ips,
+    pool: poolOfService(config, svc.obj, ips),
+    members: {
+      names: members ? [...members].sort() : undefined,
+      source: view ? `memberlist as seen by ${view.node ?? view.source}` : 'no speaker metrics read: every Node counted as a member',
+    },
+    nodes,
+    orders,
+    winner,
+    successor,
+    announcedBy: m.announcedBy.get(service) ?? [],
+    ...(winner ? {} : { noWinner: noWinner ?? 'no candidate' }),
+    unreadable: s.unreadable,
   };
 }
 
@@ -264,12 +306,22 @@ export interface Style {
 
 export const plain: Style = { bold: (s) => s, red: (s) => s, green: (s) => s, yellow: (s) => s };
 export const ansi: Style = {
-  bold: (s) => `\x1b[1m${s}\x1b[0m`, red: (s) => `\x1b[31m${s}\x1b[0m`, green: (s) => `\x1b[32m${s}\x1b[0m`, yellow: (s) => `\x1b[33m${s}\x1b[0m`,
+  bold: (s) => `\x1b[1m${s}\x1b[0m`,
+  red: (s) => `\x1b[31m${s}\x1b[0m`,
+  green: (s) => `\x1b[32m${s}\x1b[0m`,
+  yellow: (s) => `\x1b[33m${s}\x1b[0m`,
 };
 
 export function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export function usageBar(used: number, size: bigint, width = 20): string {
@@ -280,32 +332,71 @@ export function usageBar(used: number, size: bigint, width = 20): string {
 
 export function formatStatus(r: StatusReport, st: Style = plain): string {
   const out: string[] = [st.bold('SERVICES')];
-  out.push(table([['SERVICE', 'IPS', 'POOL', 'ANNOUNCED BY'], ...r.services.map((x) => [
-    x.service, x.ips.join(',') || '<pending>', x.pool ?? '-', x.announcedBy.join(',') || (x.pending ? '-' : st.red('nobody')),
-  ])]));
+  out.push(
+    table([
+      ['SERVICE', 'IPS', 'POOL', 'ANNOUNCED BY'],
+      ...r.services.map((x) => [x.service, x.ips.join(',') || '<pending>', x.pool ?? '-', x.announcedBy.join(',') || (x.pending ? '-' : st.red('nobody'))]),
+    ]),
+  );
   out.push('', st.bold('POOLS'));
-  out.push(table([['POOL', 'USAGE', 'FROM'], ...r.pools.map((p) => [p.pool, usageBar(p.assigned, BigInt(p.size)), p.source === 'status' ? 'IPAddressPool status' : 'counted from Services'])]));
+  out.push(
+    table([
+      ['POOL', 'USAGE', 'FROM'],
+      ...r.pools.map((p) => [p.pool, usageBar(p.assigned, BigInt(p.size)), p.source === 'status' ? 'IPAddressPool status' : 'counted from Services']),
+    ]),
+  );
   out.push('', st.bold(`CONFIGURATION (${r.configuration.source === 'ConfigurationState' ? 'ConfigurationState objects' : 'checked here from the objects'})`));
-  out.push(table([['COMPONENT', 'RESULT', 'ERROR'], ...r.configuration.components.map((c) => [c.component, c.result === 'Valid' ? st.green(c.result) : st.red(c.result), c.error ?? ''])]));
+  out.push(
+    table([
+      ['COMPONENT', 'RESULT', 'ERROR'],
+      ...r.configuration.components.map((c) => [c.component, c.result === 'Valid' ? st.green(c.result) : st.red(c.result), c.error ?? '']),
+    ]),
+  );
   out.push('', st.bold('SPEAKERS'));
-  out.push(r.speakers.length === 0 ? 'no speaker metrics read' : table([['SPEAKER', 'NODE', 'MEMBERLIST VIEW', 'CONFIG'], ...r.speakers.map((s) => s.reachable
-    ? [s.source, s.node ?? '?', (s.members ?? []).join(',') || '-', s.configStale ? st.yellow('stale') : 'ok']
-    : [s.source, '?', st.red(`unreachable: ${s.error ?? ''}`), '?'])]));
+  out.push(
+    r.speakers.length === 0
+      ? 'no speaker metrics read'
+      : table([
+          ['SPEAKER', 'NODE', 'MEMBERLIST VIEW', 'CONFIG'],
+          ...r.speakers.map((s) =>
+            s.reachable
+              ? [s.source, s.node ?? '?', (s.members ?? []).join(',') || '-', s.configStale ? st.yellow('stale') : 'ok']
+              : [s.source, '?', st.red(`unreachable: ${s.error ?? ''}`), '?'],
+          ),
+        ]),
+  );
   if (r.warnings.length > 0) out.push('', st.bold('WARNINGS'), ...r.warnings.map((w) => st.yellow(`! ${w}`)));
   if (r.unreadable.length > 0) out.push('', st.bold('COULD NOT READ'), ...r.unreadable.map((u) => `- ${u}`));
   return `${out.join('\n')}\n`;
 }
 
 export function formatExplain(r: ExplainReport, st: Style = plain): string {
-  const out: string[] = [`${st.bold(r.service)}  IPs ${r.ips.join(', ') || '<none>'}  pool ${r.pool ?? '-'}`, `members: ${r.members.names?.join(', ') ?? '(unknown)'} (${r.members.source})`, ''];
+  const out: string[] = [
+    `${st.bold(r.service)}  IPs ${r.ips.join(', ') || '<none>'}  pool ${r.pool ?? '-'}`,
+    `members: ${r.members.names?.join(', ') ?? '(unknown)'} (${r.members.source})`,
+    '',
+  ];
   out.push(st.bold('NODES'));
   const preferred = r.nodes.some((n) => n.preference > 0);
-  out.push(table([['NODE', 'CANDIDATE', ...(preferred ? ['PREFERENCE'] : []), 'WHY NOT'],
-    ...r.nodes.map((n) => [n.node, n.candidate ? st.green('yes') : st.red('no'), ...(preferred ? [String(n.preference)] : []), n.why ?? ''])]));
-  out.push('', st.bold(`ELECTION ORDER (${preferred ? 'highest preferredNodeSelectors score first, then ' : ''}sha256("<node>#<ip>"), lowest first; all IPs follow the first one's order)`));
+  out.push(
+    table([
+      ['NODE', 'CANDIDATE', ...(preferred ? ['PREFERENCE'] : []), 'WHY NOT'],
+      ...r.nodes.map((n) => [n.node, n.candidate ? st.green('yes') : st.red('no'), ...(preferred ? [String(n.preference)] : []), n.why ?? '']),
+    ]),
+  );
+  out.push(
+    '',
+    st.bold(
+      `ELECTION ORDER (${preferred ? 'highest preferredNodeSelectors score first, then ' : ''}sha256("<node>#<ip>"), lowest first; all IPs follow the first one's order)`,
+    ),
+  );
   for (const o of r.orders) out.push(`  ${o.ip}: ${o.order.join(' > ') || '(no candidates)'}`);
   out.push('');
-  out.push(r.winner ? `answers now: ${st.green(r.winner)}${r.announcedBy.length > 0 && !r.announcedBy.includes(r.winner) ? st.red(` (but ServiceL2Status says ${r.announcedBy.join(', ')})`) : ''}` : st.red(`nobody answers: ${r.noWinner ?? ''}`));
+  out.push(
+    r.winner
+      ? `answers now: ${st.green(r.winner)}${r.announcedBy.length > 0 && !r.announcedBy.includes(r.winner) ? st.red(` (but ServiceL2Status says ${r.announcedBy.join(', ')})`) : ''}`
+      : st.red(`nobody answers: ${r.noWinner ?? ''}`),
+  );
   if (r.winner) out.push(`if ${r.winner} dies: ${r.successor ?? st.red('nobody takes over')}`);
   if (r.unreadable.length > 0) out.push('', st.bold('COULD NOT READ'), ...r.unreadable.map((u) => `- ${u}`));
   return `${out.join('\n')}\n`;

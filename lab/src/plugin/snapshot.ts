@@ -85,8 +85,16 @@ export async function takeSnapshot(client: KubeClient, o: SnapshotOptions): Prom
   }
   const speakers = await Promise.all([...urls].map((u) => fetchText(u, o.fetchTimeoutMs ?? 2000)));
   return {
-    namespace: ns, services, nodes, slices, pools, ads,
+    namespace: ns,
+    services,
+    nodes,
+    slices,
+    pools,
+    ads,
     configMap: configMaps.find((c) => c.metadata?.name === 'config'),
-    l2statuses, configStates, speakers, unreadable,
+    l2statuses,
+    configStates,
+    speakers,
+    unreadable,
   };
 }

@@ -8,7 +8,11 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'l2lb.js');
 
-interface Result { code: number; stdout: string; stderr: string }
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 async function l2lb(...args: string[]): Promise<Result> {
   try {
@@ -38,8 +42,12 @@ describe('l2lb apiserver (the operator CLI verb)', function () {
   it('serves on loopback until SIGTERM, then exits 0', async () => {
     const child = spawn(process.execPath, [bin, 'apiserver', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
       const deadline = Date.now() + 20_000;

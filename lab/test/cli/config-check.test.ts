@@ -10,7 +10,11 @@ const run = promisify(execFile);
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 const bin = join(repoRoot, 'lab', 'bin', 'l2lb.js');
 
-interface Result { code: number; stdout: string; stderr: string }
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 async function l2lb(...args: string[]): Promise<Result> {
   try {
@@ -79,8 +83,12 @@ describe('l2lb config check (the real CLI)', function () {
     return path;
   };
 
-  before(async () => { dir = await mkdtemp(join(tmpdir(), 'l2lb-config-check-')); });
-  after(async () => { await rm(dir, { recursive: true, force: true }); });
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'l2lb-config-check-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
 
   it('accepts a ConfigMap manifest and prints a summary', async () => {
     const result = await l2lb('config', 'check', await file('cm.yaml', CONFIGMAP));
@@ -114,7 +122,10 @@ describe('l2lb config check (the real CLI)', function () {
     const result = await l2lb('config', 'check', '--json', await file('crds.yaml', CRDS));
     assert.equal(result.code, 0, result.stderr);
     const json = JSON.parse(result.stdout) as { pools: { name: string }[]; l2Advertisements: unknown[] };
-    assert.deepEqual(json.pools.map((p) => p.name), ['a-pool', 'b-pool']);
+    assert.deepEqual(
+      json.pools.map((p) => p.name),
+      ['a-pool', 'b-pool'],
+    );
     assert.deepEqual(json.l2Advertisements, [
       { name: 'edge', ipAddressPools: ['a-pool'], nodeSelectors: [{ matchLabels: { edge: 'true' }, matchExpressions: [] }], interfaces: ['eth1'] },
       { name: 'all', ipAddressPools: ['a-pool', 'b-pool'], nodeSelectors: [], interfaces: [] },
@@ -133,7 +144,10 @@ describe('l2lb config check (the real CLI)', function () {
   });
 
   it('rejects an invalid ConfigMap: exit 1, errors on stderr, nothing on stdout', async () => {
-    const text = CONFIGMAP.replace('192.168.10.0/24', '192.168.10.0/33').replace('protocol: layer2\n      addresses: ["fd00', 'protocol: bgp\n      addresses: ["fd00');
+    const text = CONFIGMAP.replace('192.168.10.0/24', '192.168.10.0/33').replace(
+      'protocol: layer2\n      addresses: ["fd00',
+      'protocol: bgp\n      addresses: ["fd00',
+    );
     for (const args of [[], ['--json']]) {
       const result = await l2lb('config', 'check', ...args, await file('bad-cm.yaml', text));
       assert.equal(result.code, 1);
@@ -152,7 +166,10 @@ describe('l2lb config check (the real CLI)', function () {
     const crd = await l2lb('config', 'check', await file('bad-crd.yaml', CRDS.replace('10.3.0.0/30', '10.2.0.0/30')));
     assert.equal(crd.code, 1);
     assert.equal(crd.stdout, '');
-    assert.match(crd.stderr, /IPAddressPool "b-pool": spec.addresses\[0\]: "10.2.0.0\/29" overlaps "10.2.0.0\/30" \(spec.addresses\[0\] of IPAddressPool "a-pool"\)/);
+    assert.match(
+      crd.stderr,
+      /IPAddressPool "b-pool": spec.addresses\[0\]: "10.2.0.0\/29" overlaps "10.2.0.0\/30" \(spec.addresses\[0\] of IPAddressPool "a-pool"\)/,
+    );
   });
 
   it('accepts a ConfigMap without data.config as an empty configuration (warning), rejects a document that is not configuration', async () => {
@@ -207,38 +224,55 @@ describe('l2lb config check (the real CLI)', function () {
     };
 
     it('a CIDR with host bits is read as MetalLB reads it (the network), naming the pool and the normalised CIDR', async () => {
-      await expectWarned('hostbits-cm.yaml', CONFIGMAP.replace('192.168.10.0/24', '192.168.10.5/24'),
-        /warning: address pool #1 "prod": addresses\[0\]: CIDR "192.168.10.5\/24" has host bits set: read as "192.168.10.0\/24"/);
+      await expectWarned(
+        'hostbits-cm.yaml',
+        CONFIGMAP.replace('192.168.10.0/24', '192.168.10.5/24'),
+        /warning: address pool #1 "prod": addresses\[0\]: CIDR "192.168.10.5\/24" has host bits set: read as "192.168.10.0\/24"/,
+      );
       const crd = await l2lb('config', 'check', '--json', await file('hostbits-crd.yaml', CRDS.replace('10.2.0.0/29', '10.2.0.3/29')));
       assert.equal(crd.code, 0, crd.stderr);
       assert.match(crd.stderr, /IPAddressPool "b-pool": spec.addresses\[0\]: CIDR "10.2.0.3\/29" has host bits set: read as "10.2.0.0\/29"/);
-      assert.deepEqual((JSON.parse(crd.stdout) as { pools: { name: string; cidrs: string[] }[] }).pools.find((p) => p.name === 'b-pool')?.cidrs, ['10.2.0.0/29']);
+      assert.deepEqual((JSON.parse(crd.stdout) as { pools: { name: string; cidrs: string[] }[] }).pools.find((p) => p.name === 'b-pool')?.cidrs, [
+        '10.2.0.0/29',
+      ]);
     });
 
     it('an empty configuration is valid: an empty ConfigMap, raw config or file', async () => {
-      await expectWarned('empty-cm.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: config}\ndata:\n  config: ""\n', /warning: no address pools are defined/);
+      await expectWarned(
+        'empty-cm.yaml',
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: config}\ndata:\n  config: ""\n',
+        /warning: no address pools are defined/,
+      );
       await expectWarned('empty-raw.yaml', 'address-pools: []\n', /warning: no address pools are defined/);
       await expectWarned('empty.yaml', '', /warning: no configuration found in/);
     });
 
     it('BGP objects among the CRs are ignored with a warning; a legacy bgp pool stays an error', async () => {
-      const bgp = `${CRDS}---\napiVersion: metallb.io/v1beta2\nkind: BGPPeer\nmetadata: {name: peer, namespace: l2lb-system}\nspec: {myASN: 64500, peerASN: 64501, peerAddress: 10.0.0.1}\n`
-        + '---\napiVersion: metallb.io/v1beta1\nkind: BGPAdvertisement\nmetadata: {name: adv, namespace: l2lb-system}\n'
-        + '---\napiVersion: metallb.io/v1beta1\nkind: BFDProfile\nmetadata: {name: bfd, namespace: l2lb-system}\n'
-        + '---\napiVersion: metallb.io/v1beta1\nkind: Community\nmetadata: {name: comm, namespace: l2lb-system}\n';
+      const bgp =
+        `${CRDS}---\napiVersion: metallb.io/v1beta2\nkind: BGPPeer\nmetadata: {name: peer, namespace: l2lb-system}\nspec: {myASN: 64500, peerASN: 64501, peerAddress: 10.0.0.1}\n` +
+        '---\napiVersion: metallb.io/v1beta1\nkind: BGPAdvertisement\nmetadata: {name: adv, namespace: l2lb-system}\n' +
+        '---\napiVersion: metallb.io/v1beta1\nkind: BFDProfile\nmetadata: {name: bfd, namespace: l2lb-system}\n' +
+        '---\napiVersion: metallb.io/v1beta1\nkind: Community\nmetadata: {name: comm, namespace: l2lb-system}\n';
       await expectWarned('bgp-crs.yaml', bgp, /warning: BGPPeer "peer": BGP mode is not supported by l2lb: this object is ignored/);
       const result = await l2lb('config', 'check', await file('bgp-crs2.yaml', bgp));
-      for (const kind of ['BGPAdvertisement "adv"', 'BFDProfile "bfd"', 'Community "comm"']) assert.ok(result.stderr.includes(`warning: ${kind}: BGP mode`), result.stderr);
+      for (const kind of ['BGPAdvertisement "adv"', 'BFDProfile "bfd"', 'Community "comm"'])
+        assert.ok(result.stderr.includes(`warning: ${kind}: BGP mode`), result.stderr);
       const legacy = await l2lb('config', 'check', await file('bgp-cm.yaml', RAW.replace('layer2', 'bgp')));
       assert.equal(legacy.code, 1);
       assert.match(legacy.stderr, /protocol "bgp": BGP mode is not supported by l2lb/);
     });
 
     it('an unknown field in a CR is ignored with a warning (as pruning); in the legacy ConfigMap it stays an error', async () => {
-      await expectWarned('unknown-crd.yaml', CRDS.replace('  addresses: [10.2.0.0/29]', '  addresses: [10.2.0.0/29]\n  colour: blue'),
-        /warning: IPAddressPool "b-pool": spec: unknown field "colour" is ignored/);
-      await expectWarned('unknown-selector.yaml', CRDS.replace('nodeSelectors: [{matchLabels: {edge: "true"}}]', 'nodeSelectors: [{matchLabels: {edge: "true"}, matchFields: {}}]'),
-        /warning: L2Advertisement "edge": spec.nodeSelectors\[0\]: unknown field "matchFields" in label selector is ignored/);
+      await expectWarned(
+        'unknown-crd.yaml',
+        CRDS.replace('  addresses: [10.2.0.0/29]', '  addresses: [10.2.0.0/29]\n  colour: blue'),
+        /warning: IPAddressPool "b-pool": spec: unknown field "colour" is ignored/,
+      );
+      await expectWarned(
+        'unknown-selector.yaml',
+        CRDS.replace('nodeSelectors: [{matchLabels: {edge: "true"}}]', 'nodeSelectors: [{matchLabels: {edge: "true"}, matchFields: {}}]'),
+        /warning: L2Advertisement "edge": spec.nodeSelectors\[0\]: unknown field "matchFields" in label selector is ignored/,
+      );
       const legacy = await l2lb('config', 'check', await file('unknown-cm.yaml', RAW.replace('protocol: layer2', 'protocol: layer2\n  colour: blue')));
       assert.equal(legacy.code, 1);
       assert.match(legacy.stderr, /unknown field "colour"/);
@@ -249,7 +283,9 @@ describe('l2lb config check (the real CLI)', function () {
     const child = execFile(process.execPath, [bin, 'config', 'check', '--json', '-'], { cwd: repoRoot });
     child.stdin?.end(RAW);
     let stdout = '';
-    child.stdout?.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     assert.equal(code, 0);
     assert.equal(JSON.parse(stdout).pools[0].name, 'raw');

@@ -14,9 +14,18 @@ const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..',
 const fixtures = join(repoRoot, 'shared', 'test', 'fixtures', 'metallb-config');
 
 type Verdict = 'accept' | 'reject';
-interface Case { desc: string; metallb: Verdict; l2lb: Verdict; note?: string }
-interface ConfigMapCase extends Case { raw: string }
-interface CrdCase extends Case { resources: Record<string, unknown>[] }
+interface Case {
+  desc: string;
+  metallb: Verdict;
+  l2lb: Verdict;
+  note?: string;
+}
+interface ConfigMapCase extends Case {
+  raw: string;
+}
+interface CrdCase extends Case {
+  resources: Record<string, unknown>[];
+}
 
 function cliVerdict(name: string, text: string): { verdict: Verdict; detail: string } {
   const result = checkConfigTexts([{ name, text }]);

@@ -21,7 +21,10 @@ function l2statusNodes(plan: LabPlan): string[] | undefined {
   const out = kubectl(plan, ['get', 'servicel2statuses', '-n', 'l2lb-system', '-o', 'json'], { allowFail: true });
   if (!out) return undefined;
   const items = (JSON.parse(out) as { items: { metadata: { labels?: Record<string, string> }; status?: { node?: string } }[] }).items;
-  return items.filter((i) => i.metadata.labels?.['metallb.io/service-name'] === 'web').map((i) => i.status?.node ?? '?').sort();
+  return items
+    .filter((i) => i.metadata.labels?.['metallb.io/service-name'] === 'web')
+    .map((i) => i.status?.node ?? '?')
+    .sort();
 }
 
 /** `kubectl get svc web -w`: every IP the Service shows while the watch runs. */
@@ -29,8 +32,24 @@ class ServiceIpWatch {
   readonly ips: string[] = [];
   private readonly child: ChildProcess;
   constructor(plan: LabPlan) {
-    this.child = spawn('ip', ['netns', 'exec', plan.cp.ns, 'kubectl', '--kubeconfig', join(plan.stateDir, 'kubeconfig'), 'get', 'svc', 'web', '-w',
-      '-o', 'jsonpath={.metadata.resourceVersion} {.status.loadBalancer.ingress[*].ip}{"\\n"}'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    this.child = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        plan.cp.ns,
+        'kubectl',
+        '--kubeconfig',
+        join(plan.stateDir, 'kubeconfig'),
+        'get',
+        'svc',
+        'web',
+        '-w',
+        '-o',
+        'jsonpath={.metadata.resourceVersion} {.status.loadBalancer.ingress[*].ip}{"\\n"}',
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
     let buf = '';
     this.child.stdout?.setEncoding('utf8').on('data', (d: string) => {
       buf += d;
@@ -66,7 +85,13 @@ describe('API server outage: failover without it, resync after it @integration',
 
   before(async function () {
     const missing = ['ip', 'kubectl', 'arping', 'ping', 'bash'].filter((t) => !have(t));
-    const why = !isRoot() ? 'needs root' : missing.length ? `missing tools: ${missing.join(', ')}` : !speakerHasRun() ? 'l2lb-speaker has no run command (build it)' : undefined;
+    const why = !isRoot()
+      ? 'needs root'
+      : missing.length
+        ? `missing tools: ${missing.join(', ')}`
+        : !speakerHasRun()
+          ? 'l2lb-speaker has no run command (build it)'
+          : undefined;
     if (why) {
       if (process.env['CI'] === 'true') throw new Error(`API outage test ${why}`);
       this.skip();
@@ -81,13 +106,20 @@ describe('API server outage: failover without it, resync after it @integration',
   it('fails over with the API server down, then resyncs (same data, and an older backup) with 0 IP changes and no flaps', async () => {
     const plan = await up({ prefix, nodes: 3, mlProfile: 'fast', timeoutMs: 120_000 });
     apply(plan, [poolConfigMap(plan), lbService('web'), endpointSlice(plan, 'web')]);
-    const vip = await waitFor(() => ingressIp(kubectl(plan, ['get', 'svc', 'web', '-o', 'json'], { allowFail: true })), { timeoutMs: 30_000, intervalMs: 200, what: 'an IP for default/web' });
+    const vip = await waitFor(() => ingressIp(kubectl(plan, ['get', 'svc', 'web', '-o', 'json'], { allowFail: true })), {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+      what: 'an IP for default/web',
+    });
     assert.ok(await waitSettled(plan, 'default/web', vip, 60_000), 'lab settled');
     const owner = (await waitSingleOwner(plan, vip, 10_000))?.node;
     assert.ok(owner, `one lab node answers ARP for ${vip}`);
     await waitFor(() => l2statusNodes(plan)?.join() === owner.name, { timeoutMs: 10_000, intervalMs: 200, what: `one ServiceL2Status naming ${owner.name}` });
     // The backup restored later: it names the old owner, at a lower resourceVersion than what follows.
-    await waitFor(() => readFileSync(apiserverStateFile(plan), 'utf8').includes(`"node":"${owner.name}"`), { timeoutMs: 5000, what: 'the API server state on disk' });
+    await waitFor(() => readFileSync(apiserverStateFile(plan), 'utf8').includes(`"node":"${owner.name}"`), {
+      timeoutMs: 5000,
+      what: 'the API server state on disk',
+    });
     const backup = join(plan.stateDir, 'apiserver-backup.json');
     const backupRv = backupApiserverState(plan, backup);
 
@@ -103,18 +135,25 @@ describe('API server outage: failover without it, resync after it @integration',
       assert.ok(newOwner && newOwner !== owner, `new MAC ${moved.mac} is another lab node's`);
       const failoverMs = moved.atMs - killedAtMs;
       const phases = await phasesOnNode(plan, newOwner.name, owner.name, 'default/web', killedAtMs);
-      console.log(`      API server down: ${owner.name} killed, client follows to ${newOwner.name} after ${failoverMs} ms`
-        + ` (declared dead +${phases.detectedMs ?? '?'} ms, announcing +${phases.announcedMs ?? '?'} ms)`);
+      console.log(
+        `      API server down: ${owner.name} killed, client follows to ${newOwner.name} after ${failoverMs} ms` +
+          ` (declared dead +${phases.detectedMs ?? '?'} ms, announcing +${phases.announcedMs ?? '?'} ms)`,
+      );
       assert.ok(failoverMs < 1000, `failover with the API server down took ${failoverMs} ms (limit 1000, as with it up)`);
       // The writes it could not make are logged (after the announcement: they never held it up).
-      const failed = await waitFor(() => {
-        const log = readFileSync(logFile(plan, newOwner.name), 'utf8').split('\n').filter((l) => l.startsWith('{'))
-          .map((l) => JSON.parse(l) as { message?: string; timestamp?: string })
-          .filter((l) => Date.parse(l.timestamp ?? '') >= killedAtMs);
-        const l2 = log.find((l) => /writing the ServiceL2Status of default\/web failed/.test(l.message ?? ''));
-        const ev = log.find((l) => /record event for service default\/web failed/i.test(l.message ?? ''));
-        return l2 && ev ? { l2, ev } : undefined;
-      }, { timeoutMs: 10_000, intervalMs: 200, what: `${newOwner.name} to log its failed ServiceL2Status and Event writes` });
+      const failed = await waitFor(
+        () => {
+          const log = readFileSync(logFile(plan, newOwner.name), 'utf8')
+            .split('\n')
+            .filter((l) => l.startsWith('{'))
+            .map((l) => JSON.parse(l) as { message?: string; timestamp?: string })
+            .filter((l) => Date.parse(l.timestamp ?? '') >= killedAtMs);
+          const l2 = log.find((l) => /writing the ServiceL2Status of default\/web failed/.test(l.message ?? ''));
+          const ev = log.find((l) => /record event for service default\/web failed/i.test(l.message ?? ''));
+          return l2 && ev ? { l2, ev } : undefined;
+        },
+        { timeoutMs: 10_000, intervalMs: 200, what: `${newOwner.name} to log its failed ServiceL2Status and Event writes` },
+      );
       const l2At = Date.parse(failed.l2.timestamp ?? '') - killedAtMs;
       const evAt = Date.parse(failed.ev.timestamp ?? '') - killedAtMs;
       console.log(`      logged: "${failed.l2.message ?? ''}" (+${l2At} ms), "${failed.ev.message ?? ''}" (+${evAt} ms)`);
@@ -126,7 +165,11 @@ describe('API server outage: failover without it, resync after it @integration',
       const survivors = plan.nodes.filter((n) => n !== owner);
       const svcWatch1 = new ServiceIpWatch(plan);
       const t2 = Date.now();
-      await waitFor(() => l2statusNodes(plan)?.join() === newOwner.name, { timeoutMs: 30_000, intervalMs: 200, what: `the ServiceL2Status naming ${newOwner.name} after the API server came back` });
+      await waitFor(() => l2statusNodes(plan)?.join() === newOwner.name, {
+        timeoutMs: 30_000,
+        intervalMs: 200,
+        what: `the ServiceL2Status naming ${newOwner.name} after the API server came back`,
+      });
       await waitFor(() => allWatching(plan, survivors), { timeoutMs: 30_000, intervalMs: 300, what: 'every informer watching again' });
       console.log(`      API server back (same data): ServiceL2Status names ${newOwner.name} and every watch is back within ${Date.now() - t2} ms`);
       svcWatch1.stop();
@@ -139,9 +182,15 @@ describe('API server outage: failover without it, resync after it @integration',
       const svcWatch2 = new ServiceIpWatch(plan);
       const t3 = Date.now();
       try {
-        await waitFor(() => l2statusNodes(plan)?.join() === newOwner.name, { timeoutMs: 30_000, intervalMs: 200, what: `the ServiceL2Status naming ${newOwner.name} again after the restore (the restored one names ${owner.name})` });
+        await waitFor(() => l2statusNodes(plan)?.join() === newOwner.name, {
+          timeoutMs: 30_000,
+          intervalMs: 200,
+          what: `the ServiceL2Status naming ${newOwner.name} again after the restore (the restored one names ${owner.name})`,
+        });
         await waitFor(() => allWatching(plan, survivors), { timeoutMs: 30_000, intervalMs: 300, what: 'every informer watching again' });
-        console.log(`      API server restored from a backup (resourceVersion ${rvBefore} -> ${backupRv}): ServiceL2Status names ${newOwner.name} again within ${Date.now() - t3} ms`);
+        console.log(
+          `      API server restored from a backup (resourceVersion ${rvBefore} -> ${backupRv}): ServiceL2Status names ${newOwner.name} again within ${Date.now() - t3} ms`,
+        );
         // The watch has printed the Service at least once (the controller acted on its relist by now: the
         // ServiceL2Status above came from the speakers' relist, which happened at the same reconnect).
         await waitFor(() => svcWatch2.ips.length > 0, { timeoutMs: 10_000, what: 'kubectl get svc -w output' });

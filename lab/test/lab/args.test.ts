@@ -17,14 +17,35 @@ function err(argv: string[]): string {
 describe('lab arguments', () => {
   it('parses up with defaults and options, before or after the command', () => {
     assert.deepEqual(ok(['up']), { cmd: 'up', prefix: 'l2lab', nodes: 3, mlProfile: 'fast', timeoutMs: 60000 });
-    assert.deepEqual(ok(['--prefix', 'l2lt7', 'up', '--nodes=5', '--ml-profile', 'lan', '--state', '/tmp/x']),
-      { cmd: 'up', prefix: 'l2lt7', stateDir: '/tmp/x', nodes: 5, mlProfile: 'lan', timeoutMs: 60000 });
-    assert.deepEqual(ok(['up'], { L2LB_LAB_PREFIX: 'envp', L2LB_LAB_STATE: '/s' }), { cmd: 'up', prefix: 'envp', stateDir: '/s', nodes: 3, mlProfile: 'fast', timeoutMs: 60000 });
+    assert.deepEqual(ok(['--prefix', 'l2lt7', 'up', '--nodes=5', '--ml-profile', 'lan', '--state', '/tmp/x']), {
+      cmd: 'up',
+      prefix: 'l2lt7',
+      stateDir: '/tmp/x',
+      nodes: 5,
+      mlProfile: 'lan',
+      timeoutMs: 60000,
+    });
+    assert.deepEqual(ok(['up'], { L2LB_LAB_PREFIX: 'envp', L2LB_LAB_STATE: '/s' }), {
+      cmd: 'up',
+      prefix: 'envp',
+      stateDir: '/s',
+      nodes: 3,
+      mlProfile: 'fast',
+      timeoutMs: 60000,
+    });
   });
 
   it('parses demo, status, down, kill, revive', () => {
     assert.deepEqual(ok(['demo', '--keep']), { cmd: 'demo', prefix: 'l2lab', nodes: 3, keep: true, compare: true, mlProfile: 'fast', timeoutMs: 60000 });
-    assert.deepEqual(ok(['demo', '--no-compare']), { cmd: 'demo', prefix: 'l2lab', nodes: 3, keep: false, compare: false, mlProfile: 'fast', timeoutMs: 60000 });
+    assert.deepEqual(ok(['demo', '--no-compare']), {
+      cmd: 'demo',
+      prefix: 'l2lab',
+      nodes: 3,
+      keep: false,
+      compare: false,
+      mlProfile: 'fast',
+      timeoutMs: 60000,
+    });
     assert.deepEqual(ok(['status', '--json']), { cmd: 'status', prefix: 'l2lab', json: true });
     assert.deepEqual(ok(['down', '--prefix', 'abc']), { cmd: 'down', prefix: 'abc' });
     assert.deepEqual(ok(['kill', 'n2']), { cmd: 'kill', prefix: 'l2lab', node: 'n2' });
@@ -34,7 +55,11 @@ describe('lab arguments', () => {
 
   it('hands kubectl everything after its own leading options', () => {
     assert.deepEqual(ok(['kubectl', 'get', 'svc', '-A', '--prefix', 'x']), { cmd: 'kubectl', prefix: 'l2lab', args: ['get', 'svc', '-A', '--prefix', 'x'] });
-    assert.deepEqual(ok(['kubectl', '--prefix', 'p2', '-n', 'l2lb-system', 'get', 'cm']), { cmd: 'kubectl', prefix: 'p2', args: ['-n', 'l2lb-system', 'get', 'cm'] });
+    assert.deepEqual(ok(['kubectl', '--prefix', 'p2', '-n', 'l2lb-system', 'get', 'cm']), {
+      cmd: 'kubectl',
+      prefix: 'p2',
+      args: ['-n', 'l2lb-system', 'get', 'cm'],
+    });
     assert.deepEqual(ok(['--prefix=p3', 'kubectl', '--', '--help']), { cmd: 'kubectl', prefix: 'p3', args: ['--help'] });
   });
 
@@ -60,9 +85,11 @@ describe('lab arguments', () => {
   });
 
   it('never throws, whatever the arguments', () => {
-    fc.assert(fc.property(fc.array(fc.oneof(fc.string(), fc.constantFrom('up', 'kill', 'kubectl', '--nodes', '--prefix', '--', '--json', 'n1'))), (argv) => {
-      const r = parseLabArgs(argv);
-      if (!r.ok) assert.ok(r.error.length > 0);
-    }));
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.string(), fc.constantFrom('up', 'kill', 'kubectl', '--nodes', '--prefix', '--', '--json', 'n1'))), (argv) => {
+        const r = parseLabArgs(argv);
+        if (!r.ok) assert.ok(r.error.length > 0);
+      }),
+    );
   });
 });

@@ -5,7 +5,12 @@ import { runLab } from '../../src/lab/index.js';
 
 function sink(): { stream: Writable; text: () => string } {
   let text = '';
-  const stream = new Writable({ write(chunk: Buffer, _enc, cb) { text += chunk.toString(); cb(); } });
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      text += chunk.toString();
+      cb();
+    },
+  });
   return { stream, text: () => text };
 }
 
@@ -31,7 +36,10 @@ describe('l2lb lab command line', () => {
     if (process.getuid?.() !== 0) this.skip();
     const err = sink();
     assert.equal(await runLab(['status', '--prefix', 'l2ltnone', '--state', '/nonexistent/l2ltnone'], { out: sink().stream, err: err.stream }), 1);
-    assert.equal(err.text(), 'l2lb lab status: no lab "l2ltnone" here (/nonexistent/l2ltnone/lab.json is missing); start one with: l2lb lab up --prefix l2ltnone\n');
+    assert.equal(
+      err.text(),
+      'l2lb lab status: no lab "l2ltnone" here (/nonexistent/l2ltnone/lab.json is missing); start one with: l2lb lab up --prefix l2ltnone\n',
+    );
   });
 
   it('lists the lab in the top-level usage', async () => {

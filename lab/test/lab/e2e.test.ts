@@ -14,17 +14,28 @@ import type { LabStatus } from '../../src/lab/status.js';
 import { alive, have, ip, isRoot, listNetns, netnsPids, nsExec, staleLabPrefixes } from '../../src/lab/sys.js';
 import { waitFor } from './wait.js';
 
-interface CliResult { code: number | null; stdout: string; stderr: string }
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 function l2lb(args: string[], input?: string, timeoutMs = 45_000): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN.l2lb, ...args], { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => { clearTimeout(t); resolve({ code, stdout, stderr }); });
+    child.on('close', (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
     child.stdin?.end(input);
   });
 }
@@ -42,7 +53,13 @@ describe('l2lb lab end to end @integration', function () {
 
   before(async function () {
     const missing = ['ip', 'kubectl', 'arping', 'ping', 'bash'].filter((t) => !have(t));
-    const why = !isRoot() ? 'needs root' : missing.length ? `missing tools: ${missing.join(', ')}` : !speakerHasRun() ? 'l2lb-speaker has no run command (build it)' : undefined;
+    const why = !isRoot()
+      ? 'needs root'
+      : missing.length
+        ? `missing tools: ${missing.join(', ')}`
+        : !speakerHasRun()
+          ? 'l2lb-speaker has no run command (build it)'
+          : undefined;
     if (why) {
       if (process.env['CI'] === 'true') throw new Error(`lab e2e ${why}`);
       this.skip();
@@ -65,10 +82,13 @@ describe('l2lb lab end to end @integration', function () {
     const applied = await l2lb(['lab', 'kubectl', '--prefix', prefix, 'apply', '-f', '-'], objects.map((o) => stringify(o)).join('---\n'));
     assert.equal(applied.code, 0, applied.stderr);
 
-    const vip = await waitFor(async () => {
-      const r = await l2lb(['lab', 'kubectl', '--prefix', prefix, 'get', 'svc', 'web', '-o', 'jsonpath={.status.loadBalancer.ingress[0].ip}']);
-      return r.code === 0 && /^10\.213\.0\.2\d\d$/.test(r.stdout.trim()) ? r.stdout.trim() : undefined;
-    }, { timeoutMs: 10_000, intervalMs: 200, what: 'the controller to assign an IP to default/web' });
+    const vip = await waitFor(
+      async () => {
+        const r = await l2lb(['lab', 'kubectl', '--prefix', prefix, 'get', 'svc', 'web', '-o', 'jsonpath={.status.loadBalancer.ingress[0].ip}']);
+        return r.code === 0 && /^10\.213\.0\.2\d\d$/.test(r.stdout.trim()) ? r.stdout.trim() : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 200, what: 'the controller to assign an IP to default/web' },
+    );
 
     const status = async (): Promise<LabStatus> => {
       const r = await l2lb(['lab', 'status', '--json', '--prefix', prefix]);
@@ -76,10 +96,13 @@ describe('l2lb lab end to end @integration', function () {
       return JSON.parse(r.stdout) as LabStatus;
     };
     const announcers = async (): Promise<string[]> => (await status()).services.find((s) => s.service === 'default/web')?.announcedBy ?? [];
-    const ownerName = await waitFor(async () => {
-      const a = await announcers();
-      return a.length === 1 ? a[0] : undefined;
-    }, { timeoutMs: 10_000, intervalMs: 200, what: 'exactly one node announcing default/web' });
+    const ownerName = await waitFor(
+      async () => {
+        const a = await announcers();
+        return a.length === 1 ? a[0] : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 200, what: 'exactly one node announcing default/web' },
+    );
     const owner = plan.nodes.find((n) => n.name === ownerName);
     assert.ok(owner);
     const answer = await waitSingleOwner(plan, vip, 5000);
@@ -89,19 +112,30 @@ describe('l2lb lab end to end @integration', function () {
     const l2statuses = async (): Promise<{ node?: string; labelNode?: string }[]> => {
       const r = await l2lb(['lab', 'kubectl', '--prefix', prefix, 'get', 'servicel2statuses', '-n', 'l2lb-system', '-o', 'json']);
       assert.equal(r.code, 0, r.stderr);
-      const items = (JSON.parse(r.stdout) as { items: { metadata: { labels?: Record<string, string> }; status?: { node?: string; serviceName?: string } }[] }).items;
-      return items.filter((i) => i.metadata.labels?.['metallb.io/service-name'] === 'web')
-        .map((i) => ({ ...(i.status?.node ? { node: i.status.node } : {}), ...(i.metadata.labels?.['metallb.io/node'] ? { labelNode: i.metadata.labels['metallb.io/node'] } : {}) }));
+      const items = (JSON.parse(r.stdout) as { items: { metadata: { labels?: Record<string, string> }; status?: { node?: string; serviceName?: string } }[] })
+        .items;
+      return items
+        .filter((i) => i.metadata.labels?.['metallb.io/service-name'] === 'web')
+        .map((i) => ({
+          ...(i.status?.node ? { node: i.status.node } : {}),
+          ...(i.metadata.labels?.['metallb.io/node'] ? { labelNode: i.metadata.labels['metallb.io/node'] } : {}),
+        }));
     };
-    await waitFor(async () => {
-      const l = await l2statuses();
-      return l.length === 1 && l[0]?.node === owner.name && l[0].labelNode === owner.name;
-    }, { timeoutMs: 5000, intervalMs: 200, what: `one ServiceL2Status naming ${owner.name}` });
+    await waitFor(
+      async () => {
+        const l = await l2statuses();
+        return l.length === 1 && l[0]?.node === owner.name && l[0].labelNode === owner.name;
+      },
+      { timeoutMs: 5000, intervalMs: 200, what: `one ServiceL2Status naming ${owner.name}` },
+    );
 
     // kubectl l2lb, run where kubectl runs in the lab (the control-plane namespace), against the lab's real state.
     const plugin = <T>(args: string[]): T => {
       const metrics = plan.nodes.flatMap((n) => ['--speaker-metrics', `http://${n.ip}:${METRICS_PORT}/metrics`]);
-      const r = nsExec(plan.cp.ns, process.execPath, [BIN.kubectlL2lb, ...args, '-o', 'json', '--kubeconfig', join(plan.stateDir, 'kubeconfig'), ...metrics], { allowFail: true, timeoutMs: 20_000 });
+      const r = nsExec(plan.cp.ns, process.execPath, [BIN.kubectlL2lb, ...args, '-o', 'json', '--kubeconfig', join(plan.stateDir, 'kubeconfig'), ...metrics], {
+        allowFail: true,
+        timeoutMs: 20_000,
+      });
       assert.equal(r.status, 0, r.stderr);
       return JSON.parse(r.stdout) as T;
     };
@@ -109,7 +143,10 @@ describe('l2lb lab end to end @integration', function () {
     const row = st.services.find((x) => x.service === 'default/web');
     assert.deepEqual(row && { ips: row.ips, announcedBy: row.announcedBy }, { ips: [vip], announcedBy: [owner.name] });
     assert.equal(st.speakers.filter((x) => x.reachable && x.members?.length === 3).length, 3, JSON.stringify(st.speakers));
-    assert.ok(st.pools.some((p) => p.assigned === 1), JSON.stringify(st.pools));
+    assert.ok(
+      st.pools.some((p) => p.assigned === 1),
+      JSON.stringify(st.pools),
+    );
     const ex = plugin<ExplainReport>(['explain', 'svc/web', '-n', 'default']);
     assert.equal(ex.winner, owner.name);
     assert.deepEqual(ex.announcedBy, [owner.name]);
@@ -142,25 +179,34 @@ describe('l2lb lab end to end @integration', function () {
     assert.deepEqual(after.services.find((s) => s.service === 'default/web')?.announcedBy, [newOwner.name]);
     assert.equal(newOwner.name, predictedSuccessor, 'kubectl l2lb explain named the node that took over');
     // The ServiceL2Status follows within 1 s of the takeover, and after it: the gratuitous ARP went first.
-    const phases = await waitFor(async () => {
-      const ph = await phasesOnNode(plan, newOwner.name, owner.name, 'default/web', killedAtMs);
-      return ph.l2StatusMs !== undefined && ph.announcedMs !== undefined ? ph : undefined;
-    }, { timeoutMs: 5000, intervalMs: 100, what: `${newOwner.name} to log its ServiceL2Status written` });
+    const phases = await waitFor(
+      async () => {
+        const ph = await phasesOnNode(plan, newOwner.name, owner.name, 'default/web', killedAtMs);
+        return ph.l2StatusMs !== undefined && ph.announcedMs !== undefined ? ph : undefined;
+      },
+      { timeoutMs: 5000, intervalMs: 100, what: `${newOwner.name} to log its ServiceL2Status written` },
+    );
     const statusLagMs = (phases.l2StatusMs ?? 0) - (phases.announcedMs ?? 0);
     console.log(`      ServiceL2Status names ${newOwner.name} ${statusLagMs} ms after it started announcing`);
     assert.ok(statusLagMs >= 0 && statusLagMs < 1000, `ServiceL2Status written ${statusLagMs} ms after the takeover (limit 1000)`);
-    await waitFor(async () => {
-      const l = await l2statuses();
-      return l.length === 1 && l[0]?.node === newOwner.name;
-    }, { timeoutMs: 2000, intervalMs: 100, what: `exactly one ServiceL2Status, naming ${newOwner.name}` });
+    await waitFor(
+      async () => {
+        const l = await l2statuses();
+        return l.length === 1 && l[0]?.node === newOwner.name;
+      },
+      { timeoutMs: 2000, intervalMs: 100, what: `exactly one ServiceL2Status, naming ${newOwner.name}` },
+    );
 
     const revive = await l2lb(['lab', 'revive', '--prefix', prefix, owner.name]);
     assert.equal(revive.code, 0, revive.stderr);
-    await waitFor(async () => {
-      const s = await status();
-      const n = s.nodes.find((x) => x.name === owner.name);
-      return n?.speaker === 'up' && n.link === 'up' && n.members.length === 3;
-    }, { timeoutMs: 10_000, intervalMs: 250, what: `${owner.name} back with 3 memberlist members` });
+    await waitFor(
+      async () => {
+        const s = await status();
+        const n = s.nodes.find((x) => x.name === owner.name);
+        return n?.speaker === 'up' && n.link === 'up' && n.members.length === 3;
+      },
+      { timeoutMs: 10_000, intervalMs: 250, what: `${owner.name} back with 3 memberlist members` },
+    );
 
     // Everything the lab started, to check after down.
     const pids = new Set<number>();
@@ -170,7 +216,10 @@ describe('l2lb lab end to end @integration', function () {
     const down = await l2lb(['lab', 'down', '--prefix', prefix]);
     assert.equal(down.code, 0, down.stderr);
     started = false;
-    assert.deepEqual(listNetns().filter((n) => n.startsWith(`${prefix}-`)), []);
+    assert.deepEqual(
+      listNetns().filter((n) => n.startsWith(`${prefix}-`)),
+      [],
+    );
     assert.deepEqual([...pids].filter(alive), []);
     assert.ok(!existsSync(plan.stateDir), `${plan.stateDir} removed`);
     const again = await l2lb(['lab', 'down', '--prefix', prefix]);
@@ -185,7 +234,13 @@ describe('l2lb lab up/down edge cases and the demo @integration', function () {
 
   before(function () {
     const missing = ['ip', 'kubectl', 'arping', 'ping', 'bash'].filter((t) => !have(t));
-    const why = !isRoot() ? 'needs root' : missing.length ? `missing tools: ${missing.join(', ')}` : !speakerHasRun() ? 'l2lb-speaker has no run command (build it)' : undefined;
+    const why = !isRoot()
+      ? 'needs root'
+      : missing.length
+        ? `missing tools: ${missing.join(', ')}`
+        : !speakerHasRun()
+          ? 'l2lb-speaker has no run command (build it)'
+          : undefined;
     if (why) {
       if (process.env['CI'] === 'true') throw new Error(`lab e2e ${why}`);
       this.skip();
@@ -200,7 +255,10 @@ describe('l2lb lab up/down edge cases and the demo @integration', function () {
     const r = await l2lb(['lab', 'up', '--prefix', prefix, '--timeout', '0.2']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /l2lb lab up: apiserver did not answer 200 on http:\/\/10\.213\.0\.2:6443\/version in time/);
-    assert.deepEqual(listNetns().filter((n) => n.startsWith(`${prefix}-`)), []);
+    assert.deepEqual(
+      listNetns().filter((n) => n.startsWith(`${prefix}-`)),
+      [],
+    );
     assert.ok(!existsSync(`/run/l2lb-lab/${prefix}`));
   });
 
@@ -214,7 +272,10 @@ describe('l2lb lab up/down edge cases and the demo @integration', function () {
     const d = await l2lb(['lab', 'down', '--prefix', prefix]);
     assert.equal(d.code, 0);
     assert.match(d.stdout, /deleted 1 namespaces/);
-    assert.deepEqual(listNetns().filter((n) => n.startsWith(`${prefix}-`)), []);
+    assert.deepEqual(
+      listNetns().filter((n) => n.startsWith(`${prefix}-`)),
+      [],
+    );
   });
 
   it('the demo (npm start without the MetalLB comparison) runs to the end and cleans up', async () => {
@@ -223,6 +284,9 @@ describe('l2lb lab up/down edge cases and the demo @integration', function () {
     assert.match(r.stdout, /moved from n\d \(02:13:00:00:01:0\d\) to n\d \(02:13:00:00:01:0\d\) \d+ ms after the kill/);
     assert.match(r.stdout, /Warning InvalidConfiguration on ConfigMap\/config/);
     assert.match(r.stdout, /demo finished in/);
-    assert.deepEqual(listNetns().filter((n) => n.startsWith(`${prefix}-`)), []);
+    assert.deepEqual(
+      listNetns().filter((n) => n.startsWith(`${prefix}-`)),
+      [],
+    );
   });
 });

@@ -4,7 +4,13 @@ import { failoverSvg } from '../../src/lab/failover-svg.js';
 
 describe('failover SVG', () => {
   const svg = failoverSvg('t <&>', [
-    { label: 'fast', kills: [{ from: 'n1', to: 'n2', detectedMs: 180, announcedMs: 190, clientMs: 300 }, { from: 'n2', to: 'n3', detectedMs: 200, announcedMs: 205, clientMs: 320 }] },
+    {
+      label: 'fast',
+      kills: [
+        { from: 'n1', to: 'n2', detectedMs: 180, announcedMs: 190, clientMs: 300 },
+        { from: 'n2', to: 'n3', detectedMs: 200, announcedMs: 205, clientMs: 320 },
+      ],
+    },
     { label: 'lan', kills: [{ from: 'n1', to: 'n3', detectedMs: 5000, announcedMs: 5010, clientMs: 5200 }, { from: 'n3' }] },
   ]);
 

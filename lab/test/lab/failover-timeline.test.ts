@@ -21,13 +21,16 @@ describe('failover timeline', () => {
 
   it('keeps the steps a failover is made of, inside the window, attributed to the node', () => {
     const steps = speakerSteps(log, 'n2', KILL - 10_000);
-    assert.deepEqual(steps.map((s) => [s.atMs - KILL, s.who, s.what]), [
-      [-4000, 'n2', 'memberlist started'],
-      [-3990, 'n2', 'start-up hold over (first memberlist join attempt finished; members n2)'],
-      [180, 'n2', 'memberlist leave n1'],
-      [181, 'n2', 'elected for default/web (order n2,n3)'],
-      [182, 'n2', 'gratuitous burst for 10.0.1.1 on eth0'],
-    ]);
+    assert.deepEqual(
+      steps.map((s) => [s.atMs - KILL, s.who, s.what]),
+      [
+        [-4000, 'n2', 'memberlist started'],
+        [-3990, 'n2', 'start-up hold over (first memberlist join attempt finished; members n2)'],
+        [180, 'n2', 'memberlist leave n1'],
+        [181, 'n2', 'elected for default/web (order n2,n3)'],
+        [182, 'n2', 'gratuitous burst for 10.0.1.1 on eth0'],
+      ],
+    );
   });
 
   it('reads death detected, election and burst relative to the kill, ignoring earlier lines', () => {
@@ -39,11 +42,19 @@ describe('failover timeline', () => {
   });
 
   it('names the client entry MACs by node and sorts everything by time', () => {
-    const client = clientSteps([
-      { atMs: KILL + 5200, ip: '10.0.1.1', mac: '02:00:00:00:00:02', state: 'REACHABLE', deleted: false },
-      { atMs: KILL + 5100, ip: '10.0.1.9', mac: '02:00:00:00:00:03', state: 'STALE', deleted: false },
-    ], '10.0.1.1', (mac) => (mac === '02:00:00:00:00:02' ? 'n2' : undefined), KILL);
-    assert.deepEqual(client.map((c) => c.what), ['neighbour entry 02:00:00:00:00:02 (n2) REACHABLE']);
+    const client = clientSteps(
+      [
+        { atMs: KILL + 5200, ip: '10.0.1.1', mac: '02:00:00:00:00:02', state: 'REACHABLE', deleted: false },
+        { atMs: KILL + 5100, ip: '10.0.1.9', mac: '02:00:00:00:00:03', state: 'STALE', deleted: false },
+      ],
+      '10.0.1.1',
+      (mac) => (mac === '02:00:00:00:00:02' ? 'n2' : undefined),
+      KILL,
+    );
+    assert.deepEqual(
+      client.map((c) => c.what),
+      ['neighbour entry 02:00:00:00:00:02 (n2) REACHABLE'],
+    );
     const text = formatTimeline([...client, ...speakerSteps(log, 'n2', KILL)], KILL, '');
     const rows = text.split('\n');
     assert.equal(rows.length, 4);

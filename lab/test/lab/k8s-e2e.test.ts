@@ -11,7 +11,18 @@ import { waitSingleOwner } from '../../src/lab/failover.js';
 import { k8sFailover } from '../../src/lab/k8s-failover.js';
 import { k8sDataDir, nodePaths, poolConfigMap } from '../../src/lab/k8s-plan.js';
 import {
-  applyObjects, curlVip, REPO_ROOT, installL2lb, k8sDiagnostics, k8sDown, k8sReviveNode, k8sUp, requireK8sTools, serviceIp, waitRollout, waitServiceIp,
+  applyObjects,
+  curlVip,
+  REPO_ROOT,
+  installL2lb,
+  k8sDiagnostics,
+  k8sDown,
+  k8sReviveNode,
+  k8sUp,
+  requireK8sTools,
+  serviceIp,
+  waitRollout,
+  waitServiceIp,
 } from '../../src/lab/k8s.js';
 import { k8sStatus } from '../../src/lab/k8s-status.js';
 import { LabError } from '../../src/lab/lab.js';
@@ -19,7 +30,9 @@ import { isLabNamespace, type LabPlan } from '../../src/lab/plan.js';
 import { isRoot, listNetns, runAsync, staleLabPrefixes } from '../../src/lab/sys.js';
 import { waitFor } from './wait.js';
 
-const log = (line: string): void => { process.stdout.write(`      ${line}\n`); };
+const log = (line: string): void => {
+  process.stdout.write(`      ${line}\n`);
+};
 
 /** Tears down Kubernetes labs left by dead test processes (prefix k8t<pid>). */
 async function cleanupStale(): Promise<void> {
@@ -53,11 +66,17 @@ describe('l2lb in a real Kubernetes 1.20 cluster @integration', function () {
     this.timeout(5 * 60_000);
     const r = await k8sDown(prefix);
     log(`teardown: ${r.processes} processes, ${r.namespaces.length} namespaces`);
-    assert.deepEqual(listNetns().filter((n) => isLabNamespace(prefix, n)), [], 'namespaces left behind');
+    assert.deepEqual(
+      listNetns().filter((n) => isLabNamespace(prefix, n)),
+      [],
+      'namespaces left behind',
+    );
     assert.equal(existsSync(`/var/lib/l2lb-lab/${prefix}`), false, 'node data left behind');
     const cgroups = readdirSync('/sys/fs/cgroup/pids').filter((d) => d.startsWith(`l2lb-${prefix}-`));
     assert.deepEqual(cgroups, [], 'cgroups left behind');
-    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(`/${prefix}/`));
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(`/${prefix}/`));
     assert.deepEqual(mounts, [], 'mounts left behind');
   });
 
@@ -68,7 +87,10 @@ describe('l2lb in a real Kubernetes 1.20 cluster @integration', function () {
     await installL2lb(plan, deadline, log);
     log(`timings: ${JSON.stringify(r.timings)}`);
     const s = await k8sStatus(plan);
-    assert.deepEqual(s.kubernetes.nodes.map((n) => n.ready), [true, true, true]);
+    assert.deepEqual(
+      s.kubernetes.nodes.map((n) => n.ready),
+      [true, true, true],
+    );
     const l2lbPods = s.kubernetes.pods.filter((p) => p.namespace === 'l2lb-system');
     assert.equal(l2lbPods.filter((p) => p.name.startsWith('speaker-') && p.phase === 'Running' && p.ready).length, 3, JSON.stringify(l2lbPods));
     assert.equal(l2lbPods.filter((p) => p.name.startsWith('controller-') && p.phase === 'Running' && p.ready).length, 1, JSON.stringify(l2lbPods));
@@ -77,9 +99,16 @@ describe('l2lb in a real Kubernetes 1.20 cluster @integration', function () {
   it('the kustomize overlays build and pass a server-side dry run', async function () {
     assert.ok(plan, 'cluster is up');
     for (const overlay of readdirSync(join(REPO_ROOT, 'manifests', 'overlays'))) {
-      const built = await runAsync('kubectl', ['kustomize', '--load-restrictor=LoadRestrictionsNone', join(REPO_ROOT, 'manifests', 'overlays', overlay)], { allowFail: true, timeoutMs: 60_000 });
+      const built = await runAsync('kubectl', ['kustomize', '--load-restrictor=LoadRestrictionsNone', join(REPO_ROOT, 'manifests', 'overlays', overlay)], {
+        allowFail: true,
+        timeoutMs: 60_000,
+      });
       assert.equal(built.status, 0, `kubectl kustomize ${overlay}: ${built.stderr}`);
-      const r = await runAsync('ip', ['netns', 'exec', plan.cp.ns, 'kubectl', '--kubeconfig', `${plan.stateDir}/kubeconfig`, 'apply', '--dry-run=server', '-f', '-'], { input: built.stdout, allowFail: true, timeoutMs: 60_000 });
+      const r = await runAsync(
+        'ip',
+        ['netns', 'exec', plan.cp.ns, 'kubectl', '--kubeconfig', `${plan.stateDir}/kubeconfig`, 'apply', '--dry-run=server', '-f', '-'],
+        { input: built.stdout, allowFail: true, timeoutMs: 60_000 },
+      );
       assert.equal(r.status, 0, `server dry run of overlay ${overlay}: ${r.stderr}`);
       log(`overlay ${overlay}: ${r.stdout.trim().split('\n').length} objects pass --dry-run=server`);
     }
@@ -118,7 +147,10 @@ describe('l2lb in a real Kubernetes 1.20 cluster @integration', function () {
     const owner = await waitSingleOwner(plan, vip, 30_000);
     assert.ok(owner?.node, 'exactly one MAC answers ARP');
     const s = await k8sStatus(plan);
-    assert.deepEqual(s.kubernetes.nodes.map((n) => n.ready), [true, true, true]);
+    assert.deepEqual(
+      s.kubernetes.nodes.map((n) => n.ready),
+      [true, true, true],
+    );
   });
 
   it('a new pool range: the Service gets a new IP and stays reachable', async function () {

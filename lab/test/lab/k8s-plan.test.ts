@@ -16,12 +16,15 @@ describe('real-Kubernetes lab plan', () => {
     assert.ok(!bad.ok && /--kubernetes does not apply/.test(bad.error));
   });
 
-  it('every node routes the Service range on-link and the other nodes\' pod CIDRs via them', () => {
+  it("every node routes the Service range on-link and the other nodes' pod CIDRs via them", () => {
     for (const n of plan.nodes) {
       const routes = nodeRoutes(plan, n);
       assert.deepEqual(routes[0], [SERVICE_CIDR, 'dev', 'eth0']);
       const others = plan.nodes.filter((o) => o !== n);
-      assert.deepEqual(routes.slice(1), others.map((o) => [nodePaths(plan, o).podCidr, 'via', o.ip]));
+      assert.deepEqual(
+        routes.slice(1),
+        others.map((o) => [nodePaths(plan, o).podCidr, 'via', o.ip]),
+      );
     }
     assert.equal(new Set(plan.nodes.map((n) => nodePaths(plan, n).podCidr)).size, 3);
   });
@@ -48,6 +51,9 @@ describe('real-Kubernetes lab plan', () => {
     const [dep, svc] = webObjects(3);
     assert.equal((dep?.['spec'] as { replicas: number }).replicas, 3);
     assert.equal((svc?.['spec'] as { type: string }).type, 'LoadBalancer');
-    assert.match((poolConfigMap('10.213.0.200-10.213.0.249')['data'] as { config: string }).config, /protocol: layer2\n {2}addresses:\n {2}- 10\.213\.0\.200-10\.213\.0\.249\n/);
+    assert.match(
+      (poolConfigMap('10.213.0.200-10.213.0.249')['data'] as { config: string }).config,
+      /protocol: layer2\n {2}addresses:\n {2}- 10\.213\.0\.200-10\.213\.0\.249\n/,
+    );
   });
 });

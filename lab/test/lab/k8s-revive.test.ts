@@ -7,15 +7,17 @@ const REVIVED = Date.parse('2026-01-01T00:01:00.400Z');
 
 function pods(startedAt: string | undefined, ready: boolean, node = 'n1'): PodList {
   return {
-    items: [{
-      metadata: { name: `speaker-${node}`, namespace: 'l2lb-system' },
-      spec: { nodeName: node },
-      status: {
-        phase: 'Running',
-        conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
-        containerStatuses: [{ restartCount: 1, ready, state: startedAt ? { running: { startedAt } } : { waiting: { reason: 'ContainerCreating' } } }],
+    items: [
+      {
+        metadata: { name: `speaker-${node}`, namespace: 'l2lb-system' },
+        spec: { nodeName: node },
+        status: {
+          phase: 'Running',
+          conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
+          containerStatuses: [{ restartCount: 1, ready, state: startedAt ? { running: { startedAt } } : { waiting: { reason: 'ContainerCreating' } } }],
+        },
       },
-    }],
+    ],
   };
 }
 

@@ -15,21 +15,37 @@ function l2lb(args: string[], timeoutMs = 60_000): Promise<{ code: number | null
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN.l2lb, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
     const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => { clearTimeout(t); resolve({ code, out }); });
+    child.on('close', (code) => {
+      clearTimeout(t);
+      resolve({ code, out });
+    });
   });
 }
 
 /** MetalLB's layer-2 configuration as a MetalLB user has it (copied to the l2lb namespace, nothing else changed). */
 const METALLB_CONFIG = [
-  { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'lab', namespace: LAB_NAMESPACE },
-    spec: { addresses: ['10.213.0.201/29', '10.213.0.210-10.213.0.249'] } },
+  {
+    apiVersion: 'metallb.io/v1beta1',
+    kind: 'IPAddressPool',
+    metadata: { name: 'lab', namespace: LAB_NAMESPACE },
+    spec: { addresses: ['10.213.0.201/29', '10.213.0.210-10.213.0.249'] },
+  },
   { apiVersion: 'metallb.io/v1beta1', kind: 'L2Advertisement', metadata: { name: 'lab', namespace: LAB_NAMESPACE }, spec: { ipAddressPools: ['lab'] } },
 ];
 
-interface Held { name: string; ip: string; annotations?: Record<string, string>; port?: number }
+interface Held {
+  name: string;
+  ip: string;
+  annotations?: Record<string, string>;
+  port?: number;
+}
 /** What MetalLB left in the Services (status and annotations). */
 const HELD: Held[] = [
   { name: 'plain', ip: '10.213.0.201' },
@@ -41,7 +57,8 @@ const HELD: Held[] = [
 
 function service(h: Held): Record<string, unknown> {
   return {
-    apiVersion: 'v1', kind: 'Service',
+    apiVersion: 'v1',
+    kind: 'Service',
     metadata: { name: h.name, namespace: 'default', annotations: { ...h.annotations, 'metallb.io/ip-allocated-from-pool': 'lab' } },
     spec: { type: 'LoadBalancer', selector: { app: h.name }, ports: [{ name: 'p', port: h.port ?? 80, protocol: 'TCP' }] },
   };
@@ -87,13 +104,31 @@ describe('l2lb lab: migrating from MetalLB changes no Service @integration', fun
       // A PUT on /status: `patch --subresource=status` needs kubectl >= 1.24 (Debian bookworm ships 1.20).
       const svc = JSON.parse(kubectl(lab, ['get', 'svc', h.name, '-n', 'default', '-o', 'json'])) as { metadata: Record<string, unknown> };
       delete svc.metadata['resourceVersion'];
-      kubectl(lab, ['replace', '--raw', `/api/v1/namespaces/default/services/${h.name}/status`, '-f', '-'],
-        { input: JSON.stringify({ ...svc, status: { loadBalancer: { ingress: [{ ip: h.ip }] } } }) });
+      kubectl(lab, ['replace', '--raw', `/api/v1/namespaces/default/services/${h.name}/status`, '-f', '-'], {
+        input: JSON.stringify({ ...svc, status: { loadBalancer: { ingress: [{ ip: h.ip }] } } }),
+      });
     }
 
     const kubeconfig = join(lab.stateDir, 'kubeconfig');
-    watcher = spawn('ip', ['netns', 'exec', lab.cp.ns, 'kubectl', '--kubeconfig', kubeconfig, 'get', 'svc', '-n', 'default', '-w',
-      '-o', 'jsonpath={.metadata.name}={.status.loadBalancer.ingress[*].ip}{"\\n"}'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    watcher = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        lab.cp.ns,
+        'kubectl',
+        '--kubeconfig',
+        kubeconfig,
+        'get',
+        'svc',
+        '-n',
+        'default',
+        '-w',
+        '-o',
+        'jsonpath={.metadata.name}={.status.loadBalancer.ingress[*].ip}{"\\n"}',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let buffer = '';
     watcher.stdout?.setEncoding('utf8').on('data', (d: string) => {
       buffer += d;
@@ -105,13 +140,30 @@ describe('l2lb lab: migrating from MetalLB changes no Service @integration', fun
 
     controller = spawn('ip', ['netns', 'exec', lab.cp.ns, process.execPath, BIN.controller, ...controllerArgs(lab)], { stdio: 'ignore' });
     // The controller has taken every Service over once each carries its condition.
-    await waitFor(() => {
-      const out = kubectl(lab, ['get', 'svc', '-n', 'default', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="l2lb.io/Allocated")].status}{"\\n"}{end}'], { allowFail: true });
-      return HELD.every((h) => out.includes(`${h.name}=True`));
-    }, { timeoutMs: 30_000, intervalMs: 250, what: 'the l2lb controller to take over every Service (condition True)' });
+    await waitFor(
+      () => {
+        const out = kubectl(
+          lab,
+          [
+            'get',
+            'svc',
+            '-n',
+            'default',
+            '-o',
+            'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="l2lb.io/Allocated")].status}{"\\n"}{end}',
+          ],
+          { allowFail: true },
+        );
+        return HELD.every((h) => out.includes(`${h.name}=True`));
+      },
+      { timeoutMs: 30_000, intervalMs: 250, what: 'the l2lb controller to take over every Service (condition True)' },
+    );
     // A new Service gets a fresh IP; its events come after all earlier ones on the same watch.
     kubectl(lab, ['apply', '-f', '-'], { input: stringify(service({ name: 'newcomer', ip: '' })) });
-    const fresh = await waitFor(() => /^newcomer=(\S+)$/.exec(events.find((e) => /^newcomer=\S+$/.test(e)) ?? '')?.[1], { timeoutMs: 15_000, what: 'newcomer to get an IP' });
+    const fresh = await waitFor(() => /^newcomer=(\S+)$/.exec(events.find((e) => /^newcomer=\S+$/.test(e)) ?? '')?.[1], {
+      timeoutMs: 15_000,
+      what: 'newcomer to get an IP',
+    });
 
     for (const h of HELD) {
       const seen = events.filter((e) => e.startsWith(`${h.name}=`));

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import {
-  allNamespaces, controllerArgs, findNode, isLabNamespace, nodeByMac, planLab, prefixProblem, speakerArgs,
-} from '../../src/lab/plan.js';
+import { allNamespaces, controllerArgs, findNode, isLabNamespace, nodeByMac, planLab, prefixProblem, speakerArgs } from '../../src/lab/plan.js';
 
 describe('lab plan', () => {
   it('lays out the contract: cp .2, client .3, node i .(10+i), MACs, namespaces, switch ports', () => {
@@ -11,11 +9,14 @@ describe('lab plan', () => {
     assert.equal(p.sw, 'l2lt42-sw');
     assert.deepEqual({ ns: p.cp.ns, ip: p.cp.ip, mac: p.cp.mac }, { ns: 'l2lt42-cp', ip: '10.213.0.2', mac: '02:13:00:00:00:02' });
     assert.deepEqual({ ns: p.client.ns, ip: p.client.ip, mac: p.client.mac }, { ns: 'l2lt42-cl', ip: '10.213.0.3', mac: '02:13:00:00:00:03' });
-    assert.deepEqual(p.nodes.map((n) => [n.name, n.ns, n.ip, n.mac, n.swPort]), [
-      ['n1', 'l2lt42-n1', '10.213.0.11', '02:13:00:00:01:01', 'sw-n1'],
-      ['n2', 'l2lt42-n2', '10.213.0.12', '02:13:00:00:01:02', 'sw-n2'],
-      ['n3', 'l2lt42-n3', '10.213.0.13', '02:13:00:00:01:03', 'sw-n3'],
-    ]);
+    assert.deepEqual(
+      p.nodes.map((n) => [n.name, n.ns, n.ip, n.mac, n.swPort]),
+      [
+        ['n1', 'l2lt42-n1', '10.213.0.11', '02:13:00:00:01:01', 'sw-n1'],
+        ['n2', 'l2lt42-n2', '10.213.0.12', '02:13:00:00:01:02', 'sw-n2'],
+        ['n3', 'l2lt42-n3', '10.213.0.13', '02:13:00:00:01:03', 'sw-n3'],
+      ],
+    );
     assert.equal(p.apiUrl, 'http://10.213.0.2:6443');
     assert.equal(p.poolRange, '10.213.0.200-10.213.0.249');
     assert.deepEqual(allNamespaces(p), ['l2lt42-sw', 'l2lt42-cp', 'l2lt42-cl', 'l2lt42-n1', 'l2lt42-n2', 'l2lt42-n3']);
@@ -46,17 +47,19 @@ describe('lab plan', () => {
   });
 
   it('every planned namespace is recognised, node MACs and IPs are unique', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 40 }), fc.stringMatching(/^[a-z][a-z0-9]{1,15}$/), (n, prefix) => {
-      const p = planLab({ prefix, nodes: n });
-      assert.ok(allNamespaces(p).every((ns) => isLabNamespace(prefix, ns)));
-      assert.equal(new Set(p.nodes.map((x) => x.mac)).size, n);
-      assert.equal(new Set([p.cp.ip, p.client.ip, ...p.nodes.map((x) => x.ip)]).size, n + 2);
-      for (const node of p.nodes) {
-        assert.equal(nodeByMac(p, node.mac.toUpperCase()), node);
-        assert.equal(findNode(p, node.ns), node);
-        assert.ok(node.swPort.length <= 15, 'interface names fit IFNAMSIZ');
-      }
-    }));
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 40 }), fc.stringMatching(/^[a-z][a-z0-9]{1,15}$/), (n, prefix) => {
+        const p = planLab({ prefix, nodes: n });
+        assert.ok(allNamespaces(p).every((ns) => isLabNamespace(prefix, ns)));
+        assert.equal(new Set(p.nodes.map((x) => x.mac)).size, n);
+        assert.equal(new Set([p.cp.ip, p.client.ip, ...p.nodes.map((x) => x.ip)]).size, n + 2);
+        for (const node of p.nodes) {
+          assert.equal(nodeByMac(p, node.mac.toUpperCase()), node);
+          assert.equal(findNode(p, node.ns), node);
+          assert.ok(node.swPort.length <= 15, 'interface names fit IFNAMSIZ');
+        }
+      }),
+    );
   });
 
   it('gives each speaker the contract flags, joining the other nodes', () => {

@@ -32,8 +32,14 @@ describe('soak: loss rules and log parsing', () => {
       JSON.stringify({ message: 'withdrawn', service: 'default/web', timestamp: at(20) }),
     ].join('\n');
     const r = soakLogEvents('n1', log, 'default/web', 1_000_000 + 1000, 1_000_000 + 10_000);
-    assert.deepEqual(r.leaves.map((l) => l.member), ['n3']);
-    assert.deepEqual(r.announcements.map((a) => a.message), ['announcing']);
+    assert.deepEqual(
+      r.leaves.map((l) => l.member),
+      ['n3'],
+    );
+    assert.deepEqual(
+      r.announcements.map((a) => a.message),
+      ['announcing'],
+    );
   });
 });
 
@@ -43,7 +49,13 @@ describe('soak: loss and CPU pressure, 60 s @integration', function () {
 
   before(async function () {
     const missing = ['ip', 'kubectl', 'arping', 'ping', 'bash', 'nft', 'stress-ng'].filter((t) => !have(t));
-    const why = !isRoot() ? 'needs root' : missing.length ? `missing tools: ${missing.join(', ')}` : !speakerHasRun() ? 'l2lb-speaker has no run command (build it)' : undefined;
+    const why = !isRoot()
+      ? 'needs root'
+      : missing.length
+        ? `missing tools: ${missing.join(', ')}`
+        : !speakerHasRun()
+          ? 'l2lb-speaker has no run command (build it)'
+          : undefined;
     if (why) {
       if (process.env['CI'] === 'true') throw new Error(`soak ${why}`);
       this.skip();
@@ -62,8 +74,16 @@ describe('soak: loss and CPU pressure, 60 s @integration', function () {
 
   it('keeps the VIP on its node: 0 MAC changes at the client, 0 false deaths', async () => {
     const r = await runSoak({
-      prefix, nodes: 5, mlProfile: 'fast', seconds: Number(process.env['L2LB_SOAK_SECONDS'] ?? 60), lossPercent: 5,
-      stressedNodes: 2, stressMode: 'shared-quota', stressCpuShare: 0.4, stressPeriodMs: 100, say: (l) => console.log(`      ${l}`),
+      prefix,
+      nodes: 5,
+      mlProfile: 'fast',
+      seconds: Number(process.env['L2LB_SOAK_SECONDS'] ?? 60),
+      lossPercent: 5,
+      stressedNodes: 2,
+      stressMode: 'shared-quota',
+      stressCpuShare: 0.4,
+      stressPeriodMs: 100,
+      say: (l) => console.log(`      ${l}`),
     });
     for (const line of soakReport(r)) console.log(`      ${line}`);
     assert.ok(r.droppedFrames > 0, 'the loss rules dropped frames');

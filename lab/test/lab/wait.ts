@@ -1,5 +1,8 @@
 // Waits for a condition with a deadline (tests never sleep a fixed time hoping something happened).
-export async function waitFor<T>(cond: () => T | undefined | false | Promise<T | undefined | false>, opts: { timeoutMs: number; intervalMs?: number; what: string }): Promise<T> {
+export async function waitFor<T>(
+  cond: () => T | undefined | false | Promise<T | undefined | false>,
+  opts: { timeoutMs: number; intervalMs?: number; what: string },
+): Promise<T> {
   const deadline = Date.now() + opts.timeoutMs;
   for (;;) {
     const v = await cond();

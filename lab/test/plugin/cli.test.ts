@@ -14,7 +14,15 @@ import type { StatusReport } from '../../src/plugin/report.js';
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await pluginMain(args, { out: (s) => { out += s; }, err: (s) => { err += s; }, isTTY: false });
+  const code = await pluginMain(args, {
+    out: (s) => {
+      out += s;
+    },
+    err: (s) => {
+      err += s;
+    },
+    isTTY: false,
+  });
   return { code, out, err };
 }
 
@@ -47,10 +55,26 @@ describe('kubectl l2lb command line', function () {
     const client = new KubeClient(await loadClientConfig(kc));
     await client.create(Resources.namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'l2lb-system' } });
     await client.create(Resources.nodes, undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' } });
-    await client.create(Resources.configMaps, 'l2lb-system', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config', namespace: 'l2lb-system' }, data: { config: 'address-pools:\n- name: lan\n  protocol: layer2\n  addresses:\n  - 192.0.2.0/28\n' } });
-    await client.create(Resources.services, 'default', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } });
+    await client.create(Resources.configMaps, 'l2lb-system', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'config', namespace: 'l2lb-system' },
+      data: { config: 'address-pools:\n- name: lan\n  protocol: layer2\n  addresses:\n  - 192.0.2.0/28\n' },
+    });
+    await client.create(Resources.services, 'default', {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web', namespace: 'default' },
+      spec: { type: 'LoadBalancer', ports: [{ port: 80 }] },
+    });
     await client.patch(Resources.services, 'default', 'web', { status: { loadBalancer: { ingress: [{ ip: '192.0.2.3' }] } } }, 'merge', 'status');
-    await client.create(Resources.endpointSlicesV1, 'default', { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'web-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } }, addressType: 'IPv4', endpoints: [{ addresses: ['10.0.0.1'], nodeName: 'n1', conditions: { ready: true } }] });
+    await client.create(Resources.endpointSlicesV1, 'default', {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'web-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: ['10.0.0.1'], nodeName: 'n1', conditions: { ready: true } }],
+    });
     const st = await run(['status', '-o', 'json', '--kubeconfig', kc]);
     assert.equal(st.code, 0, st.err);
     const report = JSON.parse(st.out) as StatusReport;

@@ -6,26 +6,47 @@ import { buildExplain, buildStatus, formatExplain, formatStatus, samples, usageB
 import type { Snapshot } from '../../src/plugin/snapshot.js';
 
 const NS = 'l2lb-system';
-const node = (name: string, labels: Record<string, string> = {}, networkUnavailable = false): KubeObject => ({
-  apiVersion: 'v1', kind: 'Node', metadata: { name, labels },
-  ...(networkUnavailable ? { status: { conditions: [{ type: 'NetworkUnavailable', status: 'True' }] } } : {}),
-} as KubeObject);
-const svc = (name: string, ip: string | undefined, extra: Record<string, unknown> = {}): KubeObject => ({
-  apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' },
-  spec: { type: 'LoadBalancer', ...extra }, status: { loadBalancer: ip ? { ingress: [{ ip }] } : {} },
-} as KubeObject);
-const slice = (svcName: string, nodes: string[]): KubeObject => ({
-  apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: `${svcName}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': svcName } },
-  addressType: 'IPv4', endpoints: nodes.map((n) => ({ addresses: ['10.0.0.1'], nodeName: n, conditions: { ready: true } })),
-} as KubeObject);
-const l2status = (svcName: string, nodeName: string): KubeObject => ({
-  apiVersion: 'metallb.io/v1beta1', kind: 'ServiceL2Status', metadata: { name: `l2-${nodeName}`, namespace: NS, labels: { 'metallb.io/node': nodeName, 'metallb.io/service-name': svcName, 'metallb.io/service-namespace': 'default' } },
-  status: { node: nodeName, serviceName: svcName, serviceNamespace: 'default' },
-} as KubeObject);
-const metrics = (me: string, members: string[]): string => [
-  '# HELP l2lb_speaker_memberlist_member x', ...members.map((m) => `l2lb_speaker_memberlist_member{member="${m}"} 1`),
-  `l2lb_speaker_announced{service="default/web",protocol="layer2",node="${me}",ip="192.0.2.5"} 1`, 'l2lb_speaker_config_stale 0',
-].join('\n');
+const node = (name: string, labels: Record<string, string> = {}, networkUnavailable = false): KubeObject =>
+  ({
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name, labels },
+    ...(networkUnavailable ? { status: { conditions: [{ type: 'NetworkUnavailable', status: 'True' }] } } : {}),
+  }) as KubeObject;
+const svc = (name: string, ip: string | undefined, extra: Record<string, unknown> = {}): KubeObject =>
+  ({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: 'default' },
+    spec: { type: 'LoadBalancer', ...extra },
+    status: { loadBalancer: ip ? { ingress: [{ ip }] } : {} },
+  }) as KubeObject;
+const slice = (svcName: string, nodes: string[]): KubeObject =>
+  ({
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: `${svcName}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': svcName } },
+    addressType: 'IPv4',
+    endpoints: nodes.map((n) => ({ addresses: ['10.0.0.1'], nodeName: n, conditions: { ready: true } })),
+  }) as KubeObject;
+const l2status = (svcName: string, nodeName: string): KubeObject =>
+  ({
+    apiVersion: 'metallb.io/v1beta1',
+    kind: 'ServiceL2Status',
+    metadata: {
+      name: `l2-${nodeName}`,
+      namespace: NS,
+      labels: { 'metallb.io/node': nodeName, 'metallb.io/service-name': svcName, 'metallb.io/service-namespace': 'default' },
+    },
+    status: { node: nodeName, serviceName: svcName, serviceNamespace: 'default' },
+  }) as KubeObject;
+const metrics = (me: string, members: string[]): string =>
+  [
+    '# HELP l2lb_speaker_memberlist_member x',
+    ...members.map((m) => `l2lb_speaker_memberlist_member{member="${m}"} 1`),
+    `l2lb_speaker_announced{service="default/web",protocol="layer2",node="${me}",ip="192.0.2.5"} 1`,
+    'l2lb_speaker_config_stale 0',
+  ].join('\n');
 
 function snapshot(over: Partial<Snapshot> = {}): Snapshot {
   return {
@@ -33,18 +54,27 @@ function snapshot(over: Partial<Snapshot> = {}): Snapshot {
     services: [svc('web', '192.0.2.5'), svc('waiting', undefined)],
     nodes: [node('n1'), node('n2'), node('n3', { 'node.kubernetes.io/exclude-from-external-load-balancers': '' }), node('n4', {}, true), node('n5')],
     slices: [slice('web', ['n1'])],
-    pools: [], ads: [],
-    configMap: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config', namespace: NS }, data: { config: 'address-pools:\n- name: lan\n  protocol: layer2\n  addresses:\n  - 192.0.2.0/28\n' } } as KubeObject,
+    pools: [],
+    ads: [],
+    configMap: {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'config', namespace: NS },
+      data: { config: 'address-pools:\n- name: lan\n  protocol: layer2\n  addresses:\n  - 192.0.2.0/28\n' },
+    } as KubeObject,
     l2statuses: [l2status('web', 'n1')],
     configStates: [],
-    speakers: [{ source: 'http://n1:7472/metrics', text: metrics('n1', ['n1', 'n2', 'n3', 'n4']) }, { source: 'http://n5:7472/metrics', error: 'connect ECONNREFUSED' }],
+    speakers: [
+      { source: 'http://n1:7472/metrics', text: metrics('n1', ['n1', 'n2', 'n3', 'n4']) },
+      { source: 'http://n5:7472/metrics', error: 'connect ECONNREFUSED' },
+    ],
     unreadable: [],
     ...over,
   };
 }
 
 describe('kubectl l2lb report', () => {
-  it('explain: per-node reasons, the speakers\' own election order, who answers and who takes over', () => {
+  it("explain: per-node reasons, the speakers' own election order, who answers and who takes over", () => {
     const r = buildExplain(snapshot(), 'default/web');
     assert.ok(!('error' in r));
     const why = Object.fromEntries(r.nodes.map((n) => [n.node, n.candidate ? 'yes' : n.why]));
@@ -57,14 +87,26 @@ describe('kubectl l2lb report', () => {
     assert.match(formatExplain(r), /answers now: n\d.*\nif n\d dies: n\d/);
   });
 
-  it('explain: preferredNodeSelectors put the preferred node first and show each node\'s score', () => {
+  it("explain: preferredNodeSelectors put the preferred node first and show each node's score", () => {
     const hashOrder = electionOrder(['n1', 'n2'], '192.0.2.5');
     const loser = hashOrder[1] as string;
-    const pool: KubeObject = { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'lan', namespace: NS }, spec: { addresses: ['192.0.2.0/28'] } } as KubeObject;
-    const ad: KubeObject = { apiVersion: 'metallb.io/v1beta1', kind: 'L2Advertisement', metadata: { name: 'prefer', namespace: NS },
-      spec: { ipAddressPools: ['lan'], preferredNodeSelectors: [{ weight: 50, preference: { matchLabels: { edge: 'yes' } } }] } } as KubeObject;
+    const pool: KubeObject = {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'IPAddressPool',
+      metadata: { name: 'lan', namespace: NS },
+      spec: { addresses: ['192.0.2.0/28'] },
+    } as KubeObject;
+    const ad: KubeObject = {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'L2Advertisement',
+      metadata: { name: 'prefer', namespace: NS },
+      spec: { ipAddressPools: ['lan'], preferredNodeSelectors: [{ weight: 50, preference: { matchLabels: { edge: 'yes' } } }] },
+    } as KubeObject;
     const nodes = [node('n1', loser === 'n1' ? { edge: 'yes' } : {}), node('n2', loser === 'n2' ? { edge: 'yes' } : {})];
-    const r = buildExplain(snapshot({ configMap: undefined, pools: [pool], ads: [ad], nodes, speakers: [{ source: 'm', text: metrics('n1', ['n1', 'n2']) }] }), 'default/web');
+    const r = buildExplain(
+      snapshot({ configMap: undefined, pools: [pool], ads: [ad], nodes, speakers: [{ source: 'm', text: metrics('n1', ['n1', 'n2']) }] }),
+      'default/web',
+    );
     assert.ok(!('error' in r));
     assert.equal(r.winner, loser, 'the preferred node wins over the hash order');
     assert.deepEqual(r.orders[0]?.order, [loser, hashOrder[0]]);
@@ -84,7 +126,10 @@ describe('kubectl l2lb report', () => {
 
   it('status: Services with pool and announcing node, pool usage, pending and unreachable speakers as warnings', () => {
     const r = buildStatus(snapshot());
-    assert.deepEqual(r.services.find((s) => s.service === 'default/web'), { service: 'default/web', ips: ['192.0.2.5'], pool: 'lan', announcedBy: ['n1'] });
+    assert.deepEqual(
+      r.services.find((s) => s.service === 'default/web'),
+      { service: 'default/web', ips: ['192.0.2.5'], pool: 'lan', announcedBy: ['n1'] },
+    );
     assert.ok(r.services.find((s) => s.service === 'default/waiting')?.pending);
     assert.deepEqual(r.pools, [{ pool: 'lan', assigned: 1, size: '16', source: 'counted' }]);
     assert.deepEqual(r.speakers[0], { source: 'http://n1:7472/metrics', reachable: true, node: 'n1', members: ['n1', 'n2', 'n3', 'n4'], configStale: false });

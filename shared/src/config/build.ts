@@ -63,8 +63,11 @@ export function buildConfig(pools: readonly PoolDraft[], advertisements: readonl
       const clash = accepted.find((other) => entriesOverlap(other.entry, entry));
       if (clash !== undefined) {
         const where = clash.pool === draft ? 'of the same pool' : `of ${clash.pool.object}`;
-        problems.add(draft.object, `${draft.addressesField}[${index}]`,
-          `${show(entry.text)} overlaps ${show(clash.entry.text)} (${clash.pool.addressesField}[${clash.index}] ${where}); pools must not share addresses`);
+        problems.add(
+          draft.object,
+          `${draft.addressesField}[${index}]`,
+          `${show(entry.text)} overlaps ${show(clash.entry.text)} (${clash.pool.addressesField}[${clash.index}] ${where}); pools must not share addresses`,
+        );
         return;
       }
       accepted.push({ entry, pool: draft, index });

@@ -48,8 +48,15 @@ function yamlNestingProblem(text: string): string | undefined {
       continue;
     }
     if (lineStart) {
-      if (c === ' ' || c === '\t') { indent++; continue; }
-      if ((c === '-' || c === '?') && (text[i + 1] === ' ' || text[i + 1] === '\t')) { indent += 2; i++; continue; }
+      if (c === ' ' || c === '\t') {
+        indent++;
+        continue;
+      }
+      if ((c === '-' || c === '?') && (text[i + 1] === ' ' || text[i + 1] === '\t')) {
+        indent += 2;
+        i++;
+        continue;
+      }
       lineStart = false;
       if (indent > MAX_YAML_INDENT_COLUMNS) return `is nested deeper than ${MAX_YAML_NESTING} levels (${indent} columns of indentation)`;
     }
@@ -85,7 +92,8 @@ function leadingBlanksProblem(text: string): string | undefined {
       run = 0;
       atStart = true;
     } else if (atStart && (c === ' ' || c === '\t')) {
-      if (++run > MAX_YAML_INDENT_COLUMNS) return `line ${line} starts with more than ${MAX_YAML_INDENT_COLUMNS} blanks (deeper than ${MAX_YAML_NESTING} levels of nesting)`;
+      if (++run > MAX_YAML_INDENT_COLUMNS)
+        return `line ${line} starts with more than ${MAX_YAML_INDENT_COLUMNS} blanks (deeper than ${MAX_YAML_NESTING} levels of nesting)`;
     } else {
       atStart = false;
     }

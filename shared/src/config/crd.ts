@@ -62,8 +62,12 @@ export function parseMetalLBResources(resources: readonly unknown[]): Config {
 }
 
 function collectResource(
-  resource: unknown, index: number, problems: ProblemList,
-  pools: PoolDraft[], ads: AdvertisementDraft[], names: { pools: Set<string>; ads: Set<string> },
+  resource: unknown,
+  index: number,
+  problems: ProblemList,
+  pools: PoolDraft[],
+  ads: AdvertisementDraft[],
+  names: { pools: Set<string>; ads: Set<string> },
 ): void {
   const position = `resource #${index + 1}`;
   if (!isRecord(resource)) {
@@ -131,9 +135,11 @@ function collectResource(
   }
   if (name !== undefined) names.ads.add(name);
   const poolNames = uniqueStrings(specRecord['ipAddressPools'], object, 'spec.ipAddressPools', problems, (v) =>
-    isDnsSubdomain(v) ? undefined : `${show(v)} is not a valid pool name`);
+    isDnsSubdomain(v) ? undefined : `${show(v)} is not a valid pool name`,
+  );
   const interfaces = uniqueStrings(specRecord['interfaces'], object, 'spec.interfaces', problems, (v) =>
-    INTERFACE_NAME.test(v) ? undefined : `${show(v)} is not a valid interface name (1-15 characters, no spaces, '/' or ':')`);
+    INTERFACE_NAME.test(v) ? undefined : `${show(v)} is not a valid interface name (1-15 characters, no spaces, '/' or ':')`,
+  );
   const poolSelectors = parseLabelSelectorList(specRecord['ipAddressPoolSelectors'], object, 'spec.ipAddressPoolSelectors', problems);
   ads.push({
     name: name ?? `(${position})`,
@@ -191,7 +197,8 @@ function objectName(resource: Record<string, unknown>): string | undefined {
 /** Unknown fields are ignored with a warning, as the API server's pruning would drop them from a stored CR. */
 function checkKnownFields(record: Record<string, unknown>, known: readonly string[], object: string, field: string, problems: ProblemList): void {
   for (const key of Object.keys(record)) {
-    if (!known.includes(key)) problems.warn(object, field, `unknown field ${show(key)} is ignored, as the API server would prune it (known: ${known.join(', ')})`);
+    if (!known.includes(key))
+      problems.warn(object, field, `unknown field ${show(key)} is ignored, as the API server would prune it (known: ${known.join(', ')})`);
   }
 }
 
@@ -216,8 +223,14 @@ function uniqueStrings(value: unknown, object: string, field: string, problems: 
       return;
     }
     const error = check(item);
-    if (error !== undefined) { problems.add(object, `${field}[${index}]`, error); return; }
-    if (out.includes(item)) { problems.add(object, `${field}[${index}]`, `duplicate entry ${show(item)}`); return; }
+    if (error !== undefined) {
+      problems.add(object, `${field}[${index}]`, error);
+      return;
+    }
+    if (out.includes(item)) {
+      problems.add(object, `${field}[${index}]`, `duplicate entry ${show(item)}`);
+      return;
+    }
     out.push(item);
   });
   return out;
@@ -241,7 +254,8 @@ function parseServiceAllocation(value: unknown, object: string, problems: Proble
     }
   }
   const namespaces = uniqueStrings(value['namespaces'], object, `${field}.namespaces`, problems, (v) =>
-    isDnsLabel(v) ? undefined : `${show(v)} is not a valid namespace name`);
+    isDnsLabel(v) ? undefined : `${show(v)} is not a valid namespace name`,
+  );
   return Object.freeze({
     priority,
     namespaces: Object.freeze(namespaces),

@@ -9,9 +9,7 @@ export interface ConfigProblem {
 }
 
 export function formatProblem(problem: ConfigProblem): string {
-  return problem.field === undefined
-    ? `${problem.object}: ${problem.message}`
-    : `${problem.object}: ${problem.field}: ${problem.message}`;
+  return problem.field === undefined ? `${problem.object}: ${problem.message}` : `${problem.object}: ${problem.field}: ${problem.message}`;
 }
 
 /** The only error configuration parsing ever throws. */
@@ -20,9 +18,11 @@ export class ConfigError extends Error {
   readonly problems: readonly ConfigProblem[];
 
   constructor(problems: readonly ConfigProblem[]) {
-    super(problems.length === 1 && problems[0] !== undefined
-      ? formatProblem(problems[0])
-      : `${problems.length} configuration problems:\n${problems.map((p) => `  - ${formatProblem(p)}`).join('\n')}`);
+    super(
+      problems.length === 1 && problems[0] !== undefined
+        ? formatProblem(problems[0])
+        : `${problems.length} configuration problems:\n${problems.map((p) => `  - ${formatProblem(p)}`).join('\n')}`,
+    );
     this.problems = Object.freeze([...problems]);
   }
 }
@@ -64,10 +64,15 @@ export function describeType(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   switch (typeof value) {
-    case 'string': return `the string ${show(value)}`;
-    case 'number': return `the number ${String(value)}`;
-    case 'boolean': return `the boolean ${String(value)}`;
-    case 'object': return 'a mapping';
-    default: return typeof value;
+    case 'string':
+      return `the string ${show(value)}`;
+    case 'number':
+      return `the number ${String(value)}`;
+    case 'boolean':
+      return `the boolean ${String(value)}`;
+    case 'object':
+      return 'a mapping';
+    default:
+      return typeof value;
   }
 }

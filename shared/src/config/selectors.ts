@@ -71,7 +71,11 @@ export function parseLabelSelector(value: unknown, object: string, field: string
   const before = problems.items.length;
   for (const key of Object.keys(value)) {
     if (key !== 'matchLabels' && key !== 'matchExpressions') {
-      problems.warn(object, field, `unknown field ${show(key)} in label selector is ignored, as the API server would prune it (known: matchLabels, matchExpressions)`);
+      problems.warn(
+        object,
+        field,
+        `unknown field ${show(key)} in label selector is ignored, as the API server would prune it (known: matchLabels, matchExpressions)`,
+      );
     }
   }
   const matchLabels = parseStringMap(value['matchLabels'], object, `${field}.matchLabels`, problems, true);
@@ -97,7 +101,8 @@ function parseRequirement(raw: unknown, object: string, field: string, problems:
     return undefined;
   }
   for (const key of Object.keys(raw)) {
-    if (key !== 'key' && key !== 'operator' && key !== 'values') problems.warn(object, field, `unknown field ${show(key)} is ignored, as the API server would prune it (known: key, operator, values)`);
+    if (key !== 'key' && key !== 'operator' && key !== 'values')
+      problems.warn(object, field, `unknown field ${show(key)} is ignored, as the API server would prune it (known: key, operator, values)`);
   }
   const key = raw['key'];
   const operator = raw['operator'];
@@ -108,7 +113,10 @@ function parseRequirement(raw: unknown, object: string, field: string, problems:
     ok = false;
   } else {
     const keyError = labelKeyError(key);
-    if (keyError !== undefined) { problems.add(object, `${field}.key`, keyError); ok = false; }
+    if (keyError !== undefined) {
+      problems.add(object, `${field}.key`, keyError);
+      ok = false;
+    }
   }
   if (typeof operator !== 'string' || !(OPERATORS as readonly string[]).includes(operator)) {
     problems.add(object, `${field}.operator`, `${show(operator)} is not a valid operator (use In, NotIn, Exists or DoesNotExist)`);
@@ -121,10 +129,22 @@ function parseRequirement(raw: unknown, object: string, field: string, problems:
       ok = false;
     } else {
       rawValues.forEach((v: unknown, i) => {
-        if (typeof v !== 'string') { problems.add(object, `${field}.values[${i}]`, `must be a string, got ${describeType(v)}`); ok = false; return; }
+        if (typeof v !== 'string') {
+          problems.add(object, `${field}.values[${i}]`, `must be a string, got ${describeType(v)}`);
+          ok = false;
+          return;
+        }
         const valueError = labelValueError(v);
-        if (valueError !== undefined) { problems.add(object, `${field}.values[${i}]`, valueError); ok = false; return; }
-        if (values.includes(v)) { problems.add(object, `${field}.values[${i}]`, `duplicate value ${show(v)}`); ok = false; return; }
+        if (valueError !== undefined) {
+          problems.add(object, `${field}.values[${i}]`, valueError);
+          ok = false;
+          return;
+        }
+        if (values.includes(v)) {
+          problems.add(object, `${field}.values[${i}]`, `duplicate value ${show(v)}`);
+          ok = false;
+          return;
+        }
         values.push(v);
       });
     }
@@ -166,9 +186,7 @@ export function parseLabelSelectorList(value: unknown, object: string, field: st
 
 function selectorKey(selector: LabelSelector): string {
   const labels = Object.entries(selector.matchLabels).sort(([a], [b]) => a.localeCompare(b));
-  const expressions = selector.matchExpressions
-    .map((e) => `${e.key} ${e.operator} ${[...e.values].sort().join(',')}`)
-    .sort();
+  const expressions = selector.matchExpressions.map((e) => `${e.key} ${e.operator} ${[...e.values].sort().join(',')}`).sort();
   return JSON.stringify([labels, expressions]);
 }
 
@@ -202,10 +220,18 @@ export function formatSelector(selector: LabelSelector): string {
   const parts = Object.entries(selector.matchLabels).map(([k, v]) => `${k}=${v}`);
   for (const e of selector.matchExpressions) {
     switch (e.operator) {
-      case 'In': parts.push(`${e.key} in (${e.values.join(',')})`); break;
-      case 'NotIn': parts.push(`${e.key} notin (${e.values.join(',')})`); break;
-      case 'Exists': parts.push(e.key); break;
-      case 'DoesNotExist': parts.push(`!${e.key}`); break;
+      case 'In':
+        parts.push(`${e.key} in (${e.values.join(',')})`);
+        break;
+      case 'NotIn':
+        parts.push(`${e.key} notin (${e.values.join(',')})`);
+        break;
+      case 'Exists':
+        parts.push(e.key);
+        break;
+      case 'DoesNotExist':
+        parts.push(`!${e.key}`);
+        break;
     }
   }
   return parts.length === 0 ? '<all>' : parts.join(',');

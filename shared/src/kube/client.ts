@@ -60,7 +60,10 @@ export function errorLine(verb: string, object: string, e: unknown): string {
 export class NdjsonSplitter {
   private buf = '';
 
-  constructor(private readonly onObject: (obj: Record<string, unknown>) => void, private readonly onBad: (line: string, reason: string) => void) {}
+  constructor(
+    private readonly onObject: (obj: Record<string, unknown>) => void,
+    private readonly onBad: (line: string, reason: string) => void,
+  ) {}
 
   push(chunk: string): void {
     this.buf += chunk;
@@ -139,7 +142,10 @@ export class KubeClient {
   readonly timeoutMs: number;
   private readonly userAgent: string;
 
-  constructor(readonly kubeConfig: KubeConfig, opts: { timeoutMs?: number; userAgent?: string } = {}) {
+  constructor(
+    readonly kubeConfig: KubeConfig,
+    opts: { timeoutMs?: number; userAgent?: string } = {},
+  ) {
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.userAgent = opts.userAgent ?? 'l2lb';
   }
@@ -150,7 +156,12 @@ export class KubeClient {
     return c.server.replace(/\/+$/, '');
   }
 
-  private async open(method: string, path: string, query: RequestOptions['query'], headers: Record<string, string>): Promise<{ url: URL; options: https.RequestOptions; mod: typeof http | typeof https }> {
+  private async open(
+    method: string,
+    path: string,
+    query: RequestOptions['query'],
+    headers: Record<string, string>,
+  ): Promise<{ url: URL; options: https.RequestOptions; mod: typeof http | typeof https }> {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const options: https.RequestOptions = { method, headers: { 'User-Agent': this.userAgent, ...headers } };
@@ -259,9 +270,12 @@ export class KubeClient {
         opts.onConnected?.();
         arm();
         res.setEncoding('utf8');
-        const splitter = new NdjsonSplitter((obj) => {
-          if (!settled) onObject(obj);
-        }, (line, reason) => opts.onBadLine?.(line, reason));
+        const splitter = new NdjsonSplitter(
+          (obj) => {
+            if (!settled) onObject(obj);
+          },
+          (line, reason) => opts.onBadLine?.(line, reason),
+        );
         res.on('data', (chunk: string) => {
           arm();
           splitter.push(chunk);
@@ -306,16 +320,33 @@ export class KubeClient {
     return this.request<T>('POST', resourcePath(r, namespace), { body });
   }
 
-  async replace<T extends KubeObject = KubeObject>(r: ResourceRef, namespace: string | undefined, name: string, body: KubeObject, subresource?: 'status'): Promise<T> {
+  async replace<T extends KubeObject = KubeObject>(
+    r: ResourceRef,
+    namespace: string | undefined,
+    name: string,
+    body: KubeObject,
+    subresource?: 'status',
+  ): Promise<T> {
     return this.request<T>('PUT', resourcePath(r, namespace, name, subresource), { body });
   }
 
-  async patch<T extends KubeObject = KubeObject>(r: ResourceRef, namespace: string | undefined, name: string, patch: unknown, type: PatchType = 'merge', subresource?: 'status'): Promise<T> {
+  async patch<T extends KubeObject = KubeObject>(
+    r: ResourceRef,
+    namespace: string | undefined,
+    name: string,
+    patch: unknown,
+    type: PatchType = 'merge',
+    subresource?: 'status',
+  ): Promise<T> {
     return this.request<T>('PATCH', resourcePath(r, namespace, name, subresource), { body: patch, contentType: PATCH_CONTENT[type] });
   }
 
   async delete(r: ResourceRef, namespace: string | undefined, name: string, opts: { gracePeriodSeconds?: number } = {}): Promise<unknown> {
-    return this.request('DELETE', resourcePath(r, namespace, name), opts.gracePeriodSeconds !== undefined ? { query: { gracePeriodSeconds: opts.gracePeriodSeconds } } : {});
+    return this.request(
+      'DELETE',
+      resourcePath(r, namespace, name),
+      opts.gracePeriodSeconds !== undefined ? { query: { gracePeriodSeconds: opts.gracePeriodSeconds } } : {},
+    );
   }
 
   /** True when the server serves `r` (discovery of its group/version). */

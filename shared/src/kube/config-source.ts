@@ -103,11 +103,15 @@ export function kubeConfigSourceDeps(client: KubeClient, informerLog: Logger, re
       const [pools, ads] = await Promise.all([client.serves(Resources.ipAddressPools), client.serves(Resources.l2Advertisements)]);
       return pools && ads; // one group/version: a half-installed set is not watched
     },
-    createCache: (spec) => new Informer(client, {
-      resource: spec.resource, namespace: spec.namespace, name: spec.name, logger: informerLog,
-      ...(spec.fieldSelector !== undefined ? { fieldSelector: spec.fieldSelector } : {}),
-      ...(registry !== undefined ? { registry } : {}),
-    }),
+    createCache: (spec) =>
+      new Informer(client, {
+        resource: spec.resource,
+        namespace: spec.namespace,
+        name: spec.name,
+        logger: informerLog,
+        ...(spec.fieldSelector !== undefined ? { fieldSelector: spec.fieldSelector } : {}),
+        ...(registry !== undefined ? { registry } : {}),
+      }),
   };
 }
 
@@ -133,7 +137,10 @@ export class ConfigSource {
   constructor(private readonly options: ConfigSourceOptions) {
     this.timers = options.timers ?? realTimers;
     this.configMap = options.createCache({
-      resource: Resources.configMaps, namespace: options.namespace, name: 'configmap', fieldSelector: `metadata.name=${CONFIGMAP_NAME}`,
+      resource: Resources.configMaps,
+      namespace: options.namespace,
+      name: 'configmap',
+      fieldSelector: `metadata.name=${CONFIGMAP_NAME}`,
     });
     this.onEvents(this.configMap, () => this.changed());
   }
@@ -196,7 +203,9 @@ export class ConfigSource {
   watchConfigMap<T>(name: string, parse: (object: KubeObject | undefined) => ParsedConfigMap<T>, apply: (reading: ConfigMapReading<T>) => void): void {
     const cache = this.options.createCache({ resource: Resources.configMaps, namespace: this.options.namespace, name, fieldSelector: `metadata.name=${name}` });
     const extra: ExtraConfigMap = {
-      name, cache, error: undefined,
+      name,
+      cache,
+      error: undefined,
       read: () => {
         const object = cache.get(name, this.options.namespace);
         const parsed = parse(object);
@@ -237,7 +246,10 @@ export class ConfigSource {
     if (this.stopping) return;
     if (served) this.watchCrds();
     else {
-      this.options.logger.info(`the metallb.io CRDs are not served by this API server: configuration comes from the ConfigMap only; checking again every ${this.crdRecheckMs / 1000} s`, { namespace: this.options.namespace });
+      this.options.logger.info(
+        `the metallb.io CRDs are not served by this API server: configuration comes from the ConfigMap only; checking again every ${this.crdRecheckMs / 1000} s`,
+        { namespace: this.options.namespace },
+      );
       this.scheduleRecheck();
     }
     this.started = true;
@@ -270,8 +282,9 @@ export class ConfigSource {
     const ns = this.options.namespace;
     const data = this.configMap.get(CONFIGMAP_NAME, ns)?.['data'];
     const text = typeof data === 'object' && data !== null ? (data as Record<string, unknown>)['config'] : undefined;
-    const resources = (this.crsSynced ? [...(this.pools?.list() ?? []), ...(this.ads?.list() ?? [])] : [])
-      .sort((a, b) => `${a.kind}/${a.metadata?.name}`.localeCompare(`${b.kind}/${b.metadata?.name}`));
+    const resources = (this.crsSynced ? [...(this.pools?.list() ?? []), ...(this.ads?.list() ?? [])] : []).sort((a, b) =>
+      `${a.kind}/${a.metadata?.name}`.localeCompare(`${b.kind}/${b.metadata?.name}`),
+    );
     const update = this.state.update({ configMapText: typeof text === 'string' ? text : undefined, configMapObject: this.configMapObject, resources });
     if (update.kind !== 'invalid') {
       const config = this.state.config;
@@ -336,8 +349,13 @@ export class ConfigSource {
     const namespace = this.options.namespace;
     const pools = this.options.createCache({ resource: Resources.ipAddressPools, namespace, name: 'ipaddresspools' });
     const ads = this.options.createCache({ resource: Resources.l2Advertisements, namespace, name: 'l2advertisements' });
-    for (const cache of [pools, ads]) this.onEvents(cache, () => { if (this.crsSynced) this.changed(); });
-    const poolChanged = (o: KubeObject): void => { for (const l of this.poolListeners) l(o.metadata?.name ?? ''); };
+    for (const cache of [pools, ads])
+      this.onEvents(cache, () => {
+        if (this.crsSynced) this.changed();
+      });
+    const poolChanged = (o: KubeObject): void => {
+      for (const l of this.poolListeners) l(o.metadata?.name ?? '');
+    };
     pools.on('add', poolChanged);
     pools.on('update', poolChanged);
     this.pools = pools;

@@ -46,15 +46,21 @@ export function configurationStateStatus(verdict: ConfigurationVerdict, now: Dat
   return {
     result: verdict.result,
     errorSummary: valid ? null : verdict.errorSummary,
-    conditions: [{
-      type: CONDITION_CONFIG_VALID,
-      status: valid ? 'True' : 'False',
-      reason: valid ? 'Reconciled' : 'ConfigurationError',
-      // MetalLB leaves the message empty when valid; kube-apiserver < 1.21 built with Go >= 1.16 turns "" in a
-      // custom resource into null and refuses it (kubernetes/kubernetes#99804), so it says so. No pool: says that.
-      message: valid ? (verdict.noConfiguration !== undefined ? `no configuration: ${verdict.noConfiguration}` : 'the configuration is valid') : verdict.errorSummary,
-      lastTransitionTime: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    }],
+    conditions: [
+      {
+        type: CONDITION_CONFIG_VALID,
+        status: valid ? 'True' : 'False',
+        reason: valid ? 'Reconciled' : 'ConfigurationError',
+        // MetalLB leaves the message empty when valid; kube-apiserver < 1.21 built with Go >= 1.16 turns "" in a
+        // custom resource into null and refuses it (kubernetes/kubernetes#99804), so it says so. No pool: says that.
+        message: valid
+          ? verdict.noConfiguration !== undefined
+            ? `no configuration: ${verdict.noConfiguration}`
+            : 'the configuration is valid'
+          : verdict.errorSummary,
+        lastTransitionTime: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      },
+    ],
   };
 }
 
@@ -81,7 +87,6 @@ export interface ConfigurationStateWriterOptions {
   readonly retryMs?: number;
   readonly maxRetryMs?: number;
 }
-
 
 export class ConfigurationStateWriter {
   readonly name: string;
@@ -182,9 +187,12 @@ export function kubeConfigurationStateApi(client: KubeClient): Pick<Configuratio
   return {
     api: {
       patchStatus: (namespace, name, status) => client.patch(Resources.configurationStates, namespace, name, { status }, 'merge', 'status'),
-      create: (namespace, name, labels) => client.create(Resources.configurationStates, namespace, {
-        apiVersion: 'metallb.io/v1beta1', kind: 'ConfigurationState', metadata: { name, namespace, labels },
-      }),
+      create: (namespace, name, labels) =>
+        client.create(Resources.configurationStates, namespace, {
+          apiVersion: 'metallb.io/v1beta1',
+          kind: 'ConfigurationState',
+          metadata: { name, namespace, labels },
+        }),
     },
     statusOf: (e) => (isApiError(e) ? e.code : undefined),
   };
@@ -195,14 +203,23 @@ export function kubeConfigurationStateApi(client: KubeClient): Pick<Configuratio
  * l2lb_configuration_state_write_errors_total on the process's registry.
  */
 export function processConfigurationStateWriter(p: {
-  client: KubeClient; namespace: string; component: ComponentType; node?: string; logger: Logger; registry?: Registry;
+  client: KubeClient;
+  namespace: string;
+  component: ComponentType;
+  node?: string;
+  logger: Logger;
+  registry?: Registry;
 }): ConfigurationStateWriter {
   const errors = new Counter({
-    name: 'l2lb_configuration_state_write_errors_total', help: 'Failed writes of this component\'s ConfigurationState (retried with backoff)',
+    name: 'l2lb_configuration_state_write_errors_total',
+    help: "Failed writes of this component's ConfigurationState (retried with backoff)",
     registers: p.registry ? [p.registry] : [],
   });
   return new ConfigurationStateWriter({
-    ...kubeConfigurationStateApi(p.client), namespace: p.namespace, component: p.component, logger: p.logger,
+    ...kubeConfigurationStateApi(p.client),
+    namespace: p.namespace,
+    component: p.component,
+    logger: p.logger,
     ...(p.node !== undefined ? { node: p.node } : {}),
     onError: () => errors.inc(),
   });

@@ -4,9 +4,7 @@
 import type { KubeClient } from './client.js';
 import { Resources, type ResourceRef } from './types.js';
 
-export type EndpointsSource =
-  | { kind: 'EndpointSlice'; resource: ResourceRef }
-  | { kind: 'Endpoints'; resource: ResourceRef };
+export type EndpointsSource = { kind: 'EndpointSlice'; resource: ResourceRef } | { kind: 'Endpoints'; resource: ResourceRef };
 
 export async function chooseEndpointsSource(client: KubeClient): Promise<EndpointsSource> {
   if (await client.serves(Resources.endpointSlicesV1)) return { kind: 'EndpointSlice', resource: Resources.endpointSlicesV1 };

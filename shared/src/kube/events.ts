@@ -41,8 +41,11 @@ function eventName(target: EventTarget): string {
 
 export function targetOf(obj: KubeObject, fallbackKind: string, fallbackApiVersion = 'v1'): EventTarget {
   return {
-    kind: obj.kind ?? fallbackKind, apiVersion: obj.apiVersion ?? fallbackApiVersion, name: obj.metadata?.name ?? '',
-    ...(obj.metadata?.namespace ? { namespace: obj.metadata.namespace } : {}), ...(obj.metadata?.uid ? { uid: obj.metadata.uid } : {}),
+    kind: obj.kind ?? fallbackKind,
+    apiVersion: obj.apiVersion ?? fallbackApiVersion,
+    name: obj.metadata?.name ?? '',
+    ...(obj.metadata?.namespace ? { namespace: obj.metadata.namespace } : {}),
+    ...(obj.metadata?.uid ? { uid: obj.metadata.uid } : {}),
   };
 }
 
@@ -53,7 +56,10 @@ export class EventRecorder {
   private readonly waiting: (() => void)[] = [];
   private droppedCount = 0;
 
-  constructor(private readonly client: KubeClient, private readonly opts: EventRecorderOptions) {
+  constructor(
+    private readonly client: KubeClient,
+    private readonly opts: EventRecorderOptions,
+  ) {
     this.api = opts.api;
     this.log = opts.logger ?? defaultLogger();
   }
@@ -77,7 +83,9 @@ export class EventRecorder {
       if (this.waiting.length >= (this.opts.maxQueued ?? 1000)) {
         this.droppedCount++;
         if (this.droppedCount === 1 || this.droppedCount % 1000 === 0) {
-          this.log.warn(`too many events waiting to be written: dropping ${reason} for ${target.kind} ${target.namespace ?? ''}/${target.name} (${this.droppedCount} dropped so far)`);
+          this.log.warn(
+            `too many events waiting to be written: dropping ${reason} for ${target.kind} ${target.namespace ?? ''}/${target.name} (${this.droppedCount} dropped so far)`,
+          );
         }
         return undefined;
       }
@@ -95,13 +103,26 @@ export class EventRecorder {
   private async write(target: EventTarget, type: EventType, reason: string, message: string, action: string): Promise<KubeObject | undefined> {
     const namespace = target.namespace ?? 'default';
     const now = new Date();
-    const ref = { kind: target.kind, apiVersion: target.apiVersion, name: target.name, namespace: target.namespace, ...(target.uid ? { uid: target.uid } : {}) };
+    const ref = {
+      kind: target.kind,
+      apiVersion: target.apiVersion,
+      name: target.name,
+      namespace: target.namespace,
+      ...(target.uid ? { uid: target.uid } : {}),
+    };
     if (this.api !== 'v1') {
       const body: KubeObject = {
-        apiVersion: 'events.k8s.io/v1', kind: 'Event',
+        apiVersion: 'events.k8s.io/v1',
+        kind: 'Event',
         metadata: { name: eventName(target), namespace },
-        regarding: ref, reason, note: message.slice(0, 1024), type, action,
-        reportingController: this.opts.controller, reportingInstance: this.opts.instance, eventTime: microTime(now),
+        regarding: ref,
+        reason,
+        note: message.slice(0, 1024),
+        type,
+        action,
+        reportingController: this.opts.controller,
+        reportingInstance: this.opts.instance,
+        eventTime: microTime(now),
       };
       try {
         const out = await this.client.create(Resources.events, namespace, body);
@@ -120,11 +141,19 @@ export class EventRecorder {
     }
     const ts = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
     const body: KubeObject = {
-      apiVersion: 'v1', kind: 'Event',
+      apiVersion: 'v1',
+      kind: 'Event',
       metadata: { name: eventName(target), namespace },
-      involvedObject: ref, reason, message, type, count: 1, firstTimestamp: ts, lastTimestamp: ts,
+      involvedObject: ref,
+      reason,
+      message,
+      type,
+      count: 1,
+      firstTimestamp: ts,
+      lastTimestamp: ts,
       source: { component: this.opts.controller, host: this.opts.instance },
-      reportingComponent: this.opts.controller, reportingInstance: this.opts.instance,
+      reportingComponent: this.opts.controller,
+      reportingInstance: this.opts.instance,
     };
     try {
       return await this.client.create(Resources.coreEvents, namespace, body);

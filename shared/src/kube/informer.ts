@@ -98,9 +98,14 @@ export class Informer<T extends KubeObject = KubeObject> {
   private untrack: (() => void) | undefined;
   private syncWaiters: (() => void)[] = [];
 
-  constructor(private readonly client: KubeClient, private readonly opts: InformerOptions) {
+  constructor(
+    private readonly client: KubeClient,
+    private readonly opts: InformerOptions,
+  ) {
     const r = opts.resource;
-    this.name = opts.name ?? [describeObject(r, opts.namespace, undefined).replace(' (collection)', ''), opts.labelSelector, opts.fieldSelector].filter(Boolean).join(' ');
+    this.name =
+      opts.name ??
+      [describeObject(r, opts.namespace, undefined).replace(' (collection)', ''), opts.labelSelector, opts.fieldSelector].filter(Boolean).join(' ');
     this.log = opts.logger ?? defaultLogger();
     this.metrics = kubeMetrics(opts.registry);
     this.backoff = { initialMs: opts.backoff?.initialMs ?? 500, maxMs: opts.backoff?.maxMs ?? 30_000, jitter: opts.backoff?.jitter ?? 0.2 };
@@ -140,7 +145,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   get(name: string, namespace?: string): T | undefined {
-    return this.cache.get(`${this.opts.resource.namespaced ? namespace ?? '' : ''}/${name}`);
+    return this.cache.get(`${this.opts.resource.namespaced ? (namespace ?? '') : ''}/${name}`);
   }
 
   /** Cached objects (optionally of one namespace). */
@@ -256,7 +261,11 @@ export class Informer<T extends KubeObject = KubeObject> {
         const delay = backoffDelay(this.failures, this.backoff, this.random);
         const reason = e instanceof KubeApiError ? (e.code === 0 ? e.reason : String(e.code)) : 'error';
         this.metrics.restarts.inc({ informer: this.name, reason });
-        this.log.warn(`${errorLine('watch', this.name, e)}; retry ${this.failures} in ${delay} ms`, { informer: this.name, attempt: this.failures, delayMs: delay });
+        this.log.warn(`${errorLine('watch', this.name, e)}; retry ${this.failures} in ${delay} ms`, {
+          informer: this.name,
+          attempt: this.failures,
+          delayMs: delay,
+        });
         for (const h of this.handlers.error) {
           try {
             h(e instanceof Error ? e : new Error(errorText(e)));
@@ -287,7 +296,10 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.checkBeforeResume = false;
     const now = page.metadata?.resourceVersion;
     if (resourceVersionWentBack(this.rv, now)) {
-      this.log.warn(`informer ${this.name}: resourceVersion went back from ${this.rv ?? ''} to ${now ?? ''} (the API server's storage was restored from an older state?); relisting`, { informer: this.name });
+      this.log.warn(
+        `informer ${this.name}: resourceVersion went back from ${this.rv ?? ''} to ${now ?? ''} (the API server's storage was restored from an older state?); relisting`,
+        { informer: this.name },
+      );
       this.rv = undefined;
     }
   }
@@ -345,25 +357,38 @@ export class Informer<T extends KubeObject = KubeObject> {
     const path = resourcePath(o.resource, o.namespace);
     // `ended`: our own abort, to end the watch at once when the server says it cannot go on (an ERROR
     // event) or the resourceVersion is seen going back; `failure` is then what the loop acts on.
-    const round: { from: string | undefined; delivered: boolean; failure?: Error; ended: AbortController } = { from: this.rv, delivered: false, ended: new AbortController() };
+    const round: { from: string | undefined; delivered: boolean; failure?: Error; ended: AbortController } = {
+      from: this.rv,
+      delivered: false,
+      ended: new AbortController(),
+    };
     const onAbort = (): void => round.ended.abort();
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      await this.client.stream(path, {
-        watch: 1, resourceVersion: this.rv, allowWatchBookmarks: true, timeoutSeconds: jittered,
-        labelSelector: o.labelSelector || undefined, fieldSelector: o.fieldSelector || undefined,
-      }, (ev) => this.onWatchEvent(ev, path, round), {
-        signal: round.ended.signal,
-        inactivityTimeoutMs: o.inactivityTimeoutMs ?? (timeout + 30) * 1000,
-        onConnected: () => {
-          this.connected = true;
-          if (this.failures > 0) this.log.info(`informer ${this.name}: watch re-established at resourceVersion ${this.rv ?? ''}`, { informer: this.name });
+      await this.client.stream(
+        path,
+        {
+          watch: 1,
+          resourceVersion: this.rv,
+          allowWatchBookmarks: true,
+          timeoutSeconds: jittered,
+          labelSelector: o.labelSelector || undefined,
+          fieldSelector: o.fieldSelector || undefined,
         },
-        onBadLine: (_line, reason) => {
-          this.metrics.dropped.inc({ informer: this.name, reason: 'bad_json' });
-          this.log.warn(`informer ${this.name}: dropped a watch line: ${reason}`, { informer: this.name });
+        (ev) => this.onWatchEvent(ev, path, round),
+        {
+          signal: round.ended.signal,
+          inactivityTimeoutMs: o.inactivityTimeoutMs ?? (timeout + 30) * 1000,
+          onConnected: () => {
+            this.connected = true;
+            if (this.failures > 0) this.log.info(`informer ${this.name}: watch re-established at resourceVersion ${this.rv ?? ''}`, { informer: this.name });
+          },
+          onBadLine: (_line, reason) => {
+            this.metrics.dropped.inc({ informer: this.name, reason: 'bad_json' });
+            this.log.warn(`informer ${this.name}: dropped a watch line: ${reason}`, { informer: this.name });
+          },
         },
-      });
+      );
     } catch (e) {
       throw round.failure ?? e;
     } finally {
@@ -374,7 +399,11 @@ export class Informer<T extends KubeObject = KubeObject> {
     return round.delivered;
   }
 
-  private onWatchEvent(ev: Record<string, unknown>, path: string, round: { from: string | undefined; delivered: boolean; failure?: Error; ended: AbortController }): void {
+  private onWatchEvent(
+    ev: Record<string, unknown>,
+    path: string,
+    round: { from: string | undefined; delivered: boolean; failure?: Error; ended: AbortController },
+  ): void {
     if (round.failure) return;
     const type = ev['type'];
     const obj = ev['object'];
@@ -392,7 +421,9 @@ export class Informer<T extends KubeObject = KubeObject> {
     const rv = k.metadata?.resourceVersion;
     if (resourceVersionWentBack(round.from, rv)) {
       // Resumed from a newer resourceVersion than the server's: what changed in between is unknown.
-      round.failure = new WentBack(`resourceVersion went back from ${round.from ?? ''} to ${rv ?? ''} (the API server's storage was restored from an older state?)`);
+      round.failure = new WentBack(
+        `resourceVersion went back from ${round.from ?? ''} to ${rv ?? ''} (the API server's storage was restored from an older state?)`,
+      );
       round.ended.abort();
       return;
     }

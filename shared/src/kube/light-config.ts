@@ -33,7 +33,11 @@ export class LightKubeConfig {
   private token: string | undefined;
   private tokenReadAt = 0;
 
-  constructor(private readonly cluster: LightCluster, private readonly creds: Credentials, private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly cluster: LightCluster,
+    private readonly creds: Credentials,
+    private readonly now: () => number = Date.now,
+  ) {
     this.token = creds.token;
   }
 
@@ -134,10 +138,13 @@ export function inClusterConfig(env: Readonly<Record<string, string | undefined>
     throw new Error('not running in a cluster (KUBERNETES_SERVICE_HOST/PORT unset): pass --kubeconfig');
   }
   const hostPart = host.includes(':') ? `[${host}]` : host;
-  return new LightKubeConfig({ name: 'in-cluster', server: `https://${hostPart}:${port}`, skipTLSVerify: false }, {
-    ca: readFileSync(join(root, 'ca.crt')),
-    tokenFile: join(root, 'token'),
-  });
+  return new LightKubeConfig(
+    { name: 'in-cluster', server: `https://${hostPart}:${port}`, skipTLSVerify: false },
+    {
+      ca: readFileSync(join(root, 'ca.crt')),
+      tokenFile: join(root, 'token'),
+    },
+  );
 }
 
 /** Loads the client configuration: a kubeconfig file, else the in-cluster service account. */

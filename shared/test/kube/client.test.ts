@@ -19,7 +19,9 @@ describe('kube client (unit)', () => {
   before(async () => {
     server = createServer((req: IncomingMessage, res) => {
       let body = '';
-      req.on('data', (c: Buffer) => { body += c.toString(); });
+      req.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
       req.on('end', () => {
         last = { method: req.method, url: req.url, auth: req.headers.authorization, ct: req.headers['content-type'], body };
         if (req.url?.includes('/missing') || req.url?.startsWith('/apis/discovery.k8s.io')) {
@@ -84,7 +86,10 @@ describe('kube client (unit)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'l2lb-kc-'));
     try {
       const file = join(dir, 'kubeconfig');
-      writeFileSync(file, `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: ${url}\nusers:\n- name: u\n  user:\n    token: filetok\ncontexts:\n- name: x\n  context:\n    cluster: c\n    user: u\n    namespace: lab\ncurrent-context: x\n`);
+      writeFileSync(
+        file,
+        `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: ${url}\nusers:\n- name: u\n  user:\n    token: filetok\ncontexts:\n- name: x\n  context:\n    cluster: c\n    user: u\n    namespace: lab\ncurrent-context: x\n`,
+      );
       const kc = loadKubeConfig({ kubeconfig: file });
       assert.equal(currentNamespace(kc), 'lab');
       await new KubeClient(kc).get(Resources.services, 'lab', 'web');
@@ -99,8 +104,27 @@ describe('kube client (unit)', () => {
     const env = { host: process.env['KUBERNETES_SERVICE_HOST'], port: process.env['KUBERNETES_SERVICE_PORT'] };
     let tls: ReturnType<typeof createHttps> | undefined;
     try {
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-        '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(dir, 'cert.pem'),
+          '-days',
+          '1',
+          '-subj',
+          '/CN=127.0.0.1',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+        ],
+        { stdio: 'ignore' },
+      );
       const sa = join(dir, 'var/run/secrets/kubernetes.io/serviceaccount');
       mkdirSync(sa, { recursive: true });
       writeFileSync(join(sa, 'token'), 'satoken\n');
@@ -122,8 +146,10 @@ describe('kube client (unit)', () => {
       assert.equal(got.metadata?.name, 'web');
       assert.equal(auth, 'Bearer satoken');
     } finally {
-      if (env.host === undefined) delete process.env['KUBERNETES_SERVICE_HOST']; else process.env['KUBERNETES_SERVICE_HOST'] = env.host;
-      if (env.port === undefined) delete process.env['KUBERNETES_SERVICE_PORT']; else process.env['KUBERNETES_SERVICE_PORT'] = env.port;
+      if (env.host === undefined) delete process.env['KUBERNETES_SERVICE_HOST'];
+      else process.env['KUBERNETES_SERVICE_HOST'] = env.host;
+      if (env.port === undefined) delete process.env['KUBERNETES_SERVICE_PORT'];
+      else process.env['KUBERNETES_SERVICE_PORT'] = env.port;
       tls?.closeAllConnections();
       await new Promise((r) => (tls ? tls.close(r) : r(undefined)));
       rmSync(dir, { recursive: true, force: true });

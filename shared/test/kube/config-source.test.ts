@@ -20,14 +20,24 @@ class FakeCache implements ObjectCache {
     this.handlers[event].push(handler);
     return this;
   }
-  get(name: string): KubeObject | undefined { return this.objects.get(name); }
-  list(): KubeObject[] { return [...this.objects.values()]; }
-  get size(): number { return this.objects.size; }
-  start(): void { this.started = true; }
+  get(name: string): KubeObject | undefined {
+    return this.objects.get(name);
+  }
+  list(): KubeObject[] {
+    return [...this.objects.values()];
+  }
+  get size(): number {
+    return this.objects.size;
+  }
+  start(): void {
+    this.started = true;
+  }
   waitForSync(): Promise<void> {
     return this.synced ? Promise.resolve() : new Promise((r) => this.syncWaiters.push(r));
   }
-  async stop(): Promise<void> { this.stopped = true; }
+  async stop(): Promise<void> {
+    this.stopped = true;
+  }
   sync(): void {
     this.synced = true;
     for (const w of this.syncWaiters.splice(0)) w();
@@ -45,7 +55,6 @@ class FakeCache implements ObjectCache {
     for (const h of this.handlers.delete) h(o);
   }
 }
-
 
 const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -73,7 +82,10 @@ function harness(served: boolean | Error, recheckMs = 30_000): Harness {
   const discovery = { served, asked: 0 };
   const changes = { count: 0 };
   const source = new ConfigSource({
-    namespace: NS, logger: quiet, crdRecheckMs: recheckMs, timers: clock,
+    namespace: NS,
+    logger: quiet,
+    crdRecheckMs: recheckMs,
+    timers: clock,
     servesCrds: async () => {
       discovery.asked += 1;
       if (discovery.served instanceof Error) throw discovery.served;
@@ -85,7 +97,9 @@ function harness(served: boolean | Error, recheckMs = 30_000): Harness {
       return cache;
     },
   });
-  source.onChange(() => { changes.count += 1; });
+  source.onChange(() => {
+    changes.count += 1;
+  });
   return { source, caches, clock, discovery, changes };
 }
 
@@ -227,15 +241,24 @@ describe('ConfigSource (fake informers, manual clock)', () => {
     const readings: string[] = [];
     const verdicts: string[] = [];
     h.source.onVerdict((v) => verdicts.push(`${v.result}:${v.errorSummary}`));
-    h.source.watchConfigMap('metallb-excludel2', (cm) => {
-      const text = (cm?.['data'] as Record<string, string> | undefined)?.['excludel2.yaml'];
-      return text === 'bad' ? { ok: false, error: 'ConfigMap l2lb-system/metallb-excludel2: bad list' } : { ok: true, value: text ?? 'default' };
-    }, (r) => readings.push(r.kind === 'valid' ? `valid ${r.value}` : `invalid repeated=${r.repeated}`));
+    h.source.watchConfigMap(
+      'metallb-excludel2',
+      (cm) => {
+        const text = (cm?.['data'] as Record<string, string> | undefined)?.['excludel2.yaml'];
+        return text === 'bad' ? { ok: false, error: 'ConfigMap l2lb-system/metallb-excludel2: bad list' } : { ok: true, value: text ?? 'default' };
+      },
+      (r) => readings.push(r.kind === 'valid' ? `valid ${r.value}` : `invalid repeated=${r.repeated}`),
+    );
     await startSynced(h);
     assert.equal(h.caches.get('metallb-excludel2')?.spec.fieldSelector, 'metadata.name=metallb-excludel2');
     h.caches.get('configmap')?.put(configMap(POOL_A));
     h.source.evaluate();
-    const ex = (data: string): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'metallb-excludel2', namespace: NS }, data: { 'excludel2.yaml': data } });
+    const ex = (data: string): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'metallb-excludel2', namespace: NS },
+      data: { 'excludel2.yaml': data },
+    });
     h.caches.get('metallb-excludel2')?.put(ex('^eth9$'));
     h.caches.get('metallb-excludel2')?.put(ex('bad'));
     h.caches.get('metallb-excludel2')?.put(ex('bad'));
@@ -249,7 +272,10 @@ describe('ConfigSource (fake informers, manual clock)', () => {
     h.caches.get('metallb-excludel2')?.remove('metallb-excludel2');
     assert.deepEqual(readings, ['valid ^eth9$', 'invalid repeated=false', 'invalid repeated=true', 'valid default']);
     assert.deepEqual(h.source.verdict(), { result: 'Valid', errorSummary: '' });
-    assert.deepEqual(verdicts.map((v) => v.split(':')[0]), ['Valid', 'Invalid', 'Invalid', 'Invalid', 'Valid']);
+    assert.deepEqual(
+      verdicts.map((v) => v.split(':')[0]),
+      ['Valid', 'Invalid', 'Invalid', 'Invalid', 'Valid'],
+    );
   });
 
   it('object() finds the live ConfigMap and, once synced, the CRs (Events carry their uid)', async () => {

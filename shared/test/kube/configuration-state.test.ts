@@ -2,13 +2,17 @@
 // on a later turn, coalesced to the newest verdict; created when missing; errors retried with backoff.
 import assert from 'node:assert/strict';
 import {
-  ConfigurationStateWriter, configurationStateIdentity, configurationStateStatus, type ConfigurationStateStatus,
+  ConfigurationStateWriter,
+  configurationStateIdentity,
+  configurationStateStatus,
+  type ConfigurationStateStatus,
 } from '../../src/kube/configuration-state.js';
 import { ManualClock } from './manual-clock.js';
 
-
 class HttpError extends Error {
-  constructor(readonly code: number) { super(`HTTP ${code}`); }
+  constructor(readonly code: number) {
+    super(`HTTP ${code}`);
+  }
 }
 
 const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
@@ -21,7 +25,12 @@ function setup(failures: number[] = []) {
   const calls: string[] = [];
   const errors: unknown[] = [];
   const writer = new ConfigurationStateWriter({
-    namespace: 'l2lb-system', component: 'speaker', node: 'n1', logger: quiet, timers: clock, now: () => new Date(Date.UTC(2026, 0, 1)),
+    namespace: 'l2lb-system',
+    component: 'speaker',
+    node: 'n1',
+    logger: quiet,
+    timers: clock,
+    now: () => new Date(Date.UTC(2026, 0, 1)),
     statusOf: (e) => (e instanceof HttpError ? e.code : undefined),
     onError: (e) => errors.push(e),
     api: {
@@ -44,17 +53,29 @@ function setup(failures: number[] = []) {
 }
 
 describe('ConfigurationState writer (fake API, manual clock)', () => {
-  it('uses MetalLB\'s names and labels: controller, speaker-<node> with metallb.io/node-name', () => {
+  it("uses MetalLB's names and labels: controller, speaker-<node> with metallb.io/node-name", () => {
     assert.deepEqual(configurationStateIdentity('controller'), { name: 'controller', labels: { 'metallb.io/component-type': 'controller' } });
-    assert.deepEqual(configurationStateIdentity('speaker', 'n1'), { name: 'speaker-n1', labels: { 'metallb.io/component-type': 'speaker', 'metallb.io/node-name': 'n1' } });
+    assert.deepEqual(configurationStateIdentity('speaker', 'n1'), {
+      name: 'speaker-n1',
+      labels: { 'metallb.io/component-type': 'speaker', 'metallb.io/node-name': 'n1' },
+    });
     assert.throws(() => configurationStateIdentity('speaker', ''), /node name/);
   });
 
-  it('writes MetalLB\'s status: result, errorSummary (removed when valid), the configReconcilerValid condition', () => {
+  it("writes MetalLB's status: result, errorSummary (removed when valid), the configReconcilerValid condition", () => {
     const at = new Date(Date.UTC(2026, 0, 1, 12));
     assert.deepEqual(configurationStateStatus(INVALID, at), {
-      result: 'Invalid', errorSummary: INVALID.errorSummary,
-      conditions: [{ type: 'configReconcilerValid', status: 'False', reason: 'ConfigurationError', message: INVALID.errorSummary, lastTransitionTime: '2026-01-01T12:00:00Z' }],
+      result: 'Invalid',
+      errorSummary: INVALID.errorSummary,
+      conditions: [
+        {
+          type: 'configReconcilerValid',
+          status: 'False',
+          reason: 'ConfigurationError',
+          message: INVALID.errorSummary,
+          lastTransitionTime: '2026-01-01T12:00:00Z',
+        },
+      ],
     });
     const valid = configurationStateStatus(VALID, at);
     assert.equal(valid.result, 'Valid');
@@ -62,7 +83,10 @@ describe('ConfigurationState writer (fake API, manual clock)', () => {
     assert.deepEqual([valid.conditions[0]?.status, valid.conditions[0]?.reason], ['True', 'Reconciled']);
     // Not empty: kube-apiserver 1.20 refused an empty message in the status merge patch (real-server test).
     assert.equal(valid.conditions[0]?.message, 'the configuration is valid');
-    assert.match(configurationStateStatus({ ...VALID, noConfiguration: 'there is no ConfigMap' }, at).conditions[0]?.message ?? '', /^no configuration: there is no ConfigMap/);
+    assert.match(
+      configurationStateStatus({ ...VALID, noConfiguration: 'there is no ConfigMap' }, at).conditions[0]?.message ?? '',
+      /^no configuration: there is no ConfigMap/,
+    );
   });
 
   it('writes nothing before start() and nothing inside report(); creates the object when missing, then patches its status', async () => {

@@ -20,14 +20,25 @@ async function waitFor(cond: () => boolean, timeoutMs = 3000): Promise<void> {
 describe('kube informer (unit)', () => {
   it('backoffDelay doubles from the initial delay, caps at max, and stays within the jitter band (property)', () => {
     const o = { initialMs: 100, maxMs: 5000, jitter: 0.2 };
-    assert.equal(backoffDelay(1, o, () => 0.5), 100);
-    assert.equal(backoffDelay(2, o, () => 0.5), 200);
-    assert.equal(backoffDelay(20, o, () => 0.5), 5000);
-    fc.assert(fc.property(fc.integer({ min: 1, max: 60 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (attempt, r) => {
-      const base = Math.min(5000, 100 * 2 ** (attempt - 1));
-      const d = backoffDelay(attempt, o, () => r);
-      assert.ok(d >= Math.floor(base * 0.8) && d <= Math.min(5000, Math.ceil(base * 1.2)), `${attempt} ${r} ${d}`);
-    }));
+    assert.equal(
+      backoffDelay(1, o, () => 0.5),
+      100,
+    );
+    assert.equal(
+      backoffDelay(2, o, () => 0.5),
+      200,
+    );
+    assert.equal(
+      backoffDelay(20, o, () => 0.5),
+      5000,
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 60 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (attempt, r) => {
+        const base = Math.min(5000, 100 * 2 ** (attempt - 1));
+        const d = backoffDelay(attempt, o, () => r);
+        assert.ok(d >= Math.floor(base * 0.8) && d <= Math.min(5000, Math.ceil(base * 1.2)), `${attempt} ${r} ${d}`);
+      }),
+    );
   });
 
   describe('against a misbehaving stub server', () => {
@@ -45,7 +56,13 @@ describe('kube informer (unit)', () => {
           return; // keep open
         }
         res.writeHead(200, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ kind: 'ServiceList', metadata: { resourceVersion: '5' }, items: [{ metadata: { name: 'a', namespace: 'd', resourceVersion: '3' } }, { nonsense: true }] }));
+        res.end(
+          JSON.stringify({
+            kind: 'ServiceList',
+            metadata: { resourceVersion: '5' },
+            items: [{ metadata: { name: 'a', namespace: 'd', resourceVersion: '3' } }, { nonsense: true }],
+          }),
+        );
       });
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -57,8 +74,14 @@ describe('kube informer (unit)', () => {
     });
 
     it('drops malformed watch lines and objects, counts them per reason, and keeps going', async () => {
-      watchLines.push('not json', '[1,2]', '{"type":"ADDED"}', '{"type":"ADDED","object":{"metadata":{}}}', '{"type":"WHAT","object":{"metadata":{"name":"x"}}}',
-        '{"type":"ADDED","object":{"metadata":{"name":"b","namespace":"d","resourceVersion":"6"}}}');
+      watchLines.push(
+        'not json',
+        '[1,2]',
+        '{"type":"ADDED"}',
+        '{"type":"ADDED","object":{"metadata":{}}}',
+        '{"type":"WHAT","object":{"metadata":{"name":"x"}}}',
+        '{"type":"ADDED","object":{"metadata":{"name":"b","namespace":"d","resourceVersion":"6"}}}',
+      );
       const reg = new Registry();
       const warnings: string[] = [];
       const logger: Logger = { error: () => undefined, info: () => undefined, debug: () => undefined, warn: (m: string) => warnings.push(m) };
@@ -100,9 +123,13 @@ describe('kube informer (unit)', () => {
       if (!u.searchParams.get('watch')) {
         lists += 1;
         // First the state at 50; after the "restore", the older state at 9 (object b only).
-        res.end(JSON.stringify(lists === 1
-          ? { kind: 'ServiceList', metadata: { resourceVersion: '50' }, items: [svc('a', '50')] }
-          : { kind: 'ServiceList', metadata: { resourceVersion: '9' }, items: [svc('b', '8')] }));
+        res.end(
+          JSON.stringify(
+            lists === 1
+              ? { kind: 'ServiceList', metadata: { resourceVersion: '50' }, items: [svc('a', '50')] }
+              : { kind: 'ServiceList', metadata: { resourceVersion: '9' }, items: [svc('b', '8')] },
+          ),
+        );
         return;
       }
       res.flushHeaders();
@@ -112,7 +139,14 @@ describe('kube informer (unit)', () => {
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     const client = new KubeClient(loadKubeConfig({ server: `http://127.0.0.1:${(srv.address() as AddressInfo).port}` }));
     const warnings: string[] = [];
-    const log: Logger = { error: () => undefined, info: () => undefined, debug: () => undefined, warn: (m) => { warnings.push(m); } };
+    const log: Logger = {
+      error: () => undefined,
+      info: () => undefined,
+      debug: () => undefined,
+      warn: (m) => {
+        warnings.push(m);
+      },
+    };
     const inf = new Informer(client, { resource: Resources.services, registry: new Registry(), logger: log, backoff: { initialMs: 20, maxMs: 50, jitter: 0 } });
     const events: string[] = [];
     inf.on('add', (o) => events.push(`add ${o.metadata?.name}`)).on('delete', (o) => events.push(`delete ${o.metadata?.name}`));
@@ -121,7 +155,10 @@ describe('kube informer (unit)', () => {
       await waitFor(() => lists >= 2 && inf.get('b', 'default') !== undefined, 3000);
       assert.deepEqual(events, ['add a', 'add b', 'delete a'], 'c (from the older history) never applied; the relist gives the differences');
       assert.equal(inf.resourceVersion, '9');
-      assert.ok(warnings.some((w) => /resourceVersion went back from 50 to 7/.test(w)), warnings.join('\n'));
+      assert.ok(
+        warnings.some((w) => /resourceVersion went back from 50 to 7/.test(w)),
+        warnings.join('\n'),
+      );
     } finally {
       await inf.stop();
       srv.closeAllConnections();
@@ -147,7 +184,12 @@ describe('kube informer (unit)', () => {
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     const client = new KubeClient(loadKubeConfig({ server: `http://127.0.0.1:${(srv.address() as AddressInfo).port}` }));
     const quiet: Logger = { error: () => undefined, info: () => undefined, debug: () => undefined, warn: () => undefined };
-    const inf = new Informer(client, { resource: Resources.services, registry: new Registry(), logger: quiet, backoff: { initialMs: 2000, maxMs: 4000, jitter: 0 } });
+    const inf = new Informer(client, {
+      resource: Resources.services,
+      registry: new Registry(),
+      logger: quiet,
+      backoff: { initialMs: 2000, maxMs: 4000, jitter: 0 },
+    });
     inf.start();
     try {
       await waitFor(() => watches >= 3, 3000); // 0 s, 1.1 s, 2.2 s: no 2 s backoff in between

@@ -7,7 +7,9 @@ import { inClusterConfig, parseKubeconfig, LightKubeConfig } from '../../src/kub
 
 describe('light kubeconfig loader', () => {
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'l2lb-kc-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'l2lb-kc-'));
+  });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   const kubeconfig = (user: string, cluster = '    server: https://10.0.0.1:6443\n    certificate-authority-data: Q0E=\n') =>

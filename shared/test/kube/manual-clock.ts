@@ -11,7 +11,9 @@ export class ManualClock implements SourceTimers {
     this.timers.push({ at: this.now + ms, fn, id });
     return id;
   }
-  clearTimeout(handle: unknown): void { this.timers = this.timers.filter((t) => t.id !== handle); }
+  clearTimeout(handle: unknown): void {
+    this.timers = this.timers.filter((t) => t.id !== handle);
+  }
   /** Fires every timer due by now + ms, synchronously. */
   advance(ms: number): void {
     this.now += ms;
@@ -33,5 +35,7 @@ export class ManualClock implements SourceTimers {
     }
     this.now = end;
   }
-  get pending(): number { return this.timers.length; }
+  get pending(): number {
+    return this.timers.length;
+  }
 }

@@ -215,34 +215,40 @@ export function decide(input: ElectionInput): Decision {
   }
   if (!input.endpoints.some(canServe)) return no('notOwner', 'no endpoint of the Service is ready or serving');
   const ads = config.l2Advertisements.filter(
-    (ad) => ad.ipAddressPools.includes(pool.name) &&
-      (ad.serviceSelectors.length === 0 || ad.serviceSelectors.some((s) => selectorMatches(s, svc.labels))),
+    (ad) => ad.ipAddressPools.includes(pool.name) && (ad.serviceSelectors.length === 0 || ad.serviceSelectors.some((s) => selectorMatches(s, svc.labels))),
   );
   if (SHARED_IP_ANNOTATIONS.some((a) => a in svc.annotations) && ads.some((ad) => ad.serviceSelectors.length > 0)) {
-    return no('sharedIPWithServiceSelector',
-      'the Service shares its IP (allow-shared-ip) and an L2Advertisement selects Services by label: never announced, as in MetalLB');
+    return no(
+      'sharedIPWithServiceSelector',
+      'the Service shares its IP (allow-shared-ip) and an L2Advertisement selects Services by label: never announced, as in MetalLB',
+    );
   }
   const mine = ads.filter((ad) => adSelectsNode(ad, myNode, nodes));
   if (mine.length === 0) {
-    return no('noMatchingAdvertisement', ads.length === 0
-      ? `no L2Advertisement announces pool ${pool.name} for this Service`
-      : `no L2Advertisement for pool ${pool.name} selects node ${myNode}`);
+    return no(
+      'noMatchingAdvertisement',
+      ads.length === 0 ? `no L2Advertisement announces pool ${pool.name} for this Service` : `no L2Advertisement for pool ${pool.name} selects node ${myNode}`,
+    );
   }
-  const eligible = (): string[] => [...(input.members ?? nodes.keys())].filter((name) => {
-    const node = nodes.get(name);
-    if (node?.networkUnavailable) return false;
-    if (!input.ignoreExcludeLb && node && EXCLUDE_LB_LABEL in node.labels) return false;
-    return ads.some((ad) => adSelectsNode(ad, name, nodes));
-  });
+  const eligible = (): string[] =>
+    [...(input.members ?? nodes.keys())].filter((name) => {
+      const node = nodes.get(name);
+      if (node?.networkUnavailable) return false;
+      if (!input.ignoreExcludeLb && node && EXCLUDE_LB_LABEL in node.labels) return false;
+      return ads.some((ad) => adSelectsNode(ad, name, nodes));
+    });
   let candidates: readonly string[] = input.candidateCache ? input.candidateCache.candidates(input, ads, eligible) : eligible();
   if (svc.externalTrafficPolicy === 'Local') {
     const withEndpoint = new Set(input.endpoints.filter((e) => canServe(e) && e.nodeName).map((e) => e.nodeName));
     candidates = candidates.filter((n) => withEndpoint.has(n));
   }
   if (candidates.length === 0) {
-    return no('notOwner', svc.externalTrafficPolicy === 'Local'
-      ? 'no usable speaker runs on a node with a ready endpoint (externalTrafficPolicy Local)'
-      : 'no usable speaker is eligible for this Service');
+    return no(
+      'notOwner',
+      svc.externalTrafficPolicy === 'Local'
+        ? 'no usable speaker runs on a node with a ready endpoint (externalTrafficPolicy Local)'
+        : 'no usable speaker is eligible for this Service',
+    );
   }
   // Candidates are filtered (members, NetworkUnavailable, Local endpoints) before scoring: a preferred
   // node that cannot announce never wins, as in MetalLB.

@@ -5,9 +5,7 @@ import { parseArp, type ArpPacket } from './arp.js';
 import { parseIpv6, type Ipv6Packet, NEXT_HEADER_ICMPV6 } from './ipv6.js';
 import { parseNdp, type NdpMessage } from './ndp.js';
 
-export type Decoded =
-  | { kind: 'arp'; eth: EthernetFrame; arp: ArpPacket }
-  | { kind: 'ndp'; eth: EthernetFrame; ip6: Ipv6Packet; ndp: NdpMessage };
+export type Decoded = { kind: 'arp'; eth: EthernetFrame; arp: ArpPacket } | { kind: 'ndp'; eth: EthernetFrame; ip6: Ipv6Packet; ndp: NdpMessage };
 
 /** Never throws: every byte string yields a message or the reason it was dropped. */
 export function decodeFrame(frame: Buffer): Parsed<Decoded> {

@@ -23,10 +23,7 @@ export function parseIpv6(p: Buffer): Parsed<Ipv6Packet> {
   if (version !== 6) return drop('ipv6.bad-version', `ipv6: version ${version}, expected 6`);
   const payloadLength = p.readUInt16BE(4);
   if (payloadLength > p.length - IPV6_HEADER_LEN) {
-    return drop(
-      'ipv6.bad-payload-length',
-      `ipv6: payload length ${payloadLength} exceeds the ${p.length - IPV6_HEADER_LEN} bytes present`,
-    );
+    return drop('ipv6.bad-payload-length', `ipv6: payload length ${payloadLength} exceeds the ${p.length - IPV6_HEADER_LEN} bytes present`);
   }
   return ok({
     trafficClass: (w0 >>> 20) & 0xff,
@@ -76,14 +73,7 @@ export function buildIpv6(src: Uint8Array, dst: Uint8Array, nextHeader: number, 
 }
 
 /** A complete Ethernet + IPv6 + ICMPv6 frame; fills in the ICMPv6 checksum (bytes 2-3 of msg). */
-export function buildIcmpv6Frame(
-  ethDst: Uint8Array,
-  ethSrc: Uint8Array,
-  src: Uint8Array,
-  dst: Uint8Array,
-  hopLimit: number,
-  msg: Buffer,
-): Buffer {
+export function buildIcmpv6Frame(ethDst: Uint8Array, ethSrc: Uint8Array, src: Uint8Array, dst: Uint8Array, hopLimit: number, msg: Buffer): Buffer {
   msg.writeUInt16BE(0, 2);
   msg.writeUInt16BE(icmpv6Checksum(src, dst, msg), 2);
   return buildEthernet(ethDst, ethSrc, ETHERTYPE_IPV6, buildIpv6(src, dst, NEXT_HEADER_ICMPV6, hopLimit, msg));

@@ -27,7 +27,11 @@ export function registerAnnouncerMetrics(announcer: Announcer, registry: Registr
   // PrometheusRules and dashboards work unchanged; same figures as the l2lb_ series above.
   perIpNamed('metallb_layer2_requests_received', 'MetalLB-compatible: Number of layer2 requests received for owned IPs', 'requestsReceived');
   perIpNamed('metallb_layer2_responses_sent', 'MetalLB-compatible: Number of layer2 responses sent for owned IPs in response to requests', 'repliesSent');
-  perIpNamed('metallb_layer2_gratuitous_sent', 'MetalLB-compatible: Number of gratuitous layer2 packets sent for owned IPs as a result of failovers', 'gratuitousSent');
+  perIpNamed(
+    'metallb_layer2_gratuitous_sent',
+    'MetalLB-compatible: Number of gratuitous layer2 packets sent for owned IPs as a result of failovers',
+    'gratuitousSent',
+  );
   new Counter({
     name: `${prefix}dropped_frames_total`,
     help: 'Received frames not answered, by reason',

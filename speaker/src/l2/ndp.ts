@@ -126,13 +126,7 @@ export function buildNeighborAdvert(p: AdvertParams): Buffer {
 }
 
 /** Solicited NA answering an NS for `vip`: S=1, O=1, source = the VIP, TLLA = interface MAC. */
-export function buildSolicitedAdvert(
-  ifMac: Buffer,
-  vip: Buffer,
-  nsSrc: Buffer,
-  nsEthSrc: Buffer,
-  nsSourceLla: Buffer | undefined,
-): Buffer {
+export function buildSolicitedAdvert(ifMac: Buffer, vip: Buffer, nsSrc: Buffer, nsEthSrc: Buffer, nsSourceLla: Buffer | undefined): Buffer {
   // DAD probe: answer to all-nodes with S=0 (RFC 4861 7.2.4), which is exactly the unsolicited form.
   if (isZero(nsSrc)) return buildUnsolicitedAdvert(ifMac, vip);
   return buildNeighborAdvert({
@@ -162,12 +156,7 @@ export function buildUnsolicitedAdvert(ifMac: Buffer, vip: Buffer): Buffer {
 }
 
 /** NS for `target` from `src` (multicast to the solicited-node group unless `unicastMac` is given). */
-export function buildNeighborSolicit(
-  ethSrc: Uint8Array,
-  src: Uint8Array,
-  target: Uint8Array,
-  unicastMac?: Uint8Array,
-): Buffer {
+export function buildNeighborSolicit(ethSrc: Uint8Array, src: Uint8Array, target: Uint8Array, unicastMac?: Uint8Array): Buffer {
   const dad = isZero(src);
   const msg = Buffer.alloc(24 + (dad ? 0 : 8));
   msg[0] = ICMPV6_NS;

@@ -322,8 +322,7 @@ export class Port {
     if (table.ownMacs.has(shaText)) return events.drop('own-frame');
     const claimed = table.ips.get(arp.spa.toString('hex'));
     if (claimed) {
-      const kind: ConflictKind =
-        arp.op === ARP_REPLY ? 'arp-reply' : bytesEqual(arp.spa, arp.tpa) ? 'arp-announcement' : 'arp-request-from-vip';
+      const kind: ConflictKind = arp.op === ARP_REPLY ? 'arp-reply' : bytesEqual(arp.spa, arp.tpa) ? 'arp-announcement' : 'arp-request-from-vip';
       return events.conflict(this, claimed, shaText, kind);
     }
     if (arp.op !== ARP_REQUEST) return events.drop('arp.not-request');

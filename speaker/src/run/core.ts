@@ -82,13 +82,49 @@ export class SpeakerCore {
     ];
     const loaded = (): boolean => this.config !== undefined;
     const stale = (): boolean => this.configStale;
-    new Gauge({ name: 'l2lb_speaker_config_loaded', help: '1 once a valid configuration is in force', registers, collect() { this.set(loaded() ? 1 : 0); } });
-    new Gauge({ name: 'l2lb_speaker_config_stale', help: '1 while the newest configuration is invalid or has no pool and the last valid one stays in force', registers, collect() { this.set(stale() ? 1 : 0); } });
+    new Gauge({
+      name: 'l2lb_speaker_config_loaded',
+      help: '1 once a valid configuration is in force',
+      registers,
+      collect() {
+        this.set(loaded() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'l2lb_speaker_config_stale',
+      help: '1 while the newest configuration is invalid or has no pool and the last valid one stays in force',
+      registers,
+      collect() {
+        this.set(stale() ? 1 : 0);
+      },
+    });
     // MetalLB's names (internal/k8s/controllers/stats.go), no labels, so its alerts and dashboards work unchanged.
-    new Gauge({ name: 'metallb_k8s_client_config_loaded_bool', help: 'MetalLB-compatible: 1 if the MetalLB configuration was successfully loaded at least once.', registers, collect() { this.set(loaded() ? 1 : 0); } });
-    new Gauge({ name: 'metallb_k8s_client_config_stale_bool', help: 'MetalLB-compatible: 1 if running on a stale configuration, because the latest config failed to load.', registers, collect() { this.set(stale() ? 1 : 0); } });
-    this.updates = new Counter({ name: 'metallb_k8s_client_updates_total', help: 'MetalLB-compatible: Number of k8s object updates that have been processed.', registers });
-    this.updateErrors = new Counter({ name: 'metallb_k8s_client_update_errors_total', help: 'MetalLB-compatible: Number of k8s object updates that failed for some reason.', registers });
+    new Gauge({
+      name: 'metallb_k8s_client_config_loaded_bool',
+      help: 'MetalLB-compatible: 1 if the MetalLB configuration was successfully loaded at least once.',
+      registers,
+      collect() {
+        this.set(loaded() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'metallb_k8s_client_config_stale_bool',
+      help: 'MetalLB-compatible: 1 if running on a stale configuration, because the latest config failed to load.',
+      registers,
+      collect() {
+        this.set(stale() ? 1 : 0);
+      },
+    });
+    this.updates = new Counter({
+      name: 'metallb_k8s_client_updates_total',
+      help: 'MetalLB-compatible: Number of k8s object updates that have been processed.',
+      registers,
+    });
+    this.updateErrors = new Counter({
+      name: 'metallb_k8s_client_update_errors_total',
+      help: 'MetalLB-compatible: Number of k8s object updates that failed for some reason.',
+      registers,
+    });
   }
 
   /** True once informers synced, a configuration was loaded and the start-up gate opened. */
@@ -114,7 +150,10 @@ export class SpeakerCore {
   /** Starts the start-up grace timer (gated cores only). */
   start(): void {
     if (this.gateOpen || this.gateTimer !== undefined || this.stopped) return;
-    this.gateTimer = this.timers.setTimeout(() => this.openGate(`no memberlist join finished within ${this.options.startupGraceMs ?? 3000} ms`), this.options.startupGraceMs ?? 3000);
+    this.gateTimer = this.timers.setTimeout(
+      () => this.openGate(`no memberlist join finished within ${this.options.startupGraceMs ?? 3000} ms`),
+      this.options.startupGraceMs ?? 3000,
+    );
   }
 
   /** The first join attempt reached a peer or finished (or the grace period passed): announcements may start. */
@@ -237,8 +276,7 @@ export class SpeakerCore {
   setMembers(names: Iterable<string> | undefined): void {
     const next = names === undefined ? undefined : new Set(names);
     const prev = this.members;
-    const same = next === undefined ? prev === undefined
-      : prev !== undefined && next.size === prev.size && [...next].every((n) => prev.has(n));
+    const same = next === undefined ? prev === undefined : prev !== undefined && next.size === prev.size && [...next].every((n) => prev.has(n));
     this.members = next;
     if (same) return;
     // A member (re)joined: after a healed split it may have announced our IPs to the clients while it
@@ -257,7 +295,9 @@ export class SpeakerCore {
    * configuration without pools counts as none (the speaker stays out of memberlist).
    */
   setConfig(inputs: Omit<ConfigInputs, 'configMapObject'> & { configMapObject?: string }): void {
-    this.applyConfigUpdate(this.configState.update({ ...inputs, configMapObject: inputs.configMapObject ?? this.options.configMapObject ?? 'ConfigMap config' }));
+    this.applyConfigUpdate(
+      this.configState.update({ ...inputs, configMapObject: inputs.configMapObject ?? this.options.configMapObject ?? 'ConfigMap config' }),
+    );
   }
 
   /** The same, for a configuration the process's ConfigSource validated already (one validation per change). */
@@ -277,10 +317,13 @@ export class SpeakerCore {
         return;
       }
       if (!this.holdingForEmpty) {
-        this.log.warn('the configuration has no address pool any more (ConfigMap deleted, CRs or CRDs removed?): keeping the last valid one and its announcements until a pool is configured', {
-          stale: true,
-          pools: this.config.pools.map((p) => p.name),
-        });
+        this.log.warn(
+          'the configuration has no address pool any more (ConfigMap deleted, CRs or CRDs removed?): keeping the last valid one and its announcements until a pool is configured',
+          {
+            stale: true,
+            pools: this.config.pools.map((p) => p.name),
+          },
+        );
       }
       this.holdingForEmpty = true;
       return;
@@ -391,7 +434,11 @@ export class SpeakerCore {
     const svc = this.services.get(key);
     const config = this.config as Config;
     if (svc && !this.handles(svc.info)) {
-      return { announce: false, reason: 'otherLoadBalancerClass', detail: `spec.loadBalancerClass '${svc.info.lbClass}' is not handled by this speaker (--lb-class '${this.options.lbClass ?? ''}')` };
+      return {
+        announce: false,
+        reason: 'otherLoadBalancerClass',
+        detail: `spec.loadBalancerClass '${svc.info.lbClass}' is not handled by this speaker (--lb-class '${this.options.lbClass ?? ''}')`,
+      };
     }
     return decide({
       myNode: this.options.node,
@@ -481,7 +528,14 @@ export class SpeakerCore {
       }
       return;
     }
-    this.log.info('announcing', { service: key, ips: d.ips, node: this.options.node, interfaces: shown.length > 0 ? [...shown] : this.options.announcer.interfaces(), pool: d.pool, order: d.order });
+    this.log.info('announcing', {
+      service: key,
+      ips: d.ips,
+      node: this.options.node,
+      interfaces: shown.length > 0 ? [...shown] : this.options.announcer.interfaces(),
+      pool: d.pool,
+      order: d.order,
+    });
     for (const ip of d.ips) for (const g of this.gauges) g.set({ service: key, protocol: 'layer2', node: this.options.node, ip }, 1);
     this.emitEvent(key, 'Normal', 'nodeAssigned', `announcing from node "${this.options.node}" with protocol "layer2"`);
   }

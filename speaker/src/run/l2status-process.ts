@@ -35,7 +35,10 @@ export function l2StatusApi(client: KubeClient, namespace: string): L2StatusApi 
   return {
     async create(labels) {
       const made = await client.create(r, namespace, {
-        apiVersion: 'metallb.io/v1beta1', kind: 'ServiceL2Status', metadata: { generateName: GENERATE_NAME, namespace, labels }, spec: {},
+        apiVersion: 'metallb.io/v1beta1',
+        kind: 'ServiceL2Status',
+        metadata: { generateName: GENERATE_NAME, namespace, labels },
+        spec: {},
       });
       const name = made.metadata?.name;
       if (typeof name !== 'string') throw new Error('the API server returned a ServiceL2Status without metadata.name');
@@ -58,8 +61,10 @@ export function l2StatusApi(client: KubeClient, namespace: string): L2StatusApi 
 /** Starts the writer (now, or once the CRD is served); resolves without waiting for the CRD. */
 export async function startL2StatusWriter(o: L2StatusProcessOptions): Promise<L2StatusHandle> {
   const writes = new Counter({
-    name: 'l2lb_speaker_l2status_writes_total', help: 'ServiceL2Status API writes by operation and result',
-    labelNames: ['op', 'result'], registers: [o.registry],
+    name: 'l2lb_speaker_l2status_writes_total',
+    help: 'ServiceL2Status API writes by operation and result',
+    labelNames: ['op', 'result'],
+    registers: [o.registry],
   });
   const writer = new L2StatusWriter({
     node: o.node,
@@ -100,9 +105,18 @@ export async function startL2StatusWriter(o: L2StatusProcessOptions): Promise<L2
       later(o.recheckMs, () => void begin());
       return;
     }
-    const inf = new Informer<KubeObject>(o.client, { resource: Resources.serviceL2Statuses, namespace: o.namespace, name: 'servicel2statuses', logger: o.logger, registry: o.registry });
+    const inf = new Informer<KubeObject>(o.client, {
+      resource: Resources.serviceL2Statuses,
+      namespace: o.namespace,
+      name: 'servicel2statuses',
+      logger: o.logger,
+      registry: o.registry,
+    });
     informer = inf;
-    inf.on('add', (x: KubeObject) => writer.cacheChanged(x)).on('update', (x: KubeObject) => writer.cacheChanged(x)).on('delete', (x: KubeObject) => writer.cacheDeleted(x));
+    inf
+      .on('add', (x: KubeObject) => writer.cacheChanged(x))
+      .on('update', (x: KubeObject) => writer.cacheChanged(x))
+      .on('delete', (x: KubeObject) => writer.cacheDeleted(x));
     inf.start();
     await inf.waitForSync();
     if (stopped || o.stopping()) return;

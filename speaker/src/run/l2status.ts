@@ -98,7 +98,12 @@ export function planL2Status(i: L2StatusPlanInput): L2StatusAction[] {
     else if (!sameStatus(i.own?.status, want)) out.push({ op: 'patchStatus', service: i.service, name: ownName, status: want });
     for (const o of i.cached) {
       if (o.name === ownName) continue;
-      out.push({ op: 'delete', service: i.service, name: o.name, why: o.node === i.node ? 'a duplicate of this node\'s own' : `node ${o.node ?? '(unlabelled)'} no longer announces it` });
+      out.push({
+        op: 'delete',
+        service: i.service,
+        name: o.name,
+        why: o.node === i.node ? "a duplicate of this node's own" : `node ${o.node ?? '(unlabelled)'} no longer announces it`,
+      });
     }
     return out;
   }
@@ -106,7 +111,8 @@ export function planL2Status(i: L2StatusPlanInput): L2StatusAction[] {
     if (o.name === ownName || o.node === i.node) out.push({ op: 'delete', service: i.service, name: o.name, why: 'this node no longer announces the Service' });
     else if (!i.serviceExists) out.push({ op: 'delete', service: i.service, name: o.name, why: 'the Service no longer exists' });
   }
-  if (ownName !== undefined && !i.cached.some((o) => o.name === ownName)) out.push({ op: 'delete', service: i.service, name: ownName, why: 'this node no longer announces the Service' });
+  if (ownName !== undefined && !i.cached.some((o) => o.name === ownName))
+    out.push({ op: 'delete', service: i.service, name: ownName, why: 'this node no longer announces the Service' });
   return out;
 }
 
@@ -115,8 +121,13 @@ function sameStatus(a: unknown, b: L2StatusBody): boolean {
   const s = a as Record<string, unknown>;
   const ifs = Array.isArray(s['interfaces']) ? (s['interfaces'] as { name?: unknown }[]).map((x) => x.name) : [];
   const want = (b.interfaces ?? []).map((x) => x.name);
-  return s['node'] === b.node && s['serviceName'] === b.serviceName && s['serviceNamespace'] === b.serviceNamespace
-    && ifs.length === want.length && ifs.every((x, k) => x === want[k]);
+  return (
+    s['node'] === b.node &&
+    s['serviceName'] === b.serviceName &&
+    s['serviceNamespace'] === b.serviceNamespace &&
+    ifs.length === want.length &&
+    ifs.every((x, k) => x === want[k])
+  );
 }
 
 /** The API calls the writer makes (KubeClient in the process, fakes in tests). */
@@ -271,9 +282,17 @@ export class L2StatusWriter {
   }
 
   private async write(key: string): Promise<void> {
-    const cached = this.options.cache().map(readL2Status).filter((s): s is L2StatusObject => s?.service === key);
+    const cached = this.options
+      .cache()
+      .map(readL2Status)
+      .filter((s): s is L2StatusObject => s?.service === key);
     const actions = planL2Status({
-      node: this.options.node, service: key, announced: this.options.announced(key), serviceExists: this.options.serviceExists(key), own: this.own.get(key), cached,
+      node: this.options.node,
+      service: key,
+      announced: this.options.announced(key),
+      serviceExists: this.options.serviceExists(key),
+      own: this.own.get(key),
+      cached,
     });
     try {
       for (const a of actions) await this.apply(a);
@@ -289,7 +308,11 @@ export class L2StatusWriter {
     const report = (ok: boolean): void => this.options.onWrite?.(a.op, ok);
     try {
       if (a.op === 'create') {
-        const name = await this.options.api.create({ [LABEL_NODE]: this.options.node, [LABEL_SERVICE_NAME]: a.status.serviceName, [LABEL_SERVICE_NAMESPACE]: a.status.serviceNamespace });
+        const name = await this.options.api.create({
+          [LABEL_NODE]: this.options.node,
+          [LABEL_SERVICE_NAME]: a.status.serviceName,
+          [LABEL_SERVICE_NAMESPACE]: a.status.serviceNamespace,
+        });
         this.own.set(a.service, { name, status: undefined });
         await this.options.api.patchStatus(name, a.status);
         this.own.set(a.service, { name, status: a.status });

@@ -16,9 +16,11 @@ export interface MemberMeta {
 
 /** Members (other than `self`) whose metadata does not carry the l2lb marker, sorted. */
 export function foreignMembers(members: readonly MemberMeta[], self: string): string[] {
-  const isL2lb = (meta: Uint8Array | null): boolean =>
-    meta !== null && meta.length >= MARKER.length && MARKER.every((b, i) => meta[i] === b);
-  return members.filter((m) => m.name !== self && !isL2lb(m.meta)).map((m) => m.name).sort();
+  const isL2lb = (meta: Uint8Array | null): boolean => meta !== null && meta.length >= MARKER.length && MARKER.every((b, i) => meta[i] === b);
+  return members
+    .filter((m) => m.name !== self && !isL2lb(m.meta))
+    .map((m) => m.name)
+    .sort();
 }
 
 /** Names of the L2Advertisements that use preferredNodeSelectors. */
@@ -29,7 +31,9 @@ export function advertisementsWithPreferences(config: Config | undefined): strin
 /** The warning for a mixed cluster, or undefined when elections cannot differ. */
 export function mixedClusterWarning(foreign: readonly string[], preferring: readonly string[]): string | undefined {
   if (foreign.length === 0 || preferring.length === 0) return undefined;
-  return `memberlist members ${foreign.join(', ')} do not run l2lb (MetalLB speakers?): they ignore preferredNodeSelectors ` +
+  return (
+    `memberlist members ${foreign.join(', ')} do not run l2lb (MetalLB speakers?): they ignore preferredNodeSelectors ` +
     `(L2Advertisement ${preferring.join(', ')}) and may elect a different node for the same IP, so two nodes may answer for it; ` +
-    'remove preferredNodeSelectors until every speaker runs l2lb';
+    'remove preferredNodeSelectors until every speaker runs l2lb'
+  );
 }

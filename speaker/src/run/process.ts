@@ -77,20 +77,29 @@ export class SpeakerProcess {
 
   private readonly kubeLog: winston.Logger;
 
-  constructor(private readonly run: RunOptions, private readonly client: KubeClient, private readonly log: winston.Logger, deps: SpeakerDeps = {}) {
+  constructor(
+    private readonly run: RunOptions,
+    private readonly client: KubeClient,
+    private readonly log: winston.Logger,
+    deps: SpeakerDeps = {},
+  ) {
     collectDefaultMetrics({ register: this.registry });
     const kubeLog = log.child({ component: 'kube' });
     this.configSource = new ConfigSource({
-      namespace: run.namespace, logger: log, crdRecheckMs: deps.crdRecheckMs ?? DEFAULT_CRD_RECHECK_MS,
+      namespace: run.namespace,
+      logger: log,
+      crdRecheckMs: deps.crdRecheckMs ?? DEFAULT_CRD_RECHECK_MS,
       ...kubeConfigSourceDeps(client, kubeLog, this.registry),
     });
     this.kubeLog = kubeLog;
-    this.announcer = deps.announcer ?? new Announcer({
-      socketFactory: nativeSocketFactory(),
-      listInterfaces: nativeListInterfaces,
-      watchLinks: nativeWatchLinks,
-      logger: log.child({ component: 'l2-announcer' }),
-    });
+    this.announcer =
+      deps.announcer ??
+      new Announcer({
+        socketFactory: nativeSocketFactory(),
+        listInterfaces: nativeListInterfaces,
+        watchLinks: nativeWatchLinks,
+        logger: log.child({ component: 'l2-announcer' }),
+      });
     registerAnnouncerMetrics(this.announcer, this.registry);
     this.events = new EventRecorder(client, { controller: 'l2lb.io/speaker', instance: run.nodeName, logger: kubeLog });
     this.core = new SpeakerCore({
@@ -106,36 +115,59 @@ export class SpeakerProcess {
       defer: (fn) => setImmediate(fn), // passes over all Services yield to memberlist and the sockets
       onAnnouncementChanged: (key) => this.l2status?.writer.changed(key),
       event: (svc, type, reason, message) => {
-        void this.events.record({ kind: 'Service', apiVersion: 'v1', namespace: svc.namespace, name: svc.name, ...(svc.uid ? { uid: svc.uid } : {}) }, type, reason, message);
+        void this.events.record(
+          { kind: 'Service', apiVersion: 'v1', namespace: svc.namespace, name: svc.name, ...(svc.uid ? { uid: svc.uid } : {}) },
+          type,
+          reason,
+          message,
+        );
       },
     });
     // A link that appears or goes changes where Services with L2Advertisement interfaces can be answered.
     this.announcer.on('link', () => this.core.interfacesChanged());
     const common = { logger: kubeLog, registry: this.registry };
     const services = this.informer(new Informer(client, { resource: Resources.services, name: 'services', ...common }));
-    services.on('add', (s) => this.core.upsertService(s)).on('update', (s) => this.core.upsertService(s)).on('delete', (s) => {
-      this.core.deleteService(s);
-      this.l2status?.serviceDeleted(s);
-    });
+    services
+      .on('add', (s) => this.core.upsertService(s))
+      .on('update', (s) => this.core.upsertService(s))
+      .on('delete', (s) => {
+        this.core.deleteService(s);
+        this.l2status?.serviceDeleted(s);
+      });
     const nodes = this.informer(new Informer(client, { resource: Resources.nodes, name: 'nodes', ...common }));
-    nodes.on('add', (n) => this.core.upsertNode(n)).on('update', (n) => this.core.upsertNode(n)).on('delete', (n) => this.core.deleteNode(n));
+    nodes
+      .on('add', (n) => this.core.upsertNode(n))
+      .on('update', (n) => this.core.upsertNode(n))
+      .on('delete', (n) => this.core.deleteNode(n));
     this.configurationState = processConfigurationStateWriter({
-      client, namespace: run.namespace, component: 'speaker', node: run.nodeName, logger: kubeLog, registry: this.registry,
+      client,
+      namespace: run.namespace,
+      component: 'speaker',
+      node: run.nodeName,
+      logger: kubeLog,
+      registry: this.registry,
     });
     this.configSource.onChange(() => this.applyConfig()).onVerdict((verdict) => this.configurationState.report(verdict));
     // MetalLB's interface exclusions, watched live (MetalLB reads its mounted copy at start only).
     const excludeObject = `ConfigMap ${run.namespace}/${EXCLUDE_L2_CONFIGMAP}`;
-    this.configSource.watchConfigMap(EXCLUDE_L2_CONFIGMAP, (cm) => {
-      const parsed = parseExcludeL2(cm?.['data'], excludeObject);
-      return parsed.ok ? { ok: true, value: parsed } : parsed;
-    }, (reading) => this.applyExcludeL2(reading));
+    this.configSource.watchConfigMap(
+      EXCLUDE_L2_CONFIGMAP,
+      (cm) => {
+        const parsed = parseExcludeL2(cm?.['data'], excludeObject);
+        return parsed.ok ? { ok: true, value: parsed } : parsed;
+      },
+      (reading) => this.applyExcludeL2(reading),
+    );
     this.excludeL2Refused = new Gauge({
-      name: 'l2lb_speaker_excludel2_refused', help: `1 while the newest ${EXCLUDE_L2_CONFIGMAP} ConfigMap is refused and the last good interface exclusions stay`,
+      name: 'l2lb_speaker_excludel2_refused',
+      help: `1 while the newest ${EXCLUDE_L2_CONFIGMAP} ConfigMap is refused and the last good interface exclusions stay`,
       registers: [this.registry],
     });
     this.excludeL2Refused.set(0);
     this.foreignGauge = new Gauge({
-      name: 'l2lb_speaker_foreign_members', help: 'memberlist members without the l2lb metadata marker (MetalLB speakers, or an older l2lb)', registers: [this.registry],
+      name: 'l2lb_speaker_foreign_members',
+      help: 'memberlist members without the l2lb metadata marker (MetalLB speakers, or an older l2lb)',
+      registers: [this.registry],
     });
     this.foreignGauge.set(0);
   }
@@ -148,8 +180,12 @@ export class SpeakerProcess {
       if (reading.repeated) return;
       const uid = reading.object?.metadata?.uid;
       this.log.error(`invalid interface exclusions, keeping the last good ones: ${reading.error}`, { stale: true });
-      void this.events.record({ kind: 'ConfigMap', apiVersion: 'v1', namespace: this.run.namespace, name: EXCLUDE_L2_CONFIGMAP, ...(uid ? { uid } : {}) },
-        'Warning', 'InvalidConfiguration', `invalid interface exclusions, keeping the last good ones: ${reading.error}`);
+      void this.events.record(
+        { kind: 'ConfigMap', apiVersion: 'v1', namespace: this.run.namespace, name: EXCLUDE_L2_CONFIGMAP, ...(uid ? { uid } : {}) },
+        'Warning',
+        'InvalidConfiguration',
+        `invalid interface exclusions, keeping the last good ones: ${reading.error}`,
+      );
       return;
     }
     const parsed = reading.value;
@@ -157,7 +193,10 @@ export class SpeakerProcess {
     const text = JSON.stringify([parsed.source, parsed.patterns]);
     if (text === this.excludeL2Applied) return;
     this.excludeL2Applied = text;
-    this.log.info(parsed.source === 'default' ? `no ${object} (or no data.excludel2.yaml): default interface exclusions` : `interface exclusions from ${object}`, { exclude: parsed.patterns });
+    this.log.info(
+      parsed.source === 'default' ? `no ${object} (or no data.excludel2.yaml): default interface exclusions` : `interface exclusions from ${object}`,
+      { exclude: parsed.patterns },
+    );
     this.announcer.setExclude(parsed.exclude);
   }
 
@@ -169,10 +208,18 @@ export class SpeakerProcess {
       return;
     }
     this.log.info(`watching EndpointSlices (${src.resource.group}/${src.resource.version})`);
-    const slices = this.informer(new Informer(this.client, {
-      resource: src.resource, name: 'endpointslices', logger: this.kubeLog, registry: this.registry,
-    }));
-    slices.on('add', (s) => this.core.upsertSlice(s)).on('update', (s) => this.core.upsertSlice(s)).on('delete', (s) => this.core.deleteSlice(s));
+    const slices = this.informer(
+      new Informer(this.client, {
+        resource: src.resource,
+        name: 'endpointslices',
+        logger: this.kubeLog,
+        registry: this.registry,
+      }),
+    );
+    slices
+      .on('add', (s) => this.core.upsertSlice(s))
+      .on('update', (s) => this.core.upsertSlice(s))
+      .on('delete', (s) => this.core.deleteSlice(s));
   }
 
   get ready(): boolean {
@@ -204,8 +251,14 @@ export class SpeakerProcess {
     await this.watchEndpointSlices();
     if (this.stopping) return;
     this.l2status = await startL2StatusWriter({
-      client: this.client, node: this.run.nodeName, namespace: this.run.namespace, core: this.core, registry: this.registry,
-      logger: this.log.child({ component: 'l2status' }), recheckMs: this.configSource.crdRecheckMs, stopping: () => this.stopping,
+      client: this.client,
+      node: this.run.nodeName,
+      namespace: this.run.namespace,
+      core: this.core,
+      registry: this.registry,
+      logger: this.log.child({ component: 'l2status' }),
+      recheckMs: this.configSource.crdRecheckMs,
+      stopping: () => this.stopping,
     });
     for (const i of this.informers) i.start();
     await Promise.all([...this.informers.map((i) => i.waitForSync()), this.configSource.waitForSync()]);
@@ -264,22 +317,36 @@ export class SpeakerProcess {
     const cfg = makeConfig(this.run.nodeName, bind, this.run.mlBindPort, { wire: defaultWireOptions({ keyring }), meta }, this.run.mlProfile);
     const mlLog = this.log.child({ component: 'memberlist' });
     const memberGauge = new Gauge({
-      name: 'l2lb_speaker_memberlist_member', help: '1 per memberlist member this speaker sees alive or suspect (its election candidates; `kubectl l2lb` reads it)',
-      labelNames: ['member'], registers: [this.registry],
+      name: 'l2lb_speaker_memberlist_member',
+      help: '1 per memberlist member this speaker sees alive or suspect (its election candidates; `kubectl l2lb` reads it)',
+      labelNames: ['member'],
+      registers: [this.registry],
     });
     const setMembers = (names: string[] | undefined): void => {
       memberGauge.reset();
       for (const n of names ?? []) memberGauge.set({ member: n }, 1);
       this.core.setMembers(names);
     };
-    const changed = (event: string) => (n: MemberInfo): void => {
-      this.log.info('memberlist', { event, member: n.name, addr: hostPort(n.addr, n.port) });
-      setMembers(this.ml?.ml.members().map((m) => m.name));
-      this.checkMixedCluster();
-    };
-    this.ml = new MemberlistNode(cfg, { bindIp: bind, bindPort: this.run.mlBindPort, logger: { info: (m, x) => mlLog.info(m, x), warn: (m, x) => mlLog.warn(m, x), debug: (m, x) => mlLog.debug(m, x) } }, {
-      join: changed('join'), leave: changed('leave'), update: changed('update'),
-    });
+    const changed =
+      (event: string) =>
+      (n: MemberInfo): void => {
+        this.log.info('memberlist', { event, member: n.name, addr: hostPort(n.addr, n.port) });
+        setMembers(this.ml?.ml.members().map((m) => m.name));
+        this.checkMixedCluster();
+      };
+    this.ml = new MemberlistNode(
+      cfg,
+      {
+        bindIp: bind,
+        bindPort: this.run.mlBindPort,
+        logger: { info: (m, x) => mlLog.info(m, x), warn: (m, x) => mlLog.warn(m, x), debug: (m, x) => mlLog.debug(m, x) },
+      },
+      {
+        join: changed('join'),
+        leave: changed('leave'),
+        update: changed('update'),
+      },
+    );
     await this.ml.start();
     this.core.start(); // the start-up hold runs from here: until the first join round or 3 s
     registerMemberlistMetrics(this.registry, this.ml.ml);
@@ -370,7 +437,10 @@ export class SpeakerProcess {
       await ml.leave(800);
       await ml.close();
     }
-    await Promise.race([Promise.all([...this.informers.map((i) => i.stop()), this.configSource.stop(), l2status, configurationState]), new Promise((r) => setTimeout(r, 500).unref())]);
+    await Promise.race([
+      Promise.all([...this.informers.map((i) => i.stop()), this.configSource.stop(), l2status, configurationState]),
+      new Promise((r) => setTimeout(r, 500).unref()),
+    ]);
   }
 }
 
@@ -402,7 +472,10 @@ export async function runCommand(argv: readonly string[], env: Readonly<Record<s
   if (parsed.metricsPort !== 0) {
     try {
       probes = await startProbeServer({
-        host: parsed.metricsHost, port: parsed.metricsPort, registry: speaker.registry, ready: () => speaker.ready,
+        host: parsed.metricsHost,
+        port: parsed.metricsPort,
+        registry: speaker.registry,
+        ready: () => speaker.ready,
         notReadyText: 'not ready: informers not synced, memberlist not started or its start-up hold not over',
       });
     } catch (e) {
@@ -410,7 +483,13 @@ export async function runCommand(argv: readonly string[], env: Readonly<Record<s
       return 1;
     }
   }
-  log.info('starting', { node: parsed.nodeName, namespace: parsed.namespace, memberlist: parsed.mlBindAddr ? hostPort(parsed.mlBindAddr, parsed.mlBindPort) : 'off', metricsPort: probes?.port ?? 0, server: client.server });
+  log.info('starting', {
+    node: parsed.nodeName,
+    namespace: parsed.namespace,
+    memberlist: parsed.mlBindAddr ? hostPort(parsed.mlBindAddr, parsed.mlBindPort) : 'off',
+    metricsPort: probes?.port ?? 0,
+    server: client.server,
+  });
   return runUntilSignal(speaker, {
     log,
     stopping: 'withdrawing everything and leaving memberlist',

@@ -84,7 +84,8 @@ export function parseService(obj: unknown): Parsed<ServiceInfo> | undefined {
         ingress.forEach((e: unknown, i) => {
           const ip = isRecord(e) ? e['ip'] : undefined;
           if (typeof ip === 'string' && ip !== '') ingressIPs.push(ip);
-          else if (isRecord(e) && typeof e['hostname'] === 'string' && ip === undefined) return; // hostname-only entries are not ours
+          else if (isRecord(e) && typeof e['hostname'] === 'string' && ip === undefined)
+            return; // hostname-only entries are not ours
           else {
             problems.push(`status.loadBalancer.ingress[${i}].ip: ${ip === undefined ? 'missing' : `not an IP string (${JSON.stringify(ip)})`}`);
             ingressIPs.push(typeof ip === 'string' ? ip : '');

@@ -33,7 +33,11 @@ const CONFIG: Config = parseMetalLBResources([
 ]);
 
 const node = (labels: Record<string, string> = {}, networkUnavailable = false): NodeView => ({ labels, networkUnavailable });
-const NODES = new Map<string, NodeView>([['node-a', node()], ['node-b', node()], ['node-c', node()]]);
+const NODES = new Map<string, NodeView>([
+  ['node-a', node()],
+  ['node-b', node()],
+  ['node-c', node()],
+]);
 const ready = (nodeName: string): EndpointView => ({ nodeName, ready: true, serving: true });
 
 function svc(over: Partial<ServiceView> = {}): ServiceView {
@@ -82,7 +86,13 @@ describe('speaker election (MetalLB layer-2 hash election)', () => {
         assert.deepEqual(electionOrder([...nodes].reverse(), ip), order);
         assert.equal(new Set(order).size, nodes.length);
         const loser = order[order.length - 1] ?? '';
-        assert.equal(electionOrder(nodes.filter((n) => n !== loser), ip)[0], order[0]);
+        assert.equal(
+          electionOrder(
+            nodes.filter((n) => n !== loser),
+            ip,
+          )[0],
+          order[0],
+        );
       }),
       { numRuns: 500 },
     );
@@ -153,7 +163,11 @@ describe('speaker election (MetalLB layer-2 hash election)', () => {
       ad('rack1', { ipAddressPools: ['web'], nodeSelectors: [{ matchLabels: { rack: '1' } }], interfaces: ['eth1'] }),
       ad('rack2', { ipAddressPools: ['web'], nodeSelectors: [{ matchLabels: { rack: '2' } }], interfaces: ['eth2', 'bond0'] }),
     ]);
-    const nodes = new Map<string, NodeView>([['node-a', node({ rack: '1' })], ['node-b', node({ rack: '2' })], ['node-c', node({ rack: '2' })]]);
+    const nodes = new Map<string, NodeView>([
+      ['node-a', node({ rack: '1' })],
+      ['node-b', node({ rack: '2' })],
+      ['node-c', node({ rack: '2' })],
+    ]);
     assert.equal(winner({ config, nodes }), 'node-a');
     const b = decide(input('node-b', { config, nodes, members: new Set(['node-b', 'node-c']) }));
     assert.ok(b.announce === false && b.reason === 'notOwner'); // node-c wins among rack 2 ...
@@ -188,35 +202,55 @@ describe('speaker election (MetalLB layer-2 hash election)', () => {
       members: fc.subarray(names),
       nodes: fc.array(nodeArb, { minLength: names.length, maxLength: names.length }),
       config: fc.constantFrom(CONFIG, config),
-      services: fc.array(fc.record({ ip: fc.integer({ min: 240, max: 254 }), local: fc.boolean(), labelled: fc.boolean(), endpoint: fc.constantFrom(...names) }), { minLength: 1, maxLength: 6 }),
+      services: fc.array(
+        fc.record({ ip: fc.integer({ min: 240, max: 254 }), local: fc.boolean(), labelled: fc.boolean(), endpoint: fc.constantFrom(...names) }),
+        { minLength: 1, maxLength: 6 },
+      ),
       ignoreExcludeLb: fc.boolean(),
       // Keep one input object from the step before (as the core keeps what did not change).
       keep: fc.constantFrom('members', 'nodes', 'none'),
     });
-    fc.assert(fc.property(fc.array(step, { minLength: 1, maxLength: 8 }), (steps) => {
-      const caches = new Map(names.map((n) => [n, new CandidateCache()]));
-      let members = new Set<string>();
-      let nodes = new Map<string, NodeView>();
-      for (const [i, st] of steps.entries()) {
-        if (i === 0 || st.keep !== 'members') members = new Set(st.members);
-        if (i === 0 || st.keep !== 'nodes') {
-          nodes = new Map<string, NodeView>(names.map((n, k) => {
-            const v = st.nodes[k] ?? { rack: '1', down: false, excluded: false };
-            return [n, node({ rack: v.rack, ...(v.excluded ? { [EXCLUDE_LB_LABEL]: '' } : {}) }, v.down)];
-          }));
-        }
-        for (const sv of st.services) {
-          const service = svc({ ingressIPs: [`192.168.1.${sv.ip}`], externalTrafficPolicy: sv.local ? 'Local' : 'Cluster', labels: sv.labelled ? { tier: 'x' } : {} });
-          for (const me of names) {
-            const base: ElectionInput = { myNode: me, service, endpoints: [ready(sv.endpoint)], config: st.config, nodes, members, ignoreExcludeLb: st.ignoreExcludeLb };
-            const plain = decide(base);
-            const cached = decide({ ...base, candidateCache: caches.get(me) });
-            assert.deepEqual({ ...cached }, { ...plain });
-            if (plain.order) assert.deepEqual(cached.order, plain.order);
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 8 }), (steps) => {
+        const caches = new Map(names.map((n) => [n, new CandidateCache()]));
+        let members = new Set<string>();
+        let nodes = new Map<string, NodeView>();
+        for (const [i, st] of steps.entries()) {
+          if (i === 0 || st.keep !== 'members') members = new Set(st.members);
+          if (i === 0 || st.keep !== 'nodes') {
+            nodes = new Map<string, NodeView>(
+              names.map((n, k) => {
+                const v = st.nodes[k] ?? { rack: '1', down: false, excluded: false };
+                return [n, node({ rack: v.rack, ...(v.excluded ? { [EXCLUDE_LB_LABEL]: '' } : {}) }, v.down)];
+              }),
+            );
+          }
+          for (const sv of st.services) {
+            const service = svc({
+              ingressIPs: [`192.168.1.${sv.ip}`],
+              externalTrafficPolicy: sv.local ? 'Local' : 'Cluster',
+              labels: sv.labelled ? { tier: 'x' } : {},
+            });
+            for (const me of names) {
+              const base: ElectionInput = {
+                myNode: me,
+                service,
+                endpoints: [ready(sv.endpoint)],
+                config: st.config,
+                nodes,
+                members,
+                ignoreExcludeLb: st.ignoreExcludeLb,
+              };
+              const plain = decide(base);
+              const cached = decide({ ...base, candidateCache: caches.get(me) });
+              assert.deepEqual({ ...cached }, { ...plain });
+              if (plain.order) assert.deepEqual(cached.order, plain.order);
+            }
           }
         }
-      }
-    }), { numRuns: 150 });
+      }),
+      { numRuns: 150 },
+    );
   });
 
   it('the election order a decision carries is the full hash order over the candidates, winner first', () => {

@@ -39,7 +39,12 @@ describe('HashOrderCache', () => {
 
   it('hashes each name once per IP: a later subset (a member died) costs no hash', () => {
     let hashes = 0;
-    const cache = new HashOrderCache({ digest: (t) => { hashes += 1; return createHash('sha256').update(t).digest(); } });
+    const cache = new HashOrderCache({
+      digest: (t) => {
+        hashes += 1;
+        return createHash('sha256').update(t).digest();
+      },
+    });
     const names = Array.from({ length: 250 }, (_, i) => `node-${i}`);
     const ips = Array.from({ length: 100 }, (_, i) => `10.1.0.${i}`);
     for (const ip of ips) cache.order(names, ip);
@@ -68,7 +73,12 @@ describe('HashOrderCache', () => {
 
   it('node names that churn (autoscaling) do not pile up: an order costs at most about twice the cluster in hashes', () => {
     let hashes = 0;
-    const cache = new HashOrderCache({ digest: (t) => { hashes += 1; return createHash('sha256').update(t).digest(); } });
+    const cache = new HashOrderCache({
+      digest: (t) => {
+        hashes += 1;
+        return createHash('sha256').update(t).digest();
+      },
+    });
     // A 10-node cluster whose nodes are replaced one by one, 3 000 times: names never come back.
     const live = Array.from({ length: 10 }, (_, i) => `node-${i}`);
     for (let step = 0; step < 3000; step++) {
@@ -96,7 +106,10 @@ describe('electionOrder uses the remembered order', () => {
       const ip = `192.0.2.${Math.floor(random() * 30)}`;
       assert.deepEqual(electionOrder(names, ip), reference(names, ip));
       const scores = new Map(names.filter(() => random() < 0.5).map((n) => [n, Math.floor(random() * 3)]));
-      const want = reference(names, ip).map((n, k) => ({ n, k, s: scores.get(n) ?? 0 })).sort((a, b) => b.s - a.s || a.k - b.k).map((x) => x.n);
+      const want = reference(names, ip)
+        .map((n, k) => ({ n, k, s: scores.get(n) ?? 0 }))
+        .sort((a, b) => b.s - a.s || a.k - b.k)
+        .map((x) => x.n);
       assert.deepEqual(electionOrder(names, ip, scores), want);
     }
   });

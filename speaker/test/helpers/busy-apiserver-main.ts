@@ -11,7 +11,9 @@ import { writeFileSync } from 'node:fs';
 import { busyServiceIp, busyServiceName, BUSY_NAMESPACES, busyPoolCidr } from './busy-plan.js';
 
 type Json = unknown;
-interface ResourceType { readonly resource: string }
+interface ResourceType {
+  readonly resource: string;
+}
 interface LabApi {
   EmbeddedApiServer: new (opts: { host?: string; port?: number; historyLimit?: number }) => {
     start(): Promise<string>;
@@ -47,7 +49,11 @@ writeFileSync(out, lab.renderKubeconfig({ server: url }), { mode: 0o600 });
 process.stdout.write(`serving ${url}\n`);
 
 const api = server.api;
-const must = (g: string, v: string, r: string): ResourceType => api.type(g, v, r) ?? (() => { throw new Error(`no resource ${g}/${v}/${r}`); })();
+const must = (g: string, v: string, r: string): ResourceType =>
+  api.type(g, v, r) ??
+  (() => {
+    throw new Error(`no resource ${g}/${v}/${r}`);
+  })();
 const T = {
   ns: must('', 'v1', 'namespaces'),
   cm: must('', 'v1', 'configmaps'),
@@ -66,7 +72,9 @@ for (const name of ['l2lb-system', ...BUSY_NAMESPACES]) {
   }
 }
 api.create(T.cm, 'l2lb-system', {
-  apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config', namespace: 'l2lb-system' },
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name: 'config', namespace: 'l2lb-system' },
   data: { config: `address-pools:\n- name: busy\n  protocol: layer2\n  addresses:\n  - ${busyPoolCidr()}\n` },
 });
 for (let i = 0; i < nNodes; i++) {
@@ -76,14 +84,18 @@ for (let i = 0; i < nNodes; i++) {
 for (let i = 0; i < nServices; i++) {
   const { namespace, name } = busyServiceName(i);
   const created = api.create(T.svc, namespace, {
-    apiVersion: 'v1', kind: 'Service', metadata: { name, namespace, labels: { app: name } },
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace, labels: { app: name } },
     spec: { type: 'LoadBalancer', allocateLoadBalancerNodePorts: false, selector: { app: name }, ports: [{ name: 'http', port: 80, protocol: 'TCP' }] },
   });
   api.update(T.svc, namespace, name, { ...created, status: { loadBalancer: { ingress: [{ ip: busyServiceIp(i) }] } } }, 'status');
   api.create(T.slice, namespace, {
-    apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
     metadata: { name: `${name}-1`, namespace, labels: { 'kubernetes.io/service-name': name } },
-    addressType: 'IPv4', ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
+    addressType: 'IPv4',
+    ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
     endpoints: [{ addresses: [`10.244.${(i >> 8) & 255}.${i & 255}`], nodeName: nodeName(i % nNodes), conditions: { ready: true } }],
   });
 }
@@ -132,16 +144,22 @@ process.once('SIGUSR1', () => {
       }
     }),
   ];
-  const relist = (relistMs as number) > 0 ? setInterval(() => {
-    server.compact();
-    server.killWatches();
-    counts.relists += 1;
-  }, relistMs) : undefined;
-  setTimeout(() => {
-    for (const stop of stops) stop();
-    if (relist) clearInterval(relist);
-    process.stdout.write(`${JSON.stringify({ event: 'load', seconds: (performance.now() - started) / 1000, ...counts })}\n`);
-  }, (seconds as number) * 1000);
+  const relist =
+    (relistMs as number) > 0
+      ? setInterval(() => {
+          server.compact();
+          server.killWatches();
+          counts.relists += 1;
+        }, relistMs)
+      : undefined;
+  setTimeout(
+    () => {
+      for (const stop of stops) stop();
+      if (relist) clearInterval(relist);
+      process.stdout.write(`${JSON.stringify({ event: 'load', seconds: (performance.now() - started) / 1000, ...counts })}\n`);
+    },
+    (seconds as number) * 1000,
+  );
 });
 
 const stop = (): void => {

@@ -39,10 +39,18 @@ setInterval(() => {
 
 const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
 setInterval(() => {
-  process.stdout.write(`${JSON.stringify({
-    event: 'loopdelay', sinceMs: Date.now() - since, samples: histogram.count,
-    p50Ms: ms(histogram.percentile(50)), p99Ms: ms(histogram.percentile(99)), maxMs: ms(histogram.max), blocks, worst,
-  })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({
+      event: 'loopdelay',
+      sinceMs: Date.now() - since,
+      samples: histogram.count,
+      p50Ms: ms(histogram.percentile(50)),
+      p99Ms: ms(histogram.percentile(99)),
+      maxMs: ms(histogram.max),
+      blocks,
+      worst,
+    })}\n`,
+  );
 }, 2000).unref();
 process.on('SIGUSR2', reset);
 

@@ -105,23 +105,57 @@ async function withBusyCluster<T>(o: BusyOptions, measure: (s: Started) => Promi
   const log = o.log ?? ((): void => undefined);
   cleanupStalePrefix('l2bz');
   const c = new SpeakerCluster({
-    prefix: 'l2bz', kind: 'b',
+    prefix: 'l2bz',
+    kind: 'b',
     hosts: Object.fromEntries(Object.entries(ADDR).map(([role, ip]) => [role, { mac: MAC[role as keyof typeof MAC], v4: `${ip}/24` }])),
   });
   try {
     const api = c.startProcess('api', 'cp', process.execPath, [
-      API_MAIN, ADDR.cp, '6443', c.kubeconfig, String(o.services), String(o.nodes), String(o.churnPerSec), String(o.relistMs), String(o.nodeUpdatesPerSec), String(o.seconds),
+      API_MAIN,
+      ADDR.cp,
+      '6443',
+      c.kubeconfig,
+      String(o.services),
+      String(o.nodes),
+      String(o.churnPerSec),
+      String(o.relistMs),
+      String(o.nodeUpdatesPerSec),
+      String(o.seconds),
     ]);
-    const seeded = await waitFor(() => api.exited === undefined ? lastLine(api, 'seeded') : (() => { throw new Error(`API server exited: ${api.stderr.join('')}`); })(),
-      { timeoutMs: 300_000, intervalMs: 100, what: `the API server to hold ${o.services} Services` });
+    const seeded = await waitFor(
+      () =>
+        api.exited === undefined
+          ? lastLine(api, 'seeded')
+          : (() => {
+              throw new Error(`API server exited: ${api.stderr.join('')}`);
+            })(),
+      { timeoutMs: 300_000, intervalMs: 100, what: `the API server to hold ${o.services} Services` },
+    );
     log(`API server seeded with ${o.services} Services, ${o.services} EndpointSlices, ${o.nodes} Nodes in ${String(seeded['ms'])} ms`);
 
     const agents = new Map<string, NsProcess>();
     for (const [k, peer] of PEERS.entries()) {
       const join = k === 0 ? [] : ['--join', `${ADDR.n2}:7946`];
-      agents.set(peer, c.startProcess(peer, peer, process.execPath, [
-        AGENT, 'agent', '--name', peer, '--bind', ADDR[peer], '--port', '7946', '--secret', c.secret, '--profile', 'fast', '--members-interval', '0', ...join,
-      ]));
+      agents.set(
+        peer,
+        c.startProcess(peer, peer, process.execPath, [
+          AGENT,
+          'agent',
+          '--name',
+          peer,
+          '--bind',
+          ADDR[peer],
+          '--port',
+          '7946',
+          '--secret',
+          c.secret,
+          '--profile',
+          'fast',
+          '--members-interval',
+          '0',
+          ...join,
+        ]),
+      );
     }
     for (const [peer, a] of agents) await waitFor(() => lastLine(a, 'start'), { timeoutMs: 15_000, what: `agent ${peer} to start` });
 
@@ -129,16 +163,40 @@ async function withBusyCluster<T>(o: BusyOptions, measure: (s: Started) => Promi
     // L2LB_BUSY_NODE_ARGS: node options for the speaker (e.g. --cpu-prof --cpu-prof-dir=DIR to see what blocks).
     const nodeArgs = (process.env['L2LB_BUSY_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
     const speaker = c.startProcess('n1', 'n1', process.execPath, [
-      ...nodeArgs, SPEAKER_MAIN, '--node-name', 'n1', '--namespace', 'l2lb-system', '--kubeconfig', c.kubeconfig,
-      '--ml-bind-addr', ADDR.n1, '--ml-join', `${ADDR.n2},${ADDR.n3}`, '--ml-labels', '', '--ml-secret-key-path', `${c.dir}/ml`,
-      '--metrics-port', '0', '--ml-profile', 'fast', ...(o.speakerArgs ?? []),
+      ...nodeArgs,
+      SPEAKER_MAIN,
+      '--node-name',
+      'n1',
+      '--namespace',
+      'l2lb-system',
+      '--kubeconfig',
+      c.kubeconfig,
+      '--ml-bind-addr',
+      ADDR.n1,
+      '--ml-join',
+      `${ADDR.n2},${ADDR.n3}`,
+      '--ml-labels',
+      '',
+      '--ml-secret-key-path',
+      `${c.dir}/ml`,
+      '--metrics-port',
+      '0',
+      '--ml-profile',
+      'fast',
+      ...(o.speakerArgs ?? []),
     ]);
     const won = busyWonBy('n1', MEMBERS, o.services);
     const announcing = (): number => speaker.lines.filter((l) => l['message'] === 'announcing').length;
-    await waitFor(() => {
-      if (speaker.exited !== undefined) throw new Error(`speaker exited ${String(speaker.exited)}: ${speaker.stderr.join('').slice(-2000)}`);
-      return announcing() >= won.length && [...agents.values()].every((a) => a.lines.some((l) => l['ev'] === 'join' && (l['node'] as { name?: string } | undefined)?.name === 'n1'));
-    }, { timeoutMs: 300_000, intervalMs: 200, what: `speaker n1 to join and announce its ${won.length} VIPs` });
+    await waitFor(
+      () => {
+        if (speaker.exited !== undefined) throw new Error(`speaker exited ${String(speaker.exited)}: ${speaker.stderr.join('').slice(-2000)}`);
+        return (
+          announcing() >= won.length &&
+          [...agents.values()].every((a) => a.lines.some((l) => l['ev'] === 'join' && (l['node'] as { name?: string } | undefined)?.name === 'n1'))
+        );
+      },
+      { timeoutMs: 300_000, intervalMs: 200, what: `speaker n1 to join and announce its ${won.length} VIPs` },
+    );
     const startupMs = Date.now() - startedAt;
     log(`speaker n1 joined n2, n3 and announces ${announcing()} VIPs (${startupMs} ms after start)`);
 
@@ -164,23 +222,41 @@ export async function runBusy(o: BusyOptions): Promise<BusyResult> {
     api.child.kill('SIGUSR1');
     const arpIntervalMs = 20;
     const arpCount = String(Math.max(10, Math.floor((o.seconds * 1000) / (arpIntervalMs + 1))));
-    const pinger = c.startProcess('pinger', 'cl', process.execPath, [PINGER_MAIN, ADDR.cl, c.secret, String(o.seconds), '40', `${ADDR.n1}:7946`, `${ADDR.n2}:7946`]);
+    const pinger = c.startProcess('pinger', 'cl', process.execPath, [
+      PINGER_MAIN,
+      ADDR.cl,
+      c.secret,
+      String(o.seconds),
+      '40',
+      `${ADDR.n1}:7946`,
+      `${ADDR.n2}:7946`,
+    ]);
     // Source addresses no host has: only the answers to these requests are addressed to them.
     const arpArgs = [arpCount, String(arpIntervalMs * 1000), '1000', String(o.seconds)];
     const arpVip = c.startProcess('arp-vip', 'cl', prober, ['latency', 'eth0', '10.213.0.31', vip, ...arpArgs]);
     const arpKernel = c.startProcess('arp-kernel', 'cl', prober, ['latency', 'eth0', '10.213.0.32', ADDR.n2, ...arpArgs]);
-    log(`load on for ${o.seconds} s: ${o.churnPerSec} Service updates/s, a forced relist every ${o.relistMs} ms, ${o.nodeUpdatesPerSec} Node updates/s; probing ${vip} (ARP) and n1's memberlist port`);
+    log(
+      `load on for ${o.seconds} s: ${o.churnPerSec} Service updates/s, a forced relist every ${o.relistMs} ms, ${o.nodeUpdatesPerSec} Node updates/s; probing ${vip} (ARP) and n1's memberlist port`,
+    );
     const window = o.seconds * 1000 + 60_000; // the probers stop after o.seconds, plus one deadline
-    await Promise.all([exited(pinger, window, 'the memberlist pinger'), exited(arpVip, window, 'the ARP prober (VIP)'), exited(arpKernel, window, 'the ARP prober (kernel)')]);
+    await Promise.all([
+      exited(pinger, window, 'the memberlist pinger'),
+      exited(arpVip, window, 'the ARP prober (VIP)'),
+      exited(arpKernel, window, 'the ARP prober (kernel)'),
+    ]);
     const load = await waitFor(() => lastLine(api, 'load'), { timeoutMs: 30_000, what: 'the API server load summary' });
     // The speaker prints its loop figures (since t0) every 2 s; take one that covers the whole window.
-    const loop = await waitFor(() => {
-      const l = lastLine(speaker, 'loopdelay');
-      return l && Number(l['receivedAt']) >= t0 + o.seconds * 1000 ? l : undefined;
-    }, { timeoutMs: 10_000, what: 'the speaker loop-delay figures' });
+    const loop = await waitFor(
+      () => {
+        const l = lastLine(speaker, 'loopdelay');
+        return l && Number(l['receivedAt']) >= t0 + o.seconds * 1000 ? l : undefined;
+      },
+      { timeoutMs: 10_000, what: 'the speaker loop-delay figures' },
+    );
     const t1 = Date.now();
 
-    const about = (l: JsonLine): boolean => (l['node'] as { name?: string } | undefined)?.name === 'n1' && Number(l['receivedAt']) >= t0 && Number(l['receivedAt']) <= t1;
+    const about = (l: JsonLine): boolean =>
+      (l['node'] as { name?: string } | undefined)?.name === 'n1' && Number(l['receivedAt']) >= t0 && Number(l['receivedAt']) <= t1;
     const falseDeaths: Record<string, number> = {};
     const suspicions: Record<string, number> = {};
     for (const [peer, a] of agents) {
@@ -194,18 +270,26 @@ export async function runBusy(o: BusyOptions): Promise<BusyResult> {
     };
     const arpOf = (p: NsProcess): Distribution => {
       const r = (p.lines.find((l) => typeof l['sent'] === 'number') ?? {}) as { sent?: number; received?: number; samples_us?: number[] };
-      return distribution((r.samples_us ?? []).map((us) => us / 1000), (r.sent ?? NaN) - (r.received ?? NaN));
+      return distribution(
+        (r.samples_us ?? []).map((us) => us / 1000),
+        (r.sent ?? NaN) - (r.received ?? NaN),
+      );
     };
     return {
       loop: {
-        p50Ms: Number(loop['p50Ms']), p99Ms: Number(loop['p99Ms']), maxMs: Number(loop['maxMs']),
-        blocks: loop['blocks'] as Record<string, number>, worst: loop['worst'] as { atMs: number; ms: number }[],
+        p50Ms: Number(loop['p50Ms']),
+        p99Ms: Number(loop['p99Ms']),
+        maxMs: Number(loop['maxMs']),
+        blocks: loop['blocks'] as Record<string, number>,
+        worst: loop['worst'] as { atMs: number; ms: number }[],
       },
-      falseDeaths, suspicions,
+      falseDeaths,
+      suspicions,
       acks: { speaker: ackOf(ADDR.n1), reference: ackOf(ADDR.n2) },
       arp: { speaker: arpOf(arpVip), kernel: arpOf(arpKernel) },
       load: load as unknown as BusyResult['load'],
-      announced: announcing(), startupMs,
+      announced: announcing(),
+      startupMs,
     };
   });
 }
@@ -220,7 +304,15 @@ export interface IdleResult {
 
 /** RSS and CPU of speaker n1 with `services` Services (a third of them announced by n1) and no load, over `seconds`. */
 export async function runIdleSpeaker(o: { services: number; seconds: number; log?: (line: string) => void }): Promise<IdleResult> {
-  const opts: BusyOptions = { seconds: o.seconds, services: o.services, nodes: 50, churnPerSec: 0, relistMs: 0, nodeUpdatesPerSec: 0, ...(o.log ? { log: o.log } : {}) };
+  const opts: BusyOptions = {
+    seconds: o.seconds,
+    services: o.services,
+    nodes: 50,
+    churnPerSec: 0,
+    relistMs: 0,
+    nodeUpdatesPerSec: 0,
+    ...(o.log ? { log: o.log } : {}),
+  };
   return withBusyCluster(opts, async ({ speaker, announcing, startupMs }) => {
     const pid = speaker.child.pid ?? NaN;
     // Settled: the start-up passes and the first gratuitous bursts (5 x 1.1 s) are over.
@@ -252,7 +344,11 @@ export function describeBusy(r: BusyResult): string[] {
   return [
     `load: ${r.load.serviceUpdates} Service updates (${f1(r.load.serviceUpdates / r.load.seconds)}/s), ${r.load.relists} forced relists, ${r.load.nodeUpdates} Node updates (${r.load.labelFlips} label changes) in ${f1(r.load.seconds)} s`,
     `speaker event-loop delay: p50 ${f1(r.loop.p50Ms)} ms, p99 ${f1(r.loop.p99Ms)} ms, max ${f1(r.loop.maxMs)} ms; blocks > 20 ms: ${r.loop.blocks['20'] ?? 0}, > 50 ms: ${r.loop.blocks['50'] ?? 0}, > 150 ms: ${r.loop.blocks['150'] ?? 0}; worst ${JSON.stringify(r.loop.worst.slice(0, 5))}`,
-    `false deaths of n1: ${Object.entries(r.falseDeaths).map(([p, n]) => `${p} ${n}`).join(', ')}; suspicions: ${Object.entries(r.suspicions).map(([p, n]) => `${p} ${n}`).join(', ')}`,
+    `false deaths of n1: ${Object.entries(r.falseDeaths)
+      .map(([p, n]) => `${p} ${n}`)
+      .join(', ')}; suspicions: ${Object.entries(r.suspicions)
+      .map(([p, n]) => `${p} ${n}`)
+      .join(', ')}`,
     `memberlist ack RTT, speaker n1: ${d(r.acks.speaker)}`,
     `memberlist ack RTT, idle agent n2 (reference, same moments): ${d(r.acks.reference)}`,
     `ARP reply, speaker n1 VIP: ${d(r.arp.speaker)}`,

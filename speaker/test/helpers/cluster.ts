@@ -73,7 +73,10 @@ export class SpeakerCluster {
     const host = this.options.hosts['cp']?.v4?.split('/')[0] ?? assert.fail('cp needs an IPv4 address');
     const api = new NsProcess(this.ns('cp'), process.execPath, [API_MAIN, host, '6443', this.kubeconfig]);
     this.api = api;
-    await waitFor(() => api.lines.some((l) => String(l['text']).startsWith('serving')) || api.exited !== undefined, { timeoutMs: 15_000, what: 'the API server' });
+    await waitFor(() => api.lines.some((l) => String(l['text']).startsWith('serving')) || api.exited !== undefined, {
+      timeoutMs: 15_000,
+      what: 'the API server',
+    });
     assert.equal(api.exited, undefined, `API server exited: ${api.stderr.join('')}`);
   }
 
@@ -91,7 +94,9 @@ export class SpeakerCluster {
   createBase(poolAddresses: string[], nodes: readonly string[]): void {
     const config = `address-pools:\n- name: pool\n  protocol: layer2\n  addresses:\n${poolAddresses.map((a) => `  - ${a}\n`).join('')}`;
     this.create('base', {
-      apiVersion: 'v1', kind: 'List', items: [
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
         { apiVersion: 'v1', kind: 'Namespace', metadata: { name: this.namespace } },
         { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config', namespace: this.namespace }, data: { config } },
         ...nodes.map((n) => ({ apiVersion: 'v1', kind: 'Node', metadata: { name: n, labels: { 'kubernetes.io/hostname': n } } })),
@@ -102,15 +107,23 @@ export class SpeakerCluster {
   /** A LoadBalancer Service with one ready endpoint on `endpointNode` and status ingress `ips` (in that order). */
   createService(name: string, ips: string[], endpointNode: string): void {
     this.create(`svc-${name}`, {
-      apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' },
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, namespace: 'default' },
       spec: {
-        type: 'LoadBalancer', selector: { app: name }, ports: [{ port: 80, protocol: 'TCP' }],
+        type: 'LoadBalancer',
+        selector: { app: name },
+        ports: [{ port: 80, protocol: 'TCP' }],
         ...(ips.length > 1 ? { ipFamilyPolicy: 'RequireDualStack', ipFamilies: ips.map((ip) => (ip.includes(':') ? 'IPv6' : 'IPv4')) } : {}),
       },
     });
     this.create(`slice-${name}`, {
-      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: `${name}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } },
-      addressType: 'IPv4', ports: [{ port: 80, protocol: 'TCP' }], endpoints: [{ addresses: ['10.213.0.50'], nodeName: endpointNode, conditions: { ready: true } }],
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: `${name}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } },
+      addressType: 'IPv4',
+      ports: [{ port: 80, protocol: 'TCP' }],
+      endpoints: [{ addresses: ['10.213.0.50'], nodeName: endpointNode, conditions: { ready: true } }],
     });
     this.setServiceStatus(name, { loadBalancer: { ingress: ips.map((ip) => ({ ip })) } });
   }
@@ -130,9 +143,25 @@ export class SpeakerCluster {
   /** `l2lb-speaker run` as node `name` in namespace `name`, memberlist on `bind`, joining `join`. */
   startSpeaker(name: string, bind: string, join: string[], extra: string[] = []): NsProcess {
     const p = new NsProcess(this.ns(name), process.execPath, [
-      speakerBin(), 'run', '--node-name', name, '--namespace', this.namespace, '--kubeconfig', this.kubeconfig,
-      '--ml-bind-addr', bind, '--ml-join', join.join(','), '--ml-labels', '',
-      '--ml-secret-key-path', `${this.dir}/ml`, '--metrics-port', '0', ...extra,
+      speakerBin(),
+      'run',
+      '--node-name',
+      name,
+      '--namespace',
+      this.namespace,
+      '--kubeconfig',
+      this.kubeconfig,
+      '--ml-bind-addr',
+      bind,
+      '--ml-join',
+      join.join(','),
+      '--ml-labels',
+      '',
+      '--ml-secret-key-path',
+      `${this.dir}/ml`,
+      '--metrics-port',
+      '0',
+      ...extra,
     ]);
     this.procs.set(name, p);
     return p;
@@ -152,14 +181,23 @@ export class SpeakerCluster {
   /** Every speaker in `names` has logged a memberlist join of every other name in `members`. */
   joinedAll(names: readonly string[], members: readonly string[]): boolean {
     return names.every((n) => {
-      const joined = new Set(this.lines(n, 'memberlist').filter((l) => l['event'] === 'join').map((l) => l['member']));
+      const joined = new Set(
+        this.lines(n, 'memberlist')
+          .filter((l) => l['event'] === 'join')
+          .map((l) => l['member']),
+      );
       return members.every((m) => m === n || joined.has(m));
     });
   }
 
   dump(): void {
     for (const [n, p] of this.procs) {
-      process.stderr.write(`--- ${n} (exit ${String(p.exited)})\n${p.lines.slice(-40).map((l) => JSON.stringify(l)).join('\n')}\n${p.stderr.join('').slice(-2000)}\n`);
+      process.stderr.write(
+        `--- ${n} (exit ${String(p.exited)})\n${p.lines
+          .slice(-40)
+          .map((l) => JSON.stringify(l))
+          .join('\n')}\n${p.stderr.join('').slice(-2000)}\n`,
+      );
     }
   }
 

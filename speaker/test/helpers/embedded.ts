@@ -26,7 +26,9 @@ export async function startEmbedded(opts: { metallbBuiltin?: boolean } = {}): Pr
   writeFileSync(join(dir, 'kubeconfig'), renderKubeconfig({ server: url }));
   const client = new KubeClient(await loadClientConfig(join(dir, 'kubeconfig')));
   return {
-    client, dir, metallbCrds: () => metallbCrds(),
+    client,
+    dir,
+    metallbCrds: () => metallbCrds(),
     close: async () => {
       await server.close();
       rmSync(dir, { recursive: true, force: true });
@@ -48,12 +50,17 @@ export function memoryLogger(lines: Record<string, unknown>[]): winston.Logger {
 /** A LoadBalancer Service with status ingress `ip` and an EndpointSlice with one ready endpoint on `node`. */
 export async function createService(client: KubeClient, name: string, ip: string, node: string): Promise<void> {
   await client.create(Resources.services, 'default', {
-    apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' },
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: 'default' },
     spec: { type: 'LoadBalancer', ports: [{ port: 80, protocol: 'TCP' }] },
   });
   await client.create(Resources.endpointSlicesV1, 'default', {
-    apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: `${name}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } },
-    addressType: 'IPv4', endpoints: [{ addresses: ['10.0.0.1'], nodeName: node, conditions: { ready: true } }],
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: `${name}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } },
+    addressType: 'IPv4',
+    endpoints: [{ addresses: ['10.0.0.1'], nodeName: node, conditions: { ready: true } }],
   });
   await client.patch(Resources.services, 'default', name, { status: { loadBalancer: { ingress: [{ ip }] } } }, 'merge', 'status');
 }

@@ -39,7 +39,9 @@ const AGENT = fileURLToPath(new URL('../../../../memberlist/bin/l2lb-memberlist.
 
 cleanupStalePrefix('l2v6');
 const c = new SpeakerCluster({
-  prefix: 'l2v6', kind: 'm', hosts: {
+  prefix: 'l2v6',
+  kind: 'm',
+  hosts: {
     cp: { mac: '02:13:00:00:00:02', v4: '10.213.0.2/24' },
     ...Object.fromEntries(NODES.map((n) => [n, { mac: MAC[n] ?? '', v4: `${ADDR[n] ?? ''}/24` }])),
   },
@@ -48,27 +50,47 @@ try {
   await c.startApi();
   c.createBase(['10.213.0.200-10.213.0.249'], NODES);
   const common = ['--name', GO, '--bind', ADDR[GO] ?? '', '--port', '7946', '--secret', c.secret];
-  const g = peer === 'go'
-    ? c.startProcess(GO, GO, ensureMlpeer(), [...common, '--members-interval', '0', '--quiet'])
-    : c.startProcess(GO, GO, process.execPath, [AGENT, 'agent', ...common, '--profile', peer, '--members-interval', '0']);
+  const g =
+    peer === 'go'
+      ? c.startProcess(GO, GO, ensureMlpeer(), [...common, '--members-interval', '0', '--quiet'])
+      : c.startProcess(GO, GO, process.execPath, [AGENT, 'agent', ...common, '--profile', peer, '--members-interval', '0']);
   await waitFor(() => g.lines.find((e) => e['ev'] === 'start'), { timeoutMs: 5000, what: 'the peer to start' });
-  for (const n of L2LB) c.startSpeaker(n, ADDR[n] ?? '', NODES.map((m) => ADDR[m] ?? ''), ['--ml-profile', profile]);
+  for (const n of L2LB)
+    c.startSpeaker(
+      n,
+      ADDR[n] ?? '',
+      NODES.map((m) => ADDR[m] ?? ''),
+      ['--ml-profile', profile],
+    );
   await waitFor(() => c.joinedAll(L2LB, NODES), { timeoutMs: 15_000, what: 'the cluster to form' });
   c.createService('go', [VIP], 'n1');
   const ns = c.ns(GO);
   run('ip', ['netns', 'exec', ns, 'nft', 'add', 'table', 'inet', 'l2v6loss']);
-  for (const [chain, hook] of [['i', 'input'], ['o', 'output']]) {
+  for (const [chain, hook] of [
+    ['i', 'input'],
+    ['o', 'output'],
+  ]) {
     run('ip', ['netns', 'exec', ns, 'nft', `add chain inet l2v6loss ${chain} { type filter hook ${hook} priority 0 ; }`]);
     run('ip', ['netns', 'exec', ns, 'nft', `add rule inet l2v6loss ${chain} numgen random mod 100 < ${loss} counter drop`]);
   }
   const t0 = Date.now();
   await new Promise((r) => setTimeout(r, seconds * 1000)); // the measurement window itself, not a wait for a condition
-  const dropped = [...run('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'inet', 'l2v6loss']).matchAll(/packets (\d+)/g)].reduce((s, m) => s + Number(m[1]), 0);
+  const dropped = [...run('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'inet', 'l2v6loss']).matchAll(/packets (\d+)/g)].reduce(
+    (s, m) => s + Number(m[1]),
+    0,
+  );
   run('ip', ['netns', 'exec', ns, 'nft', 'delete', 'table', 'inet', 'l2v6loss']);
   const t1 = Date.now();
-  const events = (n: string): string[] => c.lines(n, 'memberlist').filter((l) => l['member'] === GO && Number(l['receivedAt']) >= t0)
-    .map((l) => `${String(l['event'])}@${Number(l['receivedAt']) - t0}`);
-  const dead = (n: string): boolean => c.lines(n, 'memberlist').filter((l) => l['member'] === GO).at(-1)?.['event'] === 'leave';
+  const events = (n: string): string[] =>
+    c
+      .lines(n, 'memberlist')
+      .filter((l) => l['member'] === GO && Number(l['receivedAt']) >= t0)
+      .map((l) => `${String(l['event'])}@${Number(l['receivedAt']) - t0}`);
+  const dead = (n: string): boolean =>
+    c
+      .lines(n, 'memberlist')
+      .filter((l) => l['member'] === GO)
+      .at(-1)?.['event'] === 'leave';
   let recovered = 'not dead when the loss stopped';
   if (L2LB.some(dead)) {
     try {

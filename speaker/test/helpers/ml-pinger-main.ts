@@ -54,7 +54,9 @@ const ticker = setInterval(() => send(targets[turn++ % targets.length] as (typeo
 setTimeout(() => {
   clearInterval(ticker);
   setTimeout(() => {
-    process.stdout.write(`${JSON.stringify({ event: 'pings', targets: targets.map((t) => ({ target: `${t.ip}:${t.port}`, rtts: t.rtts.map((x) => Math.round(x * 100) / 100), lost: t.lost })) })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ event: 'pings', targets: targets.map((t) => ({ target: `${t.ip}:${t.port}`, rtts: t.rtts.map((x) => Math.round(x * 100) / 100), lost: t.lost })) })}\n`,
+    );
     sock.close();
     process.exit(0);
   }, TIMEOUT_MS + 100);

@@ -31,8 +31,14 @@ describe('l2 announcer: per-IP interfaces', () => {
     assert.equal(arp0.takeSent().length, 0, 'no GARP on eth0');
     assert.equal(arp1.takeSent().length, 2, 'GARP request + reply on eth1');
     await tableSynced();
-    assert.deepEqual(arp0.arpTable?.ips.map((b) => b.toString('hex')), []);
-    assert.deepEqual(arp1.arpTable?.ips.map((b) => b.toString('hex')), ['0a4d0064']);
+    assert.deepEqual(
+      arp0.arpTable?.ips.map((b) => b.toString('hex')),
+      [],
+    );
+    assert.deepEqual(
+      arp1.arpTable?.ips.map((b) => b.toString('hex')),
+      ['0a4d0064'],
+    );
     arp0.deliver([request('10.77.0.100')]);
     arp1.deliver([request('10.77.0.100')]);
     assert.equal(arp0.takeSent().length, 0);

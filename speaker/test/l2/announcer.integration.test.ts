@@ -76,8 +76,11 @@ describe('l2 announcer in network namespaces @integration', function () {
     // Linux treats as gratuitous (request sip = tip, reply tha = sha) can move the entry.
     nsExec(ns('c'), 'sysctl', ['-qw', 'net.ipv4.neigh.c0.locktime=500']);
     dir = mkdtempSync(join(tmpdir(), 'l2n-cap-'));
-    capture = spawn('ip', ['netns', 'exec', ns('c'), 'tcpdump', '-i', 'c0', '-U', '-w', join(dir, 'c0.pcap'),
-      `(arp or icmp6) and (ether src ${MAC.a} or ether src ${MAC.b})`], { stdio: 'ignore' });
+    capture = spawn(
+      'ip',
+      ['netns', 'exec', ns('c'), 'tcpdump', '-i', 'c0', '-U', '-w', join(dir, 'c0.pcap'), `(arp or icmp6) and (ether src ${MAC.a} or ether src ${MAC.b})`],
+      { stdio: 'ignore' },
+    );
     monitor = new NsProcess(ns('c'), 'ip', ['-ts', 'monitor', 'neigh']);
   });
 
@@ -105,7 +108,7 @@ describe('l2 announcer in network namespaces @integration', function () {
 
   // Node A answers ARP from JavaScript (--no-arp-reflex); node B, in the tests after the
   // failover, through the addon's ARP reflex (the default). Both paths meet real clients.
-  it('arping from the client gets node A\'s MAC (JS path)', async () => {
+  it("arping from the client gets node A's MAC (JS path)", async () => {
     const a = speaker('a', '--garp-count', '1', '--no-arp-reflex');
     await announced(a, VIP4);
     const out = nsExec(ns('c'), 'arping', ['-c', '1', '-w', '3', '-I', 'c0', VIP4], { allowFail: true });
@@ -131,14 +134,14 @@ describe('l2 announcer in network namespaces @integration', function () {
     const b = speaker('b');
     const t4 = await announced(b, VIP4);
     const t6 = await announced(b, VIP6);
-    const moved4 = await waitFor(
-      () => neighUpdates().find((e) => e.line.startsWith(`${VIP4} `) && e.line.includes(MAC.b)),
-      { timeoutMs: 1000, what: `client neighbour entry ${VIP4} -> ${MAC.b}` },
-    );
-    const moved6 = await waitFor(
-      () => neighUpdates().find((e) => e.line.startsWith(`${VIP6} `) && e.line.includes(MAC.b)),
-      { timeoutMs: 1000, what: `client neighbour entry ${VIP6} -> ${MAC.b}` },
-    );
+    const moved4 = await waitFor(() => neighUpdates().find((e) => e.line.startsWith(`${VIP4} `) && e.line.includes(MAC.b)), {
+      timeoutMs: 1000,
+      what: `client neighbour entry ${VIP4} -> ${MAC.b}`,
+    });
+    const moved6 = await waitFor(() => neighUpdates().find((e) => e.line.startsWith(`${VIP6} `) && e.line.includes(MAC.b)), {
+      timeoutMs: 1000,
+      what: `client neighbour entry ${VIP6} -> ${MAC.b}`,
+    });
     console.log(`      failover: client IPv4 entry moved ${moved4.at - t4} ms, IPv6 ${moved6.at - t6} ms after B's burst`);
     // The 'announced' time is taken after the first burst was sent, so the delay may be negative.
     assert.ok(moved4.at - t4 <= 100, `IPv4 entry moved ${moved4.at - t4} ms after the GARP`);
@@ -149,10 +152,10 @@ describe('l2 announcer in network namespaces @integration', function () {
 
   it('ndisc6 gets an answer from B (solicited NA from the VIP, through an MLD-snooping bridge)', async () => {
     // B joined the solicited-node group at IP level: the bridge learnt it from B's MLD report.
-    await waitFor(
-      () => /p2 .*ff02::1:ff00:100/.test(run('bridge', ['-n', lan?.sw ?? '', 'mdb', 'show'], { allowFail: true })),
-      { timeoutMs: 3000, what: 'bridge mdb entry ff02::1:ff00:100 on port p2 (node B)' },
-    );
+    await waitFor(() => /p2 .*ff02::1:ff00:100/.test(run('bridge', ['-n', lan?.sw ?? '', 'mdb', 'show'], { allowFail: true })), {
+      timeoutMs: 3000,
+      what: 'bridge mdb entry ff02::1:ff00:100 on port p2 (node B)',
+    });
     const out = nsExec(ns('c'), 'ndisc6', ['-n', '-r', '3', '-w', '1000', VIP6, 'c0'], { allowFail: true });
     assert.match(out, /Target link-layer address: 02:00:00:00:00:A2/i, out);
     assert.match(out, /from fd77::100/, out);
@@ -221,10 +224,10 @@ describe('l2 announcer in network namespaces @integration', function () {
     run('ip', ['-n', lanNow.sw, 'link', 'set', 'p2', 'master', 'br0', 'up']);
     run('ip', ['-n', ns('b'), 'link', 'set', 'n0', 'address', MAC.b, 'up']);
     await waitFor(() => ups() > upsBefore, { timeoutMs: 3000, what: 'interface back' });
-    await waitFor(
-      () => nsExec(ns('c'), 'arping', ['-c', '1', '-w', '1', '-I', 'c0', VIP4], { allowFail: true }).includes(`from ${MAC.b}`),
-      { timeoutMs: 5000, what: 'arping answered on the re-created interface' },
-    );
+    await waitFor(() => nsExec(ns('c'), 'arping', ['-c', '1', '-w', '1', '-I', 'c0', VIP4], { allowFail: true }).includes(`from ${MAC.b}`), {
+      timeoutMs: 5000,
+      what: 'arping answered on the re-created interface',
+    });
   });
 
   it('reports per-IP counters and drop reasons', async () => {
@@ -255,7 +258,10 @@ describe('l2 announcer in network namespaces @integration', function () {
     const verbose = run('tshark', ['-r', file, '-V'], { allowFail: true });
     const frames = summary.split('\n').filter((l) => /ARP|ICMPv6/.test(l));
     assert.ok(frames.filter((l) => /ARP/.test(l)).length >= 10, summary);
-    assert.ok(frames.some((l) => /Neighbor Advertisement/.test(l)), summary);
+    assert.ok(
+      frames.some((l) => /Neighbor Advertisement/.test(l)),
+      summary,
+    );
     assert.doesNotMatch(verbose, /Malformed/i);
     assert.doesNotMatch(verbose, /Checksum Status: Bad/i);
     assert.match(verbose, /Checksum Status: Good/);

@@ -188,8 +188,7 @@ describe('l2 announcer (fake sockets and clock)', () => {
         arp.deliver([Buffer.concat([req, Buffer.alloc(pad)])]);
         const sent = arp.takeSent();
         const shouldAnswer =
-          op === ARP_REQUEST && announced.has(tpa) && !announced.has(spa) && sha !== NODE_MAC &&
-          (dst === 'ff:ff:ff:ff:ff:ff' || dst === NODE_MAC);
+          op === ARP_REQUEST && announced.has(tpa) && !announced.has(spa) && sha !== NODE_MAC && (dst === 'ff:ff:ff:ff:ff:ff' || dst === NODE_MAC);
         if (!shouldAnswer) return assert.equal(sent.length, 0);
         assert.equal(sent.length, 1);
         const d = decodeFrame(req);
@@ -256,7 +255,10 @@ describe('l2 announcer (fake sockets and clock)', () => {
       assert.equal(d.ndp.targetLla && macToString(d.ndp.targetLla), NODE_MAC);
     }
     ndp.deliver([buildUnsolicitedAdvert(OTHER_NODE, parseIp('fd77::100'))]);
-    assert.deepEqual(conflicts.map((c) => c.kind), ['na']);
+    assert.deepEqual(
+      conflicts.map((c) => c.kind),
+      ['na'],
+    );
   });
 
   it('joins solicited-node groups reference-counted (link and IP level)', () => {
@@ -387,10 +389,16 @@ describe('l2 interface selection', () => {
       iface('kube-ipvs0', 8, '02:00:00:00:00:06'),
     ];
     const s = selectInterfaces(all, {});
-    assert.deepEqual(s.eligible.map((i) => i.name), ['eth0', 'bond0']);
+    assert.deepEqual(
+      s.eligible.map((i) => i.name),
+      ['eth0', 'bond0'],
+    );
     assert.equal(s.skipped.find((x) => x.name === 'eth2')?.reason, 'enslaved (has a master); announce on the master');
     const e = selectInterfaces(all, { explicit: ['veth12', 'nope'] });
-    assert.deepEqual(e.eligible.map((i) => i.name), ['veth12']);
+    assert.deepEqual(
+      e.eligible.map((i) => i.name),
+      ['veth12'],
+    );
     assert.ok(e.skipped.some((x) => x.name === 'nope' && x.reason === 'no such interface'));
   });
 });

@@ -10,7 +10,7 @@ const OBJECT = 'ConfigMap l2lb-system/metallb-excludel2';
 const data = (yaml: string): Record<string, string> => ({ [EXCLUDE_L2_KEY]: yaml });
 
 describe('l2: metallb-excludel2', () => {
-  it('absent ConfigMap or key: the default list (MetalLB\'s)', () => {
+  it("absent ConfigMap or key: the default list (MetalLB's)", () => {
     for (const d of [undefined, {}, { other: 'x' }]) {
       const r = parseExcludeL2(d, OBJECT);
       assert.ok(r.ok);
@@ -19,7 +19,7 @@ describe('l2: metallb-excludel2', () => {
     }
   });
 
-  it('reads MetalLB\'s own manifest text; patterns are searched anywhere in the name, as Go\'s MatchString', () => {
+  it("reads MetalLB's own manifest text; patterns are searched anywhere in the name, as Go's MatchString", () => {
     const r = parseExcludeL2(data('announcedInterfacesToExclude: ["^docker.*", "^cbr.*", "^lo$", "cali"]\n'), OBJECT);
     assert.ok(r.ok);
     assert.equal(r.source, 'configmap');
@@ -43,8 +43,10 @@ describe('l2: metallb-excludel2', () => {
       assert.ok(!r.ok, JSON.stringify(d));
       return r.error;
     };
-    assert.match(error(data('announcedInterfacesToExclude: ["^eth(", "^lo$"]\n')),
-      /^ConfigMap l2lb-system\/metallb-excludel2 data.excludel2.yaml: announcedInterfacesToExclude\[0\] "\^eth\(" is not a valid regular expression/);
+    assert.match(
+      error(data('announcedInterfacesToExclude: ["^eth(", "^lo$"]\n')),
+      /^ConfigMap l2lb-system\/metallb-excludel2 data.excludel2.yaml: announcedInterfacesToExclude\[0\] "\^eth\(" is not a valid regular expression/,
+    );
     assert.match(error(data('announcedInterfacesToExclude: "^eth"\n')), /announcedInterfacesToExclude must be a list of regular expressions/);
     assert.match(error(data('announcedInterfacesToExclude: [1]\n')), /announcedInterfacesToExclude\[0\] must be a string/);
     assert.match(error(data('- a\n- b\n')), /must be a mapping with announcedInterfacesToExclude/);
@@ -54,10 +56,20 @@ describe('l2: metallb-excludel2', () => {
   });
 
   it('never throws on arbitrary data (property)', () => {
-    fc.assert(fc.property(fc.oneof(fc.anything(), fc.string().map(data), fc.array(fc.string()).map((l) => data(`announcedInterfacesToExclude: ${JSON.stringify(l)}\n`))), (d) => {
-      const r = parseExcludeL2(d, OBJECT);
-      assert.equal(typeof r.ok, 'boolean');
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.anything(),
+          fc.string().map(data),
+          fc.array(fc.string()).map((l) => data(`announcedInterfacesToExclude: ${JSON.stringify(l)}\n`)),
+        ),
+        (d) => {
+          const r = parseExcludeL2(d, OBJECT);
+          assert.equal(typeof r.ok, 'boolean');
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 
   it('the announcer applies a new list at once: newly excluded interfaces close, no longer excluded ones open', () => {

@@ -49,7 +49,11 @@ export class FakeSocket implements L2Socket {
   }
   setArpReplies(table: ArpReflexTable | null): void {
     this.arpTableSets++;
-    this.arpTable = table && { mac: Buffer.from(table.mac), ips: table.ips.map((b) => Buffer.from(b)), ignoreMacs: table.ignoreMacs.map((b) => Buffer.from(b)) };
+    this.arpTable = table && {
+      mac: Buffer.from(table.mac),
+      ips: table.ips.map((b) => Buffer.from(b)),
+      ignoreMacs: table.ignoreMacs.map((b) => Buffer.from(b)),
+    };
   }
   /** Delivers frames as one batch (pktType 0 = PACKET_HOST unless given; reflex outcome 0 unless given). */
   deliver(frames: Buffer[], pktTypes?: number[], answered?: number[]): void {

@@ -30,7 +30,12 @@ describe('l2lb-speaker run: a busy speaker still answers gossip and ARP @integra
       this.skip();
     }
     r = await runBusy({
-      seconds: SECONDS, services: 10_000, nodes: 50, churnPerSec: 500, relistMs: 10_000, nodeUpdatesPerSec: 10,
+      seconds: SECONDS,
+      services: 10_000,
+      nodes: 50,
+      churnPerSec: 500,
+      relistMs: 10_000,
+      nodeUpdatesPerSec: 10,
       log: (l) => console.log(`      ${l}`),
     });
     for (const line of describeBusy(r)) console.log(`      ${line}`);

@@ -37,7 +37,8 @@ function setup(o: { budgetMs?: number; msPerCall?: number } = {}) {
   let clock = 0;
   let warnings: string[] = [];
   const options = {
-    node: 'me', announcer,
+    node: 'me',
+    announcer,
     logger: { debug() {}, info() {}, warn: (m: string) => warnings.push(m), error() {} },
     defer: (fn: () => void) => queue.push(fn),
     // Each reading of the clock advances it: a decision costs msPerCall.
@@ -57,14 +58,26 @@ function setup(o: { budgetMs?: number; msPerCall?: number } = {}) {
     }
     return tasks;
   };
-  return { core, announcer, queue, drain, warnings: () => warnings, clearWarnings: () => { warnings = []; } };
+  return {
+    core,
+    announcer,
+    queue,
+    drain,
+    warnings: () => warnings,
+    clearWarnings: () => {
+      warnings = [];
+    },
+  };
 }
 
 describe('speaker core: updates while active are decided in the deferred pass', () => {
   it('2 000 Service updates in one loop take no decision inline; the deferred pass decides each once', () => {
     const t = setup();
     for (let i = 0; i < 2000; i++) {
-      t.core.upsertSlice({ metadata: { name: `s${i}-x`, namespace: 'd', labels: { 'kubernetes.io/service-name': `s${i}` } }, endpoints: [{ nodeName: 'me', conditions: { ready: true } }] });
+      t.core.upsertSlice({
+        metadata: { name: `s${i}-x`, namespace: 'd', labels: { 'kubernetes.io/service-name': `s${i}` } },
+        endpoints: [{ nodeName: 'me', conditions: { ready: true } }],
+      });
     }
     t.core.markSynced();
     t.drain();
@@ -80,8 +93,14 @@ describe('speaker core: updates while active are decided in the deferred pass', 
 
   it('the newest object wins, a delete before the pass drops the noted update, and bad fields are still logged', () => {
     const t = setup();
-    t.core.upsertSlice({ metadata: { name: 's1-x', namespace: 'd', labels: { 'kubernetes.io/service-name': 's1' } }, endpoints: [{ nodeName: 'me', conditions: { ready: true } }] });
-    t.core.upsertSlice({ metadata: { name: 's2-x', namespace: 'd', labels: { 'kubernetes.io/service-name': 's2' } }, endpoints: [{ nodeName: 'me', conditions: { ready: true } }] });
+    t.core.upsertSlice({
+      metadata: { name: 's1-x', namespace: 'd', labels: { 'kubernetes.io/service-name': 's1' } },
+      endpoints: [{ nodeName: 'me', conditions: { ready: true } }],
+    });
+    t.core.upsertSlice({
+      metadata: { name: 's2-x', namespace: 'd', labels: { 'kubernetes.io/service-name': 's2' } },
+      endpoints: [{ nodeName: 'me', conditions: { ready: true } }],
+    });
     t.core.markSynced();
     t.drain();
     t.core.upsertService(svc(1));
@@ -99,7 +118,10 @@ describe('speaker core: updates while active are decided in the deferred pass', 
   it('a deferred task stops once its time budget is spent', () => {
     const t = setup({ budgetMs: 5, msPerCall: 1 });
     for (let i = 0; i < 200; i++) {
-      t.core.upsertSlice({ metadata: { name: `s${i}-x`, namespace: 'd', labels: { 'kubernetes.io/service-name': `s${i}` } }, endpoints: [{ nodeName: 'me', conditions: { ready: true } }] });
+      t.core.upsertSlice({
+        metadata: { name: `s${i}-x`, namespace: 'd', labels: { 'kubernetes.io/service-name': `s${i}` } },
+        endpoints: [{ nodeName: 'me', conditions: { ready: true } }],
+      });
     }
     t.core.markSynced();
     t.drain();

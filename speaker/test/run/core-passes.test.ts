@@ -27,8 +27,16 @@ function setup(services: number) {
   let decisions = 0;
   const announcer = new Announcer();
   const options = {
-    node: 'me', announcer,
-    logger: { debug: (m: string) => { if (m === 'not announcing') decisions++; }, info() {}, warn() {}, error() {} },
+    node: 'me',
+    announcer,
+    logger: {
+      debug: (m: string) => {
+        if (m === 'not announcing') decisions++;
+      },
+      info() {},
+      warn() {},
+      error() {},
+    },
     defer: (fn: () => void) => queue.push(fn),
     passSlice: 200,
   };
@@ -38,8 +46,15 @@ function setup(services: number) {
   core.setMembers(nodes); // 'me' is not a member yet: every decision is "not announcing"
   core.setConfig({ configMapText: POOL_YAML, resources: [] });
   for (let i = 0; i < services; i++) {
-    core.upsertSlice({ metadata: { name: `s${i}-x`, namespace: 'd', labels: { 'kubernetes.io/service-name': `s${i}` } }, endpoints: [{ nodeName: 'n1', conditions: { ready: true } }] });
-    core.upsertService({ metadata: { name: `s${i}`, namespace: 'd' }, spec: { type: 'LoadBalancer' }, status: { loadBalancer: { ingress: [{ ip: `10.0.${i >> 8}.${i & 255}` }] } } });
+    core.upsertSlice({
+      metadata: { name: `s${i}-x`, namespace: 'd', labels: { 'kubernetes.io/service-name': `s${i}` } },
+      endpoints: [{ nodeName: 'n1', conditions: { ready: true } }],
+    });
+    core.upsertService({
+      metadata: { name: `s${i}`, namespace: 'd' },
+      spec: { type: 'LoadBalancer' },
+      status: { loadBalancer: { ingress: [{ ip: `10.0.${i >> 8}.${i & 255}` }] } },
+    });
   }
   const drain = (): number[] => {
     const perSlice: number[] = [];
@@ -97,8 +112,13 @@ describe('speaker core: passes over all Services yield and coalesce', () => {
       const core = new SpeakerCore({
         node: 'me',
         announcer: {
-          announce(ip: string) { if (broken && ip === '10.0.0.1') throw new Error('EPERM'); announced.add(ip); },
-          withdraw(ip: string) { announced.delete(ip); },
+          announce(ip: string) {
+            if (broken && ip === '10.0.0.1') throw new Error('EPERM');
+            announced.add(ip);
+          },
+          withdraw(ip: string) {
+            announced.delete(ip);
+          },
           interfaces: () => ['eth0'],
         },
         logger: { debug() {}, info() {}, warn() {}, error: (m: string, meta?: Record<string, unknown>) => errors.push(`${m} ${String(meta?.['service'])}`) },
@@ -108,18 +128,29 @@ describe('speaker core: passes over all Services yield and coalesce', () => {
       core.setConfig({ configMapText: POOL_YAML, resources: [] });
       for (let i = 0; i < 3; i++) {
         core.upsertSlice({ metadata: { name: `s${i}-x`, namespace: 'd', labels: { 'kubernetes.io/service-name': `s${i}` } }, endpoints: [{ nodeName: 'me' }] });
-        core.upsertService({ metadata: { name: `s${i}`, namespace: 'd' }, spec: { type: 'LoadBalancer' }, status: { loadBalancer: { ingress: [{ ip: `10.0.0.${i}` }] } } });
+        core.upsertService({
+          metadata: { name: `s${i}`, namespace: 'd' },
+          spec: { type: 'LoadBalancer' },
+          status: { loadBalancer: { ingress: [{ ip: `10.0.0.${i}` }] } },
+        });
       }
       core.markSynced();
       core.setMembers(['me']); // a memberlist callback
       while (queue.length > 0) (queue.shift() as () => void)();
       assert.deepEqual([...announced].sort(), ['10.0.0.0', '10.0.0.2'], `deferred ${deferred}`);
-      assert.ok(errors.some((e) => /EPERM/.test(e) && e.endsWith('d/s1')), errors.join('; '));
+      assert.ok(
+        errors.some((e) => /EPERM/.test(e) && e.endsWith('d/s1')),
+        errors.join('; '),
+      );
       // The failed Service left no reference behind: once it is gone, the next user of its IP is the last.
       core.deleteService({ metadata: { name: 's1', namespace: 'd' } });
       broken = false;
       core.upsertSlice({ metadata: { name: 's9-x', namespace: 'd', labels: { 'kubernetes.io/service-name': 's9' } }, endpoints: [{ nodeName: 'me' }] });
-      core.upsertService({ metadata: { name: 's9', namespace: 'd', annotations: { 'metallb.io/allow-shared-ip': 'k' } }, spec: { type: 'LoadBalancer' }, status: { loadBalancer: { ingress: [{ ip: '10.0.0.1' }] } } });
+      core.upsertService({
+        metadata: { name: 's9', namespace: 'd', annotations: { 'metallb.io/allow-shared-ip': 'k' } },
+        spec: { type: 'LoadBalancer' },
+        status: { loadBalancer: { ingress: [{ ip: '10.0.0.1' }] } },
+      });
       while (queue.length > 0) (queue.shift() as () => void)(); // with a deferral, updates are decided in the pass
       assert.ok(announced.has('10.0.0.1'));
       core.deleteService({ metadata: { name: 's9', namespace: 'd' } });

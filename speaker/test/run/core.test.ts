@@ -59,9 +59,16 @@ class FakeTimers implements CoreTimers {
   }
 }
 
-interface LogLine { level: string; msg: string; meta: Record<string, unknown> | undefined }
+interface LogLine {
+  level: string;
+  msg: string;
+  meta: Record<string, unknown> | undefined;
+}
 
-function svc(name: string, opts: { ips?: unknown; type?: string; lbClass?: string; labels?: Record<string, string>; annotations?: Record<string, string>; status?: unknown } = {}): unknown {
+function svc(
+  name: string,
+  opts: { ips?: unknown; type?: string; lbClass?: string; labels?: Record<string, string>; annotations?: Record<string, string>; status?: unknown } = {},
+): unknown {
   return {
     metadata: { name, namespace: 'default', uid: `uid-${name}`, labels: opts.labels ?? {}, annotations: opts.annotations ?? {} },
     spec: { type: opts.type ?? 'LoadBalancer', ...(opts.lbClass ? { loadBalancerClass: opts.lbClass } : {}) },
@@ -86,7 +93,13 @@ function setup(me: string, opts: { gated?: boolean; lbClass?: string; interfaces
   const events: { name: string; type: string; reason: string; message: string }[] = [];
   const log = (level: string) => (msg: string, meta?: Record<string, unknown>) => logs.push({ level, msg, meta });
   const core = new SpeakerCore({
-    node: me, announcer, registry, timers, gated: opts.gated ?? false, startupGraceMs: 3000, lbClass: opts.lbClass ?? '',
+    node: me,
+    announcer,
+    registry,
+    timers,
+    gated: opts.gated ?? false,
+    startupGraceMs: 3000,
+    lbClass: opts.lbClass ?? '',
     logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
     event: (s, type, reason, message) => events.push({ name: s.name, type, reason, message }),
   });
@@ -97,7 +110,8 @@ function setup(me: string, opts: { gated?: boolean; lbClass?: string; interfaces
   core.markSynced();
   const withdrawn = () => logs.filter((l) => l.msg === 'withdrawn').map((l) => l.meta?.['reason']);
   const announcing = () => logs.filter((l) => l.msg === 'announcing');
-  const gauge = async () => (await registry.getSingleMetricAsString('l2lb_speaker_announced')).split('\n').filter((l) => l.startsWith('l2lb_speaker_announced{'));
+  const gauge = async () =>
+    (await registry.getSingleMetricAsString('l2lb_speaker_announced')).split('\n').filter((l) => l.startsWith('l2lb_speaker_announced{'));
   return { core, announcer, timers, logs, events, withdrawn, announcing, gauge, registry };
 }
 
@@ -167,7 +181,11 @@ describe('speaker core (fake announcer and clock)', () => {
     const cases: [string, (t: ReturnType<typeof setup>) => void, string][] = [
       ['endpoint not ready', (t) => t.core.upsertSlice(slice('web', [{ nodeName: 'n1', ready: false }])), 'notOwner'],
       ['slice deleted', (t) => t.core.deleteSlice(slice('web')), 'notOwner'],
-      ['config without the pool', (t) => t.core.setConfig({ configMapText: POOL_YAML.replace('10.213.0.200-10.213.0.249', '10.99.0.0/24'), resources: [] }), 'ipNotAllowed'],
+      [
+        'config without the pool',
+        (t) => t.core.setConfig({ configMapText: POOL_YAML.replace('10.213.0.200-10.213.0.249', '10.99.0.0/24'), resources: [] }),
+        'ipNotAllowed',
+      ],
       ['service deleted', (t) => t.core.deleteService(svc('web')), 'serviceDeleted'],
       ['ClusterIP', (t) => t.core.upsertService(svc('web', { type: 'ClusterIP' })), 'notLoadBalancer'],
       ['status emptied', (t) => t.core.upsertService(svc('web', { ips: [] })), 'noIPAllocated'],
@@ -314,7 +332,7 @@ describe('speaker core (fake announcer and clock)', () => {
     assert.ok(core.hasConfig && !core.configStale);
   });
 
-  it('MetalLB\'s k8s client series: loaded, stale, updates and update errors', async () => {
+  it("MetalLB's k8s client series: loaded, stale, updates and update errors", async () => {
     const t = setup(WINNER);
     const value = async (name: string): Promise<number> => {
       const line = (await t.registry.getSingleMetricAsString(name)).split('\n').find((l) => l.startsWith(`${name} `));
@@ -351,19 +369,22 @@ describe('speaker core (fake announcer and clock)', () => {
     assert.equal(v1?.value.endpoints[0]?.nodeName, 'n1', 'nodeName wins where both are set');
   });
 
-    it('parsers are total (property)', () => {
+  it('parsers are total (property)', () => {
     const t = setup(WINNER);
-    fc.assert(fc.property(fc.anything(), fc.anything(), (a, b) => {
-      const obj = { metadata: { name: 'p', namespace: 'default', labels: a }, spec: b, status: a, endpoints: b };
-      parseService(obj);
-      parseEndpointSlice(obj);
-      parseNode(obj);
-      parseService(a);
-      t.core.upsertService(obj);
-      t.core.upsertSlice(obj);
-      t.core.upsertNode(a);
-      t.core.upsertNode(obj);
-      return true;
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.anything(), fc.anything(), (a, b) => {
+        const obj = { metadata: { name: 'p', namespace: 'default', labels: a }, spec: b, status: a, endpoints: b };
+        parseService(obj);
+        parseEndpointSlice(obj);
+        parseNode(obj);
+        parseService(a);
+        t.core.upsertService(obj);
+        t.core.upsertSlice(obj);
+        t.core.upsertNode(a);
+        t.core.upsertNode(obj);
+        return true;
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -2,20 +2,43 @@
 import assert from 'node:assert/strict';
 import type { KubeObject } from '@l2lb/shared/kube/types';
 import {
-  L2StatusWriter, LABEL_NODE, LABEL_SERVICE_NAME, LABEL_SERVICE_NAMESPACE, planL2Status, type L2StatusApi, type L2StatusBody,
+  L2StatusWriter,
+  LABEL_NODE,
+  LABEL_SERVICE_NAME,
+  LABEL_SERVICE_NAMESPACE,
+  planL2Status,
+  type L2StatusApi,
+  type L2StatusBody,
 } from '../../src/run/l2status.js';
 
 const obj = (name: string, node: string, svc = 'default/web', status?: L2StatusBody): KubeObject => {
   const [ns, n] = svc.split('/') as [string, string];
-  return { apiVersion: 'metallb.io/v1beta1', kind: 'ServiceL2Status', metadata: { name, namespace: 'l2lb-system', labels: { [LABEL_NODE]: node, [LABEL_SERVICE_NAME]: n, [LABEL_SERVICE_NAMESPACE]: ns } }, ...(status ? { status } : {}) } as KubeObject;
+  return {
+    apiVersion: 'metallb.io/v1beta1',
+    kind: 'ServiceL2Status',
+    metadata: { name, namespace: 'l2lb-system', labels: { [LABEL_NODE]: node, [LABEL_SERVICE_NAME]: n, [LABEL_SERVICE_NAMESPACE]: ns } },
+    ...(status ? { status } : {}),
+  } as KubeObject;
 };
-const body = (node: string, interfaces?: string[]): L2StatusBody => ({ node, serviceName: 'web', serviceNamespace: 'default', ...(interfaces ? { interfaces: interfaces.map((name) => ({ name })) } : {}) });
-const cached = (...o: KubeObject[]) => o.map((x) => ({ name: x.metadata?.name as string, node: x.metadata?.labels?.[LABEL_NODE], service: 'default/web', status: (x as { status?: unknown }).status }));
+const body = (node: string, interfaces?: string[]): L2StatusBody => ({
+  node,
+  serviceName: 'web',
+  serviceNamespace: 'default',
+  ...(interfaces ? { interfaces: interfaces.map((name) => ({ name })) } : {}),
+});
+const cached = (...o: KubeObject[]) =>
+  o.map((x) => ({
+    name: x.metadata?.name as string,
+    node: x.metadata?.labels?.[LABEL_NODE],
+    service: 'default/web',
+    status: (x as { status?: unknown }).status,
+  }));
 
 describe('ServiceL2Status plan', () => {
-  it('announced, nothing yet: create with MetalLB\'s status (no interfaces when all are used)', () => {
-    assert.deepEqual(planL2Status({ node: 'n1', service: 'default/web', announced: [], serviceExists: true, own: undefined, cached: [] }),
-      [{ op: 'create', service: 'default/web', status: body('n1') }]);
+  it("announced, nothing yet: create with MetalLB's status (no interfaces when all are used)", () => {
+    assert.deepEqual(planL2Status({ node: 'n1', service: 'default/web', announced: [], serviceExists: true, own: undefined, cached: [] }), [
+      { op: 'create', service: 'default/web', status: body('n1') },
+    ]);
   });
 
   it('announced on named interfaces: they are listed, sorted', () => {
@@ -23,28 +46,75 @@ describe('ServiceL2Status plan', () => {
     assert.deepEqual(a, { op: 'create', service: 'default/web', status: body('n1', ['bond0', 'eth1']) });
   });
 
-  it('takeover: the new owner creates its own and deletes the dead owner\'s', () => {
-    const acts = planL2Status({ node: 'n2', service: 'default/web', announced: [], serviceExists: true, own: undefined, cached: cached(obj('l2-a', 'n1', 'default/web', body('n1'))) });
-    assert.deepEqual(acts.map((a) => a.op), ['create', 'delete']);
+  it("takeover: the new owner creates its own and deletes the dead owner's", () => {
+    const acts = planL2Status({
+      node: 'n2',
+      service: 'default/web',
+      announced: [],
+      serviceExists: true,
+      own: undefined,
+      cached: cached(obj('l2-a', 'n1', 'default/web', body('n1'))),
+    });
+    assert.deepEqual(
+      acts.map((a) => a.op),
+      ['create', 'delete'],
+    );
     assert.equal(acts[1]?.op === 'delete' && acts[1].name, 'l2-a');
   });
 
   it('up to date: nothing; duplicates of this node are deleted', () => {
-    assert.deepEqual(planL2Status({ node: 'n1', service: 'default/web', announced: [], serviceExists: true, own: { name: 'l2-a', status: body('n1') }, cached: cached(obj('l2-a', 'n1', 'default/web', body('n1'))) }), []);
-    const acts = planL2Status({ node: 'n1', service: 'default/web', announced: [], serviceExists: true, own: { name: 'l2-a', status: body('n1') }, cached: cached(obj('l2-a', 'n1'), obj('l2-b', 'n1')) });
-    assert.deepEqual(acts.map((a) => a.op === 'delete' && a.name), ['l2-b']);
+    assert.deepEqual(
+      planL2Status({
+        node: 'n1',
+        service: 'default/web',
+        announced: [],
+        serviceExists: true,
+        own: { name: 'l2-a', status: body('n1') },
+        cached: cached(obj('l2-a', 'n1', 'default/web', body('n1'))),
+      }),
+      [],
+    );
+    const acts = planL2Status({
+      node: 'n1',
+      service: 'default/web',
+      announced: [],
+      serviceExists: true,
+      own: { name: 'l2-a', status: body('n1') },
+      cached: cached(obj('l2-a', 'n1'), obj('l2-b', 'n1')),
+    });
+    assert.deepEqual(
+      acts.map((a) => a.op === 'delete' && a.name),
+      ['l2-b'],
+    );
   });
 
   it('interfaces changed: patch the status', () => {
-    const acts = planL2Status({ node: 'n1', service: 'default/web', announced: ['eth1'], serviceExists: true, own: { name: 'l2-a', status: body('n1') }, cached: [] });
+    const acts = planL2Status({
+      node: 'n1',
+      service: 'default/web',
+      announced: ['eth1'],
+      serviceExists: true,
+      own: { name: 'l2-a', status: body('n1') },
+      cached: [],
+    });
     assert.deepEqual(acts, [{ op: 'patchStatus', service: 'default/web', name: 'l2-a', status: body('n1', ['eth1']) }]);
   });
 
   it('not announced: delete ours only, unless the Service is gone (then every object for it)', () => {
     const c = cached(obj('l2-a', 'n1'), obj('l2-b', 'n2'));
-    assert.deepEqual(planL2Status({ node: 'n1', service: 'default/web', announced: undefined, serviceExists: true, own: { name: 'l2-a', status: undefined }, cached: c }).map((a) => a.op === 'delete' && a.name), ['l2-a']);
+    assert.deepEqual(
+      planL2Status({ node: 'n1', service: 'default/web', announced: undefined, serviceExists: true, own: { name: 'l2-a', status: undefined }, cached: c }).map(
+        (a) => a.op === 'delete' && a.name,
+      ),
+      ['l2-a'],
+    );
     assert.deepEqual(planL2Status({ node: 'n3', service: 'default/web', announced: undefined, serviceExists: true, own: undefined, cached: c }), []);
-    assert.deepEqual(planL2Status({ node: 'n3', service: 'default/web', announced: undefined, serviceExists: false, own: undefined, cached: c }).map((a) => a.op === 'delete' && a.name), ['l2-a', 'l2-b']);
+    assert.deepEqual(
+      planL2Status({ node: 'n3', service: 'default/web', announced: undefined, serviceExists: false, own: undefined, cached: c }).map(
+        (a) => a.op === 'delete' && a.name,
+      ),
+      ['l2-a', 'l2-b'],
+    );
   });
 });
 
@@ -79,13 +149,19 @@ describe('ServiceL2Status writer', () => {
     const exists = new Set<string>(['default/web']);
     // visible false: the watch has not delivered anything yet (the cache lags the writes).
     const writer = new L2StatusWriter({
-      node, api, cache: () => (visible ? [...api.objects.values()] : []), serviceExists: (k) => exists.has(k), announced: (k) => announced.get(k), decided,
-      retryMs: 5, setTimer: (fn, ms) => void setTimeout(fn, ms),
+      node,
+      api,
+      cache: () => (visible ? [...api.objects.values()] : []),
+      serviceExists: (k) => exists.has(k),
+      announced: (k) => announced.get(k),
+      decided,
+      retryMs: 5,
+      setTimer: (fn, ms) => void setTimeout(fn, ms),
     });
     return { api, announced, exists, writer };
   }
 
-  it('never writes inside the caller\'s turn (the announcement goes first)', async () => {
+  it("never writes inside the caller's turn (the announcement goes first)", async () => {
     const { api, announced, writer } = setup();
     writer.enable();
     announced.set('default/web', []);
@@ -107,7 +183,7 @@ describe('ServiceL2Status writer', () => {
     assert.equal(api.objects.size, 1);
   });
 
-  it('adopts this node\'s object after a restart instead of creating another', async () => {
+  it("adopts this node's object after a restart instead of creating another", async () => {
     const { api, announced, writer } = setup();
     api.objects.set('l2-old', obj('l2-old', 'n1', 'default/web', body('n1')));
     announced.set('default/web', []);

@@ -29,13 +29,18 @@ describe('speaker: mixed l2lb/MetalLB memberlist', () => {
     assert.deepEqual(advertisementsWithPreferences(undefined), []);
     assert.equal(mixedClusterWarning(['metallb-a'], []), undefined);
     assert.equal(mixedClusterWarning([], ['edge']), undefined);
-    assert.match(mixedClusterWarning(['metallb-a'], ['edge']) ?? '', /members metallb-a do not run l2lb.*ignore preferredNodeSelectors \(L2Advertisement edge\)/);
+    assert.match(
+      mixedClusterWarning(['metallb-a'], ['edge']) ?? '',
+      /members metallb-a do not run l2lb.*ignore preferredNodeSelectors \(L2Advertisement edge\)/,
+    );
   });
 
   it('foreignMembers never throws on arbitrary metadata (property)', () => {
-    fc.assert(fc.property(fc.array(fc.record({ name: fc.string(), meta: fc.option(fc.uint8Array({ maxLength: 40 })) })), (members) => {
-      const out = foreignMembers(members, 'me');
-      assert.ok(out.length <= members.length);
-    }));
+    fc.assert(
+      fc.property(fc.array(fc.record({ name: fc.string(), meta: fc.option(fc.uint8Array({ maxLength: 40 })) })), (members) => {
+        const out = foreignMembers(members, 'me');
+        assert.ok(out.length <= members.length);
+      }),
+    );
   });
 });

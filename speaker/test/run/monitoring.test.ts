@@ -47,7 +47,11 @@ export function promqlUses(expr: string): PromqlUse {
     const clause = /^(by|without|on|ignoring|group_left|group_right)$/.test(ident);
     if (clause) {
       const list = /^\s*\(([^)]*)\)/.exec(e.slice((t.index ?? 0) + ident.length));
-      for (const l of (list?.[1] ?? '').split(',').map((x) => x.trim()).filter(Boolean)) add('*', l);
+      for (const l of (list?.[1] ?? '')
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean))
+        add('*', l);
       last = ident;
       continue;
     }
@@ -78,7 +82,9 @@ function exported(text: string): Map<string, Set<string>> {
 }
 
 function expressions(): { where: string; expr: string }[] {
-  const rule = parseYamlValue(readFileSync(`${MONITORING}prometheusrule.yaml`, 'utf8'), 'prometheusrule.yaml') as { spec: { groups: { rules: { alert: string; expr: string }[] }[] } };
+  const rule = parseYamlValue(readFileSync(`${MONITORING}prometheusrule.yaml`, 'utf8'), 'prometheusrule.yaml') as {
+    spec: { groups: { rules: { alert: string; expr: string }[] }[] };
+  };
   const dash = JSON.parse(readFileSync(`${MONITORING}dashboard.json`, 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
   return [
     ...rule.spec.groups.flatMap((g) => g.rules.map((r) => ({ where: `alert ${r.alert}`, expr: r.expr }))),
@@ -108,12 +114,20 @@ describe('monitoring manifests use only exported metrics and labels', function (
     const client = server.client;
     await client.create(Resources.namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'l2lb-system' } });
     await client.create(Resources.nodes, undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'me' } });
-    await client.create(Resources.configMaps, 'l2lb-system', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config', namespace: 'l2lb-system' }, data: { config: 'address-pools:\n- name: p\n  protocol: layer2\n  addresses:\n  - 10.253.0.0/24\n' } });
+    await client.create(Resources.configMaps, 'l2lb-system', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'config', namespace: 'l2lb-system' },
+      data: { config: 'address-pools:\n- name: p\n  protocol: layer2\n  addresses:\n  - 10.253.0.0/24\n' },
+    });
     const net = new FakeNet();
     net.ifaces = [iface('eth0', 2, '02:00:00:00:0c:01')];
     const announcer = new Announcer({ socketFactory: net.factory, listInterfaces: net.list, garpCount: 1 });
     const port = await freePort();
-    const opts = parseRunArgs(['--node-name', 'me', '--ml-bind-addr', '127.0.0.1', '--ml-bind-port', String(port), '--ml-labels', '', '--metrics-port', '0'], {}) as RunOptions;
+    const opts = parseRunArgs(
+      ['--node-name', 'me', '--ml-bind-addr', '127.0.0.1', '--ml-bind-port', String(port), '--ml-labels', '', '--metrics-port', '0'],
+      {},
+    ) as RunOptions;
     speaker = new SpeakerProcess(opts, client, memoryLogger([]), { announcer });
     await speaker.start();
     await createService(client, 'web', '10.253.0.5', 'me');
@@ -121,7 +135,9 @@ describe('monitoring manifests use only exported metrics and labels', function (
     const speakerText = await speaker.registry.metrics();
     // The controller's metrics as its process exports them (module resolved at run time: no build dependency).
     const specifier = '@l2lb/controller/metrics';
-    const ctl = (await import(specifier)) as { controllerMetrics(): { registry: { metrics(): Promise<string> }; setPools(s: unknown[]): void; setConfigState(loaded: boolean, stale: boolean): void } };
+    const ctl = (await import(specifier)) as {
+      controllerMetrics(): { registry: { metrics(): Promise<string> }; setPools(s: unknown[]): void; setConfigState(loaded: boolean, stale: boolean): void };
+    };
     const m = ctl.controllerMetrics();
     m.setPools([{ pool: 'p', total: { 4: 256n, 6: 0n }, inUse: { 4: 1, 6: 0 } }]);
     m.setConfigState(true, false);
@@ -135,7 +151,8 @@ describe('monitoring manifests use only exported metrics and labels', function (
       for (const name of u.metrics) if (!BUILTIN.has(name) && !all.has(name)) problems.push(`${where}: metric ${name} is not exported`);
       for (const [name, ls] of u.labels) {
         for (const l of ls) {
-          if (name === '*' ? !anyLabels.has(l) && l !== 'instance' && l !== 'job' : !(all.get(name)?.has(l) ?? false)) problems.push(`${where}: label ${l}${name === '*' ? '' : ` on ${name}`} is not exported`);
+          if (name === '*' ? !anyLabels.has(l) && l !== 'instance' && l !== 'job' : !(all.get(name)?.has(l) ?? false))
+            problems.push(`${where}: label ${l}${name === '*' ? '' : ` on ${name}`} is not exported`);
         }
       }
     }

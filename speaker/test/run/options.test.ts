@@ -20,35 +20,113 @@ function error(argv: string[], env: Record<string, string> = {}): string {
 describe('l2lb-speaker run flags', () => {
   it('defaults', () => {
     assert.deepEqual(ok(['--node-name', 'n1']), {
-      nodeName: 'n1', namespace: 'l2lb-system', kubeconfig: undefined, mlBindAddr: undefined, mlBindPort: 7946,
-      mlLabels: 'app=l2lb,component=speaker', mlJoin: [], mlSecretKeyPath: '/etc/ml_secret_key', mlProfile: 'fast',
-      lbClass: '', ignoreExcludeLb: false, metricsHost: '0.0.0.0', metricsPort: 7472, logLevel: 'info', logFormat: 'json',
+      nodeName: 'n1',
+      namespace: 'l2lb-system',
+      kubeconfig: undefined,
+      mlBindAddr: undefined,
+      mlBindPort: 7946,
+      mlLabels: 'app=l2lb,component=speaker',
+      mlJoin: [],
+      mlSecretKeyPath: '/etc/ml_secret_key',
+      mlProfile: 'fast',
+      lbClass: '',
+      ignoreExcludeLb: false,
+      metricsHost: '0.0.0.0',
+      metricsPort: 7472,
+      logLevel: 'info',
+      logFormat: 'json',
     });
   });
 
   it('every flag, both --flag value and --flag=value', () => {
-    const o = ok(['--node-name=n2', '--namespace', 'metallb-system', '--kubeconfig', '/k', '--ml-bind-addr', '10.0.0.1', '--ml-bind-port=7000',
-      '--ml-labels', 'app=x', '--ml-join', '10.0.0.2,10.0.0.3:7001,[fd00::1]:7002,fd00::2', '--ml-secret-key-path', '/s', '--ml-profile', 'lan',
-      '--lb-class', 'c', '--ignore-exclude-lb', '--metrics-host', '127.0.0.1', '--metrics-port', '0', '--log-level', 'debug', '--log-format', 'text']);
+    const o = ok([
+      '--node-name=n2',
+      '--namespace',
+      'metallb-system',
+      '--kubeconfig',
+      '/k',
+      '--ml-bind-addr',
+      '10.0.0.1',
+      '--ml-bind-port=7000',
+      '--ml-labels',
+      'app=x',
+      '--ml-join',
+      '10.0.0.2,10.0.0.3:7001,[fd00::1]:7002,fd00::2',
+      '--ml-secret-key-path',
+      '/s',
+      '--ml-profile',
+      'lan',
+      '--lb-class',
+      'c',
+      '--ignore-exclude-lb',
+      '--metrics-host',
+      '127.0.0.1',
+      '--metrics-port',
+      '0',
+      '--log-level',
+      'debug',
+      '--log-format',
+      'text',
+    ]);
     assert.deepEqual(o, {
-      nodeName: 'n2', namespace: 'metallb-system', kubeconfig: '/k', mlBindAddr: '10.0.0.1', mlBindPort: 7000, mlLabels: 'app=x',
-      mlJoin: [{ host: '10.0.0.2', port: undefined }, { host: '10.0.0.3', port: 7001 }, { host: 'fd00::1', port: 7002 }, { host: 'fd00::2', port: undefined }],
-      mlSecretKeyPath: '/s', mlProfile: 'lan', lbClass: 'c', ignoreExcludeLb: true, metricsHost: '127.0.0.1', metricsPort: 0, logLevel: 'debug', logFormat: 'text',
+      nodeName: 'n2',
+      namespace: 'metallb-system',
+      kubeconfig: '/k',
+      mlBindAddr: '10.0.0.1',
+      mlBindPort: 7000,
+      mlLabels: 'app=x',
+      mlJoin: [
+        { host: '10.0.0.2', port: undefined },
+        { host: '10.0.0.3', port: 7001 },
+        { host: 'fd00::1', port: 7002 },
+        { host: 'fd00::2', port: undefined },
+      ],
+      mlSecretKeyPath: '/s',
+      mlProfile: 'lan',
+      lbClass: 'c',
+      ignoreExcludeLb: true,
+      metricsHost: '127.0.0.1',
+      metricsPort: 0,
+      logLevel: 'debug',
+      logFormat: 'text',
     });
   });
 
   it('environment fallbacks (l2lb and MetalLB names); flags win', () => {
     const env = {
-      METALLB_NODE_NAME: 'mnode', METALLB_NAMESPACE: 'metallb-system', KUBECONFIG: '/kc', METALLB_ML_BIND_ADDR: '10.1.0.1',
-      METALLB_ML_BIND_PORT: '7950', METALLB_ML_LABELS: 'app=metallb,component=speaker', L2LB_ML_JOIN: '10.1.0.2',
-      METALLB_ML_SECRET_KEY_PATH: '/etc/x', L2LB_ML_PROFILE: 'lan', L2LB_LB_CLASS: 'k', L2LB_IGNORE_EXCLUDE_LB: 'true',
-      L2LB_METRICS_HOST: '::1', L2LB_METRICS_PORT: '9000', L2LB_LOG_LEVEL: 'warn', L2LB_LOG_FORMAT: 'text',
+      METALLB_NODE_NAME: 'mnode',
+      METALLB_NAMESPACE: 'metallb-system',
+      KUBECONFIG: '/kc',
+      METALLB_ML_BIND_ADDR: '10.1.0.1',
+      METALLB_ML_BIND_PORT: '7950',
+      METALLB_ML_LABELS: 'app=metallb,component=speaker',
+      L2LB_ML_JOIN: '10.1.0.2',
+      METALLB_ML_SECRET_KEY_PATH: '/etc/x',
+      L2LB_ML_PROFILE: 'lan',
+      L2LB_LB_CLASS: 'k',
+      L2LB_IGNORE_EXCLUDE_LB: 'true',
+      L2LB_METRICS_HOST: '::1',
+      L2LB_METRICS_PORT: '9000',
+      L2LB_LOG_LEVEL: 'warn',
+      L2LB_LOG_FORMAT: 'text',
     };
     const o = ok([], env);
     assert.deepEqual(o, {
-      nodeName: 'mnode', namespace: 'metallb-system', kubeconfig: '/kc', mlBindAddr: '10.1.0.1', mlBindPort: 7950,
-      mlLabels: 'app=metallb,component=speaker', mlJoin: [{ host: '10.1.0.2', port: undefined }], mlSecretKeyPath: '/etc/x', mlProfile: 'lan',
-      lbClass: 'k', ignoreExcludeLb: true, metricsHost: '::1', metricsPort: 9000, logLevel: 'warn', logFormat: 'text',
+      nodeName: 'mnode',
+      namespace: 'metallb-system',
+      kubeconfig: '/kc',
+      mlBindAddr: '10.1.0.1',
+      mlBindPort: 7950,
+      mlLabels: 'app=metallb,component=speaker',
+      mlJoin: [{ host: '10.1.0.2', port: undefined }],
+      mlSecretKeyPath: '/etc/x',
+      mlProfile: 'lan',
+      lbClass: 'k',
+      ignoreExcludeLb: true,
+      metricsHost: '::1',
+      metricsPort: 9000,
+      logLevel: 'warn',
+      logFormat: 'text',
     });
     const l2 = ok([], { ...env, L2LB_NODE_NAME: 'lnode', L2LB_NAMESPACE: 'l2', L2LB_KUBECONFIG: '/l2kc' });
     assert.deepEqual([l2.nodeName, l2.namespace, l2.kubeconfig], ['lnode', 'l2', '/l2kc'], 'L2LB_ names win over MetalLB/KUBECONFIG');
@@ -80,7 +158,10 @@ describe('l2lb-speaker run flags', () => {
   });
 
   it('the process exits 2 with the message on stderr for a bad value, 0 for --help', () => {
-    const bad = spawnSync(process.execPath, [bin, 'run', '--node-name', 'n1', '--metrics-port', 'x'], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '' } });
+    const bad = spawnSync(process.execPath, [bin, 'run', '--node-name', 'n1', '--metrics-port', 'x'], {
+      encoding: 'utf8',
+      env: { PATH: process.env['PATH'] ?? '' },
+    });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--metrics-port must be a port number 0-65535, got "x"/);
     const help = spawnSync(process.execPath, [bin, 'run', '--help'], { encoding: 'utf8' });

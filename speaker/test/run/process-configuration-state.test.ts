@@ -16,7 +16,11 @@ const LOGS: Record<string, unknown>[] = [];
 const POOL = 'address-pools:\n- name: cm\n  protocol: layer2\n  addresses:\n  - 10.253.0.0/24\n';
 const BROKEN = 'address-pools:\n- name: cm\n  protocol: layer2\n  addresses:\n  - 10.253.0.0/24\n  - not-a-cidr\n';
 
-interface StateView { labels: Record<string, string>; result?: string; errorSummary?: string }
+interface StateView {
+  labels: Record<string, string>;
+  result?: string;
+  errorSummary?: string;
+}
 
 describe('speaker ConfigurationState (embedded API server, fake sockets, no root)', function () {
   this.timeout(30_000);
@@ -30,10 +34,14 @@ describe('speaker ConfigurationState (embedded API server, fake sockets, no root
     const o = (await client.list(Resources.configurationStates, { namespace: NS })).items.find((x) => x.metadata?.name === 'speaker-me');
     return o === undefined ? undefined : { labels: o.metadata?.labels ?? {}, ...((o as { status?: Omit<StateView, 'labels'> }).status ?? {}) };
   };
-  const until = (result: string, what: string): Promise<StateView> => waitFor(async () => {
-    const v = await state();
-    return v?.result === result ? v : undefined;
-  }, { timeoutMs: 10_000, what });
+  const until = (result: string, what: string): Promise<StateView> =>
+    waitFor(
+      async () => {
+        const v = await state();
+        return v?.result === result ? v : undefined;
+      },
+      { timeoutMs: 10_000, what },
+    );
   const putConfigMap = async (name: string, data: Record<string, string>): Promise<void> => {
     await client.patch(Resources.configMaps, NS, name, { data }, 'merge').catch(async () => {
       await client.create(Resources.configMaps, NS, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: NS }, data });
@@ -60,7 +68,7 @@ describe('speaker ConfigurationState (embedded API server, fake sockets, no root
     await server?.close();
   });
 
-  it('writes speaker-<node> with MetalLB\'s labels, Valid', async () => {
+  it("writes speaker-<node> with MetalLB's labels, Valid", async () => {
     const s = await until('Valid', 'ConfigurationState speaker-me Valid');
     assert.deepEqual(s.labels, { 'metallb.io/component-type': 'speaker', 'metallb.io/node-name': 'me' });
     assert.equal(s.errorSummary ?? '', '');

@@ -57,15 +57,24 @@ describe('speaker process: MetalLB drop-in (embedded API server, fake sockets, n
     const line = text.split('\n').find((l) => l.startsWith(`${series} `));
     return line === undefined ? undefined : Number(line.slice(series.length + 1));
   };
-  const excludeL2 = (list: string): Record<string, unknown> =>
-    ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'metallb-excludel2', namespace: NS }, data: { 'excludel2.yaml': `announcedInterfacesToExclude: ${list}\n` } });
+  const excludeL2 = (list: string): Record<string, unknown> => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'metallb-excludel2', namespace: NS },
+    data: { 'excludel2.yaml': `announcedInterfacesToExclude: ${list}\n` },
+  });
 
-  it('/metrics carries every metallb_ series of the speaker with MetalLB\'s labels', async () => {
-    net.open('eth0', 'arp').deliver([buildArpFrame(BROADCAST_MAC, CLIENT, { op: ARP_REQUEST, sha: CLIENT, spa: parseIp('10.252.0.1'), tha: ZERO_MAC, tpa: parseIp(IP) })]);
-    const text = await waitFor(async () => {
-      const t = await scrape();
-      return sample(t, `metallb_layer2_requests_received{ip="${IP}"}`) === 1 ? t : undefined;
-    }, { timeoutMs: 5000, what: 'the ARP request counted' });
+  it("/metrics carries every metallb_ series of the speaker with MetalLB's labels", async () => {
+    net
+      .open('eth0', 'arp')
+      .deliver([buildArpFrame(BROADCAST_MAC, CLIENT, { op: ARP_REQUEST, sha: CLIENT, spa: parseIp('10.252.0.1'), tha: ZERO_MAC, tpa: parseIp(IP) })]);
+    const text = await waitFor(
+      async () => {
+        const t = await scrape();
+        return sample(t, `metallb_layer2_requests_received{ip="${IP}"}`) === 1 ? t : undefined;
+      },
+      { timeoutMs: 5000, what: 'the ARP request counted' },
+    );
     assert.equal(sample(text, `metallb_layer2_responses_sent{ip="${IP}"}`), 1);
     assert.ok((sample(text, `metallb_layer2_gratuitous_sent{ip="${IP}"}`) ?? 0) >= 1);
     assert.equal(sample(text, 'metallb_k8s_client_config_loaded_bool'), 1);
@@ -74,26 +83,48 @@ describe('speaker process: MetalLB drop-in (embedded API server, fake sockets, n
     assert.equal(sample(text, 'metallb_k8s_client_update_errors_total'), 0);
     assert.equal(sample(text, `metallb_speaker_announced{service="default/web",protocol="layer2",node="me",ip="${IP}"}`), 1);
     for (const [name, type] of [
-      ['metallb_layer2_requests_received', 'counter'], ['metallb_layer2_responses_sent', 'counter'], ['metallb_layer2_gratuitous_sent', 'counter'],
-      ['metallb_k8s_client_config_loaded_bool', 'gauge'], ['metallb_k8s_client_config_stale_bool', 'gauge'],
-      ['metallb_k8s_client_updates_total', 'counter'], ['metallb_k8s_client_update_errors_total', 'counter'],
-    ]) assert.match(text, new RegExp(`^# TYPE ${name} ${type}$`, 'm'));
+      ['metallb_layer2_requests_received', 'counter'],
+      ['metallb_layer2_responses_sent', 'counter'],
+      ['metallb_layer2_gratuitous_sent', 'counter'],
+      ['metallb_k8s_client_config_loaded_bool', 'gauge'],
+      ['metallb_k8s_client_config_stale_bool', 'gauge'],
+      ['metallb_k8s_client_updates_total', 'counter'],
+      ['metallb_k8s_client_update_errors_total', 'counter'],
+    ])
+      assert.match(text, new RegExp(`^# TYPE ${name} ${type}$`, 'm'));
   });
 
   it('metallb-excludel2 is watched live; a bad regex is refused and the last good list stays; deleting it restores the default', async () => {
     assert.deepEqual(announcer.interfaces(), ['eth0'], 'veth excluded by the default list');
     await client.create(Resources.configMaps, NS, excludeL2('["^eth"]'));
     await waitFor(() => announcer.interfaces().join() === 'veth9', { timeoutMs: 5000, what: 'veth9 in, eth0 out' });
-    await client.patch(Resources.configMaps, NS, 'metallb-excludel2', { data: { 'excludel2.yaml': 'announcedInterfacesToExclude: ["^veth(", "^lo$"]\n' } }, 'merge');
-    const line = await waitFor(() => logs.find((l) => l['level'] === 'error' && /invalid interface exclusions/.test(String(l['message']))), { timeoutMs: 5000, what: 'the refusal' });
-    assert.match(String(line['message']), /ConfigMap l2lb-system\/metallb-excludel2 data.excludel2.yaml: announcedInterfacesToExclude\[0\] "\^veth\(" is not a valid regular expression/);
+    await client.patch(
+      Resources.configMaps,
+      NS,
+      'metallb-excludel2',
+      { data: { 'excludel2.yaml': 'announcedInterfacesToExclude: ["^veth(", "^lo$"]\n' } },
+      'merge',
+    );
+    const line = await waitFor(() => logs.find((l) => l['level'] === 'error' && /invalid interface exclusions/.test(String(l['message']))), {
+      timeoutMs: 5000,
+      what: 'the refusal',
+    });
+    assert.match(
+      String(line['message']),
+      /ConfigMap l2lb-system\/metallb-excludel2 data.excludel2.yaml: announcedInterfacesToExclude\[0\] "\^veth\(" is not a valid regular expression/,
+    );
     assert.deepEqual(announcer.interfaces(), ['veth9'], 'the last good list stays');
     assert.equal(sample(await scrape(), 'l2lb_speaker_excludel2_refused'), 1);
-    const events = await waitFor(async () => {
-      const list = await client.list(Resources.events, { namespace: NS });
-      const found = (list.items as { reason?: string; regarding?: { name?: string } }[]).filter((e) => e.reason === 'InvalidConfiguration' && e.regarding?.name === 'metallb-excludel2');
-      return found.length > 0 ? found : undefined;
-    }, { timeoutMs: 5000, what: 'the Warning event on the ConfigMap' });
+    const events = await waitFor(
+      async () => {
+        const list = await client.list(Resources.events, { namespace: NS });
+        const found = (list.items as { reason?: string; regarding?: { name?: string } }[]).filter(
+          (e) => e.reason === 'InvalidConfiguration' && e.regarding?.name === 'metallb-excludel2',
+        );
+        return found.length > 0 ? found : undefined;
+      },
+      { timeoutMs: 5000, what: 'the Warning event on the ConfigMap' },
+    );
     assert.equal(events.length, 1);
     await client.delete(Resources.configMaps, NS, 'metallb-excludel2');
     await waitFor(() => announcer.interfaces().join() === 'eth0', { timeoutMs: 5000, what: 'the default list again' });
@@ -103,7 +134,10 @@ describe('speaker process: MetalLB drop-in (embedded API server, fake sockets, n
 
   it('the ConfigMap deleted with no CRs and CRDs not served: the speaker keeps announcing with its last valid configuration', async () => {
     await client.delete(Resources.configMaps, NS, 'config');
-    await waitFor(() => logs.some((l) => l['level'] === 'warn' && /no address pool any more/.test(String(l['message']))), { timeoutMs: 5000, what: 'the warning' });
+    await waitFor(() => logs.some((l) => l['level'] === 'warn' && /no address pool any more/.test(String(l['message']))), {
+      timeoutMs: 5000,
+      what: 'the warning',
+    });
     assert.ok(announcer.announced().includes(IP));
     assert.ok(speaker?.core.configStale);
     assert.equal(sample(await scrape(), 'metallb_k8s_client_config_stale_bool'), 1);
@@ -148,9 +182,16 @@ describe('speaker process: L2Advertisement.preferredNodeSelectors end to end (em
     // An IP the plain hash election gives to "other".
     const ip = Array.from({ length: 50 }, (_, i) => `10.253.0.${10 + i}`).find((a) => electionOrder(['me', 'other'], a)[0] === 'other');
     assert.ok(ip);
-    await client.create(Resources.ipAddressPools, NS, { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'edge', namespace: NS }, spec: { addresses: ['10.253.0.0/24'] } });
+    await client.create(Resources.ipAddressPools, NS, {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'IPAddressPool',
+      metadata: { name: 'edge', namespace: NS },
+      spec: { addresses: ['10.253.0.0/24'] },
+    });
     await client.create(Resources.l2Advertisements, NS, {
-      apiVersion: 'metallb.io/v1beta1', kind: 'L2Advertisement', metadata: { name: 'prefer-edge', namespace: NS },
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'L2Advertisement',
+      metadata: { name: 'prefer-edge', namespace: NS },
       spec: { ipAddressPools: ['edge'], preferredNodeSelectors: [{ weight: 50, preference: { matchLabels: { edge: 'true' } } }] },
     });
     const net = new FakeNet();

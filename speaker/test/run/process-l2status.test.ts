@@ -46,12 +46,18 @@ describe('speaker ServiceL2Status (embedded API server, fake sockets, no root)',
 
   const statuses = async (): Promise<KubeObject[]> => (await client.list(Resources.serviceL2Statuses, { namespace: NS })).items;
 
-  it('the announcing speaker creates one ServiceL2Status in MetalLB\'s shape', async () => {
+  it("the announcing speaker creates one ServiceL2Status in MetalLB's shape", async () => {
     const started = await startSpeaker();
     speaker = started.speaker;
     await createService(client, 'web', '10.252.0.5', 'me');
     await waitFor(() => started.announcer.announced().includes('10.252.0.5'), { timeoutMs: 5000, what: 'the announcement' });
-    const [s, ...rest] = await waitFor(async () => { const l = await statuses(); return l.length > 0 && (l[0] as { status?: unknown }).status !== undefined && l; }, { timeoutMs: 5000, what: 'the ServiceL2Status' });
+    const [s, ...rest] = await waitFor(
+      async () => {
+        const l = await statuses();
+        return l.length > 0 && (l[0] as { status?: unknown }).status !== undefined && l;
+      },
+      { timeoutMs: 5000, what: 'the ServiceL2Status' },
+    );
     assert.equal(rest.length, 0);
     assert.match(String(s?.metadata?.name), /^l2-/);
     assert.deepEqual(s?.metadata?.labels, { 'metallb.io/node': 'me', 'metallb.io/service-name': 'web', 'metallb.io/service-namespace': 'default' });
@@ -65,9 +71,15 @@ describe('speaker ServiceL2Status (embedded API server, fake sockets, no root)',
     speaker = started.speaker;
     await waitFor(() => started.announcer.announced().includes('10.252.0.5'), { timeoutMs: 5000, what: 'the announcement after the restart' });
     // Give the writer time to (wrongly) create a second object, then check there is still exactly one.
-    await waitFor(async () => (await speaker?.registry.metrics())?.includes('l2lb_kube_informer_synced{informer="servicel2statuses"} 1'), { timeoutMs: 5000, what: 'the ServiceL2Status informer' });
+    await waitFor(async () => (await speaker?.registry.metrics())?.includes('l2lb_kube_informer_synced{informer="servicel2statuses"} 1'), {
+      timeoutMs: 5000,
+      what: 'the ServiceL2Status informer',
+    });
     await new Promise((r) => setTimeout(r, 300));
-    assert.deepEqual((await statuses()).map((s) => s.metadata?.name), before);
+    assert.deepEqual(
+      (await statuses()).map((s) => s.metadata?.name),
+      before,
+    );
   });
 
   it('is deleted with the Service', async () => {

@@ -25,8 +25,11 @@ const theirs = POOL.find((ip) => electionOrder(['me', 'peer'], ip)[0] === 'peer'
 
 /** The speaker under test on a fake network, and what a test starts around it; all closed after the suite. */
 function harness(mac: string): {
-  api: Embedded | undefined; peer: MemberlistNode | undefined; speaker: SpeakerProcess | undefined;
-  logs: Record<string, unknown>[]; announcer: Announcer;
+  api: Embedded | undefined;
+  peer: MemberlistNode | undefined;
+  speaker: SpeakerProcess | undefined;
+  logs: Record<string, unknown>[];
+  announcer: Announcer;
 } {
   const net = new FakeNet();
   net.ifaces = [iface('eth0', 2, mac)];
@@ -50,32 +53,56 @@ describe('speaker process edge with memberlist (loopback, speaker Pods, no root)
   const h = harness('02:00:00:00:0b:01');
   const { logs, announcer } = h;
 
-  it('joins the peer found through the speaker Pods and leaves the peer\'s Service alone', async () => {
+  it("joins the peer found through the speaker Pods and leaves the peer's Service alone", async () => {
     h.api = await startEmbedded();
     const { client, dir } = h.api;
     const port = await freePort();
     mkdirSync(join(dir, 'ml'));
     writeFileSync(join(dir, 'ml', 'secretkey'), SECRET);
-    h.peer = new MemberlistNode(makeConfig('peer', '127.0.0.2', port, { wire: defaultWireOptions({ keyring: new Keyring([metallbKey(SECRET)]) }) }, 'fast'),
-      { bindIp: '127.0.0.2', bindPort: port });
+    h.peer = new MemberlistNode(makeConfig('peer', '127.0.0.2', port, { wire: defaultWireOptions({ keyring: new Keyring([metallbKey(SECRET)]) }) }, 'fast'), {
+      bindIp: '127.0.0.2',
+      bindPort: port,
+    });
     await h.peer.start();
     await client.create(Resources.namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
     for (const n of ['me', 'peer']) await client.create(Resources.nodes, undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name: n } });
     await client.create(Resources.configMaps, NS, {
-      apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config', namespace: NS },
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'config', namespace: NS },
       data: { config: 'address-pools:\n- name: p\n  protocol: layer2\n  addresses:\n  - 10.252.0.0/24\n' },
     });
     await client.create(Resources.pods, NS, {
-      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'speaker-peer', namespace: NS, labels: { app: 'l2lb', component: 'speaker' } },
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'speaker-peer', namespace: NS, labels: { app: 'l2lb', component: 'speaker' } },
       spec: { nodeName: 'peer', containers: [{ name: 'speaker', image: 'l2lb' }] },
     });
     await client.patch(Resources.pods, NS, 'speaker-peer', { status: { podIP: '127.0.0.2' } }, 'merge', 'status');
 
-    const opts = parseRunArgs(['--node-name', 'me', '--namespace', NS, '--ml-bind-addr', '127.0.0.1', '--ml-bind-port', String(port),
-      '--ml-secret-key-path', join(dir, 'ml'), '--metrics-port', '0'], {}) as RunOptions;
+    const opts = parseRunArgs(
+      [
+        '--node-name',
+        'me',
+        '--namespace',
+        NS,
+        '--ml-bind-addr',
+        '127.0.0.1',
+        '--ml-bind-port',
+        String(port),
+        '--ml-secret-key-path',
+        join(dir, 'ml'),
+        '--metrics-port',
+        '0',
+      ],
+      {},
+    ) as RunOptions;
     h.speaker = new SpeakerProcess(opts, client, memoryLogger(logs), { announcer });
     await h.speaker.start();
-    const hold = await waitFor(() => logs.find((l) => l['message'] === 'start-up hold over, evaluating Services'), { timeoutMs: 5000, what: 'the start-up hold to end' });
+    const hold = await waitFor(() => logs.find((l) => l['message'] === 'start-up hold over, evaluating Services'), {
+      timeoutMs: 5000,
+      what: 'the start-up hold to end',
+    });
     assert.ok(h.speaker.ready);
     assert.equal(hold['why'], 'a memberlist peer answered');
     assert.ok(logs.some((l) => l['message'] === 'memberlist' && l['event'] === 'join' && l['member'] === 'peer'));
@@ -86,11 +113,11 @@ describe('speaker process edge with memberlist (loopback, speaker Pods, no root)
     await waitFor(() => announcer.announced().includes(mine), { timeoutMs: 5000, what: 'our own Service' });
     assert.deepEqual(announcer.announced(), [mine], `${theirs} belongs to the peer`);
     // The peer is a bare memberlist node without l2lb's metadata, as a MetalLB speaker is; ours carries it.
-    assert.match(await h.speaker?.registry.metrics() ?? '', /l2lb_speaker_foreign_members 1/);
+    assert.match((await h.speaker?.registry.metrics()) ?? '', /l2lb_speaker_foreign_members 1/);
     assert.equal(new TextDecoder().decode(h.peer?.ml.members().find((m) => m.name === 'me')?.meta ?? new Uint8Array()), 'l2lb-speaker/1');
   });
 
-  it('takes the peer\'s Service over when the peer leaves', async () => {
+  it("takes the peer's Service over when the peer leaves", async () => {
     await h.peer?.leave(500);
     await h.peer?.close();
     await waitFor(() => announcer.announced().includes(theirs), { timeoutMs: 5000, what: 'the takeover' });
@@ -114,19 +141,51 @@ describe('speaker process edge: no valid configuration, no memberlist (loopback,
     h.peer = new MemberlistNode(makeConfig('peer', '127.0.0.2', port, {}, 'fast'), { bindIp: '127.0.0.2', bindPort: port });
     await h.peer.start();
     await client.create(Resources.namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
-    const configMap = (config: string): Record<string, unknown> => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config', namespace: NS }, data: { config } });
+    const configMap = (config: string): Record<string, unknown> => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'config', namespace: NS },
+      data: { config },
+    });
     await client.create(Resources.configMaps, NS, configMap('address-pools:\n- name: p\n  protocol: bgp\n  addresses: [10.252.0.0/24]\n'));
-    const opts = parseRunArgs(['--node-name', 'me', '--namespace', NS, '--ml-bind-addr', '127.0.0.1', '--ml-bind-port', String(port),
-      '--ml-join', `127.0.0.2:${port}`, '--ml-labels', '', '--ml-secret-key-path', '/nonexistent', '--metrics-port', '0'], {}) as RunOptions;
+    const opts = parseRunArgs(
+      [
+        '--node-name',
+        'me',
+        '--namespace',
+        NS,
+        '--ml-bind-addr',
+        '127.0.0.1',
+        '--ml-bind-port',
+        String(port),
+        '--ml-join',
+        `127.0.0.2:${port}`,
+        '--ml-labels',
+        '',
+        '--ml-secret-key-path',
+        '/nonexistent',
+        '--metrics-port',
+        '0',
+      ],
+      {},
+    ) as RunOptions;
     h.speaker = new SpeakerProcess(opts, client, memoryLogger(logs), { announcer });
     await h.speaker.start();
     assert.ok(h.speaker.ready, 'ready: staying out is the intended state');
     assert.ok(logs.some((l) => String(l['message']).startsWith('no valid configuration yet: staying out of memberlist')));
     assert.ok(!logs.some((l) => l['message'] === 'memberlist started'));
-    assert.deepEqual(h.peer.ml.members().map((m) => m.name), ['peer']);
+    assert.deepEqual(
+      h.peer.ml.members().map((m) => m.name),
+      ['peer'],
+    );
 
-    await client.patch(Resources.configMaps, NS, 'config', { data: { config: 'address-pools:\n- name: p\n  protocol: layer2\n  addresses: [10.252.0.0/24]\n' } });
-    await waitFor(() => h.peer?.ml.members().some((m) => m.name === 'me') || undefined, { timeoutMs: 5000, what: 'the speaker to join once the configuration is valid' });
+    await client.patch(Resources.configMaps, NS, 'config', {
+      data: { config: 'address-pools:\n- name: p\n  protocol: layer2\n  addresses: [10.252.0.0/24]\n' },
+    });
+    await waitFor(() => h.peer?.ml.members().some((m) => m.name === 'me') || undefined, {
+      timeoutMs: 5000,
+      what: 'the speaker to join once the configuration is valid',
+    });
     // Ready again once its start-up hold is over (the peer may record the push/pull before the speaker does).
     await waitFor(() => h.speaker?.ready || undefined, { timeoutMs: 5000, what: 'the speaker to be Ready after joining' });
   });
@@ -139,7 +198,9 @@ describe('speaker process edge: a speaker Pod that does not answer (loopback, no
   const held: Socket[] = [];
   // A powered-off node whose Pod still lists its IP: the TCP push/pull to it gets no answer until the
   // memberlist TCP timeout. Here a listener that accepts and never replies stands in for it.
-  const silent = createServer((sock) => { held.push(sock); });
+  const silent = createServer((sock) => {
+    held.push(sock);
+  });
   after(() => {
     for (const sock of held) sock.destroy();
     silent.close();
@@ -157,24 +218,50 @@ describe('speaker process edge: a speaker Pod that does not answer (loopback, no
     await client.create(Resources.namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
     for (const n of ['me', 'peer', 'dead']) await client.create(Resources.nodes, undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name: n } });
     await client.create(Resources.configMaps, NS, {
-      apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config', namespace: NS },
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'config', namespace: NS },
       data: { config: 'address-pools:\n- name: p\n  protocol: layer2\n  addresses:\n  - 10.252.0.0/24\n' },
     });
-    for (const [node, podIP] of [['peer', '127.0.0.2'], ['dead', '127.0.0.3']] as const) {
+    for (const [node, podIP] of [
+      ['peer', '127.0.0.2'],
+      ['dead', '127.0.0.3'],
+    ] as const) {
       await client.create(Resources.pods, NS, {
-        apiVersion: 'v1', kind: 'Pod', metadata: { name: `speaker-${node}`, namespace: NS, labels: { app: 'l2lb', component: 'speaker' } },
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: `speaker-${node}`, namespace: NS, labels: { app: 'l2lb', component: 'speaker' } },
         spec: { nodeName: node, containers: [{ name: 'speaker', image: 'l2lb' }] },
       });
       await client.patch(Resources.pods, NS, `speaker-${node}`, { status: { podIP } }, 'merge', 'status');
     }
     await createService(client, 'mine', mine, 'me');
     mkdirSync(join(dir, 'ml'), { recursive: true });
-    const opts = parseRunArgs(['--node-name', 'me', '--namespace', NS, '--ml-bind-addr', '127.0.0.1', '--ml-bind-port', String(port),
-      '--ml-secret-key-path', join(dir, 'ml'), '--metrics-port', '0'], {}) as RunOptions;
+    const opts = parseRunArgs(
+      [
+        '--node-name',
+        'me',
+        '--namespace',
+        NS,
+        '--ml-bind-addr',
+        '127.0.0.1',
+        '--ml-bind-port',
+        String(port),
+        '--ml-secret-key-path',
+        join(dir, 'ml'),
+        '--metrics-port',
+        '0',
+      ],
+      {},
+    ) as RunOptions;
     h.speaker = new SpeakerProcess(opts, client, memoryLogger(logs), { announcer });
     await h.speaker.start();
     // Ready means answering for what it wins: a rolling reboot that waits for Ready must not move on earlier.
-    assert.equal(h.speaker.ready, logs.some((l) => l['message'] === 'start-up hold over, evaluating Services'), 'not Ready while the start-up hold lasts');
+    assert.equal(
+      h.speaker.ready,
+      logs.some((l) => l['message'] === 'start-up hold over, evaluating Services'),
+      'not Ready while the start-up hold lasts',
+    );
 
     const attempt = await waitFor(() => logs.find((l) => l['message'] === 'memberlist join attempt'), { timeoutMs: 10_000, what: 'the join attempt to end' });
     assert.equal(attempt['contacted'], 1, 'the peer answered, the dead Pod did not');
@@ -183,8 +270,10 @@ describe('speaker process edge: a speaker Pod that does not answer (loopback, no
     assert.ok(hold >= 0);
     assert.equal(logs[hold]?.['why'], 'a memberlist peer answered');
     assert.ok(hold < at((l) => l['message'] === 'memberlist join attempt'), 'the hold ended before the dead Pod timed out');
-    assert.ok(at((l) => l['message'] === 'announcing IP' && l['ip'] === mine) < at((l) => l['message'] === 'memberlist join attempt'),
-      'the Service it wins was announced before the dead Pod timed out');
+    assert.ok(
+      at((l) => l['message'] === 'announcing IP' && l['ip'] === mine) < at((l) => l['message'] === 'memberlist join attempt'),
+      'the Service it wins was announced before the dead Pod timed out',
+    );
     assert.deepEqual(announcer.announced(), [mine]);
     assert.ok(h.speaker.ready);
   });
@@ -195,7 +284,9 @@ describe('speaker process edge: no speaker Pod answers (loopback, no root)', fun
   const h = harness('02:00:00:00:0b:04');
   const { logs, announcer } = h;
   const held: Socket[] = [];
-  const silent = createServer((sock) => { held.push(sock); });
+  const silent = createServer((sock) => {
+    held.push(sock);
+  });
   after(() => {
     for (const sock of held) sock.destroy();
     silent.close();
@@ -208,11 +299,32 @@ describe('speaker process edge: no speaker Pod answers (loopback, no root)', fun
     await new Promise<void>((resolve) => silent.listen(port, '127.0.0.3', resolve));
     await client.create(Resources.namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
     await client.create(Resources.configMaps, NS, {
-      apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config', namespace: NS },
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'config', namespace: NS },
       data: { config: 'address-pools:\n- name: p\n  protocol: layer2\n  addresses:\n  - 10.252.0.0/24\n' },
     });
-    const opts = parseRunArgs(['--node-name', 'me', '--namespace', NS, '--ml-bind-addr', '127.0.0.1', '--ml-bind-port', String(port),
-      '--ml-join', `127.0.0.3:${port}`, '--ml-labels', '', '--ml-secret-key-path', '/nonexistent', '--metrics-port', '0'], {}) as RunOptions;
+    const opts = parseRunArgs(
+      [
+        '--node-name',
+        'me',
+        '--namespace',
+        NS,
+        '--ml-bind-addr',
+        '127.0.0.1',
+        '--ml-bind-port',
+        String(port),
+        '--ml-join',
+        `127.0.0.3:${port}`,
+        '--ml-labels',
+        '',
+        '--ml-secret-key-path',
+        '/nonexistent',
+        '--metrics-port',
+        '0',
+      ],
+      {},
+    ) as RunOptions;
     h.speaker = new SpeakerProcess(opts, client, memoryLogger(logs), { announcer });
     await h.speaker.start();
     assert.ok(logs.some((l) => l['message'] === 'memberlist started'));

@@ -28,7 +28,12 @@ describe('speaker process edge (embedded API server, fake sockets, no root)', fu
     client = server.client;
     await client.create(Resources.namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
     await client.create(Resources.nodes, undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'me' } });
-    await client.create(Resources.configMaps, NS, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config', namespace: NS }, data: { config: pool('10.250.0.0/24') } });
+    await client.create(Resources.configMaps, NS, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'config', namespace: NS },
+      data: { config: pool('10.250.0.0/24') },
+    });
   });
 
   after(async () => {
@@ -67,7 +72,10 @@ describe('speaker process edge (embedded API server, fake sockets, no root)', fu
 
   it('an invalid ConfigMap keeps the last valid configuration', async () => {
     await client.patch(Resources.configMaps, NS, 'config', { data: { config: 'address-pools: [ {' } }, 'merge');
-    await waitFor(() => logs.some((l) => l['level'] === 'error' && /invalid configuration, keeping the last valid one/.test(String(l['message']))), { timeoutMs: 5000, what: 'the error' });
+    await waitFor(() => logs.some((l) => l['level'] === 'error' && /invalid configuration, keeping the last valid one/.test(String(l['message']))), {
+      timeoutMs: 5000,
+      what: 'the error',
+    });
     assert.ok(speaker?.core.configStale);
     assert.deepEqual(announcer.announced(), ['10.250.0.5']);
     await client.patch(Resources.configMaps, NS, 'config', { data: { config: pool('10.250.0.0/24') } }, 'merge');
@@ -76,11 +84,27 @@ describe('speaker process edge (embedded API server, fake sockets, no root)', fu
 
   it('CRDs installed later are picked up; missing L2Advertisement interfaces give announceFailed', async () => {
     for (const crd of server?.metallbCrds() ?? []) await client.create(Resources.customResourceDefinitions, undefined, crd);
-    await client.create(Resources.ipAddressPools, NS, { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'cr', namespace: NS }, spec: { addresses: ['10.251.0.0/24'] } });
-    await client.create(Resources.l2Advertisements, NS, { apiVersion: 'metallb.io/v1beta1', kind: 'L2Advertisement', metadata: { name: 'ad', namespace: NS }, spec: { ipAddressPools: ['cr'], interfaces: ['bond7'] } });
-    await waitFor(() => logs.some((l) => l['message'] === 'configuration loaded' && JSON.stringify(l['pools']).includes('10.251.0.0/24')), { timeoutMs: 5000, what: 'the CR pool in the config' });
+    await client.create(Resources.ipAddressPools, NS, {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'IPAddressPool',
+      metadata: { name: 'cr', namespace: NS },
+      spec: { addresses: ['10.251.0.0/24'] },
+    });
+    await client.create(Resources.l2Advertisements, NS, {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'L2Advertisement',
+      metadata: { name: 'ad', namespace: NS },
+      spec: { ipAddressPools: ['cr'], interfaces: ['bond7'] },
+    });
+    await waitFor(() => logs.some((l) => l['message'] === 'configuration loaded' && JSON.stringify(l['pools']).includes('10.251.0.0/24')), {
+      timeoutMs: 5000,
+      what: 'the CR pool in the config',
+    });
     await service('db', '10.251.0.9');
-    const failed = await waitFor(async () => (await events('announceFailed')).length > 0 && events('announceFailed'), { timeoutMs: 5000, what: 'announceFailed' });
+    const failed = await waitFor(async () => (await events('announceFailed')).length > 0 && events('announceFailed'), {
+      timeoutMs: 5000,
+      what: 'announceFailed',
+    });
     assert.equal(failed[0]?.type, 'Warning');
     assert.equal(failed[0]?.regarding?.name, 'db');
     assert.match(failed[0]?.note ?? '', /bond7/);

@@ -65,7 +65,13 @@ describe('l2lb-speaker run: IPv6 and dual stack, three speakers, memberlist over
   });
 
   it('the three speakers form one encrypted memberlist cluster over IPv6', async () => {
-    for (const n of NODES) cl().startSpeaker(n, nodeV6(idx(n)), NODES.map((m) => nodeV6(idx(m))), ['--log-level', 'debug']);
+    for (const n of NODES)
+      cl().startSpeaker(
+        n,
+        nodeV6(idx(n)),
+        NODES.map((m) => nodeV6(idx(m))),
+        ['--log-level', 'debug'],
+      );
     await waitFor(() => cl().joinedAll(NODES, NODES), { timeoutMs: 15_000, what: 'every speaker to see the two others join' });
     for (const n of NODES) {
       const started = cl().lines(n, 'memberlist started')[0];
@@ -85,16 +91,23 @@ describe('l2lb-speaker run: IPv6 and dual stack, three speakers, memberlist over
     assert.deepEqual(ann['interfaces'], ['eth0']);
     // The losers decided too (debug log), and for the same reason: the winner of ingress[0].
     for (const n of [second, third]) {
-      const no = await waitFor(() => cl().lines(n, 'not announcing').find((l) => l['service'] === 'default/dual' && l['reason'] === 'notOwner'),
-        { timeoutMs: 5000, what: `${n}'s notOwner decision` });
+      const no = await waitFor(
+        () =>
+          cl()
+            .lines(n, 'not announcing')
+            .find((l) => l['service'] === 'default/dual' && l['reason'] === 'notOwner'),
+        { timeoutMs: 5000, what: `${n}'s notOwner decision` },
+      );
       assert.match(String(no['detail']), new RegExp(`node ${first} wins the election for ${VIP6}`));
       assert.equal(cl().lines(n, 'announcing').length, 0, `${n} must not announce`);
     }
     // The winner joined VIP6's solicited-node group at IP level: the snooping bridge learnt it.
     const sw = cl().lan.sw;
     const port = cl().bridgePort(first);
-    await waitFor(() => new RegExp(`${port} .*${SOLICITED}\\b`).test(run('bridge', ['-n', sw, 'mdb', 'show'], { allowFail: true })),
-      { timeoutMs: 5000, what: `bridge mdb entry ${SOLICITED} on ${port} (${first})` });
+    await waitFor(() => new RegExp(`${port} .*${SOLICITED}\\b`).test(run('bridge', ['-n', sw, 'mdb', 'show'], { allowFail: true })), {
+      timeoutMs: 5000,
+      what: `bridge mdb entry ${SOLICITED} on ${port} (${first})`,
+    });
     const out = nsExec(cl().ns('cl'), 'ndisc6', ['-n', '-r', '3', '-w', '1000', VIP6, 'eth0'], { allowFail: true });
     assert.equal(/Target link-layer address: ([0-9A-F:]{17})/i.exec(out)?.[1]?.toLowerCase(), nodeMac(idx(first)), out);
     assert.match(out, new RegExp(`from ${VIP6}\\b`), out);
@@ -138,13 +151,18 @@ describe('l2lb-speaker run: IPv6 and dual stack, three speakers, memberlist over
     const want = nodeMac(idx(third));
     const t0 = Date.now();
     p.child.kill('SIGTERM');
-    await waitFor(() => neighMac(cl().ns('cl'), VIP6)?.mac === want && neighMac(cl().ns('cl'), VIP4)?.mac === want,
-      { timeoutMs: 5000, intervalMs: 5, what: `the client's entries to move to ${third}` });
+    await waitFor(() => neighMac(cl().ns('cl'), VIP6)?.mac === want && neighMac(cl().ns('cl'), VIP4)?.mac === want, {
+      timeoutMs: 5000,
+      intervalMs: 5,
+      what: `the client's entries to move to ${third}`,
+    });
     const ms = Date.now() - t0;
     process.stdout.write(`      failover after SIGTERM: client's IPv6 and IPv4 entries moved to ${third} in ${ms} ms\n`);
     assert.ok(ms <= 1000, `took ${ms} ms`);
     assert.equal(await exited, 0, 'SIGTERM exits 0');
-    const w = cl().lines(second, 'withdrawn').find((l) => l['service'] === 'default/dual');
+    const w = cl()
+      .lines(second, 'withdrawn')
+      .find((l) => l['service'] === 'default/dual');
     assert.deepEqual([w?.['reason'], w?.['ips']], ['shutdown', [VIP6, VIP4]]);
     const ann = await waitFor(() => cl().lines(third, 'announcing')[0], { timeoutMs: 2000, what: `${third}'s announcing line` });
     assert.deepEqual(ann['ips'], [VIP6, VIP4]);

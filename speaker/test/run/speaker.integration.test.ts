@@ -42,11 +42,31 @@ describe('l2lb-speaker run: three speakers, memberlist, election and failover @i
 
   function startSpeaker(name: string): void {
     const i = NODES.indexOf(name as (typeof NODES)[number]) + 1;
-    speakers.set(name, new NsProcess(ns(name), process.execPath, [
-      speakerBin(), 'run', '--node-name', name, '--namespace', NAMESPACE, '--kubeconfig', kubeconfig(),
-      '--ml-bind-addr', nodeIp(i), '--ml-join', NODES.map((_, j) => nodeIp(j + 1)).join(','), '--ml-labels', '',
-      '--ml-secret-key-path', join(dir, 'ml'), '--metrics-host', nodeIp(i), '--metrics-port', '7472',
-    ]));
+    speakers.set(
+      name,
+      new NsProcess(ns(name), process.execPath, [
+        speakerBin(),
+        'run',
+        '--node-name',
+        name,
+        '--namespace',
+        NAMESPACE,
+        '--kubeconfig',
+        kubeconfig(),
+        '--ml-bind-addr',
+        nodeIp(i),
+        '--ml-join',
+        NODES.map((_, j) => nodeIp(j + 1)).join(','),
+        '--ml-labels',
+        '',
+        '--ml-secret-key-path',
+        join(dir, 'ml'),
+        '--metrics-host',
+        nodeIp(i),
+        '--metrics-port',
+        '7472',
+      ]),
+    );
   }
 
   /** The client's neighbour entry for the VIP (refreshed by a ping, which only resolves it). */
@@ -69,19 +89,28 @@ describe('l2lb-speaker run: three speakers, memberlist, election and failover @i
       cp: { ifname: 'eth0', mac: '02:13:00:00:00:02', v4: '10.213.0.2/24' },
       cl: { ifname: 'eth0', mac: '02:13:00:00:00:03', v4: '10.213.0.3/24' },
     };
-    NODES.forEach((n, j) => { hosts[n] = { ifname: 'eth0', mac: nodeMac(j + 1), v4: `${nodeIp(j + 1)}/24` }; });
+    NODES.forEach((n, j) => {
+      hosts[n] = { ifname: 'eth0', mac: nodeMac(j + 1), v4: `${nodeIp(j + 1)}/24` };
+    });
     lan = createLan('', hosts, { prefix: 'l2sr' });
     dir = mkdtempSync(join(tmpdir(), 'l2sr-'));
     mkdirSync(join(dir, 'ml'));
     writeFileSync(join(dir, 'ml', 'secretkey'), randomBytes(16).toString('base64').replace(/=+$/, ''));
     api = new NsProcess(ns('cp'), process.execPath, [apiMain, '10.213.0.2', '6443', kubeconfig()]);
-    await waitFor(() => api?.lines.some((l) => String(l['text']).startsWith('serving')) || api?.exited !== undefined, { timeoutMs: 15_000, what: 'the API server' });
+    await waitFor(() => api?.lines.some((l) => String(l['text']).startsWith('serving')) || api?.exited !== undefined, {
+      timeoutMs: 15_000,
+      what: 'the API server',
+    });
     assert.equal(api.exited, undefined, `API server exited: ${api.stderr.join('')}`);
     applyJson('base', {
-      apiVersion: 'v1', kind: 'List', items: [
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
         { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } },
         {
-          apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config', namespace: NAMESPACE },
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'config', namespace: NAMESPACE },
           data: { config: 'address-pools:\n- name: lab\n  protocol: layer2\n  addresses:\n  - 10.213.0.200-10.213.0.249\n' },
         },
         ...NODES.map((n) => ({ apiVersion: 'v1', kind: 'Node', metadata: { name: n, labels: { 'kubernetes.io/hostname': n } } })),
@@ -99,7 +128,12 @@ describe('l2lb-speaker run: three speakers, memberlist, election and failover @i
   afterEach(function () {
     if (this.currentTest?.state !== 'failed') return;
     for (const [n, p] of speakers) {
-      process.stderr.write(`--- ${n} (exit ${String(p.exited)})\n${p.lines.slice(-40).map((l) => JSON.stringify(l)).join('\n')}\n${p.stderr.join('').slice(-2000)}\n`);
+      process.stderr.write(
+        `--- ${n} (exit ${String(p.exited)})\n${p.lines
+          .slice(-40)
+          .map((l) => JSON.stringify(l))
+          .join('\n')}\n${p.stderr.join('').slice(-2000)}\n`,
+      );
     }
   });
 
@@ -108,10 +142,18 @@ describe('l2lb-speaker run: three speakers, memberlist, election and failover @i
 
   it('the three speakers form one encrypted memberlist cluster', async () => {
     for (const n of NODES) startSpeaker(n);
-    await waitFor(() => NODES.every((n) => {
-      const joined = new Set(lines(n, 'memberlist').filter((l) => l['event'] === 'join').map((l) => l['member']));
-      return NODES.every((m) => m === n || joined.has(m));
-    }), { timeoutMs: 15_000, what: 'every speaker to see the two others join' });
+    await waitFor(
+      () =>
+        NODES.every((n) => {
+          const joined = new Set(
+            lines(n, 'memberlist')
+              .filter((l) => l['event'] === 'join')
+              .map((l) => l['member']),
+          );
+          return NODES.every((m) => m === n || joined.has(m));
+        }),
+      { timeoutMs: 15_000, what: 'every speaker to see the two others join' },
+    );
     for (const n of NODES) {
       const started = lines(n, 'memberlist started')[0];
       assert.equal(started?.['encrypted'], true, `${n} gossips encrypted`);
@@ -120,12 +162,18 @@ describe('l2lb-speaker run: three speakers, memberlist, election and failover @i
 
   it('exactly the node electionOrder() predicts announces, the client gets its MAC, nodeAssigned is recorded', async () => {
     applyJson('svc', {
-      apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' },
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web', namespace: 'default' },
       spec: { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ port: 80, protocol: 'TCP' }] },
     });
     applyJson('slice', {
-      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'web-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } },
-      addressType: 'IPv4', ports: [{ port: 80, protocol: 'TCP' }], endpoints: [{ addresses: ['10.213.0.50'], nodeName: 'n1', conditions: { ready: true } }],
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'web-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } },
+      addressType: 'IPv4',
+      ports: [{ port: 80, protocol: 'TCP' }],
+      endpoints: [{ addresses: ['10.213.0.50'], nodeName: 'n1', conditions: { ready: true } }],
     });
     // A PUT on /status: `patch --subresource=status` needs kubectl >= 1.24 (Debian bookworm ships 1.20).
     const svc = JSON.parse(kubectl(['get', 'service', 'web', '-n', 'default', '-o', 'json'])) as { metadata: Record<string, unknown> };
@@ -141,18 +189,24 @@ describe('l2lb-speaker run: three speakers, memberlist, election and failover @i
     const mac = await waitFor(() => arpingMac(), { timeoutMs: 10_000, what: 'an ARP reply' });
     assert.equal(mac, nodeMac(NODES.indexOf(first as (typeof NODES)[number]) + 1));
     for (const n of [second, third]) assert.equal(lines(n, 'announcing').length, 0, `${n} must not announce`);
-    const events = await waitFor(() => {
-      const list = JSON.parse(kubectl(['get', 'events', '-n', 'default', '-o', 'json'])) as { items: { reason?: string; message?: string; type?: string }[] };
-      return list.items.filter((e) => e.reason === 'nodeAssigned');
-    }, { timeoutMs: 10_000, intervalMs: 300, what: 'a nodeAssigned event' });
+    const events = await waitFor(
+      () => {
+        const list = JSON.parse(kubectl(['get', 'events', '-n', 'default', '-o', 'json'])) as { items: { reason?: string; message?: string; type?: string }[] };
+        return list.items.filter((e) => e.reason === 'nodeAssigned');
+      },
+      { timeoutMs: 10_000, intervalMs: 300, what: 'a nodeAssigned event' },
+    );
     assert.equal(events.length, 1);
     assert.equal(events[0]?.message, `announcing from node "${first}" with protocol "layer2"`);
     const idx = NODES.indexOf(first as (typeof NODES)[number]) + 1;
-    const scrape = (path: string): string => nsExec(ns('cl'), process.execPath, ['-e',
-      `fetch('http://${nodeIp(idx)}:7472${path}').then(async (r) => console.log(r.status, await r.text()))`]);
+    const scrape = (path: string): string =>
+      nsExec(ns('cl'), process.execPath, ['-e', `fetch('http://${nodeIp(idx)}:7472${path}').then(async (r) => console.log(r.status, await r.text()))`]);
     assert.match(scrape('/readyz'), /^200 ok/);
     const metrics = scrape('/metrics');
-    assert.match(metrics, new RegExp(`l2lb_speaker_announced\\{service="default/web",protocol="layer2",node="${first}",ip="${VIP.replace(/\./g, '\\.')}"\\} 1`));
+    assert.match(
+      metrics,
+      new RegExp(`l2lb_speaker_announced\\{service="default/web",protocol="layer2",node="${first}",ip="${VIP.replace(/\./g, '\\.')}"\\} 1`),
+    );
     for (const m of ['l2lb_layer2_responses_sent_total', 'l2lb_memberlist_members', 'l2lb_kube_informer_synced']) assert.ok(metrics.includes(m), m);
     const pid = speakers.get(first)?.child.pid;
     const rss = pid ? /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] : undefined;

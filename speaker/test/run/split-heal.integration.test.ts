@@ -36,7 +36,9 @@ describe('l2lb-speaker run: partition and heal @integration', function () {
   function split(alone: string): void {
     const sw = cl().lan.sw;
     const a = cl().bridgePort(alone);
-    const others = NODES.filter((n) => n !== alone).map((n) => cl().bridgePort(n)).join(', ');
+    const others = NODES.filter((n) => n !== alone)
+      .map((n) => cl().bridgePort(n))
+      .join(', ');
     run('ip', ['netns', 'exec', sw, 'nft', 'add', 'table', 'bridge', TABLE]);
     run('ip', ['netns', 'exec', sw, 'nft', `add chain bridge ${TABLE} splitfwd { type filter hook forward priority 0 ; }`]);
     run('ip', ['netns', 'exec', sw, 'nft', `add rule bridge ${TABLE} splitfwd iifname ${a} oifname { ${others} } drop`]);
@@ -48,7 +50,9 @@ describe('l2lb-speaker run: partition and heal @integration', function () {
   }
 
   const since = (n: string, message: string, t: number): Array<Record<string, unknown>> =>
-    cl().lines(n, message).filter((l) => Number(l['receivedAt']) >= t);
+    cl()
+      .lines(n, message)
+      .filter((l) => Number(l['receivedAt']) >= t);
 
   before(async function () {
     if (!isRoot() || !['arping', 'ip', 'kubectl', 'nft'].every(have)) {
@@ -57,7 +61,9 @@ describe('l2lb-speaker run: partition and heal @integration', function () {
     }
     cleanupStalePrefix('l2sh');
     c = new SpeakerCluster({
-      prefix: 'l2sh', kind: '', hosts: {
+      prefix: 'l2sh',
+      kind: '',
+      hosts: {
         cp: { mac: '02:13:00:00:00:02', v4: '10.213.0.2/24' },
         cl: { mac: '02:13:00:00:00:03', v4: '10.213.0.3/24' },
         ...Object.fromEntries(NODES.map((n) => [n, { mac: MAC[n] ?? '', v4: `${ADDR[n] ?? ''}/24` }])),
@@ -65,7 +71,12 @@ describe('l2lb-speaker run: partition and heal @integration', function () {
     });
     await c.startApi();
     c.createBase(['10.213.0.200-10.213.0.249'], NODES);
-    for (const n of NODES) c.startSpeaker(n, ADDR[n] ?? '', NODES.map((m) => ADDR[m] ?? ''));
+    for (const n of NODES)
+      c.startSpeaker(
+        n,
+        ADDR[n] ?? '',
+        NODES.map((m) => ADDR[m] ?? ''),
+      );
     await waitFor(() => cl().joinedAll(NODES, NODES), { timeoutMs: 20_000, what: 'the cluster to form' });
     c.createService('web', [VIP], 'n1');
     try {
@@ -95,15 +106,21 @@ describe('l2lb-speaker run: partition and heal @integration', function () {
       // Settled: one owner, and the client's entry on n3.
       await waitFor(() => (arpingMacs().join() === MAC['n3'] ? true : undefined), { timeoutMs: 20_000, what: 'n3 alone to answer before the split' });
       // The client resolves the VIP (a ping), so its kernel neighbour entry can be watched.
-      await waitFor(() => {
-        nsExec(cl().ns('cl'), 'ping', ['-c', '1', '-W', '1', VIP], { allowFail: true, timeoutMs: 3000 });
-        return clientMac() === MAC['n3'] ? true : undefined;
-      }, { timeoutMs: 10_000, what: "the client's neighbour entry on n3" });
+      await waitFor(
+        () => {
+          nsExec(cl().ns('cl'), 'ping', ['-c', '1', '-W', '1', VIP], { allowFail: true, timeoutMs: 3000 });
+          return clientMac() === MAC['n3'] ? true : undefined;
+        },
+        { timeoutMs: 10_000, what: "the client's neighbour entry on n3" },
+      );
       const t0 = Date.now();
       split(alone);
       // The isolated non-owner takes the VIP; an isolated owner keeps it and n1 or n2 takes it too.
-      const usurper = alone === 'n3' ? electionOrder(['n1', 'n2'], VIP)[0] as string : alone;
-      await waitFor(() => (since(usurper, 'announcing', t0).length > 0 ? true : undefined), { timeoutMs: SPLIT_MS, what: `${usurper} to announce during the split` });
+      const usurper = alone === 'n3' ? (electionOrder(['n1', 'n2'], VIP)[0] as string) : alone;
+      await waitFor(() => (since(usurper, 'announcing', t0).length > 0 ? true : undefined), {
+        timeoutMs: SPLIT_MS,
+        what: `${usurper} to announce during the split`,
+      });
       // Both answer the client's ARP. (The speakers' conflict detection cannot see it: the split
       // drops every frame between the two responders; only the clients see both.)
       const during = arpingMacs().sort();
@@ -111,16 +128,24 @@ describe('l2lb-speaker run: partition and heal @integration', function () {
       const left = t0 + SPLIT_MS - Date.now();
       if (left > 0) await new Promise((r) => setTimeout(r, left)); // the split lasts 4 s: a duration, not a condition
       // The client learnt the usurper's MAC during the split (its gratuitous ARP).
-      await waitFor(() => (clientMac() === MAC[usurper] ? true : undefined), { timeoutMs: 3000, what: `the client to hold ${usurper}'s MAC` }).catch(() => undefined);
+      await waitFor(() => (clientMac() === MAC[usurper] ? true : undefined), { timeoutMs: 3000, what: `the client to hold ${usurper}'s MAC` }).catch(
+        () => undefined,
+      );
       const clientDuring = clientMac();
       const tHeal = Date.now();
       heal();
-      await waitFor(() => (since(usurper, 'withdrawn', tHeal).length > 0 ? true : undefined), { timeoutMs: 70_000, intervalMs: 5, what: `${usurper} to withdraw after the heal` });
+      await waitFor(() => (since(usurper, 'withdrawn', tHeal).length > 0 ? true : undefined), {
+        timeoutMs: 70_000,
+        intervalMs: 5,
+        what: `${usurper} to withdraw after the heal`,
+      });
       const singleMs = Number(since(usurper, 'withdrawn', tHeal)[0]?.['receivedAt']) - tHeal;
       await waitFor(() => (clientMac() === MAC['n3'] ? true : undefined), { timeoutMs: 70_000, intervalMs: 5, what: 'the client to move back to n3' });
       const clientMs = Date.now() - tHeal;
       const conflicts = NODES.filter((n) => since(n, 'conflict: another host claims an announced IP', t0).length > 0);
-      process.stdout.write(`      ${label}: conflict reported by [${conflicts.join(', ')}]; heal -> single owner ${singleMs} ms, client (held ${clientDuring === MAC[usurper] ? usurper : clientDuring === MAC['n3'] ? 'n3' : String(clientDuring)}) back on n3 after ${clientMs} ms\n`);
+      process.stdout.write(
+        `      ${label}: conflict reported by [${conflicts.join(', ')}]; heal -> single owner ${singleMs} ms, client (held ${clientDuring === MAC[usurper] ? usurper : clientDuring === MAC['n3'] ? 'n3' : String(clientDuring)}) back on n3 after ${clientMs} ms\n`,
+      );
       assert.deepEqual(arpingMacs(), [MAC['n3']], 'exactly one node answers after the heal');
       assert.ok(singleMs <= 1000, `single owner ${singleMs} ms after the heal (want <= 1000)`);
       assert.ok(clientMs <= 1500, `client back on n3 ${clientMs} ms after the heal (want <= 1500)`);

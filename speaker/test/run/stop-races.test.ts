@@ -31,7 +31,9 @@ describe('speaker process: stop() twice (embedded API server, fake sockets, no r
     speaker = new SpeakerProcess(opts, api.client, memoryLogger([]), { announcer });
     await speaker.start();
     let firstDone = false;
-    const first = speaker.stop().then(() => { firstDone = true; });
+    const first = speaker.stop().then(() => {
+      firstDone = true;
+    });
     await speaker.stop();
     assert.ok(firstDone, 'the second stop() resolved while the first was still stopping');
     await first;

@@ -9,34 +9,105 @@ import { Store } from '@l2lb/apiserver/store';
 import { mutateJson, mutateText, randomJson, showJson, type FuzzTarget, type Rng } from '../harness.js';
 
 const OBJECTS: Record<string, { group: string; version: string; resource: string; ns: string | undefined; body: Record<string, unknown> }> = {
-  service: { group: '', version: 'v1', resource: 'services', ns: 'default', body: {
-    apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default', labels: { app: 'web' }, annotations: { 'metallb.io/address-pool': 'p' } },
-    spec: { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 }, { name: 'https', port: 443 }] } } },
-  configmap: { group: '', version: 'v1', resource: 'configmaps', ns: 'default', body: {
-    apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config', namespace: 'default' }, data: { config: 'address-pools: []\n' } } },
-  node: { group: '', version: 'v1', resource: 'nodes', ns: undefined, body: {
-    apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1', labels: { a: 'b' } }, status: { conditions: [{ type: 'Ready', status: 'True' }], addresses: [{ type: 'InternalIP', address: '10.0.0.1' }] } } },
-  pool: { group: 'metallb.io', version: 'v1beta1', resource: 'ipaddresspools', ns: 'default', body: {
-    apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'p', namespace: 'default' }, spec: { addresses: ['10.0.0.0/24'] } } },
+  service: {
+    group: '',
+    version: 'v1',
+    resource: 'services',
+    ns: 'default',
+    body: {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web', namespace: 'default', labels: { app: 'web' }, annotations: { 'metallb.io/address-pool': 'p' } },
+      spec: {
+        type: 'LoadBalancer',
+        selector: { app: 'web' },
+        ports: [
+          { name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 },
+          { name: 'https', port: 443 },
+        ],
+      },
+    },
+  },
+  configmap: {
+    group: '',
+    version: 'v1',
+    resource: 'configmaps',
+    ns: 'default',
+    body: {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'config', namespace: 'default' },
+      data: { config: 'address-pools: []\n' },
+    },
+  },
+  node: {
+    group: '',
+    version: 'v1',
+    resource: 'nodes',
+    ns: undefined,
+    body: {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'n1', labels: { a: 'b' } },
+      status: { conditions: [{ type: 'Ready', status: 'True' }], addresses: [{ type: 'InternalIP', address: '10.0.0.1' }] },
+    },
+  },
+  pool: {
+    group: 'metallb.io',
+    version: 'v1beta1',
+    resource: 'ipaddresspools',
+    ns: 'default',
+    body: {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'IPAddressPool',
+      metadata: { name: 'p', namespace: 'default' },
+      spec: { addresses: ['10.0.0.0/24'] },
+    },
+  },
 };
 
 type Op = 'create' | 'update' | 'json' | 'merge' | 'strategic';
-interface ApiInput { which: string; op: Op; text: string; status: boolean }
+interface ApiInput {
+  which: string;
+  op: Op;
+  text: string;
+  status: boolean;
+}
 
 function patchFor(rng: Rng, op: Op, body: Record<string, unknown>): unknown {
   if (op === 'json') {
     const ops = Array.from({ length: 1 + rng.len(5) }, () => ({
       op: rng.pick(['add', 'remove', 'replace', 'move', 'copy', 'test', 'bogus']),
-      path: rng.pick(['/metadata/labels/x', '/spec/ports/0', '/spec/ports/-', '/spec/ports/99', '/metadata/name', '', '/', '/a~1b/~0', '/spec/ports/01', '/metadata/labels/__proto__']),
+      path: rng.pick([
+        '/metadata/labels/x',
+        '/spec/ports/0',
+        '/spec/ports/-',
+        '/spec/ports/99',
+        '/metadata/name',
+        '',
+        '/',
+        '/a~1b/~0',
+        '/spec/ports/01',
+        '/metadata/labels/__proto__',
+      ]),
       from: rng.pick(['/spec', '/metadata/labels', '/spec/ports/0', '/nope']),
       value: randomJson(rng),
     }));
     return ops;
   }
   if (op === 'strategic') {
-    return { metadata: { labels: { x: rng.pick(['1', null]) }, $setElementOrder: randomJson(rng) },
-      spec: { ports: [{ port: 80, $patch: rng.pick(['delete', 'replace', 'merge', 'bogus']) }, { name: 'x', port: rng.int(70000) }], $retainKeys: rng.pick([['ports'], 'x', null]),
-        '$deleteFromPrimitiveList/finalizers': ['a'], '$setElementOrder/ports': [{ port: 443 }, { port: 80 }] } };
+    return {
+      metadata: { labels: { x: rng.pick(['1', null]) }, $setElementOrder: randomJson(rng) },
+      spec: {
+        ports: [
+          { port: 80, $patch: rng.pick(['delete', 'replace', 'merge', 'bogus']) },
+          { name: 'x', port: rng.int(70000) },
+        ],
+        $retainKeys: rng.pick([['ports'], 'x', null]),
+        '$deleteFromPrimitiveList/finalizers': ['a'],
+        '$setElementOrder/ports': [{ port: 443 }, { port: 80 }],
+      },
+    };
   }
   if (op === 'merge') return { metadata: { labels: { x: null, y: 'z' } }, spec: rng.chance(2) ? null : randomJson(rng) };
   return body;
@@ -69,7 +140,10 @@ export function apiserverTarget(): FuzzTarget<ApiInput> {
       return { which, op, text, status: rng.chance(5) };
     },
     execute({ which, op, text, status }) {
-      if (api === undefined || used++ >= 500) { api = fresh(); used = 0; }
+      if (api === undefined || used++ >= 500) {
+        api = fresh();
+        used = 0;
+      }
       const o = OBJECTS[which] as (typeof OBJECTS)[string];
       const t = api.type(o.group, o.version, o.resource);
       if (!t) throw new Error(`no type ${o.resource}`);

@@ -40,16 +40,31 @@ address-pools:
 ];
 
 const POOL = {
-  apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool',
+  apiVersion: 'metallb.io/v1beta1',
+  kind: 'IPAddressPool',
   metadata: { name: 'production', namespace: 'l2lb-system', labels: { tier: 'prod' } },
-  spec: { addresses: ['192.168.10.0/24', 'fd00::/120', '10.0.0.1-10.0.0.9'], avoidBuggyIPs: true, autoAssign: true,
-    serviceAllocation: { priority: 10, namespaces: ['team-a'], namespaceSelectors: [{ matchLabels: { a: 'b' } }], serviceSelectors: [{ matchExpressions: [{ key: 'k', operator: 'In', values: ['v'] }] }] } },
+  spec: {
+    addresses: ['192.168.10.0/24', 'fd00::/120', '10.0.0.1-10.0.0.9'],
+    avoidBuggyIPs: true,
+    autoAssign: true,
+    serviceAllocation: {
+      priority: 10,
+      namespaces: ['team-a'],
+      namespaceSelectors: [{ matchLabels: { a: 'b' } }],
+      serviceSelectors: [{ matchExpressions: [{ key: 'k', operator: 'In', values: ['v'] }] }],
+    },
+  },
 };
 const AD = {
-  apiVersion: 'metallb.io/v1beta1', kind: 'L2Advertisement',
+  apiVersion: 'metallb.io/v1beta1',
+  kind: 'L2Advertisement',
   metadata: { name: 'everywhere', namespace: 'l2lb-system' },
-  spec: { ipAddressPools: ['production'], ipAddressPoolSelectors: [{ matchLabels: { tier: 'prod' } }],
-    nodeSelectors: [{ matchLabels: { 'node-role.kubernetes.io/edge': '' }, matchExpressions: [{ key: 'x', operator: 'NotIn', values: ['y'] }] }], interfaces: ['eth0'] },
+  spec: {
+    ipAddressPools: ['production'],
+    ipAddressPoolSelectors: [{ matchLabels: { tier: 'prod' } }],
+    nodeSelectors: [{ matchLabels: { 'node-role.kubernetes.io/edge': '' }, matchExpressions: [{ key: 'x', operator: 'NotIn', values: ['y'] }] }],
+    interfaces: ['eth0'],
+  },
 };
 
 function toYaml(v: unknown, indent = ''): string {
@@ -86,22 +101,39 @@ export const configTarget: FuzzTarget<ConfigInput> = {
         const seed = rng.pick(CONFIGMAP_SEEDS);
         return { kind: 'configmap', text: rng.chance(12) ? rng.bytes(rng.len(2000)).toString('latin1') : mutateText(rng, seed, MAX_TEXT) };
       }
-      case 1: return { kind: 'resources', resources: resources(rng) };
-      case 2: return { kind: 'yaml-resources', text: mutateText(rng, resources(rng).map((r) => toYaml(r).trimStart()).join('\n---\n'), MAX_TEXT) };
-      default: return { kind: 'both', text: mutateText(rng, rng.pick(CONFIGMAP_SEEDS), MAX_TEXT), resources: resources(rng) };
+      case 1:
+        return { kind: 'resources', resources: resources(rng) };
+      case 2:
+        return {
+          kind: 'yaml-resources',
+          text: mutateText(
+            rng,
+            resources(rng)
+              .map((r) => toYaml(r).trimStart())
+              .join('\n---\n'),
+            MAX_TEXT,
+          ),
+        };
+      default:
+        return { kind: 'both', text: mutateText(rng, rng.pick(CONFIGMAP_SEEDS), MAX_TEXT), resources: resources(rng) };
     }
   },
   execute(input) {
     try {
       switch (input.kind) {
-        case 'configmap': parseConfigMapConfig(input.text, { object: 'ConfigMap l2lb-system/config' }); break;
-        case 'resources': parseMetalLBResources(input.resources); break;
+        case 'configmap':
+          parseConfigMapConfig(input.text, { object: 'ConfigMap l2lb-system/config' });
+          break;
+        case 'resources':
+          parseMetalLBResources(input.resources);
+          break;
         case 'yaml-resources': {
           const docs = input.text.split(/^---$/m).map((d, i) => parseYamlValue(d, `document ${i + 1}`));
           parseMetalLBResources(docs);
           break;
         }
-        default: buildConfigFromSources({ configMapText: input.text, configMapObject: 'ConfigMap l2lb-system/config', resources: input.resources });
+        default:
+          buildConfigFromSources({ configMapText: input.text, configMapObject: 'ConfigMap l2lb-system/config', resources: input.resources });
       }
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;

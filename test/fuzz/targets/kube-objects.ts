@@ -7,26 +7,58 @@ import { handledByClass, isLoadBalancer, parseService, readServiceObject, servic
 import { mutateJson, randomJson, showJson, type FuzzTarget, type Rng } from '../harness.js';
 
 const SERVICE = {
-  apiVersion: 'v1', kind: 'Service',
-  metadata: { name: 'web', namespace: 'default', uid: 'u1', resourceVersion: '7', generation: 2, labels: { app: 'web' },
-    annotations: { 'metallb.io/loadBalancerIPs': '10.0.0.5,fd00::5', 'metallb.io/address-pool': 'production', 'metallb.universe.tf/allow-shared-ip': 'k' } },
-  spec: { type: 'LoadBalancer', clusterIP: '10.96.0.10', clusterIPs: ['10.96.0.10', 'fd00::a'], ipFamilies: ['IPv4', 'IPv6'], ipFamilyPolicy: 'PreferDualStack',
-    loadBalancerIP: '10.0.0.5', externalTrafficPolicy: 'Local', selector: { app: 'web' }, ports: [{ protocol: 'TCP', port: 80 }, { port: 443 }] },
-  status: { loadBalancer: { ingress: [{ ip: '10.0.0.5' }, { hostname: 'x.example' }] },
-    conditions: [{ type: 'metallb.io/Allocated', status: 'True', reason: 'IPAllocated', message: 'm', observedGeneration: 2 }] },
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: {
+    name: 'web',
+    namespace: 'default',
+    uid: 'u1',
+    resourceVersion: '7',
+    generation: 2,
+    labels: { app: 'web' },
+    annotations: { 'metallb.io/loadBalancerIPs': '10.0.0.5,fd00::5', 'metallb.io/address-pool': 'production', 'metallb.universe.tf/allow-shared-ip': 'k' },
+  },
+  spec: {
+    type: 'LoadBalancer',
+    clusterIP: '10.96.0.10',
+    clusterIPs: ['10.96.0.10', 'fd00::a'],
+    ipFamilies: ['IPv4', 'IPv6'],
+    ipFamilyPolicy: 'PreferDualStack',
+    loadBalancerIP: '10.0.0.5',
+    externalTrafficPolicy: 'Local',
+    selector: { app: 'web' },
+    ports: [{ protocol: 'TCP', port: 80 }, { port: 443 }],
+  },
+  status: {
+    loadBalancer: { ingress: [{ ip: '10.0.0.5' }, { hostname: 'x.example' }] },
+    conditions: [{ type: 'metallb.io/Allocated', status: 'True', reason: 'IPAllocated', message: 'm', observedGeneration: 2 }],
+  },
 };
 const SLICE = {
-  apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+  apiVersion: 'discovery.k8s.io/v1',
+  kind: 'EndpointSlice',
   metadata: { name: 'web-abc', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } },
-  endpoints: [{ addresses: ['10.1.0.1'], nodeName: 'n1', conditions: { ready: true, serving: true } }, { addresses: ['10.1.0.2'], topology: { 'kubernetes.io/hostname': 'n2' }, conditions: { ready: false } }],
+  endpoints: [
+    { addresses: ['10.1.0.1'], nodeName: 'n1', conditions: { ready: true, serving: true } },
+    { addresses: ['10.1.0.2'], topology: { 'kubernetes.io/hostname': 'n2' }, conditions: { ready: false } },
+  ],
 };
 const NODE = {
-  apiVersion: 'v1', kind: 'Node',
+  apiVersion: 'v1',
+  kind: 'Node',
   metadata: { name: 'n1', labels: { 'kubernetes.io/hostname': 'n1' } },
-  status: { conditions: [{ type: 'NetworkUnavailable', status: 'False' }, { type: 'Ready', status: 'True' }] },
+  status: {
+    conditions: [
+      { type: 'NetworkUnavailable', status: 'False' },
+      { type: 'Ready', status: 'True' },
+    ],
+  },
 };
 
-interface KubeInput { kind: 'Service' | 'EndpointSlice' | 'Node'; obj: unknown }
+interface KubeInput {
+  kind: 'Service' | 'EndpointSlice' | 'Node';
+  obj: unknown;
+}
 
 export const kubeObjectsTarget: FuzzTarget<KubeInput> = {
   name: 'kube-objects',

@@ -7,12 +7,20 @@ import { buildIcmpv6Frame } from '@l2lb/speaker/l2/ipv6';
 import { ICMPV6_NA, ICMPV6_NS, OPT_SOURCE_LLA, OPT_TARGET_LLA } from '@l2lb/speaker/l2/ndp';
 import { hex, mutateBytes, type FuzzTarget, type Rng } from '../harness.js';
 
-const mac = (rng: Rng): Buffer => rng.pick([Buffer.alloc(6, 0xff), Buffer.alloc(6), Buffer.from('0200000000d1', 'hex'), Buffer.from('333300000001', 'hex'), rng.bytes(6)]);
+const mac = (rng: Rng): Buffer =>
+  rng.pick([Buffer.alloc(6, 0xff), Buffer.alloc(6), Buffer.from('0200000000d1', 'hex'), Buffer.from('333300000001', 'hex'), rng.bytes(6)]);
 const v4 = (rng: Rng): Buffer => rng.pick([Buffer.from([10, 0, 0, 1]), Buffer.alloc(4), Buffer.alloc(4, 0xff), rng.bytes(4)]);
-const v6 = (rng: Rng): Buffer => rng.pick([Buffer.from('fe800000000000000000000000000001', 'hex'), Buffer.alloc(16), Buffer.from('ff0200000000000000000001ff000001', 'hex'), rng.bytes(16)]);
+const v6 = (rng: Rng): Buffer =>
+  rng.pick([Buffer.from('fe800000000000000000000000000001', 'hex'), Buffer.alloc(16), Buffer.from('ff0200000000000000000001ff000001', 'hex'), rng.bytes(16)]);
 
 function arpFrame(rng: Rng): Buffer {
-  const f = buildArpFrame(mac(rng), mac(rng), { op: rng.pick([ARP_REQUEST, ARP_REPLY, 0, 3, 0xffff]), sha: mac(rng), spa: v4(rng), tha: mac(rng), tpa: v4(rng) });
+  const f = buildArpFrame(mac(rng), mac(rng), {
+    op: rng.pick([ARP_REQUEST, ARP_REPLY, 0, 3, 0xffff]),
+    sha: mac(rng),
+    spa: v4(rng),
+    tha: mac(rng),
+    tpa: v4(rng),
+  });
   return rng.chance(4) ? Buffer.concat([f, rng.bytes(rng.len(40))]) : f; // Ethernet padding
 }
 
@@ -45,7 +53,8 @@ export const l2Target: FuzzTarget<Buffer> = {
     const r = rng.int(10);
     if (r === 0) return rng.bytes(rng.len(1600));
     let f = r < 5 ? arpFrame(rng) : ndpFrame(rng);
-    if (rng.chance(6)) { // VLAN-tag it (a tag in front of ARP/IPv6, possibly stacked)
+    if (rng.chance(6)) {
+      // VLAN-tag it (a tag in front of ARP/IPv6, possibly stacked)
       const inner = f.subarray(12);
       const tag = Buffer.from([0x81, 0x00, rng.int(256), rng.int(256)]);
       f = Buffer.concat([f.subarray(0, 12), tag, rng.chance(4) ? tag : Buffer.alloc(0), inner]);

@@ -22,21 +22,53 @@ function options(encrypted: boolean, label: string, rng?: Rng): WireOptions {
   });
 }
 
-const ip = (rng: Rng): Uint8Array | null => rng.pick([null, Uint8Array.from([10, 0, 0, rng.int(256)]), Buffer.alloc(16, 1), Buffer.alloc(0), rng.bytes(rng.len(20))]);
+const ip = (rng: Rng): Uint8Array | null =>
+  rng.pick([null, Uint8Array.from([10, 0, 0, rng.int(256)]), Buffer.alloc(16, 1), Buffer.alloc(0), rng.bytes(rng.len(20))]);
 const name = (rng: Rng): string => rng.pick(['n1', 'node-2', '', 'x'.repeat(rng.len(600)), rng.bytes(rng.len(12)).toString('latin1')]);
 const int = (rng: Rng): number => rng.pick([0, 1, 255, 65535, 65536, 2 ** 31, 2 ** 32 - 1, Number.MAX_SAFE_INTEGER, rng.u32()]);
 
 function packetMsg(rng: Rng): PacketMsg {
   switch (rng.int(9)) {
-    case 0: return { type: 'ping', msg: { seqNo: int(rng), node: name(rng), sourceAddr: ip(rng), sourcePort: rng.int(65536), sourceNode: name(rng) } };
-    case 1: return { type: 'indirectPing', msg: { seqNo: int(rng), target: ip(rng), port: rng.int(65536), node: name(rng), nack: rng.chance(2), sourceAddr: ip(rng), sourcePort: rng.int(65536), sourceNode: name(rng) } };
-    case 2: return { type: 'ackResp', msg: { seqNo: int(rng), payload: rng.chance(2) ? null : rng.bytes(rng.len(64)) } };
-    case 3: return { type: 'nackResp', msg: { seqNo: int(rng) } };
-    case 4: return { type: 'suspect', msg: { incarnation: int(rng), node: name(rng), from: name(rng) } };
-    case 5: return { type: 'dead', msg: { incarnation: int(rng), node: name(rng), from: name(rng) } };
-    case 6: return { type: 'user', msg: rng.bytes(rng.len(200)) };
-    case 7: return { type: 'err', msg: { error: name(rng) } };
-    default: return { type: 'alive', msg: { incarnation: int(rng), node: name(rng), addr: ip(rng), port: rng.int(65536), meta: rng.chance(2) ? null : rng.bytes(rng.len(600)), vsn: rng.chance(3) ? null : Uint8Array.from([1, 5, 2, 0, 0, 0]) } };
+    case 0:
+      return { type: 'ping', msg: { seqNo: int(rng), node: name(rng), sourceAddr: ip(rng), sourcePort: rng.int(65536), sourceNode: name(rng) } };
+    case 1:
+      return {
+        type: 'indirectPing',
+        msg: {
+          seqNo: int(rng),
+          target: ip(rng),
+          port: rng.int(65536),
+          node: name(rng),
+          nack: rng.chance(2),
+          sourceAddr: ip(rng),
+          sourcePort: rng.int(65536),
+          sourceNode: name(rng),
+        },
+      };
+    case 2:
+      return { type: 'ackResp', msg: { seqNo: int(rng), payload: rng.chance(2) ? null : rng.bytes(rng.len(64)) } };
+    case 3:
+      return { type: 'nackResp', msg: { seqNo: int(rng) } };
+    case 4:
+      return { type: 'suspect', msg: { incarnation: int(rng), node: name(rng), from: name(rng) } };
+    case 5:
+      return { type: 'dead', msg: { incarnation: int(rng), node: name(rng), from: name(rng) } };
+    case 6:
+      return { type: 'user', msg: rng.bytes(rng.len(200)) };
+    case 7:
+      return { type: 'err', msg: { error: name(rng) } };
+    default:
+      return {
+        type: 'alive',
+        msg: {
+          incarnation: int(rng),
+          node: name(rng),
+          addr: ip(rng),
+          port: rng.int(65536),
+          meta: rng.chance(2) ? null : rng.bytes(rng.len(600)),
+          vsn: rng.chance(3) ? null : Uint8Array.from([1, 5, 2, 0, 0, 0]),
+        },
+      };
   }
 }
 
@@ -53,7 +85,10 @@ function packetBody(rng: Rng, budget = { left: 48 }, depth = 0): Uint8Array {
   return rng.bytes(rng.len(300));
 }
 
-interface PacketInput { bytes: Uint8Array; opts: WireOptions }
+interface PacketInput {
+  bytes: Uint8Array;
+  opts: WireOptions;
+}
 
 /**
  * Valid bodies built once from a fixed seed (LZW compression is too slow to run per input); each input then
@@ -97,17 +132,33 @@ function streamMsg(rng: Rng): StreamMsg {
   switch (rng.int(5)) {
     case 0: {
       const n = rng.len(8);
-      const nodes = Array.from({ length: n }, () => ({ name: name(rng), addr: ip(rng), port: rng.int(65536), meta: rng.chance(2) ? null : rng.bytes(rng.len(64)), incarnation: int(rng), state: rng.int(5), vsn: rng.chance(2) ? null : rng.bytes(6) }));
+      const nodes = Array.from({ length: n }, () => ({
+        name: name(rng),
+        addr: ip(rng),
+        port: rng.int(65536),
+        meta: rng.chance(2) ? null : rng.bytes(rng.len(64)),
+        incarnation: int(rng),
+        state: rng.int(5),
+        vsn: rng.chance(2) ? null : rng.bytes(6),
+      }));
       return { type: 'pushPull', header: { nodes: n, userStateLen: 0, join: rng.chance(2) }, nodes, userState: rng.bytes(rng.len(64)) };
     }
-    case 1: return { type: 'ping', msg: { seqNo: int(rng), node: name(rng), sourceAddr: ip(rng), sourcePort: rng.int(65536), sourceNode: name(rng) } };
-    case 2: return { type: 'ackResp', msg: { seqNo: int(rng), payload: null } };
-    case 3: return { type: 'user', data: rng.bytes(rng.len(256)) };
-    default: return { type: 'err', msg: { error: name(rng) } };
+    case 1:
+      return { type: 'ping', msg: { seqNo: int(rng), node: name(rng), sourceAddr: ip(rng), sourcePort: rng.int(65536), sourceNode: name(rng) } };
+    case 2:
+      return { type: 'ackResp', msg: { seqNo: int(rng), payload: null } };
+    case 3:
+      return { type: 'user', data: rng.bytes(rng.len(256)) };
+    default:
+      return { type: 'err', msg: { error: name(rng) } };
   }
 }
 
-interface StreamInput { bytes: Uint8Array; opts: WireOptions; acceptor: boolean }
+interface StreamInput {
+  bytes: Uint8Array;
+  opts: WireOptions;
+  acceptor: boolean;
+}
 
 export function streamTarget(encrypted: boolean): FuzzTarget<StreamInput> {
   return {

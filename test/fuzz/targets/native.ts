@@ -13,14 +13,21 @@ const TABLE_IPS = Buffer.concat(VIPS);
 const TABLE_IGNORE = Buffer.concat(IGNORE);
 const PKTTYPES = [0, 1, 2, 3, 4, 4, 7, -1, 255];
 
-interface ReflexInput { frame: Buffer; pkttype: number }
+interface ReflexInput {
+  frame: Buffer;
+  pkttype: number;
+}
 
 function request(rng: Rng): Buffer {
   const sha = rng.pick([Buffer.from('0200000000d1', 'hex'), OTHER_MAC, OUR_MAC, rng.bytes(6)]);
   return Buffer.concat([
-    rng.pick([Buffer.alloc(6, 0xff), OUR_MAC, rng.bytes(6)]), sha,
+    rng.pick([Buffer.alloc(6, 0xff), OUR_MAC, rng.bytes(6)]),
+    sha,
     Buffer.from([0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, rng.chance(6) ? 2 : 1]),
-    sha, rng.pick([Buffer.from([10, 77, 0, 1]), ...VIPS, Buffer.alloc(4)]), Buffer.alloc(6), rng.pick([...VIPS, ...VIPS, Buffer.from([10, 77, 0, 7])]),
+    sha,
+    rng.pick([Buffer.from([10, 77, 0, 1]), ...VIPS, Buffer.alloc(4)]),
+    Buffer.alloc(6),
+    rng.pick([...VIPS, ...VIPS, Buffer.from([10, 77, 0, 7])]),
     rng.chance(3) ? rng.bytes(rng.len(40)) : Buffer.alloc(0),
   ]);
 }
@@ -34,8 +41,21 @@ export function nativeReflexTarget(): FuzzTarget<ReflexInput> {
       const pkttype = rng.pick(PKTTYPES);
       if (rng.chance(10)) return { frame: rng.bytes(rng.len(100)), pkttype };
       let frame = request(rng);
-      if (rng.chance(3)) { // the fields the rule reads, set to near-misses
-        for (let k = 1 + rng.int(3); k > 0; k--) frame[rng.pick([0, 5, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 27, 28, 31, 38, 41])] = rng.pick([0, 1, 2, 4, 6, 8, 0x64, 0xc8, 0xff, rng.int(256)]);
+      if (rng.chance(3)) {
+        // the fields the rule reads, set to near-misses
+        for (let k = 1 + rng.int(3); k > 0; k--)
+          frame[rng.pick([0, 5, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 27, 28, 31, 38, 41])] = rng.pick([
+            0,
+            1,
+            2,
+            4,
+            6,
+            8,
+            0x64,
+            0xc8,
+            0xff,
+            rng.int(256),
+          ]);
       }
       if (rng.chance(3)) frame = mutateBytes(rng, frame, 128);
       return { frame, pkttype };
@@ -45,7 +65,8 @@ export function nativeReflexTarget(): FuzzTarget<ReflexInput> {
       const got = addon._testArpReflex(OUR_MAC, TABLE_IPS, TABLE_IGNORE, frame, pkttype);
       const want = shouldAnswer(frame, VIPS, OUR_MAC, IGNORE, pkttype);
       if ((got !== null) !== want) throw new Error(`native ${got === null ? 'did not answer' : 'answered'}, the rule says ${want ? 'answer' : 'do not'}`);
-      if (got !== null && !got.equals(expectedReply(frame, OUR_MAC))) throw new Error(`native reply ${hex(got)} differs from ${hex(expectedReply(frame, OUR_MAC))}`);
+      if (got !== null && !got.equals(expectedReply(frame, OUR_MAC)))
+        throw new Error(`native reply ${hex(got)} differs from ${hex(expectedReply(frame, OUR_MAC))}`);
     },
     show: ({ frame, pkttype }) => `pkttype=${pkttype} ${hex(frame)}`,
   };

@@ -21,8 +21,7 @@ describe('bench runner', () => {
     mkdirSync(benches, { recursive: true });
     writeFileSync(join(benches, 'met.bench.js'), "console.log('target met: fast enough');\n");
     // Split over two writes so the runner must join a line that arrives in pieces.
-    writeFileSync(join(benches, 'missed.bench.js'),
-      "process.stdout.write('TARGET MIS'); setTimeout(() => process.stdout.write('SED: too slow\\n'), 50);\n");
+    writeFileSync(join(benches, 'missed.bench.js'), "process.stdout.write('TARGET MIS'); setTimeout(() => process.stdout.write('SED: too slow\\n'), 50);\n");
   });
   after(() => rmSync(root, { recursive: true, force: true }));
 

@@ -14,7 +14,8 @@ function busy(ms: number): void {
 describe('fuzz harness', () => {
   it('counts a throwing input as a crash and a CPU-bound slow input as a hang, with their indices', () => {
     const target: FuzzTarget<number> = {
-      name: 'fake', description: 'fake',
+      name: 'fake',
+      description: 'fake',
       generate: (rng) => rng.int(1000),
       execute: (n) => {
         if (n === 7) throw new Error('seven');

@@ -19,7 +19,9 @@ const ULIMITS = [`--ulimit=nofile=${hardNofile}:${hardNofile}`, '--ulimit=nproc=
 /** `podman run` without network. */
 async function inImage(image: string, entrypoint: string, args: string[]): Promise<{ code: number; out: string }> {
   try {
-    const { stdout, stderr } = await run('podman', ['run', '--rm', '--network=none', ...ULIMITS, '--entrypoint', entrypoint, image, ...args], { timeout: 120_000 });
+    const { stdout, stderr } = await run('podman', ['run', '--rm', '--network=none', ...ULIMITS, '--entrypoint', entrypoint, image, ...args], {
+      timeout: 120_000,
+    });
     return { code: 0, out: `${stdout}${stderr}`.trim() };
   } catch (e) {
     const err = e as { code?: number; stdout?: string; stderr?: string };
@@ -38,7 +40,12 @@ describe('container images @integration', function () {
   this.timeout(40 * 60_000);
 
   before(async function () {
-    const why = process.getuid?.() !== 0 ? 'needs root' : spawnSync('sh', ['-c', 'command -v podman']).status !== 0 ? 'podman is not installed (bash scripts/setup-system.sh)' : undefined;
+    const why =
+      process.getuid?.() !== 0
+        ? 'needs root'
+        : spawnSync('sh', ['-c', 'command -v podman']).status !== 0
+          ? 'podman is not installed (bash scripts/setup-system.sh)'
+          : undefined;
     if (why) {
       if (process.env['CI'] === 'true') throw new Error(`image tests: ${why}`);
       this.skip();
@@ -48,16 +55,28 @@ describe('container images @integration', function () {
     if (process.env['L2LB_LAB_USE_BUILT_IMAGES'] === '1') return;
     const started = Date.now();
     const { stdout } = await run('bash', [join(repoRoot, 'scripts', 'build-images.sh'), 'l2lb'], { timeout: 40 * 60_000, maxBuffer: 1 << 24 });
-    process.stdout.write(`      built in ${((Date.now() - started) / 1000).toFixed(0)} s:\n${stdout.trim().split('\n').map((l) => `        ${l}`).join('\n')}\n`);
+    process.stdout.write(
+      `      built in ${((Date.now() - started) / 1000).toFixed(0)} s:\n${stdout
+        .trim()
+        .split('\n')
+        .map((l) => `        ${l}`)
+        .join('\n')}\n`,
+    );
   });
 
   it('the speaker image loads its AF_PACKET addon', async function () {
-    const r = await inImage(IMAGES.speaker, 'node', ['-e', "const a = require('/app/native/build/Release/l2lb_native.node'); console.log(Object.keys(a).sort().join(','))"]);
+    const r = await inImage(IMAGES.speaker, 'node', [
+      '-e',
+      "const a = require('/app/native/build/Release/l2lb_native.node'); console.log(Object.keys(a).sort().join(','))",
+    ]);
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /PacketSocket/);
   });
 
-  for (const [name, file] of [['controller', 'Dockerfile.controller'], ['speaker', 'Dockerfile.speaker']] as const) {
+  for (const [name, file] of [
+    ['controller', 'Dockerfile.controller'],
+    ['speaker', 'Dockerfile.speaker'],
+  ] as const) {
     it(`the ${name} image runs as its Dockerfile's USER`, async function () {
       const want = dockerfileUser(file);
       const r = await inImage(IMAGES[name], 'sh', ['-c', 'echo "$(id -u):$(id -g)"']);
@@ -70,7 +89,10 @@ describe('container images @integration', function () {
   }
 
   it('the controller image holds no compiler or build tool', async function () {
-    const r = await inImage(IMAGES.controller, 'sh', ['-c', 'for t in gcc g++ cc c++ make python3 node-gyp; do command -v $t; done; ls /usr/lib/gcc 2>/dev/null; true']);
+    const r = await inImage(IMAGES.controller, 'sh', [
+      '-c',
+      'for t in gcc g++ cc c++ make python3 node-gyp; do command -v $t; done; ls /usr/lib/gcc 2>/dev/null; true',
+    ]);
     assert.equal(r.code, 0, r.out);
     assert.equal(r.out, '', `found in the controller image: ${r.out}`);
   });

@@ -15,7 +15,8 @@ function fixture(): { dir: string; env: NodeJS.ProcessEnv; calls: () => string[]
   const dir = mkdtempSync(join(tmpdir(), 'l2lb-kube-source-'));
   const tree = join(dir, 'pkg', 'kubernetes-1.20.2');
   for (const d of ['vendor/github.com', 'staging/src/k8s.io/apimachinery', 'build/pause/linux']) mkdirSync(join(tree, d), { recursive: true });
-  for (const f of ['go.mod', 'vendor/modules.txt', 'staging/src/k8s.io/apimachinery/go.mod']) writeFileSync(join(tree, f), 'modern-go/reflect2 v1.0.1\njson-iterator/go v1.1.10\n');
+  for (const f of ['go.mod', 'vendor/modules.txt', 'staging/src/k8s.io/apimachinery/go.mod'])
+    writeFileSync(join(tree, f), 'modern-go/reflect2 v1.0.1\njson-iterator/go v1.1.10\n');
   const tarball = join(dir, 'kubernetes_1.20.2.orig.tar.gz');
   assert.equal(spawnSync('tar', ['-C', join(dir, 'pkg'), '-czf', tarball, 'kubernetes-1.20.2']).status, 0);
   const bin = join(dir, 'bin');
@@ -24,8 +25,11 @@ function fixture(): { dir: string; env: NodeJS.ProcessEnv; calls: () => string[]
   writeFileSync(log, '');
   writeFileSync(join(bin, 'apt-get'), `#!/bin/bash\necho "apt-get $*" >>'${log}'\n[ "$1" = source ] && cp '${tarball}' .\nexit 0\n`);
   // make WHAT="cmd/a cmd/b": one stub binary per target that reports v1.20.2, and whether the vendored libraries were swapped.
-  writeFileSync(join(bin, 'make'), `#!/bin/bash\necho "make $* GOFLAGS=$GOFLAGS swapped=$(grep -c 'v1.0.2\\|v1.1.12' go.mod)" >>'${log}'\n` +
-    'mkdir -p _output/bin\nfor w in ${1#WHAT=}; do n=${w#cmd/}; printf \'#!/bin/sh\\necho Kubernetes v1.20.2\\n\' >_output/bin/$n; chmod +x _output/bin/$n; done\n');
+  writeFileSync(
+    join(bin, 'make'),
+    `#!/bin/bash\necho "make $* GOFLAGS=$GOFLAGS swapped=$(grep -c 'v1.0.2\\|v1.1.12' go.mod)" >>'${log}'\n` +
+      "mkdir -p _output/bin\nfor w in ${1#WHAT=}; do n=${w#cmd/}; printf '#!/bin/sh\\necho Kubernetes v1.20.2\\n' >_output/bin/$n; chmod +x _output/bin/$n; done\n",
+  );
   for (const f of ['apt-get', 'make']) chmodSync(join(bin, f), 0o755);
   const apt = join(dir, 'apt');
   mkdirSync(join(apt, 'sources.list.d'), { recursive: true });
@@ -42,7 +46,9 @@ function fixture(): { dir: string; env: NodeJS.ProcessEnv; calls: () => string[]
 describe('kube-source.sh: one build recipe for kube-apiserver.sh and kube-binaries.sh', function () {
   this.timeout(60_000);
   let fx: ReturnType<typeof fixture>;
-  beforeEach(() => { fx = fixture(); });
+  beforeEach(() => {
+    fx = fixture();
+  });
   afterEach(() => rmSync(fx.dir, { recursive: true, force: true }));
 
   it('kube-apiserver.sh install builds cmd/kube-apiserver into its cache, exits 0 and removes its work directory', function () {
@@ -50,12 +56,16 @@ describe('kube-source.sh: one build recipe for kube-apiserver.sh and kube-binari
     if (!existsSync('/usr/share/gocode/src/github.com/modern-go/reflect2')) this.skip();
     const cache = join(fx.dir, 'cache');
     const r = spawnSync('bash', [join(scripts, 'kube-apiserver.sh'), 'install'], {
-      encoding: 'utf8', env: { ...fx.env, L2LB_KUBE_CACHE: cache, L2LB_KUBE_PREBUILT: join(fx.dir, 'none.xz') },
+      encoding: 'utf8',
+      env: { ...fx.env, L2LB_KUBE_CACHE: cache, L2LB_KUBE_PREBUILT: join(fx.dir, 'none.xz') },
     });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), join(cache, 'kube-apiserver-v1.20.2'));
     assert.deepEqual(readdirSync(cache), ['kube-apiserver-v1.20.2']);
-    assert.deepEqual(fx.calls().filter((c) => c.startsWith('make ')), ['make WHAT=cmd/kube-apiserver GOFLAGS=-mod=vendor swapped=2']);
+    assert.deepEqual(
+      fx.calls().filter((c) => c.startsWith('make ')),
+      ['make WHAT=cmd/kube-apiserver GOFLAGS=-mod=vendor swapped=2'],
+    );
     assert.deepEqual(readdirSync(fx.env['TMPDIR'] ?? ''), [], 'the source tree is removed');
   });
 
@@ -67,14 +77,21 @@ describe('kube-source.sh: one build recipe for kube-apiserver.sh and kube-binari
     // A pause binary already there: only the Go binaries are built (pause needs gcc, not part of the recipe).
     writeFileSync(join(cache, 'pause'), '#!/bin/sh\necho pause\n', { mode: 0o755 });
     const r = spawnSync('bash', [join(scripts, 'kube-binaries.sh'), 'install'], {
-      encoding: 'utf8', env: { ...fx.env, L2LB_KUBE_BIN_DIR: cache, L2LB_KUBE_PREBUILT_DIR: join(fx.dir, 'none') },
+      encoding: 'utf8',
+      env: { ...fx.env, L2LB_KUBE_BIN_DIR: cache, L2LB_KUBE_PREBUILT_DIR: join(fx.dir, 'none') },
     });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), cache);
-    assert.deepEqual(readdirSync(cache).filter((f) => !f.startsWith('.')).sort(),
-      ['kube-apiserver', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler', 'kubelet', 'pause']);
-    assert.deepEqual(fx.calls().filter((c) => c.startsWith('make ')),
-      ['make WHAT=cmd/kube-apiserver cmd/kube-controller-manager cmd/kube-scheduler cmd/kubelet cmd/kube-proxy GOFLAGS=-mod=vendor swapped=2']);
+    assert.deepEqual(
+      readdirSync(cache)
+        .filter((f) => !f.startsWith('.'))
+        .sort(),
+      ['kube-apiserver', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler', 'kubelet', 'pause'],
+    );
+    assert.deepEqual(
+      fx.calls().filter((c) => c.startsWith('make ')),
+      ['make WHAT=cmd/kube-apiserver cmd/kube-controller-manager cmd/kube-scheduler cmd/kubelet cmd/kube-proxy GOFLAGS=-mod=vendor swapped=2'],
+    );
     assert.deepEqual(readdirSync(fx.env['TMPDIR'] ?? ''), [], 'the source tree is removed');
   });
 });

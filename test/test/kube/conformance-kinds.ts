@@ -27,19 +27,28 @@ export function customResourceCases(suite: Suite): void {
         if (!isApiError(e, 409)) throw e;
       }
       // The real server needs a moment to serve a new CRD.
-      await waitFor(async () => {
-        try {
-          await c.list(Resources.ipAddressPools, { namespace: ns });
-          return true;
-        } catch {
-          return false;
-        }
-      }, { timeoutMs: 20_000, intervalMs: 200, what: 'the IPAddressPool CRD to be served' });
+      await waitFor(
+        async () => {
+          try {
+            await c.list(Resources.ipAddressPools, { namespace: ns });
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { timeoutMs: 20_000, intervalMs: 200, what: 'the IPAddressPool CRD to be served' },
+      );
     });
 
     it('drops status on create, bumps generation on spec changes only', async () => {
       const r = Resources.ipAddressPools;
-      const created = await c.create(r, ns, { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'pool-a' }, spec: { addresses: ['192.0.2.0/28'] }, status: { assignedIPv4: 3 } });
+      const created = await c.create(r, ns, {
+        apiVersion: 'metallb.io/v1beta1',
+        kind: 'IPAddressPool',
+        metadata: { name: 'pool-a' },
+        spec: { addresses: ['192.0.2.0/28'] },
+        status: { assignedIPv4: 3 },
+      });
       assert.equal(created['status'], undefined);
       const listed = await c.request<{ items: KubeObject[] }>('GET', resourcePath(r, ns));
       assert.equal(listed.items[0]?.kind, 'IPAddressPool', 'custom resource list items carry their kind');
@@ -72,23 +81,59 @@ export function eventCases(suite: Suite): void {
 
     it('core/v1 accepts generateName "name."; events.k8s.io/v1 refuses it and requires eventTime (422)', async () => {
       const core = await c.create(Resources.coreEvents, ns, {
-        apiVersion: 'v1', kind: 'Event', metadata: { generateName: 'web.' }, involvedObject: { kind: 'Service', name: 'web', namespace: ns },
-        reason: 'Test', message: 'hello', type: 'Normal', firstTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { generateName: 'web.' },
+        involvedObject: { kind: 'Service', name: 'web', namespace: ns },
+        reason: 'Test',
+        message: 'hello',
+        type: 'Normal',
+        firstTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
       });
       assert.match(core.metadata?.name ?? '', /^web\./);
-      const base = { apiVersion: 'events.k8s.io/v1', kind: 'Event', regarding: { kind: 'Service', name: 'web', namespace: ns }, reason: 'Test', note: 'n', type: 'Normal', action: 'Test', reportingController: 'l2lb.io/test', reportingInstance: 'i1' };
-      await expectApiError(c.create(Resources.events, ns, { ...base, metadata: { generateName: 'web.' }, eventTime: '2026-01-01T00:00:00.000000Z' }), 422, 'Invalid');
+      const base = {
+        apiVersion: 'events.k8s.io/v1',
+        kind: 'Event',
+        regarding: { kind: 'Service', name: 'web', namespace: ns },
+        reason: 'Test',
+        note: 'n',
+        type: 'Normal',
+        action: 'Test',
+        reportingController: 'l2lb.io/test',
+        reportingInstance: 'i1',
+      };
+      await expectApiError(
+        c.create(Resources.events, ns, { ...base, metadata: { generateName: 'web.' }, eventTime: '2026-01-01T00:00:00.000000Z' }),
+        422,
+        'Invalid',
+      );
       await expectApiError(c.create(Resources.events, ns, { ...base, metadata: { name: 'web-no-time' } }), 422, 'Invalid');
       const ok = await c.create(Resources.events, ns, { ...base, metadata: { name: 'web-ok' }, eventTime: '2026-01-01T00:00:00.000000Z' });
       assert.equal(ok.metadata?.name, 'web-ok');
       // Both APIs are views of one store (kubectl describe reads core/v1, kubectl events reads events.k8s.io/v1).
       const asCore = await c.get(Resources.coreEvents, ns, 'web-ok');
-      assert.deepEqual([asCore['message'], (asCore['involvedObject'] as { name?: string }).name, asCore['reason'], asCore['type'], asCore['reportingComponent'], asCore['reportingInstance'], asCore['action']],
-        ['n', 'web', 'Test', 'Normal', 'l2lb.io/test', 'i1', 'Test']);
+      assert.deepEqual(
+        [
+          asCore['message'],
+          (asCore['involvedObject'] as { name?: string }).name,
+          asCore['reason'],
+          asCore['type'],
+          asCore['reportingComponent'],
+          asCore['reportingInstance'],
+          asCore['action'],
+        ],
+        ['n', 'web', 'Test', 'Normal', 'l2lb.io/test', 'i1', 'Test'],
+      );
       const asNew = await c.get(Resources.events, ns, core.metadata?.name ?? '');
-      assert.deepEqual([asNew['note'], (asNew['regarding'] as { name?: string }).name, asNew['reason'], asNew['apiVersion']], ['hello', 'web', 'Test', 'events.k8s.io/v1']);
+      assert.deepEqual(
+        [asNew['note'], (asNew['regarding'] as { name?: string }).name, asNew['reason'], asNew['apiVersion']],
+        ['hello', 'web', 'Test', 'events.k8s.io/v1'],
+      );
       const listed = await c.list(Resources.events, { namespace: ns });
-      assert.ok(listed.items.some((e) => e.metadata?.name === core.metadata?.name), 'core events are listed by events.k8s.io/v1');
+      assert.ok(
+        listed.items.some((e) => e.metadata?.name === core.metadata?.name),
+        'core events are listed by events.k8s.io/v1',
+      );
     });
 
     it('EventRecorder records through events.k8s.io/v1, and falls back to core/v1 when forced', async () => {
@@ -114,7 +159,12 @@ export function leaseSecretDiscoveryCases(suite: Suite): void {
 
     it('a stale Lease replace gets 409', async () => {
       const r = Resources.leases;
-      const l = await c.create(r, ns, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'lock' }, spec: { holderIdentity: 'a', leaseDurationSeconds: 15 } });
+      const l = await c.create(r, ns, {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: 'lock' },
+        spec: { holderIdentity: 'a', leaseDurationSeconds: 15 },
+      });
       await c.replace(r, ns, 'lock', { ...l, spec: { holderIdentity: 'b', leaseDurationSeconds: 15 } });
       await expectApiError(c.replace(r, ns, 'lock', { ...l, spec: { holderIdentity: 'c', leaseDurationSeconds: 15 } }), 409, 'Conflict');
     });
@@ -126,7 +176,7 @@ export function leaseSecretDiscoveryCases(suite: Suite): void {
       assert.equal(await readSecret(c, ns, 'nope'), undefined);
     });
 
-    it('defaults a Secret\'s type to Opaque and turns stringData into base64 data', async () => {
+    it("defaults a Secret's type to Opaque and turns stringData into base64 data", async () => {
       const created = await c.create(Resources.secrets, ns, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'typeless' }, stringData: { k: 'v' } });
       assert.equal(created['type'], 'Opaque');
       assert.deepEqual(created['data'], { k: Buffer.from('v').toString('base64') });

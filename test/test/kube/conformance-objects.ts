@@ -65,7 +65,10 @@ export function createGetDeleteCases(suite: Suite): void {
     it('rejects an invalid Service with 422 Invalid and field causes', async () => {
       const bad: Service = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'no-ports' }, spec: { type: 'ClusterIP', ports: [] } };
       const e = await expectApiError(c.create(S, ns, bad), 422, 'Invalid');
-      assert.ok((e.status?.details?.causes ?? []).some((x) => x.field === 'spec.ports'), JSON.stringify(e.status));
+      assert.ok(
+        (e.status?.details?.causes ?? []).some((x) => x.field === 'spec.ports'),
+        JSON.stringify(e.status),
+      );
       await expectApiError(c.create(S, ns, svc('Bad_Name')), 422, 'Invalid');
     });
 
@@ -94,7 +97,10 @@ export function listCases(suite: Suite): void {
 
     const names = async (labelSelector?: string, fieldSelector?: string): Promise<string[]> => {
       const { items } = await c.list(S, { namespace: ns, ...(labelSelector ? { labelSelector } : {}), ...(fieldSelector ? { fieldSelector } : {}) });
-      return items.map((i) => i.metadata?.name ?? '').filter((n) => n.startsWith('sel-')).sort();
+      return items
+        .map((i) => i.metadata?.name ?? '')
+        .filter((n) => n.startsWith('sel-'))
+        .sort();
     };
 
     it('returns items and a list resourceVersion', async () => {
@@ -106,10 +112,19 @@ export function listCases(suite: Suite): void {
     });
 
     it('serves the Table kubectl prints for services (columns and cells)', async () => {
-      const table = await c.request<{ kind?: string; columnDefinitions: { name: string }[]; rows: { cells: unknown[]; object?: { kind?: string; metadata?: { name?: string } } }[] }>(
-        'GET', resourcePath(S, ns), { query: { labelSelector: 'tier=front,team=x' }, accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json' });
+      const table = await c.request<{
+        kind?: string;
+        columnDefinitions: { name: string }[];
+        rows: { cells: unknown[]; object?: { kind?: string; metadata?: { name?: string } } }[];
+      }>('GET', resourcePath(S, ns), {
+        query: { labelSelector: 'tier=front,team=x' },
+        accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json',
+      });
       assert.equal(table.kind, 'Table');
-      assert.deepEqual(table.columnDefinitions.map((d) => d.name), ['Name', 'Type', 'Cluster-IP', 'External-IP', 'Port(s)', 'Age', 'Selector']);
+      assert.deepEqual(
+        table.columnDefinitions.map((d) => d.name),
+        ['Name', 'Type', 'Cluster-IP', 'External-IP', 'Port(s)', 'Age', 'Selector'],
+      );
       const row = table.rows[0];
       assert.equal(table.rows.length, 1);
       assert.equal(row?.object?.kind, 'PartialObjectMetadata');
@@ -179,11 +194,24 @@ export function updateCases(suite: Suite): void {
     it('a merge patch carrying a stale resourceVersion gets 409', async () => {
       const a = await c.get<Service>(S, ns, 'upd-a');
       await c.patch(S, ns, 'upd-a', { metadata: { labels: { v: '4' } } }, 'merge');
-      await expectApiError(c.patch(S, ns, 'upd-a', { metadata: { resourceVersion: a.metadata?.resourceVersion, labels: { v: '5' } } }, 'merge'), 409, 'Conflict');
+      await expectApiError(
+        c.patch(S, ns, 'upd-a', { metadata: { resourceVersion: a.metadata?.resourceVersion, labels: { v: '5' } } }, 'merge'),
+        409,
+        'Conflict',
+      );
     });
 
     it('JSON patch works on arrays and refuses an object body with 400', async () => {
-      const out = await c.patch<Service>(S, ns, 'upd-a', [{ op: 'add', path: '/metadata/labels/jp', value: 'yes' }, { op: 'replace', path: '/spec/ports/0/port', value: 8080 }], 'json');
+      const out = await c.patch<Service>(
+        S,
+        ns,
+        'upd-a',
+        [
+          { op: 'add', path: '/metadata/labels/jp', value: 'yes' },
+          { op: 'replace', path: '/spec/ports/0/port', value: 8080 },
+        ],
+        'json',
+      );
       assert.equal(out.metadata?.labels?.['jp'], 'yes');
       assert.equal(out.spec?.ports?.[0]?.port, 8080);
       await expectApiError(c.patch(S, ns, 'upd-a', { op: 'add' }, 'json'), 400);
@@ -191,17 +219,35 @@ export function updateCases(suite: Suite): void {
 
     it('strategic merge patch merges ports by key and honours kubectl directives', async () => {
       await c.create(S, ns, svc('smp-a'));
-      const out = await c.patch<Service>(S, ns, 'smp-a', {
-        metadata: { labels: { smp: '1' } },
-        spec: { ports: [{ name: 'https', port: 8443 }, { $patch: 'delete', port: 443 }], '$setElementOrder/ports': [{ port: 80 }, { port: 8443 }] },
-      }, 'strategic');
-      assert.deepEqual(out.spec?.ports?.map((p) => `${p.name}:${p.port}`), ['http:80', 'https:8443']);
+      const out = await c.patch<Service>(
+        S,
+        ns,
+        'smp-a',
+        {
+          metadata: { labels: { smp: '1' } },
+          spec: {
+            ports: [
+              { name: 'https', port: 8443 },
+              { $patch: 'delete', port: 443 },
+            ],
+            '$setElementOrder/ports': [{ port: 80 }, { port: 8443 }],
+          },
+        },
+        'strategic',
+      );
+      assert.deepEqual(
+        out.spec?.ports?.map((p) => `${p.name}:${p.port}`),
+        ['http:80', 'https:8443'],
+      );
       assert.equal(out.metadata?.labels?.['smp'], '1');
       const str = JSON.stringify(out);
       assert.ok(!str.includes('$patch') && !str.includes('$setElementOrder'), 'no directive is stored');
       // A by-key merge of one existing port keeps the others.
       const out2 = await c.patch<Service>(S, ns, 'smp-a', { spec: { ports: [{ port: 80, name: 'web' }] } }, 'strategic');
-      assert.deepEqual(out2.spec?.ports?.map((p) => `${p.name}:${p.port}`), ['web:80', 'https:8443']);
+      assert.deepEqual(
+        out2.spec?.ports?.map((p) => `${p.name}:${p.port}`),
+        ['web:80', 'https:8443'],
+      );
     });
   });
 }
@@ -217,7 +263,14 @@ export function statusCases(suite: Suite): void {
 
     it('a /status merge patch changes status only, with the merge-patch content type', async () => {
       await c.create<Service>(S, ns, svc('st-a'));
-      const out = await c.patch<Service>(S, ns, 'st-a', { spec: { type: 'ClusterIP' }, status: { loadBalancer: { ingress: [{ ip: '192.0.2.10' }] } } }, 'merge', 'status');
+      const out = await c.patch<Service>(
+        S,
+        ns,
+        'st-a',
+        { spec: { type: 'ClusterIP' }, status: { loadBalancer: { ingress: [{ ip: '192.0.2.10' }] } } },
+        'merge',
+        'status',
+      );
       assert.deepEqual(out.status?.loadBalancer?.ingress, [{ ip: '192.0.2.10' }]);
       assert.equal(out.spec?.type, 'LoadBalancer', 'spec change through /status is ignored');
       const written = await patchServiceStatus(c, ns, 'st-a', { loadBalancer: { ingress: [{ ip: '192.0.2.11' }] } }, { logger: silentLogger });
@@ -226,7 +279,11 @@ export function statusCases(suite: Suite): void {
 
     it('a write to the main resource ignores status', async () => {
       const cur = await c.get<Service>(S, ns, 'st-a');
-      const out = await c.replace<Service>(S, ns, 'st-a', { ...cur, metadata: { ...cur.metadata, labels: { x: 'y' } }, status: { loadBalancer: { ingress: [{ ip: '198.51.100.1' }] } } });
+      const out = await c.replace<Service>(S, ns, 'st-a', {
+        ...cur,
+        metadata: { ...cur.metadata, labels: { x: 'y' } },
+        status: { loadBalancer: { ingress: [{ ip: '198.51.100.1' }] } },
+      });
       assert.deepEqual(out.status?.loadBalancer?.ingress, [{ ip: '192.0.2.11' }]);
       assert.equal(out.metadata?.labels?.['x'], 'y');
       const patched = await c.patch<Service>(S, ns, 'st-a', { status: { loadBalancer: { ingress: [] } } }, 'merge');
@@ -235,24 +292,38 @@ export function statusCases(suite: Suite): void {
 
     it('a Service status update also stores metadata changes (MetalLB writes status + annotation together)', async () => {
       const cur = await c.get<Service>(S, ns, 'st-a');
-      const out = await c.replace<Service>(S, ns, 'st-a', {
-        ...cur, metadata: { ...cur.metadata, annotations: { 'metallb.io/ip-allocated-from-pool': 'p1' } },
-        status: { loadBalancer: { ingress: [{ ip: '192.0.2.12' }] } },
-      }, 'status');
+      const out = await c.replace<Service>(
+        S,
+        ns,
+        'st-a',
+        {
+          ...cur,
+          metadata: { ...cur.metadata, annotations: { 'metallb.io/ip-allocated-from-pool': 'p1' } },
+          status: { loadBalancer: { ingress: [{ ip: '192.0.2.12' }] } },
+        },
+        'status',
+      );
       assert.deepEqual(out.status?.loadBalancer?.ingress, [{ ip: '192.0.2.12' }]);
       assert.equal(out.metadata?.annotations?.['metallb.io/ip-allocated-from-pool'], 'p1');
     });
 
     it('updateWithRetry survives a conflicting writer (409 → fresh read → retry)', async () => {
       let calls = 0;
-      const out = await updateWithRetry<Service>(c, S, ns, 'st-a', (cur) => {
-        calls += 1;
-        if (calls === 1) {
-          // Someone else writes between our read and our write.
-          void c.patch(S, ns, 'st-a', { metadata: { labels: { racer: 'won' } } }, 'merge').catch(() => undefined);
-        }
-        return { ...cur, metadata: { ...cur.metadata, labels: { ...cur.metadata?.labels, mine: String(calls) } } };
-      }, { logger: silentLogger });
+      const out = await updateWithRetry<Service>(
+        c,
+        S,
+        ns,
+        'st-a',
+        (cur) => {
+          calls += 1;
+          if (calls === 1) {
+            // Someone else writes between our read and our write.
+            void c.patch(S, ns, 'st-a', { metadata: { labels: { racer: 'won' } } }, 'merge').catch(() => undefined);
+          }
+          return { ...cur, metadata: { ...cur.metadata, labels: { ...cur.metadata?.labels, mine: String(calls) } } };
+        },
+        { logger: silentLogger },
+      );
       assert.ok(calls >= 1);
       assert.equal(out.metadata?.labels?.['mine'], String(calls));
       const final = await c.get<Service>(S, ns, 'st-a');

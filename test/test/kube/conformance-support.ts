@@ -19,8 +19,17 @@ export async function expectApiError(p: Promise<unknown>, code: number, reason?:
 
 export function svc(name: string, labels: Record<string, string> = {}, type: 'ClusterIP' | 'LoadBalancer' = 'LoadBalancer'): Service {
   return {
-    apiVersion: 'v1', kind: 'Service', metadata: { name, labels },
-    spec: { type, selector: { app: name }, ports: [{ name: 'http', port: 80, protocol: 'TCP' }, { name: 'https', port: 443, protocol: 'TCP' }] },
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, labels },
+    spec: {
+      type,
+      selector: { app: name },
+      ports: [
+        { name: 'http', port: 80, protocol: 'TCP' },
+        { name: 'https', port: 443, protocol: 'TCP' },
+      ],
+    },
   };
 }
 
@@ -33,24 +42,38 @@ export interface Collected {
 export function collectWatch(client: KubeClient, path: string, query: Record<string, string | number | boolean | undefined>): Collected {
   const abort = new AbortController();
   const events: Collected['events'] = [];
-  const done = client.stream(path, { watch: 1, ...query }, (ev) => {
-    events.push({ type: String(ev['type']), object: ev['object'] as KubeObject });
-  }, { signal: abort.signal }).catch((e: unknown) => {
-    if (!(e instanceof Error && e.name === 'AbortError')) throw e;
-  });
+  const done = client
+    .stream(
+      path,
+      { watch: 1, ...query },
+      (ev) => {
+        events.push({ type: String(ev['type']), object: ev['object'] as KubeObject });
+      },
+      { signal: abort.signal },
+    )
+    .catch((e: unknown) => {
+      if (!(e instanceof Error && e.name === 'AbortError')) throw e;
+    });
   return { events, done, abort };
 }
 
 export const IPPOOL_CRD = {
-  apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition',
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
   metadata: { name: 'ipaddresspools.metallb.io' },
   spec: {
-    group: 'metallb.io', scope: 'Namespaced',
+    group: 'metallb.io',
+    scope: 'Namespaced',
     names: { plural: 'ipaddresspools', singular: 'ipaddresspool', kind: 'IPAddressPool', listKind: 'IPAddressPoolList' },
-    versions: [{
-      name: 'v1beta1', served: true, storage: true, subresources: { status: {} },
-      schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
-    }],
+    versions: [
+      {
+        name: 'v1beta1',
+        served: true,
+        storage: true,
+        subresources: { status: {} },
+        schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+      },
+    ],
   },
 };
 

@@ -31,7 +31,10 @@ export function watchCases(suite: Suite): void {
       await c.delete(S, ns, 'watch-a');
       await waitFor(() => w.events.filter((e) => e.type !== 'BOOKMARK').length >= 3, { what: 'three watch events' });
       const evs = w.events.filter((e) => e.type !== 'BOOKMARK');
-      assert.deepEqual(evs.map((e) => `${e.type} ${e.object.metadata?.name}`), ['ADDED watch-a', 'MODIFIED watch-a', 'DELETED watch-a']);
+      assert.deepEqual(
+        evs.map((e) => `${e.type} ${e.object.metadata?.name}`),
+        ['ADDED watch-a', 'MODIFIED watch-a', 'DELETED watch-a'],
+      );
       assert.equal(evs[1]?.object.metadata?.annotations?.['note'], 'x');
       const rvs = evs.map((e) => Number(e.object.metadata?.resourceVersion));
       assert.ok(rvs[0]! < rvs[1]! && rvs[1]! < rvs[2]!, `increasing resourceVersions ${rvs.join(',')}`);
@@ -52,7 +55,13 @@ export function watchCases(suite: Suite): void {
     it('without a resourceVersion, starts with ADDED for every existing object', async () => {
       const w = collectWatch(c, resourcePath(S, ns), { labelSelector: 'tier=front' });
       await waitFor(() => w.events.filter((e) => e.type === 'ADDED').length >= 2, { what: 'initial ADDED events' });
-      assert.deepEqual(w.events.filter((e) => e.type === 'ADDED').map((e) => e.object.metadata?.name).sort(), ['sel-a', 'sel-c']);
+      assert.deepEqual(
+        w.events
+          .filter((e) => e.type === 'ADDED')
+          .map((e) => e.object.metadata?.name)
+          .sort(),
+        ['sel-a', 'sel-c'],
+      );
       w.abort.abort();
       await w.done;
     });
@@ -129,7 +138,9 @@ export function informerCases(suite: Suite): void {
       await c.create(Resources.configMaps, ns, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config' }, data: { v: '1' } });
       await c.create(Resources.configMaps, ns, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'other' }, data: { v: '1' } });
       const pod = (name: string, node: string): KubeObject => ({
-        apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: { app: 'speaker' } },
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name, labels: { app: 'speaker' } },
         spec: { nodeName: node, containers: [{ name: 'c', image: 'example.invalid/speaker:1' }] },
       });
       await c.create(Resources.pods, ns, pod('speaker-1', 'node-1'));
@@ -140,17 +151,29 @@ export function informerCases(suite: Suite): void {
       eps.informer.start();
       try {
         await Promise.all([cm.waitForSync(10_000), pods.waitForSync(10_000), eps.informer.waitForSync(10_000)]);
-        assert.deepEqual(cm.list().map((o) => o.metadata?.name), ['config']);
-        assert.deepEqual(pods.list().map((o) => o.metadata?.name), ['speaker-1']);
+        assert.deepEqual(
+          cm.list().map((o) => o.metadata?.name),
+          ['config'],
+        );
+        assert.deepEqual(
+          pods.list().map((o) => o.metadata?.name),
+          ['speaker-1'],
+        );
         assert.equal(eps.kind, 'EndpointSlice');
         const r = t.kind === 'real' ? Resources.endpointSlicesV1beta1 : Resources.endpointSlicesV1;
         await c.create(r, ns, {
-          apiVersion: `${r.group}/${r.version}`, kind: 'EndpointSlice', metadata: { name: 'web-abc', labels: { 'kubernetes.io/service-name': 'web' } },
-          addressType: 'IPv4', endpoints: [{ addresses: ['10.1.0.5'], conditions: { ready: true } }], ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+          apiVersion: `${r.group}/${r.version}`,
+          kind: 'EndpointSlice',
+          metadata: { name: 'web-abc', labels: { 'kubernetes.io/service-name': 'web' } },
+          addressType: 'IPv4',
+          endpoints: [{ addresses: ['10.1.0.5'], conditions: { ready: true } }],
+          ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
         });
         await c.patch(Resources.configMaps, ns, 'config', { data: { v: '2' } }, 'merge');
-        await waitFor(() => eps.informer.get('web-abc', ns) !== undefined && (cm.get('config', ns)?.['data'] as { v?: string } | undefined)?.v === '2',
-          { timeoutMs: 10_000, what: 'EndpointSlice and ConfigMap update' });
+        await waitFor(() => eps.informer.get('web-abc', ns) !== undefined && (cm.get('config', ns)?.['data'] as { v?: string } | undefined)?.v === '2', {
+          timeoutMs: 10_000,
+          what: 'EndpointSlice and ConfigMap update',
+        });
       } finally {
         await Promise.all([cm.stop(), pods.stop(), eps.informer.stop()]);
         await c.delete(Resources.pods, ns, 'speaker-1', { gracePeriodSeconds: 0 });
@@ -181,7 +204,10 @@ export function restartCases(suite: Suite): void {
       // A third informer is paused over the outage, and its resourceVersion expires meanwhile: 410 → relist.
       const all = new Informer(c, { resource: Resources.configMaps, namespace: ns, name: 'all-cms', ...o });
       const seen: string[] = [];
-      all.on('update', (x) => seen.push(`update ${x.metadata?.name}`)).on('delete', (x) => seen.push(`delete ${x.metadata?.name}`)).on('add', (x) => seen.push(`add ${x.metadata?.name}`));
+      all
+        .on('update', (x) => seen.push(`update ${x.metadata?.name}`))
+        .on('delete', (x) => seen.push(`delete ${x.metadata?.name}`))
+        .on('add', (x) => seen.push(`add ${x.metadata?.name}`));
       all.start();
       try {
         await Promise.all([svcs.waitForSync(10_000), cms.waitForSync(10_000), all.waitForSync(10_000)]);
@@ -193,17 +219,28 @@ export function restartCases(suite: Suite): void {
         await c.create(S, ns, svc('after-restart'));
         await c.patch(Resources.configMaps, ns, 'restart-cm', { data: { v: '2' } }, 'merge');
         await c.delete(Resources.configMaps, ns, 'doomed-cm');
-        await waitFor(() => svcs.get('after-restart', ns) !== undefined && (cms.get('restart-cm', ns)?.['data'] as { v?: string } | undefined)?.v === '2'
-          && svcs.watching && cms.watching, { timeoutMs: 30_000, what: 'changes after the restart' });
+        await waitFor(
+          () =>
+            svcs.get('after-restart', ns) !== undefined &&
+            (cms.get('restart-cm', ns)?.['data'] as { v?: string } | undefined)?.v === '2' &&
+            svcs.watching &&
+            cms.watching,
+          { timeoutMs: 30_000, what: 'changes after the restart' },
+        );
         const restarts = await reg.getSingleMetric('l2lb_kube_informer_restarts_total')?.get();
         assert.ok((restarts?.values ?? []).reduce((a, v) => a + v.value, 0) >= 2, 'both informers saw the outage');
         assert.equal(svcs.stalenessSeconds(), 0);
 
         await t.expiredResourceVersion(); // everything the paused informer knew is now too old
-        const relistsBefore = (await reg.getSingleMetric('l2lb_kube_informer_relists_total')?.get())?.values.find((v) => v.labels['informer'] === 'all-cms')?.value ?? 0;
+        const relistsBefore =
+          (await reg.getSingleMetric('l2lb_kube_informer_relists_total')?.get())?.values.find((v) => v.labels['informer'] === 'all-cms')?.value ?? 0;
         all.start();
-        await waitFor(() => seen.includes('update restart-cm') && seen.includes('delete doomed-cm') && all.watching, { timeoutMs: 20_000, what: `relist after 410 (${seen.join('; ')})` });
-        const relistsAfter = (await reg.getSingleMetric('l2lb_kube_informer_relists_total')?.get())?.values.find((v) => v.labels['informer'] === 'all-cms')?.value ?? 0;
+        await waitFor(() => seen.includes('update restart-cm') && seen.includes('delete doomed-cm') && all.watching, {
+          timeoutMs: 20_000,
+          what: `relist after 410 (${seen.join('; ')})`,
+        });
+        const relistsAfter =
+          (await reg.getSingleMetric('l2lb_kube_informer_relists_total')?.get())?.values.find((v) => v.labels['informer'] === 'all-cms')?.value ?? 0;
         assert.equal(relistsAfter, relistsBefore + 1, 'exactly one relist (after 410 Expired)');
       } finally {
         await Promise.all([svcs.stop(), cms.stop(), all.stop()]);

@@ -46,11 +46,18 @@ export interface Target {
 export async function embeddedTarget(opts: ApiServerOptions = {}): Promise<Target> {
   let server = new EmbeddedApiServer({ bookmarkIntervalMs: 200, ...opts });
   const url = await server.start();
-  const client = new KubeClient(loadKubeConfig({
-    server: url, ...(opts.tokens?.[0] ? { token: opts.tokens[0] } : {}), ...(opts.tls ? { caData: opts.tls.cert } : {}),
-  }), { timeoutMs: 5000 });
+  const client = new KubeClient(
+    loadKubeConfig({
+      server: url,
+      ...(opts.tokens?.[0] ? { token: opts.tokens[0] } : {}),
+      ...(opts.tls ? { caData: opts.tls.cert } : {}),
+    }),
+    { timeoutMs: 5000 },
+  );
   const target: Target = {
-    kind: 'embedded', client, embedded: server,
+    kind: 'embedded',
+    client,
+    embedded: server,
     restart: async () => {
       const port = server.port;
       await server.close();
@@ -77,23 +84,37 @@ export async function realTarget(): Promise<Target> {
   const { port, etcdPort } = await pickApiServerPorts();
   // ConfigMaps bypass the watch cache and etcd is compacted every 2 s, so an old resourceVersion really
   // expires (the 1.20 watch cache alone keeps thousands of events).
-  const startArgs = [script, 'start', dir, '--port', String(port), '--etcd-port', String(etcdPort),
-    '--', '--watch-cache-sizes=configmaps#0', '--etcd-compaction-interval=2s'];
+  const startArgs = [
+    script,
+    'start',
+    dir,
+    '--port',
+    String(port),
+    '--etcd-port',
+    String(etcdPort),
+    '--',
+    '--watch-cache-sizes=configmaps#0',
+    '--etcd-compaction-interval=2s',
+  ];
   const info = await startApiServerScript(script, dir, 'bash', startArgs);
   const client = new KubeClient(loadKubeConfig({ kubeconfig: info.kubeconfig }), { timeoutMs: 10_000 });
   return {
-    kind: 'real', client,
+    kind: 'real',
+    client,
     restart: async () => {
       // Crash only the apiserver (etcd keeps the data); start brings it back with the same token and certs.
       const pid = Number(readFileSync(join(dir, 'apiserver.pid'), 'utf8').trim());
       process.kill(pid, 'SIGKILL');
-      await waitFor(() => {
-        try {
-          return readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] === 'Z';
-        } catch {
-          return true;
-        }
-      }, { timeoutMs: 10_000, what: `kube-apiserver pid ${pid} to exit` });
+      await waitFor(
+        () => {
+          try {
+            return readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] === 'Z';
+          } catch {
+            return true;
+          }
+        },
+        { timeoutMs: 10_000, what: `kube-apiserver pid ${pid} to exit` },
+      );
       await run('bash', startArgs, { timeout: 120_000, maxBuffer: 1 << 20, env: { ...process.env, L2LB_KUBE_NO_BUILD: '1' } });
     },
     expiredResourceVersion: async () => {
@@ -101,12 +122,15 @@ export async function realTarget(): Promise<Target> {
       const { resourceVersion } = await client.list(cm, { namespace: 'default', limit: 1 });
       await client.create(cm, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { generateName: 'expire-' } });
       let expired = false;
-      await waitFor(async () => {
-        await client.stream(resourcePath(cm, 'default'), { watch: 1, resourceVersion, timeoutSeconds: 1 }, (ev) => {
-          if (ev['type'] === 'ERROR') expired = true;
-        });
-        return expired;
-      }, { timeoutMs: 20_000, intervalMs: 500, what: `etcd to compact resourceVersion ${resourceVersion}` });
+      await waitFor(
+        async () => {
+          await client.stream(resourcePath(cm, 'default'), { watch: 1, resourceVersion, timeoutSeconds: 1 }, (ev) => {
+            if (ev['type'] === 'ERROR') expired = true;
+          });
+          return expired;
+        },
+        { timeoutMs: 20_000, intervalMs: 500, what: `etcd to compact resourceVersion ${resourceVersion}` },
+      );
       return resourceVersion;
     },
     close: async () => {
@@ -115,4 +139,3 @@ export async function realTarget(): Promise<Target> {
     },
   };
 }
-

@@ -18,10 +18,18 @@ import { waitFor } from './helpers.js';
 
 class MemoryLogger implements Logger {
   lines: string[] = [];
-  error(m: string): void { this.lines.push(`error ${m}`); }
-  warn(m: string): void { this.lines.push(`warn ${m}`); }
-  info(m: string): void { this.lines.push(`info ${m}`); }
-  debug(): void { /* not kept */ }
+  error(m: string): void {
+    this.lines.push(`error ${m}`);
+  }
+  warn(m: string): void {
+    this.lines.push(`warn ${m}`);
+  }
+  info(m: string): void {
+    this.lines.push(`info ${m}`);
+  }
+  debug(): void {
+    /* not kept */
+  }
 }
 
 function svcBody(name: string, labels: Record<string, string> = {}): Json {
@@ -43,7 +51,10 @@ interface Watched {
 function watch(client: KubeClient, resource: ResourceRef, reg: Registry, logger: Logger, namespace?: string): Watched {
   const log: string[] = [];
   const inf = new Informer(client, {
-    resource, ...(namespace ? { namespace } : {}), logger, registry: reg,
+    resource,
+    ...(namespace ? { namespace } : {}),
+    logger,
+    registry: reg,
     backoff: { initialMs: 20, maxMs: 200, jitter: 0.2 },
   });
   inf.on('add', (o) => log.push(`add ${o.metadata?.name}`));
@@ -108,15 +119,24 @@ describe('kube informer resilience (embedded API server)', () => {
 
       server = new EmbeddedApiServer({ api: store, port, ...(dir ? { dataDir: dir } : {}) });
       await server.start();
-      await waitFor(() => svcs.inf.get('new', 'default') !== undefined && svcs.inf.get('drop', 'default') === undefined
-        && cms.inf.get('config', 'default')?.['data'] !== undefined && (cms.inf.get('config', 'default')?.['data'] as { v?: string }).v === '2'
-        && nodes.inf.get('node-2') !== undefined, { timeoutMs: 8000, what: 'changes made during the outage' });
+      await waitFor(
+        () =>
+          svcs.inf.get('new', 'default') !== undefined &&
+          svcs.inf.get('drop', 'default') === undefined &&
+          cms.inf.get('config', 'default')?.['data'] !== undefined &&
+          (cms.inf.get('config', 'default')?.['data'] as { v?: string }).v === '2' &&
+          nodes.inf.get('node-2') !== undefined,
+        { timeoutMs: 8000, what: 'changes made during the outage' },
+      );
       assert.ok(svcs.log.includes('add new') && svcs.log.includes('delete drop'), svcs.log.join('; '));
       assert.ok(cms.log.includes('update config'));
       assert.ok(nodes.log.includes('add node-2'));
       await waitFor(() => informers.every((i) => i.watching && i.stalenessSeconds() === 0), { what: 'watches re-established' });
-      assert.ok(await counter(reg, 'l2lb_kube_informer_restarts_total', {}) >= 3, 'restarts counted');
-      assert.ok(logger.lines.some((l) => l.startsWith('warn watch services') && /retry \d+ in \d+ ms/.test(l)), logger.lines.join('\n'));
+      assert.ok((await counter(reg, 'l2lb_kube_informer_restarts_total', {})) >= 3, 'restarts counted');
+      assert.ok(
+        logger.lines.some((l) => l.startsWith('warn watch services') && /retry \d+ in \d+ ms/.test(l)),
+        logger.lines.join('\n'),
+      );
     });
   }
 
@@ -166,8 +186,9 @@ describe('kube informer resilience (embedded API server)', () => {
     server.api.patch(t, 'default', 'reverted', { metadata: { labels: { v: 'new' } } }, 'application/merge-patch+json', undefined);
     server.api.create(t, 'default', svcBody('lost'));
     for (let i = 0; i < 5; i++) server.api.patch(t, 'default', 'lost', { metadata: { labels: { n: String(i) } } }, 'application/merge-patch+json', undefined);
-    await waitFor(() => w.inf.get('reverted', 'default')?.metadata?.labels?.['v'] === 'new' && w.log.filter((l) => l === 'update lost').length === 5,
-      { what: 'changes after the backup seen' });
+    await waitFor(() => w.inf.get('reverted', 'default')?.metadata?.labels?.['v'] === 'new' && w.log.filter((l) => l === 'update lost').length === 5, {
+      what: 'changes after the backup seen',
+    });
     const before = Number(w.inf.resourceVersion);
     await server.close();
     copyFileSync(join(dir, 'older.json'), join(dir, 'state.json'));
@@ -175,14 +196,23 @@ describe('kube informer resilience (embedded API server)', () => {
     await server.start();
     assert.ok(server.api.store.resourceVersion < before, `restored resourceVersion ${server.api.store.resourceVersion} < ${before}`);
     w.log.length = 0;
-    await waitFor(() => w.inf.get('lost', 'default') === undefined && w.inf.get('reverted', 'default')?.metadata?.labels?.['v'] === 'old',
-      { timeoutMs: 8000, what: `the informer to show the restored state (events: ${w.log.join('; ')})` });
+    await waitFor(() => w.inf.get('lost', 'default') === undefined && w.inf.get('reverted', 'default')?.metadata?.labels?.['v'] === 'old', {
+      timeoutMs: 8000,
+      what: `the informer to show the restored state (events: ${w.log.join('; ')})`,
+    });
     // A change made after the restore (its resourceVersion is below the informer's old one) arrives too.
     server.api.create(t, 'default', svcBody('after-restore'));
     await waitFor(() => w.inf.get('after-restore', 'default') !== undefined, { timeoutMs: 5000, what: 'a change after the restore' });
-    assert.deepEqual(w.log.filter((l) => !l.endsWith('after-restore')).sort(), ['delete lost', 'update reverted'], 'only the differences; "same" kept, never deleted and re-added');
+    assert.deepEqual(
+      w.log.filter((l) => !l.endsWith('after-restore')).sort(),
+      ['delete lost', 'update reverted'],
+      'only the differences; "same" kept, never deleted and re-added',
+    );
     assert.ok(w.inf.get('same', 'default'));
-    assert.ok(logger.lines.some((l) => /resourceVersion went back/.test(l)), logger.lines.join('\n'));
+    assert.ok(
+      logger.lines.some((l) => /resourceVersion went back/.test(l)),
+      logger.lines.join('\n'),
+    );
   });
 
   it('resumes without relisting after a clean watch end or a reset', async () => {
@@ -204,7 +234,10 @@ describe('kube informer resilience (embedded API server)', () => {
     assert.equal(await counter(reg, 'l2lb_kube_informer_relists_total', {}), 1, 'no relist');
     const watches = server.requests.filter((r) => r.query['watch'] === '1');
     assert.ok(watches.length >= 3);
-    assert.ok(watches.slice(1).every((r) => Number(r.query['resourceVersion']) > 0), 'watches resume from a resourceVersion');
+    assert.ok(
+      watches.slice(1).every((r) => Number(r.query['resourceVersion']) > 0),
+      'watches resume from a resourceVersion',
+    );
   });
 
   it('backs off on 401 and recovers once the token is accepted again', async function () {
@@ -222,12 +255,15 @@ describe('kube informer resilience (embedded API server)', () => {
     server.setTokens(['rotated']);
     server.killWatches();
     server.api.create(t, 'default', svcBody('during-401'));
-    await waitFor(async () => await counter(reg, 'l2lb_kube_informer_restarts_total', { reason: '401' }) >= 3, { what: 'three 401 retries' });
+    await waitFor(async () => (await counter(reg, 'l2lb_kube_informer_restarts_total', { reason: '401' })) >= 3, { what: 'three 401 retries' });
     assert.ok(!w.log.includes('add during-401'));
     assert.ok(w.inf.stalenessSeconds() > 0);
     const denied = server.requests.filter((r) => r.status === 401);
     assert.ok(denied.length >= 3);
-    assert.ok(logger.lines.some((l) => /401 Unauthorized/.test(l)), logger.lines.join('\n'));
+    assert.ok(
+      logger.lines.some((l) => /401 Unauthorized/.test(l)),
+      logger.lines.join('\n'),
+    );
     server.setTokens(['rotated', 'good']);
     await waitFor(() => w.log.includes('add during-401'), { timeoutMs: 5000, what: 'recovery after 401' });
     await waitFor(() => w.inf.stalenessSeconds() === 0, { what: 'staleness back to 0' });

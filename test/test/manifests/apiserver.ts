@@ -21,7 +21,11 @@ export interface KubectlResult {
 }
 
 export class RealApiServer {
-  private constructor(readonly dir: string, readonly kubeconfig: string, readonly netns?: string) {}
+  private constructor(
+    readonly dir: string,
+    readonly kubeconfig: string,
+    readonly netns?: string,
+  ) {}
 
   /** `netns` must exist (with lo up); its ports are all free, so fixed ones are used there. */
   static async start(opts: { netns?: string } = {}): Promise<RealApiServer> {
@@ -39,12 +43,22 @@ export class RealApiServer {
   /** kubectl as the static admin (or with another kubeconfig); never throws on a non-zero exit. */
   kubectl(args: readonly string[], opts: { input?: string; kubeconfig?: string } = {}): Promise<KubectlResult> {
     return new Promise((resolve, reject) => {
-      const [cmd, argv] = inNetns(this.netns, 'kubectl', ['--kubeconfig', opts.kubeconfig ?? this.kubeconfig, '--cache-dir', join(this.dir, 'kubectl-cache'), ...args]);
+      const [cmd, argv] = inNetns(this.netns, 'kubectl', [
+        '--kubeconfig',
+        opts.kubeconfig ?? this.kubeconfig,
+        '--cache-dir',
+        join(this.dir, 'kubectl-cache'),
+        ...args,
+      ]);
       const child = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
-      child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
       child.on('error', reject);
       child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
       child.stdin.end(opts.input ?? '');
@@ -76,7 +90,11 @@ export class RealApiServer {
     user['name'] = `${namespace}-${name}`;
     user['user'] = { token };
     const contexts = isObj(config) ? list(config['contexts'], 'contexts') : [];
-    for (const c of contexts) if (isObj(c) && isObj(c['context'])) { c['context']['user'] = `${namespace}-${name}`; c['context']['namespace'] = namespace; }
+    for (const c of contexts)
+      if (isObj(c) && isObj(c['context'])) {
+        c['context']['user'] = `${namespace}-${name}`;
+        c['context']['namespace'] = namespace;
+      }
     const path = join(this.dir, `${namespace}-${name}.kubeconfig`);
     writeFileSync(path, stringify(config), { mode: 0o600 });
     return path;
@@ -108,7 +126,6 @@ async function removeStale(script: string): Promise<void> {
 export function inNetns(netns: string | undefined, cmd: string, args: readonly string[]): [string, string[]] {
   return netns ? ['ip', ['netns', 'exec', netns, cmd, ...args]] : [cmd, [...args]];
 }
-
 
 export async function waitFor(cond: () => boolean | Promise<boolean>, opts: { timeoutMs?: number; intervalMs?: number; what: string }): Promise<void> {
   const deadline = Date.now() + (opts.timeoutMs ?? 10_000);

@@ -112,7 +112,11 @@ export function imageLayout(dockerfile: string): ImageLayout {
   }
   const map = (a: string): string => (a.startsWith('/app/') ? app(a) : a);
   return {
-    dir, entrypoint: entrypoint.map(map), cmd, env, user,
+    dir,
+    entrypoint: entrypoint.map(map),
+    cmd,
+    env,
+    user,
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }

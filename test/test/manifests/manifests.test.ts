@@ -20,15 +20,36 @@ const RBAC_KINDS = ['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'];
 
 /** Environment variables `l2lb-speaker run` reads (the lead's contract). */
 const SPEAKER_ENV = new Set([
-  'L2LB_NODE_NAME', 'METALLB_NODE_NAME', 'L2LB_NAMESPACE', 'METALLB_NAMESPACE', 'L2LB_KUBECONFIG', 'KUBECONFIG',
-  'METALLB_ML_BIND_ADDR', 'METALLB_ML_BIND_PORT', 'METALLB_ML_LABELS', 'L2LB_ML_JOIN', 'METALLB_ML_SECRET_KEY_PATH',
-  'L2LB_ML_PROFILE', 'L2LB_LB_CLASS', 'L2LB_IGNORE_EXCLUDE_LB', 'L2LB_METRICS_HOST', 'L2LB_METRICS_PORT', 'L2LB_LOG_LEVEL',
+  'L2LB_NODE_NAME',
+  'METALLB_NODE_NAME',
+  'L2LB_NAMESPACE',
+  'METALLB_NAMESPACE',
+  'L2LB_KUBECONFIG',
+  'KUBECONFIG',
+  'METALLB_ML_BIND_ADDR',
+  'METALLB_ML_BIND_PORT',
+  'METALLB_ML_LABELS',
+  'L2LB_ML_JOIN',
+  'METALLB_ML_SECRET_KEY_PATH',
+  'L2LB_ML_PROFILE',
+  'L2LB_LB_CLASS',
+  'L2LB_IGNORE_EXCLUDE_LB',
+  'L2LB_METRICS_HOST',
+  'L2LB_METRICS_PORT',
+  'L2LB_LOG_LEVEL',
   'L2LB_LOG_FORMAT',
 ]);
 /** Environment variables `l2lb-controller` reads (controller/README.md). */
 const CONTROLLER_ENV = new Set([
-  'L2LB_KUBECONFIG', 'KUBECONFIG', 'L2LB_NAMESPACE', 'L2LB_LB_CLASS', 'L2LB_METRICS_PORT', 'L2LB_METRICS_HOST',
-  'L2LB_LOG_LEVEL', 'L2LB_LOG_FORMAT', 'POD_NAME',
+  'L2LB_KUBECONFIG',
+  'KUBECONFIG',
+  'L2LB_NAMESPACE',
+  'L2LB_LB_CLASS',
+  'L2LB_METRICS_PORT',
+  'L2LB_METRICS_HOST',
+  'L2LB_LOG_LEVEL',
+  'L2LB_LOG_FORMAT',
+  'POD_NAME',
 ]);
 
 const objects = loadDocuments(manifestPath);
@@ -76,8 +97,13 @@ function granted(sa: string): Permission[] {
         for (const resource of list(rule['resources'], 'resources')) {
           for (const verb of list(rule['verbs'], 'verbs')) {
             for (const name of names.length > 0 ? names : [undefined]) {
-              out.push({ verb: str(verb, 'verb'), group: str(group, 'group'), resource: str(resource, 'resource'),
-                ...(namespace ? { namespace } : {}), ...(name ? { name } : {}) });
+              out.push({
+                verb: str(verb, 'verb'),
+                group: str(group, 'group'),
+                resource: str(resource, 'resource'),
+                ...(namespace ? { namespace } : {}),
+                ...(name ? { name } : {}),
+              });
             }
           }
         }
@@ -112,8 +138,18 @@ describe('manifests/l2lb.yaml', () => {
     for (let i = 1; i < ranks.length; i++) {
       assert.ok((ranks[i] ?? 0) >= (ranks[i - 1] ?? 0), `${describe1(objects[i] ?? {})} comes after ${describe1(objects[i - 1] ?? {})}`);
     }
-    assert.deepEqual([...new Set(ranks)], ORDER.map((_, i) => i), 'every group is present');
-    assert.deepEqual(objects.filter((o) => o['kind'] === 'ServiceAccount').map((o) => at(o, 'metadata.name')).sort(), ['controller', 'speaker']);
+    assert.deepEqual(
+      [...new Set(ranks)],
+      ORDER.map((_, i) => i),
+      'every group is present',
+    );
+    assert.deepEqual(
+      objects
+        .filter((o) => o['kind'] === 'ServiceAccount')
+        .map((o) => at(o, 'metadata.name'))
+        .sort(),
+      ['controller', 'speaker'],
+    );
     for (const o of objects) {
       assert.equal(typeof o['apiVersion'], 'string', `${describe1(o)}: apiVersion`);
       const namespaced = !['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding'].includes(str(o['kind'], 'kind'));
@@ -135,7 +171,10 @@ describe('manifests/l2lb.yaml', () => {
     assert.equal(spec['terminationGracePeriodSeconds'], 3);
     const tolerations = list(spec['tolerations'], 'tolerations');
     for (const key of ['node-role.kubernetes.io/master', 'node-role.kubernetes.io/control-plane']) {
-      assert.ok(tolerations.some((t) => isObj(t) && t['key'] === key && t['operator'] === 'Exists' && t['effect'] === 'NoSchedule'), `toleration ${key}`);
+      assert.ok(
+        tolerations.some((t) => isObj(t) && t['key'] === key && t['operator'] === 'Exists' && t['effect'] === 'NoSchedule'),
+        `toleration ${key}`,
+      );
     }
     const c = onlyContainer('DaemonSet', 'speaker');
     assert.equal(list(c['args'], 'args')[0], 'run', 'the speaker runs `l2lb-speaker run`');
@@ -165,8 +204,15 @@ describe('manifests/l2lb.yaml', () => {
     const volume = list(spec['volumes'], 'volumes').find((v) => isObj(v) && v['name'] === mount['name']);
     assert.equal(at(volume, 'secret.secretName'), 'memberlist', 'the memberlist Secret the controller creates');
     const ports = list(c['ports'], 'ports');
-    for (const [port, protocol] of [[7472, 'TCP'], [7946, 'TCP'], [7946, 'UDP']] as const) {
-      assert.ok(ports.some((p) => isObj(p) && p['containerPort'] === port && p['protocol'] === protocol), `port ${port}/${protocol}`);
+    for (const [port, protocol] of [
+      [7472, 'TCP'],
+      [7946, 'TCP'],
+      [7946, 'UDP'],
+    ] as const) {
+      assert.ok(
+        ports.some((p) => isObj(p) && p['containerPort'] === port && p['protocol'] === protocol),
+        `port ${port}/${protocol}`,
+      );
     }
     assert.equal(env.get('METALLB_ML_BIND_PORT')?.['value'] ?? '7946', '7946');
   });
@@ -196,11 +242,17 @@ describe('manifests/l2lb.yaml', () => {
   });
 
   it('probes /healthz and /readyz on the metrics port and sets resources, for both workloads', () => {
-    for (const [kind, name] of [['Deployment', 'controller'], ['DaemonSet', 'speaker']] as const) {
+    for (const [kind, name] of [
+      ['Deployment', 'controller'],
+      ['DaemonSet', 'speaker'],
+    ] as const) {
       const c = onlyContainer(kind, name);
       const port = list(c['ports'], 'ports').find((p) => isObj(p) && p['containerPort'] === 7472);
       assert.ok(isObj(port), `${name}: port 7472`);
-      for (const [probe, path] of [['livenessProbe', '/healthz'], ['readinessProbe', '/readyz']]) {
+      for (const [probe, path] of [
+        ['livenessProbe', '/healthz'],
+        ['readinessProbe', '/readyz'],
+      ]) {
         assert.equal(at(c, `${probe}.httpGet.path`), path, `${name} ${probe}`);
         const p = at(c, `${probe}.httpGet.port`);
         assert.ok(p === 7472 || p === port['name'], `${name} ${probe} port`);
@@ -229,7 +281,13 @@ describe('manifests/l2lb.yaml', () => {
         assert.equal(program, 'node', `${file}: the entrypoint runs node`);
         // As the image's USER when this test may switch to it (root), so its files must be readable by it.
         const asUser = image.user && process.getuid?.() === 0 ? image.user : undefined;
-        const r = spawnSync(process.execPath, args, { cwd: image.dir, env: { PATH: process.env['PATH'] ?? '', ...image.env }, encoding: 'utf8', timeout: 20_000, ...asUser });
+        const r = spawnSync(process.execPath, args, {
+          cwd: image.dir,
+          env: { PATH: process.env['PATH'] ?? '', ...image.env },
+          encoding: 'utf8',
+          timeout: 20_000,
+          ...asUser,
+        });
         assert.equal(r.status, 0, `${file}: ${r.stderr}`);
         assert.ok(r.stdout.startsWith(usage), `${file}: ${r.stdout.slice(0, 200)}`);
       } finally {
@@ -239,7 +297,10 @@ describe('manifests/l2lb.yaml', () => {
   });
 
   it('ships Dockerfiles whose entrypoints exist', () => {
-    for (const [file, bin] of [['Dockerfile.controller', 'controller/bin/l2lb-controller.js'], ['Dockerfile.speaker', 'speaker/bin/l2lb-speaker.js']] as const) {
+    for (const [file, bin] of [
+      ['Dockerfile.controller', 'controller/bin/l2lb-controller.js'],
+      ['Dockerfile.speaker', 'speaker/bin/l2lb-speaker.js'],
+    ] as const) {
       const text = readFileSync(join(repoRoot, file), 'utf8');
       assert.ok(text.includes(`"/app/${bin}"`), `${file} runs ${bin}`);
       assert.ok(existsSync(join(repoRoot, bin)), `${bin} exists`);
@@ -247,8 +308,13 @@ describe('manifests/l2lb.yaml', () => {
   });
 
   it('binds every role to an existing ServiceAccount, and every workload uses one', () => {
-    const accounts = new Set(objects.filter((o) => o['kind'] === 'ServiceAccount').map((o) => `${String(at(o, 'metadata.namespace'))}/${String(at(o, 'metadata.name'))}`));
-    for (const [kind, name] of [['Deployment', 'controller'], ['DaemonSet', 'speaker']] as const) {
+    const accounts = new Set(
+      objects.filter((o) => o['kind'] === 'ServiceAccount').map((o) => `${String(at(o, 'metadata.namespace'))}/${String(at(o, 'metadata.name'))}`),
+    );
+    for (const [kind, name] of [
+      ['Deployment', 'controller'],
+      ['DaemonSet', 'speaker'],
+    ] as const) {
       assert.ok(accounts.has(`${NAMESPACE}/${String(podSpec(kind, name)['serviceAccountName'])}`), `${kind} ${name}: its ServiceAccount exists`);
     }
     const bindings = objects.filter((o) => o['kind'] === 'ClusterRoleBinding' || o['kind'] === 'RoleBinding');
@@ -261,11 +327,17 @@ describe('manifests/l2lb.yaml', () => {
       if (kind === 'Role') assert.equal(at(role, 'metadata.namespace'), at(b, 'metadata.namespace'), `${describe1(b)}: Role in the same namespace`);
       for (const s of list(b['subjects'], describe1(b))) {
         assert.ok(isObj(s) && s['kind'] === 'ServiceAccount', `${describe1(b)}: subjects are ServiceAccounts`);
-        assert.ok(accounts.has(`${String(s['namespace'])}/${String(s['name'])}`), `${describe1(b)}: ServiceAccount ${String(s['namespace'])}/${String(s['name'])} exists`);
+        assert.ok(
+          accounts.has(`${String(s['namespace'])}/${String(s['name'])}`),
+          `${describe1(b)}: ServiceAccount ${String(s['namespace'])}/${String(s['name'])} exists`,
+        );
       }
     }
     for (const r of objects.filter((o) => o['kind'] === 'ClusterRole' || o['kind'] === 'Role')) {
-      assert.ok(bindings.some((b) => at(b, 'roleRef.kind') === r['kind'] && at(b, 'roleRef.name') === at(r, 'metadata.name')), `${describe1(r)} is bound`);
+      assert.ok(
+        bindings.some((b) => at(b, 'roleRef.kind') === r['kind'] && at(b, 'roleRef.name') === at(r, 'metadata.name')),
+        `${describe1(r)} is bound`,
+      );
     }
   });
 
@@ -287,7 +359,10 @@ describe('manifests/l2lb.yaml', () => {
       assert.equal(at(crd, 'spec.names.kind'), r.kind);
       assert.equal(at(crd, 'spec.scope'), 'Namespaced');
       const versions = list(at(crd, 'spec.versions'), 'versions');
-      assert.deepEqual(versions.map((v) => [at(v, 'name'), at(v, 'served'), at(v, 'storage')]), [[r.version, true, true]]);
+      assert.deepEqual(
+        versions.map((v) => [at(v, 'name'), at(v, 'served'), at(v, 'storage')]),
+        [[r.version, true, true]],
+      );
       assert.deepEqual(structuralProblems(crdSchema(r.plural)), []);
     }
     // The status l2lb writes goes through the status subresource, as on MetalLB's CRDs.
@@ -295,14 +370,34 @@ describe('manifests/l2lb.yaml', () => {
       const crd = find(objects, 'CustomResourceDefinition', `${plural}.metallb.io`);
       assert.deepEqual(at(list(at(crd, 'spec.versions'), 'versions')[0] as Obj, 'subresources'), { status: {} }, plural);
     }
-    const l2 = { apiVersion: 'metallb.io/v1beta1', kind: 'ServiceL2Status', metadata: { name: 'l2-x' }, spec: {}, status: { node: 'n1', serviceName: 'web', serviceNamespace: 'default', interfaces: [{ name: 'eth0' }] } };
+    const l2 = {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'ServiceL2Status',
+      metadata: { name: 'l2-x' },
+      spec: {},
+      status: { node: 'n1', serviceName: 'web', serviceNamespace: 'default', interfaces: [{ name: 'eth0' }] },
+    };
     assert.deepEqual(validate(crdSchema('servicel2statuses'), l2), { errors: [], pruned: [] });
-    const poolStatus = { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'p' }, spec: { addresses: ['10.0.0.0/24'] }, status: { assignedIPv4: 1, assignedIPv6: 0, availableIPv4: 255, availableIPv6: 0 } };
+    const poolStatus = {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'IPAddressPool',
+      metadata: { name: 'p' },
+      spec: { addresses: ['10.0.0.0/24'] },
+      status: { assignedIPv4: 1, assignedIPv6: 0, availableIPv4: 255, availableIPv6: 0 },
+    };
     assert.deepEqual(validate(crdSchema('ipaddresspools'), poolStatus), { errors: [], pruned: [] });
     // What the controller and speakers write into ConfigurationState, valid and invalid, is kept whole.
-    for (const verdict of [{ result: 'Valid', errorSummary: '' }, { result: 'Invalid', errorSummary: 'ConfigMap l2lb-system/config: pool "a": bad CIDR' }] as const) {
+    for (const verdict of [
+      { result: 'Valid', errorSummary: '' },
+      { result: 'Invalid', errorSummary: 'ConfigMap l2lb-system/config: pool "a": bad CIDR' },
+    ] as const) {
       const status = configurationStateStatus(verdict, new Date(0));
-      const state = { apiVersion: 'metallb.io/v1beta1', kind: 'ConfigurationState', metadata: { name: 'speaker-n1' }, status: { ...status, errorSummary: status.errorSummary ?? '' } };
+      const state = {
+        apiVersion: 'metallb.io/v1beta1',
+        kind: 'ConfigurationState',
+        metadata: { name: 'speaker-n1' },
+        status: { ...status, errorSummary: status.errorSummary ?? '' },
+      };
       assert.deepEqual(validate(crdSchema('configurationstates'), JSON.parse(JSON.stringify(state)) as Obj), { errors: [], pruned: [] }, verdict.result);
     }
   });
@@ -322,7 +417,11 @@ describe('manifests/l2lb.yaml', () => {
   it('the schema checker refuses wrong types and reports unknown fields (it can fail)', () => {
     const pool = { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'p' } };
     const bad = validate(crdSchema('ipaddresspools'), { ...pool, spec: { addresses: '10.0.0.0/24', autoAssign: 'yes', serviceAllocation: { priority: 1.5 } } });
-    assert.deepEqual(bad.errors, ['spec.addresses: must be a list, got string', 'spec.autoAssign: must be a boolean, got string', 'spec.serviceAllocation.priority: must be an integer, got number']);
+    assert.deepEqual(bad.errors, [
+      'spec.addresses: must be a list, got string',
+      'spec.autoAssign: must be a boolean, got string',
+      'spec.serviceAllocation.priority: must be an integer, got number',
+    ]);
     assert.deepEqual(validate(crdSchema('ipaddresspools'), { ...pool, spec: {} }).errors, ['spec.addresses: required']);
     assert.deepEqual(validate(crdSchema('l2advertisements'), { ...pool, kind: 'L2Advertisement', spec: { interface: ['eth0'] } }).pruned, ['spec.interface']);
   });
@@ -334,37 +433,52 @@ describe('manifests/l2lb.yaml', () => {
       fc.record({ key, operator: fc.constantFrom('In', 'NotIn'), values: fc.uniqueArray(value, { minLength: 1, maxLength: 2 }) }),
       fc.record({ key, operator: fc.constantFrom('Exists', 'DoesNotExist') }),
     );
-    const selector = fc.record({ matchLabels: fc.dictionary(key, value, { maxKeys: 2 }), matchExpressions: fc.array(requirement, { maxLength: 2 }) }, { requiredKeys: [] });
+    const selector = fc.record(
+      { matchLabels: fc.dictionary(key, value, { maxKeys: 2 }), matchExpressions: fc.array(requirement, { maxLength: 2 }) },
+      { requiredKeys: [] },
+    );
     const selectors = fc.array(selector, { maxLength: 2 });
     const names = fc.uniqueArray(fc.constantFrom('default', 'team-a', 'kube-system'), { maxLength: 3 });
-    const pool = fc.record({
-      addresses: fc.subarray(['192.168.10.0/24', '192.168.20.10-192.168.20.40', 'fd00:10::/120', '10.0.0.5/32'], { minLength: 1 }),
-      autoAssign: fc.boolean(),
-      avoidBuggyIPs: fc.boolean(),
-      serviceAllocation: fc.record({ priority: fc.nat(100), namespaces: names, namespaceSelectors: selectors, serviceSelectors: selectors }, { requiredKeys: [] }),
-    }, { requiredKeys: ['addresses'] });
-    const ad = fc.record({
-      ipAddressPools: fc.constantFrom([], ['p'], ['p', 'other']),
-      ipAddressPoolSelectors: selectors,
-      nodeSelectors: selectors,
-      serviceSelectors: selectors,
-      interfaces: fc.uniqueArray(fc.constantFrom('eth0', 'bond0.100', 'enp1s0'), { maxLength: 2 }),
-      preferredNodeSelectors: fc.array(fc.record({ weight: fc.integer({ min: 1, max: 100 }), preference: selector }), { maxLength: 2 }),
-    }, { requiredKeys: [] });
+    const pool = fc.record(
+      {
+        addresses: fc.subarray(['192.168.10.0/24', '192.168.20.10-192.168.20.40', 'fd00:10::/120', '10.0.0.5/32'], { minLength: 1 }),
+        autoAssign: fc.boolean(),
+        avoidBuggyIPs: fc.boolean(),
+        serviceAllocation: fc.record(
+          { priority: fc.nat(100), namespaces: names, namespaceSelectors: selectors, serviceSelectors: selectors },
+          { requiredKeys: [] },
+        ),
+      },
+      { requiredKeys: ['addresses'] },
+    );
+    const ad = fc.record(
+      {
+        ipAddressPools: fc.constantFrom([], ['p'], ['p', 'other']),
+        ipAddressPoolSelectors: selectors,
+        nodeSelectors: selectors,
+        serviceSelectors: selectors,
+        interfaces: fc.uniqueArray(fc.constantFrom('eth0', 'bond0.100', 'enp1s0'), { maxLength: 2 }),
+        preferredNodeSelectors: fc.array(fc.record({ weight: fc.integer({ min: 1, max: 100 }), preference: selector }), { maxLength: 2 }),
+      },
+      { requiredKeys: [] },
+    );
     let accepted = 0;
-    fc.assert(fc.property(pool, ad, (poolSpec, adSpec) => {
-      const crs: Obj[] = [
-        { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'p', namespace: NAMESPACE, labels: { tier: 'prod' } }, spec: poolSpec },
-        { apiVersion: 'metallb.io/v1beta1', kind: 'L2Advertisement', metadata: { name: 'ad', namespace: NAMESPACE }, spec: adSpec },
-      ];
-      try {
-        buildConfigFromSources({ resources: crs });
-      } catch {
-        return; // refused by l2lb anyway
-      }
-      accepted += 1;
-      for (const cr of crs) assert.deepEqual(validate(schemaFor(cr), cr), { errors: [], pruned: [] }, JSON.stringify(cr));
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(pool, ad, (poolSpec, adSpec) => {
+        const crs: Obj[] = [
+          { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'p', namespace: NAMESPACE, labels: { tier: 'prod' } }, spec: poolSpec },
+          { apiVersion: 'metallb.io/v1beta1', kind: 'L2Advertisement', metadata: { name: 'ad', namespace: NAMESPACE }, spec: adSpec },
+        ];
+        try {
+          buildConfigFromSources({ resources: crs });
+        } catch {
+          return; // refused by l2lb anyway
+        }
+        accepted += 1;
+        for (const cr of crs) assert.deepEqual(validate(schemaFor(cr), cr), { errors: [], pruned: [] }, JSON.stringify(cr));
+      }),
+      { numRuns: 300 },
+    );
     assert.ok(accepted > 100, `only ${accepted} of 300 generated configurations were valid`);
   });
 });

@@ -33,18 +33,29 @@ describe('manifests/monitoring', () => {
     r0['for'] = '5 minutes';
     r0['severity'] = 'page';
     const res = validate(ruleSchema(), bad);
-    assert.ok(res.errors.some((e) => /spec\.groups\[0\]\.rules\[0\]\.for: "5 minutes" does not match/.test(e)), res.errors.join('\n'));
+    assert.ok(
+      res.errors.some((e) => /spec\.groups\[0\]\.rules\[0\]\.for: "5 minutes" does not match/.test(e)),
+      res.errors.join('\n'),
+    );
     assert.deepEqual(res.pruned, ['spec.groups[0].rules[0].severity']);
   });
 
   it('the rules cover what an operator needs, each with a summary', () => {
     const alerts = (at(rule[0] as Obj, 'spec.groups') as { rules: { alert: string; annotations?: { summary?: string } }[] }[]).flatMap((g) => g.rules);
-    assert.deepEqual(alerts.map((a) => a.alert).sort(), ['L2lbAddressConflict', 'L2lbConfigStale', 'L2lbPoolNearlyFull', 'L2lbServiceNotAnnounced', 'L2lbSpeakerNotReady']);
+    assert.deepEqual(alerts.map((a) => a.alert).sort(), [
+      'L2lbAddressConflict',
+      'L2lbConfigStale',
+      'L2lbPoolNearlyFull',
+      'L2lbServiceNotAnnounced',
+      'L2lbSpeakerNotReady',
+    ]);
     for (const a of alerts) assert.ok(a.annotations?.summary, a.alert);
   });
 
   it('the Grafana dashboard: unique panel ids, a PromQL target in every panel', () => {
-    const d = JSON.parse(readFileSync(join(repoRoot, 'manifests', 'monitoring', 'dashboard.json'), 'utf8')) as { panels: { id: number; title: string; targets: { expr?: string }[] }[] };
+    const d = JSON.parse(readFileSync(join(repoRoot, 'manifests', 'monitoring', 'dashboard.json'), 'utf8')) as {
+      panels: { id: number; title: string; targets: { expr?: string }[] }[];
+    };
     assert.equal(new Set(d.panels.map((p) => p.id)).size, d.panels.length);
     for (const p of d.panels) assert.ok(p.targets.length > 0 && p.targets.every((t) => typeof t.expr === 'string' && t.expr !== ''), p.title);
     const titles = d.panels.map((p) => p.title).join('|');

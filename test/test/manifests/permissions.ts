@@ -116,7 +116,11 @@ export function canIArgs(sa: string, perm: Permission): string[] {
   const [resource = perm.resource, subresource] = perm.resource.split('/');
   const target = `${resource}${perm.group ? `.${perm.group}` : ''}${perm.name ? `/${perm.name}` : ''}`;
   return [
-    'auth', 'can-i', perm.verb, target, ...(subresource ? [`--subresource=${subresource}`] : []),
+    'auth',
+    'can-i',
+    perm.verb,
+    target,
+    ...(subresource ? [`--subresource=${subresource}`] : []),
     `--as=system:serviceaccount:${NAMESPACE}:${sa}`,
     ...(perm.namespace ? ['-n', perm.namespace] : ['--all-namespaces']),
   ];

@@ -35,7 +35,9 @@ export function structuralProblems(schema: unknown, path = 'openAPIV3Schema'): s
   const required = schema['required'];
   if (required !== undefined) {
     if (!Array.isArray(required)) out.push(`${path}.required: not a list`);
-    else for (const r of required) if (!isObj(props) || typeof r !== 'string' || !(r in props)) out.push(`${path}.required: ${JSON.stringify(r)} is not a property`);
+    else
+      for (const r of required)
+        if (!isObj(props) || typeof r !== 'string' || !(r in props)) out.push(`${path}.required: ${JSON.stringify(r)} is not a property`);
   }
   return out;
 }
@@ -56,7 +58,8 @@ export function validate(schema: Obj, value: unknown, path = ''): SchemaResult {
 function walk(schema: Obj, value: unknown, path: string, r: SchemaResult): void {
   const where = path || '(root)';
   if (schema['x-kubernetes-int-or-string'] === true) {
-    if (typeof value !== 'string' && !(typeof value === 'number' && Number.isInteger(value))) r.errors.push(`${where}: must be an integer or a string, got ${describeValue(value)}`);
+    if (typeof value !== 'string' && !(typeof value === 'number' && Number.isInteger(value)))
+      r.errors.push(`${where}: must be an integer or a string, got ${describeValue(value)}`);
     return;
   }
   const type = schema['type'];

@@ -14,7 +14,15 @@ const NS = 'l2lb-system';
 async function plugin(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await pluginMain(args, { out: (s) => { out += s; }, err: (s) => { err += s; }, isTTY: false });
+  const code = await pluginMain(args, {
+    out: (s) => {
+      out += s;
+    },
+    err: (s) => {
+      err += s;
+    },
+    isTTY: false,
+  });
   return { code, out, err };
 }
 
@@ -113,7 +121,10 @@ describe('kubectl l2lb against the real kube-apiserver v1.20, read-only user @in
     await patch('configurationstates', 'speaker-pr-n2', NS, { result: 'Invalid', errorSummary: 'address pool #1 "lan": addresses[0]: bad' });
     viewer = await api.serviceAccountKubeconfig(NS, 'l2lb-viewer');
     // RBAC of a fresh binding can take a moment to reach the authorizer's cache.
-    await waitFor(async () => (await api?.kubectl(['get', 'servicel2statuses', '-n', NS], { kubeconfig: viewer }))?.code === 0, { timeoutMs: 15_000, what: 'the viewer can read ServiceL2Status' });
+    await waitFor(async () => (await api?.kubectl(['get', 'servicel2statuses', '-n', NS], { kubeconfig: viewer }))?.code === 0, {
+      timeoutMs: 15_000,
+      what: 'the viewer can read ServiceL2Status',
+    });
   });
 
   after(async function () {
@@ -130,9 +141,15 @@ describe('kubectl l2lb against the real kube-apiserver v1.20, read-only user @in
     const json = await plugin(['status', '-o', 'json', '--kubeconfig', viewer]);
     assert.equal(json.code, 0, json.err);
     const report = JSON.parse(json.out) as StatusReport;
-    assert.deepEqual(report.services.map((s) => [s.service, s.announcedBy]), [['default/web', ['pr-n2']]]);
+    assert.deepEqual(
+      report.services.map((s) => [s.service, s.announcedBy]),
+      [['default/web', ['pr-n2']]],
+    );
     assert.equal(report.configuration.source, 'computed', 'without ConfigurationState it checks the objects itself');
-    assert.deepEqual(report.unreadable.map((u) => u.replace(/ failed:.*/, '')).sort(), ['list configurationstates.metallb.io in l2lb-system', 'list pods in l2lb-system']);
+    assert.deepEqual(report.unreadable.map((u) => u.replace(/ failed:.*/, '')).sort(), [
+      'list configurationstates.metallb.io in l2lb-system',
+      'list pods in l2lb-system',
+    ]);
   });
 
   it('explain svc/web as the read-only user: both nodes are candidates, who answers, and what it could not read', async () => {
@@ -144,10 +161,13 @@ describe('kubectl l2lb against the real kube-apiserver v1.20, read-only user @in
     assert.equal(json.code, 0, json.err);
     const report = JSON.parse(json.out) as ExplainReport;
     assert.deepEqual(report.announcedBy, ['pr-n2']);
-    assert.ok(report.unreadable.some((u) => /pods in l2lb-system failed: 403/.test(u)), JSON.stringify(report.unreadable));
+    assert.ok(
+      report.unreadable.some((u) => /pods in l2lb-system failed: 403/.test(u)),
+      JSON.stringify(report.unreadable),
+    );
   });
 
-  it('status as the admin shows each component\'s ConfigurationState (MetalLB\'s shape)', async () => {
+  it("status as the admin shows each component's ConfigurationState (MetalLB's shape)", async () => {
     const json = await plugin(['status', '-o', 'json', '--kubeconfig', (api as RealApiServer).kubeconfig]);
     assert.equal(json.code, 0, json.err);
     const report = JSON.parse(json.out) as StatusReport;
