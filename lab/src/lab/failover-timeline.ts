@@ -3,6 +3,7 @@
 // burst, when the client's entry followed. A slow failover is then a question of which gap is long.
 // Pure: the caller reads the logs and the events.
 import type { NeighEvent } from './failover.js';
+import { parseJsonObject } from './status.js';
 
 export interface TimelineEntry {
   /** Epoch ms. */
@@ -10,17 +11,6 @@ export interface TimelineEntry {
   /** The node whose speaker logged it, or "client". */
   who: string;
   what: string;
-}
-
-function jsonObject(line: string): Record<string, unknown> | undefined {
-  const t = line.trim();
-  if (!t.startsWith('{')) return undefined;
-  try {
-    const v: unknown = JSON.parse(t);
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : Array.isArray(v) ? v.map(String).join(',') : v === undefined ? '' : JSON.stringify(v));
@@ -57,7 +47,7 @@ function step(o: Record<string, unknown>): string | undefined {
 export function speakerSteps(logText: string, node: string, sinceMs: number): TimelineEntry[] {
   const out: TimelineEntry[] = [];
   for (const line of logText.split('\n')) {
-    const o = jsonObject(line);
+    const o = parseJsonObject(line);
     if (!o) continue;
     const atMs = typeof o['timestamp'] === 'string' ? Date.parse(o['timestamp']) : NaN;
     const what = step(o);

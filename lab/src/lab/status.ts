@@ -13,7 +13,8 @@ export interface SpeakerLogState {
   unparsed: number;
 }
 
-function parseJsonObject(line: string): Record<string, unknown> | undefined {
+/** A log line's JSON object, or undefined for anything else (text, arrays, broken JSON). */
+export function parseJsonObject(line: string): Record<string, unknown> | undefined {
   const t = line.trim();
   if (!t.startsWith('{')) return undefined;
   try {
