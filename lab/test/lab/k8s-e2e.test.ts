@@ -146,11 +146,21 @@ describe('l2lb in a real Kubernetes 1.20 cluster @integration', function () {
     await k8sReviveNode(plan, killed, 180_000);
     const owner = await waitSingleOwner(plan, vip, 30_000);
     assert.ok(owner?.node, 'exactly one MAC answers ARP');
-    const s = await k8sStatus(plan);
+    // The node controller notices the power-off only after its grace period, which can end after the
+    // revived kubelet reported Ready: the Node then goes NotReady for a moment. Ready again is the condition.
+    const p = plan;
+    const s = await waitFor(
+      async () => {
+        const st = await k8sStatus(p);
+        return st.kubernetes.nodes.every((n) => n.ready) ? st : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 1000, what: 'every Node Ready after the revive' },
+    );
     assert.deepEqual(
       s.kubernetes.nodes.map((n) => n.ready),
       [true, true, true],
     );
+    assert.equal((await waitSingleOwner(plan, vip, 30_000))?.node?.name !== undefined, true, 'still exactly one owner');
   });
 
   it('a new pool range: the Service gets a new IP and stays reachable', async function () {
