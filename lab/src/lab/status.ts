@@ -1,5 +1,6 @@
 // What `l2lb lab status` reports, derived (pure) from the speakers' log lines, the Services listed
 // by the API and the client's neighbour table; and its text form.
+import { table } from '../plugin/report.js';
 
 /** The lab writes this line into a speaker's log before each start; state is read from the last one on. */
 export const START_MARKER = 'l2lb-lab: speaker starting';
@@ -236,22 +237,6 @@ export function buildStatus(prefix: string, nodes: NodeInput[], services: LbServ
     })),
     client: neigh,
   };
-}
-
-function table(rows: string[][]): string {
-  const widths: number[] = [];
-  for (const r of rows)
-    r.forEach((c, i) => {
-      widths[i] = Math.max(widths[i] ?? 0, c.length);
-    });
-  return rows
-    .map((r) =>
-      r
-        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
 }
 
 export function formatStatus(s: LabStatus): string {

@@ -312,8 +312,13 @@ export const ansi: Style = {
   yellow: (s) => `\x1b[33m${s}\x1b[0m`,
 };
 
+/** Rows as aligned columns (two spaces apart; the last column is not padded). Also the lab's `status`. */
 export function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  const widths: number[] = [];
+  for (const r of rows)
+    r.forEach((c, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, c.length);
+    });
   return rows
     .map((r) =>
       r
