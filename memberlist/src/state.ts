@@ -116,8 +116,7 @@ export class MemberStates {
     }
     me.incarnation = inc;
     this.deps.applyAwareness(1);
-    const a: Alive = { incarnation: inc, node: me.name, addr: me.addr, port: me.port, meta: me.meta, vsn: me.vsn };
-    this.broadcasts.queueBroadcast(me.name, encodeMsg({ type: 'alive', msg: a }));
+    this.gossipSelf(me);
   }
 
   /**
@@ -129,6 +128,11 @@ export class MemberStates {
    */
   private reassert(me: NodeRec): void {
     if (this.leaving) return;
+    this.gossipSelf(me);
+  }
+
+  /** Queues our alive at our current incarnation (a refutation, or the same one again). */
+  private gossipSelf(me: NodeRec): void {
     const a: Alive = { incarnation: me.incarnation, node: me.name, addr: me.addr, port: me.port, meta: me.meta, vsn: me.vsn };
     this.broadcasts.queueBroadcast(me.name, encodeMsg({ type: 'alive', msg: a }));
   }
