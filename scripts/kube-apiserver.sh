@@ -18,6 +18,8 @@
 #      scripts/kube-binaries.sh: apt + a deb-src entry, golang-go, rsync; ~5 min on 2 cores, ~2.5 GB of
 #      temporary disk).
 # L2LB_KUBE_NO_BUILD=1 makes `start` fail at once instead of building (the test suite sets it).
+# `start` exits 75 (EX_TEMPFAIL) when one of its ports is taken, before or while binding: another process
+# (often an outgoing connection's ephemeral port) got there first; pick other ports and start again.
 # Running needs etcd (apt-get install etcd-server), openssl and curl. Everything binds 127.0.0.1 only; the
 # apiserver is HTTPS with a self-signed certificate, a random static admin token and RBAC.
 set -euo pipefail
@@ -32,6 +34,7 @@ PREBUILT=${L2LB_KUBE_PREBUILT:-$REPO/../shared/tools/kube-apiserver/kube-apiserv
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 say() { printf '[l2lb kube-apiserver] %s\n' "$*" >&2; }
 fail() { say "ERROR: $*"; exit 1; }
+port_clash() { say "ERROR: $*"; exit 75; }
 
 binary_ok() { [ -x "$BIN" ] && "$BIN" --version 2>/dev/null | grep -qx "Kubernetes v$VERSION"; }
 
@@ -77,7 +80,7 @@ live_pid() {
   [ -f "$f" ] || return 0
   pid=$(cat "$f")
   [[ $pid =~ ^[0-9]+$ ]] || return 0
-  if [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$1/"; then echo "$pid"; fi
+  if [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$1/"; then echo "$pid"; fi
 }
 
 stop_one() {
@@ -101,6 +104,12 @@ cmd_stop() {
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# exited NAME LOG: a daemon died while starting; a bind race is told apart (exit 75) from other failures.
+exited() {
+  if grep -q 'address already in use' "$2" 2>/dev/null; then port_clash "$1 could not bind: a port was taken after the check (see $2)"; fi
+  fail "$1 exited (see $2)"
+}
+
 cmd_start() {
   [ $# -ge 1 ] || fail "usage: $0 start DIR [--port P] [--etcd-port E]"
   mkdir -p "$1"
@@ -121,12 +130,14 @@ cmd_start() {
   # in etcd); a running apiserver of this DIR is restarted.
   stop_one "$d" apiserver 2>/dev/null
   local etcd_running; etcd_running=$(live_pid "$d" etcd)
-  port_in_use "$port" && fail "127.0.0.1:$port is in use"
+  port_in_use "$port" && port_clash "127.0.0.1:$port is in use"
   if [ -z "$etcd_running" ]; then
-    for p in "$etcd_port" $((etcd_port + 1)); do port_in_use "$p" && fail "127.0.0.1:$p is in use"; done
+    for p in "$etcd_port" $((etcd_port + 1)); do port_in_use "$p" && port_clash "127.0.0.1:$p is in use"; done
   fi
   START_DIR=$d
-  trap 'tail -n 15 "$START_DIR"/etcd.log "$START_DIR"/apiserver.log >&2 2>/dev/null; cmd_stop "$START_DIR"' EXIT
+  # The trap keeps the failure's exit code (75 for a port clash): under `set -e` a failing tail would
+  # otherwise replace it.
+  trap 'rc=$?; tail -n 15 "$START_DIR"/etcd.log "$START_DIR"/apiserver.log >&2 2>/dev/null || true; cmd_stop "$START_DIR" || true; exit $rc' EXIT
   [ -s "$d/token" ] || (umask 077; openssl rand -hex 24 >"$d/token")
   local token; token=$(cat "$d/token")
   (umask 077; echo "$token,l2lb-admin,l2lb-admin,\"system:masters\"" >"$d/tokens.csv")
@@ -141,7 +152,7 @@ cmd_start() {
   fi
   local deadline=$(( $(date +%s) + ${READY_TIMEOUT:-60} ))
   until curl -fs "http://127.0.0.1:$etcd_port/health" | grep -q '"health":"true"'; do
-    [ -n "$(live_pid "$d" etcd)" ] || fail "etcd exited (see $d/etcd.log)"
+    [ -n "$(live_pid "$d" etcd)" ] || exited etcd "$d/etcd.log"
     [ "$(date +%s)" -lt "$deadline" ] || fail "etcd not healthy in time"
     sleep 0.2
   done
@@ -152,7 +163,7 @@ cmd_start() {
     --disable-admission-plugins=ServiceAccount "${extra[@]}" </dev/null >>"$d/apiserver.log" 2>&1 &
   echo $! >"$d/apiserver.pid"
   until curl -fsk -H "Authorization: Bearer $token" "https://127.0.0.1:$port/readyz" 2>/dev/null | grep -q '^ok'; do
-    [ -n "$(live_pid "$d" apiserver)" ] || fail "kube-apiserver exited (see $d/apiserver.log)"
+    [ -n "$(live_pid "$d" apiserver)" ] || exited kube-apiserver "$d/apiserver.log"
     [ "$(date +%s)" -lt "$deadline" ] || fail "kube-apiserver not ready in time (see $d/apiserver.log)"
     sleep 0.2
   done

@@ -2,8 +2,7 @@
 // (the embedded one in-process, and a real kube-apiserver v1.20 started through scripts/kube-apiserver.sh).
 
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -11,7 +10,7 @@ import { EmbeddedApiServer, type ApiServerOptions } from '@l2lb/apiserver';
 import { KubeClient } from '@l2lb/shared/kube/client';
 import { loadKubeConfig } from '@l2lb/shared/kube/config';
 import { resourcePath, Resources } from '@l2lb/shared/kube/types';
-import { pickApiServerPorts, startApiServerScript } from '../kube-apiserver-script.js';
+import { startApiServerScript } from '../kube-apiserver-script.js';
 
 const run = promisify(execFile);
 
@@ -80,23 +79,13 @@ export async function embeddedTarget(opts: ApiServerOptions = {}): Promise<Targe
  */
 export async function realTarget(): Promise<Target> {
   const script = join(repoRoot, 'scripts', 'kube-apiserver.sh');
-  const dir = mkdtempSync(join(tmpdir(), 'l2lb-kubeapi-'));
-  const { port, etcdPort } = await pickApiServerPorts();
   // ConfigMaps bypass the watch cache and etcd is compacted every 2 s, so an old resourceVersion really
   // expires (the 1.20 watch cache alone keeps thousands of events).
-  const startArgs = [
-    script,
-    'start',
-    dir,
-    '--port',
-    String(port),
-    '--etcd-port',
-    String(etcdPort),
-    '--',
-    '--watch-cache-sizes=configmaps#0',
-    '--etcd-compaction-interval=2s',
-  ];
-  const info = await startApiServerScript(script, dir, 'bash', startArgs);
+  const info = await startApiServerScript(script, {
+    dirPrefix: 'l2lb-kubeapi-',
+    extraArgs: ['--watch-cache-sizes=configmaps#0', '--etcd-compaction-interval=2s'],
+  });
+  const { dir, startArgs } = info;
   const client = new KubeClient(loadKubeConfig({ kubeconfig: info.kubeconfig }), { timeoutMs: 10_000 });
   return {
     kind: 'real',

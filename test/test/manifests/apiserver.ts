@@ -4,13 +4,13 @@
 // exec()) runs inside that network namespace, on its own loopback.
 
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { isObj, list, repoRoot } from './load.js';
-import { pickApiServerPorts, startApiServerScript } from '../kube-apiserver-script.js';
+import { startApiServerScript } from '../kube-apiserver-script.js';
 
 const run = promisify(execFile);
 
@@ -31,12 +31,13 @@ export class RealApiServer {
   static async start(opts: { netns?: string } = {}): Promise<RealApiServer> {
     const script = join(repoRoot, 'scripts', 'kube-apiserver.sh');
     await removeStale(script);
-    const dir = mkdtempSync(join(tmpdir(), `l2mf-kubeapi-${process.pid.toString(36)}-`));
-    let port = 26443;
-    let etcdPort = 22379;
-    if (!opts.netns) ({ port, etcdPort } = await pickApiServerPorts());
-    const [cmd, args] = inNetns(opts.netns, 'bash', [script, 'start', dir, '--port', String(port), '--etcd-port', String(etcdPort)]);
-    const info = await startApiServerScript(script, dir, cmd, args);
+    // A fresh namespace has every port free, so fixed ones are used there.
+    const info = await startApiServerScript(script, {
+      dirPrefix: `l2mf-kubeapi-${process.pid.toString(36)}-`,
+      ...(opts.netns ? { ports: { port: 26443, etcdPort: 22379 } } : {}),
+      wrap: (cmd, args) => inNetns(opts.netns, cmd, args),
+    });
+    const dir = info.dir;
     return new RealApiServer(dir, info.kubeconfig, opts.netns);
   }
 
