@@ -46,6 +46,8 @@ export interface LifecycleOptions {
   readonly deadline: { readonly ms: number; readonly code: number; readonly message?: string };
   /** Runs after a graceful stop (closing the probe server, say). */
   readonly afterStop?: () => Promise<void>;
+  /** Settles when the service cannot go on: it is logged, stopped, and the exit code is 1. */
+  readonly failure?: Promise<Error>;
 }
 
 /** Starts `service` and resolves with the exit code once it has been stopped by a signal or failed. */
@@ -87,6 +89,12 @@ export async function runUntilSignal(service: Service, o: LifecycleOptions): Pro
   const onInt = (): void => onSignal('SIGINT');
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', onInt);
+  void o.failure?.then((e) => {
+    o.log.error(`${o.failed}: ${errorText(e)}`);
+    if (stopping) return;
+    stopping = true;
+    stop(1);
+  });
   service.start().then(
     () => o.log.info(o.ready),
     (e: unknown) => {
@@ -101,9 +109,21 @@ export async function runUntilSignal(service: Service, o: LifecycleOptions): Pro
     o.log.on('finish', resolve).end();
     setTimeout(resolve, 200).unref();
   });
-  // Only now: without a listener a signal takes its default action (kill), and a second SIGTERM during the
-  // flush above used to end the process "killed by SIGTERM" instead of exit 0 (speaker integration flake).
+  // Without a listener a signal takes its default action (kill): a second SIGTERM that landed after our
+  // listeners were removed, before the caller's process.exit(), ended the process "killed by SIGTERM"
+  // instead of exit 0 (speaker integration flake, twice). So a do-nothing listener stays for good.
+  ignoreLateSignals();
   process.off('SIGTERM', onTerm);
   process.off('SIGINT', onInt);
   return code;
+}
+
+let lateSignalsIgnored = false;
+/** Installed once per process: a signal after the stop finished (the process is about to exit) does nothing. */
+function ignoreLateSignals(): void {
+  if (lateSignalsIgnored) return;
+  lateSignalsIgnored = true;
+  const ignore = (): void => undefined;
+  process.on('SIGTERM', ignore);
+  process.on('SIGINT', ignore);
 }

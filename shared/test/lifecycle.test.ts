@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { runUntilSignal } from '../src/lifecycle.js';
 
 const lifecycle = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'lifecycle.js')).href;
 
@@ -33,5 +34,52 @@ describe('runUntilSignal (child process)', function () {
     });
     const result = await exited;
     assert.deepEqual(result, { code: 0, signal: null }, out);
+  });
+
+  it('a SIGTERM after runUntilSignal returned, before the caller exits, does not kill the process: exit 0', async () => {
+    // The caller exits a moment later (a busy process, or exit handlers): the signal lands in that gap.
+    const child = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        CHILD.replace('.then((code) => process.exit(code))', ".then((code) => { say('returned'); setTimeout(() => process.exit(code), 300); })"),
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('close', (code, signal) => r({ code, signal })));
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (/^ready$/m.test(out) && !out.includes('SIGTERM received')) child.kill('SIGTERM');
+      if (/^returned$/m.test(out)) child.kill('SIGTERM');
+    });
+    const result = await exited;
+    assert.deepEqual(result, { code: 0, signal: null }, out);
+  });
+
+  it('a service that reports a failure after start is stopped and the exit code is 1', async () => {
+    const lines: string[] = [];
+    const say = (m: string): void => void lines.push(m);
+    const log = { info: say, error: say, warn: say, debug: say, on: () => log, end: () => undefined };
+    let fail: (e: Error) => void = () => undefined;
+    let stopped = 0;
+    const service = { start: async () => undefined, stop: async () => void stopped++ };
+    const code = await runUntilSignal(service, {
+      log: log as unknown as Parameters<typeof runUntilSignal>[1]['log'],
+      stopping: 'stopping',
+      ready: 'ready',
+      failed: 'speaker failed',
+      deadline: { ms: 2500, code: 0 },
+      failure: new Promise<Error>((resolve) => {
+        fail = resolve;
+        setImmediate(() => fail(new Error('the network thread exited (code 1)')));
+      }),
+    });
+    assert.equal(code, 1);
+    assert.equal(stopped, 1);
+    assert.ok(lines.includes('speaker failed: the network thread exited (code 1)'), lines.join('\n'));
   });
 });
