@@ -11,3 +11,4 @@ export { decodePacket, encodePacket } from './packet.js';
 export { defaultWireOptions, encodeStream, parseStream } from './wire.js';
 export type { WireOptions } from './wire.js';
 export { registerMemberlistMetrics } from './metrics.js';
+export type { MemberlistMetricsSource } from './metrics.js';

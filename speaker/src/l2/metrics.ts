@@ -3,8 +3,18 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Announcer } from './announcer.js';
 
-export function registerAnnouncerMetrics(announcer: Announcer, registry: Registry, prefix = 'l2lb_layer2_'): void {
-  const fresh = (): ReturnType<Announcer['stats']> => announcer.stats(); // cheap: a few sockets
+/**
+ * What the metrics read: an Announcer, or a copy of its figures taken elsewhere (the speaker's network
+ * thread sends them over). `refresh`, when given, is awaited before each scrape reads the figures.
+ */
+export type AnnouncerMetricsSource = Pick<Announcer, 'stats' | 'announced' | 'interfaces'> & { refresh?(): Promise<void> };
+
+export function registerAnnouncerMetrics(announcer: AnnouncerMetricsSource, registry: Registry, prefix = 'l2lb_layer2_'): void {
+  // Every collect awaits the refresh: prom-client collects all metrics at once, and a refresh in flight is shared.
+  const fresh = async (): Promise<ReturnType<Announcer['stats']>> => {
+    await announcer.refresh?.();
+    return announcer.stats(); // cheap: a few sockets
+  };
   type PerIpField = 'requestsReceived' | 'repliesSent' | 'gratuitousSent' | 'conflicts';
   const perIpNamed = (name: string, help: string, field: PerIpField): void => {
     new Counter({
@@ -12,9 +22,10 @@ export function registerAnnouncerMetrics(announcer: Announcer, registry: Registr
       help,
       labelNames: ['ip'],
       registers: [registry],
-      collect() {
+      async collect() {
+        const stats = await fresh();
         this.reset();
-        for (const [ip, c] of Object.entries(fresh().ips)) this.inc({ ip }, c[field]);
+        for (const [ip, c] of Object.entries(stats.ips)) this.inc({ ip }, c[field]);
       },
     });
   };
@@ -37,9 +48,10 @@ export function registerAnnouncerMetrics(announcer: Announcer, registry: Registr
     help: 'Received frames not answered, by reason',
     labelNames: ['reason'],
     registers: [registry],
-    collect() {
+    async collect() {
+      const stats = await fresh();
       this.reset();
-      for (const [reason, n] of Object.entries(fresh().drops)) this.inc({ reason }, n);
+      for (const [reason, n] of Object.entries(stats.drops)) this.inc({ reason }, n);
     },
   });
   new Counter({
@@ -47,9 +59,10 @@ export function registerAnnouncerMetrics(announcer: Announcer, registry: Registr
     help: 'Frames the kernel dropped before the announcer read them (PACKET_STATISTICS)',
     labelNames: ['interface', 'socket'],
     registers: [registry],
-    collect() {
+    async collect() {
+      const stats = await fresh();
       this.reset();
-      for (const [ifname, s] of Object.entries(fresh().interfaces)) {
+      for (const [ifname, s] of Object.entries(stats.interfaces)) {
         this.inc({ interface: ifname, socket: 'arp' }, s.arp.drops);
         this.inc({ interface: ifname, socket: 'ndp' }, s.ndp.drops);
       }
@@ -59,7 +72,8 @@ export function registerAnnouncerMetrics(announcer: Announcer, registry: Registr
     name: `${prefix}announced_ips`,
     help: 'IPs this node currently announces',
     registers: [registry],
-    collect() {
+    async collect() {
+      await fresh();
       this.set(announcer.announced().length);
     },
   });
@@ -67,7 +81,8 @@ export function registerAnnouncerMetrics(announcer: Announcer, registry: Registr
     name: `${prefix}interfaces`,
     help: 'Interfaces the announcer currently answers on',
     registers: [registry],
-    collect() {
+    async collect() {
+      await fresh();
       this.set(announcer.interfaces().length);
     },
   });

@@ -572,6 +572,11 @@ export class SpeakerCore {
     this.options.announcer.withdraw(ip);
   }
 
+  /** A Warning Event on every Service this node announces `ip` for (a conflict seen on the wire, say). */
+  warnAnnounced(ip: string, reason: string, message: string): void {
+    for (const key of this.ipUsers.get(ip)?.keys() ?? []) this.emitEvent(key, 'Warning', reason, message);
+  }
+
   private emitEvent(key: string, type: 'Normal' | 'Warning', reason: string, message: string): void {
     const svc = this.services.get(key);
     if (!svc || !this.options.event) return;

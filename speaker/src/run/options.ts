@@ -21,6 +21,9 @@ this node owns. Needs CAP_NET_RAW (and hostNetwork in a cluster).
   --ml-profile fast|lan     memberlist timings (env L2LB_ML_PROFILE; default fast)
   --lb-class CLASS          only Services with this spec.loadBalancerClass; empty: only those without one
                             (env L2LB_LB_CLASS)
+  --network-thread=BOOL     run memberlist and the ARP/NDP announcer on their own thread, so Kubernetes
+                            work cannot delay a memberlist ack or an ARP reply (env L2LB_NETWORK_THREAD;
+                            default true; false: everything on the main thread, as before 0.2)
   --ignore-exclude-lb       keep nodes labelled node.kubernetes.io/exclude-from-external-load-balancers
                             (env L2LB_IGNORE_EXCLUDE_LB=true)
   --metrics-host HOST       (env L2LB_METRICS_HOST; default 0.0.0.0)
@@ -39,6 +42,8 @@ export interface RunOptions extends ProcessOptions {
   mlSecretKeyPath: string;
   mlProfile: 'fast' | 'lan';
   ignoreExcludeLb: boolean;
+  /** Memberlist and the announcer in a worker_thread (default) or on the main thread. */
+  networkThread: boolean;
 }
 
 type Key = keyof RunOptions;
@@ -52,6 +57,7 @@ const FLAGS: Record<string, FlagSpec<Key>> = {
   '--ml-secret-key-path': { env: ['METALLB_ML_SECRET_KEY_PATH'], key: 'mlSecretKeyPath' },
   '--ml-profile': { env: ['L2LB_ML_PROFILE'], key: 'mlProfile' },
   '--ignore-exclude-lb': { env: ['L2LB_IGNORE_EXCLUDE_LB'], key: 'ignoreExcludeLb', boolean: true },
+  '--network-thread': { env: ['L2LB_NETWORK_THREAD'], key: 'networkThread', boolean: true },
 };
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -94,6 +100,8 @@ export function parseRunArgs(argv: readonly string[], env: Readonly<Record<strin
   if (mlProfile !== 'fast' && mlProfile !== 'lan') return { error: `--ml-profile must be fast or lan, got ${JSON.stringify(mlProfile)}` };
   const ignore = (raw.get('ignoreExcludeLb') ?? 'false').toLowerCase();
   if (!['true', 'false', '1', '0'].includes(ignore)) return { error: `--ignore-exclude-lb takes true or false, got ${JSON.stringify(ignore)}` };
+  const networkThread = (raw.get('networkThread') ?? 'true').toLowerCase();
+  if (!['true', 'false', '1', '0'].includes(networkThread)) return { error: `--network-thread takes true or false, got ${JSON.stringify(networkThread)}` };
   const secretPath = raw.get('mlSecretKeyPath') ?? '/etc/ml_secret_key';
   return {
     ...common,
@@ -105,5 +113,6 @@ export function parseRunArgs(argv: readonly string[], env: Readonly<Record<strin
     mlSecretKeyPath: secretPath === '' ? '/etc/ml_secret_key' : secretPath,
     mlProfile,
     ignoreExcludeLb: ignore === 'true' || ignore === '1',
+    networkThread: networkThread === 'true' || networkThread === '1',
   };
 }

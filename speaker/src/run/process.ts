@@ -1,5 +1,6 @@
-// `l2lb-speaker run`: the thin process edge around SpeakerCore — informers, the memberlist node,
-// the ARP/NDP announcer, Kubernetes Events, metrics and probes, signals.
+// `l2lb-speaker run`: the thin process edge around SpeakerCore — informers, the network side (the
+// memberlist node and the ARP/NDP announcer, on their own thread by default), Kubernetes Events,
+// metrics and probes, signals.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import winston from 'winston';
@@ -12,12 +13,14 @@ import { loadClientConfig } from '@l2lb/shared/kube/light-config';
 import { processConfigurationStateWriter, type ConfigurationStateWriter } from '@l2lb/shared/kube/configuration-state';
 import { CONFIGMAP_NAME, ConfigSource, DEFAULT_CRD_RECHECK_MS, kubeConfigSourceDeps, type ConfigMapReading } from '@l2lb/shared/kube/config-source';
 import { Resources, type KubeObject } from '@l2lb/shared/kube/types';
-import { Keyring, MemberlistNode, defaultWireOptions, makeConfig, metallbKey, registerMemberlistMetrics, type MemberInfo } from '@l2lb/memberlist';
+import { registerMemberlistMetrics } from '@l2lb/memberlist';
 import { errorText } from '@l2lb/shared/log';
-import { Announcer } from '../l2/announcer.js';
+import { Announcer, type ConflictEvent } from '../l2/announcer.js';
 import { EXCLUDE_L2_CONFIGMAP, parseExcludeL2, type ExcludeL2 } from '../l2/excludel2.js';
 import { registerAnnouncerMetrics } from '../l2/metrics.js';
 import { nativeListInterfaces, nativeSocketFactory, nativeWatchLinks } from '../l2/native.js';
+import { LocalNetwork, type SpeakerNetwork } from '../net/network.js';
+import { NetworkThread } from '../net/thread.js';
 import { SpeakerCore } from './core.js';
 import { L2LB_MEMBER_META, advertisementsWithPreferences, foreignMembers, mixedClusterWarning } from './mixed.js';
 import { startL2StatusWriter, type L2StatusHandle } from './l2status-process.js';
@@ -28,6 +31,7 @@ import { processLogger, runUntilSignal } from '@l2lb/shared/lifecycle';
 export { CONFIGMAP_NAME };
 const POD_RELIST_MS = 60_000;
 const STARTUP_GRACE_MS = 3000;
+const CONFLICT_EVENT_MS = 60_000;
 
 /** Reads DIR/secretkey; undefined (with the reason) when missing or empty. */
 export function readSecretKey(dir: string): { key: string } | { missing: string } {
@@ -43,16 +47,22 @@ export function readSecretKey(dir: string): { key: string } | { missing: string 
 /** A watched cache of one kind of Kubernetes object (Services, Nodes, EndpointSlices). */
 type KubeObjectInformer = Informer<KubeObject>;
 
-/** Injected for tests: an announcer on fake sockets, a short CRD re-check. */
+/** Injected for tests: an announcer on fake sockets (run on the main thread), a short CRD re-check. */
 export interface SpeakerDeps {
   announcer?: Announcer;
   crdRecheckMs?: number;
 }
 
+/** Log levels the network thread sends over; anything else (winston's extra levels) counts as debug. */
+function networkLogLevel(level: string): 'error' | 'warn' | 'info' | 'debug' {
+  return level === 'error' || level === 'warn' || level === 'info' ? level : 'debug';
+}
+
 export class SpeakerProcess {
   readonly registry = new Registry();
   readonly core: SpeakerCore;
-  private readonly announcer: Announcer;
+  /** Memberlist and the announcer: a worker thread (NetworkThread) or this thread (LocalNetwork). */
+  private readonly network: SpeakerNetwork;
   private readonly events: EventRecorder;
   private readonly informers: KubeObjectInformer[] = [];
   /** The pool ConfigMap, the metallb.io CRs (with discovery) and metallb-excludel2: validated snapshots out. */
@@ -64,7 +74,7 @@ export class SpeakerProcess {
   private readonly excludeL2Refused: Gauge;
   private readonly foreignGauge: Gauge;
   private mixedWarned: string | undefined;
-  private ml: MemberlistNode | undefined;
+  /** memberlist runs (startMemberlist succeeded). */
   private mlStarted = false;
   private mlPending = false;
   private mlWaitLogged = false;
@@ -72,6 +82,8 @@ export class SpeakerProcess {
   private stopping = false;
   private stopped: Promise<void> | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** When an IPConflict Event was last recorded, per `ip/mac`. */
+  private readonly conflictEvents = new Map<string, number>();
   private podIPs: string[] = [];
   private l2status: L2StatusHandle | undefined;
 
@@ -92,19 +104,24 @@ export class SpeakerProcess {
       ...kubeConfigSourceDeps(client, kubeLog, this.registry),
     });
     this.kubeLog = kubeLog;
-    this.announcer =
-      deps.announcer ??
-      new Announcer({
-        socketFactory: nativeSocketFactory(),
-        listInterfaces: nativeListInterfaces,
-        watchLinks: nativeWatchLinks,
-        logger: log.child({ component: 'l2-announcer' }),
-      });
-    registerAnnouncerMetrics(this.announcer, this.registry);
+    this.network =
+      deps.announcer === undefined && run.networkThread
+        ? new NetworkThread(log, networkLogLevel(run.logLevel))
+        : new LocalNetwork(
+            deps.announcer ??
+              new Announcer({
+                socketFactory: nativeSocketFactory(),
+                listInterfaces: nativeListInterfaces,
+                watchLinks: nativeWatchLinks,
+                logger: log.child({ component: 'l2-announcer' }),
+              }),
+            log.child({ component: 'memberlist' }),
+          );
+    registerAnnouncerMetrics(this.network, this.registry);
     this.events = new EventRecorder(client, { controller: 'l2lb.io/speaker', instance: run.nodeName, logger: kubeLog });
     this.core = new SpeakerCore({
       node: run.nodeName,
-      announcer: this.announcer,
+      announcer: this.network,
       lbClass: run.lbClass,
       ignoreExcludeLb: run.ignoreExcludeLb,
       logger: log,
@@ -124,7 +141,15 @@ export class SpeakerProcess {
       },
     });
     // A link that appears or goes changes where Services with L2Advertisement interfaces can be answered.
-    this.announcer.on('link', () => this.core.interfacesChanged());
+    this.network.on('link', () => this.core.interfacesChanged());
+    this.network.on('conflict', (c) => this.reportConflict(c));
+    this.network.on('members', (m) => {
+      this.log.info('memberlist', { event: m.event, member: m.member.name, addr: hostPort(m.member.addr, m.member.port) });
+      this.membersChanged();
+    });
+    // The network thread died: nothing answers ARP or gossip any more, so the process must end (the
+    // kubelet restarts it) rather than look alive.
+    this.network.on('fatal', (e) => this.fail(e));
     const common = { logger: kubeLog, registry: this.registry };
     const services = this.informer(new Informer(client, { resource: Resources.services, name: 'services', ...common }));
     services
@@ -197,7 +222,7 @@ export class SpeakerProcess {
       parsed.source === 'default' ? `no ${object} (or no data.excludel2.yaml): default interface exclusions` : `interface exclusions from ${object}`,
       { exclude: parsed.patterns },
     );
-    this.announcer.setExclude(parsed.exclude);
+    this.network.setExclude(parsed.exclude);
   }
 
   /** discovery.k8s.io/v1 EndpointSlices, or v1beta1 where v1 is not served (Kubernetes 1.20). */
@@ -222,6 +247,31 @@ export class SpeakerProcess {
       .on('delete', (s) => this.core.deleteSlice(s));
   }
 
+  /**
+   * Another host answers for an IP this node announces (a split network, a static address, a second
+   * load balancer): counted and logged by the announcer; here a Warning Event on each Service of that
+   * IP, at most once a minute per IP and MAC, so `kubectl describe svc` shows it.
+   */
+  private reportConflict(c: ConflictEvent): void {
+    const key = `${c.ip}/${c.mac}`;
+    const now = Date.now();
+    if ((this.conflictEvents.get(key) ?? -Infinity) + CONFLICT_EVENT_MS > now) return;
+    if (this.conflictEvents.size >= 1024) this.conflictEvents.clear();
+    this.conflictEvents.set(key, now);
+    this.core.warnAnnounced(
+      c.ip,
+      'IPConflict',
+      `another host (MAC ${c.mac}) also answers for ${c.ip} on ${c.interface} (${c.kind}) while node "${this.run.nodeName}" announces it`,
+    );
+  }
+
+  // Declared in this order: field initializers run in order, and `failure` replaces `fail`.
+  private fail: (e: Error) => void = () => undefined;
+  /** Resolves when the speaker cannot go on (its network thread died); the process then exits 1. */
+  readonly failure: Promise<Error> = new Promise((resolve) => {
+    this.fail = resolve;
+  });
+
   get ready(): boolean {
     // Without a valid configuration the speaker stays out of memberlist on purpose: that is ready too.
     // With memberlist, only once the start-up hold is over: peers count this speaker as a candidate from
@@ -244,7 +294,7 @@ export class SpeakerProcess {
   }
 
   async start(): Promise<void> {
-    this.announcer.start();
+    await this.network.start();
     if (this.run.mlBindAddr === undefined) this.core.setMembers(undefined);
     await this.configSource.start();
     if (this.stopping) return;
@@ -266,7 +316,7 @@ export class SpeakerProcess {
     this.applyConfig(true);
     this.synced = true;
     this.configurationState.start();
-    this.log.info('informers synced', { namespace: this.run.namespace, interfaces: this.announcer.interfaces() });
+    this.log.info('informers synced', { namespace: this.run.namespace, interfaces: this.network.interfaces() });
     this.core.markSynced();
     await this.joinWhenConfigured();
   }
@@ -278,7 +328,7 @@ export class SpeakerProcess {
    */
   private async joinWhenConfigured(): Promise<void> {
     const bind = this.run.mlBindAddr;
-    if (bind === undefined || this.ml !== undefined || this.mlPending || this.stopping) return;
+    if (bind === undefined || this.mlStarted || this.mlPending || this.stopping) return;
     if (!this.core.hasConfig) {
       if (!this.mlWaitLogged) this.log.warn('no valid configuration yet: staying out of memberlist until there is one, so peers keep answering');
       this.mlWaitLogged = true;
@@ -290,9 +340,6 @@ export class SpeakerProcess {
     } catch (e) {
       // e.g. the port is taken: /readyz stays 503 meanwhile, so the rollout shows it.
       this.log.error(`cannot start memberlist on ${hostPort(bind, this.run.mlBindPort)}, retrying in 5 s: ${errorText(e)}`);
-      const failed = this.ml as MemberlistNode | undefined; // set by startMemberlist before it threw
-      await failed?.close().catch(() => undefined);
-      this.ml = undefined;
       this.later(5000, () => void this.joinWhenConfigured());
     } finally {
       this.mlPending = false;
@@ -303,63 +350,56 @@ export class SpeakerProcess {
   private applyConfig(firstPass = false): void {
     if (!firstPass && !this.synced) return;
     this.core.applyConfigUpdate(this.configSource.evaluate());
-    if (this.ml) this.checkMixedCluster();
+    if (this.mlStarted) this.checkMixedCluster();
     if (this.synced) void this.joinWhenConfigured();
   }
 
   // ---- memberlist ------------------------------------------------------------------------
 
+  private readonly memberGauge = new Gauge({
+    name: 'l2lb_speaker_memberlist_member',
+    help: '1 per memberlist member this speaker sees alive or suspect (its election candidates; `kubectl l2lb` reads it)',
+    labelNames: ['member'],
+    registers: [this.registry],
+  });
+
+  /** The member list changed (or memberlist started): the election's candidates, the gauge, the mixed-cluster check. */
+  private membersChanged(): void {
+    if (!this.mlStarted) return;
+    const names = this.network.members().map((m) => m.name);
+    this.memberGauge.reset();
+    for (const n of names) this.memberGauge.set({ member: n }, 1);
+    this.core.setMembers(names);
+    this.checkMixedCluster();
+  }
+
   private async startMemberlist(bind: string): Promise<void> {
     const secret = readSecretKey(this.run.mlSecretKeyPath);
     if ('missing' in secret) this.log.warn(`memberlist secret key not available (${secret.missing}): gossip is NOT encrypted`);
-    const keyring = 'key' in secret ? new Keyring([metallbKey(secret.key)]) : null;
-    const meta = new TextEncoder().encode(L2LB_MEMBER_META);
-    const cfg = makeConfig(this.run.nodeName, bind, this.run.mlBindPort, { wire: defaultWireOptions({ keyring }), meta }, this.run.mlProfile);
-    const mlLog = this.log.child({ component: 'memberlist' });
-    const memberGauge = new Gauge({
-      name: 'l2lb_speaker_memberlist_member',
-      help: '1 per memberlist member this speaker sees alive or suspect (its election candidates; `kubectl l2lb` reads it)',
-      labelNames: ['member'],
-      registers: [this.registry],
+    await this.network.startMemberlist({
+      name: this.run.nodeName,
+      bindIp: bind,
+      bindPort: this.run.mlBindPort,
+      profile: this.run.mlProfile,
+      secretKey: 'key' in secret ? secret.key : undefined,
+      meta: new TextEncoder().encode(L2LB_MEMBER_META),
     });
-    const setMembers = (names: string[] | undefined): void => {
-      memberGauge.reset();
-      for (const n of names ?? []) memberGauge.set({ member: n }, 1);
-      this.core.setMembers(names);
-    };
-    const changed =
-      (event: string) =>
-      (n: MemberInfo): void => {
-        this.log.info('memberlist', { event, member: n.name, addr: hostPort(n.addr, n.port) });
-        setMembers(this.ml?.ml.members().map((m) => m.name));
-        this.checkMixedCluster();
-      };
-    this.ml = new MemberlistNode(
-      cfg,
-      {
-        bindIp: bind,
-        bindPort: this.run.mlBindPort,
-        logger: { info: (m, x) => mlLog.info(m, x), warn: (m, x) => mlLog.warn(m, x), debug: (m, x) => mlLog.debug(m, x) },
-      },
-      {
-        join: changed('join'),
-        leave: changed('leave'),
-        update: changed('update'),
-      },
-    );
-    await this.ml.start();
     this.core.start(); // the start-up hold runs from here: until the first join round or 3 s
-    registerMemberlistMetrics(this.registry, this.ml.ml);
+    registerMemberlistMetrics(this.registry, this.network.memberlistMetrics);
     this.mlStarted = true;
-    setMembers(this.ml.ml.members().map((m) => m.name));
-    this.checkMixedCluster();
-    this.log.info('memberlist started', { bind: hostPort(bind, this.run.mlBindPort), profile: this.run.mlProfile, encrypted: keyring !== null });
+    this.membersChanged();
+    this.log.info('memberlist started', {
+      bind: hostPort(bind, this.run.mlBindPort),
+      profile: this.run.mlProfile,
+      encrypted: 'key' in secret,
+      thread: this.network instanceof NetworkThread ? 'network' : 'main',
+    });
     void this.joinRound(true);
   }
 
   /** Warns (once per change) when non-l2lb members could elect differently because of preferredNodeSelectors. */
   private checkMixedCluster(): void {
-    const members = this.ml?.ml.members() ?? [];
+    const members = this.mlStarted ? this.network.members() : [];
     const foreign = foreignMembers(members, this.run.nodeName);
     this.foreignGauge.set(foreign.length);
     const warning = mixedClusterWarning(foreign, advertisementsWithPreferences(this.core.currentConfig));
@@ -369,8 +409,7 @@ export class SpeakerProcess {
 
   /** Lists the speaker Pods, joins every peer that is not a member yet; the first round opens the start-up gate. */
   private async joinRound(first: boolean): Promise<void> {
-    const ml = this.ml;
-    if (!ml || this.stopping) return;
+    if (!this.mlStarted || this.stopping) return;
     if (this.run.mlLabels !== '') {
       try {
         const pods = await this.client.list(Resources.pods, { namespace: this.run.namespace, labelSelector: this.run.mlLabels });
@@ -381,7 +420,7 @@ export class SpeakerProcess {
         this.log.warn(`cannot list speaker Pods (${this.run.mlLabels}) in ${this.run.namespace}: ${errorText(e)}`);
       }
     }
-    const known = new Set(ml.ml.members().map((m) => hostPort(m.addr, m.port)));
+    const known = new Set(this.network.members().map((m) => hostPort(m.addr, m.port)));
     const own = hostPort(this.run.mlBindAddr ?? '', this.run.mlBindPort);
     const targets = new Map<string, { ip: string; port: number }>();
     for (const j of [...this.run.mlJoin, ...this.podIPs.map((host) => ({ host, port: undefined }))]) {
@@ -399,7 +438,7 @@ export class SpeakerProcess {
         let ok = 0;
         const errs: string[] = [];
         for (const t of targets.values()) {
-          ml.ml.join([t], (n, e) => {
+          this.network.join(t, (n, e) => {
             ok += n;
             errs.push(...e);
             if (n > 0 && first && !this.stopping) this.core.openGate('a memberlist peer answered');
@@ -430,13 +469,9 @@ export class SpeakerProcess {
     // The new owner replaces this node's ServiceL2Status objects; a restarted speaker adopts them.
     const l2status = this.l2status?.stop();
     const configurationState = this.configurationState.stop();
-    this.core.shutdown();
-    this.announcer.stop();
-    const ml = this.ml;
-    if (ml) {
-      await ml.leave(800);
-      await ml.close();
-    }
+    this.core.shutdown(); // withdraws every IP: the network side applies that before the leave below
+    if (this.mlStarted) await this.network.leave(800);
+    await this.network.stop();
     await Promise.race([
       Promise.all([...this.informers.map((i) => i.stop()), this.configSource.stop(), l2status, configurationState]),
       new Promise((r) => setTimeout(r, 500).unref()),
@@ -496,6 +531,7 @@ export async function runCommand(argv: readonly string[], env: Readonly<Record<s
     ready: 'ready',
     failed: 'speaker failed',
     deadline: { ms: 2500, code: 0 }, // the contract: exit 0 within 3 s
+    failure: speaker.failure,
     afterStop: async () => probes?.close(),
   });
 }

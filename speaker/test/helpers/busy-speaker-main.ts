@@ -3,6 +3,8 @@
 // Arguments are `l2lb-speaker run`'s. Every 2 s prints one JSON line on stdout:
 //   {"event":"loopdelay","sinceMs":...,"p50Ms","p99Ms","maxMs","blocks":{"20":n,"50":n,"150":n},"worst":[{atMs,ms}...]}
 // with figures since the last SIGUSR2 (SIGUSR2 resets: the measurement starts after start-up).
+// `--block MS/EVERY` (first argument, not passed on): after SIGUSR2, the main thread spins for MS of every
+// EVERY ms, a stand-in for Kubernetes work that keeps the loop (a 10 000-Service relist parse) busy.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { runCommand } from '../../src/run/process.js';
 
@@ -52,6 +54,22 @@ setInterval(() => {
     })}\n`,
   );
 }, 2000).unref();
-process.on('SIGUSR2', reset);
+let args = process.argv.slice(2);
+const block = args[0] === '--block' ? /^(\d+)\/(\d+)$/.exec(args[1] ?? '') : null;
+if (args[0] === '--block') {
+  if (!block) throw new Error('--block takes MS/EVERY');
+  args = args.slice(2);
+}
+let blocking: NodeJS.Timeout | undefined;
+process.on('SIGUSR2', () => {
+  reset();
+  if (!block || blocking) return;
+  const [spinMs, everyMs] = [Number(block[1]), Number(block[2])];
+  blocking = setInterval(() => {
+    const until = performance.now() + spinMs;
+    while (performance.now() < until); // the block: nothing else on this thread runs meanwhile
+  }, everyMs);
+  blocking.unref();
+});
 
-process.exit(await runCommand(process.argv.slice(2)));
+process.exit(await runCommand(args));

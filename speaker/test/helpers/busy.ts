@@ -35,6 +35,8 @@ export interface BusyOptions {
   nodeUpdatesPerSec: number;
   /** Extra `l2lb-speaker run` arguments. */
   speakerArgs?: string[];
+  /** During the measurement, spin the speaker's main thread for `ms` of every `everyMs` (busy-speaker-main --block). */
+  block?: { ms: number; everyMs: number };
   log?: (line: string) => void;
 }
 
@@ -165,6 +167,7 @@ async function withBusyCluster<T>(o: BusyOptions, measure: (s: Started) => Promi
     const speaker = c.startProcess('n1', 'n1', process.execPath, [
       ...nodeArgs,
       SPEAKER_MAIN,
+      ...(o.block ? ['--block', `${o.block.ms}/${o.block.everyMs}`] : []),
       '--node-name',
       'n1',
       '--namespace',

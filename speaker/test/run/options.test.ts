@@ -31,6 +31,7 @@ describe('l2lb-speaker run flags', () => {
       mlProfile: 'fast',
       lbClass: '',
       ignoreExcludeLb: false,
+      networkThread: true,
       metricsHost: '0.0.0.0',
       metricsPort: 7472,
       logLevel: 'info',
@@ -59,6 +60,7 @@ describe('l2lb-speaker run flags', () => {
       '--lb-class',
       'c',
       '--ignore-exclude-lb',
+      '--network-thread=false',
       '--metrics-host',
       '127.0.0.1',
       '--metrics-port',
@@ -85,6 +87,7 @@ describe('l2lb-speaker run flags', () => {
       mlProfile: 'lan',
       lbClass: 'c',
       ignoreExcludeLb: true,
+      networkThread: false,
       metricsHost: '127.0.0.1',
       metricsPort: 0,
       logLevel: 'debug',
@@ -105,6 +108,7 @@ describe('l2lb-speaker run flags', () => {
       L2LB_ML_PROFILE: 'lan',
       L2LB_LB_CLASS: 'k',
       L2LB_IGNORE_EXCLUDE_LB: 'true',
+      L2LB_NETWORK_THREAD: '0',
       L2LB_METRICS_HOST: '::1',
       L2LB_METRICS_PORT: '9000',
       L2LB_LOG_LEVEL: 'warn',
@@ -123,6 +127,7 @@ describe('l2lb-speaker run flags', () => {
       mlProfile: 'lan',
       lbClass: 'k',
       ignoreExcludeLb: true,
+      networkThread: false,
       metricsHost: '::1',
       metricsPort: 9000,
       logLevel: 'warn',
@@ -130,8 +135,8 @@ describe('l2lb-speaker run flags', () => {
     });
     const l2 = ok([], { ...env, L2LB_NODE_NAME: 'lnode', L2LB_NAMESPACE: 'l2', L2LB_KUBECONFIG: '/l2kc' });
     assert.deepEqual([l2.nodeName, l2.namespace, l2.kubeconfig], ['lnode', 'l2', '/l2kc'], 'L2LB_ names win over MetalLB/KUBECONFIG');
-    const f = ok(['--node-name', 'flag', '--ml-bind-addr', '', '--ml-profile', 'fast', '--ignore-exclude-lb=false'], env);
-    assert.deepEqual([f.nodeName, f.mlBindAddr, f.mlProfile, f.ignoreExcludeLb], ['flag', undefined, 'fast', false]);
+    const f = ok(['--node-name', 'flag', '--ml-bind-addr', '', '--ml-profile', 'fast', '--ignore-exclude-lb=false', '--network-thread'], env);
+    assert.deepEqual([f.nodeName, f.mlBindAddr, f.mlProfile, f.ignoreExcludeLb, f.networkThread], ['flag', undefined, 'fast', false, true]);
   });
 
   it('bad values are rejected with a message naming the flag', () => {
@@ -147,6 +152,7 @@ describe('l2lb-speaker run flags', () => {
       [['--node-name', 'n', '--ml-labels', 'a=b,,'], /--ml-labels must be a label selector/],
       [['--node-name', 'n', '--ml-profile', 'wan'], /--ml-profile must be fast or lan/],
       [['--node-name', 'n', '--ignore-exclude-lb=maybe'], /--ignore-exclude-lb takes true or false/],
+      [['--node-name', 'n', '--network-thread=sometimes'], /--network-thread takes true or false/],
       [['--node-name', 'n', '--metrics-port', '-1'], /--metrics-port must be a port number 0-65535/],
       [['--node-name', 'n', '--log-level', 'trace'], /--log-level must be error, warn, info or debug/],
       [['--node-name', 'n', '--log-format', 'xml'], /--log-format must be json or text/],

@@ -1,0 +1,196 @@
+// The main thread's handle on the network thread (worker.ts): the same SpeakerNetwork as LocalNetwork,
+// over messages. Announce/withdraw are fire-and-forget (the worker applies them in order); interfaces
+// and members are kept from the worker's notices, so the core reads them synchronously; /metrics asks
+// the worker for a fresh copy of its figures at each scrape.
+import { EventEmitter } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import { errorText, type Logger } from '@l2lb/shared/log';
+import type { MemberInfo, MemberlistMetricsSource } from '@l2lb/memberlist';
+import type { AnnouncerStats } from '../l2/announcer.js';
+import type { FromNetwork, LogLevel, NetworkSnapshot, ReplyValue, ToNetwork } from './messages.js';
+import type { MemberlistSpec, NetworkEvents, SpeakerNetwork } from './network.js';
+
+const WORKER_URL = new URL('./worker.js', import.meta.url);
+/** A scrape waits this long for the worker's figures, then shows the last copy. */
+const SNAPSHOT_TIMEOUT_MS = 1000;
+/** Scrapes within this window share one copy. */
+const SNAPSHOT_REUSE_MS = 100;
+
+const EMPTY_SNAPSHOT: NetworkSnapshot = {
+  announcer: { ips: {}, drops: {}, interfaces: {} },
+  announced: [],
+  interfaces: [],
+  memberlist: { states: [], healthScore: 0, drops: [], stats: {} },
+};
+
+type Pending = { resolve: (v: ReplyValue | undefined) => void; reject: (e: Error) => void };
+type Request = ToNetwork extends infer M ? (M extends { id: number } ? Omit<M, 'id'> : never) : never;
+type Notice = Exclude<ToNetwork, { id: number }>;
+
+export class NetworkThread extends EventEmitter<NetworkEvents> implements SpeakerNetwork {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private knownInterfaces: string[] = [];
+  private knownMembers: MemberInfo[] = [];
+  private copy: NetworkSnapshot = EMPTY_SNAPSHOT;
+  private copyAt = -Infinity;
+  private copying: Promise<void> | undefined;
+  private stopping = false;
+  private exited = false;
+  readonly memberlistMetrics: MemberlistMetricsSource;
+
+  constructor(
+    private readonly log: Logger,
+    logLevel: LogLevel = 'info',
+  ) {
+    super();
+    this.worker = new Worker(WORKER_URL, { workerData: { logLevel }, stdout: false, stderr: false });
+    this.worker.on('message', (m: FromNetwork) => this.onMessage(m));
+    this.worker.on('error', (e) => this.failed(`the network thread failed: ${errorText(e, { stack: true })}`));
+    this.worker.on('exit', (code) => {
+      this.exited = true;
+      for (const p of this.pending.values()) p.reject(new Error(`the network thread exited (code ${code})`));
+      this.pending.clear();
+      if (!this.stopping) this.failed(`the network thread exited (code ${code})`);
+    });
+    const self = (): NetworkSnapshot['memberlist'] => this.copy.memberlist;
+    this.memberlistMetrics = {
+      allNodes: () => self().states.map((state) => ({ state })),
+      healthScore: () => self().healthScore,
+      get drops() {
+        return new Map(self().drops);
+      },
+      get stats() {
+        return self().stats;
+      },
+      refresh: () => this.refresh(),
+    };
+  }
+
+  private failed(message: string): void {
+    this.log.error(message);
+    this.emit('fatal', new Error(message));
+  }
+
+  private onMessage(m: FromNetwork): void {
+    switch (m.t) {
+      case 'reply': {
+        const p = this.pending.get(m.id);
+        this.pending.delete(m.id);
+        if (m.error !== undefined) p?.reject(new Error(m.error));
+        else p?.resolve(m.value);
+        return;
+      }
+      case 'link':
+        this.knownInterfaces = m.interfaces;
+        this.emit('link', m.event);
+        return;
+      case 'conflict':
+        this.emit('conflict', m.event);
+        return;
+      case 'members':
+        this.knownMembers = m.event.members;
+        this.emit('members', m.event);
+        return;
+      case 'log':
+        this.log[m.level](m.message, { ...m.meta, timestamp: m.timestamp });
+        return;
+    }
+  }
+
+  private notify(m: Notice): void {
+    if (!this.exited) this.worker.postMessage(m);
+  }
+
+  private request(m: Request): Promise<ReplyValue | undefined> {
+    if (this.exited) return Promise.reject(new Error('the network thread is not running'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...m, id });
+    });
+  }
+
+  async start(): Promise<void> {
+    const v = await this.request({ t: 'start' });
+    if (v?.kind === 'started') this.knownInterfaces = v.interfaces;
+  }
+
+  announce(ip: string, interfaces: readonly string[]): void {
+    this.notify({ t: 'announce', ip, interfaces: [...interfaces] });
+  }
+
+  withdraw(ip: string): void {
+    this.notify({ t: 'withdraw', ip });
+  }
+
+  reassert(ip: string): void {
+    this.notify({ t: 'reassert', ip });
+  }
+
+  setExclude(exclude: readonly RegExp[] | undefined): void {
+    this.notify({ t: 'exclude', exclude: exclude ? [...exclude] : undefined });
+  }
+
+  interfaces(): string[] {
+    return [...this.knownInterfaces];
+  }
+
+  announced(): string[] {
+    return this.copy.announced;
+  }
+
+  stats(): AnnouncerStats {
+    return this.copy.announcer;
+  }
+
+  /** A fresh copy of the worker's figures (shared by the scrapes of one moment; the last one on timeout). */
+  refresh(): Promise<void> {
+    if (performance.now() - this.copyAt < SNAPSHOT_REUSE_MS) return Promise.resolve();
+    this.copying ??= new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, SNAPSHOT_TIMEOUT_MS);
+      this.request({ t: 'snapshot' })
+        .then((v) => {
+          if (v?.kind === 'snapshot') {
+            this.copy = v.snapshot;
+            this.copyAt = performance.now();
+          }
+        })
+        .catch(() => undefined)
+        .finally(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+    }).finally(() => {
+      this.copying = undefined;
+    });
+    return this.copying;
+  }
+
+  async startMemberlist(spec: MemberlistSpec): Promise<void> {
+    await this.request({ t: 'memberlist', spec });
+  }
+
+  members(): MemberInfo[] {
+    return this.knownMembers;
+  }
+
+  join(target: { ip: string; port: number }, done: (contacted: number, errors: string[]) => void): void {
+    this.request({ t: 'join', target }).then(
+      (v) => (v?.kind === 'joined' ? done(v.contacted, v.errors) : done(0, ['no answer from the network thread'])),
+      (e: unknown) => done(0, [errorText(e)]),
+    );
+  }
+
+  async leave(timeoutMs: number): Promise<void> {
+    await this.request({ t: 'leave', timeoutMs }).catch(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    await this.request({ t: 'stop' }).catch((e: unknown) => this.log.warn(`network thread stop: ${errorText(e)}`));
+    await this.worker.terminate();
+  }
+}

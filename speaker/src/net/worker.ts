@@ -1,0 +1,99 @@
+// The speaker's network thread (a worker_thread): a LocalNetwork on the real sockets, driven by the
+// main thread's messages. Its own work is tiny (acks, the ARP reflex, gratuitous bursts), so the kernel
+// runs it promptly however busy the main thread's Kubernetes side is.
+import { parentPort, workerData } from 'node:worker_threads';
+import { errorText, type Logger } from '@l2lb/shared/log';
+import { Announcer } from '../l2/announcer.js';
+import { nativeListInterfaces, nativeSocketFactory, nativeWatchLinks } from '../l2/native.js';
+import type { FromNetwork, LogLevel, NetworkSnapshot, NetworkThreadData, ReplyValue, ToNetwork } from './messages.js';
+import { LocalNetwork } from './network.js';
+
+const port = parentPort;
+if (!port) throw new Error('speaker/src/net/worker.js runs only as a worker thread');
+const data = workerData as NetworkThreadData;
+const send = (m: FromNetwork): void => port.postMessage(m);
+
+const RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
+/** Log lines go to the main thread's logger, with the time they happened here. */
+function threadLogger(component: string): Logger {
+  const at =
+    (level: LogLevel) =>
+    (message: string, meta?: Record<string, unknown>): void => {
+      if (RANK[level] > RANK[data.logLevel]) return;
+      send({ t: 'log', level, message, meta: { ...meta, component }, timestamp: new Date().toISOString() });
+    };
+  return { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug') };
+}
+
+const announcer = new Announcer({
+  socketFactory: nativeSocketFactory(),
+  listInterfaces: nativeListInterfaces,
+  watchLinks: nativeWatchLinks,
+  logger: threadLogger('l2-announcer'),
+});
+const network = new LocalNetwork(announcer, threadLogger('memberlist'));
+network.on('link', (event) => send({ t: 'link', event, interfaces: network.interfaces() }));
+network.on('conflict', (event) => send({ t: 'conflict', event }));
+network.on('members', (event) => send({ t: 'members', event }));
+
+function snapshot(): NetworkSnapshot {
+  const ml = network.memberlistMetrics;
+  return {
+    announcer: network.stats(),
+    announced: network.announced(),
+    interfaces: network.interfaces(),
+    memberlist: { states: ml.allNodes().map((n) => n.state), healthScore: ml.healthScore(), drops: [...ml.drops], stats: { ...ml.stats } },
+  };
+}
+
+function answer(id: number, work: () => Promise<ReplyValue>): void {
+  work().then(
+    (value) => send({ t: 'reply', id, value }),
+    (e: unknown) => send({ t: 'reply', id, error: errorText(e) }),
+  );
+}
+
+port.on('message', (m: ToNetwork) => {
+  switch (m.t) {
+    case 'start':
+      return answer(m.id, async () => {
+        await network.start();
+        return { kind: 'started', interfaces: network.interfaces() };
+      });
+    case 'announce':
+      network.announce(m.ip, m.interfaces);
+      return;
+    case 'withdraw':
+      network.withdraw(m.ip);
+      return;
+    case 'reassert':
+      network.reassert(m.ip);
+      return;
+    case 'exclude':
+      network.setExclude(m.exclude);
+      return;
+    case 'memberlist':
+      return answer(m.id, async () => {
+        await network.startMemberlist(m.spec);
+        return { kind: 'done' };
+      });
+    case 'join':
+      return answer(
+        m.id,
+        () => new Promise<ReplyValue>((resolve) => network.join(m.target, (contacted, errors) => resolve({ kind: 'joined', contacted, errors }))),
+      );
+    case 'leave':
+      return answer(m.id, async () => {
+        await network.leave(m.timeoutMs);
+        return { kind: 'done' };
+      });
+    case 'snapshot':
+      return answer(m.id, async () => ({ kind: 'snapshot', snapshot: snapshot() }));
+    case 'stop':
+      return answer(m.id, async () => {
+        await network.stop();
+        // Nothing may keep the thread alive after this: the main thread ends it.
+        return { kind: 'done' };
+      });
+  }
+});
