@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import type { KubeClient } from '@l2lb/shared/kube/client';
 import { Resources } from '@l2lb/shared/kube/types';
 import { Announcer } from '../../src/l2/announcer.js';
+import { parseIp, parseMac } from '../../src/l2/addr.js';
+import { buildGratuitousArp } from '../../src/l2/arp.js';
 import { parseRunArgs, type RunOptions } from '../../src/run/options.js';
 import { SpeakerProcess } from '../../src/run/process.js';
 import { FakeNet, iface } from '../l2/fakes.js';
@@ -68,6 +70,21 @@ describe('speaker process edge (embedded API server, fake sockets, no root)', fu
     const metrics = await speaker.registry.metrics();
     assert.match(metrics, /l2lb_speaker_announced\{service="default\/web",protocol="layer2",node="me",ip="10\.250\.0\.5"\} 1/);
     assert.match(metrics, /l2lb_kube_informer_synced\{informer="services"\} 1/);
+  });
+
+  it('another host answering for an announced IP: an IPConflict Warning Event on its Service, once a minute per MAC', async () => {
+    const arp = net.open('eth0', 'arp');
+    const claim = (mac: string): void => arp.deliver(buildGratuitousArp(parseMac(mac), parseIp('10.250.0.5')));
+    claim('02:00:00:00:0b:02');
+    const ev = await waitFor(async () => (await events('IPConflict'))[0], { timeoutMs: 5000, what: 'the IPConflict Event' });
+    assert.equal(ev.type, 'Warning');
+    assert.equal(ev.regarding?.name, 'web');
+    assert.match(ev.note ?? '', /another host \(MAC 02:00:00:00:0b:02\) also answers for 10\.250\.0\.5 on eth0 .* while node "me" announces it/);
+    claim('02:00:00:00:0b:02'); // the same host again: counted, no new Event within the minute
+    claim('02:00:00:00:0b:03'); // another host: its own Event
+    await waitFor(async () => (await events('IPConflict')).some((e) => /0b:03/.test(e.note ?? '')), { timeoutMs: 5000, what: 'the second host' });
+    assert.equal((await events('IPConflict')).filter((e) => /0b:02/.test(e.note ?? '')).length, 1);
+    assert.deepEqual(announcer.announced(), ['10.250.0.5'], 'a conflict does not make this node give the IP up');
   });
 
   it('an invalid ConfigMap keeps the last valid configuration', async () => {
