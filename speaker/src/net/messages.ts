@@ -22,6 +22,8 @@ export interface NetworkSnapshot {
   announced: string[];
   interfaces: string[];
   memberlist: { states: NodeStateName[]; healthScore: number; drops: Array<[string, number]>; stats: Record<string, number> };
+  /** The network thread's own hold-ups: the longest since it started, and how many exceeded 100 ms. */
+  heldUp: { maxMs: number; over100: number };
 }
 
 export type ReplyValue =

@@ -4,6 +4,7 @@
 // the worker for a fresh copy of its figures at each scrape.
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { errorText, type Logger } from '@l2lb/shared/log';
 import type { MemberInfo, MemberlistMetricsSource } from '@l2lb/memberlist';
 import type { AnnouncerStats } from '../l2/announcer.js';
@@ -21,6 +22,7 @@ const EMPTY_SNAPSHOT: NetworkSnapshot = {
   announced: [],
   interfaces: [],
   memberlist: { states: [], healthScore: 0, drops: [], stats: {} },
+  heldUp: { maxMs: 0, over100: 0 },
 };
 
 type Pending = { resolve: (v: ReplyValue | undefined) => void; reject: (e: Error) => void };
@@ -32,6 +34,8 @@ export class NetworkThread extends EventEmitter<NetworkEvents> implements Speake
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private knownInterfaces: string[] = [];
+  /** What the worker was last told per announced IP: its interfaces, joined. */
+  private readonly sent = new Map<string, string>();
   private knownMembers: MemberInfo[] = [];
   private copy: NetworkSnapshot = EMPTY_SNAPSHOT;
   private copyAt = -Infinity;
@@ -118,10 +122,16 @@ export class NetworkThread extends EventEmitter<NetworkEvents> implements Speake
   }
 
   announce(ip: string, interfaces: readonly string[]): void {
+    // The core re-announces every Service it still wins on each reconcile (thousands per relist); only a
+    // change crosses over, or the worker would spend its turns on no-ops while ARP requests wait.
+    const key = interfaces.join(',');
+    if (this.sent.get(ip) === key) return;
+    this.sent.set(ip, key);
     this.notify({ t: 'announce', ip, interfaces: [...interfaces] });
   }
 
   withdraw(ip: string): void {
+    if (!this.sent.delete(ip)) return;
     this.notify({ t: 'withdraw', ip });
   }
 
@@ -143,6 +153,11 @@ export class NetworkThread extends EventEmitter<NetworkEvents> implements Speake
 
   stats(): AnnouncerStats {
     return this.copy.announcer;
+  }
+
+  /** The network thread's hold-ups (from the last copy; refresh() first for a fresh one). */
+  heldUp(): NetworkSnapshot['heldUp'] {
+    return this.copy.heldUp;
   }
 
   /** A fresh copy of the worker's figures (shared by the scrapes of one moment; the last one on timeout). */
@@ -193,4 +208,29 @@ export class NetworkThread extends EventEmitter<NetworkEvents> implements Speake
     await this.request({ t: 'stop' }).catch((e: unknown) => this.log.warn(`network thread stop: ${errorText(e)}`));
     await this.worker.terminate();
   }
+}
+
+/** How long the network thread itself could not run (its own work, or a CPU-starved node). */
+export function registerNetworkThreadMetrics(thread: NetworkThread, registry: Registry): void {
+  new Gauge({
+    name: 'l2lb_speaker_network_thread_held_up_max_seconds',
+    help: 'Longest time the network thread (memberlist, ARP/NDP) could not run since the speaker started',
+    registers: [registry],
+    async collect() {
+      await thread.refresh();
+      this.set(thread.heldUp().maxMs / 1000);
+    },
+  });
+  let seen = 0;
+  new Counter({
+    name: 'l2lb_speaker_network_thread_held_up_total',
+    help: 'Times the network thread could not run for more than 100 ms (peers may suspect this node meanwhile)',
+    registers: [registry],
+    async collect() {
+      await thread.refresh();
+      const n = thread.heldUp().over100;
+      if (n > seen) this.inc(n - seen);
+      seen = n;
+    },
+  });
 }

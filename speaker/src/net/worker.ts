@@ -36,6 +36,29 @@ network.on('link', (event) => send({ t: 'link', event, interfaces: network.inter
 network.on('conflict', (event) => send({ t: 'conflict', event }));
 network.on('members', (event) => send({ t: 'members', event }));
 
+// How long this thread could not run: a 20 ms tick that arrives late was held up by this thread's own
+// work or by the machine (CPU starved). Shown in /metrics; a hold-up beyond 100 ms is logged (once per 10 s).
+const TICK_MS = 20;
+const HELD_LOG_MS = 100;
+const held = { maxMs: 0, over100: 0, lastLogAt: -Infinity, unlogged: 0 };
+let lastTick = performance.now();
+setInterval(() => {
+  const now = performance.now();
+  const heldMs = now - lastTick - TICK_MS;
+  lastTick = now;
+  if (heldMs > held.maxMs) held.maxMs = heldMs;
+  if (heldMs <= HELD_LOG_MS) return;
+  held.over100++;
+  held.unlogged++;
+  if (now - held.lastLogAt < 10_000) return;
+  held.lastLogAt = now;
+  threadLogger('network-thread').warn(`the network thread was held up for ${Math.round(heldMs)} ms (memberlist acks and ARP replies waited)`, {
+    heldMs: Math.round(heldMs),
+    sinceLastLine: held.unlogged,
+  });
+  held.unlogged = 0;
+}, TICK_MS).unref();
+
 function snapshot(): NetworkSnapshot {
   const ml = network.memberlistMetrics;
   return {
@@ -43,6 +66,7 @@ function snapshot(): NetworkSnapshot {
     announced: network.announced(),
     interfaces: network.interfaces(),
     memberlist: { states: ml.allNodes().map((n) => n.state), healthScore: ml.healthScore(), drops: [...ml.drops], stats: { ...ml.stats } },
+    heldUp: { maxMs: held.maxMs, over100: held.over100 },
   };
 }
 

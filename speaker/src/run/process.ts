@@ -20,7 +20,7 @@ import { EXCLUDE_L2_CONFIGMAP, parseExcludeL2, type ExcludeL2 } from '../l2/excl
 import { registerAnnouncerMetrics } from '../l2/metrics.js';
 import { nativeListInterfaces, nativeSocketFactory, nativeWatchLinks } from '../l2/native.js';
 import { LocalNetwork, type SpeakerNetwork } from '../net/network.js';
-import { NetworkThread } from '../net/thread.js';
+import { NetworkThread, registerNetworkThreadMetrics } from '../net/thread.js';
 import { SpeakerCore } from './core.js';
 import { L2LB_MEMBER_META, advertisementsWithPreferences, foreignMembers, mixedClusterWarning } from './mixed.js';
 import { startL2StatusWriter, type L2StatusHandle } from './l2status-process.js';
@@ -118,6 +118,7 @@ export class SpeakerProcess {
             log.child({ component: 'memberlist' }),
           );
     registerAnnouncerMetrics(this.network, this.registry);
+    if (this.network instanceof NetworkThread) registerNetworkThreadMetrics(this.network, this.registry);
     this.events = new EventRecorder(client, { controller: 'l2lb.io/speaker', instance: run.nodeName, logger: kubeLog });
     this.core = new SpeakerCore({
       node: run.nodeName,

@@ -257,12 +257,16 @@ export async function runBusy(o: BusyOptions): Promise<BusyResult> {
       { timeoutMs: 10_000, what: 'the speaker loop-delay figures' },
     );
     const t1 = Date.now();
+    // The network thread logs when it could not run for > 100 ms (at most one line per 10 s, with a count).
+    const heldLines = speaker.lines.filter((x) => x['component'] === 'network-thread' && Number(x['receivedAt']) >= t0 && Number(x['receivedAt']) <= t1);
+    for (const l of heldLines) log(`speaker n1: ${String(l['message'])} (${Number(l['sinceLastLine'])} such hold-ups since its previous line)`);
 
     const about = (l: JsonLine): boolean =>
       (l['node'] as { name?: string } | undefined)?.name === 'n1' && Number(l['receivedAt']) >= t0 && Number(l['receivedAt']) <= t1;
     const falseDeaths: Record<string, number> = {};
     const suspicions: Record<string, number> = {};
     for (const [peer, a] of agents) {
+      for (const l of a.lines.filter((x) => x['ev'] === 'leave' && about(x))) log(`${peer} saw n1 leave (${String(l['reason'])}) at ${String(l['ts'])}`);
       falseDeaths[peer] = a.lines.filter((l) => l['ev'] === 'leave' && about(l)).length;
       suspicions[peer] = a.lines.filter((l) => l['ev'] === 'suspect' && about(l)).length;
     }
