@@ -3,13 +3,17 @@ import type { MemberInfo, NodeStateName } from '@l2lb/memberlist';
 import type { AnnouncerStats, ConflictEvent } from '../l2/announcer.js';
 import type { LinkEvent, MemberlistSpec, MembersEvent } from './network.js';
 
-/** Main → network thread. Those with an `id` are answered by a `reply` with the same id. */
-export type ToNetwork =
-  | { t: 'start'; id: number }
+/** Announcement changes: sent in batches (one per main-thread task), applied by the worker in one task. */
+export type AnnouncerOp =
   | { t: 'announce'; ip: string; interfaces: readonly string[] }
   | { t: 'withdraw'; ip: string }
   | { t: 'reassert'; ip: string }
-  | { t: 'exclude'; exclude: readonly RegExp[] | undefined }
+  | { t: 'exclude'; exclude: readonly RegExp[] | undefined };
+
+/** Main → network thread. Those with an `id` are answered by a `reply` with the same id. */
+export type ToNetwork =
+  | { t: 'start'; id: number }
+  | { t: 'ops'; ops: AnnouncerOp[] }
   | { t: 'memberlist'; id: number; spec: MemberlistSpec }
   | { t: 'join'; id: number; target: { ip: string; port: number } }
   | { t: 'leave'; id: number; timeoutMs: number }

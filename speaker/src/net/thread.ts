@@ -8,7 +8,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { errorText, type Logger } from '@l2lb/shared/log';
 import type { MemberInfo, MemberlistMetricsSource } from '@l2lb/memberlist';
 import type { AnnouncerStats } from '../l2/announcer.js';
-import type { FromNetwork, LogLevel, NetworkSnapshot, ReplyValue, ToNetwork } from './messages.js';
+import type { AnnouncerOp, FromNetwork, LogLevel, NetworkSnapshot, ReplyValue, ToNetwork } from './messages.js';
 import type { MemberlistSpec, NetworkEvents, SpeakerNetwork } from './network.js';
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
@@ -27,7 +27,6 @@ const EMPTY_SNAPSHOT: NetworkSnapshot = {
 
 type Pending = { resolve: (v: ReplyValue | undefined) => void; reject: (e: Error) => void };
 type Request = ToNetwork extends infer M ? (M extends { id: number } ? Omit<M, 'id'> : never) : never;
-type Notice = Exclude<ToNetwork, { id: number }>;
 
 export class NetworkThread extends EventEmitter<NetworkEvents> implements SpeakerNetwork {
   private readonly worker: Worker;
@@ -36,6 +35,7 @@ export class NetworkThread extends EventEmitter<NetworkEvents> implements Speake
   private knownInterfaces: string[] = [];
   /** What the worker was last told per announced IP: its interfaces, joined. */
   private readonly sent = new Map<string, string>();
+  private outbox: AnnouncerOp[] = [];
   private knownMembers: MemberInfo[] = [];
   private copy: NetworkSnapshot = EMPTY_SNAPSHOT;
   private copyAt = -Infinity;
@@ -103,12 +103,27 @@ export class NetworkThread extends EventEmitter<NetworkEvents> implements Speake
     }
   }
 
-  private notify(m: Notice): void {
-    if (!this.exited) this.worker.postMessage(m);
+  /**
+   * Queues an announcement change; the queue goes over in one message at the end of this task. A relist
+   * pass slice changes hundreds of IPs: one message each cost the worker one ARP reflex table rebuild
+   * each (the table is rebuilt once per task there), which held its turns while ARP requests waited.
+   */
+  private notify(op: AnnouncerOp): void {
+    if (this.exited) return;
+    this.outbox.push(op);
+    if (this.outbox.length === 1) queueMicrotask(() => this.flush());
+  }
+
+  private flush(): void {
+    if (this.outbox.length === 0 || this.exited) return;
+    const ops = this.outbox;
+    this.outbox = [];
+    this.worker.postMessage({ t: 'ops', ops } satisfies ToNetwork);
   }
 
   private request(m: Request): Promise<ReplyValue | undefined> {
     if (this.exited) return Promise.reject(new Error('the network thread is not running'));
+    this.flush(); // queued changes first: a leave must follow the withdrawals before it
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });

@@ -5,7 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { errorText, type Logger } from '@l2lb/shared/log';
 import { Announcer } from '../l2/announcer.js';
 import { nativeListInterfaces, nativeSocketFactory, nativeWatchLinks } from '../l2/native.js';
-import type { FromNetwork, LogLevel, NetworkSnapshot, NetworkThreadData, ReplyValue, ToNetwork } from './messages.js';
+import type { AnnouncerOp, FromNetwork, LogLevel, NetworkSnapshot, NetworkThreadData, ReplyValue, ToNetwork } from './messages.js';
 import { LocalNetwork } from './network.js';
 
 const port = parentPort;
@@ -77,6 +77,23 @@ function answer(id: number, work: () => Promise<ReplyValue>): void {
   );
 }
 
+function apply(op: AnnouncerOp): void {
+  switch (op.t) {
+    case 'announce':
+      network.announce(op.ip, op.interfaces);
+      return;
+    case 'withdraw':
+      network.withdraw(op.ip);
+      return;
+    case 'reassert':
+      network.reassert(op.ip);
+      return;
+    case 'exclude':
+      network.setExclude(op.exclude);
+      return;
+  }
+}
+
 port.on('message', (m: ToNetwork) => {
   switch (m.t) {
     case 'start':
@@ -84,17 +101,9 @@ port.on('message', (m: ToNetwork) => {
         await network.start();
         return { kind: 'started', interfaces: network.interfaces() };
       });
-    case 'announce':
-      network.announce(m.ip, m.interfaces);
-      return;
-    case 'withdraw':
-      network.withdraw(m.ip);
-      return;
-    case 'reassert':
-      network.reassert(m.ip);
-      return;
-    case 'exclude':
-      network.setExclude(m.exclude);
+    case 'ops':
+      // One task for the whole batch: the announcer rebuilds the ARP reflex table once, after it.
+      for (const op of m.ops) apply(op);
       return;
     case 'memberlist':
       return answer(m.id, async () => {

@@ -62,7 +62,8 @@ export interface BusyResult {
   falseDeaths: Record<string, number>;
   suspicions: Record<string, number>;
   acks: { speaker: Distribution; reference: Distribution };
-  arp: { speaker: Distribution; kernel: Distribution };
+  /** kernel: n2's kernel (an idle node); n1Kernel: the busy speaker's own node kernel, the same path as the VIP's replies. */
+  arp: { speaker: Distribution; kernel: Distribution; n1Kernel: Distribution };
   load: { seconds: number; serviceUpdates: number; nodeUpdates: number; labelFlips: number; relists: number; errors: number };
   announced: number;
   startupMs: number;
@@ -238,6 +239,7 @@ export async function runBusy(o: BusyOptions): Promise<BusyResult> {
     const arpArgs = [arpCount, String(arpIntervalMs * 1000), '1000', String(o.seconds)];
     const arpVip = c.startProcess('arp-vip', 'cl', prober, ['latency', 'eth0', '10.213.0.31', vip, ...arpArgs]);
     const arpKernel = c.startProcess('arp-kernel', 'cl', prober, ['latency', 'eth0', '10.213.0.32', ADDR.n2, ...arpArgs]);
+    const arpN1Kernel = c.startProcess('arp-n1-kernel', 'cl', prober, ['latency', 'eth0', '10.213.0.33', ADDR.n1, ...arpArgs]);
     log(
       `load on for ${o.seconds} s: ${o.churnPerSec} Service updates/s, a forced relist every ${o.relistMs} ms, ${o.nodeUpdatesPerSec} Node updates/s; probing ${vip} (ARP) and n1's memberlist port`,
     );
@@ -246,6 +248,7 @@ export async function runBusy(o: BusyOptions): Promise<BusyResult> {
       exited(pinger, window, 'the memberlist pinger'),
       exited(arpVip, window, 'the ARP prober (VIP)'),
       exited(arpKernel, window, 'the ARP prober (kernel)'),
+      exited(arpN1Kernel, window, "the ARP prober (n1's kernel)"),
     ]);
     const load = await waitFor(() => lastLine(api, 'load'), { timeoutMs: 30_000, what: 'the API server load summary' });
     // The speaker prints its loop figures (since t0) every 2 s; take one that covers the whole window.
@@ -270,7 +273,10 @@ export async function runBusy(o: BusyOptions): Promise<BusyResult> {
       falseDeaths[peer] = a.lines.filter((l) => l['ev'] === 'leave' && about(l)).length;
       suspicions[peer] = a.lines.filter((l) => l['ev'] === 'suspect' && about(l)).length;
     }
-    const pings = lastLine(pinger, 'pings')?.['targets'] as { target: string; rtts: number[]; lost: number }[] | undefined;
+    const pings = lastLine(pinger, 'pings')?.['targets'] as
+      { target: string; rtts: number[]; lost: number; slow?: { sentAt: string; ms: number }[] }[] | undefined;
+    for (const t of pings ?? [])
+      if (t.slow?.length) log(`acks over 100 ms from ${t.target}: ${t.slow.map((x) => `${x.sentAt.slice(11, 23)} ${x.ms} ms`).join(', ')}`);
     const ackOf = (ip: string): Distribution => {
       const t = pings?.find((p) => p.target.startsWith(`${ip}:`));
       return t ? distribution(t.rtts, t.lost) : distribution([], NaN);
@@ -293,7 +299,7 @@ export async function runBusy(o: BusyOptions): Promise<BusyResult> {
       falseDeaths,
       suspicions,
       acks: { speaker: ackOf(ADDR.n1), reference: ackOf(ADDR.n2) },
-      arp: { speaker: arpOf(arpVip), kernel: arpOf(arpKernel) },
+      arp: { speaker: arpOf(arpVip), kernel: arpOf(arpKernel), n1Kernel: arpOf(arpN1Kernel) },
       load: load as unknown as BusyResult['load'],
       announced: announcing(),
       startupMs,
@@ -360,5 +366,6 @@ export function describeBusy(r: BusyResult): string[] {
     `memberlist ack RTT, idle agent n2 (reference, same moments): ${d(r.acks.reference)}`,
     `ARP reply, speaker n1 VIP: ${d(r.arp.speaker)}`,
     `ARP reply, kernel of n2 (reference, same moments): ${d(r.arp.kernel)}`,
+    `ARP reply, kernel of n1 (the busy node's own kernel: same wire and CPU as the VIP's replies): ${d(r.arp.n1Kernel)}`,
   ];
 }

@@ -18,7 +18,7 @@ if (!bind || secret === undefined || !(seconds > 0) || !(intervalMs > 0) || targ
 const TIMEOUT_MS = 2000;
 const targets = targetArgs.map((t) => {
   const i = t.lastIndexOf(':');
-  return { ip: t.slice(0, i), port: Number(t.slice(i + 1)), rtts: [] as number[], lost: 0 };
+  return { ip: t.slice(0, i), port: Number(t.slice(i + 1)), rtts: [] as number[], lost: 0, slow: [] as { sentAt: string; ms: number }[] };
 });
 const wire = defaultWireOptions({ keyring: secret === '' ? null : new Keyring([metallbKey(secret)]) });
 const sock = dgram.createSocket('udp4');
@@ -32,6 +32,9 @@ sock.on('message', (buf) => {
     clearTimeout(p.timer);
     pending.delete(m.msg.seqNo);
     p.target.rtts.push(now - p.at);
+    // When the slow ones were sent (wall clock), to line them up with the target's own logs.
+    if (now - p.at > 100 && p.target.slow.length < 50)
+      p.target.slow.push({ sentAt: new Date(Date.now() - (now - p.at)).toISOString(), ms: Math.round(now - p.at) });
   }
 });
 await new Promise<void>((r) => sock.bind(0, bind, () => r()));
@@ -55,7 +58,7 @@ setTimeout(() => {
   clearInterval(ticker);
   setTimeout(() => {
     process.stdout.write(
-      `${JSON.stringify({ event: 'pings', targets: targets.map((t) => ({ target: `${t.ip}:${t.port}`, rtts: t.rtts.map((x) => Math.round(x * 100) / 100), lost: t.lost })) })}\n`,
+      `${JSON.stringify({ event: 'pings', targets: targets.map((t) => ({ target: `${t.ip}:${t.port}`, rtts: t.rtts.map((x) => Math.round(x * 100) / 100), lost: t.lost, slow: t.slow })) })}\n`,
     );
     sock.close();
     process.exit(0);
