@@ -11,9 +11,12 @@ import { describeBusy, runBusy } from '../test/helpers/busy.js';
 
 const TARGETS = { falseDeaths: 0, ackP99Ms: 10, arpP99Ms: 10, loopMaxMs: 150 };
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '600' }, 'single-thread': { type: 'boolean', default: false } }, strict: false });
+const { values } = parseArgs({
+  options: { seconds: { type: 'string', default: '600' }, 'single-thread': { type: 'string', default: 'false' } },
+  strict: false,
+});
 // --single-thread: the speaker as before the network thread (--network-thread=false), for comparison.
-const speakerArgs = values['single-thread'] === true ? ['--network-thread=false'] : [];
+const speakerArgs = values['single-thread'] === 'true' ? ['--network-thread=false'] : [];
 const seconds = Number(values['seconds']);
 if (!(seconds >= 5)) {
   console.error(`busy: --seconds must be a number >= 5 (got ${String(values['seconds'])})`);
