@@ -7,7 +7,7 @@ import { Informer } from '@l2lb/shared/kube/informer';
 import { errorText, type Logger } from '@l2lb/shared/log';
 import { Resources, type KubeObject } from '@l2lb/shared/kube/types';
 import type { SpeakerCore } from './core.js';
-import { GENERATE_NAME, L2StatusWriter, type L2StatusApi } from './l2status.js';
+import { GENERATE_NAME, L2StatusWriter, readL2Status, type L2StatusApi } from './l2status.js';
 import { keyOf, parseService } from './views.js';
 
 /** Every Service is re-checked this often: objects of Services deleted while their owner was down go. */
@@ -70,6 +70,7 @@ export async function startL2StatusWriter(o: L2StatusProcessOptions): Promise<L2
     node: o.node,
     api: l2StatusApi(o.client, o.namespace),
     cache: () => informer?.list(o.namespace) ?? [],
+    cacheOf: (key) => [...(byService.get(key)?.values() ?? [])],
     serviceExists: (k) => o.core.hasService(k),
     announced: (k) => o.core.announcedInterfaces(k),
     decided: (k) => o.core.decided(k),
@@ -77,6 +78,27 @@ export async function startL2StatusWriter(o: L2StatusProcessOptions): Promise<L2
     onWrite: (op, ok) => writes.inc({ op, result: ok ? 'ok' : 'error' }),
   });
   let informer: Informer<KubeObject> | undefined;
+  // The informer's objects by Service, kept from its events (a relist hands over its differences as events too).
+  const byService = new Map<string, Map<string, KubeObject>>();
+  const serviceOfName = new Map<string, string>();
+  const unindex = (name: string): void => {
+    const key = serviceOfName.get(name);
+    if (key === undefined) return;
+    serviceOfName.delete(name);
+    const objects = byService.get(key);
+    objects?.delete(name);
+    if (objects?.size === 0) byService.delete(key);
+  };
+  const index = (x: KubeObject): void => {
+    const s = readL2Status(x);
+    if (!s) return;
+    unindex(s.name);
+    if (s.service === undefined) return;
+    serviceOfName.set(s.name, s.service);
+    let objects = byService.get(s.service);
+    if (!objects) byService.set(s.service, (objects = new Map()));
+    objects.set(s.name, x);
+  };
   const timers = new Set<NodeJS.Timeout>();
   let stopped = false;
   const later = (ms: number, fn: () => void): void => {
@@ -114,9 +136,19 @@ export async function startL2StatusWriter(o: L2StatusProcessOptions): Promise<L2
     });
     informer = inf;
     inf
-      .on('add', (x: KubeObject) => writer.cacheChanged(x))
-      .on('update', (x: KubeObject) => writer.cacheChanged(x))
-      .on('delete', (x: KubeObject) => writer.cacheDeleted(x));
+      .on('add', (x: KubeObject) => {
+        index(x);
+        writer.cacheChanged(x);
+      })
+      .on('update', (x: KubeObject) => {
+        index(x);
+        writer.cacheChanged(x);
+      })
+      .on('delete', (x: KubeObject) => {
+        const name = readL2Status(x)?.name;
+        if (name !== undefined) unindex(name);
+        writer.cacheDeleted(x);
+      });
     inf.start();
     await inf.waitForSync();
     if (stopped || o.stopping()) return;

@@ -144,6 +144,11 @@ export interface L2StatusWriterOptions {
   readonly api: L2StatusApi;
   /** Every cached ServiceL2Status object in the speaker's namespace. */
   readonly cache: () => readonly KubeObject[];
+  /**
+   * The cached objects of one Service (an index kept beside the cache). Without it each write scans the
+   * whole cache: quadratic in announced Services (1.7 s of CPU in 38 s of the busy-speaker profile).
+   */
+  readonly cacheOf?: (serviceKey: string) => readonly KubeObject[];
   readonly serviceExists: (key: string) => boolean;
   /** Current announcement of a Service by this node (interfaces, [] = all), undefined when not announced. */
   readonly announced: (key: string) => readonly string[] | undefined;
@@ -282,10 +287,7 @@ export class L2StatusWriter {
   }
 
   private async write(key: string): Promise<void> {
-    const cached = this.options
-      .cache()
-      .map(readL2Status)
-      .filter((s): s is L2StatusObject => s?.service === key);
+    const cached = (this.options.cacheOf?.(key) ?? this.options.cache()).map(readL2Status).filter((s): s is L2StatusObject => s?.service === key);
     const actions = planL2Status({
       node: this.options.node,
       service: key,

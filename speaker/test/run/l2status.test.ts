@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { KubeObject } from '@l2lb/shared/kube/types';
 import {
   L2StatusWriter,
+  readL2Status,
   LABEL_NODE,
   LABEL_SERVICE_NAME,
   LABEL_SERVICE_NAMESPACE,
@@ -248,5 +249,31 @@ describe('ServiceL2Status writer', () => {
     writer.cacheDeleted(gone);
     await writer.idle();
     assert.deepEqual([...api.objects.keys()], ['l2-2']);
+  });
+
+  it('with a per-Service index (cacheOf), a write reads only its Service, never the whole cache', async () => {
+    const api = new FakeApi();
+    let fullScans = 0;
+    const announced = new Map<string, string[]>([['default/web', []]]);
+    const writer = new L2StatusWriter({
+      node: 'n1',
+      api,
+      cache: () => {
+        fullScans++;
+        return [...api.objects.values()];
+      },
+      cacheOf: (key) => [...api.objects.values()].filter((o) => readL2Status(o)?.service === key),
+      serviceExists: () => true,
+      announced: (k) => announced.get(k),
+      decided: () => true,
+    });
+    writer.enable();
+    const afterEnable = fullScans;
+    for (let i = 0; i < 5; i++) {
+      writer.changed('default/web');
+      await writer.idle();
+    }
+    assert.equal(fullScans, afterEnable);
+    assert.deepEqual([...api.objects.keys()], ['l2-1'], 'still one object, found through the index');
   });
 });
