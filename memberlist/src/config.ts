@@ -8,8 +8,16 @@ export interface Timings {
   probeTimeoutMs: number;
   /** Relays asked for an indirect probe (Go IndirectChecks). */
   indirectChecks: number;
-  /** Suspicion timeout = suspicionMult * max(1, log10(n)) * probeInterval (Go SuspicionMult). */
+  /**
+   * Lower suspicion timeout = suspicionMult * probeInterval * (1 + suspicionGrowthPct / 100 * max(0,
+   * log10(n) - 1)) (Go SuspicionMult; Go's timeout is suspicionMult * max(1, log10(n)) * probeInterval).
+   */
   suspicionMult: number;
+  /**
+   * How much the lower suspicion timeout grows past 10 members, in percent of Go's log10(n) growth: 100
+   * is Go's rule, 0 keeps the 10-member timeout at any size. Up to 10 members it changes nothing.
+   */
+  suspicionGrowthPct: number;
   /**
    * Upper suspicion timeout as a multiple of the lower one (Go SuspicionMaxTimeoutMult). Lifeguard
    * starts a suspicion at the upper timeout and shrinks it towards the lower one as k = suspicionMult - 2
@@ -46,6 +54,7 @@ export const LAN: Timings = Object.freeze({
   probeTimeoutMs: 500,
   indirectChecks: 3,
   suspicionMult: 4,
+  suspicionGrowthPct: 100,
   suspicionMaxTimeoutMult: 6,
   retransmitMult: 4,
   gossipIntervalMs: 200,
@@ -74,6 +83,7 @@ export const FAST: Timings = Object.freeze({
   probeTimeoutMs: 30,
   indirectChecks: 3,
   suspicionMult: 4,
+  suspicionGrowthPct: 100,
   suspicionMaxTimeoutMult: 3,
   retransmitMult: 4,
   gossipIntervalMs: 30,
