@@ -3,8 +3,12 @@
 // spinning stress-ng, plus occasional 200-300 ms stalls; the harsh variant: more of them, up to 400 ms).
 // Prints false deaths per minute and failure-detection times (a member killed: until every survivor
 // declared it dead, p50/max) for the `fast` before this tuning, every candidate, and today's FAST.
+// Then the same soak at larger sizes (--sizes, default 50; 250 takes ~3 min of wall per seed-minute):
+// a few members stalled by the same model, false deaths and episodes per minute and detection under
+// the soak, for Go's suspicion growth with size (the `fast` before the size rule) and today's FAST.
 // Virtual time: the figures do not depend on this machine's load.
 //   npm run bench -- sim-soak [--seeds 10] [--seconds 60] [--trials 20] [--candidates false]
+//                             [--sizes 50,250] [--size-seeds 5] [--size-stalled 5] [--size-trials 5]
 import { parseArgs } from 'node:util';
 import { FAST, type Timings } from '../src/config.js';
 import { detectionTrial, simulateSoak, type SoakOptions } from '../src/sim-soak.js';
@@ -16,11 +20,22 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '60' },
     trials: { type: 'string', default: '20' },
     candidates: { type: 'string', default: 'true' },
+    sizes: { type: 'string', default: '50' },
+    'size-seeds': { type: 'string', default: '5' },
+    'size-stalled': { type: 'string', default: '5' },
+    'size-trials': { type: 'string', default: '5' },
   },
 });
 const SEEDS = Number(values.seeds);
 const SECONDS = Number(values.seconds);
 const TRIALS = Number(values.trials);
+const SIZES = values.sizes
+  .split(',')
+  .filter((x) => x !== '' && x !== 'none')
+  .map(Number);
+const SIZE_SEEDS = Number(values['size-seeds']);
+const SIZE_STALLED = Number(values['size-stalled']);
+const SIZE_TRIALS = Number(values['size-trials']);
 const TARGETS = { falseDeaths: 0, detectP50Ms: 500, detectMaxMs: 1000 };
 
 type Candidate = [label: string, timings: Partial<Timings>];
@@ -123,3 +138,73 @@ check(
   Math.max(...now.soak5) <= TARGETS.detectMaxMs,
   `FAST detection max at 5 members under the soak ${Math.max(...now.soak5).toFixed(0)} ms (target <= ${TARGETS.detectMaxMs} ms)`,
 );
+
+// ---- larger clusters -----------------------------------------------------------------------------
+/** FAST as it was before the size rule: Go's log10(n) growth of the suspicion window. */
+const GO_GROWTH: Partial<Timings> = { ...CURRENT, suspicionGrowthPct: 100 };
+const NOW_SIZED: Partial<Timings> = { ...CURRENT, suspicionGrowthPct: FAST.suspicionGrowthPct };
+
+interface SizeRow {
+  perMin: number;
+  episodesPerMin: number;
+  ofStalledPerMin: number;
+  harshPerMin: number;
+  harshEpisodesPerMin: number;
+  harshOfStalledPerMin: number;
+  detect: number[];
+}
+
+function sizeRow(members: number, timings: Partial<Timings>): SizeRow {
+  const stalledNames = new Set(Array.from({ length: SIZE_STALLED }, (_, i) => `m${i}`));
+  const rate = (stalls: StallModel): { perMin: number; episodesPerMin: number; ofStalledPerMin: number } => {
+    let deaths = 0;
+    let episodes = 0;
+    let ofStalled = 0;
+    for (let seed = 1; seed <= SIZE_SEEDS; seed++) {
+      const r = simulateSoak({ members, stalled: SIZE_STALLED, stalls, linkLoss: 0.05, timings, seed }, SECONDS);
+      deaths += r.falseDeaths;
+      episodes += r.episodes;
+      ofStalled += r.deaths.filter((d) => stalledNames.has(d.node)).length;
+    }
+    const minutes = (SIZE_SEEDS * SECONDS) / 60;
+    return { perMin: deaths / minutes, episodesPerMin: episodes / minutes, ofStalledPerMin: ofStalled / minutes };
+  };
+  const soak = rate(SOAK_STALLS);
+  const harsh = rate(HARSH_STALLS);
+  const detect: number[] = [];
+  for (let t = 1; t <= SIZE_TRIALS; t++) {
+    const o: SoakOptions = { members, stalled: SIZE_STALLED, stalls: SOAK_STALLS, linkLoss: 0.05, timings, seed: 10_000 + t };
+    detect.push(detectionTrial(o) ?? 60_000);
+  }
+  return {
+    perMin: soak.perMin,
+    episodesPerMin: soak.episodesPerMin,
+    ofStalledPerMin: soak.ofStalledPerMin,
+    harshPerMin: harsh.perMin,
+    harshEpisodesPerMin: harsh.episodesPerMin,
+    harshOfStalledPerMin: harsh.ofStalledPerMin,
+    detect,
+  };
+}
+
+if (SIZES.length > 0) {
+  console.log(
+    `\nlarger clusters: the same soak with ${SIZE_STALLED} members stalled, ${SIZE_SEEDS} seeds x ${SECONDS} s; detection under the soak over ${SIZE_TRIALS} kills.` +
+      ' false deaths = observer declarations; episodes = a live member going from dead in nobody\'s view to dead in someone\'s; "of stalled" = false deaths of the stalled members',
+  );
+  console.log('members  suspicion growth            false deaths/min soak (episodes, of stalled)  harsh (episodes, of stalled)  detect ms p50/max under soak');
+  const f2 = (x: number): string => x.toFixed(2);
+  for (const members of SIZES) {
+    for (const [label, timings] of [
+      [`Go's log10 n (100 %)`, GO_GROWTH],
+      [`FAST now (${FAST.suspicionGrowthPct} %)`, NOW_SIZED],
+    ] as Array<[string, Partial<Timings>]>) {
+      const r = sizeRow(members, timings);
+      console.log(
+        `${String(members).padStart(7)}  ${label.padEnd(26)}  ${`${f2(r.perMin)} (${f2(r.episodesPerMin)}, ${f2(r.ofStalledPerMin)})`.padStart(44)}  ` +
+          `${`${f2(r.harshPerMin)} (${f2(r.harshEpisodesPerMin)}, ${f2(r.harshOfStalledPerMin)})`.padStart(28)}  ${pm(r.detect).padStart(29)}`,
+      );
+    }
+  }
+  console.log(`(wall ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+}

@@ -8,8 +8,16 @@ export interface Timings {
   probeTimeoutMs: number;
   /** Relays asked for an indirect probe (Go IndirectChecks). */
   indirectChecks: number;
-  /** Suspicion timeout = suspicionMult * max(1, log10(n)) * probeInterval (Go SuspicionMult). */
+  /**
+   * Lower suspicion timeout = suspicionMult * probeInterval * (1 + suspicionGrowthPct / 100 * max(0,
+   * log10(n) - 1)) (Go SuspicionMult; Go's timeout is suspicionMult * max(1, log10(n)) * probeInterval).
+   */
   suspicionMult: number;
+  /**
+   * How much the lower suspicion timeout grows past 10 members, in percent of Go's log10(n) growth: 100
+   * is Go's rule, 0 keeps the 10-member timeout at any size. Up to 10 members it changes nothing.
+   */
+  suspicionGrowthPct: number;
   /**
    * Upper suspicion timeout as a multiple of the lower one (Go SuspicionMaxTimeoutMult). Lifeguard
    * starts a suspicion at the upper timeout and shrinks it towards the lower one as k = suspicionMult - 2
@@ -46,6 +54,7 @@ export const LAN: Timings = Object.freeze({
   probeTimeoutMs: 500,
   indirectChecks: 3,
   suspicionMult: 4,
+  suspicionGrowthPct: 100,
   suspicionMaxTimeoutMult: 6,
   retransmitMult: 4,
   gossipIntervalMs: 200,
@@ -67,13 +76,17 @@ export const LAN: Timings = Object.freeze({
  * and drops to 320 ms (x log10 n) once two other members suspect too. With suspicionMult 2 (k = 0,
  * one fixed 160 ms window) a speaker throttled by a cgroup quota, or paused for 200-300 ms, was
  * declared dead before its refutation got out (lab soak and its simulation: docs/decisions.md).
- * Below 4 members k is 0 and the 320 ms window applies at once.
+ * Below 4 members k is 0 and the 320 ms window applies at once. Past 10 members the window grows at
+ * half Go's rate (suspicionGrowthPct 50: 432 ms at 50 members, 544 ms at 250, where Go's 767 ms put
+ * detection over 1 s); slower growth (376-398 ms at 50) let stalled members be declared dead by most
+ * of the cluster in the simulated soak (docs/decisions.md).
  */
 export const FAST: Timings = Object.freeze({
   probeIntervalMs: 80,
   probeTimeoutMs: 30,
   indirectChecks: 3,
   suspicionMult: 4,
+  suspicionGrowthPct: 50,
   suspicionMaxTimeoutMult: 3,
   retransmitMult: 4,
   gossipIntervalMs: 30,

@@ -24,6 +24,11 @@ export interface SoakOptions {
 export interface SoakResult {
   /** Times an observer declared a live member dead. */
   falseDeaths: number;
+  /**
+   * Times a live member went from dead in nobody's view to dead in someone's. In a big cluster one
+   * false death may reach many observers before the refutation does; this counts it once.
+   */
+  episodes: number;
   /** Summed time live members spent dead in someone's view, ms. */
   deadMs: number;
   /** Suspicions raised (each observer's suspect events). */
@@ -79,7 +84,10 @@ export function simulateSoak(o: SoakOptions, seconds: number): SoakResult {
   let falseDeaths = 0;
   let deadMs = 0;
   let suspicions = 0;
+  let episodes = 0;
   const deadSince = new Map<string, number>();
+  /** Per member: how many observers hold it dead now. */
+  const deadIn = new Map<string, number>();
   for (const e of net.events.slice(first)) {
     const k = `${e.observer}>${e.node}`;
     if (e.kind === 'suspect') suspicions++;
@@ -87,15 +95,19 @@ export function simulateSoak(o: SoakOptions, seconds: number): SoakResult {
       falseDeaths++;
       deadSince.set(k, e.t);
       deaths.push({ t: e.t - t0, observer: e.observer, node: e.node });
+      const holders = deadIn.get(e.node) ?? 0;
+      if (holders === 0) episodes++;
+      deadIn.set(e.node, holders + 1);
     }
     const since = deadSince.get(k);
     if (e.kind === 'join' && since !== undefined) {
       deadMs += e.t - since;
       deadSince.delete(k);
+      deadIn.set(e.node, (deadIn.get(e.node) ?? 1) - 1);
     }
   }
   for (const since of deadSince.values()) deadMs += end - since;
-  return { falseDeaths, deadMs, suspicions, deaths };
+  return { falseDeaths, episodes, deadMs, suspicions, deaths };
 }
 
 /**

@@ -17,17 +17,19 @@ export interface SuspicionTimeouts {
 }
 
 /**
- * Go's timeouts for a cluster of `clusterSize` members: min = suspicionMult * max(1, log10(n)) *
- * probeInterval, max = suspicionMaxTimeoutMult * min, k = suspicionMult - 2 (0 when fewer than k other
- * members could confirm).
+ * The timeouts for a cluster of `clusterSize` members: min = suspicionMult * probeInterval * (1 +
+ * suspicionGrowthPct / 100 * max(0, log10(n) - 1)), max = suspicionMaxTimeoutMult * min, k =
+ * suspicionMult - 2 (0 when fewer than k other members could confirm). With suspicionGrowthPct 100 these
+ * are Go's (min = suspicionMult * max(1, log10(n)) * probeInterval).
  */
 export function suspicionTimeouts(
-  cfg: { suspicionMult: number; suspicionMaxTimeoutMult: number; probeIntervalMs: number },
+  cfg: { suspicionMult: number; suspicionGrowthPct: number; suspicionMaxTimeoutMult: number; probeIntervalMs: number },
   clusterSize: number,
 ): SuspicionTimeouts {
   let k = cfg.suspicionMult - 2;
   if (clusterSize - 2 < k) k = 0;
-  const minMs = cfg.suspicionMult * Math.max(1, Math.log10(Math.max(1, clusterSize))) * cfg.probeIntervalMs;
+  const growth = (cfg.suspicionGrowthPct / 100) * Math.max(0, Math.log10(Math.max(1, clusterSize)) - 1);
+  const minMs = cfg.suspicionMult * (1 + growth) * cfg.probeIntervalMs;
   return { k, minMs, maxMs: cfg.suspicionMaxTimeoutMult * minMs };
 }
 

@@ -40,11 +40,21 @@ function suspect(clock: ManualClock, timeouts: { k: number; minMs: number; maxMs
 
 describe('memberlist suspicion', () => {
   it("computes Go's timeouts from the cluster size", () => {
-    const lan = { suspicionMult: 4, suspicionMaxTimeoutMult: 6, probeIntervalMs: 1000 };
+    const lan = { suspicionMult: 4, suspicionGrowthPct: 100, suspicionMaxTimeoutMult: 6, probeIntervalMs: 1000 };
     assert.deepEqual(suspicionTimeouts(lan, 3), { k: 0, minMs: 4000, maxMs: 24000 }, 'fewer than k others to confirm: k = 0');
     assert.deepEqual(suspicionTimeouts(lan, 4), { k: 2, minMs: 4000, maxMs: 24000 });
     assert.deepEqual(suspicionTimeouts(lan, 100), { k: 2, minMs: 8000, maxMs: 48000 }, 'min grows with log10(n)');
     assert.deepEqual(suspicionTimeouts(lan, 0), { k: 0, minMs: 4000, maxMs: 24000 });
+  });
+
+  it('grows the minimum past 10 members by suspicionGrowthPct of log10(n) - 1: 100 is Go, 0 is none', () => {
+    const t = { suspicionMult: 4, suspicionMaxTimeoutMult: 3, probeIntervalMs: 100 };
+    for (const suspicionGrowthPct of [0, 25, 100])
+      for (const n of [1, 4, 10]) assert.equal(suspicionTimeouts({ ...t, suspicionGrowthPct }, n).minMs, 400, `${suspicionGrowthPct} % at ${n}`);
+    // log10(1000) - 1 = 2: the minimum is 400 * (1 + 2 * growth).
+    assert.deepEqual(suspicionTimeouts({ ...t, suspicionGrowthPct: 0 }, 1000), { k: 2, minMs: 400, maxMs: 1200 });
+    assert.deepEqual(suspicionTimeouts({ ...t, suspicionGrowthPct: 25 }, 1000), { k: 2, minMs: 600, maxMs: 1800 });
+    assert.deepEqual(suspicionTimeouts({ ...t, suspicionGrowthPct: 100 }, 1000), { k: 2, minMs: 1200, maxMs: 3600 });
   });
 
   it('without confirmations to wait for (k = 0) fires after the minimum, and confirmations change nothing', () => {

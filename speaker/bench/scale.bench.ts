@@ -12,7 +12,8 @@
 //   npm run bench -- scale
 import { cpus, loadavg } from 'node:os';
 import { simulateScale, type ScaleResult } from '@l2lb/memberlist/sim-scale';
-import type { ProfileName } from '@l2lb/memberlist';
+import { profile as profileTimings, type ProfileName } from '@l2lb/memberlist';
+import { suspicionTimeouts } from '@l2lb/memberlist/suspicion';
 import { ensureMlpeer, startGo, type Peer } from '@l2lb/memberlist/testing/procs';
 import { errorText } from '@l2lb/shared/log';
 import { SpeakerCore } from '../src/run/core.js';
@@ -31,15 +32,17 @@ const results: [boolean, string][] = [];
 
 // ---- 1. simulation ---------------------------------------------------------------------------
 console.log('memberlist, simulated network (virtual time), 3 kills per row: detection = until the first / every survivor declared the victim dead');
-console.log('profile  members  first p50/max ms  all p50/max ms  idle B/s per member (mean/max)  false deaths  (wall s)');
+console.log('(suspicion window: the lower / upper Lifeguard suspicion timeout at that size)');
+console.log('profile  members  suspicion window ms  first p50/max ms  all p50/max ms  idle B/s per member (mean/max)  false deaths  (wall s)');
 const sim = new Map<string, ScaleResult>();
 for (const profile of ['fast', 'lan'] as ProfileName[]) {
   for (const members of SIZES) {
     const t = performance.now();
     const r = simulateScale({ profile, members, kills: KILLS });
     sim.set(`${profile}/${members}`, r);
+    const suspicion = suspicionTimeouts(profileTimings(profile), members);
     console.log(
-      `${profile.padEnd(8)} ${String(members).padStart(7)}  ${`${f0(p50(r.firstMs))}/${f0(max(r.firstMs))}`.padStart(16)}  ${`${f0(p50(r.allMs))}/${f0(max(r.allMs))}`.padStart(14)}  ` +
+      `${profile.padEnd(8)} ${String(members).padStart(7)}  ${`${f0(suspicion.minMs)} / ${f0(suspicion.maxMs)}`.padStart(19)}  ${`${f0(p50(r.firstMs))}/${f0(max(r.firstMs))}`.padStart(16)}  ${`${f0(p50(r.allMs))}/${f0(max(r.allMs))}`.padStart(14)}  ` +
         `${`${f0(r.bytesPerSecMean)}/${f0(r.bytesPerSecMax)}`.padStart(30)}  ${String(r.falseDeaths).padStart(12)}  (${((performance.now() - t) / 1000).toFixed(1)})`,
     );
   }
