@@ -3,13 +3,15 @@
 // from the last resourceVersion; on 410 Expired relist (emitting the differences, so no update is lost).
 // A resourceVersion that went backwards (the API server's storage restored from an older backup) also
 // relists: resuming from the newer one would silently miss every change between the two.
+// The cache keeps each object as `transform` returns it (default: without the API server's and kubectl's
+// bookkeeping), so a process watching thousands of objects holds only what it reads.
 
 import type { Registry } from 'prom-client';
 import { errorLine, isApiError, KubeApiError, type KubeClient } from './client.js';
 import { errorText, type Logger } from '../log.js';
 import { defaultLogger } from './log.js';
 import { kubeMetrics, type KubeMetrics } from './metrics.js';
-import { describeObject, objectKey, resourcePath, type KubeObject, type KubeStatus, type ResourceRef } from './types.js';
+import { describeObject, objectKey, resourcePath, type KubeObject, type KubeStatus, type ObjectMeta, type ResourceRef } from './types.js';
 
 export interface BackoffOptions {
   /** First retry delay (default 500 ms). */
@@ -37,9 +39,42 @@ export interface InformerOptions {
   pageSize?: number;
   logger?: Logger;
   registry?: Registry;
+  /**
+   * What the cache keeps of each object, and what the handlers get: every object a list or watch
+   * delivers goes through it first (default `withoutBookkeeping`; `(o) => o` keeps objects whole). It
+   * must keep metadata.name, namespace and resourceVersion, and must not change its argument. A cached
+   * object is then not the server's: write with patches, never by sending a cached object back.
+   */
+  transform?: <O extends KubeObject>(obj: O) => O;
   /** Injected for tests. */
   random?: () => number;
   now?: () => number;
+}
+
+/** kubectl apply's copy of the applied manifest: a second copy of the object, read only by kubectl. */
+export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * The object without metadata.managedFields and kubectl's last-applied-configuration annotation: the
+ * API server's and kubectl's bookkeeping, often more than half of a Service, read by nothing in l2lb
+ * (which writes with patches; the API server keeps managedFields a write leaves out). A new object when
+ * there is something to drop; the argument is never changed.
+ */
+export function withoutBookkeeping<T extends KubeObject>(obj: T): T {
+  const meta = obj.metadata;
+  if (typeof meta !== 'object' || meta === null) return obj;
+  const annotations = meta.annotations;
+  const lastApplied = typeof annotations === 'object' && annotations !== null && LAST_APPLIED_ANNOTATION in annotations;
+  if (!('managedFields' in meta) && !lastApplied) return obj;
+  const { managedFields: _dropped, annotations: _all, ...rest } = meta as ObjectMeta & { managedFields?: unknown };
+  const kept: ObjectMeta = rest;
+  if (annotations !== undefined) {
+    if (lastApplied) {
+      const { [LAST_APPLIED_ANNOTATION]: _copy, ...others } = annotations;
+      if (Object.keys(others).length > 0) kept.annotations = others;
+    } else kept.annotations = annotations;
+  }
+  return { ...obj, metadata: kept };
 }
 
 export type AddHandler<T> = (obj: T) => void;
@@ -84,6 +119,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   private readonly backoff: Required<BackoffOptions>;
   private readonly random: () => number;
   private readonly now: () => number;
+  private readonly transform: <O extends KubeObject>(obj: O) => O;
   private rv: string | undefined;
   private isSynced = false;
   private connected = false;
@@ -111,6 +147,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.backoff = { initialMs: opts.backoff?.initialMs ?? 500, maxMs: opts.backoff?.maxMs ?? 30_000, jitter: opts.backoff?.jitter ?? 0.2 };
     this.random = opts.random ?? Math.random;
     this.now = opts.now ?? Date.now;
+    this.transform = opts.transform ?? withoutBookkeeping;
     this.staleSince = this.now();
   }
 
@@ -209,6 +246,16 @@ export class Informer<T extends KubeObject = KubeObject> {
       } catch (e) {
         this.log.error(`informer ${this.name}: ${kind} handler failed for ${objectKey(obj)}: ${errorText(e)}`, { informer: this.name });
       }
+    }
+  }
+
+  /** The object as the cache keeps it; whole if the transform fails (a bug there must not stop the watch). */
+  private kept(obj: T): T {
+    try {
+      return this.transform(obj);
+    } catch (e) {
+      this.log.error(`informer ${this.name}: transform failed for ${objectKey(obj)}, keeping the whole object: ${errorText(e)}`, { informer: this.name });
+      return obj;
     }
   }
 
@@ -321,7 +368,7 @@ export class Informer<T extends KubeObject = KubeObject> {
         this.metrics.dropped.inc({ informer: this.name, reason: 'no_name' });
         continue;
       }
-      fresh.set(objectKey(it), it);
+      fresh.set(objectKey(it), this.kept(it));
     }
     const old = new Map(this.cache);
     this.cache.clear();
@@ -441,14 +488,15 @@ export class Informer<T extends KubeObject = KubeObject> {
     if (rv) this.rv = rv;
     this.metrics.events.inc({ informer: this.name, type });
     const key = objectKey(k);
+    const kept = this.kept(k);
     const prev = this.cache.get(key);
     if (type === 'DELETED') {
       this.cache.delete(key);
-      this.emit('delete', k);
+      this.emit('delete', kept);
     } else {
-      this.cache.set(key, k);
-      if (!prev) this.emit('add', k);
-      else if (prev.metadata?.resourceVersion !== rv) this.emit('update', k, prev);
+      this.cache.set(key, kept);
+      if (!prev) this.emit('add', kept);
+      else if (prev.metadata?.resourceVersion !== rv) this.emit('update', kept, prev);
     }
   }
 }
