@@ -7,10 +7,13 @@
 //     size 2 cores hold (10), against the simulated `lan` (the same timers) at that size;
 //  3. a full re-election pass after a membership change, 10 000 Services x 250 nodes, in-process
 //     SpeakerCore with the process's setImmediate deferral: total time and the longest single task;
-//  4. (root) `l2lb-speaker run` with 1 000 and 10 000 LoadBalancer Services (VIPs) on the embedded
-//     API server, 3 memberlist members: RSS and CPU at idle.
-//   npm run bench -- scale
+//  4. (root) `l2lb-speaker run` with 0, 1 000 and 10 000 LoadBalancer Services (VIPs) on the embedded
+//     API server, 3 memberlist members: RSS (with the speaker's own heap breakdown) and CPU at idle,
+//     and a bare `node -e` for the fixed cost.
+//   npm run bench -- scale [--parts sim,go,pass,speaker] [--services 0,1000,10000]
+import { execFileSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
 import { simulateScale, type ScaleResult } from '@l2lb/memberlist/sim-scale';
 import type { ProfileName } from '@l2lb/memberlist';
 import { ensureMlpeer, startGo, type Peer } from '@l2lb/memberlist/testing/procs';
@@ -29,11 +32,23 @@ const max = (xs: readonly number[]): number => Math.max(...xs);
 const f0 = (x: number): string => (Number.isFinite(x) ? x.toFixed(0) : 'n/a');
 const results: [boolean, string][] = [];
 
+const PARTS = ['sim', 'go', 'pass', 'speaker'] as const;
+const { values: opts } = parseArgs({
+  options: { parts: { type: 'string', default: PARTS.join(',') }, services: { type: 'string', default: '0,1000,10000' } },
+  strict: false,
+});
+const parts = new Set(String(opts['parts']).split(','));
+const speakerSizes = String(opts['services']).split(',').map(Number);
+if ([...parts].some((p) => !(PARTS as readonly string[]).includes(p)) || speakerSizes.some((n) => !Number.isInteger(n) || n < 0)) {
+  console.error(`scale: --parts takes a list of ${PARTS.join(',')}; --services a list of counts (got ${String(opts['parts'])}, ${String(opts['services'])})`);
+  process.exit(2);
+}
+
 // ---- 1. simulation ---------------------------------------------------------------------------
 console.log('memberlist, simulated network (virtual time), 3 kills per row: detection = until the first / every survivor declared the victim dead');
 console.log('profile  members  first p50/max ms  all p50/max ms  idle B/s per member (mean/max)  false deaths  (wall s)');
 const sim = new Map<string, ScaleResult>();
-for (const profile of ['fast', 'lan'] as ProfileName[]) {
+for (const profile of (parts.has('sim') || parts.has('go') ? ['fast', 'lan'] : []) as ProfileName[]) {
   for (const members of SIZES) {
     const t = performance.now();
     const r = simulateScale({ profile, members, kills: KILLS });
@@ -82,16 +97,17 @@ async function goDetection(n: number, kills: number): Promise<number[]> {
   }
   return times;
 }
-try {
-  const go = await goDetection(GO_SIZE, KILLS);
-  const lan = sim.get(`lan/${GO_SIZE}`);
-  console.log(
-    `Go memberlist DefaultLANConfig, ${GO_SIZE} real agents on loopback: every survivor within p50 ${f0(p50(go))} ms, max ${f0(max(go))} ms` +
-      `; simulated lan at ${GO_SIZE}: p50 ${f0(p50(lan?.allMs ?? []))} ms (ratio sim/Go ${(p50(lan?.allMs ?? []) / p50(go)).toFixed(2)})`,
-  );
-} catch (e) {
-  console.log(`Go memberlist comparison not run: ${errorText(e).split('\n')[0]}`);
-}
+if (parts.has('go'))
+  try {
+    const go = await goDetection(GO_SIZE, KILLS);
+    const lan = sim.get(`lan/${GO_SIZE}`);
+    console.log(
+      `Go memberlist DefaultLANConfig, ${GO_SIZE} real agents on loopback: every survivor within p50 ${f0(p50(go))} ms, max ${f0(max(go))} ms` +
+        `; simulated lan at ${GO_SIZE}: p50 ${f0(p50(lan?.allMs ?? []))} ms (ratio sim/Go ${(p50(lan?.allMs ?? []) / p50(go)).toFixed(2)})`,
+    );
+  } catch (e) {
+    console.log(`Go memberlist comparison not run: ${errorText(e).split('\n')[0]}`);
+  }
 
 // ---- 3. re-election pass -------------------------------------------------------------------------
 // Wall time and CPU time of this process: on the loaded 2-core CI machine wall time is mostly other
@@ -162,24 +178,43 @@ async function passAfterMembershipChange(services: number, nodes: number): Promi
   await settled();
   return { totalMs: performance.now() - t0, totalCpuMs: cpuMs() - c0, maxTaskMs: max(tasks), maxTaskCpuMs: max(taskCpu), tasks: tasks.length };
 }
-const pass = await passAfterMembershipChange(10_000, 250);
-console.log(
-  `speaker re-election pass after a membership change, 10 000 Services x 250 nodes: ${f0(pass.totalMs)} ms wall (${f0(pass.totalCpuMs)} ms CPU) in ${pass.tasks} tasks, ` +
-    `longest task ${pass.maxTaskMs.toFixed(1)} ms wall (${pass.maxTaskCpuMs.toFixed(1)} ms CPU); load average ${loadavg()[0]?.toFixed(1)} on ${cpus().length} cores`,
-);
-results.push([pass.totalCpuMs <= TARGETS.passMs, `re-election pass ${f0(pass.totalCpuMs)} ms CPU (target <= ${TARGETS.passMs} ms)`]);
-results.push([
-  pass.maxTaskCpuMs <= TARGETS.passBlockMs,
-  `longest task of the pass ${pass.maxTaskCpuMs.toFixed(1)} ms CPU (target <= ${TARGETS.passBlockMs} ms)`,
-]);
+if (parts.has('pass')) {
+  const pass = await passAfterMembershipChange(10_000, 250);
+  console.log(
+    `speaker re-election pass after a membership change, 10 000 Services x 250 nodes: ${f0(pass.totalMs)} ms wall (${f0(pass.totalCpuMs)} ms CPU) in ${pass.tasks} tasks, ` +
+      `longest task ${pass.maxTaskMs.toFixed(1)} ms wall (${pass.maxTaskCpuMs.toFixed(1)} ms CPU); load average ${loadavg()[0]?.toFixed(1)} on ${cpus().length} cores`,
+  );
+  results.push([pass.totalCpuMs <= TARGETS.passMs, `re-election pass ${f0(pass.totalCpuMs)} ms CPU (target <= ${TARGETS.passMs} ms)`]);
+  results.push([
+    pass.maxTaskCpuMs <= TARGETS.passBlockMs,
+    `longest task of the pass ${pass.maxTaskCpuMs.toFixed(1)} ms CPU (target <= ${TARGETS.passBlockMs} ms)`,
+  ]);
+}
 
 // ---- 4. speaker process ---------------------------------------------------------------------------
-if (isRoot() && have('ip')) {
-  for (const services of [1000, 10_000]) {
+if (!parts.has('speaker')) {
+  // not asked for
+} else if (isRoot() && have('ip')) {
+  // The fixed cost every Node process pays: a bare node, settled like the speaker.
+  const bare = JSON.parse(
+    execFileSync(process.execPath, ['-e', 'setTimeout(() => console.log(JSON.stringify(process.memoryUsage())), 1000)'], { encoding: 'utf8' }),
+  ) as { rss: number; heapTotal: number };
+  console.log(`bare node -e (${process.version}): RSS ${(bare.rss / 1048576).toFixed(1)} MB, V8 heap ${(bare.heapTotal / 1048576).toFixed(1)} MB`);
+  for (const services of speakerSizes) {
     const r = await runIdleSpeaker({ services, seconds: 20 });
     console.log(
       `speaker with ${services} LoadBalancer Services (announces ${r.announced} of them, 3 members): RSS ${r.rssMb.toFixed(1)} MB, idle CPU ${r.cpuPct.toFixed(1)} % of a core over 20 s (started and announcing after ${(r.startupMs / 1000).toFixed(1)} s)`,
     );
+    const m = r.memory;
+    if (m) {
+      const spaces = Object.entries(m.spaces)
+        .filter(([, [size]]) => size >= 0.05)
+        .map(([name, [size, used]]) => `${name.replace(/_space$/, '')} ${size.toFixed(1)}/${used.toFixed(1)}`)
+        .join(', ');
+      console.log(
+        `  its V8 heap ${m.heapTotalMb.toFixed(1)} MB (used ${m.heapUsedMb.toFixed(1)}), external ${m.externalMb.toFixed(1)} MB (array buffers ${m.arrayBuffersMb.toFixed(1)}); spaces size/used MB: ${spaces}`,
+      );
+    }
     if (services === 1000)
       results.push([r.rssMb <= TARGETS.rss1000Mb, `speaker RSS with 1 000 VIPs ${r.rssMb.toFixed(1)} MB (target <= ${TARGETS.rss1000Mb} MB)`]);
   }

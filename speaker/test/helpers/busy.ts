@@ -35,6 +35,8 @@ export interface BusyOptions {
   nodeUpdatesPerSec: number;
   /** Extra `l2lb-speaker run` arguments. */
   speakerArgs?: string[];
+  /** Node options for the speaker process (before L2LB_BUSY_NODE_ARGS). */
+  nodeArgs?: string[];
   log?: (line: string) => void;
 }
 
@@ -161,7 +163,7 @@ async function withBusyCluster<T>(o: BusyOptions, measure: (s: Started) => Promi
 
     const startedAt = Date.now();
     // L2LB_BUSY_NODE_ARGS: node options for the speaker (e.g. --cpu-prof --cpu-prof-dir=DIR to see what blocks).
-    const nodeArgs = (process.env['L2LB_BUSY_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+    const nodeArgs = [...(o.nodeArgs ?? []), ...(process.env['L2LB_BUSY_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '')];
     const speaker = c.startProcess('n1', 'n1', process.execPath, [
       ...nodeArgs,
       SPEAKER_MAIN,
@@ -298,12 +300,25 @@ export interface IdleResult {
   services: number;
   announced: number;
   rssMb: number;
+  /** The speaker's own process.memoryUsage() and V8 heap spaces at the end (MB): where the RSS goes. */
+  memory: MemoryBreakdown | undefined;
   cpuPct: number;
   startupMs: number;
 }
 
+export interface MemoryBreakdown {
+  heapTotalMb: number;
+  heapUsedMb: number;
+  externalMb: number;
+  arrayBuffersMb: number;
+  /** V8 heap space name → [size, used] MB. */
+  spaces: Record<string, [number, number]>;
+}
+
+const mb = (bytes: unknown): number => Number(bytes) / 1048576;
+
 /** RSS and CPU of speaker n1 with `services` Services (a third of them announced by n1) and no load, over `seconds`. */
-export async function runIdleSpeaker(o: { services: number; seconds: number; log?: (line: string) => void }): Promise<IdleResult> {
+export async function runIdleSpeaker(o: { services: number; seconds: number; nodeArgs?: string[]; log?: (line: string) => void }): Promise<IdleResult> {
   const opts: BusyOptions = {
     seconds: o.seconds,
     services: o.services,
@@ -311,6 +326,7 @@ export async function runIdleSpeaker(o: { services: number; seconds: number; log
     churnPerSec: 0,
     relistMs: 0,
     nodeUpdatesPerSec: 0,
+    ...(o.nodeArgs ? { nodeArgs: o.nodeArgs } : {}),
     ...(o.log ? { log: o.log } : {}),
   };
   return withBusyCluster(opts, async ({ speaker, announcing, startupMs }) => {
@@ -321,7 +337,16 @@ export async function runIdleSpeaker(o: { services: number; seconds: number; log
     const t0 = performance.now();
     await new Promise((r) => setTimeout(r, o.seconds * 1000));
     const cpuPct = ((cpuTicks(pid) - c0) / 100 / ((performance.now() - t0) / 1000)) * 100;
-    return { services: o.services, announced: announcing(), rssMb: rssMb(pid), cpuPct, startupMs };
+    const rss = rssMb(pid);
+    const m = lastLine(speaker, 'memory');
+    const memory: MemoryBreakdown | undefined = m && {
+      heapTotalMb: mb(m['heapTotal']),
+      heapUsedMb: mb(m['heapUsed']),
+      externalMb: mb(m['external']),
+      arrayBuffersMb: mb(m['arrayBuffers']),
+      spaces: Object.fromEntries(Object.entries((m['spaces'] ?? {}) as Record<string, [number, number]>).map(([k, [size, used]]) => [k, [mb(size), mb(used)]])),
+    };
+    return { services: o.services, announced: announcing(), rssMb: rss, memory, cpuPct, startupMs };
   });
 }
 
