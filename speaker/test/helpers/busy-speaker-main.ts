@@ -2,11 +2,8 @@
 // how long Kubernetes work keeps the loop (and so memberlist and the ARP reflex) from running.
 // Arguments are `l2lb-speaker run`'s. Every 2 s prints one JSON line on stdout:
 //   {"event":"loopdelay","sinceMs":...,"p50Ms","p99Ms","maxMs","blocks":{"20":n,"50":n,"150":n},"worst":[{atMs,ms}...]}
-// with figures since the last SIGUSR2 (SIGUSR2 resets: the measurement starts after start-up), and
-//   {"event":"memory","rss","heapTotal","heapUsed","external","arrayBuffers","spaces":{name: [size, used]}} (bytes)
-// where the RSS goes (the scale bench's breakdown).
+// with figures since the last SIGUSR2 (SIGUSR2 resets: the measurement starts after start-up).
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { getHeapSpaceStatistics } from 'node:v8';
 import { runCommand } from '../../src/run/process.js';
 
 const RESOLUTION_MS = 5;
@@ -54,10 +51,6 @@ setInterval(() => {
       worst,
     })}\n`,
   );
-}, 2000).unref();
-setInterval(() => {
-  const spaces = Object.fromEntries(getHeapSpaceStatistics().map((x) => [x.space_name, [x.space_size, x.space_used_size]]));
-  process.stdout.write(`${JSON.stringify({ event: 'memory', ...process.memoryUsage(), spaces })}\n`);
 }, 2000).unref();
 process.on('SIGUSR2', reset);
 

@@ -16,6 +16,7 @@ import { waitFor } from './wait.js';
 
 const API_MAIN = fileURLToPath(new URL('./busy-apiserver-main.js', import.meta.url));
 const SPEAKER_MAIN = fileURLToPath(new URL('./busy-speaker-main.js', import.meta.url));
+const IDLE_SPEAKER_MAIN = fileURLToPath(new URL('./idle-speaker-main.js', import.meta.url));
 const PINGER_MAIN = fileURLToPath(new URL('./ml-pinger-main.js', import.meta.url));
 const AGENT = fileURLToPath(new URL('../../../../memberlist/bin/l2lb-memberlist.js', import.meta.url));
 const PROBER_SRC = fileURLToPath(new URL('../../../../native/bench/arp-prober.c', import.meta.url));
@@ -37,6 +38,8 @@ export interface BusyOptions {
   speakerArgs?: string[];
   /** Node options for the speaker process (before L2LB_BUSY_NODE_ARGS). */
   nodeArgs?: string[];
+  /** The speaker's main module (default busy-speaker-main, which watches its event loop). */
+  speakerMain?: string;
   log?: (line: string) => void;
 }
 
@@ -166,7 +169,7 @@ async function withBusyCluster<T>(o: BusyOptions, measure: (s: Started) => Promi
     const nodeArgs = [...(o.nodeArgs ?? []), ...(process.env['L2LB_BUSY_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '')];
     const speaker = c.startProcess('n1', 'n1', process.execPath, [
       ...nodeArgs,
-      SPEAKER_MAIN,
+      o.speakerMain ?? SPEAKER_MAIN,
       '--node-name',
       'n1',
       '--namespace',
@@ -299,11 +302,20 @@ export async function runBusy(o: BusyOptions): Promise<BusyResult> {
 export interface IdleResult {
   services: number;
   announced: number;
+  /** VmRSS sampled every second over the idle window: median and max (MB). */
   rssMb: number;
-  /** The speaker's own process.memoryUsage() and V8 heap spaces at the end (MB): where the RSS goes. */
+  rssMaxMb: number;
+  /** VmHWM: the most the process ever had resident, start-up included (MB). */
+  peakMb: number;
+  /** At the end: anonymous memory (heaps) and file pages (mostly the node binary, shared with every node process). */
+  anonMb: number;
+  fileMb: number;
+  /** The speaker's own process.memoryUsage() and V8 heap spaces at the end: where the RSS goes. */
   memory: MemoryBreakdown | undefined;
   cpuPct: number;
   startupMs: number;
+  /** CPU seconds the speaker used from its start until it announced every VIP it wins. */
+  startupCpuS: number;
 }
 
 export interface MemoryBreakdown {
@@ -317,7 +329,10 @@ export interface MemoryBreakdown {
 
 const mb = (bytes: unknown): number => Number(bytes) / 1048576;
 
-/** RSS and CPU of speaker n1 with `services` Services (a third of them announced by n1) and no load, over `seconds`. */
+/**
+ * RSS and CPU of speaker n1 (`l2lb-speaker run` as shipped, with a memory line: idle-speaker-main) with
+ * `services` Services (a third of them announced by n1) and no load, over `seconds`.
+ */
 export async function runIdleSpeaker(o: { services: number; seconds: number; nodeArgs?: string[]; log?: (line: string) => void }): Promise<IdleResult> {
   const opts: BusyOptions = {
     seconds: o.seconds,
@@ -326,18 +341,24 @@ export async function runIdleSpeaker(o: { services: number; seconds: number; nod
     churnPerSec: 0,
     relistMs: 0,
     nodeUpdatesPerSec: 0,
+    speakerMain: IDLE_SPEAKER_MAIN,
     ...(o.nodeArgs ? { nodeArgs: o.nodeArgs } : {}),
     ...(o.log ? { log: o.log } : {}),
   };
   return withBusyCluster(opts, async ({ speaker, announcing, startupMs }) => {
     const pid = speaker.child.pid ?? NaN;
+    const startupCpuS = cpuTicks(pid) / 100;
     // Settled: the start-up passes and the first gratuitous bursts (5 x 1.1 s) are over.
     await new Promise((r) => setTimeout(r, 8000));
     const c0 = cpuTicks(pid);
     const t0 = performance.now();
-    await new Promise((r) => setTimeout(r, o.seconds * 1000));
+    const samples: number[] = [];
+    while (performance.now() - t0 < o.seconds * 1000) {
+      samples.push(statusKb(pid, 'VmRSS') / 1024);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
     const cpuPct = ((cpuTicks(pid) - c0) / 100 / ((performance.now() - t0) / 1000)) * 100;
-    const rss = rssMb(pid);
+    samples.sort((a, b) => a - b);
     const m = lastLine(speaker, 'memory');
     const memory: MemoryBreakdown | undefined = m && {
       heapTotalMb: mb(m['heapTotal']),
@@ -346,7 +367,19 @@ export async function runIdleSpeaker(o: { services: number; seconds: number; nod
       arrayBuffersMb: mb(m['arrayBuffers']),
       spaces: Object.fromEntries(Object.entries((m['spaces'] ?? {}) as Record<string, [number, number]>).map(([k, [size, used]]) => [k, [mb(size), mb(used)]])),
     };
-    return { services: o.services, announced: announcing(), rssMb: rss, memory, cpuPct, startupMs };
+    return {
+      services: o.services,
+      announced: announcing(),
+      rssMb: samples[Math.floor((samples.length - 1) / 2)] ?? NaN,
+      rssMaxMb: samples[samples.length - 1] ?? NaN,
+      peakMb: statusKb(pid, 'VmHWM') / 1024,
+      anonMb: statusKb(pid, 'RssAnon') / 1024,
+      fileMb: statusKb(pid, 'RssFile') / 1024,
+      memory,
+      cpuPct,
+      startupMs,
+      startupCpuS,
+    };
   });
 }
 
@@ -356,9 +389,9 @@ function cpuTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]); // utime + stime, in 1/100 s
 }
 
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
+function statusKb(pid: number, field: string): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
 }
 
 const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
