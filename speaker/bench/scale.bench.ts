@@ -7,10 +7,13 @@
 //     size 2 cores hold (10), against the simulated `lan` (the same timers) at that size;
 //  3. a full re-election pass after a membership change, 10 000 Services x 250 nodes, in-process
 //     SpeakerCore with the process's setImmediate deferral: total time and the longest single task;
-//  4. (root) `l2lb-speaker run` with 0, 1 000 and 10 000 LoadBalancer Services (VIPs) on the embedded
+//  4. what an informer's cache holds per object of real-cluster shape (managedFields, kubectl's
+//     last-applied annotation, a Node's image list), whole, without that bookkeeping (every informer's
+//     default) and in the speaker's cache forms (in-process heap, so no root needed);
+//  5. (root) `l2lb-speaker run` with 0, 1 000 and 10 000 LoadBalancer Services (VIPs) on the embedded
 //     API server, 3 memberlist members: RSS (with the speaker's own heap breakdown) and CPU at idle,
 //     and a bare `node -e` for the fixed cost.
-//   npm run bench -- scale [--parts sim,go,pass,speaker] [--services 0,1000,10000] [--node-args='--flag ...']
+//   npm run bench -- scale [--parts sim,go,pass,cache,speaker] [--services 0,1000,10000] [--node-args='--flag ...']
 //   (the speaker runs with the node flags of Dockerfile.speaker's ENTRYPOINT unless --node-args says otherwise)
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
@@ -22,6 +25,10 @@ import { errorText } from '@l2lb/shared/log';
 import { SpeakerCore } from '../src/run/core.js';
 import { runIdleSpeaker } from '../test/helpers/busy.js';
 import { imageNodeFlags } from '../test/helpers/image-flags.js';
+import { realNode, realService, realSlice } from '../test/helpers/real-objects.js';
+import { withoutBookkeeping } from '@l2lb/shared/kube/bookkeeping';
+import type { KubeObject } from '@l2lb/shared/kube/types';
+import { endpointSliceCacheForm, nodeCacheForm, serviceCacheForm } from '../src/run/views.js';
 import { have, isRoot } from '../test/helpers/netns.js';
 
 const TARGETS = { fastDetectMs: 1000, passMs: 200, passBlockMs: 20, rss1000Mb: 80 };
@@ -34,7 +41,7 @@ const max = (xs: readonly number[]): number => Math.max(...xs);
 const f0 = (x: number): string => (Number.isFinite(x) ? x.toFixed(0) : 'n/a');
 const results: [boolean, string][] = [];
 
-const PARTS = ['sim', 'go', 'pass', 'speaker'] as const;
+const PARTS = ['sim', 'go', 'pass', 'cache', 'speaker'] as const;
 const { values: opts } = parseArgs({
   options: {
     parts: { type: 'string', default: PARTS.join(',') },
@@ -202,7 +209,37 @@ if (parts.has('pass')) {
   ]);
 }
 
-// ---- 4. speaker process ---------------------------------------------------------------------------
+// ---- 4. informer cache per object --------------------------------------------------------------
+/** Heap bytes per object kept as `keep` makes it, over n fresh copies of `shape` parsed from JSON (as received). */
+function heapPerObject(shape: KubeObject, keep: (o: KubeObject) => KubeObject, n = 2000): number {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return NaN;
+  const text = JSON.stringify(shape);
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const kept: KubeObject[] = [];
+  for (let i = 0; i < n; i++) kept.push(keep(JSON.parse(text.replace(shape.metadata?.name ?? '', `${shape.metadata?.name ?? ''}-${i}`)) as KubeObject));
+  gc();
+  const perObject = (process.memoryUsage().heapUsed - before) / n;
+  return kept.length === n ? perObject : NaN;
+}
+if (parts.has('cache')) {
+  const kinds = [
+    { name: 'Service', shape: realService, form: serviceCacheForm },
+    { name: 'EndpointSlice (2 endpoints)', shape: realSlice, form: endpointSliceCacheForm },
+    { name: 'Node (50 images)', shape: realNode, form: nodeCacheForm },
+  ];
+  console.log(
+    'informer cache, heap per object of real-cluster shape: whole / without managedFields and last-applied (every informer now) / speaker cache form',
+  );
+  for (const k of kinds) {
+    const [whole, lean, form] = [(o: KubeObject): KubeObject => o, withoutBookkeeping, k.form].map((keep) => heapPerObject(k.shape as KubeObject, keep));
+    const kb = (b: number | undefined): string => ((b ?? NaN) / 1024).toFixed(2);
+    console.log(`  ${k.name}: ${kb(whole)} / ${kb(lean)} / ${kb(form)} KB`);
+  }
+}
+
+// ---- 5. speaker process ---------------------------------------------------------------------------
 if (!parts.has('speaker')) {
   // not asked for
 } else if (isRoot() && have('ip')) {
@@ -219,7 +256,7 @@ if (!parts.has('speaker')) {
     const f1 = (x: number): string => x.toFixed(1);
     console.log(
       `speaker with ${services} LoadBalancer Services (announces ${r.announced} of them, 3 members; ${how}): RSS ${f1(r.rssMb)} MB (median of 20 s idle, max ${f1(r.rssMaxMb)}; ` +
-        `anon ${f1(r.anonMb)} + file ${f1(r.fileMb)}; peak with start-up ${f1(r.peakMb)}), idle CPU ${f1(r.cpuPct)} % of a core; announcing after ${f1(r.startupMs / 1000)} s (${f1(r.startupCpuS)} s CPU)`,
+        `anon ${f1(r.anonMb)} + file ${f1(r.fileMb)}; peak with start-up ${f1(r.peakMb)}), idle CPU ${f1(r.cpuPct)} % of a core; announcing after ${f1(r.startupMs / 1000)} s (${f1(r.startupCpuS)} s CPU), idle ${f1(r.settledAfterMs / 1000)} s later`,
     );
     const m = r.memory;
     if (m) {

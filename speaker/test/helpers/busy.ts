@@ -316,6 +316,8 @@ export interface IdleResult {
   startupMs: number;
   /** CPU seconds the speaker used from its start until it announced every VIP it wins. */
   startupCpuS: number;
+  /** From announcing everything until idle (the measurement window's start). */
+  settledAfterMs: number;
 }
 
 export interface MemoryBreakdown {
@@ -348,8 +350,22 @@ export async function runIdleSpeaker(o: { services: number; seconds: number; nod
   return withBusyCluster(opts, async ({ speaker, announcing, startupMs }) => {
     const pid = speaker.child.pid ?? NaN;
     const startupCpuS = cpuTicks(pid) / 100;
-    // Settled: the start-up passes and the first gratuitous bursts (5 x 1.1 s) are over.
-    await new Promise((r) => setTimeout(r, 8000));
+    // Settled: the first gratuitous bursts (5 x 1.1 s) are over, and the work that follows announcing
+    // (ServiceL2Status objects for every announced VIP: minutes at 10 000) has ended, i.e. the speaker
+    // used under 30 % of a core in each of 3 seconds in a row.
+    const settleStart = performance.now();
+    const perSecond: number[] = [];
+    for (let last = cpuTicks(pid); ;) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const now = cpuTicks(pid);
+      perSecond.push(now - last); // 1/100 s per second: % of a core
+      last = now;
+      const quiet = perSecond.length >= 3 && perSecond.slice(-3).every((t) => t < 30);
+      if (quiet && performance.now() - settleStart >= 8000) break;
+      if (performance.now() - settleStart > 600_000)
+        throw new Error(`speaker n1 not idle 10 minutes after announcing (% of a core per second: ${perSecond.slice(-10).join(' ')})`);
+    }
+    const settledAfterMs = performance.now() - settleStart;
     const c0 = cpuTicks(pid);
     const t0 = performance.now();
     const samples: number[] = [];
@@ -379,6 +395,7 @@ export async function runIdleSpeaker(o: { services: number; seconds: number; nod
       cpuPct,
       startupMs,
       startupCpuS,
+      settledAfterMs,
     };
   });
 }
