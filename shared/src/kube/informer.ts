@@ -3,13 +3,18 @@
 // from the last resourceVersion; on 410 Expired relist (emitting the differences, so no update is lost).
 // A resourceVersion that went backwards (the API server's storage restored from an older backup) also
 // relists: resuming from the newer one would silently miss every change between the two.
+// The cache keeps each object as `transform` returns it (default: without the API server's and kubectl's
+// bookkeeping), so a process watching thousands of objects holds only what it reads.
 
 import type { Registry } from 'prom-client';
 import { errorLine, isApiError, KubeApiError, type KubeClient } from './client.js';
 import { errorText, type Logger } from '../log.js';
 import { defaultLogger } from './log.js';
 import { kubeMetrics, type KubeMetrics } from './metrics.js';
+import { withoutBookkeeping } from './bookkeeping.js';
 import { describeObject, objectKey, resourcePath, type KubeObject, type KubeStatus, type ResourceRef } from './types.js';
+
+export { LAST_APPLIED_ANNOTATION, withoutBookkeeping } from './bookkeeping.js';
 
 export interface BackoffOptions {
   /** First retry delay (default 500 ms). */
@@ -37,6 +42,13 @@ export interface InformerOptions {
   pageSize?: number;
   logger?: Logger;
   registry?: Registry;
+  /**
+   * What the cache keeps of each object, and what the handlers get: every object a list or watch
+   * delivers goes through it first (default `withoutBookkeeping`; `(o) => o` keeps objects whole). It
+   * must keep metadata.name, namespace and resourceVersion, and must not change its argument. A cached
+   * object is then not the server's: write with patches, never by sending a cached object back.
+   */
+  transform?: <O extends KubeObject>(obj: O) => O;
   /** Injected for tests. */
   random?: () => number;
   now?: () => number;
@@ -84,6 +96,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   private readonly backoff: Required<BackoffOptions>;
   private readonly random: () => number;
   private readonly now: () => number;
+  private readonly transform: <O extends KubeObject>(obj: O) => O;
   private rv: string | undefined;
   private isSynced = false;
   private connected = false;
@@ -111,6 +124,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.backoff = { initialMs: opts.backoff?.initialMs ?? 500, maxMs: opts.backoff?.maxMs ?? 30_000, jitter: opts.backoff?.jitter ?? 0.2 };
     this.random = opts.random ?? Math.random;
     this.now = opts.now ?? Date.now;
+    this.transform = opts.transform ?? withoutBookkeeping;
     this.staleSince = this.now();
   }
 
@@ -209,6 +223,16 @@ export class Informer<T extends KubeObject = KubeObject> {
       } catch (e) {
         this.log.error(`informer ${this.name}: ${kind} handler failed for ${objectKey(obj)}: ${errorText(e)}`, { informer: this.name });
       }
+    }
+  }
+
+  /** The object as the cache keeps it; whole if the transform fails (a bug there must not stop the watch). */
+  private kept(obj: T): T {
+    try {
+      return this.transform(obj);
+    } catch (e) {
+      this.log.error(`informer ${this.name}: transform failed for ${objectKey(obj)}, keeping the whole object: ${errorText(e)}`, { informer: this.name });
+      return obj;
     }
   }
 
@@ -321,7 +345,7 @@ export class Informer<T extends KubeObject = KubeObject> {
         this.metrics.dropped.inc({ informer: this.name, reason: 'no_name' });
         continue;
       }
-      fresh.set(objectKey(it), it);
+      fresh.set(objectKey(it), this.kept(it));
     }
     const old = new Map(this.cache);
     this.cache.clear();
@@ -441,14 +465,15 @@ export class Informer<T extends KubeObject = KubeObject> {
     if (rv) this.rv = rv;
     this.metrics.events.inc({ informer: this.name, type });
     const key = objectKey(k);
+    const kept = this.kept(k);
     const prev = this.cache.get(key);
     if (type === 'DELETED') {
       this.cache.delete(key);
-      this.emit('delete', k);
+      this.emit('delete', kept);
     } else {
-      this.cache.set(key, k);
-      if (!prev) this.emit('add', k);
-      else if (prev.metadata?.resourceVersion !== rv) this.emit('update', k, prev);
+      this.cache.set(key, kept);
+      if (!prev) this.emit('add', kept);
+      else if (prev.metadata?.resourceVersion !== rv) this.emit('update', kept, prev);
     }
   }
 }

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { Registry } from 'prom-client';
 import { KubeClient } from '../../src/kube/client.js';
 import { loadKubeConfig } from '../../src/kube/config.js';
-import { backoffDelay, Informer, resourceVersionWentBack } from '../../src/kube/informer.js';
+import { backoffDelay, Informer, LAST_APPLIED_ANNOTATION, resourceVersionWentBack, withoutBookkeeping } from '../../src/kube/informer.js';
 import type { Logger } from '../../src/log.js';
 import { Resources } from '../../src/kube/types.js';
 
@@ -202,5 +202,153 @@ describe('kube informer (unit)', () => {
       srv.closeAllConnections();
       await new Promise((r) => srv.close(r));
     }
+  });
+
+  describe('what the cache keeps (transform)', () => {
+    const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+    const managedFields = [{ manager: 'kubectl-client-side-apply', operation: 'Update', fieldsV1: { 'f:spec': { 'f:ports': {} } } }];
+    const svc = (name: string, rv: string, extra: Record<string, string> = {}): Record<string, unknown> => ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {
+        name,
+        namespace: 'd',
+        uid: `u-${name}`,
+        resourceVersion: rv,
+        labels: { app: name },
+        annotations: { [LAST_APPLIED]: `{"kind":"Service","metadata":{"name":"${name}"}}`, 'metallb.universe.tf/allow-shared-ip': 'k', ...extra },
+        managedFields,
+      },
+      spec: { type: 'LoadBalancer', ports: [{ port: 80 }] },
+      status: { loadBalancer: { ingress: [{ ip: '10.0.0.1' }] } },
+    });
+    /** The stub's list holds `a`; its first watch sends `b` added, `a` modified, `b` deleted. */
+    async function withStub(run: (client: KubeClient) => Promise<void>): Promise<void> {
+      let watches = 0;
+      const srv = createServer((req, res) => {
+        const u = new URL(req.url ?? '/', 'http://x');
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        if (!u.searchParams.get('watch')) {
+          res.end(JSON.stringify({ kind: 'ServiceList', metadata: { resourceVersion: '5' }, items: [svc('a', '4')] }));
+          return;
+        }
+        res.flushHeaders();
+        if (++watches === 1) {
+          for (const ev of [
+            { type: 'ADDED', object: svc('b', '6') },
+            { type: 'MODIFIED', object: svc('a', '7', { note: 'x' }) },
+            { type: 'DELETED', object: svc('b', '8') },
+          ])
+            res.write(`${JSON.stringify(ev)}\n`);
+        }
+      });
+      await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+      try {
+        await run(new KubeClient(loadKubeConfig({ server: `http://127.0.0.1:${(srv.address() as AddressInfo).port}` })));
+      } finally {
+        srv.closeAllConnections();
+        await new Promise((r) => srv.close(r));
+      }
+    }
+    const quiet: Logger = { error: () => undefined, info: () => undefined, debug: () => undefined, warn: () => undefined };
+    /** Every object the handlers got, in order, and the cache at the end. */
+    async function observe(client: KubeClient, transform?: <O extends Record<string, unknown>>(o: O) => O, logger = quiet) {
+      const inf = new Informer(client, { resource: Resources.services, registry: new Registry(), logger, ...(transform ? { transform } : {}) });
+      const seen: { event: string; obj: Record<string, unknown> }[] = [];
+      inf
+        .on('add', (o) => seen.push({ event: 'add', obj: o }))
+        .on('update', (o, old) => seen.push({ event: 'update', obj: o }, { event: 'old', obj: old }))
+        .on('delete', (o) => seen.push({ event: 'delete', obj: o }));
+      inf.start();
+      try {
+        await waitFor(() => seen.some((s) => s.event === 'delete'));
+        return { seen, cached: inf.list() as Record<string, unknown>[] };
+      } finally {
+        await inf.stop();
+      }
+    }
+    const meta = (o: Record<string, unknown>): Record<string, unknown> => o['metadata'] as Record<string, unknown>;
+
+    it('drops managedFields and the last-applied annotation by default, from listed and watched objects, keeping everything else', async () => {
+      await withStub(async (client) => {
+        const { seen, cached } = await observe(client);
+        assert.deepEqual(
+          seen.map((s) => `${s.event} ${String(meta(s.obj)['name'])}@${String(meta(s.obj)['resourceVersion'])}`),
+          ['add a@4', 'add b@6', 'update a@7', 'old a@4', 'delete b@8'],
+        );
+        const lean = (name: string, rv: string, extra: Record<string, string> = {}): Record<string, unknown> => {
+          const o = svc(name, rv, extra);
+          delete meta(o)['managedFields'];
+          delete (meta(o)['annotations'] as Record<string, string>)[LAST_APPLIED];
+          return o;
+        };
+        const a7 = lean('a', '7', { note: 'x' });
+        assert.deepEqual(
+          seen.map((s) => s.obj),
+          [lean('a', '4'), lean('b', '6'), a7, lean('a', '4'), lean('b', '8')],
+          'only the bookkeeping is gone',
+        );
+        assert.deepEqual(cached, [a7]);
+      });
+    });
+
+    it('applies a given transform instead; (o) => o keeps objects whole', async () => {
+      await withStub(async (client) => {
+        const whole = await observe(client, (o) => o);
+        assert.ok(whole.seen.every((s) => Array.isArray(meta(s.obj)['managedFields'])));
+        assert.deepEqual(whole.cached[0], svc('a', '7', { note: 'x' }));
+      });
+      await withStub(async (client) => {
+        const named = <O extends Record<string, unknown>>(o: O): O =>
+          ({ metadata: { name: meta(o)['name'], namespace: 'd', resourceVersion: meta(o)['resourceVersion'] } }) as unknown as O;
+        const { seen, cached } = await observe(client, named);
+        assert.deepEqual(
+          seen.map((s) => s.obj),
+          [
+            { metadata: { name: 'a', namespace: 'd', resourceVersion: '4' } },
+            { metadata: { name: 'b', namespace: 'd', resourceVersion: '6' } },
+            { metadata: { name: 'a', namespace: 'd', resourceVersion: '7' } },
+            { metadata: { name: 'a', namespace: 'd', resourceVersion: '4' } },
+            { metadata: { name: 'b', namespace: 'd', resourceVersion: '8' } },
+          ],
+        );
+        assert.deepEqual(cached, [{ metadata: { name: 'a', namespace: 'd', resourceVersion: '7' } }]);
+      });
+    });
+
+    it('keeps an object whole, and says so, when the transform throws', async () => {
+      await withStub(async (client) => {
+        const errors: string[] = [];
+        const logger: Logger = { ...quiet, error: (m) => errors.push(m) };
+        const { seen } = await observe(
+          client,
+          (o) => {
+            if (meta(o)['name'] === 'b') throw new Error('boom');
+            return o;
+          },
+          logger,
+        );
+        assert.equal(seen.length, 5, 'the watch went on');
+        assert.ok(seen.every((s) => Array.isArray(meta(s.obj)['managedFields'])));
+        assert.ok(
+          errors.some((e) => /transform failed for d\/b.*boom/.test(e)),
+          errors.join('\n'),
+        );
+      });
+    });
+
+    it('withoutBookkeeping copies only what it changes and never changes its argument', () => {
+      const o = svc('a', '1');
+      const before = structuredClone(o);
+      const out = withoutBookkeeping(o);
+      assert.deepEqual(o, before);
+      assert.equal(out['spec'], o['spec'], 'untouched parts are shared, not copied');
+      assert.deepEqual(meta(out)['annotations'], { 'metallb.universe.tf/allow-shared-ip': 'k' });
+      const plain = { metadata: { name: 'p', annotations: { x: 'y' } }, spec: {} };
+      assert.equal(withoutBookkeeping(plain), plain, 'nothing to drop: the same object');
+      const onlyLastApplied = withoutBookkeeping({ metadata: { name: 'q', annotations: { [LAST_APPLIED_ANNOTATION]: '{}' } } });
+      assert.deepEqual(onlyLastApplied, { metadata: { name: 'q' } });
+      assert.equal(withoutBookkeeping({ kind: 'X' } as Record<string, unknown>)['kind'], 'X');
+    });
   });
 });

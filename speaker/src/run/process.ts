@@ -22,6 +22,7 @@ import { nativeListInterfaces, nativeSocketFactory, nativeWatchLinks } from '../
 import { LocalNetwork, type SpeakerNetwork } from '../net/network.js';
 import { NetworkThread, registerNetworkThreadMetrics } from '../net/thread.js';
 import { SpeakerCore } from './core.js';
+import { endpointSliceCacheForm, nodeCacheForm, serviceCacheForm } from './views.js';
 import { L2LB_MEMBER_META, advertisementsWithPreferences, foreignMembers, mixedClusterWarning } from './mixed.js';
 import { startL2StatusWriter, type L2StatusHandle } from './l2status-process.js';
 import { RUN_USAGE, parseRunArgs, type RunOptions } from './options.js';
@@ -152,7 +153,8 @@ export class SpeakerProcess {
     // kubelet restarts it) rather than look alive.
     this.network.on('fatal', (e) => this.fail(e));
     const common = { logger: kubeLog, registry: this.registry };
-    const services = this.informer(new Informer(client, { resource: Resources.services, name: 'services', ...common }));
+    // Cache forms: the informers keep only what the parsers read (views.ts), most of an object's bytes.
+    const services = this.informer(new Informer(client, { resource: Resources.services, name: 'services', transform: serviceCacheForm, ...common }));
     services
       .on('add', (s) => this.core.upsertService(s))
       .on('update', (s) => this.core.upsertService(s))
@@ -160,7 +162,7 @@ export class SpeakerProcess {
         this.core.deleteService(s);
         this.l2status?.serviceDeleted(s);
       });
-    const nodes = this.informer(new Informer(client, { resource: Resources.nodes, name: 'nodes', ...common }));
+    const nodes = this.informer(new Informer(client, { resource: Resources.nodes, name: 'nodes', transform: nodeCacheForm, ...common }));
     nodes
       .on('add', (n) => this.core.upsertNode(n))
       .on('update', (n) => this.core.upsertNode(n))
@@ -238,6 +240,7 @@ export class SpeakerProcess {
       new Informer(this.client, {
         resource: src.resource,
         name: 'endpointslices',
+        transform: endpointSliceCacheForm,
         logger: this.kubeLog,
         registry: this.registry,
       }),

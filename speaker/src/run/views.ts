@@ -1,6 +1,8 @@
 // Reads what the election needs from raw Kubernetes objects (plain JSON as the API server sends them).
 // Total: garbage never throws; every field that cannot be used is named in `problems` so the caller can
 // log it with the object, and the view falls back to what MetalLB would see (an empty list, no IP).
+import { withoutBookkeeping } from '@l2lb/shared/kube/bookkeeping';
+import type { KubeObject } from '@l2lb/shared/kube/types';
 import type { EndpointView, NodeView, ServiceView } from '../election/election.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -149,4 +151,64 @@ export function parseNode(obj: unknown): Parsed<NodeView> | undefined {
   const conditions = Array.isArray(status['conditions']) ? (status['conditions'] as unknown[]) : [];
   const networkUnavailable = conditions.some((c) => isRecord(c) && c['type'] === 'NetworkUnavailable' && c['status'] === 'True');
   return { id, value: { labels, networkUnavailable }, problems };
+}
+
+// ---- what the speaker's informers keep ---------------------------------------------------------
+// An informer's cache holds every object of its kind; these keep only what the parsers above read (and
+// the metadata the informer needs), so parse(xCacheForm(o)) equals parse(withoutBookkeeping(o)) for
+// any o: a field read as it is, or the whole container when it is not an object (its problems are
+// then reported as before). In a real cluster most of a Service, an EndpointSlice and a Node is
+// never read here (ports, addresses, targetRefs, a Node's image list).
+
+/** The keys of `v` that are in `keys`, when `v` is an object; `v` itself otherwise (so parsers see the same garbage). */
+function only(v: unknown, keys: readonly string[]): unknown {
+  if (!isRecord(v)) return v;
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (k in v) out[k] = v[k];
+  return out;
+}
+
+const META = ['name', 'namespace', 'uid', 'resourceVersion', 'labels', 'annotations'] as const;
+
+/** The object with only the given top-level keys, each cut down by its function; non-objects as they are. */
+function cacheForm<O extends KubeObject>(obj: O, fields: Record<string, (v: unknown) => unknown>): O {
+  if (!isRecord(obj)) return obj;
+  const lean = withoutBookkeeping(obj) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of ['apiVersion', 'kind']) if (k in lean) out[k] = lean[k];
+  if ('metadata' in lean) out['metadata'] = only(lean['metadata'], META);
+  for (const [k, cut] of Object.entries(fields)) if (k in lean) out[k] = cut(lean[k]);
+  return out as O;
+}
+
+/** A Service as the speaker's informer keeps it: what parseService reads. */
+export function serviceCacheForm<O extends KubeObject>(obj: O): O {
+  return cacheForm(obj, {
+    spec: (v) => only(v, ['type', 'externalTrafficPolicy', 'loadBalancerClass']),
+    status: (v) => only(v, ['loadBalancer']),
+  });
+}
+
+/** An EndpointSlice (v1 or v1beta1) as the speaker's informer keeps it: per endpoint its node and readiness. */
+export function endpointSliceCacheForm<O extends KubeObject>(obj: O): O {
+  const endpoint = (e: unknown): unknown => {
+    if (!isRecord(e)) return e;
+    const out = only(e, ['nodeName']) as Record<string, unknown>;
+    if ('conditions' in e) out['conditions'] = only(e['conditions'], ['ready', 'serving']);
+    if ('topology' in e) out['topology'] = only(e['topology'], ['kubernetes.io/hostname']);
+    return out;
+  };
+  return cacheForm(obj, { endpoints: (v) => (Array.isArray(v) ? v.map(endpoint) : v) });
+}
+
+/** A Node as the speaker's informer keeps it: its labels and whether its network is unavailable. */
+export function nodeCacheForm<O extends KubeObject>(obj: O): O {
+  const conditions = (v: unknown): unknown =>
+    Array.isArray(v) ? v.filter((c) => isRecord(c) && c['type'] === 'NetworkUnavailable').map((c) => only(c, ['type', 'status'])) : v;
+  return cacheForm(obj, {
+    status: (v) => {
+      if (!isRecord(v)) return v;
+      return 'conditions' in v ? { conditions: conditions(v['conditions']) } : {};
+    },
+  });
 }

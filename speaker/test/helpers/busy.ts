@@ -16,6 +16,7 @@ import { waitFor } from './wait.js';
 
 const API_MAIN = fileURLToPath(new URL('./busy-apiserver-main.js', import.meta.url));
 const SPEAKER_MAIN = fileURLToPath(new URL('./busy-speaker-main.js', import.meta.url));
+const IDLE_SPEAKER_MAIN = fileURLToPath(new URL('./idle-speaker-main.js', import.meta.url));
 const PINGER_MAIN = fileURLToPath(new URL('./ml-pinger-main.js', import.meta.url));
 const AGENT = fileURLToPath(new URL('../../../../memberlist/bin/l2lb-memberlist.js', import.meta.url));
 const PROBER_SRC = fileURLToPath(new URL('../../../../native/bench/arp-prober.c', import.meta.url));
@@ -37,6 +38,10 @@ export interface BusyOptions {
   speakerArgs?: string[];
   /** During the measurement, spin the speaker's main thread for `ms` of every `everyMs` (busy-speaker-main --block). */
   block?: { ms: number; everyMs: number };
+  /** Node options for the speaker process (before L2LB_BUSY_NODE_ARGS). */
+  nodeArgs?: string[];
+  /** The speaker's main module (default busy-speaker-main, which watches its event loop). */
+  speakerMain?: string;
   log?: (line: string) => void;
 }
 
@@ -164,10 +169,10 @@ async function withBusyCluster<T>(o: BusyOptions, measure: (s: Started) => Promi
 
     const startedAt = Date.now();
     // L2LB_BUSY_NODE_ARGS: node options for the speaker (e.g. --cpu-prof --cpu-prof-dir=DIR to see what blocks).
-    const nodeArgs = (process.env['L2LB_BUSY_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+    const nodeArgs = [...(o.nodeArgs ?? []), ...(process.env['L2LB_BUSY_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '')];
     const speaker = c.startProcess('n1', 'n1', process.execPath, [
       ...nodeArgs,
-      SPEAKER_MAIN,
+      o.speakerMain ?? SPEAKER_MAIN,
       ...(o.block ? ['--block', `${o.block.ms}/${o.block.everyMs}`] : []),
       '--node-name',
       'n1',
@@ -310,13 +315,40 @@ export async function runBusy(o: BusyOptions): Promise<BusyResult> {
 export interface IdleResult {
   services: number;
   announced: number;
+  /** VmRSS sampled every second over the idle window: median and max (MB). */
   rssMb: number;
+  rssMaxMb: number;
+  /** VmHWM: the most the process ever had resident, start-up included (MB). */
+  peakMb: number;
+  /** At the end: anonymous memory (heaps) and file pages (mostly the node binary, shared with every node process). */
+  anonMb: number;
+  fileMb: number;
+  /** The speaker's own process.memoryUsage() and V8 heap spaces at the end: where the RSS goes. */
+  memory: MemoryBreakdown | undefined;
   cpuPct: number;
   startupMs: number;
+  /** CPU seconds the speaker used from its start until it announced every VIP it wins. */
+  startupCpuS: number;
+  /** From announcing everything until idle (the measurement window's start). */
+  settledAfterMs: number;
 }
 
-/** RSS and CPU of speaker n1 with `services` Services (a third of them announced by n1) and no load, over `seconds`. */
-export async function runIdleSpeaker(o: { services: number; seconds: number; log?: (line: string) => void }): Promise<IdleResult> {
+export interface MemoryBreakdown {
+  heapTotalMb: number;
+  heapUsedMb: number;
+  externalMb: number;
+  arrayBuffersMb: number;
+  /** V8 heap space name → [size, used] MB. */
+  spaces: Record<string, [number, number]>;
+}
+
+const mb = (bytes: unknown): number => Number(bytes) / 1048576;
+
+/**
+ * RSS and CPU of speaker n1 (`l2lb-speaker run` as shipped, with a memory line: idle-speaker-main) with
+ * `services` Services (a third of them announced by n1) and no load, over `seconds`.
+ */
+export async function runIdleSpeaker(o: { services: number; seconds: number; nodeArgs?: string[]; log?: (line: string) => void }): Promise<IdleResult> {
   const opts: BusyOptions = {
     seconds: o.seconds,
     services: o.services,
@@ -324,17 +356,60 @@ export async function runIdleSpeaker(o: { services: number; seconds: number; log
     churnPerSec: 0,
     relistMs: 0,
     nodeUpdatesPerSec: 0,
+    speakerMain: IDLE_SPEAKER_MAIN,
+    ...(o.nodeArgs ? { nodeArgs: o.nodeArgs } : {}),
     ...(o.log ? { log: o.log } : {}),
   };
   return withBusyCluster(opts, async ({ speaker, announcing, startupMs }) => {
     const pid = speaker.child.pid ?? NaN;
-    // Settled: the start-up passes and the first gratuitous bursts (5 x 1.1 s) are over.
-    await new Promise((r) => setTimeout(r, 8000));
+    const startupCpuS = cpuTicks(pid) / 100;
+    // Settled: the first gratuitous bursts (5 x 1.1 s) are over, and the work that follows announcing
+    // (ServiceL2Status objects for every announced VIP: minutes at 10 000) has ended, i.e. the speaker
+    // used under 30 % of a core in each of 3 seconds in a row.
+    const settleStart = performance.now();
+    const perSecond: number[] = [];
+    for (let last = cpuTicks(pid); ;) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const now = cpuTicks(pid);
+      perSecond.push(now - last); // 1/100 s per second: % of a core
+      last = now;
+      const quiet = perSecond.length >= 3 && perSecond.slice(-3).every((t) => t < 30);
+      if (quiet && performance.now() - settleStart >= 8000) break;
+      if (performance.now() - settleStart > 600_000)
+        throw new Error(`speaker n1 not idle 10 minutes after announcing (% of a core per second: ${perSecond.slice(-10).join(' ')})`);
+    }
+    const settledAfterMs = performance.now() - settleStart;
     const c0 = cpuTicks(pid);
     const t0 = performance.now();
-    await new Promise((r) => setTimeout(r, o.seconds * 1000));
+    const samples: number[] = [];
+    while (performance.now() - t0 < o.seconds * 1000) {
+      samples.push(statusKb(pid, 'VmRSS') / 1024);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
     const cpuPct = ((cpuTicks(pid) - c0) / 100 / ((performance.now() - t0) / 1000)) * 100;
-    return { services: o.services, announced: announcing(), rssMb: rssMb(pid), cpuPct, startupMs };
+    samples.sort((a, b) => a - b);
+    const m = lastLine(speaker, 'memory');
+    const memory: MemoryBreakdown | undefined = m && {
+      heapTotalMb: mb(m['heapTotal']),
+      heapUsedMb: mb(m['heapUsed']),
+      externalMb: mb(m['external']),
+      arrayBuffersMb: mb(m['arrayBuffers']),
+      spaces: Object.fromEntries(Object.entries((m['spaces'] ?? {}) as Record<string, [number, number]>).map(([k, [size, used]]) => [k, [mb(size), mb(used)]])),
+    };
+    return {
+      services: o.services,
+      announced: announcing(),
+      rssMb: samples[Math.floor((samples.length - 1) / 2)] ?? NaN,
+      rssMaxMb: samples[samples.length - 1] ?? NaN,
+      peakMb: statusKb(pid, 'VmHWM') / 1024,
+      anonMb: statusKb(pid, 'RssAnon') / 1024,
+      fileMb: statusKb(pid, 'RssFile') / 1024,
+      memory,
+      cpuPct,
+      startupMs,
+      startupCpuS,
+      settledAfterMs,
+    };
   });
 }
 
@@ -344,9 +419,9 @@ function cpuTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]); // utime + stime, in 1/100 s
 }
 
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
+function statusKb(pid: number, field: string): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
 }
 
 const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
