@@ -12,7 +12,7 @@ import { Informer } from '@l2lb/shared/kube/informer';
 import { Resources, type KubeObject } from '@l2lb/shared/kube/types';
 import { Api, EmbeddedApiServer, metallbCrds as embeddedMetallbCrds, renderKubeconfig, Store } from '@l2lb/apiserver';
 import { freePort } from '@l2lb/apiserver/testing/free-port';
-import { isPortClash, startOnFreshPorts } from '@l2lb/apiserver/testing/kube-apiserver-ports';
+import { startApiServerScript } from '@l2lb/apiserver/testing/kube-apiserver-script';
 import { waitFor } from './helpers.js';
 
 const run = promisify(execFile);
@@ -63,26 +63,8 @@ export const realServerScript = join(repoRoot, 'scripts', 'kube-apiserver.sh');
 
 /** The real kube-apiserver tier, started by the kube engineer's script (etcd + kube-apiserver v1.20). */
 export async function realTarget(): Promise<ApiTarget> {
-  // Ports below the ephemeral range, and other ports when one is taken anyway (the script exits 75).
-  const { dir, kubeconfig } = await startOnFreshPorts(async ({ port, etcdPort }) => {
-    const dir = mkdtempSync(join(tmpdir(), 'l2lb-ctl-kubeapi-'));
-    try {
-      const { stdout } = await run('bash', [realServerScript, 'start', dir, '--port', String(port), '--etcd-port', String(etcdPort)], {
-        timeout: 120_000,
-        maxBuffer: 1 << 20,
-      });
-      const info = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { kubeconfig: string };
-      return { dir, kubeconfig: info.kubeconfig };
-    } catch (e) {
-      await run('bash', [realServerScript, 'stop', dir]).catch(() => undefined);
-      rmSync(dir, { recursive: true, force: true });
-      if (isPortClash(e)) throw e;
-      const err = e as { stderr?: string; stdout?: string; message?: string; code?: unknown };
-      throw new Error(
-        `cannot start the real kube-apiserver (${String(err.code)}): ${err.message ?? ''}\nstdout: ${err.stdout ?? ''}\nstderr: ${err.stderr ?? ''}`,
-      );
-    }
-  });
+  // build: as it always did, this tier lets the script build a missing binary (the other tiers fail at once).
+  const { dir, kubeconfig } = await startApiServerScript(realServerScript, { dirPrefix: 'l2lb-ctl-kubeapi-', build: true });
   const info = { kubeconfig };
   return {
     kind: 'real',

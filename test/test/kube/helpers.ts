@@ -10,7 +10,7 @@ import { EmbeddedApiServer, type ApiServerOptions } from '@l2lb/apiserver';
 import { KubeClient } from '@l2lb/shared/kube/client';
 import { loadKubeConfig } from '@l2lb/shared/kube/config';
 import { resourcePath, Resources } from '@l2lb/shared/kube/types';
-import { startApiServerScript } from '../kube-apiserver-script.js';
+import { startApiServerScript } from '@l2lb/apiserver/testing/kube-apiserver-script';
 
 const run = promisify(execFile);
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { isObj, list, repoRoot } from './load.js';
-import { startApiServerScript } from '../kube-apiserver-script.js';
+import { startApiServerScript } from '@l2lb/apiserver/testing/kube-apiserver-script';
 
 const run = promisify(execFile);
 

@@ -1,12 +1,13 @@
 // Starting scripts/kube-apiserver.sh (etcd + a real kube-apiserver v1.20) for the tests: ports below the
 // ephemeral range, a fresh start on other ports when one is taken anyway, and a start that cleans up and
-// says what to install when it fails. Used by the kube conformance tier and the manifest tests.
+// says what to install when it fails. Used by the kube conformance tier, the manifest tests and the
+// controller's process tests.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { isPortClash, startOnFreshPorts, type ApiServerPorts } from '@l2lb/apiserver/testing/kube-apiserver-ports';
+import { isPortClash, startOnFreshPorts, type ApiServerPorts } from './kube-apiserver-ports.js';
 
 const run = promisify(execFile);
 
@@ -27,7 +28,14 @@ export interface StartedApiServer {
  */
 export async function startApiServerScript(
   script: string,
-  opts: { dirPrefix: string; extraArgs?: readonly string[]; ports?: ApiServerPorts; wrap?: (cmd: string, args: readonly string[]) => [string, string[]] },
+  opts: {
+    dirPrefix: string;
+    extraArgs?: readonly string[];
+    ports?: ApiServerPorts;
+    wrap?: (cmd: string, args: readonly string[]) => [string, string[]];
+    /** Let the script build a missing binary (~5 min) instead of failing at once (L2LB_KUBE_NO_BUILD=1). */
+    build?: boolean;
+  },
 ): Promise<StartedApiServer> {
   const once = async ({ port, etcdPort }: ApiServerPorts): Promise<StartedApiServer> => {
     const dir = mkdtempSync(join(tmpdir(), opts.dirPrefix));
@@ -35,7 +43,11 @@ export async function startApiServerScript(
     const startArgs = [script, 'start', dir, '--port', String(port), '--etcd-port', String(etcdPort), ...extra];
     const [cmd, args] = opts.wrap ? opts.wrap('bash', startArgs) : ['bash', startArgs];
     try {
-      const { stdout } = await run(cmd, args, { timeout: 120_000, maxBuffer: 1 << 20, env: { ...process.env, L2LB_KUBE_NO_BUILD: '1' } });
+      const { stdout } = await run(cmd, args, {
+        timeout: 120_000,
+        maxBuffer: 1 << 20,
+        env: opts.build ? process.env : { ...process.env, L2LB_KUBE_NO_BUILD: '1' },
+      });
       const info = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { kubeconfig?: string; server?: string };
       if (!info.kubeconfig || !info.server) throw new Error(`no kubeconfig and server in ${stdout}`);
       return { kubeconfig: info.kubeconfig, server: info.server, dir, startArgs };
