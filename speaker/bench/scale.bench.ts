@@ -14,7 +14,8 @@
 //     API server, 3 memberlist members: RSS (with the speaker's own heap breakdown) and CPU at idle,
 //     and a bare `node -e` for the fixed cost.
 //   npm run bench -- scale [--parts sim,go,pass,cache,speaker] [--services 0,1000,10000] [--node-args='--flag ...']
-//   (the speaker runs with the node flags of Dockerfile.speaker's ENTRYPOINT unless --node-args says otherwise)
+//   (the speaker runs with the node flags of Dockerfile.speaker's ENTRYPOINT unless --node-args says otherwise,
+//   and with the ENV of its final stage)
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -25,7 +26,7 @@ import { ensureMlpeer, startGo, type Peer } from '@l2lb/memberlist/testing/procs
 import { errorText } from '@l2lb/shared/log';
 import { SpeakerCore } from '../src/run/core.js';
 import { runIdleSpeaker } from '../test/helpers/busy.js';
-import { imageNodeFlags } from '../test/helpers/image-flags.js';
+import { imageEnv, imageNodeFlags } from '../test/helpers/image-flags.js';
 import { realNode, realService, realSlice } from '../test/helpers/real-objects.js';
 import { withoutBookkeeping } from '@l2lb/shared/kube/bookkeeping';
 import type { KubeObject } from '@l2lb/shared/kube/types';
@@ -252,8 +253,12 @@ if (!parts.has('speaker')) {
   ) as { rss: number; heapTotal: number };
   console.log(`bare node -e (${process.version}): RSS ${(bare.rss / 1048576).toFixed(1)} MB, V8 heap ${(bare.heapTotal / 1048576).toFixed(1)} MB`);
   const flags = nodeArgs ?? imageNodeFlags();
+  const env = Object.entries(imageEnv())
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
   const how =
-    nodeArgs === undefined ? `node flags of Dockerfile.speaker: ${flags.join(' ') || 'none'}` : `node flags ${flags.join(' ') || 'none'} (--node-args)`;
+    (nodeArgs === undefined ? `node flags of Dockerfile.speaker: ${flags.join(' ') || 'none'}` : `node flags ${flags.join(' ') || 'none'} (--node-args)`) +
+    `, its ENV ${env || 'none'}`;
   for (const services of speakerSizes) {
     const r = await runIdleSpeaker({ services, seconds: 20, nodeArgs: flags });
     const f1 = (x: number): string => x.toFixed(1);

@@ -5,16 +5,14 @@
 // memberlist ack or an ARP reply (issue 14: a 150 ms block got a node declared dead).
 import { EventEmitter } from 'node:events';
 import { errorText, type Logger } from '@l2lb/shared/log';
-import {
-  Keyring,
-  MemberlistNode,
-  defaultWireOptions,
-  makeConfig,
-  metallbKey,
-  type MemberInfo,
-  type MemberlistMetricsSource,
-  type ProfileName,
-} from '@l2lb/memberlist';
+// Module by module, not the package's index: this file runs in the network thread, and the index would
+// also load prom-client and the simulator there (about 4.5 MB of that thread's memory).
+import { makeConfig, type ProfileName } from '@l2lb/memberlist/config';
+import { Keyring, metallbKey } from '@l2lb/memberlist/crypto';
+import type { MemberlistMetricsSource } from '@l2lb/memberlist/metrics';
+import { MemberlistNode } from '@l2lb/memberlist/node';
+import type { MemberInfo } from '@l2lb/memberlist/types';
+import { defaultWireOptions } from '@l2lb/memberlist/wire';
 import type { Announcer, AnnouncerStats, ConflictEvent } from '../l2/announcer.js';
 import type { AnnouncerMetricsSource } from '../l2/metrics.js';
 import type { CoreAnnouncer } from '../run/core-types.js';

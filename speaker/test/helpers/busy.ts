@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SpeakerCluster, cleanupStalePrefix } from './cluster.js';
 import { busyServiceIp, busyWonBy } from './busy-plan.js';
+import { imageEnv, imageNodeFlags } from './image-flags.js';
 import { run, type JsonLine, type NsProcess } from './netns.js';
 import { waitFor } from './wait.js';
 
@@ -38,8 +39,10 @@ export interface BusyOptions {
   speakerArgs?: string[];
   /** During the measurement, spin the speaker's main thread for `ms` of every `everyMs` (busy-speaker-main --block). */
   block?: { ms: number; everyMs: number };
-  /** Node options for the speaker process (before L2LB_BUSY_NODE_ARGS). */
+  /** Node options for the speaker process (before L2LB_BUSY_NODE_ARGS); default: the image's (Dockerfile.speaker). */
   nodeArgs?: string[];
+  /** Environment added to the speaker process; default: the image's final-stage ENV (Dockerfile.speaker). */
+  env?: Record<string, string>;
   /** The speaker's main module (default busy-speaker-main, which watches its event loop). */
   speakerMain?: string;
   log?: (line: string) => void;
@@ -169,8 +172,13 @@ async function withBusyCluster<T>(o: BusyOptions, measure: (s: Started) => Promi
 
     const startedAt = Date.now();
     // L2LB_BUSY_NODE_ARGS: node options for the speaker (e.g. --cpu-prof --cpu-prof-dir=DIR to see what blocks).
-    const nodeArgs = [...(o.nodeArgs ?? []), ...(process.env['L2LB_BUSY_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '')];
-    const speaker = c.startProcess('n1', 'n1', process.execPath, [
+    // The speaker runs as its image runs it (node flags and environment), so the figures are the shipped process's.
+    const nodeArgs = [...(o.nodeArgs ?? imageNodeFlags()), ...(process.env['L2LB_BUSY_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '')];
+    const env = Object.entries(o.env ?? imageEnv()).map(([k, v]) => `${k}=${v}`);
+    log(`speaker n1: env ${env.join(' ') || '(none added)'}, node ${nodeArgs.join(' ')}`);
+    const speaker = c.startProcess('n1', 'n1', 'env', [
+      ...env,
+      process.execPath,
       ...nodeArgs,
       o.speakerMain ?? SPEAKER_MAIN,
       ...(o.block ? ['--block', `${o.block.ms}/${o.block.everyMs}`] : []),
@@ -348,7 +356,13 @@ const mb = (bytes: unknown): number => Number(bytes) / 1048576;
  * RSS and CPU of speaker n1 (`l2lb-speaker run` as shipped, with a memory line: idle-speaker-main) with
  * `services` Services (a third of them announced by n1) and no load, over `seconds`.
  */
-export async function runIdleSpeaker(o: { services: number; seconds: number; nodeArgs?: string[]; log?: (line: string) => void }): Promise<IdleResult> {
+export async function runIdleSpeaker(o: {
+  services: number;
+  seconds: number;
+  nodeArgs?: string[];
+  speakerArgs?: string[];
+  log?: (line: string) => void;
+}): Promise<IdleResult> {
   const opts: BusyOptions = {
     seconds: o.seconds,
     services: o.services,
@@ -358,25 +372,38 @@ export async function runIdleSpeaker(o: { services: number; seconds: number; nod
     nodeUpdatesPerSec: 0,
     speakerMain: IDLE_SPEAKER_MAIN,
     ...(o.nodeArgs ? { nodeArgs: o.nodeArgs } : {}),
+    ...(o.speakerArgs ? { speakerArgs: o.speakerArgs } : {}),
     ...(o.log ? { log: o.log } : {}),
   };
   return withBusyCluster(opts, async ({ speaker, announcing, startupMs }) => {
     const pid = speaker.child.pid ?? NaN;
     const startupCpuS = cpuTicks(pid) / 100;
-    // Settled: the first gratuitous bursts (5 x 1.1 s) are over, and the work that follows announcing
+    // Settled: the first gratuitous bursts (5 x 1.1 s) are over, the work that follows announcing
     // (ServiceL2Status objects for every announced VIP: minutes at 10 000) has ended, i.e. the speaker
-    // used under 30 % of a core in each of 3 seconds in a row.
+    // used under 30 % of a core in each of 3 seconds in a row, and the memory that start-up work took has
+    // been given back: V8's memory reducer does that with up to 3 GCs about 8 s apart once allocation
+    // slows, so RSS must not have fallen by more than 1 MB over the last 10 s.
     const settleStart = performance.now();
     const perSecond: number[] = [];
+    const rssPerSecond: number[] = [];
     for (let last = cpuTicks(pid); ;) {
       await new Promise((r) => setTimeout(r, 1000));
       const now = cpuTicks(pid);
       perSecond.push(now - last); // 1/100 s per second: % of a core
+      rssPerSecond.push(statusKb(pid, 'VmRSS') / 1024);
       last = now;
       const quiet = perSecond.length >= 3 && perSecond.slice(-3).every((t) => t < 30);
-      if (quiet && performance.now() - settleStart >= 8000) break;
+      const lastTen = rssPerSecond.slice(-11);
+      const memorySettled = lastTen.length === 11 && Math.max(...lastTen) - (lastTen[10] ?? NaN) <= 1;
+      if (quiet && memorySettled) break;
       if (performance.now() - settleStart > 600_000)
-        throw new Error(`speaker n1 not idle 10 minutes after announcing (% of a core per second: ${perSecond.slice(-10).join(' ')})`);
+        throw new Error(
+          `speaker n1 not idle 10 minutes after announcing (% of a core per second: ${perSecond.slice(-10).join(' ')}; ` +
+            `RSS MB: ${rssPerSecond
+              .slice(-11)
+              .map((x) => x.toFixed(1))
+              .join(' ')})`,
+        );
     }
     const settledAfterMs = performance.now() - settleStart;
     const c0 = cpuTicks(pid);
