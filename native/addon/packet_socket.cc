@@ -22,6 +22,7 @@
 #include <linux/if_packet.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <malloc.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -709,10 +710,23 @@ Napi::Value ListInterfaces(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// Gives the C heap's free pages back to the kernel. glibc keeps memory freed in the middle of its arenas
+// (only the top of an arena is trimmed by free()); a long-running process with bursts of allocation (the
+// speaker's relists, its start-up) otherwise keeps their high-water mark as RSS. Returns whether any
+// memory was released; false on a C library without malloc_trim.
+Napi::Value MallocTrim(const Napi::CallbackInfo& info) {
+#ifdef __GLIBC__
+  return Napi::Boolean::New(info.Env(), malloc_trim(0) != 0);
+#else
+  return Napi::Boolean::New(info.Env(), false);
+#endif
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("PacketSocket", PacketSocket::Init(env));
   exports.Set("LinkWatcher", LinkWatcher::Init(env));
   exports.Set("listInterfaces", Napi::Function::New<ListInterfaces>(env, "listInterfaces"));
+  exports.Set("mallocTrim", Napi::Function::New<MallocTrim>(env, "mallocTrim"));
   exports.Set("_testArpReflex", Napi::Function::New<TestArpReflex>(env, "_testArpReflex"));
   Napi::Object c = Napi::Object::New(env);
   c.Set("ETH_P_ALL", Napi::Number::New(env, ETH_P_ALL));

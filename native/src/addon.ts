@@ -62,6 +62,8 @@ export interface RawAddon {
   LinkWatcher: new (cb: () => void) => RawLinkWatcher;
   PacketSocket: new (ifname: string, ethertype: number, filter: Buffer | null, rcvBuf: number) => RawPacketSocket;
   listInterfaces(): RawInterface[];
+  /** glibc malloc_trim(0): true when memory was given back to the kernel. */
+  mallocTrim(): boolean;
   constants: RawConstants;
   /**
    * TEST ONLY (fuzzing and differential tests; the speaker never calls it): the ARP reflex decision of

@@ -258,7 +258,7 @@ if (!parts.has('speaker')) {
     .join(' ');
   const how =
     (nodeArgs === undefined ? `node flags of Dockerfile.speaker: ${flags.join(' ') || 'none'}` : `node flags ${flags.join(' ') || 'none'} (--node-args)`) +
-    `, its ENV ${env || 'none'}`;
+    `, only its ENV ${env || 'none'} (and PATH)`;
   for (const services of speakerSizes) {
     const r = await runIdleSpeaker({ services, seconds: 20, nodeArgs: flags });
     const f1 = (x: number): string => x.toFixed(1);

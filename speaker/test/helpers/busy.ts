@@ -43,6 +43,11 @@ export interface BusyOptions {
   nodeArgs?: string[];
   /** Environment added to the speaker process; default: the image's final-stage ENV (Dockerfile.speaker). */
   env?: Record<string, string>;
+  /**
+   * The speaker gets only `env` and PATH, as in its container, not this process's environment: a host's
+   * NODE_OPTIONS or NODE_EXTRA_CA_CERTS (about 1.5 MB of RSS for a CA bundle) would change its memory.
+   */
+  envOnly?: boolean;
   /** The speaker's main module (default busy-speaker-main, which watches its event loop). */
   speakerMain?: string;
   log?: (line: string) => void;
@@ -175,8 +180,9 @@ async function withBusyCluster<T>(o: BusyOptions, measure: (s: Started) => Promi
     // The speaker runs as its image runs it (node flags and environment), so the figures are the shipped process's.
     const nodeArgs = [...(o.nodeArgs ?? imageNodeFlags()), ...(process.env['L2LB_BUSY_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '')];
     const env = Object.entries(o.env ?? imageEnv()).map(([k, v]) => `${k}=${v}`);
-    log(`speaker n1: env ${env.join(' ') || '(none added)'}, node ${nodeArgs.join(' ')}`);
+    log(`speaker n1: env ${o.envOnly ? 'only ' : ''}${env.join(' ') || '(none added)'}, node ${nodeArgs.join(' ')}`);
     const speaker = c.startProcess('n1', 'n1', 'env', [
+      ...(o.envOnly ? ['-i', `PATH=${process.env['PATH'] ?? '/usr/bin:/bin'}`] : []),
       ...env,
       process.execPath,
       ...nodeArgs,
@@ -371,6 +377,7 @@ export async function runIdleSpeaker(o: {
     relistMs: 0,
     nodeUpdatesPerSec: 0,
     speakerMain: IDLE_SPEAKER_MAIN,
+    envOnly: true,
     ...(o.nodeArgs ? { nodeArgs: o.nodeArgs } : {}),
     ...(o.speakerArgs ? { speakerArgs: o.speakerArgs } : {}),
     ...(o.log ? { log: o.log } : {}),
@@ -382,7 +389,8 @@ export async function runIdleSpeaker(o: {
     // (ServiceL2Status objects for every announced VIP: minutes at 10 000) has ended, i.e. the speaker
     // used under 30 % of a core in each of 3 seconds in a row, and the memory that start-up work took has
     // been given back: V8's memory reducer does that with up to 3 GCs about 8 s apart once allocation
-    // slows, so RSS must not have fallen by more than 1 MB over the last 10 s.
+    // slows, so RSS must not have fallen by more than 1 MB over the last 20 s (two of those GCs; 10 s let
+    // the window start on a plateau between them: 85 then 77 MB at 1 000 VIPs).
     const settleStart = performance.now();
     const perSecond: number[] = [];
     const rssPerSecond: number[] = [];
@@ -393,8 +401,8 @@ export async function runIdleSpeaker(o: {
       rssPerSecond.push(statusKb(pid, 'VmRSS') / 1024);
       last = now;
       const quiet = perSecond.length >= 3 && perSecond.slice(-3).every((t) => t < 30);
-      const lastTen = rssPerSecond.slice(-11);
-      const memorySettled = lastTen.length === 11 && Math.max(...lastTen) - (lastTen[10] ?? NaN) <= 1;
+      const lastTwenty = rssPerSecond.slice(-21);
+      const memorySettled = lastTwenty.length === 21 && Math.max(...lastTwenty) - (lastTwenty[20] ?? NaN) <= 1;
       if (quiet && memorySettled) break;
       if (performance.now() - settleStart > 600_000)
         throw new Error(
