@@ -11,9 +11,8 @@
 #
 # Getting the binary (first match wins):
 #   1. the cache: ${L2LB_KUBE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/l2lb/kube}/kube-apiserver-v1.20.2
-#   2. a prebuilt copy: $L2LB_KUBE_PREBUILT, default ../shared/tools/kube-apiserver/kube-apiserver-v1.20.2.xz
-#      beside the checkout (unpacked in ~2 s, checked against its .sha256 when present). Optional: a cache
-#      only, never needed; a clone without it builds (3.).
+#   2. a prebuilt copy, only when $L2LB_KUBE_PREBUILT names one (kube-apiserver-v1.20.2.xz; unpacked in ~2 s,
+#      checked against its .sha256 when present). Optional: a cache only, never needed; without it, 3.
 #   3. a build from Debian's `kubernetes` source package (scripts/lib/kube-source.sh, shared with
 #      scripts/kube-binaries.sh: apt + a deb-src entry, golang-go, rsync; ~5 min on 2 cores, ~2.5 GB of
 #      temporary disk).
@@ -26,10 +25,10 @@ set -euo pipefail
 
 VERSION=1.20.2
 HERE=$(cd "$(dirname "$0")" && pwd)
-REPO=$(cd "$HERE/.." && pwd)
 CACHE=${L2LB_KUBE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/l2lb/kube}
 BIN=$CACHE/kube-apiserver-v$VERSION
-PREBUILT=${L2LB_KUBE_PREBUILT:-$REPO/../shared/tools/kube-apiserver/kube-apiserver-v$VERSION.xz}
+# Nothing outside the checkout is looked at unless the environment names it.
+PREBUILT=${L2LB_KUBE_PREBUILT:-}
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 say() { printf '[l2lb kube-apiserver] %s\n' "$*" >&2; }
@@ -56,7 +55,7 @@ build_from_debian_source() {
 cmd_install() {
   if binary_ok; then echo "$BIN"; return; fi
   mkdir -p "$CACHE" || fail "cannot create $CACHE (set L2LB_KUBE_CACHE)"
-  if [ -f "$PREBUILT" ]; then
+  if [ -n "$PREBUILT" ] && [ -f "$PREBUILT" ]; then
     say "unpacking $PREBUILT"
     xz -dc "$PREBUILT" >"$BIN.tmp"
     chmod 755 "$BIN.tmp"
@@ -67,7 +66,7 @@ cmd_install() {
     mv "$BIN.tmp" "$BIN"
   fi
   if ! binary_ok && [ "${L2LB_KUBE_NO_BUILD:-0}" = 1 ]; then
-    fail "no kube-apiserver v$VERSION in $CACHE and no prebuilt copy at $PREBUILT; run '$0 install' first (builds from Debian source, ~5 min)"
+    fail "no kube-apiserver v$VERSION in $CACHE and no prebuilt copy at ${PREBUILT:-(L2LB_KUBE_PREBUILT unset)}; run '$0 install' first (builds from Debian source, ~5 min)"
   fi
   binary_ok || build_from_debian_source
   binary_ok || fail "no working kube-apiserver v$VERSION at $BIN"

@@ -9,9 +9,9 @@
 # Cache: ${L2LB_KUBE_BIN_DIR:-/var/cache/l2lb/kube}/{kube-apiserver,kube-controller-manager,kube-scheduler,
 #   kubelet,kube-proxy,pause}. A binary counts when `--version` says v1.20.2 (pause: when it runs `-v`).
 # Where missing binaries come from (first match wins):
-#   1. prebuilt copies: $L2LB_KUBE_PREBUILT_DIR (default: ../shared/tools/kubernetes beside the checkout,
-#      with kube-apiserver from the sibling directory ../kube-apiserver) holding NAME-v1.20.2.xz and SHA256SUMS
-#      (or NAME-v1.20.2.sha256); each is checked before use. Optional: a cache only, never needed.
+#   1. prebuilt copies, only when $L2LB_KUBE_PREBUILT_DIR names a directory (kube-apiserver may instead be
+#      in its sibling directory ../kube-apiserver) holding NAME-v1.20.2.xz and SHA256SUMS (or
+#      NAME-v1.20.2.sha256); each is checked before use. Optional: a cache only, never needed.
 #   2. a build from Debian's `kubernetes` source package (scripts/lib/kube-source.sh, shared with
 #      scripts/kube-apiserver.sh): apt-get source (a deb-src entry is derived from the system's configured deb
 #      entries when there is none), golang-go, `make WHAT=...` in GOPATH mode with Debian's fixed
@@ -22,11 +22,11 @@ set -euo pipefail
 
 VERSION=1.20.2
 HERE=$(cd "$(dirname "$0")" && pwd)
-REPO=$(cd "$HERE/.." && pwd)
 CACHE=${L2LB_KUBE_BIN_DIR:-/var/cache/l2lb/kube}
-PREBUILT_DIR=${L2LB_KUBE_PREBUILT_DIR:-$REPO/../shared/tools/kubernetes}
-# kube-apiserver is kept in a sibling directory of the prebuilt node binaries (../shared/tools/kube-apiserver).
-APISERVER_PREBUILT_DIR=$PREBUILT_DIR/../kube-apiserver
+# Nothing outside the checkout is looked at unless the environment names it.
+PREBUILT_DIR=${L2LB_KUBE_PREBUILT_DIR:-}
+# kube-apiserver may be kept in a sibling directory of the prebuilt node binaries (../kube-apiserver).
+APISERVER_PREBUILT_DIR=${PREBUILT_DIR:+$PREBUILT_DIR/../kube-apiserver}
 KUBE_BINS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
 
 say() { printf '[l2lb kube-binaries] %s\n' "$*" >&2; }
@@ -45,6 +45,7 @@ expected_sum() {
 
 unpack_prebuilt() {
   local name=$1 dir=$PREBUILT_DIR sum got
+  [ -n "$dir" ] || return 0
   [ "$name" = kube-apiserver ] && [ ! -f "$dir/$name-v$VERSION.xz" ] && dir=$APISERVER_PREBUILT_DIR
   [ -f "$dir/$name-v$VERSION.xz" ] || return 0
   sum=$(expected_sum "$dir" "$name" | head -1)
@@ -89,7 +90,7 @@ cmd_install() {
   missing=$(missing_bins | tr '\n' ' ')
   if [ -n "${missing// /}" ] || ! pause_ok; then
     if [ -n "${missing// /}" ] && [ "${L2LB_KUBE_NO_BUILD:-0}" = 1 ]; then
-      fail "missing in $CACHE: $missing(no prebuilt copy in $PREBUILT_DIR); run '$0 install' to build them from Debian source"
+      fail "missing in $CACHE: $missing(no prebuilt copy in ${PREBUILT_DIR:-L2LB_KUBE_PREBUILT_DIR, unset}); run '$0 install' to build them from Debian source"
     fi
     local work; work=$(mktemp -d "${TMPDIR:-/tmp}/l2lb-kube-src.XXXXXX"); chmod 755 "$work"
     # shellcheck disable=SC2064
