@@ -58,7 +58,7 @@ export interface SpeakerDeps {
 /**
  * How often the speaker hands malloc's free pages back (glibc malloc_trim): relists and start-up leave
  * megabytes freed inside malloc's arenas that would otherwise stay in RSS (docs/decisions.md, "Speaker
- * memory at 1 000 VIPs"). Each call takes about a millisecond.
+ * memory at 1 000 VIPs"). Each call takes 1-3 ms.
  */
 const RELEASE_FREE_MEMORY_MS = 10_000;
 
@@ -292,7 +292,7 @@ export class SpeakerProcess {
   }
 
   /** Gives the C heap's free pages back to the kernel: without it RSS stays at malloc's high-water mark. */
-  private releaseFreeMemory(): void {
+  private giveBackFreeMemory(): void {
     const started = performance.now();
     try {
       releaseFreeMemory();
@@ -339,7 +339,7 @@ export class SpeakerProcess {
     if (this.stopping) return;
     this.applyConfig(true);
     this.synced = true;
-    const release = setInterval(() => this.releaseFreeMemory(), RELEASE_FREE_MEMORY_MS);
+    const release = setInterval(() => this.giveBackFreeMemory(), RELEASE_FREE_MEMORY_MS);
     release.unref();
     this.timers.add(release);
     this.configurationState.start();

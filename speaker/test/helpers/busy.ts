@@ -362,13 +362,7 @@ const mb = (bytes: unknown): number => Number(bytes) / 1048576;
  * RSS and CPU of speaker n1 (`l2lb-speaker run` as shipped, with a memory line: idle-speaker-main) with
  * `services` Services (a third of them announced by n1) and no load, over `seconds`.
  */
-export async function runIdleSpeaker(o: {
-  services: number;
-  seconds: number;
-  nodeArgs?: string[];
-  speakerArgs?: string[];
-  log?: (line: string) => void;
-}): Promise<IdleResult> {
+export async function runIdleSpeaker(o: { services: number; seconds: number; nodeArgs?: string[]; log?: (line: string) => void }): Promise<IdleResult> {
   const opts: BusyOptions = {
     seconds: o.seconds,
     services: o.services,
@@ -379,7 +373,6 @@ export async function runIdleSpeaker(o: {
     speakerMain: IDLE_SPEAKER_MAIN,
     envOnly: true,
     ...(o.nodeArgs ? { nodeArgs: o.nodeArgs } : {}),
-    ...(o.speakerArgs ? { speakerArgs: o.speakerArgs } : {}),
     ...(o.log ? { log: o.log } : {}),
   };
   return withBusyCluster(opts, async ({ speaker, announcing, startupMs }) => {
@@ -407,10 +400,7 @@ export async function runIdleSpeaker(o: {
       if (performance.now() - settleStart > 600_000)
         throw new Error(
           `speaker n1 not idle 10 minutes after announcing (% of a core per second: ${perSecond.slice(-10).join(' ')}; ` +
-            `RSS MB: ${rssPerSecond
-              .slice(-11)
-              .map((x) => x.toFixed(1))
-              .join(' ')})`,
+            `RSS MB: ${lastTwenty.map((x) => x.toFixed(1)).join(' ')})`,
         );
     }
     const settledAfterMs = performance.now() - settleStart;
